@@ -1,0 +1,79 @@
+// Lint rules that keep the architecture honest (STYLE.md §1, §8): type-aware checks, no import
+// cycles, and per-folder limits on what each component may import.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import importX from "eslint-plugin-import-x";
+
+const components = ["core", "config", "gguf", "gpu", "models", "engine", "scheduler", "api", "cli", "app", "ops", "store"];
+
+/** What each folder under src/ may import, besides itself. */
+const allowed = {
+  core: [],
+  config: ["core"],
+  gguf: ["core"],
+  gpu: ["core", "gguf"],
+  models: ["core", "gguf"],
+  engine: ["core", "gguf", "gpu"],
+  scheduler: ["core", "gguf", "gpu", "engine", "models"],
+  api: ["core", "config", "scheduler", "models"],
+  store: ["core"],
+  ops: ["core", "store"],
+  // The CLI is a client of the HTTP API; `serve` alone boots the composition root.
+  cli: ["core", "config", "gguf", "models", "app"],
+  app: components.filter((name) => name !== "app"),
+};
+
+function boundary(folder) {
+  const forbidden = components.filter((name) => name !== folder && !allowed[folder].includes(name));
+  return {
+    files: [`src/${folder}/**/*.ts`],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            ...forbidden.map((name) => ({
+              group: [`**/${name}/*`, `**/${name}`],
+              message: `src/${folder} may not import src/${name} (see STYLE.md §1).`,
+            })),
+            {
+              group: ["../*/*", "!../*/index.js"],
+              message: "Import another component through its index.js only.",
+            },
+          ],
+        },
+      ],
+    },
+  };
+}
+
+export default tseslint.config(
+  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "web/**/*.js", "bin/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ["*.js", "*.ts"] }, tsconfigRootDir: import.meta.dirname },
+    },
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    plugins: { "import-x": importX },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/switch-exhaustiveness-check": "error",
+      "@typescript-eslint/consistent-type-imports": "error",
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/require-await": "off",
+      "max-params": ["error", 3],
+      "import-x/no-cycle": "error",
+    },
+  },
+  ...Object.keys(allowed).map(boundary),
+  {
+    files: ["**/*.test.ts", "test/**/*.ts", "bench/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-unsafe-assignment": "off",
+      "@typescript-eslint/no-unsafe-member-access": "off",
+      "@typescript-eslint/no-non-null-assertion": "off",
+    },
+  },
+);

@@ -1,0 +1,4 @@
+/** Settings: one table of env names, flags, defaults and parsers, resolved once into a frozen Config. */
+export { loadConfig, describeSettings, type ConfigSources } from "./load-config.js";
+export { settings, type Config, type Setting } from "./settings.js";
+export { parseDurationMs } from "./parsers.js";

@@ -1,0 +1,60 @@
+/**
+ * The event port: the serving path emits typed events here; ops services subscribe to them
+ * in src/app. Listeners run synchronously and must stay cheap; a throwing listener is
+ * isolated so it never breaks the request that emitted the event.
+ */
+import type { FinishReason, Priority } from "./inference.js";
+
+export interface ServerEvents {
+  "request-queued": { requestId: string; model: string; priority: Priority };
+  "request-started": { requestId: string; model: string; queueMs: number };
+  "first-token": { requestId: string; model: string; msSinceStart: number };
+  "request-end": {
+    requestId: string;
+    model: string;
+    outcome: FinishReason | "error" | "rejected";
+    errorCode?: string;
+    promptTokens: number;
+    completionTokens: number;
+    totalMs: number;
+  };
+  "model-load-start": { model: string };
+  "model-load-end": { model: string; ok: boolean; ms: number; error?: string };
+  "model-unloaded": { model: string; reason: "idle" | "evicted" | "requested" | "shutdown" };
+  "runner-crashed": { model: string; pid: number | undefined; detail: string };
+}
+
+export type EventName = keyof ServerEvents;
+type Listener<Name extends EventName> = (payload: ServerEvents[Name]) => void;
+
+export class EventBus {
+  readonly #listeners = new Map<EventName, Set<Listener<EventName>>>();
+  readonly #onListenerError: (error: unknown, event: EventName) => void;
+
+  constructor(onListenerError: (error: unknown, event: EventName) => void = () => {}) {
+    this.#onListenerError = onListenerError;
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<Name extends EventName>(name: Name, listener: Listener<Name>): () => void {
+    let set = this.#listeners.get(name);
+    if (set === undefined) {
+      set = new Set();
+      this.#listeners.set(name, set);
+    }
+    set.add(listener as Listener<EventName>);
+    return () => set.delete(listener as Listener<EventName>);
+  }
+
+  emit<Name extends EventName>(name: Name, payload: ServerEvents[Name]): void {
+    const set = this.#listeners.get(name);
+    if (set === undefined) return;
+    for (const listener of set) {
+      try {
+        listener(payload);
+      } catch (error) {
+        this.#onListenerError(error, name);
+      }
+    }
+  }
+}

@@ -1,0 +1,85 @@
+/**
+ * Domain types of a generation, shared by the API edge, the scheduler and the engine.
+ * No wire format lives here: dialects translate into these at the API edge.
+ */
+
+export const priorities = ["high", "normal", "low"] as const;
+export type Priority = (typeof priorities)[number];
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+}
+
+/** What to generate from: a chat rendered with the model's template, or raw text. */
+export type GenerateInput =
+  | { kind: "chat"; messages: ChatMessage[] }
+  | { kind: "text"; prompt: string; /** Skip the BOS token and any template. */ raw?: boolean };
+
+export interface SamplingOptions {
+  /** 0 means greedy. */
+  temperature: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  /** Multiplicative repeat penalty (1 = off) over the last `repeatLastN` tokens. */
+  repeatPenalty?: number;
+  repeatLastN?: number;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+}
+
+export interface GenerateRequest {
+  /** Request id; also the X-Request-Id header. */
+  id: string;
+  model: string;
+  input: GenerateInput;
+  /** Upper bound on generated tokens; the engine also stops at the context end. */
+  maxTokens: number;
+  /** Stop strings; the matched text is not returned. */
+  stop: string[];
+  sampling: SamplingOptions;
+  /** Constrain output to this JSON schema (true = any JSON object). */
+  json?: { schema?: Record<string, unknown> } | undefined;
+  /** Emit `progress` events while the prompt is evaluated. */
+  reportProgress: boolean;
+  priority: Priority;
+}
+
+export type FinishReason = "stop" | "length" | "cancelled";
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+  /** Prompt tokens reused from the sequence's cache instead of evaluated. */
+  cachedTokens: number;
+}
+
+export interface GenerationTimings {
+  /** Time spent waiting for a model load this request caused or waited on. */
+  loadMs: number;
+  /** Prompt evaluation, until the first generated token. */
+  promptMs: number;
+  /** First generated token to the end. */
+  decodeMs: number;
+}
+
+export type GenerateEvent =
+  | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
+  | { type: "text-delta"; text: string; tokenCount: number }
+  | { type: "end"; reason: FinishReason; usage: Usage; timings: GenerationTimings };
+
+export interface EmbedRequest {
+  id: string;
+  model: string;
+  inputs: string[];
+}
+
+export interface EmbedResult {
+  /** L2-normalised vectors, one per input. */
+  vectors: number[][];
+  promptTokens: number;
+}

@@ -1,0 +1,23 @@
+import { defineConfig } from "vitest/config";
+
+// Three projects, as STYLE.md §7: unit tests beside the code, e2e through the real HTTP
+// server with FakeEngine, and model tests on the real engine with stories260K.
+export default defineConfig({
+  test: {
+    // Real runners are processes that use the machine's cores: run test files one at a time
+    // in the model project is what matters; unit and e2e files are cheap either way.
+    fileParallelism: false,
+    projects: [
+      { test: { name: "unit", include: ["src/**/*.test.ts"], testTimeout: 20_000 } },
+      { test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], testTimeout: 30_000 } },
+      {
+        test: {
+          name: "model",
+          include: ["test/model/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
