@@ -54,7 +54,8 @@ function pickRaw(candidates: [string, unknown][]): { source: string; value: stri
     if (value === undefined || value === null) continue;
     if (typeof value === "boolean") return { source, value: String(value) };
     if (Array.isArray(value)) return { source, value: value.map(String).join(",") };
-    return { source, value: String(value) };
+    if (typeof value === "object") return { source, value: JSON.stringify(value) };
+    return { source, value: typeof value === "string" ? value : JSON.stringify(value) };
   }
   return undefined;
 }

@@ -16,7 +16,9 @@ export interface ChatMessage {
 /** What to generate from: a chat rendered with the model's template, or raw text. */
 export type GenerateInput =
   | { kind: "chat"; messages: ChatMessage[] }
-  | { kind: "text"; prompt: string; /** Skip the BOS token and any template. */ raw?: boolean };
+  /** Ollama /api/generate: the model's template around system + prompt when it has one, else plain text. */
+  | { kind: "instruction"; prompt: string; system?: string | undefined }
+  | { kind: "text"; prompt: string; /** Skip the BOS token. */ raw?: boolean };
 
 export interface SamplingOptions {
   /** 0 means greedy. */

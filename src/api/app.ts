@@ -1,0 +1,39 @@
+/**
+ * The HTTP application: request ids, auth, the route table by area, and the one error
+ * handler that turns any thrown value into the dialect's error body with the right status.
+ */
+import { Hono } from "hono";
+import { AppError } from "../core/index.js";
+import { apiKeyAuth } from "./auth.js";
+import type { ApiDeps, ApiEnv } from "./deps.js";
+import { dialectOf, errorResponse } from "./error-status.js";
+import { mountNativeRoutes } from "./native/routes.js";
+import { mountOllamaRoutes } from "./ollama/routes.js";
+import { mountOpenAiRoutes } from "./openai/routes.js";
+import { acceptRequestId } from "./request-id.js";
+
+export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
+  const app = new Hono<ApiEnv>();
+  app.use(async (context, next) => {
+    const id = acceptRequestId(context.req.header("x-request-id"));
+    context.set("requestId", id);
+    await next();
+    context.header("X-Request-Id", id);
+  });
+  app.use(apiKeyAuth(deps.config.apiKeys));
+
+  mountNativeRoutes(app, deps);
+  mountOpenAiRoutes(app, deps);
+  mountOllamaRoutes(app, deps);
+
+  app.notFound((context) => {
+    const failure = errorResponse(new AppError("not-found", `No route for ${context.req.method} ${context.req.path}.`), dialectOf(context.req.path));
+    return context.json(failure.body, 404, { "X-Request-Id": context.get("requestId") });
+  });
+  app.onError((error, context) => {
+    const failure = errorResponse(error, dialectOf(context.req.path));
+    if (failure.status >= 500) deps.logger.error("Request failed", { requestId: context.get("requestId"), path: context.req.path, error: error.message });
+    return context.json(failure.body, failure.status as 500, { ...failure.headers, "X-Request-Id": context.get("requestId") });
+  });
+  return app;
+}

@@ -1,0 +1,17 @@
+/** What the HTTP layer needs from the rest of the server, injected by src/app. */
+import type { Config } from "../config/index.js";
+import type { Logger } from "../core/index.js";
+import type { ModelCatalog } from "../models/index.js";
+import type { ModelQueue } from "../scheduler/index.js";
+
+export interface ApiDeps {
+  config: Readonly<Config>;
+  queue: ModelQueue;
+  catalog: ModelCatalog;
+  logger: Logger;
+  version: string;
+  /** False while starting or draining; GET /ready answers 503 then. */
+  isReady: () => boolean;
+}
+
+export type ApiEnv = { Variables: { requestId: string } };

@@ -1,0 +1,58 @@
+/**
+ * The native request path both dialects translate into: submit a GenerateRequest to the
+ * ModelQueue and wait for its first event before any byte is sent, so early failures (unknown
+ * model, queue full, prompt too long) still get a proper status and JSON error.
+ */
+import type { GenerateEvent, GenerateRequest, Usage } from "../core/index.js";
+import type { ModelQueue } from "../scheduler/index.js";
+
+export interface StartedGeneration {
+  /** Every event, the already-received first one included. */
+  events: AsyncGenerator<GenerateEvent>;
+  controller: AbortController;
+}
+
+export async function startGeneration(
+  queue: ModelQueue,
+  request: GenerateRequest,
+  options: { clientSignal: AbortSignal; keepAliveMs?: number | undefined },
+): Promise<StartedGeneration> {
+  const controller = new AbortController();
+  const abort = (): void => controller.abort();
+  if (options.clientSignal.aborted) abort();
+  options.clientSignal.addEventListener("abort", abort, { once: true });
+  const iterator = queue.generate(request, { signal: controller.signal, keepAliveMs: options.keepAliveMs });
+  try {
+    const first = await iterator.next();
+    async function* all(): AsyncGenerator<GenerateEvent> {
+      try {
+        if (!first.done) yield first.value;
+        yield* iterator;
+      } finally {
+        options.clientSignal.removeEventListener("abort", abort);
+        await iterator.return(undefined);
+      }
+    }
+    return { events: all(), controller };
+  } catch (error) {
+    options.clientSignal.removeEventListener("abort", abort);
+    throw error;
+  }
+}
+
+export interface CollectedGeneration {
+  text: string;
+  reason: "stop" | "length" | "cancelled";
+  usage: Usage;
+  timings: { loadMs: number; promptMs: number; decodeMs: number };
+}
+
+/** Drains a generation for non-streaming responses. */
+export async function collect(events: AsyncIterable<GenerateEvent>): Promise<CollectedGeneration> {
+  let text = "";
+  for await (const event of events) {
+    if (event.type === "text-delta") text += event.text;
+    if (event.type === "end") return { text, reason: event.reason, usage: event.usage, timings: event.timings };
+  }
+  return { text, reason: "cancelled", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, timings: { loadMs: 0, promptMs: 0, decodeMs: 0 } };
+}

@@ -1,0 +1,4 @@
+/** StreamingInferenceAPI: OpenAI- and Ollama-compatible HTTP routes over one native path, SSE/NDJSON streaming. */
+export { createApiApp } from "./app.js";
+export type { ApiDeps } from "./deps.js";
+export { statusFor, errorBody, type Dialect } from "./error-status.js";

@@ -1,0 +1,13 @@
+/** Native routes: liveness, readiness, and Ollama's root banner. */
+import type { Hono } from "hono";
+import type { ApiDeps, ApiEnv } from "../deps.js";
+
+export function mountNativeRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
+  app.get("/", (context) => context.text("RawrXD is running"));
+  app.get("/health", (context) => context.json({ status: "ok" }));
+  app.get("/ready", (context) =>
+    deps.isReady()
+      ? context.json({ status: "ready", loaded_models: deps.queue.loaded().length, queued: deps.queue.queuedCount })
+      : context.json({ status: "unavailable" }, 503),
+  );
+}

@@ -1,0 +1,108 @@
+/** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
+import type { Context, Hono } from "hono";
+import { toAppError, type GenerateEvent } from "../../core/index.js";
+import { resolvePriority } from "../common-schema.js";
+import type { ApiDeps, ApiEnv } from "../deps.js";
+import { frameStream } from "../event-stream.js";
+import { collect, startGeneration } from "../generation.js";
+import { readJson } from "../request-body.js";
+import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
+import { showBody, psBody, tagsBody } from "./model-views.js";
+import { chatToNative, generateToNative, keepAliveMs, nanoseconds } from "./translate.js";
+
+type Kind = "generate" | "chat";
+
+export function mountOllamaRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
+  app.get("/api/version", (context) => context.json({ version: deps.version }));
+  app.get("/api/tags", async (context) => context.json(tagsBody(await deps.catalog.list())));
+  app.get("/api/ps", async (context) => context.json(await psBody(deps)));
+  app.post("/api/show", async (context) => {
+    const body = await readJson(context, showRequestSchema, deps.config.maxBodyBytes);
+    return context.json(showBody(await deps.catalog.resolve((body.model ?? body.name)!)));
+  });
+  app.post("/api/generate", (context) => generate(context, deps, "generate"));
+  app.post("/api/chat", (context) => generate(context, deps, "chat"));
+  app.post("/api/embed", (context) => embed(context, deps));
+}
+
+async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Promise<Response> {
+  const { config } = deps;
+  const id = context.get("requestId");
+  const body =
+    kind === "generate"
+      ? await readJson(context, generateRequestSchema(config.maxTokensLimit), config.maxBodyBytes)
+      : await readJson(context, chatRequestSchema(config.maxTokensLimit), config.maxBodyBytes);
+  const common = { id, priority: resolvePriority(body.priority, context.req.header("x-priority")), maxTokensLimit: config.maxTokensLimit };
+  const keepAlive = keepAliveMs(body.keep_alive);
+  const isEmpty = "messages" in body ? (body.messages ?? []).length === 0 : (body as { prompt?: string }).prompt === undefined || (body as { prompt?: string }).prompt === "";
+  if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
+  const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
+  const started = await startGeneration(deps.queue, request, { clientSignal: context.req.raw.signal, keepAliveMs: keepAlive });
+  const startedMs = performance.now();
+  if (body.stream === false) {
+    const result = await collect(started.events);
+    return context.json({
+      ...piece(kind, request.model, result.text),
+      ...final(result.reason, { usage: result.usage, timings: result.timings }, performance.now() - startedMs),
+    });
+  }
+  const frames = ndjsonFrames(started.events, { kind, model: request.model, startedMs });
+  return new Response(frameStream(frames, { onCancel: () => started.controller.abort() }), {
+    headers: { "Content-Type": "application/x-ndjson", "X-Request-Id": id },
+  });
+}
+
+function piece(kind: Kind, model: string, text: string): Record<string, unknown> {
+  const base = { model, created_at: new Date().toISOString() };
+  return kind === "chat" ? { ...base, message: { role: "assistant", content: text } } : { ...base, response: text };
+}
+
+function final(reason: string, end: Pick<Extract<GenerateEvent, { type: "end" }>, "usage" | "timings">, totalMs: number): Record<string, unknown> {
+  return {
+    done: true,
+    done_reason: reason === "length" ? "length" : "stop",
+    total_duration: nanoseconds(totalMs + end.timings.loadMs),
+    load_duration: nanoseconds(end.timings.loadMs),
+    prompt_eval_count: end.usage.promptTokens - end.usage.cachedTokens,
+    prompt_eval_duration: nanoseconds(end.timings.promptMs),
+    eval_count: end.usage.completionTokens,
+    eval_duration: nanoseconds(end.timings.decodeMs),
+  };
+}
+
+async function* ndjsonFrames(events: AsyncGenerator<GenerateEvent>, shape: { kind: Kind; model: string; startedMs: number }): AsyncGenerator<string> {
+  const line = (value: unknown): string => JSON.stringify(value) + "\n";
+  try {
+    for await (const event of events) {
+      if (event.type === "progress") {
+        yield line({ model: shape.model, created_at: new Date().toISOString(), prompt_progress: { total: event.totalTokens, cache: event.cachedTokens, processed: event.processedTokens }, done: false });
+      } else if (event.type === "text-delta") {
+        if (event.text.length > 0) yield line({ ...piece(shape.kind, shape.model, event.text), done: false });
+      } else {
+        yield line({ ...piece(shape.kind, shape.model, ""), ...final(event.reason, event, performance.now() - shape.startedMs) });
+      }
+    }
+  } catch (error) {
+    // After the first line the status is sent: one error line, then the stream ends.
+    yield line({ error: toAppError(error).message });
+  }
+}
+
+/** Ollama: an empty prompt loads the model (done_reason "load"), or unloads it with keep_alive 0. */
+async function loadOrUnload(context: Context<ApiEnv>, deps: ApiDeps, request: { model: string; kind: Kind; keepAliveMs: number | undefined }): Promise<Response> {
+  const entry = await deps.catalog.resolve(request.model);
+  if (request.keepAliveMs === 0) {
+    await deps.queue.unload(entry.name);
+    return context.json({ ...piece(request.kind, entry.name, ""), done: true, done_reason: "unload" });
+  }
+  await deps.queue.preload(entry.name, { signal: context.req.raw.signal, keepAliveMs: request.keepAliveMs });
+  return context.json({ ...piece(request.kind, entry.name, ""), done: true, done_reason: "load" });
+}
+
+async function embed(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
+  const body = await readJson(context, embedRequestSchema, deps.config.maxBodyBytes);
+  const inputs = typeof body.input === "string" ? [body.input] : body.input;
+  const started = performance.now();
+  const result = await deps.queue.embed({ id: context.get("requestId"), model: body.model, inputs }, { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) });
+  return context.json({ model: body.model, embeddings: result.vectors, total_duration: nanoseconds(performance.now() - started), load_duration: 0, prompt_eval_count: result.promptTokens });
+}

@@ -1,0 +1,82 @@
+/** Ollama request schemas (/api/generate, /api/chat, /api/embed, /api/show). */
+import { z } from "zod";
+import { finiteNumber, jsonSchemaObject, prioritySchema, stopSchema } from "../common-schema.js";
+
+/** Ollama `options`: unknown keys are ignored, as Ollama does. */
+export function optionsSchema(maxTokensLimit: number) {
+  return z
+    .object({
+      temperature: finiteNumber.min(0).max(2).optional(),
+      top_p: finiteNumber.min(0).max(1).optional(),
+      top_k: z.number().int().min(0).optional(),
+      min_p: finiteNumber.min(0).max(1).optional(),
+      seed: z.number().int().optional(),
+      // -1: until the context is full, -2: fill the context (both capped by the server's limit).
+      num_predict: z.number().int().min(-2, "must be -2, -1 or a positive count").max(maxTokensLimit, `must be at most ${maxTokensLimit} (the server's --max-tokens-limit)`).refine((value) => value !== 0, "must not be 0").optional(),
+      stop: stopSchema,
+      repeat_penalty: finiteNumber.min(0).max(10).optional(),
+      repeat_last_n: z.number().int().min(-1).max(4096).optional(),
+      frequency_penalty: finiteNumber.min(-2).max(2).optional(),
+      presence_penalty: finiteNumber.min(-2).max(2).optional(),
+      num_ctx: z.number().int().positive().optional(),
+    })
+    .passthrough()
+    .optional();
+}
+
+const keepAliveSchema = z.union([z.string(), finiteNumber]).optional();
+const formatSchema = z.union([z.literal("json"), z.literal(""), jsonSchemaObject]).optional();
+const noImages = z.array(z.string()).max(0, "images are not supported by RawrXD yet").optional();
+
+export function generateRequestSchema(maxTokensLimit: number) {
+  return z.object({
+    model: z.string().min(1, "model is required"),
+    prompt: z.string().optional(),
+    system: z.string().optional(),
+    raw: z.boolean().optional(),
+    suffix: z.string().max(0, "suffix (fill-in-the-middle) is not supported yet").optional(),
+    images: noImages,
+    format: formatSchema,
+    options: optionsSchema(maxTokensLimit),
+    stream: z.boolean().optional(),
+    keep_alive: keepAliveSchema,
+    priority: prioritySchema.optional(),
+    return_progress: z.boolean().optional(),
+  });
+}
+
+export function chatRequestSchema(maxTokensLimit: number) {
+  return z.object({
+    model: z.string().min(1, "model is required"),
+    messages: z
+      .array(
+        z.object({
+          role: z.enum(["system", "user", "assistant"], "expected role system, user or assistant"),
+          content: z.string(),
+          images: noImages,
+        }),
+      )
+      .optional(),
+    format: formatSchema,
+    options: optionsSchema(maxTokensLimit),
+    stream: z.boolean().optional(),
+    keep_alive: keepAliveSchema,
+    priority: prioritySchema.optional(),
+    return_progress: z.boolean().optional(),
+  });
+}
+
+export const embedRequestSchema = z.object({
+  model: z.string().min(1, "model is required"),
+  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)], "expected a string or an array of strings"),
+  truncate: z.boolean().optional(),
+  keep_alive: keepAliveSchema,
+});
+
+export const showRequestSchema = z
+  .object({ model: z.string().min(1).optional(), name: z.string().min(1).optional() })
+  .refine((body) => body.model !== undefined || body.name !== undefined, "model is required");
+
+export type GenerateBody = z.infer<ReturnType<typeof generateRequestSchema>>;
+export type ChatBody = z.infer<ReturnType<typeof chatRequestSchema>>;
+export type OllamaOptions = NonNullable<GenerateBody["options"]>;

@@ -1,0 +1,122 @@
+/** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
+import type { Context, Hono } from "hono";
+import type { GenerateEvent } from "../../core/index.js";
+import { resolvePriority } from "../common-schema.js";
+import type { ApiDeps, ApiEnv } from "../deps.js";
+import { errorBody } from "../error-status.js";
+import { toAppError } from "../../core/index.js";
+import { frameStream } from "../event-stream.js";
+import { collect, startGeneration } from "../generation.js";
+import { readJson } from "../request-body.js";
+import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
+import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBody } from "./translate.js";
+
+type Kind = "chat" | "completion";
+
+export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
+  app.get("/v1/models", (context) => listModels(context, deps));
+  app.post("/v1/chat/completions", (context) => generate(context, deps, "chat"));
+  app.post("/v1/completions", (context) => generate(context, deps, "completion"));
+  app.post("/v1/embeddings", (context) => embeddings(context, deps));
+}
+
+async function listModels(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
+  const models = await deps.catalog.list();
+  return context.json({
+    object: "list",
+    data: models.map((model) => ({ id: model.name, object: "model", created: Math.floor(model.modifiedAt.getTime() / 1000), owned_by: "rawrxd" })),
+  });
+}
+
+async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Promise<Response> {
+  const { config } = deps;
+  const id = context.get("requestId");
+  const options = { id, maxTokensDefault: config.maxTokensLimit };
+  let request;
+  let stream: boolean;
+  let includeUsage: boolean;
+  if (kind === "chat") {
+    const body = await readJson(context, chatRequestSchema(config.maxTokensLimit), config.maxBodyBytes);
+    request = chatToNative(body, { ...options, priority: resolvePriority(body.priority, context.req.header("x-priority")) });
+    stream = body.stream === true;
+    includeUsage = body.stream_options?.include_usage === true;
+  } else {
+    const body = await readJson(context, completionRequestSchema(config.maxTokensLimit), config.maxBodyBytes);
+    request = completionToNative(body, { ...options, priority: resolvePriority(body.priority, context.req.header("x-priority")) });
+    stream = body.stream === true;
+    includeUsage = body.stream_options?.include_usage === true;
+  }
+  const started = await startGeneration(deps.queue, request, { clientSignal: context.req.raw.signal });
+  const created = Math.floor(Date.now() / 1000);
+  const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
+  if (!stream) {
+    const result = await collect(started.events);
+    const choice =
+      kind === "chat"
+        ? { index: 0, message: { role: "assistant", content: result.text }, logprobs: null, finish_reason: finishReason(result.reason) }
+        : { index: 0, text: result.text, logprobs: null, finish_reason: finishReason(result.reason) };
+    return context.json({ id: shape.id, object: kind === "chat" ? "chat.completion" : "text_completion", created, model: request.model, choices: [choice], usage: usageBody(result.usage) });
+  }
+  const frames = sseFrames(started.events, { ...shape, includeUsage });
+  const body = frameStream(frames, {
+    heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
+    onCancel: () => started.controller.abort(),
+  });
+  return new Response(body, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Request-Id": id } });
+}
+
+interface ChunkShape {
+  id: string;
+  created: number;
+  model: string;
+  kind: Kind;
+  includeUsage: boolean;
+}
+
+function data(value: unknown): string {
+  return `data: ${JSON.stringify(value)}\n\n`;
+}
+
+async function* sseFrames(events: AsyncGenerator<GenerateEvent>, shape: ChunkShape): AsyncGenerator<string> {
+  const object = shape.kind === "chat" ? "chat.completion.chunk" : "text_completion";
+  const usageNull = shape.includeUsage ? { usage: null } : {};
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: shape.id, object, created: shape.created, model: shape.model, choices, ...usageNull, ...extra });
+  const choice = (text: string | undefined, reason: string | null, role?: string) =>
+    shape.kind === "chat"
+      ? { index: 0, delta: { ...(role === undefined ? {} : { role }), ...(text === undefined ? {} : { content: text }) }, logprobs: null, finish_reason: reason }
+      : { index: 0, text: text ?? "", logprobs: null, finish_reason: reason };
+  try {
+    if (shape.kind === "chat") yield data(chunk([choice("", null, "assistant")]));
+    for await (const event of events) {
+      if (event.type === "progress") {
+        yield data(chunk([], { prompt_progress: { total: event.totalTokens, cache: event.cachedTokens, processed: event.processedTokens } }));
+      } else if (event.type === "text-delta") {
+        if (event.text.length > 0) yield data(chunk([choice(event.text, null)]));
+      } else {
+        yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
+        if (shape.includeUsage) yield data({ id: shape.id, object, created: shape.created, model: shape.model, choices: [], usage: usageBody(event.usage) });
+        yield "data: [DONE]\n\n";
+      }
+    }
+  } catch (error) {
+    // After the first byte the status is sent: report the error as one event, then end.
+    yield data(errorBody(toAppError(error), "openai"));
+  }
+}
+
+async function embeddings(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
+  const body = await readJson(context, embeddingRequestSchema, deps.config.maxBodyBytes);
+  const inputs = typeof body.input === "string" ? [body.input] : body.input;
+  const id = context.get("requestId");
+  const result = await deps.queue.embed({ id, model: body.model, inputs }, { signal: context.req.raw.signal });
+  return context.json({
+    object: "list",
+    data: result.vectors.map((vector, index) => ({
+      object: "embedding",
+      index,
+      embedding: body.encoding_format === "base64" ? toBase64Floats(vector) : vector,
+    })),
+    model: body.model,
+    usage: { prompt_tokens: result.promptTokens, total_tokens: result.promptTokens },
+  });
+}

@@ -1,0 +1,3 @@
+/** Composition root: wires every component from one Config and owns start and stop order. */
+export { startServer, type StartOptions, type RunningServer } from "./server.js";
+export { isLoopback, checkExposure } from "./security.js";

@@ -1,0 +1,114 @@
+/**
+ * Composition root: builds the catalog, engine, queue and HTTP app from one Config, and owns
+ * the start and stop order. Stop: refuse new work (ready → 503), let streams finish up to
+ * --shutdown-grace, cut what remains, then end every runner process.
+ */
+import { readFileSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { createApiApp } from "../api/index.js";
+import type { Config } from "../config/index.js";
+import { createLogger, EventBus, systemClock, type Logger } from "../core/index.js";
+import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
+import { readGgufHeader } from "../gguf/index.js";
+import { ModelCatalog } from "../models/index.js";
+import { ModelQueue } from "../scheduler/index.js";
+import { checkExposure } from "./security.js";
+
+export interface StartOptions {
+  /** Defaults to LlamaCppEngine (real runner processes). Tests pass FakeEngine. */
+  engine?: InferenceEngine;
+  logger?: Logger;
+  /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
+  handleSignals?: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  events: EventBus;
+  queue: ModelQueue;
+  /** Graceful stop; idempotent. */
+  close(): Promise<void>;
+  /** Settles once the server has stopped. */
+  closed: Promise<void>;
+}
+
+const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+export async function startServer(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const warning = checkExposure(config);
+  if (warning !== undefined) logger.warn(warning);
+  const events = new EventBus((error, event) => logger.error(`Event listener for ${event} failed`, { error: String(error) }));
+  const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader });
+  const queue = new ModelQueue({
+    engine: options.engine ?? new LlamaCppEngine({ logger }),
+    models: catalog,
+    events,
+    clock: systemClock,
+    logger,
+    contextTokens: config.contextTokens,
+    parallel: config.parallel,
+    threads: config.threads,
+    gpu: config.gpu,
+    loadTimeoutMs: config.loadTimeoutMs,
+    maxLoadedModels: config.maxLoadedModels,
+    maxQueued: config.maxQueued,
+    queueTimeoutMs: config.queueTimeoutMs,
+    keepAliveMs: config.keepAliveMs,
+  });
+  let isReady = false;
+  const app = createApiApp({ config, queue, catalog, logger, version, isReady: () => isReady });
+  const server = await listen(app.fetch, config);
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
+  isReady = true;
+
+  let closing: Promise<void> | undefined;
+  let markClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (markClosed = resolve));
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      isReady = false;
+      logger.info("Shutting down: waiting for running requests", { graceMs: config.shutdownGraceMs });
+      await stopHttp(server, config.shutdownGraceMs);
+      await queue.close();
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+      logger.info("Stopped");
+      markClosed();
+    })();
+    return closing;
+  };
+  const onSignal = (): void => void close();
+  if (options.handleSignals !== false) {
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+  }
+  const url = `http://${host}:${port}`;
+  logger.info("Listening", { url, modelsDir: config.modelsDir, threads: config.threads, parallel: config.parallel });
+  return { url, port, events, queue, close, closed };
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, config: Readonly<Config>): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: 16 * 1024 } }, () => resolve(server)) as Server;
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      const hint = error.code === "EADDRINUSE" ? ` Port ${config.port} is in use: stop the other server or pass --port.` : "";
+      reject(new Error(`Cannot listen on ${config.host}:${config.port}: ${error.message}.${hint}`));
+    });
+    server.headersTimeout = 30_000;
+    server.keepAliveTimeout = 5_000;
+  });
+}
+
+/** Stops accepting connections, waits for open ones up to `graceMs`, then cuts the rest. */
+async function stopHttp(server: Server, graceMs: number): Promise<void> {
+  const done = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await done;
+  clearTimeout(timer);
+}

@@ -1,0 +1,62 @@
+/**
+ * The engine contract (STYLE.md §2): what the scheduler needs from whatever runs a model.
+ * LlamaCppEngine runs one child process per model; FakeEngine runs in-process for tests.
+ */
+import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
+
+export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
+
+export interface LoadSpec {
+  /** Model name (file name without .gguf), for messages and events. */
+  name: string;
+  path: string;
+  /** Context tokens per sequence; capped at the model's training context. */
+  contextTokens: number;
+  /** Sequences in the model's context: concurrent generations. */
+  parallel: number;
+  threads: number;
+  gpu: GpuChoice;
+  /** A load that takes longer is stopped and fails with model-load-failed. */
+  loadTimeoutMs: number;
+}
+
+export interface LoadedModelInfo {
+  contextTokens: number;
+  parallel: number;
+  trainContextTokens: number;
+  threads: number;
+  /** "cpu" or the GPU backend node-llama-cpp chose. */
+  backend: string;
+  /** How chats are rendered: the model's own template, or RawrXD's plain fallback. */
+  chatTemplate: "model" | "plain-fallback";
+  /** Process id of the runner; undefined for in-process engines. */
+  pid: number | undefined;
+  /** Memory the engine reserved for weights and context, in bytes. */
+  memoryBytes: number;
+}
+
+export interface RunnerExit {
+  /** True when the runner was disposed on purpose. */
+  expected: boolean;
+  detail: string;
+}
+
+export interface ModelRunner {
+  readonly name: string;
+  readonly info: LoadedModelInfo;
+  /**
+   * Streams one generation. Pull-based: the runner pauses when the consumer stops pulling
+   * (backpressure), and `signal` cancels within one token.
+   */
+  generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
+  embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult>;
+  /** Settles when the runner is gone, whether disposed or crashed. */
+  readonly exited: Promise<RunnerExit>;
+  readonly isAlive: boolean;
+  /** Ends the runner; in-flight generations fail. Idempotent. */
+  dispose(): Promise<void>;
+}
+
+export interface InferenceEngine {
+  load(spec: LoadSpec, signal?: AbortSignal): Promise<ModelRunner>;
+}

@@ -1,0 +1,169 @@
+/**
+ * FakeEngine: an in-process engine for fast tests of everything above the engine. Words are
+ * tokens; replies come from a script; delays and faults (load failure, crash after N tokens)
+ * are injected per model. It is pull-based like the real runner, so backpressure is real:
+ * `producedTokens` shows how far generation ran ahead of the reader.
+ */
+import { AppError, type EmbedResult, type GenerateEvent, type GenerateRequest } from "../core/index.js";
+import type { InferenceEngine, LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
+import { StopMatcher } from "./stop-matcher.js";
+
+export interface FakeModelBehaviour {
+  /** The reply, split on spaces into tokens. Default: a fixed sentence. */
+  reply?: string;
+  /** Delay before each token, in ms. Default 0. */
+  tokenDelayMs?: number;
+  loadDelayMs?: number;
+  /** Make load fail with model-load-failed and this message. */
+  loadError?: string;
+  /** Crash the runner (fail every in-flight request) after this many tokens. */
+  crashAfterTokens?: number;
+}
+
+export const defaultFakeReply = "Once upon a time there was a little fake model that answered every prompt the same way.";
+
+function countTokens(text: string): number {
+  return text.split(/\s+/).filter((word) => word.length > 0).length;
+}
+
+class FakeRunner implements ModelRunner {
+  readonly name: string;
+  readonly info: LoadedModelInfo;
+  readonly exited: Promise<RunnerExit>;
+  #isAlive = true;
+  #resolveExit!: (exit: RunnerExit) => void;
+  readonly #behaviour: FakeModelBehaviour;
+  readonly #crashListeners = new Set<(error: AppError) => void>();
+  producedTokens = 0;
+
+  constructor(spec: LoadSpec, behaviour: FakeModelBehaviour) {
+    this.name = spec.name;
+    this.#behaviour = behaviour;
+    this.info = {
+      contextTokens: spec.contextTokens,
+      parallel: spec.parallel,
+      trainContextTokens: spec.contextTokens,
+      threads: spec.threads,
+      backend: "fake",
+      chatTemplate: "plain-fallback",
+      pid: undefined,
+      memoryBytes: 1024 * 1024,
+    };
+    this.exited = new Promise((resolve) => (this.#resolveExit = resolve));
+  }
+
+  get isAlive(): boolean {
+    return this.#isAlive;
+  }
+
+  async *generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent> {
+    const input = request.input;
+    const prompt = input.kind === "chat" ? input.messages.map((message) => message.content).join("\n") : input.prompt;
+    const promptTokens = countTokens(prompt) + 1;
+    if (promptTokens >= this.info.contextTokens) {
+      throw new AppError("prompt-too-long", `The prompt is ${promptTokens} tokens but the model "${this.name}" is loaded with a context of ${this.info.contextTokens} tokens per sequence.`);
+    }
+    if (request.reportProgress) yield { type: "progress", processedTokens: promptTokens, totalTokens: promptTokens, cachedTokens: 0 };
+    const words = (this.#behaviour.reply ?? defaultFakeReply).split(" ");
+    const matcher = new StopMatcher(request.stop);
+    const started = performance.now();
+    let crash: AppError | undefined;
+    const onCrash = (error: AppError): void => {
+      crash = error;
+    };
+    this.#crashListeners.add(onCrash);
+    let completionTokens = 0;
+    let reason: "stop" | "length" | "cancelled" = "stop";
+    try {
+      for (const [index, word] of words.entries()) {
+        if (completionTokens >= request.maxTokens) {
+          reason = "length";
+          break;
+        }
+        if (this.#behaviour.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, this.#behaviour.tokenDelayMs));
+        if (crash) throw crash;
+        if (signal.aborted) {
+          reason = "cancelled";
+          break;
+        }
+        this.producedTokens += 1;
+        completionTokens += 1;
+        if (this.#behaviour.crashAfterTokens !== undefined && this.producedTokens > this.#behaviour.crashAfterTokens) {
+          this.crash("fake crash injected");
+          throw crash ?? new AppError("runner-crashed", "fake crash");
+        }
+        const match = matcher.push(index === 0 ? word : ` ${word}`);
+        if (match.text.length > 0) yield { type: "text-delta", text: match.text, tokenCount: 1 };
+        if (match.isStopped) break;
+      }
+      const rest = reason === "cancelled" ? "" : matcher.flush();
+      if (rest.length > 0) yield { type: "text-delta", text: rest, tokenCount: 0 };
+      yield {
+        type: "end",
+        reason,
+        usage: { promptTokens, completionTokens, cachedTokens: 0 },
+        timings: { loadMs: 0, promptMs: 0, decodeMs: performance.now() - started },
+      };
+    } finally {
+      this.#crashListeners.delete(onCrash);
+    }
+  }
+
+  async embed(inputs: string[]): Promise<EmbedResult> {
+    const vectors = inputs.map((input) => {
+      const raw = [input.length, countTokens(input), 1];
+      const norm = Math.hypot(...raw);
+      return raw.map((value) => value / norm);
+    });
+    return { vectors, promptTokens: inputs.reduce((sum, input) => sum + countTokens(input), 0) };
+  }
+
+  /** Simulates kill -9 of the runner. */
+  crash(detail: string): void {
+    if (!this.#isAlive) return;
+    this.#isAlive = false;
+    const error = new AppError("runner-crashed", `The runner for "${this.name}" crashed: ${detail}. The server is still up; the next request reloads the model.`);
+    for (const listener of this.#crashListeners) listener(error);
+    this.#resolveExit({ expected: false, detail });
+  }
+
+  async dispose(): Promise<void> {
+    if (!this.#isAlive) return;
+    this.#isAlive = false;
+    this.#resolveExit({ expected: true, detail: "disposed" });
+  }
+}
+
+export class FakeEngine implements InferenceEngine {
+  readonly #behaviours = new Map<string, FakeModelBehaviour>();
+  readonly runners: FakeRunner[] = [];
+  loads = 0;
+
+  constructor(behaviours: Record<string, FakeModelBehaviour> = {}) {
+    for (const [name, behaviour] of Object.entries(behaviours)) this.#behaviours.set(name, behaviour);
+  }
+
+  setBehaviour(model: string, behaviour: FakeModelBehaviour): void {
+    this.#behaviours.set(model, behaviour);
+  }
+
+  async load(spec: LoadSpec, signal?: AbortSignal): Promise<ModelRunner> {
+    this.loads += 1;
+    const behaviour = this.#behaviours.get(spec.name) ?? {};
+    if (behaviour.loadDelayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.loadDelayMs));
+    signal?.throwIfAborted();
+    if (behaviour.loadError !== undefined) {
+      throw new AppError("model-load-failed", `Model "${spec.name}" failed to load: ${behaviour.loadError}`);
+    }
+    const runner = new FakeRunner(spec, behaviour);
+    this.runners.push(runner);
+    return runner;
+  }
+
+  /** The most recent live runner of a model, for fault injection in tests. */
+  runnerFor(model: string): FakeRunner | undefined {
+    return this.runners.filter((runner) => runner.name === model && runner.isAlive).at(-1);
+  }
+}
+
+export type { FakeRunner };

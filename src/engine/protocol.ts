@@ -1,0 +1,54 @@
+/**
+ * The typed IPC protocol between the main process and a runner process (one per model).
+ * Flow control is credit based: the runner sends at most `credits` token messages for a
+ * generation until the main process grants more, so a slow client pauses generation.
+ */
+import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
+import type { GpuChoice } from "./contract.js";
+
+/** Token events a runner may send ahead of the consumer, per generation. */
+export const initialCredits = 16;
+
+export interface RunnerLoadOptions {
+  modelPath: string;
+  contextTokens: number;
+  parallel: number;
+  threads: number;
+  gpu: GpuChoice;
+}
+
+export type MainToRunner =
+  | { type: "load"; options: RunnerLoadOptions }
+  | { type: "generate"; id: string; request: GenerateRequest }
+  | { type: "credit"; id: string; credits: number }
+  | { type: "cancel"; id: string }
+  | { type: "embed"; id: string; inputs: string[] }
+  | { type: "tokenize"; id: string; text: string }
+  | { type: "ping"; id: string }
+  | { type: "dispose" };
+
+export interface LoadedMessage {
+  type: "loaded";
+  contextTokens: number;
+  parallel: number;
+  trainContextTokens: number;
+  threads: number;
+  backend: string;
+  chatTemplate: "model" | "plain-fallback";
+  memoryBytes: number;
+}
+
+export interface RunnerErrorPayload {
+  code: string;
+  message: string;
+}
+
+export type RunnerToMain =
+  | LoadedMessage
+  | { type: "load-error"; error: RunnerErrorPayload }
+  | { type: "event"; id: string; event: GenerateEvent }
+  | { type: "error"; id: string; error: RunnerErrorPayload }
+  | { type: "embedded"; id: string; result: EmbedResult }
+  | { type: "tokenized"; id: string; tokens: number[] }
+  | { type: "pong"; id: string }
+  | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string };

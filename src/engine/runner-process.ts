@@ -1,0 +1,260 @@
+/**
+ * Main-process side of one runner process: forks it, loads the model, and multiplexes
+ * generations over IPC. When the process dies, every in-flight request fails with a
+ * runner-crashed error that names the model, the exit and the runner's last words.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { AppError, newRequestId, type EmbedResult, type ErrorCode, type GenerateEvent, type GenerateRequest, type Logger } from "../core/index.js";
+import type { LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
+import { EventChannel } from "./event-channel.js";
+import { initialCredits, type LoadedMessage, type MainToRunner, type RunnerErrorPayload, type RunnerToMain } from "./protocol.js";
+
+const stderrTailBytes = 4096;
+const isTypeScriptSource = import.meta.url.endsWith(".ts");
+const entryPath = fileURLToPath(new URL(isTypeScriptSource ? "./runner/entry.ts" : "./runner/entry.js", import.meta.url));
+
+interface PendingGeneration {
+  channel: EventChannel<GenerateEvent>;
+}
+interface PendingCall {
+  resolve: (value: RunnerToMain) => void;
+  reject: (error: unknown) => void;
+}
+
+const knownCodes: ReadonlySet<string> = new Set(["prompt-too-long", "bad-request", "cancelled"]);
+
+function toAppError(payload: RunnerErrorPayload, model: string): AppError {
+  const code: ErrorCode = knownCodes.has(payload.code) ? (payload.code as ErrorCode) : "runner-failed";
+  const message = code === "runner-failed" ? `The runner for model "${model}" failed: ${payload.message}` : payload.message;
+  return new AppError(code, message);
+}
+
+export class RunnerProcess implements ModelRunner {
+  readonly name: string;
+  #info: LoadedModelInfo | undefined;
+  readonly #child: ChildProcess;
+  readonly #logger: Logger;
+  readonly #generations = new Map<string, PendingGeneration>();
+  readonly #calls = new Map<string, PendingCall>();
+  #stderrTail = "";
+  #isDisposing = false;
+  #isAlive = true;
+  readonly exited: Promise<RunnerExit>;
+  #onLoadMessage: ((message: RunnerToMain) => void) | undefined;
+
+  private constructor(spec: LoadSpec, logger: Logger) {
+    this.name = spec.name;
+    this.#logger = logger;
+    this.#child = fork(entryPath, [], {
+      execArgv: isTypeScriptSource ? ["--import", "tsx"] : [],
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      env: process.env,
+    });
+    this.#child.stdout?.on("data", (chunk: Buffer) => this.#remember(chunk));
+    this.#child.stderr?.on("data", (chunk: Buffer) => this.#remember(chunk));
+    this.#child.on("message", (message: RunnerToMain) => this.#onMessage(message));
+    this.exited = new Promise((resolve) => {
+      this.#child.once("exit", (code, signal) => {
+        this.#isAlive = false;
+        const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
+        const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
+        const detail = `runner for "${this.name}" (pid ${this.#child.pid}) ended with ${how}${tail ? `; last output: ${tail}` : ""}`;
+        this.#failAll(this.#isDisposing ? "cancelled" : "runner-crashed", detail);
+        resolve({ expected: this.#isDisposing, detail });
+      });
+    });
+  }
+
+  static async start(spec: LoadSpec, options: { logger: Logger; signal?: AbortSignal }): Promise<RunnerProcess> {
+    const runner = new RunnerProcess(spec, options.logger);
+    try {
+      runner.#info = await runner.#load(spec, options.signal);
+      return runner;
+    } catch (error) {
+      await runner.dispose();
+      throw error;
+    }
+  }
+
+  get info(): LoadedModelInfo {
+    if (this.#info === undefined) throw new Error(`The runner for "${this.name}" has not loaded yet.`);
+    return this.#info;
+  }
+
+  get isAlive(): boolean {
+    return this.#isAlive;
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
+  async #load(spec: LoadSpec, signal: AbortSignal | undefined): Promise<LoadedModelInfo> {
+    const loaded = await new Promise<LoadedMessage>((resolve, reject) => {
+      const fail = (detail: string): void => {
+        cleanup();
+        reject(new AppError("model-load-failed", `Model "${spec.name}" failed to load: ${detail}`));
+      };
+      const timer = setTimeout(() => fail(`no answer within ${spec.loadTimeoutMs} ms (--load-timeout)`), spec.loadTimeoutMs);
+      const onAbort = (): void => fail("the load was cancelled");
+      const onExit = (): void => {
+        void this.exited.then((exit) => fail(exit.detail));
+      };
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#child.off("exit", onExit);
+        this.#onLoadMessage = undefined;
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#child.once("exit", onExit);
+      this.#onLoadMessage = (message) => {
+        if (message.type === "loaded") {
+          cleanup();
+          resolve(message);
+        } else if (message.type === "load-error") {
+          fail(message.error.message);
+        }
+      };
+      this.#send({
+        type: "load",
+        options: { modelPath: spec.path, contextTokens: spec.contextTokens, parallel: spec.parallel, threads: spec.threads, gpu: spec.gpu },
+      });
+    });
+    const { type: _type, ...info } = loaded;
+    return { ...info, pid: this.#child.pid };
+  }
+
+  generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
+    const id = request.id;
+    if (!this.#isAlive) throw new AppError("runner-crashed", `The runner for model "${this.name}" is not running.`);
+    if (this.#generations.has(id)) throw new AppError("bad-request", `Request id "${id}" is already generating.`);
+    let consumed = 0;
+    const cancel = (): void => {
+      if (this.#generations.has(id)) this.#send({ type: "cancel", id });
+    };
+    const channel = new EventChannel<GenerateEvent>({
+      onPull: () => {
+        // Grant credits in batches of half the window: fewer IPC messages, never a stall.
+        consumed += 1;
+        if (consumed >= initialCredits / 2) {
+          this.#send({ type: "credit", id, credits: consumed });
+          consumed = 0;
+        }
+      },
+      onClose: cancel,
+    });
+    this.#generations.set(id, { channel });
+    if (signal.aborted) {
+      this.#generations.delete(id);
+      channel.fail(new AppError("cancelled", "The request was cancelled."));
+      return channel;
+    }
+    signal.addEventListener("abort", cancel, { once: true });
+    this.#send({ type: "generate", id, request });
+    return channel;
+  }
+
+  async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
+    const answer = await this.#call({ type: "embed", id: newRequestId("embed"), inputs }, signal);
+    if (answer.type !== "embedded") throw new AppError("internal", `Unexpected runner answer ${answer.type} to embed.`);
+    return answer.result;
+  }
+
+  #call(message: MainToRunner & { id: string }, signal: AbortSignal): Promise<RunnerToMain> {
+    if (!this.#isAlive) return Promise.reject(new AppError("runner-crashed", `The runner for model "${this.name}" is not running.`));
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => {
+        this.#calls.delete(message.id);
+        reject(new AppError("cancelled", "The request was cancelled."));
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#calls.set(message.id, {
+        resolve: (value) => {
+          signal.removeEventListener("abort", onAbort);
+          resolve(value);
+        },
+        reject: (error) => {
+          signal.removeEventListener("abort", onAbort);
+          reject(error);
+        },
+      });
+      this.#send(message);
+    });
+  }
+
+  #onMessage(message: RunnerToMain): void {
+    switch (message.type) {
+      case "loaded":
+      case "load-error":
+        this.#onLoadMessage?.(message);
+        return;
+      case "event": {
+        const pending = this.#generations.get(message.id);
+        if (pending === undefined) return;
+        pending.channel.push(message.event);
+        if (message.event.type === "end") {
+          this.#generations.delete(message.id);
+          pending.channel.end();
+        }
+        return;
+      }
+      case "error": {
+        const generation = this.#generations.get(message.id);
+        if (generation !== undefined) {
+          this.#generations.delete(message.id);
+          generation.channel.fail(toAppError(message.error, this.name));
+        }
+        const call = this.#calls.get(message.id);
+        this.#calls.delete(message.id);
+        call?.reject(toAppError(message.error, this.name));
+        return;
+      }
+      case "embedded":
+      case "tokenized":
+      case "pong": {
+        const call = this.#calls.get(message.id);
+        this.#calls.delete(message.id);
+        call?.resolve(message);
+        return;
+      }
+      case "log":
+        this.#logger[message.level === "debug" ? "debug" : message.level](`runner ${this.name}: ${message.message}`, { model: this.name });
+        return;
+    }
+  }
+
+  #failAll(code: ErrorCode, detail: string): void {
+    const error = new AppError(code, code === "cancelled" ? `The request was cancelled: the ${detail}.` : `The ${detail}. The server is still up; the next request reloads the model.`);
+    for (const { channel } of this.#generations.values()) channel.fail(error);
+    this.#generations.clear();
+    for (const call of this.#calls.values()) call.reject(error);
+    this.#calls.clear();
+  }
+
+  #remember(chunk: Buffer): void {
+    this.#stderrTail = (this.#stderrTail + chunk.toString("utf8")).slice(-stderrTailBytes);
+  }
+
+  #send(message: MainToRunner): void {
+    if (!this.#isAlive || !this.#child.connected) return;
+    this.#child.send(message, (error) => {
+      if (error) this.#logger.debug(`IPC send to runner ${this.name} failed: ${error.message}`);
+    });
+  }
+
+  /** Asks the runner to exit, then kills it if it has not within `graceMs`. */
+  async dispose(graceMs = 3000): Promise<void> {
+    if (!this.#isAlive) return;
+    this.#isDisposing = true;
+    this.#send({ type: "dispose" });
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * One generation inside a runner, on the low-level `sequence.evaluate()` generator: it is
+ * lazy, so not pulling the next token pauses decoding (backpressure), and an abort stops it
+ * within one token. The prompt is evaluated in chunks so a long prefill neither blocks
+ * cancellation nor starves the other sequences of the context for its whole duration.
+ */
+import {
+  LlamaGrammarEvaluationState,
+  type LlamaContextSequence,
+  type LlamaGrammar,
+  type SequenceEvaluateOptions,
+  type Token,
+} from "node-llama-cpp";
+import type { FinishReason, GenerateEvent, GenerateRequest } from "../../core/index.js";
+import { StopMatcher } from "../stop-matcher.js";
+import type { CreditGate } from "./credit-gate.js";
+import type { ModelHost } from "./model-host.js";
+import { preparePrompt } from "./prompt.js";
+
+/** Prompt tokens evaluated per step while other work may be waiting. */
+const prefillChunkTokens = 128;
+const unknownUnicodeChar = "\uFFFD";
+
+export class GenerationError extends Error {
+  constructor(
+    readonly code: "prompt-too-long" | "bad-request",
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface GenerationOptions {
+  host: ModelHost;
+  request: GenerateRequest;
+  signal: AbortSignal;
+  gate: CreditGate;
+  emit: (event: GenerateEvent) => void;
+}
+
+export async function runGeneration(options: GenerationOptions): Promise<void> {
+  const { host, request, signal } = options;
+  const model = host.model;
+  const startedAt = performance.now();
+  const prompt = preparePrompt(model, request.input);
+  if (prompt.tokens.length === 0) throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
+  if (prompt.tokens.length >= host.contextTokens) {
+    throw new GenerationError(
+      "prompt-too-long",
+      `The prompt is ${prompt.tokens.length} tokens but the model "${request.model}" is loaded with a context of ${host.contextTokens} tokens per sequence; shorten it or start the server with a larger --context-size.`,
+    );
+  }
+  const grammar = await resolveGrammar(host, request);
+  const sequence = await host.acquire(prompt.tokens, signal);
+  try {
+    const cachedTokens = await reuseCachedPrefix(sequence, prompt.tokens);
+    await prefill({ ...options, sequence, tokens: prompt.tokens, cachedTokens });
+    const promptMs = performance.now() - startedAt;
+    const decodeStart = performance.now();
+    const { reason, completionTokens } = await decode({ ...options, sequence, prompt, grammar });
+    options.emit({
+      type: "end",
+      reason,
+      usage: { promptTokens: prompt.tokens.length, completionTokens, cachedTokens },
+      timings: { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart },
+    });
+  } finally {
+    host.release(sequence);
+  }
+}
+
+/** Keeps the sequence's tokens that match the prompt's start; returns how many were kept. */
+async function reuseCachedPrefix(sequence: LlamaContextSequence, tokens: Token[]): Promise<number> {
+  // At least the last prompt token must be evaluated to get logits for the first new token.
+  await sequence.adaptStateToTokens(tokens.slice(0, -1), false);
+  return sequence.nextTokenIndex;
+}
+
+async function prefill(
+  options: GenerationOptions & { sequence: LlamaContextSequence; tokens: Token[]; cachedTokens: number },
+): Promise<void> {
+  const { sequence, tokens, cachedTokens, signal, request } = options;
+  const end = tokens.length - 1;
+  for (let start = sequence.nextTokenIndex; start < end; start += prefillChunkTokens) {
+    signal.throwIfAborted();
+    if (request.reportProgress) {
+      options.emit({ type: "progress", processedTokens: start, totalTokens: tokens.length, cachedTokens });
+    }
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, Math.min(end, start + prefillChunkTokens)));
+  }
+  signal.throwIfAborted();
+  if (request.reportProgress) {
+    options.emit({ type: "progress", processedTokens: end, totalTokens: tokens.length, cachedTokens });
+  }
+}
+
+interface DecodeOptions extends GenerationOptions {
+  sequence: LlamaContextSequence;
+  prompt: ReturnType<typeof preparePrompt>;
+  grammar: LlamaGrammar | undefined;
+}
+
+async function decode(options: DecodeOptions): Promise<{ reason: FinishReason; completionTokens: number }> {
+  const { host, request, signal, gate, sequence, prompt } = options;
+  const model = host.model;
+  const generated: Token[] = [];
+  const pending: Token[] = [];
+  const stopMatcher = new StopMatcher([...request.stop, ...prompt.stopStrings]);
+  const stopTokens = new Set(prompt.stopTokens);
+  const lastToken = prompt.tokens[prompt.tokens.length - 1]!;
+  const iterator = sequence.evaluate([lastToken], samplingFor(options, generated));
+  let reason: FinishReason = "length";
+  const flushText = (text: string, tokenCount: number): void => {
+    if (text.length === 0 && tokenCount === 0) return;
+    gate.spend();
+    options.emit({ type: "text-delta", text, tokenCount });
+  };
+  try {
+    for await (const token of iterator) {
+      if (signal.aborted) {
+        reason = "cancelled";
+        break;
+      }
+      if (model.isEogToken(token) || stopTokens.has(token)) {
+        reason = "stop";
+        break;
+      }
+      pending.push(token);
+      const text = model.detokenize(pending, false, generated);
+      // Part of a multi-byte character: wait for the rest before sending.
+      const isPartialCharacter = text.endsWith(unknownUnicodeChar) && !model.isSpecialToken(token) && pending.length < 4;
+      if (isPartialCharacter && generated.length + pending.length < request.maxTokens) continue;
+      generated.push(...pending);
+      const tokenCount = pending.length;
+      pending.length = 0;
+      const match = stopMatcher.push(text);
+      flushText(match.text, tokenCount);
+      if (match.isStopped) {
+        reason = "stop";
+        break;
+      }
+      if (generated.length >= request.maxTokens || sequence.nextTokenIndex >= host.contextTokens - 1) {
+        reason = "length";
+        break;
+      }
+      await gate.waitForCredit(signal);
+      if (signal.aborted) {
+        reason = "cancelled";
+        break;
+      }
+    }
+  } finally {
+    await iterator.return();
+  }
+  if (reason !== "cancelled") flushText(stopMatcher.flush(), 0);
+  return { reason, completionTokens: generated.length };
+}
+
+function samplingFor(options: DecodeOptions, generated: Token[]): SequenceEvaluateOptions {
+  const { sampling } = options.request;
+  const penaltyActive =
+    (sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1) ||
+    (sampling.frequencyPenalty ?? 0) !== 0 ||
+    (sampling.presencePenalty ?? 0) !== 0;
+  const lastN = sampling.repeatLastN ?? 64;
+  return {
+    temperature: sampling.temperature,
+    ...(sampling.topK === undefined ? {} : { topK: sampling.topK }),
+    ...(sampling.topP === undefined ? {} : { topP: sampling.topP }),
+    ...(sampling.minP === undefined ? {} : { minP: sampling.minP }),
+    // node-llama-cpp's default seed is the current second: two unseeded requests would match.
+    seed: sampling.seed ?? Math.floor(Math.random() * 2 ** 31),
+    ...(penaltyActive && lastN > 0
+      ? {
+          repeatPenalty: {
+            punishTokens: () => generated.slice(-lastN),
+            maxPunishTokens: lastN,
+            penalty: sampling.repeatPenalty ?? 1,
+            frequencyPenalty: sampling.frequencyPenalty ?? 0,
+            presencePenalty: sampling.presencePenalty ?? 0,
+          },
+        }
+      : {}),
+    ...(options.grammar === undefined
+      ? {}
+      : { grammarEvaluationState: new LlamaGrammarEvaluationState({ model: options.host.model, grammar: options.grammar }) }),
+    evaluationPriority: options.request.priority === "high" ? 5 : options.request.priority === "normal" ? 4 : 3,
+    yieldEogToken: true,
+  };
+}
+
+async function resolveGrammar(host: ModelHost, request: GenerateRequest): Promise<LlamaGrammar | undefined> {
+  if (request.json === undefined) return undefined;
+  try {
+    if (request.json.schema === undefined) return await host.llama.getGrammarFor("json");
+    // The schema was validated as JSON at the API edge; node-llama-cpp rejects what it cannot express.
+    return await host.llama.createGrammarForJsonSchema(request.json.schema as never);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new GenerationError("bad-request", `The JSON schema in response_format/format is not supported: ${reason}`);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Turns a GenerateInput into prompt tokens. Chats use the model's own template through
+ * node-llama-cpp's chat wrappers; a model without a template gets RawrXD's plain fallback
+ * (docs/decisions/0003-plain-chat-fallback.md), which is also what stories260K uses.
+ */
+import { LlamaText, resolveChatWrapper, type ChatHistoryItem, type LlamaModel, type Token } from "node-llama-cpp";
+import type { ChatMessage, GenerateInput } from "../../core/index.js";
+import { plainChatStops, renderPlainChat } from "../plain-chat.js";
+
+export interface PreparedPrompt {
+  tokens: Token[];
+  /** Stop strings the template adds (e.g. the next turn's marker). */
+  stopStrings: string[];
+  /** Single-token stop triggers of the template (e.g. <|im_end|> when not an EOG token). */
+  stopTokens: Token[];
+}
+
+
+export function preparePrompt(model: LlamaModel, input: GenerateInput): PreparedPrompt {
+  if (input.kind === "text") {
+    return { tokens: tokenizeText(model, input.prompt, input.raw !== true), stopStrings: [], stopTokens: [] };
+  }
+  const template = model.fileInfo.metadata.tokenizer?.chat_template;
+  if (input.kind === "instruction") {
+    if (typeof template !== "string") {
+      const text = input.system === undefined ? input.prompt : `${input.system}\n\n${input.prompt}`;
+      return { tokens: tokenizeText(model, text, true), stopStrings: [], stopTokens: [] };
+    }
+    const messages: ChatMessage[] = input.system === undefined ? [] : [{ role: "system", content: input.system }];
+    return preparePrompt(model, { kind: "chat", messages: [...messages, { role: "user", content: input.prompt }] });
+  }
+  if (typeof template !== "string") {
+    return { tokens: tokenizeText(model, renderPlainChat(input.messages), true), stopStrings: [...plainChatStops], stopTokens: [] };
+  }
+  const wrapper = resolveChatWrapper(model);
+  const state = wrapper.generateContextState({ chatHistory: toChatHistory(input.messages) });
+  const stopStrings: string[] = [];
+  const stopTokens: Token[] = [];
+  for (const trigger of state.stopGenerationTriggers) {
+    const tokens = LlamaText(trigger).tokenize(model.tokenizer);
+    if (tokens.length === 1 && model.isSpecialToken(tokens[0])) stopTokens.push(tokens[0]!);
+    else if (trigger.toString().length > 0) stopStrings.push(trigger.toString());
+  }
+  return { tokens: state.contextText.tokenize(model.tokenizer), stopStrings, stopTokens };
+}
+
+/** Tokenizes like LlamaCompletion does, so greedy output matches node-llama-cpp used directly. */
+function tokenizeText(model: LlamaModel, text: string, withBos: boolean): Token[] {
+  const bos = withBos && model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+  const tokens = model.tokenize(text, false, bos === null ? undefined : "trimLeadingSpace");
+  return bos === null ? tokens : [bos, ...tokens];
+}
+
+function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
+  const history: ChatHistoryItem[] = messages.map((message): ChatHistoryItem => {
+    if (message.role === "assistant") return { type: "model", response: [message.content] };
+    return { type: message.role, text: message.content };
+  });
+  history.push({ type: "model", response: [] });
+  return history;
+}
