@@ -22,6 +22,11 @@ export class EventChannel<T> implements AsyncIterable<T> {
     this.#hooks = hooks;
   }
 
+  /** Items pushed but not yet pulled. */
+  get bufferedCount(): number {
+    return this.#items.length;
+  }
+
   get isEnded(): boolean {
     return this.#ended;
   }

@@ -86,6 +86,13 @@ export class RunnerProcess implements ModelRunner {
     return this.#isAlive;
   }
 
+  /** Events received from the runner but not yet taken by consumers (bounded by the credit window). */
+  get bufferedEvents(): number {
+    let count = 0;
+    for (const { channel } of this.#generations.values()) count += channel.bufferedCount;
+    return count;
+  }
+
   get pid(): number | undefined {
     return this.#child.pid;
   }

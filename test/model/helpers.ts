@@ -1,0 +1,53 @@
+/** Shared set-up for tests on the real engine: a temp models folder with stories260K and a server. */
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { startServer, type RunningServer } from "../../src/app/index.js";
+import { loadConfig } from "../../src/config/index.js";
+import { silentLogger } from "../../src/core/index.js";
+
+export const storiesPath = resolve(process.cwd(), "../shared/models/stories260K.gguf");
+
+export interface ModelTestServer {
+  server: RunningServer;
+  url: string;
+  home: string;
+  modelsDir: string;
+  dispose(): Promise<void>;
+}
+
+export async function startModelServer(flags: Record<string, string> = {}): Promise<ModelTestServer> {
+  const home = mkdtempSync(join(tmpdir(), "rawrxd-model-"));
+  const modelsDir = join(home, "models");
+  mkdirSync(modelsDir);
+  copyFileSync(storiesPath, join(modelsDir, "stories260K.gguf"));
+  const config = loadConfig({
+    flags: { port: "0", home, models: modelsDir, threads: "1", parallel: "2", "context-size": "512", ...flags },
+    env: {},
+    readConfigFile: false,
+  });
+  const server = await startServer(config, { logger: silentLogger, handleSignals: false });
+  return {
+    server,
+    url: server.url,
+    home,
+    modelsDir,
+    async dispose() {
+      await server.close();
+      rmSync(home, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function postJson(url: string, body: unknown): Promise<Response> {
+  return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** Reads an SSE body into its data payloads (comments dropped). */
+export function sseData(text: string): string[] {
+  return text
+    .split("\n\n")
+    .map((frame) => frame.trim())
+    .filter((frame) => frame.startsWith("data: "))
+    .map((frame) => frame.slice("data: ".length));
+}

@@ -1,0 +1,113 @@
+/**
+ * Faults on the real engine: a runner killed with SIGKILL mid-stream, a client that disconnects
+ * mid-stream, and model files that would crash llama.cpp. The server must stay up throughout.
+ */
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postJson, sseData, startModelServer, storiesPath, type ModelTestServer } from "./helpers.js";
+
+interface PsModel {
+  name: string;
+  pid: number | null;
+  sequences: { total: number; active: number; queued: number };
+}
+
+async function loadedModels(url: string): Promise<PsModel[]> {
+  const response = await fetch(`${url}/api/ps`);
+  return ((await response.json()) as { models: PsModel[] }).models;
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe("runner faults on the real engine", () => {
+  let test: ModelTestServer;
+
+  beforeAll(async () => {
+    test = await startModelServer();
+    // Invalid models beside the good one.
+    const bytes = readFileSync(storiesPath);
+    writeFileSync(join(test.modelsDir, "truncated.gguf"), bytes.subarray(0, Math.floor(bytes.length / 2)));
+    copyFileSync(storiesPath, join(test.modelsDir, "second.gguf"));
+  });
+  afterAll(async () => test.dispose());
+
+  it("kill -9 of the runner mid-stream fails that stream with a clear error; the next request reloads", async () => {
+    const response = await postJson(`${test.url}/v1/chat/completions`, {
+      model: "stories260K",
+      messages: [{ role: "user", content: "Tell me a long story" }],
+      max_tokens: 400,
+      temperature: 0.8,
+      stream: true,
+    });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read();
+    const [model] = await loadedModels(test.url);
+    expect(model?.pid).toBeGreaterThan(0);
+    process.kill(model!.pid!, "SIGKILL");
+    let text = "";
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += decoder.decode(value as Uint8Array);
+    }
+    const last = JSON.parse(sseData(text).at(-1)!) as { error?: { message: string; code: string } };
+    expect(last.error?.code).toBe("runner-crashed");
+    expect(last.error?.message).toMatch(/stories260K.*SIGKILL.*next request reloads/s);
+
+    expect((await fetch(`${test.url}/health`)).status).toBe(200);
+    const again = await postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt: "Once", max_tokens: 5, temperature: 0 });
+    expect(again.status).toBe(200);
+    const [reloaded] = await loadedModels(test.url);
+    expect(reloaded?.pid).not.toBe(model!.pid);
+  });
+
+  it("a client that disconnects mid-stream frees its sequence at once", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${test.url}/api/generate`, {
+      method: "POST",
+      body: JSON.stringify({ model: "stories260K", prompt: "Once upon a time", options: { num_predict: 450 } }),
+      signal: controller.signal,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    const busy = (await loadedModels(test.url)).find((model) => model.name === "stories260K");
+    expect(busy?.sequences.active).toBe(1);
+    controller.abort();
+    const free = await waitFor(async () => {
+      const model = (await loadedModels(test.url)).find((candidate) => candidate.name === "stories260K");
+      return model?.sequences.active === 0 ? model : undefined;
+    }, 2000);
+    expect(free.sequences.active).toBe(0);
+  });
+
+  it("a truncated GGUF gets a clear error naming the problem and never reaches llama.cpp", async () => {
+    const response = await postJson(`${test.url}/api/generate`, { model: "truncated", prompt: "Hi" });
+    expect(response.status).toBe(500);
+    const body = (await response.json()) as { error: string };
+    expect(body.error).toMatch(/truncated\.gguf/);
+    expect(body.error).toMatch(/past the end of the file|truncated|ends/i);
+    expect((await fetch(`${test.url}/health`)).status).toBe(200);
+  });
+
+  it("serves two models at once, each in its own runner process", async () => {
+    const [first, second] = await Promise.all([
+      postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt: "Lily", max_tokens: 8, temperature: 0 }),
+      postJson(`${test.url}/v1/completions`, { model: "second", prompt: "Lily", max_tokens: 8, temperature: 0 }),
+    ]);
+    const [a, b] = (await Promise.all([first.json(), second.json()])) as { choices: { text: string }[] }[];
+    expect(a!.choices[0]!.text).toBe(b!.choices[0]!.text);
+    const pids = (await loadedModels(test.url)).map((model) => model.pid);
+    expect(new Set(pids).size).toBe(2);
+  });
+});
