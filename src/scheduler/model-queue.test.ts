@@ -1,0 +1,134 @@
+import { describe, expect, it } from "vitest";
+import { AppError, EventBus, silentLogger, systemClock, type GenerateEvent, type GenerateRequest, type ServerEvents } from "../core/index.js";
+import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
+import { ModelQueue, type ModelQueueOptions } from "./index.js";
+
+function setup(behaviours: Record<string, FakeModelBehaviour> = {}, overrides: Partial<ModelQueueOptions> = {}) {
+  const engine = new FakeEngine(behaviours);
+  const events = new EventBus();
+  const seen: { name: keyof ServerEvents; payload: unknown }[] = [];
+  for (const name of ["model-load-start", "model-unloaded", "runner-crashed", "request-end"] as const) {
+    events.on(name, (payload) => seen.push({ name, payload }));
+  }
+  const queue = new ModelQueue({
+    engine,
+    models: { resolve: async (name) => ({ name, path: `/models/${name}.gguf` }) },
+    events,
+    clock: systemClock,
+    logger: silentLogger,
+    contextTokens: 256,
+    parallel: 1,
+    threads: 1,
+    gpu: "cpu",
+    loadTimeoutMs: 1000,
+    maxLoadedModels: 2,
+    maxQueued: 8,
+    queueTimeoutMs: 2000,
+    keepAliveMs: 60_000,
+    ...overrides,
+  });
+  return { engine, queue, seen };
+}
+
+function request(model: string, maxTokens = 3): GenerateRequest {
+  return { id: `r-${model}-${Math.random()}`, model, input: { kind: "text", prompt: "hello there" }, maxTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+}
+
+async function drain(stream: AsyncIterable<GenerateEvent>): Promise<GenerateEvent[]> {
+  const events: GenerateEvent[] = [];
+  for await (const event of stream) events.push(event);
+  return events;
+}
+
+const signal = (): AbortSignal => new AbortController().signal;
+
+describe("ModelQueue", () => {
+  it("loads a model once for concurrent requests and streams to each", async () => {
+    const { engine, queue } = setup({ a: { loadDelayMs: 30 } }, { parallel: 2 });
+    const [first, second] = await Promise.all([drain(queue.generate(request("a"), { signal: signal() })), drain(queue.generate(request("a"), { signal: signal() }))]);
+    expect(engine.loads).toBe(1);
+    expect(first.at(-1)).toMatchObject({ type: "end", reason: "length" });
+    expect(second.at(-1)).toMatchObject({ type: "end", reason: "length" });
+    await queue.close();
+  });
+
+  it("evicts the least recently used idle model past maxLoadedModels", async () => {
+    const { queue, seen } = setup();
+    await drain(queue.generate(request("a"), { signal: signal() }));
+    await drain(queue.generate(request("b"), { signal: signal() }));
+    await drain(queue.generate(request("a"), { signal: signal() }));
+    await drain(queue.generate(request("c"), { signal: signal() }));
+    expect(queue.loaded().map((model) => model.name).sort()).toEqual(["a", "c"]);
+    expect(seen.filter((event) => event.name === "model-unloaded")).toEqual([{ name: "model-unloaded", payload: { model: "b", reason: "evicted" } }]);
+    await queue.close();
+  });
+
+  it("never evicts a model with a request in flight: the new load waits for it", async () => {
+    const { queue } = setup({ a: { tokenDelayMs: 40 } }, { maxLoadedModels: 1 });
+    const slow = drain(queue.generate(request("a", 4), { signal: signal() }));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const order: string[] = [];
+    const other = drain(queue.generate(request("b"), { signal: signal() })).then(() => order.push("b"));
+    await slow.then(() => order.push("a"));
+    await other;
+    expect(order).toEqual(["a", "b"]);
+    await queue.close();
+  });
+
+  it("keep_alive 0 unloads the model when its request ends", async () => {
+    const { queue } = setup();
+    await drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(queue.loaded()).toEqual([]);
+    await queue.close();
+  });
+
+  it("a failed load reaches the request and the next request retries", async () => {
+    const { engine, queue } = setup({ a: { loadError: "out of memory" } });
+    await expect(drain(queue.generate(request("a"), { signal: signal() }))).rejects.toThrow(/Model "a" failed to load: out of memory/);
+    engine.setBehaviour("a", {});
+    await expect(drain(queue.generate(request("a"), { signal: signal() }))).resolves.toHaveLength(4);
+    expect(engine.loads).toBe(2);
+    await queue.close();
+  });
+
+  it("rejects at once when the queue is full, with Retry-After", async () => {
+    const { queue } = setup({ a: { tokenDelayMs: 50 } }, { maxQueued: 1 });
+    const running = drain(queue.generate(request("a", 3), { signal: signal() }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const waiting = drain(queue.generate(request("a", 1), { signal: signal() }));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const rejected = await drain(queue.generate(request("a"), { signal: signal() })).catch((error: unknown) => error);
+    expect(rejected).toBeInstanceOf(AppError);
+    expect((rejected as AppError).code).toBe("queue-full");
+    expect((rejected as AppError).retryAfterSeconds).toBeGreaterThan(0);
+    await Promise.all([running, waiting]);
+    await queue.close();
+  });
+
+  it("a request cancelled while queued leaves the queue and frees nothing twice", async () => {
+    const { queue } = setup({ a: { tokenDelayMs: 30 } });
+    const running = drain(queue.generate(request("a", 3), { signal: signal() }));
+    const controller = new AbortController();
+    const queued = drain(queue.generate(request("a"), { signal: controller.signal })).catch((error: unknown) => error);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    controller.abort();
+    expect(((await queued) as AppError).code).toBe("cancelled");
+    await running;
+    expect(queue.queuedCount).toBe(0);
+    await expect(drain(queue.generate(request("a", 1), { signal: signal() }))).resolves.toHaveLength(2);
+    await queue.close();
+  });
+
+  it("a crashed runner fails its request, is forgotten, and the next request reloads", async () => {
+    const { engine, queue, seen } = setup({ a: { crashAfterTokens: 2 } });
+    await expect(drain(queue.generate(request("a", 5), { signal: signal() }))).rejects.toThrow(/crashed/);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(queue.loaded()).toEqual([]);
+    expect(seen.some((event) => event.name === "runner-crashed")).toBe(true);
+    engine.setBehaviour("a", {});
+    await drain(queue.generate(request("a"), { signal: signal() }));
+    expect(engine.loads).toBe(2);
+    await queue.close();
+  });
+});
