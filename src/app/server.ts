@@ -42,10 +42,11 @@ export async function startServer(config: Readonly<Config>, options: StartOption
   const warning = checkExposure(config);
   if (warning !== undefined) logger.warn(warning);
   const events = new EventBus((error, event) => logger.error(`Event listener for ${event} failed`, { error: String(error) }));
-  const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader });
+  const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader, logger });
   const queue = new ModelQueue({
     engine: options.engine ?? new LlamaCppEngine({ logger }),
-    models: catalog,
+    // Loading needs the validated header only; digests are for listings.
+    models: { resolve: (name) => catalog.resolveFile(name) },
     events,
     clock: systemClock,
     logger,

@@ -1,0 +1,161 @@
+/**
+ * `rawrxd run MODEL [PROMPT]`: POST /api/generate with stream: true; each NDJSON line's
+ * `response` goes to stdout as it arrives. Ctrl-C aborts the request, which makes the
+ * server cancel the generation.
+ */
+import { CliError, defaultOnInterrupt, usageError, type Command } from "./cli-io.js";
+import { formatDurationNs } from "./format.js";
+import { runUsage } from "./help-text.js";
+import { readAllText, readNdjsonLines } from "./ndjson-lines.js";
+import {
+  clientSettingKeys,
+  configFromFlags,
+  parseCommandArgs,
+  settingsFlagOptions,
+  type FlagValues,
+} from "./parse-command-args.js";
+import { createServerClient } from "./server-client.js";
+import { generateLine, parseWire, type GenerateLine } from "./wire-schemas.js";
+
+export const runCommand: Command = {
+  name: "run",
+  usage: () => runUsage,
+  async run(args, context) {
+    const { io } = context;
+    const { values, positionals } = parseCommandArgs("run", args, {
+      flags: {
+        ...settingsFlagOptions(clientSettingKeys),
+        system: { type: "string" },
+        temperature: { type: "string" },
+        "max-tokens": { type: "string" },
+        seed: { type: "string" },
+        raw: { type: "boolean" },
+        verbose: { type: "boolean" },
+      },
+      minPositionals: 1,
+      maxPositionals: 2,
+    });
+    const options = generationOptions(values);
+    const config = configFromFlags("run", values, { keys: clientSettingKeys, io });
+    let prompt = positionals[1];
+    if (prompt === undefined) {
+      if (io.stdin.isTTY === true) {
+        throw usageError("run", "Missing PROMPT: pass it as an argument or pipe it on standard input.");
+      }
+      prompt = (await readAllText(io.stdin)).replace(/\r?\n$/, "");
+    }
+    const body = {
+      model: positionals[0],
+      prompt,
+      ...(typeof values["system"] === "string" ? { system: values["system"] } : {}),
+      ...(values["raw"] === true ? { raw: true } : {}),
+      stream: true,
+      ...(Object.keys(options).length > 0 ? { options } : {}),
+    };
+
+    const client = createServerClient(config, io.env);
+    const abort = new AbortController();
+    const removeInterrupt = (context.dependencies.onInterrupt ?? defaultOnInterrupt)(() => abort.abort());
+    let lastText = "";
+    try {
+      const response = await client.request("POST", "/api/generate", { body, signal: abort.signal });
+      if (response.body === null) throw new CliError(`The server at ${client.baseUrl} sent an empty reply.`);
+      for await (const line of readNdjsonLines(response.body)) {
+        const chunk = parseGenerateLine(line);
+        if (chunk.error !== undefined) throw new CliError(`Error: ${chunk.error}`);
+        if (chunk.response !== undefined && chunk.response !== "") {
+          io.stdout.write(chunk.response);
+          lastText = chunk.response;
+        }
+        if (chunk.done === true) {
+          if (!lastText.endsWith("\n")) io.stdout.write("\n");
+          if (values["verbose"] === true) io.stderr.write(formatGenerationStats(chunk));
+          return 0;
+        }
+      }
+      throw new CliError("Error: the server ended the stream before the generation was done.");
+    } catch (error) {
+      // Leave the terminal on a fresh line before the error or the shell prompt.
+      if (lastText !== "" && !lastText.endsWith("\n")) io.stdout.write("\n");
+      if (!abort.signal.aborted) throw error;
+      return 130;
+    } finally {
+      removeInterrupt();
+    }
+  },
+};
+
+interface NumericFlag {
+  flag: string;
+  key: string;
+  isValid: (value: number) => boolean;
+  expected: string;
+}
+
+const numericFlags: readonly NumericFlag[] = [
+  {
+    flag: "temperature",
+    key: "temperature",
+    isValid: (value) => value >= 0,
+    expected: "a number of 0 or more",
+  },
+  {
+    flag: "max-tokens",
+    key: "num_predict",
+    isValid: (value) => Number.isInteger(value) && value >= 1,
+    expected: "a whole number of 1 or more",
+  },
+  { flag: "seed", key: "seed", isValid: (value) => Number.isSafeInteger(value), expected: "a whole number" },
+];
+
+/** The Ollama `options` object from --temperature, --max-tokens and --seed. */
+function generationOptions(values: FlagValues): Record<string, number> {
+  const options: Record<string, number> = {};
+  for (const { flag, key, isValid, expected } of numericFlags) {
+    const raw = values[flag];
+    if (typeof raw !== "string") continue;
+    const value = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(value) || !isValid(value)) {
+      throw usageError("run", `--${flag} expects ${expected}, got "${raw}".`);
+    }
+    options[key] = value;
+  }
+  return options;
+}
+
+function parseGenerateLine(line: string): GenerateLine {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new CliError(`Error: the server sent a line that is not JSON: ${line.slice(0, 200)}`);
+  }
+  return parseWire(generateLine, value, "POST /api/generate");
+}
+
+/** The `--verbose` summary, from the stream's final line. */
+export function formatGenerationStats(final: GenerateLine): string {
+  const rate = (count: number | undefined, durationNs: number | undefined) =>
+    count === undefined || durationNs === undefined || durationNs <= 0
+      ? undefined
+      : `${((count * 1e9) / durationNs).toFixed(2)} tokens/s`;
+  const rows: [string, string | undefined][] = [
+    [
+      "total duration",
+      final.total_duration === undefined ? undefined : formatDurationNs(final.total_duration),
+    ],
+    ["load duration", final.load_duration === undefined ? undefined : formatDurationNs(final.load_duration)],
+    [
+      "prompt eval count",
+      final.prompt_eval_count === undefined ? undefined : `${final.prompt_eval_count} token(s)`,
+    ],
+    ["prompt eval rate", rate(final.prompt_eval_count, final.prompt_eval_duration)],
+    ["eval count", final.eval_count === undefined ? undefined : `${final.eval_count} token(s)`],
+    ["eval duration", final.eval_duration === undefined ? undefined : formatDurationNs(final.eval_duration)],
+    ["eval rate", rate(final.eval_count, final.eval_duration)],
+  ];
+  return rows
+    .filter((row): row is [string, string] => row[1] !== undefined)
+    .map(([label, value]) => `${(label + ":").padEnd(20)}${value}\n`)
+    .join("");
+}

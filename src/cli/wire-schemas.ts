@@ -1,0 +1,76 @@
+/**
+ * The Ollama-compatible response bodies the CLI reads, parsed at the edge. Optional fields
+ * stay optional so an older or partial server still prints what it has.
+ */
+import { z } from "zod";
+import { CliError } from "./cli-io.js";
+
+const details = z
+  .object({
+    format: z.string().optional(),
+    family: z.string().optional(),
+    parameter_size: z.string().optional(),
+    quantization_level: z.string().optional(),
+  })
+  .partial();
+
+export const tagsResponse = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      modified_at: z.string().optional(),
+      size: z.number().optional(),
+      digest: z.string().optional(),
+      details: details.optional(),
+    }),
+  ),
+});
+
+export const psResponse = z.object({
+  models: z.array(
+    z.object({
+      name: z.string(),
+      size: z.number().optional(),
+      size_vram: z.number().optional(),
+      expires_at: z.string().optional(),
+      context_length: z.number().optional(),
+      details: details.optional(),
+    }),
+  ),
+});
+
+export const showResponse = z.object({
+  details: details.optional(),
+  model_info: z.record(z.string(), z.unknown()).optional(),
+  template: z.string().optional(),
+  parameters: z.string().optional(),
+  capabilities: z.array(z.string()).optional(),
+});
+
+export const generateLine = z.object({
+  response: z.string().optional(),
+  error: z.string().optional(),
+  done: z.boolean().optional(),
+  done_reason: z.string().optional(),
+  total_duration: z.number().optional(),
+  load_duration: z.number().optional(),
+  prompt_eval_count: z.number().optional(),
+  prompt_eval_duration: z.number().optional(),
+  eval_count: z.number().optional(),
+  eval_duration: z.number().optional(),
+});
+
+export type ShowResponse = z.infer<typeof showResponse>;
+export type GenerateLine = z.infer<typeof generateLine>;
+
+/** Parses a server body; a mismatch means the server speaks another protocol version. */
+export function parseWire<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where =
+      issue === undefined ? "" : ` at ${issue.path.join(".") || "the top level"}: ${issue.message}`;
+    throw new CliError(`The server answered ${what} with an unexpected body${where}.`);
+  }
+  return result.data;
+}

@@ -1,0 +1,23 @@
+/** Error messages of the models folder: what happened, to which model, and what to do. */
+import { AppError } from "../core/index.js";
+import { modelFileExtension } from "./model-name.js";
+
+const maxNamesShown = 10;
+
+/** AppError "model-not-found" naming the model, the folder, and the models that exist. */
+export function modelNotFoundError(
+  name: string,
+  options: { modelsDir: string; availableFileNames: string[] },
+): AppError {
+  const names = options.availableFileNames.map((fileName) => fileName.slice(0, -modelFileExtension.length));
+  const shown = names.slice(0, maxNamesShown).join(", ");
+  const more = names.length > maxNamesShown ? ` and ${names.length - maxNamesShown} more` : "";
+  const available = names.length === 0 ? "The folder has no models yet." : `Available: ${shown}${more}.`;
+  return new AppError(
+    "model-not-found",
+    `Model "${name}" not found in ${options.modelsDir}. ${available} ` +
+      `Download it with "rawrxd pull <https://…/file.gguf | hf:owner/repo/file.gguf>" ` +
+      "or copy a .gguf file into that folder.",
+    { param: "model" },
+  );
+}

@@ -1,0 +1,11 @@
+/**
+ * Models: the catalog of GGUF files in the models folder (names, headers, digests, manifest)
+ * and `pullModel`, which downloads, verifies and installs a model file.
+ */
+export { ModelCatalog, type ModelCatalogOptions } from "./model-catalog.js";
+export type { ModelEntry, ModelFile, InvalidModelFile, CatalogScan, ReadHeader } from "./model-entry.js";
+export { pullModel, type PullOptions, type PullProgress, type PullResult } from "./pull-model.js";
+export { parsePullSource, defaultHuggingFaceEndpoint, type PullSource } from "./pull-source.js";
+export { normalizeModelName, modelNameFromFileName } from "./model-name.js";
+export { hashFileSha256, parseSha256Hex, type HashFile } from "./file-digest.js";
+export { manifestFileName } from "./manifest.js";
