@@ -8,11 +8,28 @@ export interface FrameStreamOptions {
   heartbeat?: { intervalMs: number; frame: string } | undefined;
   /** Called once when the client goes away before the frames end. */
   onCancel: () => void;
+  /**
+   * The client's request signal. The HTTP adapter only watches the socket once it starts
+   * writing the body, so a client that leaves before the first frame must end the frames here,
+   * or the generation's sequence would stay held.
+   */
+  clientSignal: AbortSignal;
 }
 
 export function frameStream(frames: AsyncIterator<string>, options: FrameStreamOptions): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let pending: Promise<IteratorResult<string>> | undefined;
+  let isFinished = false;
+  const finish = async (): Promise<void> => {
+    if (isFinished) return;
+    isFinished = true;
+    options.clientSignal.removeEventListener("abort", onClientGone);
+    options.onCancel();
+    await frames.return?.();
+  };
+  const onClientGone = (): void => void finish();
+  if (options.clientSignal.aborted) onClientGone();
+  else options.clientSignal.addEventListener("abort", onClientGone, { once: true });
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -27,15 +44,19 @@ export function frameStream(frames: AsyncIterator<string>, options: FrameStreamO
             return;
           }
           pending = undefined;
-          if (winner.done) controller.close();
-          else controller.enqueue(encoder.encode(winner.value));
+          if (winner.done) {
+            isFinished = true;
+            options.clientSignal.removeEventListener("abort", onClientGone);
+            controller.close();
+          } else {
+            controller.enqueue(encoder.encode(winner.value));
+          }
         } finally {
           clearTimeout(timer);
         }
       },
       async cancel() {
-        options.onCancel();
-        await frames.return?.();
+        await finish();
       },
     },
     { highWaterMark: 0 },

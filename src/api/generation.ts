@@ -9,7 +9,11 @@ import type { ModelQueue } from "../scheduler/index.js";
 export interface StartedGeneration {
   /** Every event, the already-received first one included. */
   events: AsyncGenerator<GenerateEvent>;
-  controller: AbortController;
+  /**
+   * Cancels the generation and releases its sequence, whether or not `events` was ever
+   * iterated (a client can leave before the first frame is pulled). Idempotent.
+   */
+  close(): Promise<void>;
 }
 
 export async function startGeneration(
@@ -22,6 +26,15 @@ export async function startGeneration(
   if (options.clientSignal.aborted) abort();
   options.clientSignal.addEventListener("abort", abort, { once: true });
   const iterator = queue.generate(request, { signal: controller.signal, keepAliveMs: options.keepAliveMs });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      options.clientSignal.removeEventListener("abort", abort);
+      controller.abort();
+      await iterator.return(undefined);
+    })();
+    return closing;
+  };
   try {
     const first = await iterator.next();
     async function* all(): AsyncGenerator<GenerateEvent> {
@@ -33,7 +46,7 @@ export async function startGeneration(
         await iterator.return(undefined);
       }
     }
-    return { events: all(), controller };
+    return { events: all(), close };
   } catch (error) {
     options.clientSignal.removeEventListener("abort", abort);
     throw error;

@@ -9,11 +9,10 @@ import { AppError } from "../core/index.js";
 export async function readJson<Schema extends z.ZodType>(context: Context, schema: Schema, maxBytes: number): Promise<z.infer<Schema>> {
   const declared = Number(context.req.header("content-length") ?? "0");
   if (declared > maxBytes) throw tooLarge(declared, maxBytes);
-  const bytes = await context.req.arrayBuffer();
-  if (bytes.byteLength > maxBytes) throw tooLarge(bytes.byteLength, maxBytes);
+  const text = await readBounded(context.req.raw.body, maxBytes);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
+    parsed = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new AppError("bad-request", `The request body is not valid JSON: ${reason}.`);
@@ -29,6 +28,25 @@ export async function readJson<Schema extends z.ZodType>(context: Context, schem
   return result.data;
 }
 
-function tooLarge(bytes: number, maxBytes: number): AppError {
-  return new AppError("body-too-large", `The request body is ${bytes} bytes; the limit is ${maxBytes} (--max-body-bytes).`);
+/** Reads the body, failing as soon as it passes `maxBytes` (chunked bodies have no length up front). */
+async function readBounded(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<string> {
+  if (body === null) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw tooLarge(total, maxBytes, "at least ");
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function tooLarge(bytes: number, maxBytes: number, qualifier = ""): AppError {
+  return new AppError("body-too-large", `The request body is ${qualifier}${bytes} bytes; the limit is ${maxBytes} (--max-body-bytes).`);
 }

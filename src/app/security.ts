@@ -1,10 +1,12 @@
+import { isIP } from "node:net";
 import { AppError } from "../core/index.js";
 import type { Config } from "../config/index.js";
 
 const loopbackHosts = new Set(["127.0.0.1", "localhost", "::1", "[::1]"]);
 
 export function isLoopback(host: string): boolean {
-  return loopbackHosts.has(host) || host.startsWith("127.");
+  // Only literal 127.0.0.0/8 addresses: a hostname such as 127.example.com is not loopback.
+  return loopbackHosts.has(host) || (isIP(host) === 4 && host.startsWith("127."));
 }
 
 /** Refuses to expose an unauthenticated server beyond this machine unless told so loudly. */

@@ -108,8 +108,11 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, confi
 /** Stops accepting connections, waits for open ones up to `graceMs`, then cuts the rest. */
 async function stopHttp(server: Server, graceMs: number): Promise<void> {
   const done = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Keep-alive connections turn idle as their streams end: close them as they do.
   server.closeIdleConnections();
+  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
   const timer = setTimeout(() => server.closeAllConnections(), graceMs);
   await done;
+  clearInterval(sweeper);
   clearTimeout(timer);
 }

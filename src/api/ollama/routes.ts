@@ -26,6 +26,7 @@ export function mountOllamaRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
 }
 
 async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Promise<Response> {
+  const startedMs = performance.now();
   const { config } = deps;
   const id = context.get("requestId");
   const body =
@@ -38,7 +39,6 @@ async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Pr
   if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
   const started = await startGeneration(deps.queue, request, { clientSignal: context.req.raw.signal, keepAliveMs: keepAlive });
-  const startedMs = performance.now();
   if (body.stream === false) {
     const result = await collect(started.events);
     return context.json({
@@ -47,7 +47,7 @@ async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Pr
     });
   }
   const frames = ndjsonFrames(started.events, { kind, model: request.model, startedMs });
-  return new Response(frameStream(frames, { onCancel: () => started.controller.abort() }), {
+  return new Response(frameStream(frames, { onCancel: () => void started.close(), clientSignal: context.req.raw.signal }), {
     headers: { "Content-Type": "application/x-ndjson", "X-Request-Id": id },
   });
 }
@@ -61,7 +61,8 @@ function final(reason: string, end: Pick<Extract<GenerateEvent, { type: "end" }>
   return {
     done: true,
     done_reason: reason === "length" ? "length" : "stop",
-    total_duration: nanoseconds(totalMs + end.timings.loadMs),
+    // From the request's arrival: queue wait, load, prompt and decode.
+    total_duration: nanoseconds(totalMs),
     load_duration: nanoseconds(end.timings.loadMs),
     prompt_eval_count: end.usage.promptTokens - end.usage.cachedTokens,
     prompt_eval_duration: nanoseconds(end.timings.promptMs),

@@ -60,7 +60,8 @@ async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Pr
   const frames = sseFrames(started.events, { ...shape, includeUsage });
   const body = frameStream(frames, {
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
-    onCancel: () => started.controller.abort(),
+    onCancel: () => void started.close(),
+    clientSignal: context.req.raw.signal,
   });
   return new Response(body, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Request-Id": id } });
 }
