@@ -15,6 +15,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "not-found": 404,
   "body-too-large": 413,
   "prompt-too-long": 400,
+  // It will not fit however long the client waits: not a retryable 503.
+  "insufficient-memory": 500,
   // Queue full: Ollama clients expect 503; the OpenAI SDK retries 429 with Retry-After.
   "queue-full": 503,
   "queue-timeout": 503,

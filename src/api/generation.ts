@@ -3,12 +3,12 @@
  * ModelQueue and wait for its first event before any byte is sent, so early failures (unknown
  * model, queue full, prompt too long) still get a proper status and JSON error.
  */
-import type { GenerateEvent, GenerateRequest, Usage } from "../core/index.js";
+import type { StreamEvent, GenerateRequest, Usage } from "../core/index.js";
 import type { ModelQueue } from "../scheduler/index.js";
 
 export interface StartedGeneration {
   /** Every event, the already-received first one included. */
-  events: AsyncGenerator<GenerateEvent>;
+  events: AsyncGenerator<StreamEvent>;
   /**
    * Cancels the generation and releases its sequence, whether or not `events` was ever
    * iterated (a client can leave before the first frame is pulled). Idempotent.
@@ -37,7 +37,7 @@ export async function startGeneration(
   };
   try {
     const first = await iterator.next();
-    async function* all(): AsyncGenerator<GenerateEvent> {
+    async function* all(): AsyncGenerator<StreamEvent> {
       try {
         if (!first.done) yield first.value;
         yield* iterator;
@@ -61,7 +61,7 @@ export interface CollectedGeneration {
 }
 
 /** Drains a generation for non-streaming responses. */
-export async function collect(events: AsyncIterable<GenerateEvent>): Promise<CollectedGeneration> {
+export async function collect(events: AsyncIterable<StreamEvent>): Promise<CollectedGeneration> {
   let text = "";
   for await (const event of events) {
     if (event.type === "text-delta") text += event.text;

@@ -13,7 +13,7 @@ import { createLogger, EventBus, systemClock, type Logger } from "../core/index.
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { ModelCatalog } from "../models/index.js";
-import { ModelQueue } from "../scheduler/index.js";
+import { availableMemoryBytes, memoryMarginBytes, ModelQueue } from "../scheduler/index.js";
 import { checkExposure } from "./security.js";
 
 export interface StartOptions {
@@ -57,6 +57,12 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     loadTimeoutMs: config.loadTimeoutMs,
     maxLoadedModels: config.maxLoadedModels,
     maxQueued: config.maxQueued,
+    maxQueuedPerModel: config.maxQueuedPerModel,
+    queuePolicy: config.queuePolicy,
+    agingStepMs: config.priorityAgingMs,
+    isPreemptionEnabled: !config.noPreemption,
+    memoryBudgetBytes: config.memoryBudgetBytes >= 0 ? config.memoryBudgetBytes : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
+    pinnedModels: config.pinnedModels,
     queueTimeoutMs: config.queueTimeoutMs,
     keepAliveMs: config.keepAliveMs,
   });

@@ -6,6 +6,7 @@ import { availableParallelism, homedir } from "node:os";
 import { join } from "node:path";
 import {
   parseBoolean,
+  parseByteSize,
   parseDurationMs,
   parseEnum,
   parseInteger,
@@ -38,6 +39,13 @@ export interface Config {
   parallel: number;
   maxLoadedModels: number;
   maxQueued: number;
+  maxQueuedPerModel: number;
+  queuePolicy: "priority" | "fifo";
+  priorityAgingMs: number;
+  noPreemption: boolean;
+  /** Bytes, or -1 for auto (available RAM at startup minus 1 GiB). */
+  memoryBudgetBytes: number;
+  pinnedModels: string[];
   keepAliveMs: number;
   queueTimeoutMs: number;
   apiKeys: string[];
@@ -140,6 +148,55 @@ export const settings: SettingsTable = {
     defaultText: "256",
     parse: parseInteger(1, 100_000),
     description: "Requests waiting for a sequence, across models; beyond it requests get 503/429 with Retry-After.",
+  },
+  maxQueuedPerModel: {
+    env: "RAWRXD_MAX_QUEUE_PER_MODEL",
+    flag: "--max-queue-per-model",
+    defaultValue: (resolved) => resolved.maxQueued ?? 256,
+    defaultText: "--max-queue",
+    parse: parseInteger(1, 100_000),
+    description: "Requests waiting for one model; beyond it that model's requests get 503/429.",
+  },
+  queuePolicy: {
+    env: "RAWRXD_QUEUE_POLICY",
+    flag: "--queue-policy",
+    defaultValue: () => "priority",
+    defaultText: "priority",
+    parse: parseEnum(["priority", "fifo"] as const),
+    description: "priority: high, normal, low with aging; fifo: arrival order (priorities ignored).",
+  },
+  priorityAgingMs: {
+    env: "RAWRXD_PRIORITY_AGING",
+    flag: "--priority-aging",
+    defaultValue: () => 30_000,
+    defaultText: "30s",
+    parse: parseDurationMs,
+    description: "A waiting request rises one priority class per this much waiting, so low never starves (0 = off).",
+  },
+  noPreemption: {
+    env: "RAWRXD_NO_PREEMPTION",
+    flag: "--no-preemption",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description: "Never pause a running low-priority request to serve a waiting high one.",
+    isSwitch: true,
+  },
+  memoryBudgetBytes: {
+    env: "RAWRXD_MEMORY_BUDGET",
+    flag: "--memory-budget",
+    defaultValue: () => -1,
+    defaultText: "auto",
+    parse: parseByteSize,
+    description: "Memory all loaded models may use (e.g. 12GiB); auto = available RAM at startup minus 1 GiB.",
+  },
+  pinnedModels: {
+    env: "RAWRXD_PIN",
+    flag: "--pin",
+    defaultValue: () => [],
+    defaultText: "(none)",
+    parse: parseList,
+    description: "Comma-separated models that stay loaded once loaded and are never evicted.",
   },
   keepAliveMs: {
     env: "RAWRXD_KEEP_ALIVE",

@@ -49,6 +49,17 @@ export interface GenerateRequest {
   /** Emit `progress` events while the prompt is evaluated. */
   reportProgress: boolean;
   priority: Priority;
+  /** Continue a preempted generation exactly where it stopped. Set by the scheduler only. */
+  resume?: ResumeState | undefined;
+}
+
+/**
+ * Where a preempted generation stopped: the tokens it produced (they are appended to the
+ * prompt on resume, so greedy output continues exactly) and text held back by the stop matcher.
+ */
+export interface ResumeState {
+  generatedTokens: number[];
+  heldText: string;
 }
 
 export type FinishReason = "stop" | "length" | "cancelled";
@@ -72,7 +83,12 @@ export interface GenerationTimings {
 export type GenerateEvent =
   | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
   | { type: "text-delta"; text: string; tokenCount: number }
-  | { type: "end"; reason: FinishReason; usage: Usage; timings: GenerationTimings };
+  | { type: "end"; reason: FinishReason; usage: Usage; timings: GenerationTimings }
+  /** The scheduler took the sequence for a more urgent request; it resumes from `resume`. Never reaches clients. */
+  | { type: "preempted"; resume: ResumeState; usage: Usage; timings: GenerationTimings };
+
+/** What the scheduler streams to the API: preemption stays inside the scheduler. */
+export type StreamEvent = Exclude<GenerateEvent, { type: "preempted" }>;
 
 export interface EmbedRequest {
   id: string;

@@ -49,6 +49,11 @@ export interface ModelRunner {
    * (backpressure), and `signal` cancels within one token.
    */
   generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent>;
+  /**
+   * Stops a running generation so its sequence can serve a more urgent request: its stream
+   * ends with a `preempted` event carrying the state to resume from. No-op when not running.
+   */
+  preempt(requestId: string): void;
   embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult>;
   /** Settles when the runner is gone, whether disposed or crashed. */
   readonly exited: Promise<RunnerExit>;

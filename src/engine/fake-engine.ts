@@ -11,7 +11,7 @@ import { StopMatcher } from "./stop-matcher.js";
 export interface FakeModelBehaviour {
   /** The reply, split on spaces into tokens. Default: a fixed sentence. */
   reply?: string;
-  /** Delay before each token, in ms. Default 0. */
+  /** Delay before each token, in ms. Default 0. The first token also waits this long. */
   tokenDelayMs?: number;
   loadDelayMs?: number;
   /** Make load fail with model-load-failed and this message. */
@@ -34,6 +34,8 @@ class FakeRunner implements ModelRunner {
   #resolveExit!: (exit: RunnerExit) => void;
   readonly #behaviour: FakeModelBehaviour;
   readonly #crashListeners = new Set<(error: AppError) => void>();
+  /** Running request ids, true once preempted. */
+  readonly #preemptions = new Map<string, boolean>();
   producedTokens = 0;
 
   constructor(spec: LoadSpec, behaviour: FakeModelBehaviour) {
@@ -66,47 +68,56 @@ class FakeRunner implements ModelRunner {
     if (request.reportProgress) yield { type: "progress", processedTokens: promptTokens, totalTokens: promptTokens, cachedTokens: 0 };
     const words = (this.#behaviour.reply ?? defaultFakeReply).split(" ");
     const matcher = new StopMatcher(request.stop);
+    if (request.resume !== undefined) matcher.push(request.resume.heldText);
+    // Tokens are word indexes: a resume continues at the word after the last one produced.
+    const generated = [...(request.resume?.generatedTokens ?? [])];
     const started = performance.now();
     let crash: AppError | undefined;
     const onCrash = (error: AppError): void => {
       crash = error;
     };
     this.#crashListeners.add(onCrash);
-    let completionTokens = 0;
+    this.#preemptions.set(request.id, false);
     let reason: "stop" | "length" | "cancelled" = "stop";
+    const usage = () => ({ promptTokens, completionTokens: generated.length, cachedTokens: 0 });
+    const timings = () => ({ loadMs: 0, promptMs: 0, decodeMs: performance.now() - started });
     try {
-      for (const [index, word] of words.entries()) {
-        if (completionTokens >= request.maxTokens) {
+      for (let index = generated.length; index < words.length; index++) {
+        if (generated.length >= request.maxTokens) {
           reason = "length";
           break;
         }
         if (this.#behaviour.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, this.#behaviour.tokenDelayMs));
         if (crash) throw crash;
+        if (this.#preemptions.get(request.id) === true) {
+          yield { type: "preempted", resume: { generatedTokens: generated, heldText: matcher.flush() }, usage: usage(), timings: timings() };
+          return;
+        }
         if (signal.aborted) {
           reason = "cancelled";
           break;
         }
         this.producedTokens += 1;
-        completionTokens += 1;
+        generated.push(index);
         if (this.#behaviour.crashAfterTokens !== undefined && this.producedTokens > this.#behaviour.crashAfterTokens) {
           this.crash("fake crash injected");
           throw crash ?? new AppError("runner-crashed", "fake crash");
         }
-        const match = matcher.push(index === 0 ? word : ` ${word}`);
+        const match = matcher.push(index === 0 ? words[index]! : ` ${words[index]}`);
         if (match.text.length > 0) yield { type: "text-delta", text: match.text, tokenCount: 1 };
         if (match.isStopped) break;
       }
       const rest = reason === "cancelled" ? "" : matcher.flush();
       if (rest.length > 0) yield { type: "text-delta", text: rest, tokenCount: 0 };
-      yield {
-        type: "end",
-        reason,
-        usage: { promptTokens, completionTokens, cachedTokens: 0 },
-        timings: { loadMs: 0, promptMs: 0, decodeMs: performance.now() - started },
-      };
+      yield { type: "end", reason, usage: usage(), timings: timings() };
     } finally {
       this.#crashListeners.delete(onCrash);
+      this.#preemptions.delete(request.id);
     }
+  }
+
+  preempt(requestId: string): void {
+    if (this.#preemptions.has(requestId)) this.#preemptions.set(requestId, true);
   }
 
   async embed(inputs: string[]): Promise<EmbedResult> {

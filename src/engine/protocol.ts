@@ -22,6 +22,8 @@ export type MainToRunner =
   | { type: "generate"; id: string; request: GenerateRequest }
   | { type: "credit"; id: string; credits: number }
   | { type: "cancel"; id: string }
+  /** Stop the generation and answer with a `preempted` event carrying its resume state. */
+  | { type: "preempt"; id: string }
   | { type: "embed"; id: string; inputs: string[] }
   | { type: "tokenize"; id: string; text: string }
   | { type: "ping"; id: string }

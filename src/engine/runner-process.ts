@@ -163,6 +163,10 @@ export class RunnerProcess implements ModelRunner {
     return channel;
   }
 
+  preempt(requestId: string): void {
+    if (this.#generations.has(requestId)) this.#send({ type: "preempt", id: requestId });
+  }
+
   async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
     const answer = await this.#call({ type: "embed", id: newRequestId("embed"), inputs }, signal);
     if (answer.type !== "embedded") throw new AppError("internal", `Unexpected runner answer ${answer.type} to embed.`);
@@ -201,7 +205,7 @@ export class RunnerProcess implements ModelRunner {
         const pending = this.#generations.get(message.id);
         if (pending === undefined) return;
         pending.channel.push(message.event);
-        if (message.event.type === "end") {
+        if (message.event.type === "end" || message.event.type === "preempted") {
           this.#generations.delete(message.id);
           pending.channel.end();
         }

@@ -25,6 +25,12 @@ function setup(behaviours: Record<string, FakeModelBehaviour> = {}, overrides: P
     maxQueued: 8,
     queueTimeoutMs: 2000,
     keepAliveMs: 60_000,
+    maxQueuedPerModel: overrides.maxQueued ?? 8,
+    queuePolicy: "priority",
+    agingStepMs: 30_000,
+    isPreemptionEnabled: true,
+    memoryBudgetBytes: 1024 ** 3,
+    pinnedModels: [],
     ...overrides,
   });
   return { engine, queue, seen };

@@ -1,9 +1,10 @@
 /**
- * Model residency: which models are loaded, loading, or being unloaded, as an explicit state
+ * Model residency: which models are loading, loaded or being unloaded, as an explicit state
  * union (STYLE.md §2). Loads of one model are shared by every request that waits on them.
  */
 import type { ModelRunner } from "../engine/index.js";
-import type { SlotSemaphore } from "./slot-semaphore.js";
+import type { MemoryEstimate } from "./memory-budget.js";
+import type { ModelSlots } from "./model-slots.js";
 
 export type ResidencyState =
   | { kind: "loading"; ready: Promise<ModelRunner>; startedMs: number }
@@ -13,21 +14,25 @@ export type ResidencyState =
 export interface Resident {
   name: string;
   state: ResidencyState;
-  slots: SlotSemaphore;
-  /** Generations running or queued on this model. */
+  slots: ModelSlots;
+  estimate: MemoryEstimate;
+  isPinned: boolean;
+  /** Requests holding or waiting for this model (queued, loading or running). */
   active: number;
   lastUsedMs: number;
-  /** When the idle model unloads: -1 never. */
+  /** How long the idle model stays loaded: -1 forever. */
   keepAliveMs: number;
   expiresAtMs: number | undefined;
   idleTimer: NodeJS.Timeout | undefined;
+  /** Smoothed time a request holds a sequence, for queue ETAs; undefined until one ends. */
+  serviceMs: number | undefined;
 }
 
-/** Eviction policy: the least recently used idle model, never one with work in flight. */
+/** Eviction policy: the least recently used idle model; never a pinned one or one with work. */
 export function findModelToEvict(residents: Iterable<Resident>): Resident | undefined {
   let candidate: Resident | undefined;
   for (const resident of residents) {
-    if (resident.active > 0 || resident.state.kind !== "ready") continue;
+    if (resident.active > 0 || resident.isPinned || resident.state.kind !== "ready") continue;
     if (candidate === undefined || resident.lastUsedMs < candidate.lastUsedMs) candidate = resident;
   }
   return candidate;

@@ -1,6 +1,6 @@
 /** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
 import type { Context, Hono } from "hono";
-import { toAppError, type GenerateEvent } from "../../core/index.js";
+import { toAppError, type StreamEvent } from "../../core/index.js";
 import { resolvePriority } from "../common-schema.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream } from "../event-stream.js";
@@ -57,7 +57,7 @@ function piece(kind: Kind, model: string, text: string): Record<string, unknown>
   return kind === "chat" ? { ...base, message: { role: "assistant", content: text } } : { ...base, response: text };
 }
 
-function final(reason: string, end: Pick<Extract<GenerateEvent, { type: "end" }>, "usage" | "timings">, totalMs: number): Record<string, unknown> {
+function final(reason: string, end: Pick<Extract<StreamEvent, { type: "end" }>, "usage" | "timings">, totalMs: number): Record<string, unknown> {
   return {
     done: true,
     done_reason: reason === "length" ? "length" : "stop",
@@ -71,7 +71,7 @@ function final(reason: string, end: Pick<Extract<GenerateEvent, { type: "end" }>
   };
 }
 
-async function* ndjsonFrames(events: AsyncGenerator<GenerateEvent>, shape: { kind: Kind; model: string; startedMs: number }): AsyncGenerator<string> {
+async function* ndjsonFrames(events: AsyncGenerator<StreamEvent>, shape: { kind: Kind; model: string; startedMs: number }): AsyncGenerator<string> {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";
   try {
     for await (const event of events) {

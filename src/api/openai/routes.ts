@@ -1,6 +1,6 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
-import type { GenerateEvent } from "../../core/index.js";
+import type { StreamEvent } from "../../core/index.js";
 import { resolvePriority } from "../common-schema.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { errorBody } from "../error-status.js";
@@ -78,7 +78,7 @@ function data(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
 }
 
-async function* sseFrames(events: AsyncGenerator<GenerateEvent>, shape: ChunkShape): AsyncGenerator<string> {
+async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape): AsyncGenerator<string> {
   const object = shape.kind === "chat" ? "chat.completion.chunk" : "text_completion";
   const usageNull = shape.includeUsage ? { usage: null } : {};
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: shape.id, object, created: shape.created, model: shape.model, choices, ...usageNull, ...extra });

@@ -3,6 +3,7 @@
  * protocol of ../protocol.ts. A native abort (GGML_ASSERT, OOM) ends only this process; the
  * main process sees the exit and fails this model's in-flight requests.
  */
+import type { GenerateEvent } from "../../core/index.js";
 import type { MainToRunner, RunnerErrorPayload, RunnerToMain } from "../protocol.js";
 import { initialCredits } from "../protocol.js";
 import { CreditGate } from "./credit-gate.js";
@@ -12,10 +13,11 @@ import { ModelHost } from "./model-host.js";
 interface Running {
   controller: AbortController;
   gate: CreditGate;
+  isPreempted: boolean;
 }
 
 let host: ModelHost | undefined;
-const running = new Map<string, Running>();
+const runs = new Map<string, Running>();
 
 function send(message: RunnerToMain): void {
   process.send?.(message);
@@ -45,31 +47,47 @@ async function handle(message: MainToRunner): Promise<void> {
       return;
     }
     case "generate": {
-      const controller = new AbortController();
-      const gate = new CreditGate(initialCredits);
-      running.set(message.id, { controller, gate });
+      const running: Running = { controller: new AbortController(), gate: new CreditGate(initialCredits), isPreempted: false };
+      runs.set(message.id, running);
+      const emit = (event: GenerateEvent): void => send({ type: "event", id: message.id, event });
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");
         await runGeneration({
           host,
           request: message.request,
-          signal: controller.signal,
-          gate,
-          emit: (event) => send({ type: "event", id: message.id, event }),
+          signal: running.controller.signal,
+          gate: running.gate,
+          emit,
+          isPreempted: () => running.isPreempted,
         });
       } catch (error) {
-        send({ type: "error", id: message.id, error: toPayload(error) });
+        if (running.isPreempted) {
+          // Preempted before decoding (queued for a sequence, or in prefill): resume from where it was.
+          const resume = message.request.resume ?? { generatedTokens: [], heldText: "" };
+          const usage = { promptTokens: 0, completionTokens: resume.generatedTokens.length, cachedTokens: 0 };
+          emit({ type: "preempted", resume, usage, timings: { loadMs: 0, promptMs: 0, decodeMs: 0 } });
+        } else {
+          send({ type: "error", id: message.id, error: toPayload(error) });
+        }
       } finally {
-        running.delete(message.id);
+        runs.delete(message.id);
       }
       return;
     }
     case "credit":
-      running.get(message.id)?.gate.grant(message.credits);
+      runs.get(message.id)?.gate.grant(message.credits);
       return;
     case "cancel":
-      running.get(message.id)?.controller.abort();
+      runs.get(message.id)?.controller.abort();
       return;
+    case "preempt": {
+      const run = runs.get(message.id);
+      if (run !== undefined) {
+        run.isPreempted = true;
+        run.controller.abort();
+      }
+      return;
+    }
     case "embed": {
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");
@@ -94,14 +112,14 @@ async function handle(message: MainToRunner): Promise<void> {
       send({ type: "pong", id: message.id });
       return;
     case "dispose":
-      for (const { controller } of running.values()) controller.abort();
+      for (const { controller } of runs.values()) controller.abort();
       await host?.dispose();
       process.exit(0);
   }
 }
 
 function normalize(vector: readonly number[]): number[] {
-  const norm = Math.hypot(...vector);
+  const norm = Math.sqrt(vector.reduce((sum, value) => sum + value * value, 0));
   return norm === 0 ? [...vector] : vector.map((value) => value / norm);
 }
 

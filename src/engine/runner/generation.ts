@@ -36,6 +36,8 @@ export interface GenerationOptions {
   signal: AbortSignal;
   gate: CreditGate;
   emit: (event: GenerateEvent) => void;
+  /** True when the abort came from the scheduler preempting this generation, not a cancel. */
+  isPreempted: () => boolean;
 }
 
 export async function runGeneration(options: GenerationOptions): Promise<void> {
@@ -50,20 +52,24 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       `The prompt is ${prompt.tokens.length} tokens but the model "${request.model}" is loaded with a context of ${host.contextTokens} tokens per sequence; shorten it or start the server with a larger --context-size.`,
     );
   }
+  const resumed = (request.resume?.generatedTokens ?? []) as Token[];
+  // A resumed generation evaluates its prompt plus what it already produced, then goes on.
+  const evaluated = resumed.length === 0 ? prompt.tokens : [...prompt.tokens, ...resumed];
   const grammar = await resolveGrammar(host, request);
-  const sequence = await host.acquire(prompt.tokens, signal);
+  const sequence = await host.acquire(evaluated, signal);
   try {
-    const cachedTokens = await reuseCachedPrefix(sequence, prompt.tokens);
-    await prefill({ ...options, sequence, tokens: prompt.tokens, cachedTokens });
+    const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
+    await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = performance.now() - startedAt;
     const decodeStart = performance.now();
-    const { reason, completionTokens } = await decode({ ...options, sequence, prompt, grammar });
-    options.emit({
-      type: "end",
-      reason,
-      usage: { promptTokens: prompt.tokens.length, completionTokens, cachedTokens },
-      timings: { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart },
-    });
+    const outcome = await decode({ ...options, sequence, prompt, evaluated, grammar });
+    const usage = { promptTokens: prompt.tokens.length, completionTokens: outcome.generated.length, cachedTokens };
+    const timings = { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart };
+    if (outcome.reason === "cancelled" && options.isPreempted()) {
+      options.emit({ type: "preempted", resume: { generatedTokens: outcome.generated, heldText: outcome.heldText }, usage, timings });
+    } else {
+      options.emit({ type: "end", reason: outcome.reason, usage, timings });
+    }
   } finally {
     host.release(sequence);
   }
@@ -97,17 +103,29 @@ async function prefill(
 interface DecodeOptions extends GenerationOptions {
   sequence: LlamaContextSequence;
   prompt: ReturnType<typeof preparePrompt>;
+  /** Prompt tokens plus, on resume, the tokens generated before preemption. */
+  evaluated: Token[];
   grammar: LlamaGrammar | undefined;
 }
 
-async function decode(options: DecodeOptions): Promise<{ reason: FinishReason; completionTokens: number }> {
+interface DecodeOutcome {
+  reason: FinishReason;
+  /** Every token generated for this request, across preemptions. */
+  generated: Token[];
+  /** Text the stop matcher still holds (sent at the end, or carried over a preemption). */
+  heldText: string;
+}
+
+async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   const { host, request, signal, gate, sequence, prompt } = options;
   const model = host.model;
-  const generated: Token[] = [];
+  const generated: Token[] = [...((request.resume?.generatedTokens ?? []) as Token[])];
   const pending: Token[] = [];
   const stopMatcher = new StopMatcher([...request.stop, ...prompt.stopStrings]);
+  // Held text was a possible stop-string start when preempted: hold it again.
+  if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
-  const lastToken = prompt.tokens[prompt.tokens.length - 1]!;
+  const lastToken = options.evaluated[options.evaluated.length - 1]!;
   const iterator = sequence.evaluate([lastToken], samplingFor(options, generated));
   let reason: FinishReason = "length";
   const flushText = (text: string, tokenCount: number): void => {
@@ -152,8 +170,13 @@ async function decode(options: DecodeOptions): Promise<{ reason: FinishReason; c
   } finally {
     await iterator.return();
   }
-  if (reason !== "cancelled") flushText(stopMatcher.flush(), 0);
-  return { reason, completionTokens: generated.length };
+  if (reason === "cancelled") {
+    // Pending tokens (a partial character) are dropped: their text was never sent, and a resume
+    // from the same state samples them again.
+    return { reason, generated, heldText: stopMatcher.flush() };
+  }
+  flushText(stopMatcher.flush(), 0);
+  return { reason, generated, heldText: "" };
 }
 
 function samplingFor(options: DecodeOptions, generated: Token[]): SequenceEvaluateOptions {
