@@ -7,6 +7,7 @@ import { AppError } from "../core/index.js";
 import { apiKeyAuth } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
 import { dialectOf, errorResponse } from "./error-status.js";
+import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
 import { mountOllamaRoutes } from "./ollama/routes.js";
 import { mountOpenAiRoutes } from "./openai/routes.js";
@@ -23,6 +24,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   app.use(apiKeyAuth(deps.config.apiKeys));
 
   mountNativeRoutes(app, deps);
+  mountQueueRoutes(app, deps);
   mountOpenAiRoutes(app, deps);
   mountOllamaRoutes(app, deps);
 

@@ -115,11 +115,12 @@ describe("rawrxd ls and ps", () => {
     });
   });
 
-  it("ps prints NAME, SIZE, CONTEXT, UNTIL", async () => {
+  it("ps against an Ollama server prints the table with RawrXD's columns empty and no queue", async () => {
     const result = await run(["ps"]);
-    expect(result.stdout).toBe(
-      "NAME          SIZE   CONTEXT   UNTIL\nstories260K   5 MB   512       4 minutes from now\n",
-    );
+    const [header, row, ...rest] = result.stdout.split("\n");
+    expect(header!.split(/\s{2,}/)).toEqual(["NAME", "SIZE", "CONTEXT", "SEQUENCES", "QUEUED", "UNTIL"]);
+    expect(row).toMatch(/^stories260K\s+5 MB\s+512\s+4 minutes from now$/);
+    expect(rest).toEqual([""]);
   });
 
   it("sends RAWRXD_API_KEY as a bearer token", async () => {

@@ -67,7 +67,8 @@ ${connectionOptions}
 
 export const psUsage = `Usage: rawrxd ps [options]
 
-List the models loaded now, their memory size, context length and when they unload.
+List the models loaded now (memory, context, sequences in use, queued requests, when they
+unload), then the queue per model and priority.
 
 ${connectionOptions}
 `;

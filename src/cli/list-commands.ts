@@ -9,7 +9,7 @@ import {
   settingsFlagOptions,
 } from "./parse-command-args.js";
 import { createServerClient, type ServerClient } from "./server-client.js";
-import { parseWire, psResponse, tagsResponse } from "./wire-schemas.js";
+import { parseWire, psResponse, queueResponse, tagsResponse } from "./wire-schemas.js";
 
 export const listCommand: Command = {
   name: "ls",
@@ -42,15 +42,32 @@ export const psCommand: Command = {
     const now = context.dependencies.now?.() ?? new Date();
     context.io.stdout.write(
       formatTable(
-        ["NAME", "SIZE", "CONTEXT", "UNTIL"],
+        ["NAME", "SIZE", "CONTEXT", "SEQUENCES", "QUEUED", "UNTIL"],
         body.models.map((model) => [
           model.name,
           model.size === undefined ? "" : formatBytes(model.size),
           model.context_length === undefined ? "" : String(model.context_length),
+          model.sequences === undefined ? "" : `${model.sequences.active}/${model.sequences.total}`,
+          model.sequences === undefined ? "" : String(model.sequences.queued),
           formatUntil(model.expires_at, now),
         ]),
       ),
     );
+    const queue = await client.requestJson("GET", "/v1/queue").catch(() => undefined);
+    const parsed = queueResponse.safeParse(queue);
+    if (parsed.success && parsed.data.models.length > 0) {
+      const cell = (view: { queued: number; running: number }) => `${view.running} running, ${view.queued} queued`;
+      context.io.stdout.write(`\nQueue: ${parsed.data.queued} waiting (limit ${parsed.data.max_queued})\n`);
+      context.io.stdout.write(
+        formatTable(
+          ["MODEL", "STATE", "HIGH", "NORMAL", "LOW", "OLDEST WAIT"],
+          parsed.data.models.map((model) => {
+            const oldest = Math.max(...Object.values(model.priorities).map((view) => view.oldest_wait_ms ?? 0));
+            return [model.model, model.state, cell(model.priorities.high), cell(model.priorities.normal), cell(model.priorities.low), oldest > 0 ? `${(oldest / 1000).toFixed(1)}s` : ""];
+          }),
+        ),
+      );
+    }
     return 0;
   },
 };

@@ -35,8 +35,19 @@ export const psResponse = z.object({
       expires_at: z.string().optional(),
       context_length: z.number().optional(),
       details: details.optional(),
+      // RawrXD extension (absent on Ollama servers).
+      sequences: z.object({ total: z.number(), active: z.number(), queued: z.number() }).optional(),
     }),
   ),
+});
+
+const priorityView = z.object({ queued: z.number(), running: z.number(), oldest_wait_ms: z.number().nullable() });
+
+/** GET /v1/queue (RawrXD only). */
+export const queueResponse = z.object({
+  queued: z.number(),
+  max_queued: z.number(),
+  models: z.array(z.object({ model: z.string(), state: z.string(), priorities: z.object({ high: priorityView, normal: priorityView, low: priorityView }) })),
 });
 
 export const showResponse = z.object({

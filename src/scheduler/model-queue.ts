@@ -69,6 +69,8 @@ export interface LoadedModelView {
 }
 
 interface Started {
+  /** The model's residency the slot belongs to (a new one after a runner crash). */
+  resident: Resident;
   runner: ModelRunner;
   holder: SlotHolder;
   loadMs: number;
@@ -104,14 +106,15 @@ export class ModelQueue {
     let promptTokens = 0;
     let completionTokens = 0;
     try {
-      const resident = await this.#admit(request.model, tracked);
-      tracked.model = resident.name;
-      events.emit("request-queued", { requestId: request.id, model: resident.name, priority: request.priority });
+      const admitted = await this.#admit(request.model, tracked);
+      tracked.model = admitted.name;
+      events.emit("request-queued", { requestId: request.id, model: admitted.name, priority: request.priority });
       let resume: ResumeState | undefined;
       let isFirstToken = true;
       let loadMs = 0;
       for (;;) {
-        const started = await this.#startOn(resident, tracked, { isResumed: resume !== undefined, keepAliveMs: options.keepAliveMs });
+        const started = await this.#startOn(admitted, tracked, { isResumed: resume !== undefined, keepAliveMs: options.keepAliveMs, isPreemptible: request.json === undefined });
+        const resident = started.resident;
         loadMs += started.loadMs;
         const queueMs = clock.now() - startedMs;
         events.emit(resume === undefined ? "request-started" : "request-resumed", { requestId: request.id, model: resident.name, queueMs });
@@ -172,13 +175,13 @@ export class ModelQueue {
   async embed(request: { id: string; model: string; inputs: string[] }, options: SubmitOptions): Promise<EmbedResult> {
     const { request: tracked, untrack } = this.requests.track({ id: request.id, model: request.model, priority: "normal", enqueuedMs: this.options.clock.now(), clientSignal: options.signal });
     try {
-      const resident = await this.#admit(request.model, tracked);
-      const started = await this.#startOn(resident, tracked, { isResumed: false, keepAliveMs: options.keepAliveMs, isPreemptible: false });
+      const admitted = await this.#admit(request.model, tracked);
+      const started = await this.#startOn(admitted, tracked, { isResumed: false, keepAliveMs: options.keepAliveMs, isPreemptible: false });
       try {
         return await started.runner.embed(request.inputs, tracked.controller.signal);
       } finally {
         started.holder.release();
-        this.#afterRequest(resident, options.keepAliveMs);
+        this.#afterRequest(started.resident, options.keepAliveMs);
       }
     } finally {
       untrack();
@@ -280,7 +283,19 @@ export class ModelQueue {
     );
   }
 
-  async #startOn(resident: Resident, tracked: TrackedRequest, options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean }): Promise<Started> {
+  async #startOn(admitted: Resident, tracked: TrackedRequest, options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean }): Promise<Started> {
+    let resident = admitted;
+    for (;;) {
+      const started = await this.#waitForSlot(resident, tracked, options);
+      if (started.runner.isAlive) return started;
+      // The runner died while this request waited: give the slot back and wait on a reload.
+      started.holder.release();
+      this.#afterRequest(resident, options.keepAliveMs);
+      resident = await this.#admit(resident.name, undefined);
+    }
+  }
+
+  async #waitForSlot(resident: Resident, tracked: TrackedRequest, options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean }): Promise<Started> {
     resident.active += 1;
     clearTimeout(resident.idleTimer);
     resident.expiresAtMs = undefined;
@@ -308,7 +323,7 @@ export class ModelQueue {
       this.#countQueued(resident.name, -1);
       isQueued = false;
       tracked.state = "running";
-      return { runner, holder, loadMs };
+      return { resident, runner, holder, loadMs };
     } catch (error) {
       if (isQueued) this.#countQueued(resident.name, -1);
       this.#afterRequest(resident, options.keepAliveMs);
@@ -402,6 +417,13 @@ export class ModelQueue {
       const usedBytes = others.reduce((sum, resident) => sum + resident.estimate.totalBytes, 0);
       if (others.length < this.options.maxLoadedModels && usedBytes + loading.estimate.totalBytes <= this.options.memoryBudgetBytes) return;
       const victim = findModelToEvict(others);
+      if (victim === undefined && others.every((resident) => resident.isPinned)) {
+        // Waiting cannot help: pinned models never leave.
+        throw new AppError(
+          "insufficient-memory",
+          `Cannot load model "${loading.name}": the pinned models ${others.map((resident) => `"${resident.name}"`).join(", ")} use the room (--max-loaded-models ${this.options.maxLoadedModels}, memory budget ${formatBytes(this.options.memoryBudgetBytes)}). Unpin one (--pin) or raise the limits.`,
+        );
+      }
       if (victim !== undefined) {
         this.options.events.emit("model-unloaded", { model: victim.name, reason: "evicted" });
         await this.#unload(victim, "evicted");

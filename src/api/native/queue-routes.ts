@@ -1,0 +1,54 @@
+/**
+ * Queue visibility and cancellation: GET /v1/queue (per model and priority: queued, running,
+ * oldest wait), GET /v1/queue/{id} (position and estimated start), DELETE /v1/requests/{id}.
+ * To poll or cancel a request that is still queued, send your own X-Request-Id with it.
+ */
+import type { Hono } from "hono";
+import { AppError } from "../../core/index.js";
+import { queueSnapshot, requestStatus } from "../../scheduler/index.js";
+import type { ApiDeps, ApiEnv } from "../deps.js";
+
+export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
+  app.get("/v1/queue", (context) => {
+    const snapshot = queueSnapshot(deps.queue);
+    return context.json({
+      queued: snapshot.queued,
+      max_queued: snapshot.maxQueued,
+      policy: snapshot.policy,
+      preemption: snapshot.isPreemptionEnabled,
+      aging_step_ms: snapshot.agingStepMs,
+      models: snapshot.models.map((model) => ({
+        model: model.model,
+        state: model.state,
+        pinned: model.isPinned,
+        sequences: model.sequences,
+        memory_estimate_bytes: model.memoryEstimateBytes,
+        average_service_ms: model.averageServiceMs,
+        priorities: Object.fromEntries(
+          Object.entries(model.priorities).map(([priority, view]) => [priority, { queued: view.queued, running: view.running, oldest_wait_ms: view.oldestWaitMs }]),
+        ),
+      })),
+    });
+  });
+  app.get("/v1/queue/:id", (context) => {
+    const id = context.req.param("id");
+    const status = requestStatus(deps.queue, id);
+    if (status === undefined) throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
+    return context.json({
+      id: status.id,
+      model: status.model,
+      priority: status.priority,
+      state: status.state,
+      waited_ms: status.waitedMs,
+      position: status.position,
+      estimated_start_ms: status.estimatedStartMs,
+      preemptions: status.preemptions,
+    });
+  });
+  app.delete("/v1/requests/:id", (context) => {
+    const id = context.req.param("id");
+    const state = deps.queue.cancel(id);
+    if (state === undefined) throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
+    return context.json({ id, cancelled: true, state });
+  });
+}
