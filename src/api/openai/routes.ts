@@ -13,10 +13,17 @@ import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBo
 
 type Kind = "chat" | "completion";
 
+interface Schemas {
+  chat: ReturnType<typeof chatRequestSchema>;
+  completion: ReturnType<typeof completionRequestSchema>;
+}
+
 export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
+  // Built once: building a zod schema costs milliseconds, parsing with it microseconds.
+  const schemas: Schemas = { chat: chatRequestSchema(deps.config.maxTokensLimit), completion: completionRequestSchema(deps.config.maxTokensLimit) };
   app.get("/v1/models", (context) => listModels(context, deps));
-  app.post("/v1/chat/completions", (context) => generate(context, deps, "chat"));
-  app.post("/v1/completions", (context) => generate(context, deps, "completion"));
+  app.post("/v1/chat/completions", (context) => generate(context, { deps, schemas, kind: "chat" }));
+  app.post("/v1/completions", (context) => generate(context, { deps, schemas, kind: "completion" }));
   app.post("/v1/embeddings", (context) => embeddings(context, deps));
 }
 
@@ -28,7 +35,8 @@ async function listModels(context: Context<ApiEnv>, deps: ApiDeps): Promise<Resp
   });
 }
 
-async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Promise<Response> {
+async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schemas: Schemas; kind: Kind }): Promise<Response> {
+  const { deps, schemas, kind } = route;
   const { config } = deps;
   const id = context.get("requestId");
   const options = { id, maxTokensDefault: config.maxTokensLimit };
@@ -36,12 +44,12 @@ async function generate(context: Context<ApiEnv>, deps: ApiDeps, kind: Kind): Pr
   let stream: boolean;
   let includeUsage: boolean;
   if (kind === "chat") {
-    const body = await readJson(context, chatRequestSchema(config.maxTokensLimit), config.maxBodyBytes);
+    const body = await readJson(context, schemas.chat, config.maxBodyBytes);
     request = chatToNative(body, { ...options, priority: resolvePriority(body.priority, context.req.header("x-priority")) });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   } else {
-    const body = await readJson(context, completionRequestSchema(config.maxTokensLimit), config.maxBodyBytes);
+    const body = await readJson(context, schemas.completion, config.maxBodyBytes);
     request = completionToNative(body, { ...options, priority: resolvePriority(body.priority, context.req.header("x-priority")) });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;

@@ -11,6 +11,11 @@ export class CreditGate {
     this.#credits = initialCredits;
   }
 
+  /** Token events that may still be sent without waiting. */
+  get available(): number {
+    return this.#credits;
+  }
+
   grant(credits: number): void {
     this.#credits += credits;
     this.#wake?.();

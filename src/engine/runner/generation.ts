@@ -59,10 +59,10 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   const sequence = await host.acquire(evaluated, signal);
   try {
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
-    await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
+    const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = performance.now() - startedAt;
     const decodeStart = performance.now();
-    const outcome = await decode({ ...options, sequence, prompt, evaluated, grammar });
+    const outcome = await decode({ ...options, sequence, prompt, finalChunk: evaluated.slice(finalChunkStart), grammar });
     const usage = { promptTokens: prompt.tokens.length, completionTokens: outcome.generated.length, cachedTokens };
     const timings = { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
@@ -82,29 +82,36 @@ async function reuseCachedPrefix(sequence: LlamaContextSequence, tokens: Token[]
   return sequence.nextTokenIndex;
 }
 
+/**
+ * Evaluates the prompt up to its final chunk, a chunk at a time (progress, cancellation, and
+ * room for other sequences between chunks). The final chunk, which includes the last token, is
+ * evaluated by `sequence.evaluate()` in decode(), in the same llama_decode that samples the
+ * first new token.
+ */
 async function prefill(
   options: GenerationOptions & { sequence: LlamaContextSequence; tokens: Token[]; cachedTokens: number },
-): Promise<void> {
+): Promise<number> {
   const { sequence, tokens, cachedTokens, signal, request } = options;
-  const end = tokens.length - 1;
-  for (let start = sequence.nextTokenIndex; start < end; start += prefillChunkTokens) {
+  const finalChunkStart = Math.max(sequence.nextTokenIndex, tokens.length - prefillChunkTokens);
+  for (let start = sequence.nextTokenIndex; start < finalChunkStart; start += prefillChunkTokens) {
     signal.throwIfAborted();
     if (request.reportProgress) {
       options.emit({ type: "progress", processedTokens: start, totalTokens: tokens.length, cachedTokens });
     }
-    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, Math.min(end, start + prefillChunkTokens)));
+    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, Math.min(finalChunkStart, start + prefillChunkTokens)));
   }
   signal.throwIfAborted();
   if (request.reportProgress) {
-    options.emit({ type: "progress", processedTokens: end, totalTokens: tokens.length, cachedTokens });
+    options.emit({ type: "progress", processedTokens: finalChunkStart, totalTokens: tokens.length, cachedTokens });
   }
+  return finalChunkStart;
 }
 
 interface DecodeOptions extends GenerationOptions {
   sequence: LlamaContextSequence;
   prompt: ReturnType<typeof preparePrompt>;
-  /** Prompt tokens plus, on resume, the tokens generated before preemption. */
-  evaluated: Token[];
+  /** The prompt's last tokens (on resume: prompt plus earlier output) not yet evaluated. */
+  finalChunk: Token[];
   grammar: LlamaGrammar | undefined;
 }
 
@@ -120,21 +127,32 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   const { host, request, signal, gate, sequence, prompt } = options;
   const model = host.model;
   const generated: Token[] = [...((request.resume?.generatedTokens ?? []) as Token[])];
+  // Every sampled token, pending ones included: the repeat-penalty window reads it.
+  const sampled: Token[] = [...generated];
   const pending: Token[] = [];
   const stopMatcher = new StopMatcher([...request.stop, ...prompt.stopStrings]);
   // Held text was a possible stop-string start when preempted: hold it again.
   if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
-  const lastToken = options.evaluated[options.evaluated.length - 1]!;
-  const iterator = sequence.evaluate([lastToken], samplingFor(options, generated));
+  const iterator = sequence.evaluate(options.finalChunk, samplingFor(options, sampled));
   let reason: FinishReason = "length";
   const flushText = (text: string, tokenCount: number): void => {
     if (text.length === 0 && tokenCount === 0) return;
     gate.spend();
     options.emit({ type: "text-delta", text, tokenCount });
   };
+  // The next token is asked for before this one is detokenized and sent, so the native decode
+  // runs while JavaScript works; only when the reader has credit left and the output may go on.
+  let next: Promise<IteratorResult<Token>> | undefined = iterator.next();
   try {
-    for await (const token of iterator) {
+    for (;;) {
+      const result: IteratorResult<Token> = await next;
+      next = undefined;
+      if (result.done) {
+        reason = "stop";
+        break;
+      }
+      const token = result.value;
       if (signal.aborted) {
         reason = "cancelled";
         break;
@@ -143,31 +161,40 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
         reason = "stop";
         break;
       }
+      sampled.push(token);
+      const mayContinue = sampled.length < request.maxTokens && sequence.nextTokenIndex + 2 < host.contextTokens;
+      if (mayContinue && gate.available > 1) next = iterator.next();
       pending.push(token);
       const text = model.detokenize(pending, false, generated);
       // Part of a multi-byte character: wait for the rest before sending.
       const isPartialCharacter = text.endsWith(unknownUnicodeChar) && !model.isSpecialToken(token) && pending.length < 4;
-      if (isPartialCharacter && generated.length + pending.length < request.maxTokens) continue;
-      generated.push(...pending);
-      const tokenCount = pending.length;
-      pending.length = 0;
-      const match = stopMatcher.push(text);
-      flushText(match.text, tokenCount);
-      if (match.isStopped) {
-        reason = "stop";
-        break;
+      if (!(isPartialCharacter && mayContinue)) {
+        generated.push(...pending);
+        const tokenCount = pending.length;
+        pending.length = 0;
+        const match = stopMatcher.push(text);
+        flushText(match.text, tokenCount);
+        if (match.isStopped) {
+          reason = "stop";
+          break;
+        }
       }
-      if (generated.length >= request.maxTokens || sequence.nextTokenIndex >= host.contextTokens - 1) {
+      if (!mayContinue) {
         reason = "length";
         break;
       }
-      await gate.waitForCredit(signal);
-      if (signal.aborted) {
-        reason = "cancelled";
-        break;
+      if (next === undefined) {
+        await gate.waitForCredit(signal);
+        if (signal.aborted) {
+          reason = "cancelled";
+          break;
+        }
+        next = iterator.next();
       }
     }
   } finally {
+    // A prefetched token must settle before the generator can be closed.
+    await next?.catch(() => undefined);
     await iterator.return();
   }
   if (reason === "cancelled") {
@@ -179,7 +206,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   return { reason, generated, heldText: "" };
 }
 
-function samplingFor(options: DecodeOptions, generated: Token[]): SequenceEvaluateOptions {
+function samplingFor(options: DecodeOptions, sampled: Token[]): SequenceEvaluateOptions {
   const { sampling } = options.request;
   const penaltyActive =
     (sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1) ||
@@ -196,7 +223,7 @@ function samplingFor(options: DecodeOptions, generated: Token[]): SequenceEvalua
     ...(penaltyActive && lastN > 0
       ? {
           repeatPenalty: {
-            punishTokens: () => generated.slice(-lastN),
+            punishTokens: () => sampled.slice(-lastN),
             maxPunishTokens: lastN,
             penalty: sampling.repeatPenalty ?? 1,
             frequencyPenalty: sampling.frequencyPenalty ?? 0,
