@@ -1,0 +1,100 @@
+/**
+ * A minimal streaming client for POST /v1/completions over node:http (keep-alive, no fetch
+ * machinery), timestamping every SSE chunk as it arrives.
+ */
+import { Agent, request as httpRequest } from "node:http";
+
+export interface StreamedCompletion {
+  /** performance.now() when the request body was handed to the socket. */
+  sentAt: number;
+  firstContentAt: number | undefined;
+  lastContentAt: number | undefined;
+  endedAt: number;
+  contentChunks: number;
+  text: string;
+  usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
+}
+
+interface CompletionChunk {
+  choices?: { text?: string }[];
+  usage?: StreamedCompletion["usage"] | null;
+  error?: unknown;
+}
+
+export class CompletionStreamClient {
+  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #url: URL;
+
+  constructor(baseUrl: string) {
+    this.#url = new URL("/v1/completions", baseUrl);
+  }
+
+  stream(body: Record<string, unknown>, extraHeaders: Record<string, string> = {}): Promise<StreamedCompletion> {
+    const payload = JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const result: StreamedCompletion = {
+        sentAt: Number.NaN,
+        firstContentAt: undefined,
+        lastContentAt: undefined,
+        endedAt: Number.NaN,
+        contentChunks: 0,
+        text: "",
+        usage: undefined,
+      };
+      const request = httpRequest(this.#url, {
+        method: "POST",
+        agent: this.#agent,
+        headers: { ...extraHeaders, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload), Accept: "text/event-stream" },
+      });
+      request.on("error", reject);
+      request.on("response", (response) => {
+        response.setEncoding("utf8");
+        let buffered = "";
+        response.on("data", (chunk: string) => {
+          const now = performance.now();
+          buffered += chunk;
+          let boundary = buffered.indexOf("\n\n");
+          while (boundary >= 0) {
+            const event = buffered.slice(0, boundary);
+            buffered = buffered.slice(boundary + 2);
+            if (response.statusCode === 200) this.#onEvent(event, now, result);
+            boundary = buffered.indexOf("\n\n");
+          }
+        });
+        response.on("error", reject);
+        response.on("end", () => {
+          result.endedAt = performance.now();
+          if (response.statusCode !== 200) {
+            reject(new Error(`POST ${this.#url.href} answered ${response.statusCode}: ${buffered.slice(0, 500)}`));
+          } else {
+            resolve(result);
+          }
+        });
+      });
+      result.sentAt = performance.now();
+      request.end(payload);
+    });
+  }
+
+  #onEvent(event: string, now: number, result: StreamedCompletion): void {
+    for (const line of event.split("\n")) {
+      if (!line.startsWith("data: ")) continue; // SSE comments (": ping") and other fields
+      const data = line.slice("data: ".length);
+      if (data === "[DONE]") continue;
+      const chunk = JSON.parse(data) as CompletionChunk;
+      if (chunk.error !== undefined) throw new Error(`The stream reported an error: ${data}`);
+      const text = chunk.choices?.[0]?.text ?? "";
+      if (text.length > 0) {
+        result.firstContentAt ??= now;
+        result.lastContentAt = now;
+        result.contentChunks += 1;
+        result.text += text;
+      }
+      if (chunk.usage) result.usage = chunk.usage;
+    }
+  }
+
+  close(): void {
+    this.#agent.destroy();
+  }
+}
