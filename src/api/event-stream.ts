@@ -2,7 +2,8 @@
  * Turns an async sequence of text frames into a pull-based ReadableStream. The HTTP server
  * pulls only when the socket has drained, and each pull takes one frame from the generation,
  * so a slow reader pauses the runner (backpressure end to end). While the generation is
- * silent longer than `heartbeatMs`, a heartbeat frame goes out (SSE comment).
+ * silent longer than `heartbeatMs`, a heartbeat frame goes out (SSE comment). Per frame there
+ * is no timer work: one interval per stream checks for silence.
  */
 export interface FrameStreamOptions {
   heartbeat?: { intervalMs: number; frame: string } | undefined;
@@ -16,13 +17,21 @@ export interface FrameStreamOptions {
   clientSignal: AbortSignal;
 }
 
+/** Headers for a streamed body: chunked up front, so the adapter sends them without reading ahead. */
+export function streamHeaders(contentType: string, requestId: string): Record<string, string> {
+  return { "Content-Type": contentType, "Cache-Control": "no-cache", "Transfer-Encoding": "chunked", "X-Request-Id": requestId };
+}
+
 export function frameStream(frames: AsyncIterator<string>, options: FrameStreamOptions): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
-  let pending: Promise<IteratorResult<string>> | undefined;
   let isFinished = false;
+  let lastFrameMs = performance.now();
+  let heartbeatTimer: NodeJS.Timeout | undefined;
+  const stopHeartbeat = (): void => clearInterval(heartbeatTimer);
   const finish = async (): Promise<void> => {
     if (isFinished) return;
     isFinished = true;
+    stopHeartbeat();
     options.clientSignal.removeEventListener("abort", onClientGone);
     options.onCancel();
     await frames.return?.();
@@ -32,27 +41,27 @@ export function frameStream(frames: AsyncIterator<string>, options: FrameStreamO
   else options.clientSignal.addEventListener("abort", onClientGone, { once: true });
   return new ReadableStream<Uint8Array>(
     {
-      async pull(controller) {
-        pending ??= frames.next();
+      start(controller) {
         const heartbeat = options.heartbeat;
-        let timer: NodeJS.Timeout | undefined;
-        const tick = heartbeat === undefined ? undefined : new Promise<"tick">((resolve) => (timer = setTimeout(() => resolve("tick"), heartbeat.intervalMs)));
-        try {
-          const winner = await (tick === undefined ? pending : Promise.race([pending, tick]));
-          if (winner === "tick") {
-            controller.enqueue(encoder.encode(heartbeat!.frame));
-            return;
-          }
-          pending = undefined;
-          if (winner.done) {
-            isFinished = true;
-            options.clientSignal.removeEventListener("abort", onClientGone);
-            controller.close();
-          } else {
-            controller.enqueue(encoder.encode(winner.value));
-          }
-        } finally {
-          clearTimeout(timer);
+        if (heartbeat === undefined || isFinished) return;
+        const frame = encoder.encode(heartbeat.frame);
+        heartbeatTimer = setInterval(() => {
+          if (isFinished || performance.now() - lastFrameMs < heartbeat.intervalMs) return;
+          lastFrameMs = performance.now();
+          controller.enqueue(frame);
+        }, Math.max(10, heartbeat.intervalMs / 4));
+        heartbeatTimer.unref();
+      },
+      async pull(controller) {
+        const next = await frames.next();
+        lastFrameMs = performance.now();
+        if (next.done) {
+          isFinished = true;
+          stopHeartbeat();
+          options.clientSignal.removeEventListener("abort", onClientGone);
+          controller.close();
+        } else {
+          controller.enqueue(encoder.encode(next.value));
         }
       },
       async cancel() {

@@ -3,7 +3,7 @@ import type { Context, Hono } from "hono";
 import { toAppError, type StreamEvent } from "../../core/index.js";
 import { resolvePriority } from "../common-schema.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
-import { frameStream } from "../event-stream.js";
+import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
@@ -56,7 +56,7 @@ async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schema
   }
   const frames = ndjsonFrames(started.events, { kind, model: request.model, startedMs });
   return new Response(frameStream(frames, { onCancel: () => void started.close(), clientSignal: context.req.raw.signal }), {
-    headers: { "Content-Type": "application/x-ndjson", "X-Request-Id": id },
+    headers: streamHeaders("application/x-ndjson", id),
   });
 }
 

@@ -5,7 +5,7 @@ import { resolvePriority } from "../common-schema.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
-import { frameStream } from "../event-stream.js";
+import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
@@ -71,7 +71,7 @@ async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schema
     onCancel: () => void started.close(),
     clientSignal: context.req.raw.signal,
   });
-  return new Response(body, { headers: { "Content-Type": "text/event-stream", "Cache-Control": "no-cache", Connection: "keep-alive", "X-Request-Id": id } });
+  return new Response(body, { headers: streamHeaders("text/event-stream", id) });
 }
 
 interface ChunkShape {
@@ -94,13 +94,18 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
     shape.kind === "chat"
       ? { index: 0, delta: { ...(role === undefined ? {} : { role }), ...(text === undefined ? {} : { content: text }) }, logprobs: null, finish_reason: reason }
       : { index: 0, text: text ?? "", logprobs: null, finish_reason: reason };
+  const template = JSON.stringify(chunk([choice("\u0000", null)]));
+  const [before, after] = template.split('"\\u0000"') as [string, string];
+  const deltaPrefix = `data: ${before}`;
+  const deltaSuffix = `${after}\n\n`;
   try {
     if (shape.kind === "chat") yield data(chunk([choice("", null, "assistant")]));
     for await (const event of events) {
       if (event.type === "progress") {
         yield data(chunk([], { prompt_progress: { total: event.totalTokens, cache: event.cachedTokens, processed: event.processedTokens } }));
       } else if (event.type === "text-delta") {
-        if (event.text.length > 0) yield data(chunk([choice(event.text, null)]));
+        // The per-token frame: built from a prepared prefix, only the text is serialised.
+        if (event.text.length > 0) yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
       } else {
         yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
         if (shape.includeUsage) yield data({ id: shape.id, object, created: shape.created, model: shape.model, choices: [], usage: usageBody(event.usage) });
