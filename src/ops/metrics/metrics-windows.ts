@@ -1,0 +1,105 @@
+/**
+ * The in-memory statistics: the live sliding windows (1m, 5m, 1h), the warning rules' own
+ * window, and the since-start totals, all per model × priority. The 1 h window's minute slots
+ * double as the per-minute rollups that are persisted.
+ */
+import { AppError } from "../../core/index.js";
+import type { RollupRow } from "./metrics-history.js";
+import { seriesKey, splitSeriesKey } from "./metrics-snapshot.js";
+import { isPriority, metricValues, type RequestRecord } from "./request-record.js";
+import { SeriesStats } from "./series-stats.js";
+import { SlidingWindow, type WindowSlot } from "./sliding-window.js";
+
+export const liveWindows = { "1m": 60_000, "5m": 300_000, "1h": 3_600_000 } as const;
+export type LiveWindowName = keyof typeof liveWindows;
+export const minuteMs = 60_000;
+
+export class MetricsWindows {
+  readonly ruleWindow: SlidingWindow;
+  readonly sinceStart = new Map<string, SeriesStats>();
+  readonly #live: Record<LiveWindowName, SlidingWindow>;
+  /** Minute slots the 1 h ring reused before they were persisted. */
+  readonly #evictedMinutes: WindowSlot[] = [];
+
+  constructor(options: { ruleWindowMs: number }) {
+    this.#live = {
+      "1m": new SlidingWindow(liveWindows["1m"]),
+      "5m": new SlidingWindow(liveWindows["5m"]),
+      "1h": new SlidingWindow(liveWindows["1h"], (slot) => {
+        if (slot.isDirty) this.#evictedMinutes.push(slot);
+      }),
+    };
+    this.ruleWindow = new SlidingWindow(options.ruleWindowMs);
+  }
+
+  /** Adds one finished request (its model already label-safe); returns its statistics. */
+  add(record: RequestRecord): (number | undefined)[] {
+    const values = metricValues(record);
+    const key = seriesKey(record.model, record.priority);
+    const entry = { atMs: record.endedAtMs, seriesKey: key, record, values };
+    for (const window of Object.values(this.#live)) window.add(entry);
+    this.ruleWindow.add(entry);
+    let total = this.sinceStart.get(key);
+    if (total === undefined) {
+      total = new SeriesStats();
+      this.sinceStart.set(key, total);
+    }
+    total.add(record, values);
+    return values;
+  }
+
+  window(name: LiveWindowName): SlidingWindow {
+    return this.#live[name];
+  }
+
+  /** Puts a stored rollup back into the 1 h window. */
+  seedMinute(row: RollupRow): void {
+    this.#live["1h"].seed(row.minuteMs / minuteMs, seriesKey(row.model, row.priority), row.stats);
+  }
+
+  /** The minute rollups within the last hour, since `sinceMs`. */
+  minutes(nowMs: number, sinceMs: number): RollupRow[] {
+    return this.#live["1h"].liveSlots(nowMs).filter((slot) => slot.epoch * minuteMs >= sinceMs).flatMap(rollupRows);
+  }
+
+  /** Minute slots changed since they were last persisted: finished minutes, or all when final. */
+  dirtyMinutes(nowMs: number, options: { isFinal: boolean }): WindowSlot[] {
+    const currentMinute = Math.floor(nowMs / minuteMs);
+    return [...this.#evictedMinutes.splice(0), ...this.#live["1h"].liveSlots(nowMs)].filter((slot) => slot.isDirty && (options.isFinal || slot.epoch < currentMinute));
+  }
+}
+
+export function rollupRows(slot: WindowSlot): RollupRow[] {
+  return [...slot.series].map(([key, stats]) => {
+    const { model, priority } = splitSeriesKey(key);
+    return { minuteMs: slot.epoch * minuteMs, model, priority: isPriority(priority) ? priority : "normal", stats };
+  });
+}
+
+/** Merges rollup rows into one series per model × priority. */
+export function mergeRollups(rows: readonly RollupRow[]): Map<string, SeriesStats> {
+  const leaves = new Map<string, SeriesStats>();
+  for (const row of rows) {
+    const key = seriesKey(row.model, row.priority);
+    let merged = leaves.get(key);
+    if (merged === undefined) {
+      merged = new SeriesStats();
+      leaves.set(key, merged);
+    }
+    merged.merge(row.stats);
+  }
+  return leaves;
+}
+
+const rangeUnitsMs: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90m", "24h", "7d": a history range of whole minutes, at least one. */
+export function parseRange(text: string, param: "window" | "since"): number {
+  const match = /^(\d{1,6})([mhd])$/.exec(text);
+  const ms = match === null ? Number.NaN : Number(match[1]) * rangeUnitsMs[match[2]!]!;
+  if (!(ms >= minuteMs)) {
+    const expected = param === "window" ? "1m, 5m, 1h, start, or a history range such as 24h or 7d" : "a range such as 90m, 24h or 7d";
+    throw new AppError("bad-request", `${param} must be ${expected}; got "${text}".`, { param });
+  }
+  return ms;
+}

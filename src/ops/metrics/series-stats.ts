@@ -1,0 +1,100 @@
+/**
+ * What one series (a model × priority, or any merge of them) accumulates: requests by outcome
+ * and error code, token totals, and a quantile sketch per statistic. Mergeable, so windows,
+ * per-model and per-priority views are merges of the leaf series, and rollups store it as JSON.
+ */
+import { QuantileSketch, type SketchData, type SketchSummary } from "./quantile-sketch.js";
+import { metricNames, type MetricName, type RequestRecord } from "./request-record.js";
+
+export interface TokenTotals {
+  prompt: number;
+  completion: number;
+  cached: number;
+}
+
+export interface SeriesSummary {
+  requests: number;
+  outcomes: Record<string, number>;
+  errors: Record<string, number>;
+  tokens: TokenTotals;
+  stats: Record<MetricName, SketchSummary>;
+}
+
+export interface SeriesData {
+  requests: number;
+  outcomes: Record<string, number>;
+  errors: Record<string, number>;
+  tokens: TokenTotals;
+  sketches: Partial<Record<MetricName, SketchData>>;
+}
+
+export class SeriesStats {
+  requests = 0;
+  readonly outcomes: Record<string, number> = {};
+  readonly errors: Record<string, number> = {};
+  readonly tokens: TokenTotals = { prompt: 0, completion: 0, cached: 0 };
+  readonly #sketches: (QuantileSketch | undefined)[] = new Array<QuantileSketch | undefined>(metricNames.length);
+
+  add(record: RequestRecord, values: readonly (number | undefined)[]): void {
+    this.requests += 1;
+    this.outcomes[record.outcome] = (this.outcomes[record.outcome] ?? 0) + 1;
+    if (record.errorCode !== undefined && record.outcome !== "stop" && record.outcome !== "length") {
+      this.errors[record.errorCode] = (this.errors[record.errorCode] ?? 0) + 1;
+    }
+    this.tokens.prompt += record.promptTokens;
+    this.tokens.completion += record.completionTokens;
+    this.tokens.cached += record.cachedTokens ?? 0;
+    values.forEach((value, index) => {
+      if (value === undefined) return;
+      (this.#sketches[index] ??= new QuantileSketch()).add(value);
+    });
+  }
+
+  merge(other: SeriesStats): void {
+    this.requests += other.requests;
+    addCounts(this.outcomes, other.outcomes);
+    addCounts(this.errors, other.errors);
+    this.tokens.prompt += other.tokens.prompt;
+    this.tokens.completion += other.tokens.completion;
+    this.tokens.cached += other.tokens.cached;
+    other.#sketches.forEach((sketch, index) => {
+      if (sketch !== undefined) (this.#sketches[index] ??= new QuantileSketch()).merge(sketch);
+    });
+  }
+
+  sketch(metric: MetricName): QuantileSketch | undefined {
+    return this.#sketches[metricNames.indexOf(metric)];
+  }
+
+  summary(): SeriesSummary {
+    const empty = new QuantileSketch().summary();
+    const stats = Object.fromEntries(metricNames.map((name, index) => [name, this.#sketches[index]?.summary() ?? empty])) as Record<MetricName, SketchSummary>;
+    return { requests: this.requests, outcomes: { ...this.outcomes }, errors: { ...this.errors }, tokens: { ...this.tokens }, stats };
+  }
+
+  toData(): SeriesData {
+    const sketches: Partial<Record<MetricName, SketchData>> = {};
+    metricNames.forEach((name, index) => {
+      const sketch = this.#sketches[index];
+      if (sketch !== undefined) sketches[name] = sketch.toData();
+    });
+    return { requests: this.requests, outcomes: { ...this.outcomes }, errors: { ...this.errors }, tokens: { ...this.tokens }, sketches };
+  }
+
+  static fromData(data: SeriesData): SeriesStats {
+    const stats = new SeriesStats();
+    stats.requests = data.requests;
+    addCounts(stats.outcomes, data.outcomes);
+    addCounts(stats.errors, data.errors);
+    Object.assign(stats.tokens, data.tokens);
+    metricNames.forEach((name, index) => {
+      const sketch = data.sketches[name];
+      if (sketch !== undefined) stats.#sketches[index] = QuantileSketch.fromData(sketch);
+    });
+    return stats;
+  }
+}
+
+function addCounts(target: Record<string, number>, source: Readonly<Record<string, number>>): void {
+  for (const [key, count] of Object.entries(source)) target[key] = (target[key] ?? 0) + count;
+}

@@ -1,0 +1,88 @@
+/**
+ * Server-level readings the collector samples when it aggregates or is scraped, never on the
+ * request path: the scheduler's view (injected by src/app, since ops cannot import the
+ * scheduler), runner RSS from /proc, and event-loop delay from perf_hooks.
+ */
+import { readFileSync } from "node:fs";
+import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
+import type { Priority } from "../../core/index.js";
+
+export interface LoadedModelState {
+  model: string;
+  /** Runner process id; undefined for in-process engines. */
+  pid: number | undefined;
+  /** Memory the engine reserved for weights and context. */
+  memoryBytes: number;
+}
+
+export interface QueueState {
+  model: string;
+  priority: Priority;
+  queued: number;
+  running: number;
+}
+
+export interface ServerState {
+  loadedModels: LoadedModelState[];
+  queue: QueueState[];
+  /** The scheduler's memory budget for all loaded models, bytes. */
+  memoryBudgetBytes: number;
+}
+
+export type ServerStateProvider = () => ServerState;
+
+export const emptyServerState: ServerStateProvider = () => ({ loadedModels: [], queue: [], memoryBudgetBytes: 0 });
+
+/** VmRSS of a process from /proc/<pid>/status (Linux); undefined where unreadable. */
+export function readProcessResidentBytes(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
+    return match === null ? undefined : Number(match[1]) * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface EventLoopLag {
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanMs: number;
+}
+
+/**
+ * Event-loop delay per interval: `take()` reads the interval's figures and starts a new one.
+ * perf_hooks samples the time between ticks of a `resolutionMs` timer; the lag is the excess.
+ */
+export class EventLoopLagMonitor {
+  readonly #histogram: IntervalHistogram;
+  readonly #resolutionMs: number;
+  #isEnabled = false;
+
+  constructor(resolutionMs = 10) {
+    this.#resolutionMs = resolutionMs;
+    this.#histogram = monitorEventLoopDelay({ resolution: resolutionMs });
+  }
+
+  start(): void {
+    if (this.#isEnabled) return;
+    this.#histogram.enable();
+    this.#isEnabled = true;
+  }
+
+  take(): EventLoopLag | undefined {
+    const histogram = this.#histogram;
+    if (!this.#isEnabled || histogram.count === 0) return undefined;
+    const excess = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - this.#resolutionMs);
+    const lag = { p50Ms: excess(histogram.percentile(50)), p99Ms: excess(histogram.percentile(99)), maxMs: excess(histogram.max), meanMs: excess(histogram.mean) };
+    histogram.reset();
+    return lag;
+  }
+
+  stop(): void {
+    if (!this.#isEnabled) return;
+    this.#histogram.disable();
+    this.#isEnabled = false;
+  }
+}
