@@ -3,8 +3,23 @@
  * LlamaCppEngine runs one child process per model; FakeEngine runs in-process for tests.
  */
 import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
+import type { ModelPlanReport } from "../gpu/index.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
+
+/** Offload and thread tuning from the operator's settings; absent = the runner's defaults. */
+export interface RunnerTuning {
+  /** The operator's --gpu. With "auto", a GPU backend that fails in the runner falls back to the CPU. */
+  requestedGpu: GpuChoice;
+  /** --gpu-layers: "auto" lets the offload planner choose. */
+  gpuLayers: number | "auto";
+  /** --gpu-margin in bytes; -1 = defaultDeviceMarginBytes. */
+  gpuMarginBytes: number;
+  /** Folder for the per-model, per-machine thread calibration cache; undefined = do not cache. */
+  cacheDirectory: string | undefined;
+  /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
+  threadCandidates?: number[] | undefined;
+}
 
 export interface LoadSpec {
   /** Model name (file name without .gguf), for messages and events. */
@@ -14,8 +29,11 @@ export interface LoadSpec {
   contextTokens: number;
   /** Sequences in the model's context: concurrent generations. */
   parallel: number;
+  /** CPU threads; 0 = choose by calibration (cached per model file and machine). */
   threads: number;
+  /** The backend to run on (detection's choice, or "auto" to let the engine pick). */
   gpu: GpuChoice;
+  tuning?: RunnerTuning | undefined;
   /** A load that takes longer is stopped and fails with model-load-failed. */
   loadTimeoutMs: number;
 }
@@ -33,6 +51,8 @@ export interface LoadedModelInfo {
   pid: number | undefined;
   /** Memory the engine reserved for weights and context, in bytes. */
   memoryBytes: number;
+  /** The runner's plan (backend, GPU layers, threads, memory estimate vs resident memory); real engines only. */
+  plan?: ModelPlanReport | undefined;
 }
 
 export interface RunnerExit {

@@ -4,7 +4,8 @@
  * generation until the main process grants more, so a slow client pauses generation.
  */
 import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
-import type { GpuChoice } from "./contract.js";
+import type { ModelPlanReport } from "../gpu/index.js";
+import type { GpuChoice, RunnerTuning } from "./contract.js";
 
 /** Token events a runner may send ahead of the consumer, per generation. */
 export const initialCredits = 16;
@@ -15,6 +16,7 @@ export interface RunnerLoadOptions {
   parallel: number;
   threads: number;
   gpu: GpuChoice;
+  tuning?: RunnerTuning | undefined;
 }
 
 export type MainToRunner =
@@ -38,6 +40,7 @@ export interface LoadedMessage {
   backend: string;
   chatTemplate: "model" | "plain-fallback";
   memoryBytes: number;
+  plan?: ModelPlanReport | undefined;
 }
 
 export interface RunnerErrorPayload {

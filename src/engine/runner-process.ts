@@ -126,7 +126,7 @@ export class RunnerProcess implements ModelRunner {
       };
       this.#send({
         type: "load",
-        options: { modelPath: spec.path, contextTokens: spec.contextTokens, parallel: spec.parallel, threads: spec.threads, gpu: spec.gpu },
+        options: { modelPath: spec.path, contextTokens: spec.contextTokens, parallel: spec.parallel, threads: spec.threads, gpu: spec.gpu, tuning: spec.tuning },
       });
     });
     const { type: _type, ...info } = loaded;

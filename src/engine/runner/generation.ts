@@ -57,12 +57,19 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   const evaluated = resumed.length === 0 ? prompt.tokens : [...prompt.tokens, ...resumed];
   const grammar = await resolveGrammar(host, request);
   const sequence = await host.acquire(evaluated, signal);
+  // The prompt, up to and including the first new token, is evaluated on the batch thread count.
+  host.beginBatch();
+  let isBatch = true;
+  const endBatch = (): void => {
+    if (isBatch) host.endBatch();
+    isBatch = false;
+  };
   try {
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = performance.now() - startedAt;
     const decodeStart = performance.now();
-    const outcome = await decode({ ...options, sequence, prompt, finalChunk: evaluated.slice(finalChunkStart), grammar });
+    const outcome = await decode({ ...options, sequence, prompt, finalChunk: evaluated.slice(finalChunkStart), grammar, onFirstResult: endBatch });
     const usage = { promptTokens: prompt.tokens.length, completionTokens: outcome.generated.length, cachedTokens };
     const timings = { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
@@ -71,6 +78,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       options.emit({ type: "end", reason: outcome.reason, usage, timings });
     }
   } finally {
+    endBatch();
     host.release(sequence);
   }
 }
@@ -113,6 +121,8 @@ interface DecodeOptions extends GenerationOptions {
   /** The prompt's last tokens (on resume: prompt plus earlier output) not yet evaluated. */
   finalChunk: Token[];
   grammar: LlamaGrammar | undefined;
+  /** Called once the final prompt chunk and the first token are evaluated. */
+  onFirstResult: () => void;
 }
 
 interface DecodeOutcome {
@@ -148,6 +158,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     for (;;) {
       const result: IteratorResult<Token> = await next;
       next = undefined;
+      options.onFirstResult();
       if (result.done) {
         reason = "stop";
         break;

@@ -3,19 +3,14 @@
  * an exclusive pool of those sequences (two generations on one sequence corrupt each other).
  * A request gets the free sequence whose cached tokens share the longest prefix with its prompt.
  */
-import {
-  getLlama,
-  LlamaLogLevel,
-  type Llama,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type LlamaEmbeddingContext,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import { InsufficientMemoryError, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
+import { readGgufHeader } from "../../gguf/index.js";
+import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
+import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
+import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
 
-export type RunnerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
+export type { RunnerLog } from "./load-plan.js";
 
 export class ModelHost {
   readonly llama: Llama;
@@ -26,36 +21,92 @@ export class ModelHost {
   readonly #waiters: (() => void)[] = [];
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
   readonly #threads: number;
+  readonly #batchThreads: number;
+  /** Generations evaluating a prompt chunk now: while any is, decodes run on the batch count. */
+  #batchUsers = 0;
+  readonly plan: ModelPlanReport;
 
-  private constructor(parts: { llama: Llama; model: LlamaModel; context: LlamaContext; threads: number }) {
+  private constructor(parts: { llama: Llama; model: LlamaModel; context: LlamaContext; plan: ModelPlanReport }) {
     this.llama = parts.llama;
     this.model = parts.model;
     this.context = parts.context;
     this.contextTokens = parts.context.contextSize;
-    this.#threads = parts.threads;
+    this.#threads = parts.plan.threads.threads;
+    this.#batchThreads = parts.plan.threads.batchThreads;
+    this.plan = parts.plan;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
   }
 
+  /**
+   * Opens the engine on the chosen backend, plans the offload from the GGUF header, loads the
+   * model, picks the thread count (flag, cached calibration, or a calibration now) and creates
+   * the context; records resident memory before and after for the plan report.
+   */
   static async load(options: RunnerLoadOptions, log: RunnerLog): Promise<ModelHost> {
-    const llama = await getLlama({
-      gpu: options.gpu === "cpu" ? false : options.gpu,
-      // Never compile llama.cpp implicitly, never download: prebuilt binaries or a local opt-in build only.
-      build: "never",
-      // The default (max(cores, 4)) oversubscribes small machines: 0.3 tok/s instead of ~110.
-      maxThreads: options.threads,
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => log(level === LlamaLogLevel.debug ? "debug" : level === LlamaLogLevel.info ? "info" : level === LlamaLogLevel.warn ? "warn" : "error", message.trim()),
+    const startedMs = performance.now();
+    const tuning = tuningOf(options);
+    const maxThreads = maxThreadsFor(options.threads, tuning.threadCandidates);
+    const [engine, info] = await Promise.all([
+      openEngine({ gpu: options.gpu, requestedGpu: tuning.requestedGpu, maxThreads, log }),
+      readGgufHeader(options.modelPath),
+    ]);
+    const { llama } = engine;
+    const baseline = readResidentMemorySync("self");
+    // The same cap the planner applies: the asked-for context, at most the training context.
+    const contextSize = effectiveContextTokens(options.contextTokens, info.contextLength);
+    const batchTokens = Math.min(512, contextSize);
+    let offload = await planForEngine(engine, { info, load: options, batchTokens });
+    if (offload.warning !== undefined) log("warn", offload.warning);
+    let model: LlamaModel;
+    try {
+      model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: offload.gpuLayers });
+    } catch (error) {
+      // node-llama-cpp checks an explicit layer count against its own (simulated) estimate: when
+      // it disagrees with the planner, let it pick the layers, and say so in the plan.
+      if (!(error instanceof InsufficientMemoryError) || offload.gpuLayers === 0 || tuning.gpuLayers !== "auto") throw error;
+      model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: "auto" });
+      const planned = offload.gpuLayers;
+      offload = await planForEngine(engine, { info, load: options, batchTokens, gpuLayers: model.gpuLayers });
+      offload = { ...offload, reason: `the planner fitted ${planned} layers but node-llama-cpp's own estimate did not (${error.message}); it chose ${model.gpuLayers}` };
+      log("warn", offload.reason);
+    }
+    const engineEstimate = await estimateWithEngine(model, { gpuLayers: offload.gpuLayers, contextTokens: contextSize, sequences: options.parallel, batchTokens });
+    // With --threads auto the context may use up to maxThreads; llama.maxThreads then switches between the chosen counts.
+    const context = await model.createContext({ contextSize, sequences: options.parallel, threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 }, batchSize: batchTokens });
+    const threads = await chooseThreads({
+      llama,
+      context,
+      requested: options.threads,
+      modelPath: options.modelPath,
+      engineKey: `${llama.buildType}-${engine.backend}`,
+      cacheDirectory: tuning.cacheDirectory,
+      candidates: tuning.threadCandidates,
+      log,
     });
-    const model = await llama.loadModel({ modelPath: options.modelPath });
-    const trainContext = model.trainContextSize;
-    const contextSize = Math.max(64, Math.min(options.contextTokens, trainContext > 0 ? trainContext : options.contextTokens));
-    const context = await model.createContext({
-      contextSize,
+    llama.maxThreads = threads.threads;
+    const loaded = readResidentMemorySync("self");
+    const plan: ModelPlanReport = {
+      backend: engine.backend,
+      engineBuild: llama.buildType,
+      gpuLayers: offload.gpuLayers,
+      totalLayers: offload.totalLayers,
+      offload: offload.offload,
+      reason: offload.reason,
+      warning: offload.warning,
+      threads,
+      contextTokens: contextSize,
       sequences: options.parallel,
-      threads: options.threads,
-      batchSize: Math.min(512, contextSize),
-    });
-    return new ModelHost({ llama, model, context, threads: options.threads });
+      batchTokens,
+      marginBytes: offload.marginBytes,
+      estimate: offload.estimate,
+      engineEstimate,
+      measured:
+        baseline === undefined || loaded === undefined
+          ? undefined
+          : { baselineResidentBytes: baseline.residentBytes, loadedResidentBytes: loaded.residentBytes, modelResidentBytes: loaded.residentBytes - baseline.residentBytes },
+      loadMs: Math.round(performance.now() - startedMs),
+    };
+    return new ModelHost({ llama, model, context, plan });
   }
 
   describe(): LoadedMessage {
@@ -66,10 +117,26 @@ export class ModelHost {
       parallel: this.context.totalSequences,
       trainContextTokens: this.model.trainContextSize,
       threads: this.#threads,
-      backend: this.llama.gpu === false ? "cpu" : this.llama.gpu,
+      backend: this.plan.backend,
       chatTemplate: hasTemplate ? "model" : "plain-fallback",
-      memoryBytes: this.model.size + this.context.stateSize,
+      memoryBytes: this.plan.estimate.totalBytes,
+      plan: this.plan,
     };
+  }
+
+  /**
+   * Prompt chunks run on the batch thread count, single-token decoding on the decode count
+   * (docs/decisions/0011); node-llama-cpp applies llama.maxThreads at each llama_decode. Call
+   * `endBatch` once per `beginBatch`.
+   */
+  beginBatch(): void {
+    this.#batchUsers += 1;
+    if (this.#batchUsers === 1 && this.#batchThreads !== this.#threads) this.llama.maxThreads = this.#batchThreads;
+  }
+
+  endBatch(): void {
+    this.#batchUsers -= 1;
+    if (this.#batchUsers === 0 && this.#batchThreads !== this.#threads) this.llama.maxThreads = this.#threads;
   }
 
   /** Takes the free sequence with the longest cached prefix of `tokens`; waits when none is free. */

@@ -1,0 +1,214 @@
+/**
+ * `node --import tsx bench/threads.ts [--model 134m|stories] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80]`
+ *
+ * Where the runner's per-token time goes and which thread count to run: single-stream greedy
+ * generation through four paths, at --threads 1, 2 and auto, interleaved in blocks:
+ *   completion  node-llama-cpp LlamaCompletion in this process (what a library user gets)
+ *   evaluate    node-llama-cpp sequence.evaluate() in this process (the API the runner uses)
+ *   runner      RawrXD's runner process over IPC, no HTTP (RunnerProcess.generate)
+ *   server      RawrXD's HTTP server, streamed SSE, client in this process
+ * "auto" exists only for RawrXD's paths: decode threads by rule/calibration, prompt threads
+ * calibrated (docs/decisions/0011). Reports TTFT, decode tok/s and CPU ms per token (CPU time
+ * of every process involved; less disturbed by a busy machine than wall time).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
+import { parseArgs } from "node:util";
+import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { startServer } from "../src/app/index.js";
+import { loadConfig } from "../src/config/index.js";
+import { silentLogger, type GenerateRequest } from "../src/core/index.js";
+import { RunnerProcess } from "../src/engine/index.js";
+import { describeMachine, otherProcessCpuMs, processCpuMs, soleChildProcessId, waitForNoChildProcesses } from "./machine.js";
+import { prepareModel, type ModelKey } from "./models.js";
+import { CompletionStreamClient } from "./sse-client.js";
+import { median } from "./stats.js";
+import { formatNumber, formatTable } from "./table.js";
+
+type Path = "completion" | "evaluate" | "runner" | "server";
+type ThreadSetting = 1 | 2 | "auto";
+const paths: readonly Path[] = ["completion", "evaluate", "runner", "server"];
+const settings: readonly ThreadSetting[] = [1, 2, "auto"];
+const contextSize = 1024;
+
+interface Generation {
+  timeToFirstTokenMs: number;
+  tokensPerSecond: number;
+  tokens: number;
+}
+
+interface Block {
+  path: Path;
+  setting: ThreadSetting;
+  ttfts: number[];
+  rates: number[];
+  cpuMsPerToken: number;
+  threadsDetail?: string;
+}
+
+const { values } = parseArgs({
+  options: { model: { type: "string", default: "134m" }, rounds: { type: "string", default: "2" }, reps: { type: "string", default: "2" }, tokens: { type: "string", default: "64" }, "prompt-words": { type: "string", default: "80" } },
+  strict: true,
+});
+const rounds = Number(values.rounds);
+const reps = Number(values.reps);
+const maxTokens = Number(values.tokens);
+const words = ["the", "old", "farmer", "walked", "slowly", "down", "the", "dusty", "road", "toward", "the", "quiet", "village", "where", "his", "daughter", "was", "waiting"];
+const basePrompt = Array.from({ length: Number(values["prompt-words"]) }, (_, index) => words[index % words.length]).join(" ");
+/** A different first word per generation: nothing but BOS is reused from a previous prompt. */
+const promptFor = (index: number): string => `${index} ${basePrompt}`;
+
+/** From token arrival times: TTFT, and the decode rate with the first token (it carries the prompt) excluded. */
+function generationOf(startedAt: number, times: readonly number[]): Generation {
+  const tokensPerSecond = times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!);
+  return { timeToFirstTokenMs: (times[0] ?? Number.NaN) - startedAt, tokensPerSecond, tokens: times.length };
+}
+
+interface BlockMeasurement {
+  generate: (index: number) => Promise<Generation>;
+  /** CPU time of every process on the path so far. */
+  cpuMs: () => Promise<number>;
+}
+
+async function measureBlock(path: Path, setting: ThreadSetting, measurement: BlockMeasurement): Promise<Block> {
+  const { generate, cpuMs } = measurement;
+  await generate(-1);
+  const before = await cpuMs();
+  const generations: Generation[] = [];
+  for (let rep = 0; rep < reps; rep++) generations.push(await generate(rep));
+  const tokens = generations.reduce((sum, generation) => sum + generation.tokens, 0);
+  return { path, setting, ttfts: generations.map((generation) => generation.timeToFirstTokenMs), rates: generations.map((generation) => generation.tokensPerSecond), cpuMsPerToken: ((await cpuMs()) - before) / tokens };
+}
+
+async function directBlock(path: "completion" | "evaluate", modelPath: string, threads: number): Promise<Block> {
+  const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error });
+  try {
+    const model = await llama.loadModel({ modelPath });
+    const context = await model.createContext({ contextSize, sequences: 1, threads });
+    const sequence = context.getSequence();
+    const completion = new LlamaCompletion({ contextSequence: sequence });
+    return await measureBlock(path, threads as ThreadSetting, {
+      generate: async (index) => {
+        await sequence.clearHistory();
+        const started = performance.now();
+        const tokenTimes: number[] = [];
+        if (path === "completion") {
+          await completion.generateCompletion(promptFor(index), { maxTokens, temperature: 0, onToken: () => void tokenTimes.push(performance.now()) });
+        } else {
+          const tokens = [...(model.tokens.bos === null ? [] : [model.tokens.bos]), ...model.tokenize(promptFor(index))];
+          for await (const _token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
+            tokenTimes.push(performance.now());
+            if (tokenTimes.length >= maxTokens) break;
+          }
+        }
+        return generationOf(started, tokenTimes);
+      },
+      cpuMs: async () => processCpuMs(),
+    });
+  } finally {
+    await llama.dispose();
+  }
+}
+
+async function runnerBlock(modelPath: string, setting: ThreadSetting, cacheDirectory: string): Promise<Block> {
+  const runner = await RunnerProcess.start(
+    { name: "bench", path: modelPath, contextTokens: contextSize, parallel: 1, threads: setting === "auto" ? 0 : setting, gpu: "cpu", loadTimeoutMs: 300_000, tuning: { requestedGpu: "cpu", gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory } },
+    { logger: silentLogger },
+  );
+  try {
+    const pid = runner.pid!;
+    const block = await measureBlock("runner", setting, {
+      generate: async (index) => {
+        const request: GenerateRequest = { id: `bench-${index}-${Math.random()}`, model: "bench", input: { kind: "text", prompt: promptFor(index) }, maxTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+        const started = performance.now();
+        const tokenTimes: number[] = [];
+        for await (const event of runner.generate(request, new AbortController().signal)) {
+          if (event.type === "text-delta") for (let token = 0; token < event.tokenCount; token++) tokenTimes.push(performance.now());
+        }
+        return generationOf(started, tokenTimes);
+      },
+      cpuMs: async () => processCpuMs() + (await otherProcessCpuMs(pid)),
+    });
+    return { ...block, threadsDetail: `${runner.info.plan!.threads.threads} decode / ${runner.info.plan!.threads.batchThreads} prompt (${runner.info.plan!.threads.detail})` };
+  } finally {
+    await runner.dispose();
+  }
+}
+
+async function serverBlock(modelPath: string, setting: ThreadSetting, home: string): Promise<Block> {
+  const config = loadConfig({
+    flags: { home, models: dirname(modelPath), port: "0", threads: String(setting), parallel: "1", "context-size": String(contextSize), "max-loaded-models": "1", "log-level": "error" },
+    env: {},
+    readConfigFile: false,
+  });
+  const server = await startServer(config, { logger: silentLogger, handleSignals: false });
+  const client = new CompletionStreamClient(server.url);
+  try {
+    let runnerPid: number | undefined;
+    const block = await measureBlock("server", setting, {
+      generate: async (index) => {
+        const streamed = await client.stream({ model: basename(modelPath, ".gguf"), prompt: promptFor(index), stream: true, stream_options: { include_usage: true }, temperature: 0, max_tokens: maxTokens });
+        runnerPid ??= await soleChildProcessId();
+        const tokens = streamed.usage?.completion_tokens ?? streamed.contentChunks;
+        const firstToLastMs = streamed.lastContentAt! - streamed.firstContentAt!;
+        return { timeToFirstTokenMs: streamed.firstContentAt! - streamed.sentAt, tokensPerSecond: ((tokens - 1) * 1000) / firstToLastMs, tokens };
+      },
+      cpuMs: async () => processCpuMs() + (runnerPid === undefined ? 0 : await otherProcessCpuMs(runnerPid)),
+    });
+    return block;
+  } finally {
+    client.close();
+    await server.close();
+  }
+}
+
+const machine = await describeMachine();
+const model = await prepareModel(values.model as ModelKey);
+const scratch = mkdtempSync(join(tmpdir(), "rawrxd-bench-threads-"));
+console.error(`threads bench: ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`);
+const started = performance.now();
+const blocks: Block[] = [];
+try {
+  for (let round = 0; round < rounds; round++) {
+    for (const setting of settings) {
+      for (const path of paths) {
+        if (setting === "auto" && (path === "completion" || path === "evaluate")) continue;
+        const blockStart = performance.now();
+        const block =
+          path === "runner"
+            ? await runnerBlock(model.path, setting, join(scratch, "runner-cache"))
+            : path === "server"
+              ? await serverBlock(model.path, setting, join(scratch, "server-home"))
+              : await directBlock(path, model.path, setting as number);
+        await waitForNoChildProcesses(10_000);
+        blocks.push(block);
+        console.error(
+          `  round ${round + 1} threads=${String(setting).padEnd(4)} ${path.padEnd(10)} ${((performance.now() - blockStart) / 1000).toFixed(1)} s  TTFT ms [${block.ttfts.map((ms) => ms.toFixed(0)).join(" ")}]  tok/s [${block.rates.map((rate) => rate.toFixed(1)).join(" ")}]  CPU ${block.cpuMsPerToken.toFixed(2)} ms/token${block.threadsDetail ? `  ${block.threadsDetail}` : ""}`,
+        );
+      }
+    }
+  }
+} finally {
+  rmSync(scratch, { recursive: true, force: true });
+}
+
+const cell = (path: Path, setting: ThreadSetting) => {
+  const matching = blocks.filter((block) => block.path === path && block.setting === setting);
+  return { ttft: median(matching.flatMap((block) => block.ttfts)), rate: median(matching.flatMap((block) => block.rates)), cpu: median(matching.map((block) => block.cpuMsPerToken)), count: matching.length };
+};
+console.log("");
+console.log(
+  formatTable(
+    ["path", "threads", "TTFT p50 ms", "decode tok/s p50", "CPU ms/token", "vs best threads"],
+    paths.flatMap((path) => {
+      const rows = settings.map((setting) => ({ setting, ...cell(path, setting) })).filter((row) => row.count > 0);
+      const best = Math.max(...rows.map((row) => row.rate));
+      return rows.map((row) => [path, String(row.setting), formatNumber(row.ttft, 0), formatNumber(row.rate, 1), formatNumber(row.cpu, 2), `${formatNumber((row.rate / best) * 100, 0)}%`]);
+    }),
+  ),
+);
+const autoDetail = blocks.find((block) => block.path === "runner" && block.setting === "auto")?.threadsDetail;
+console.log("");
+console.log(`--threads auto ran ${autoDetail ?? "?"}.`);
+console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${(await describeMachine()).loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}.`);

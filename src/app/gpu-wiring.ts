@@ -1,0 +1,58 @@
+/**
+ * Wires the GPU planner into the serving path: the operator's offload and thread settings reach
+ * every runner load (the scheduler's LoadSpec carries only the basics), and the scheduler's
+ * admission uses the planner's host-RAM estimate instead of its own.
+ */
+import { join } from "node:path";
+import type { Config } from "../config/index.js";
+import type { InferenceEngine, RunnerTuning } from "../engine/index.js";
+import { effectiveContextTokens, memoryShapeOf, planOffload, type DeviceMemory, type GpuReport } from "../gpu/index.js";
+import type { MemoryEstimate, ResolvedModel } from "../scheduler/index.js";
+
+export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
+  return {
+    requestedGpu: config.gpu,
+    gpuLayers: config.gpuLayers < 0 ? "auto" : config.gpuLayers,
+    gpuMarginBytes: config.gpuMarginBytes,
+    cacheDirectory: join(config.home, "cache"),
+  };
+}
+
+/** Adds the tuning to every load. */
+export function withRunnerTuning(engine: InferenceEngine, tuning: RunnerTuning): InferenceEngine {
+  return { load: (spec, signal) => engine.load({ ...spec, tuning }, signal) };
+}
+
+/** Device memory of the chosen backend's devices, summed; undefined on the CPU or when a size is unknown. */
+export function chosenDeviceMemory(report: GpuReport): DeviceMemory | undefined {
+  if (report.chosen === "cpu") return undefined;
+  const devices = report.devices.filter((device) => device.backend === report.chosen);
+  if (devices.length === 0 || devices.some((device) => device.totalBytes === undefined || device.freeBytes === undefined)) return undefined;
+  return {
+    totalBytes: devices.reduce((sum, device) => sum + device.totalBytes!, 0),
+    freeBytes: devices.reduce((sum, device) => sum + device.freeBytes!, 0),
+    isUnifiedMemory: devices.every((device) => device.isUnifiedMemory),
+    deviceCount: devices.length,
+  };
+}
+
+/** The scheduler's estimateMemory: host RAM the planned model takes (device memory too when it is RAM). */
+export function plannedMemoryEstimate(options: { config: Readonly<Config>; report: () => GpuReport }): (model: ResolvedModel) => MemoryEstimate {
+  const { config } = options;
+  return (model) => {
+    if (model.info === undefined) return { totalBytes: 0, weightsBytes: 0, kvCacheBytes: 0, computeBytes: 0 };
+    const report = options.report();
+    const shape = memoryShapeOf(model.info);
+    const plan = planOffload({
+      shape,
+      backend: report.chosen,
+      contextTokens: effectiveContextTokens(config.contextTokens, shape.trainContextTokens),
+      sequences: config.parallel,
+      device: chosenDeviceMemory(report),
+      hostAvailableBytes: report.host.availableBytes,
+      marginBytes: config.gpuMarginBytes,
+      requestedGpuLayers: config.gpuLayers < 0 ? "auto" : config.gpuLayers,
+    });
+    return { totalBytes: plan.hostRamBytes, weightsBytes: plan.estimate.weightsBytes, kvCacheBytes: plan.estimate.kvCacheBytes, computeBytes: plan.estimate.computeBytes };
+  };
+}
