@@ -1,5 +1,8 @@
 /**
- * `npm run bench [-- --quick] [--models stories,134m] [--threads 1,2]`
+ * `npm run bench [-- --quick] [--models stories,134m] [--threads 1,2] [--suite serving|queue|all]`
+ *
+ * --suite: serving = the scenarios below; queue = the scheduler's mixed load and concurrency
+ * (bench/queue-load.ts, results/queue-latest.json); all (default) = both, serving first.
  *
  * node-llama-cpp used directly against the same generation through RawrXD's HTTP API, side by
  * side in one run. Per model × threads: [direct block][server block] × rounds; each block
@@ -12,6 +15,7 @@ import { parseArgs } from "node:util";
 import { runDirectBlock } from "./direct.js";
 import { describeMachine, waitForNoChildProcesses } from "./machine.js";
 import { benchDirectory, modelKeys, modelsDirectory, prepareModel, type ModelKey } from "./models.js";
+import { runQueueSuite } from "./queue-load.js";
 import { renderNotes, renderTable, summarizeScenario, writeReport, type ScenarioResult } from "./report.js";
 import type { BlockPlan, BlockResult } from "./samples.js";
 import { planScenarios, repPrompt, warmupPrompt, type Scenario } from "./scenarios.js";
@@ -20,9 +24,12 @@ import { runServerBlock } from "./through-server.js";
 const contextSize = 512;
 const childExitTimeoutMs = 10_000;
 
-function parseCommandLine(): { quick: boolean; models: ModelKey[]; threads: number[] | undefined } {
+const suites = ["serving", "queue", "all"] as const;
+type Suite = (typeof suites)[number];
+
+function parseCommandLine(): { quick: boolean; models: ModelKey[]; threads: number[] | undefined; suite: Suite } {
   const { values } = parseArgs({
-    options: { quick: { type: "boolean", default: false }, models: { type: "string" }, threads: { type: "string" } },
+    options: { quick: { type: "boolean", default: false }, models: { type: "string" }, threads: { type: "string" }, suite: { type: "string", default: "all" } },
     strict: true,
   });
   const models = values.models === undefined ? [...modelKeys] : values.models.split(",").map((name) => name.trim());
@@ -31,7 +38,8 @@ function parseCommandLine(): { quick: boolean; models: ModelKey[]; threads: numb
   }
   const threads = values.threads?.split(",").map((count) => Number.parseInt(count, 10));
   if (threads?.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--threads takes a list of positive integers, got "${values.threads}".`);
-  return { quick: values.quick, models: models as ModelKey[], threads };
+  if (!(suites as readonly string[]).includes(values.suite)) throw new Error(`--suite takes one of ${suites.join(", ")}, got "${values.suite}".`);
+  return { quick: values.quick, models: models as ModelKey[], threads, suite: values.suite as Suite };
 }
 
 async function runScenario(scenario: Scenario, log: (line: string) => void): Promise<ScenarioResult> {
@@ -63,6 +71,7 @@ async function runScenario(scenario: Scenario, log: (line: string) => void): Pro
 
 async function main(): Promise<void> {
   const options = parseCommandLine();
+  if (options.suite === "queue") return runQueueSuite({ quick: options.quick, log: (line) => console.error(line) });
   const startedAt = new Date();
   const benchStart = performance.now();
   const machine = await describeMachine();
@@ -100,6 +109,10 @@ async function main(): Promise<void> {
     scenarios: results.map((result) => ({ ...result, summary: summarizeScenario(result) })),
   });
   console.log(`\nTotal ${(durationMs / 1000).toFixed(1)} s. Raw samples: ${path} (and results/latest.json)`);
+  if (options.suite === "all") {
+    console.log("");
+    await runQueueSuite({ quick: options.quick, log });
+  }
 }
 
 await main();

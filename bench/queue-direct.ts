@@ -1,0 +1,92 @@
+/**
+ * The concurrency reference: node-llama-cpp in this process, one context with the same number
+ * of sequences, threads and batch size as a runner, N concurrent completions (one
+ * LlamaCompletion per sequence, as a library user would write it). What 4 streams can gain over
+ * 1 on this machine before any server is involved.
+ */
+import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { processCpuMs } from "./machine.js";
+import { streamsBlock, type StreamsBlock } from "./queue-report.js";
+import { machineCpu, machineCpuShares } from "./queue-server.js";
+import { decodeRate } from "./samples.js";
+
+export interface DirectStreamsPlan {
+  modelPath: string;
+  threads: number;
+  contextSize: number;
+  parallel: number;
+  maxTokens: number;
+  rounds: readonly { streams: number; requestsPerStream: number; prompts: readonly string[] }[];
+}
+
+export async function runDirectStreams(plan: DirectStreamsPlan): Promise<StreamsBlock[]> {
+  const setupStart = performance.now();
+  const llama = await getLlama({ gpu: false, build: "never", maxThreads: plan.threads, logLevel: LlamaLogLevel.error });
+  try {
+    const model = await llama.loadModel({ modelPath: plan.modelPath });
+    // As src/engine/runner/model-host.ts creates a runner's context.
+    const context = await model.createContext({ contextSize: plan.contextSize, sequences: plan.parallel, threads: plan.threads, batchSize: Math.min(512, plan.contextSize) });
+    const completions = Array.from({ length: plan.parallel }, () => {
+      const sequence = context.getSequence();
+      return { sequence, completion: new LlamaCompletion({ contextSequence: sequence }) };
+    });
+    const generate = async (slot: number, prompt: string): Promise<StreamsBlock["samples"][number]> => {
+      const { sequence, completion } = completions[slot]!;
+      await sequence.clearHistory();
+      const start = performance.now();
+      let firstAt: number | undefined;
+      let lastAt = Number.NaN;
+      let tokens = 0;
+      await completion.generateCompletionWithMeta(prompt, {
+        maxTokens: plan.maxTokens,
+        temperature: 0,
+        onToken: (chunk) => {
+          const now = performance.now();
+          firstAt ??= now;
+          lastAt = now;
+          tokens += chunk.length;
+        },
+      });
+      const end = performance.now();
+      return {
+        timeToFirstTokenMs: firstAt === undefined ? Number.NaN : firstAt - start,
+        decodeTokensPerSecond: decodeRate(tokens, firstAt === undefined ? Number.NaN : lastAt - firstAt),
+        completionTokens: tokens,
+        totalMs: end - start,
+      };
+    };
+    await generate(0, "warm up: the old farmer walked slowly down the dusty road");
+    const setupMs = performance.now() - setupStart;
+    const blocks: StreamsBlock[] = [];
+    for (const [round, { streams, requestsPerStream, prompts }] of plan.rounds.entries()) {
+      const cpuBefore = processCpuMs();
+      const machineBefore = await machineCpu();
+      const start = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: streams }, async (_, stream) => {
+          const samples: StreamsBlock["samples"] = [];
+          for (let index = 0; index < requestsPerStream; index++) samples.push(await generate(stream, prompts[stream * requestsPerStream + index]!));
+          return samples;
+        }),
+      );
+      const wallMs = performance.now() - start;
+      blocks.push(
+        streamsBlock({
+          variant: "direct",
+          streams,
+          round,
+          parallel: plan.parallel,
+          threads: plan.threads,
+          setupMs,
+          wallMs,
+          samples: results.flat(),
+          cpu: { runnerMs: 0, mainMs: processCpuMs() - cpuBefore },
+          machineCpu: machineCpuShares(machineBefore, await machineCpu()),
+        }),
+      );
+    }
+    return blocks;
+  } finally {
+    await llama.dispose();
+  }
+}
