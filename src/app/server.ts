@@ -5,15 +5,21 @@
  */
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApiApp } from "../api/index.js";
 import type { Config } from "../config/index.js";
-import { createLogger, EventBus, systemClock, type Logger } from "../core/index.js";
+import { createLogger, EventBus, priorities, systemClock, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
+import { systemProbes, type GpuProbes } from "../gpu/index.js";
 import { ModelCatalog } from "../models/index.js";
-import { availableMemoryBytes, memoryMarginBytes, ModelQueue } from "../scheduler/index.js";
+import { createMetricsRoutes, MetricsCollector, type MetricsSettings, type ServerState } from "../ops/index.js";
+import { availableMemoryBytes, memoryMarginBytes, ModelQueue, queueSnapshot } from "../scheduler/index.js";
+import { Database } from "../store/index.js";
+import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
+import { plannedMemoryEstimate, runnerTuningOf, withRunnerTuning } from "./gpu-wiring.js";
 import { checkExposure } from "./security.js";
 
 export interface StartOptions {
@@ -22,6 +28,8 @@ export interface StartOptions {
   logger?: Logger;
   /** Install SIGINT/SIGTERM handlers that close the server. Default true. */
   handleSignals?: boolean;
+  /** What GPU detection reads; tests pass fakeProbes(). Default: this machine. */
+  gpuProbes?: GpuProbes;
 }
 
 export interface RunningServer {
@@ -29,6 +37,8 @@ export interface RunningServer {
   port: number;
   events: EventBus;
   queue: ModelQueue;
+  /** Undefined with --no-metrics. */
+  metrics: MetricsCollector | undefined;
   /** Graceful stop; idempotent. */
   close(): Promise<void>;
   /** Settles once the server has stopped. */
@@ -42,9 +52,14 @@ export async function startServer(config: Readonly<Config>, options: StartOption
   const warning = checkExposure(config);
   if (warning !== undefined) logger.warn(warning);
   const events = new EventBus((error, event) => logger.error(`Event listener for ${event} failed`, { error: String(error) }));
+  // Before anything opens: a --gpu that names an unusable backend stops startup here.
+  const gpu = await startGpuService(config.gpu, options.gpuProbes ?? systemProbes());
+  logger.info("Compute backend", { chosen: gpu.initial.chosen, reason: gpu.initial.reason });
+  // Start order: state database, then the ops that subscribe to events, then the serving path.
+  const database = Database.open({ path: join(config.home, "rawrxd.db") });
   const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader, logger });
   const queue = new ModelQueue({
-    engine: options.engine ?? new LlamaCppEngine({ logger }),
+    engine: withRunnerTuning(options.engine ?? new LlamaCppEngine({ logger }), runnerTuningOf(config)),
     // Loading needs the validated header only; digests are for listings.
     models: { resolve: (name) => catalog.resolveFile(name) },
     events,
@@ -53,22 +68,35 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     contextTokens: config.contextTokens,
     parallel: config.parallel,
     threads: config.threads,
-    gpu: config.gpu,
+    gpu: gpu.initial.chosen,
+    estimateMemory: plannedMemoryEstimate({ config, report: () => gpu.initial }),
     loadTimeoutMs: config.loadTimeoutMs,
     maxLoadedModels: config.maxLoadedModels,
     maxQueued: config.maxQueued,
     maxQueuedPerModel: config.maxQueuedPerModel,
     queuePolicy: config.queuePolicy,
     agingStepMs: config.priorityAgingMs,
-    isPreemptionEnabled: !config.noPreemption,
+    // Preemption serves priorities: under FIFO it would only redo work.
+    isPreemptionEnabled: !config.noPreemption && config.queuePolicy === "priority",
     memoryBudgetBytes: config.memoryBudgetBytes >= 0 ? config.memoryBudgetBytes : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
     pinnedModels: config.pinnedModels,
     queueTimeoutMs: config.queueTimeoutMs,
     keepAliveMs: config.keepAliveMs,
   });
+  const metrics = config.noMetrics ? undefined : new MetricsCollector({ events, logger, database, settings: metricsSettingsOf(config), serverState: () => serverStateOf(queue) });
+  metrics?.start();
   let isReady = false;
   const app = createApiApp({ config, queue, catalog, logger, version, isReady: () => isReady });
-  const server = await listen(app.fetch, config);
+  if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
+  app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.loaded() }));
+  let server: Server;
+  try {
+    server = await listen(app.fetch, config);
+  } catch (error) {
+    metrics?.close();
+    database.close();
+    throw error;
+  }
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
   isReady = true;
@@ -82,6 +110,8 @@ export async function startServer(config: Readonly<Config>, options: StartOption
       logger.info("Shutting down: waiting for running requests", { graceMs: config.shutdownGraceMs });
       await stopHttp(server, config.shutdownGraceMs);
       await queue.close();
+      metrics?.close();
+      database.close();
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       logger.info("Stopped");
@@ -96,7 +126,34 @@ export async function startServer(config: Readonly<Config>, options: StartOption
   }
   const url = `http://${host}:${port}`;
   logger.info("Listening", { url, modelsDir: config.modelsDir, threads: config.threads, parallel: config.parallel });
-  return { url, port, events, queue, close, closed };
+  return { url, port, events, queue, metrics, close, closed };
+}
+
+function metricsSettingsOf(config: Readonly<Config>): MetricsSettings {
+  return {
+    intervalMs: config.metricsIntervalMs,
+    requestLogSize: config.metricsRequestLog,
+    retentionMs: config.metricsRetentionMs,
+    warnings: {
+      windowMs: config.warnWindowMs,
+      forMs: config.warnForMs,
+      minRequests: config.warnMinRequests,
+      decodeTokensPerSecond: config.warnDecodeTokensPerSecond,
+      timeToFirstTokenP95Ms: config.warnTtftP95Ms,
+      queueP95Ms: config.warnQueueP95Ms,
+      memoryPercent: config.warnMemoryPercent,
+      eventLoopLagMs: config.warnEventLoopLagMs,
+    },
+  };
+}
+
+/** What the metrics sample from the scheduler (ops may not import it). */
+function serverStateOf(queue: ModelQueue): ServerState {
+  return {
+    loadedModels: queue.loaded().map((view) => ({ model: view.name, pid: view.info.pid, memoryBytes: view.info.memoryBytes })),
+    queue: queueSnapshot(queue).models.flatMap((view) => priorities.map((priority) => ({ model: view.model, priority, queued: view.priorities[priority].queued, running: view.priorities[priority].running }))),
+    memoryBudgetBytes: queue.options.memoryBudgetBytes,
+  };
 }
 
 function listen(fetch: (request: Request) => Response | Promise<Response>, config: Readonly<Config>): Promise<Server> {

@@ -6,7 +6,9 @@ import { readFile } from "node:fs/promises";
 import { AppError } from "../core/index.js";
 import { CliError, processIo, usageError, type CliDependencies, type CliIo, type Command } from "./cli-io.js";
 import { helpUsage, topLevelUsage } from "./help-text.js";
+import { gpuCommand } from "./gpu-command.js";
 import { listCommand, psCommand } from "./list-commands.js";
+import { metricsCommand } from "./metrics-command.js";
 import { pullCommand } from "./pull-command.js";
 import { runCommand } from "./run-command.js";
 import { serveCommand } from "./serve-command.js";
@@ -25,7 +27,7 @@ export { formatBytes, formatRelativeTime, formatTable, formatUntil } from "./for
 export { serverBaseUrl } from "./server-client.js";
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [serveCommand, runCommand, listCommand, psCommand, showCommand, pullCommand].map((command) => [
+  [serveCommand, runCommand, listCommand, psCommand, showCommand, pullCommand, metricsCommand, gpuCommand].map((command) => [
     command.name,
     command,
   ]),

@@ -2,7 +2,7 @@
  * The one settings table (STYLE.md §2): env name, flag, default, parser and description.
  * `loadConfig` reads it once at startup; `--help` and the README table are generated from it.
  */
-import { availableParallelism, homedir } from "node:os";
+import { homedir } from "node:os";
 import { join } from "node:path";
 import {
   parseBoolean,
@@ -34,7 +34,12 @@ export interface Config {
   home: string;
   modelsDir: string;
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
+  /** 0 = auto: measured per model file and machine (see docs/decisions/0011). */
   threads: number;
+  /** -1 = auto: the offload planner chooses. */
+  gpuLayers: number;
+  /** Bytes kept free on the GPU; -1 = auto. */
+  gpuMarginBytes: number;
   contextTokens: number;
   parallel: number;
   maxLoadedModels: number;
@@ -56,17 +61,42 @@ export interface Config {
   shutdownGraceMs: number;
   loadTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
+  noMetrics: boolean;
+  metricsIntervalMs: number;
+  metricsRequestLog: number;
+  metricsRetentionMs: number;
+  warnWindowMs: number;
+  warnForMs: number;
+  warnMinRequests: number;
+  warnDecodeTokensPerSecond: number;
+  warnTtftP95Ms: number;
+  warnQueueP95Ms: number;
+  warnMemoryPercent: number;
+  warnEventLoopLagMs: number;
 }
 
-/**
- * Threads default: one less than the cores, at least 1. On a 2-vCPU machine that is 1,
- * which measured fastest for a single stream (see README "Performance"); --threads overrides.
- */
-function defaultThreads(): number {
-  return Math.max(1, Math.min(8, availableParallelism() - 1));
+/** "auto" (→ `autoValue`) or what `parse` accepts. */
+function parseAutoOr(autoValue: number, parse: Parser<number>): Parser<number> {
+  return (raw) => {
+    if (raw.trim().toLowerCase() === "auto") return autoValue;
+    try {
+      return parse(raw);
+    } catch (error) {
+      throw new Error(`expected "auto" or ${(error as Error).message.replace(/^expected /, "")}`);
+    }
+  };
 }
 
 type SettingsTable = { [Key in keyof Config]: Setting<Config[Key]> };
+
+/** A duration of at least `minMs` (intervals and windows that must not be 0 or "forever"). */
+function parseDurationAtLeast(minMs: number, minText: string): Parser<number> {
+  return (raw) => {
+    const ms = parseDurationMs(raw);
+    if (ms < minMs) throw new Error(`expected a duration of at least ${minText}, got "${raw}"`);
+    return ms;
+  };
+}
 
 export const settings: SettingsTable = {
   host: {
@@ -112,10 +142,26 @@ export const settings: SettingsTable = {
   threads: {
     env: "RAWRXD_THREADS",
     flag: "--threads",
-    defaultValue: defaultThreads,
-    defaultText: "cores - 1 (min 1, max 8)",
-    parse: parseInteger(1, 256),
-    description: "CPU threads per runner for decoding.",
+    defaultValue: () => 0,
+    defaultText: "auto",
+    parse: parseAutoOr(0, parseInteger(1, 256)),
+    description: "CPU threads per runner. auto: the fastest count measured by a short calibration at a model's first load, cached per model file and machine in $RAWRXD_HOME/cache.",
+  },
+  gpuLayers: {
+    env: "RAWRXD_GPU_LAYERS",
+    flag: "--gpu-layers",
+    defaultValue: () => -1,
+    defaultText: "auto",
+    parse: parseAutoOr(-1, parseInteger(0, 1024)),
+    description: "Layers offloaded to the GPU. auto: all that fit in free GPU memory minus --gpu-margin, else as many as fit, else none.",
+  },
+  gpuMarginBytes: {
+    env: "RAWRXD_GPU_MARGIN",
+    flag: "--gpu-margin",
+    defaultValue: () => -1,
+    defaultText: "auto",
+    parse: parseByteSize,
+    description: "GPU memory the offload planner leaves free per device (e.g. 1GiB); auto = node-llama-cpp's padding, 8% of the device up to 1.6 GiB, at least 512 MiB.",
   },
   contextTokens: {
     env: "RAWRXD_CONTEXT_SIZE",
@@ -278,5 +324,102 @@ export const settings: SettingsTable = {
     defaultText: "info",
     parse: parseEnum(["debug", "info", "warn", "error", "silent"] as const),
     description: "Log level of the JSON lines on stderr.",
+  },
+  noMetrics: {
+    env: "RAWRXD_NO_METRICS",
+    flag: "--no-metrics",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description: "Record no metrics: no /metrics or /v1/metrics routes, no request log, no performance warnings.",
+    isSwitch: true,
+  },
+  metricsIntervalMs: {
+    env: "RAWRXD_METRICS_INTERVAL",
+    flag: "--metrics-interval",
+    defaultValue: () => 5_000,
+    defaultText: "5s",
+    parse: parseDurationAtLeast(100, "100ms"),
+    description: "How often metrics are aggregated and saved and the warning rules run (reads aggregate at once).",
+  },
+  metricsRequestLog: {
+    env: "RAWRXD_METRICS_REQUEST_LOG",
+    flag: "--metrics-request-log",
+    defaultValue: () => 10_000,
+    defaultText: "10000",
+    parse: parseInteger(1, 1_000_000),
+    description: "Finished requests kept in the request log (GET /v1/metrics/requests), in memory and in rawrxd.db.",
+  },
+  metricsRetentionMs: {
+    env: "RAWRXD_METRICS_RETENTION",
+    flag: "--metrics-retention",
+    defaultValue: () => 7 * 24 * 3_600_000,
+    defaultText: "168h",
+    parse: parseDurationAtLeast(3_600_000, "1h"),
+    description: "How long per-minute metric rollups stay in rawrxd.db (the history behind ?window=24h).",
+  },
+  warnWindowMs: {
+    env: "RAWRXD_WARN_WINDOW",
+    flag: "--warn-window",
+    defaultValue: () => 5 * 60_000,
+    defaultText: "5m",
+    parse: parseDurationAtLeast(1_000, "1s"),
+    description: "Sliding window the performance-warning rules measure over.",
+  },
+  warnForMs: {
+    env: "RAWRXD_WARN_FOR",
+    flag: "--warn-for",
+    defaultValue: () => 60_000,
+    defaultText: "1m",
+    parse: parseDurationAtLeast(0, "0s"),
+    description: "How long a rule must be breached before its warning starts, and be recovered (10% past the threshold) before it clears.",
+  },
+  warnMinRequests: {
+    env: "RAWRXD_WARN_MIN_REQUESTS",
+    flag: "--warn-min-requests",
+    defaultValue: () => 5,
+    defaultText: "5",
+    parse: parseInteger(1, 1_000_000),
+    description: "Requests a model needs in the window before its decode-speed, TTFT and queue rules apply.",
+  },
+  warnDecodeTokensPerSecond: {
+    env: "RAWRXD_WARN_DECODE_TPS",
+    flag: "--warn-decode-tps",
+    defaultValue: () => 0,
+    defaultText: "0 (off)",
+    parse: parseInteger(0, 1_000_000),
+    description: "Warn when a model's median decode speed over --warn-window is below this many tokens/s (0 = off).",
+  },
+  warnTtftP95Ms: {
+    env: "RAWRXD_WARN_TTFT_P95",
+    flag: "--warn-ttft-p95",
+    defaultValue: () => 10_000,
+    defaultText: "10s",
+    parse: parseDurationMs,
+    description: "Warn when a model's time-to-first-token p95 over --warn-window is above this (0 = off).",
+  },
+  warnQueueP95Ms: {
+    env: "RAWRXD_WARN_QUEUE_P95",
+    flag: "--warn-queue-p95",
+    defaultValue: () => 30_000,
+    defaultText: "30s",
+    parse: parseDurationMs,
+    description: "Warn when a model's queue-wait p95 over --warn-window is above this (0 = off).",
+  },
+  warnMemoryPercent: {
+    env: "RAWRXD_WARN_MEMORY",
+    flag: "--warn-memory",
+    defaultValue: () => 90,
+    defaultText: "90",
+    parse: parseInteger(0, 100),
+    description: "Warn when the runners' memory is above this percentage of the memory budget (0 = off).",
+  },
+  warnEventLoopLagMs: {
+    env: "RAWRXD_WARN_EVENT_LOOP_LAG",
+    flag: "--warn-event-loop-lag",
+    defaultValue: () => 500,
+    defaultText: "500ms",
+    parse: parseDurationMs,
+    description: "Warn when the main event loop's delay p99 over an interval is above this (0 = off).",
   },
 };

@@ -19,11 +19,39 @@ export interface ServerEvents {
     promptTokens: number;
     completionTokens: number;
     totalMs: number;
+    /** Timing fields for metrics (issue #5); undefined where the request never got that far. */
+    priority?: Priority;
+    /** Prompt tokens reused from the sequence's cache. */
+    cachedTokens?: number;
+    /** Arrival to its sequence (model load included), plus any wait after a preemption. */
+    queueMs?: number;
+    /** Waiting on a model load this request caused or joined. */
+    loadMs?: number;
+    /** Arrival to the first generated token. */
+    timeToFirstTokenMs?: number;
+    /** Sequence start to the first token: prompt evaluation and the first decode step. */
+    promptMs?: number;
+    /** First token to the end, without time spent preempted. */
+    decodeMs?: number;
+    preemptions?: number;
+    /** The API key that sent the request; keys have no ids yet. */
+    apiKeyId?: string;
   };
   "model-load-start": { model: string };
   "model-load-end": { model: string; ok: boolean; ms: number; error?: string };
   "model-unloaded": { model: string; reason: "idle" | "evicted" | "requested" | "shutdown" };
   "runner-crashed": { model: string; pid: number | undefined; detail: string };
+  /** A performance rule started or stopped holding (ops/metrics); once each way, no flapping. */
+  "performance-warning": {
+    rule: string;
+    /** The model the rule is about; undefined for server-wide rules. */
+    model: string | undefined;
+    state: "start" | "clear";
+    /** The measured value when the state changed (null: no recent data). */
+    value: number | null;
+    threshold: number;
+    message: string;
+  };
 }
 
 export type EventName = keyof ServerEvents;

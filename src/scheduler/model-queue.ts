@@ -105,9 +105,13 @@ export class ModelQueue {
     let errorCode: string | undefined;
     let promptTokens = 0;
     let completionTokens = 0;
+    // Clock readings for request-end (metrics); nothing here runs per token.
+    const timing: { queueMs?: number; loadMs?: number; firstTokenMs?: number; promptMs?: number; endMs?: number; pausedAfterFirstMs: number; cachedTokens?: number } = { pausedAfterFirstMs: 0 };
+    let preemptedAtMs: number | undefined;
     try {
       const admitted = await this.#admit(request.model, tracked);
       tracked.model = admitted.name;
+      const isLoadPending = admitted.state.kind !== "ready";
       events.emit("request-queued", { requestId: request.id, model: admitted.name, priority: request.priority });
       let resume: ResumeState | undefined;
       let isFirstToken = true;
@@ -116,7 +120,11 @@ export class ModelQueue {
         const started = await this.#startOn(admitted, tracked, { isResumed: resume !== undefined, keepAliveMs: options.keepAliveMs, isPreemptible: request.json === undefined });
         const resident = started.resident;
         loadMs += started.loadMs;
+        if (isLoadPending) timing.loadMs = loadMs;
         const queueMs = clock.now() - startedMs;
+        const waitedMs = preemptedAtMs === undefined ? queueMs : clock.now() - preemptedAtMs;
+        timing.queueMs = (timing.queueMs ?? 0) + waitedMs;
+        if (preemptedAtMs !== undefined && timing.firstTokenMs !== undefined) timing.pausedAfterFirstMs += waitedMs;
         events.emit(resume === undefined ? "request-started" : "request-resumed", { requestId: request.id, model: resident.name, queueMs });
         let preempted: ResumeState | undefined;
         const runStartMs = clock.now();
@@ -129,10 +137,14 @@ export class ModelQueue {
             }
             if (event.type === "text-delta" && isFirstToken) {
               isFirstToken = false;
-              events.emit("first-token", { requestId: request.id, model: resident.name, msSinceStart: clock.now() - startedMs });
+              timing.firstTokenMs = clock.now() - startedMs;
+              timing.promptMs = clock.now() - runStartMs;
+              events.emit("first-token", { requestId: request.id, model: resident.name, msSinceStart: timing.firstTokenMs });
             }
             if (event.type === "end") {
               outcome = event.reason;
+              timing.endMs = clock.now();
+              timing.cachedTokens = event.usage.cachedTokens;
               promptTokens = event.usage.promptTokens;
               completionTokens = event.usage.completionTokens;
               yield { ...event, timings: { ...event.timings, loadMs } };
@@ -147,6 +159,7 @@ export class ModelQueue {
         }
         if (preempted === undefined) break;
         resume = preempted;
+        preemptedAtMs = clock.now();
         tracked.preemptions += 1;
         tracked.state = "queued";
         events.emit("request-preempted", { requestId: request.id, model: resident.name, completionTokens, byRequestId: undefined });
@@ -160,6 +173,7 @@ export class ModelQueue {
       throw error;
     } finally {
       untrack();
+      const endMs = timing.endMs ?? clock.now();
       events.emit("request-end", {
         requestId: request.id,
         model: tracked.model,
@@ -168,6 +182,14 @@ export class ModelQueue {
         promptTokens,
         completionTokens,
         totalMs: clock.now() - startedMs,
+        priority: request.priority,
+        cachedTokens: timing.cachedTokens,
+        queueMs: timing.queueMs,
+        loadMs: timing.loadMs,
+        timeToFirstTokenMs: timing.firstTokenMs,
+        promptMs: timing.promptMs,
+        decodeMs: timing.firstTokenMs === undefined ? undefined : Math.max(0, endMs - startedMs - timing.firstTokenMs - timing.pausedAfterFirstMs),
+        preemptions: tracked.preemptions,
       });
     }
   }

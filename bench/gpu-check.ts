@@ -1,0 +1,123 @@
+/**
+ * The measuring half of bench/gpu-check.sh (run that, not this, on a GPU machine):
+ * `node --import tsx bench/gpu-check.ts [--size 1b|134m] [--backends cuda,cpu] [--reps 3]`
+ *
+ * Writes a synthetic llama model (1b: ~1.0 B parameters, q8_0, ~1.1 GB) with the project's
+ * GGUF writer, then per backend starts one RawrXD runner process (the real engine path, no
+ * HTTP) and measures prompt tok/s (prefill of a ~500-token prompt) and decode tok/s (128 greedy
+ * tokens), medians of `reps` after a warm-up. Prints the plan each runner chose and the measured
+ * CUDA ÷ CPU ratios. Nothing here estimates or predicts a speedup: every figure is measured.
+ */
+import { stat } from "node:fs/promises";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { silentLogger, type GenerateRequest } from "../src/core/index.js";
+import { RunnerProcess, type GpuChoice } from "../src/engine/index.js";
+import { createLlamaModelContents, measureGguf, writeLlamaModel, type LlamaModelShape } from "../src/gguf/index.js";
+import { modelsDirectory } from "./models.js";
+import { median } from "./stats.js";
+import { formatNumber, formatTable } from "./table.js";
+
+const shapes: Record<string, LlamaModelShape> = {
+  // 16 blocks × (4 × 2048² + 3 × 2048 × 5632) + 2 × 2048 × 32,000 ≈ 0.95 B parameters.
+  "1b": { layers: 16, embeddingLength: 2048, headCount: 16, headCountKv: 16, feedForwardLength: 5632, vocabSize: 32_000, contextLength: 2048, tensorType: "q8_0", seed: 1, name: "synthetic-llama-1b" },
+  "134m": { layers: 12, embeddingLength: 768, headCount: 12, headCountKv: 12, feedForwardLength: 2048, vocabSize: 32_000, contextLength: 2048, tensorType: "q8_0", seed: 1, name: "synthetic-llama-134m" },
+};
+
+const { values } = parseArgs({ options: { size: { type: "string", default: "1b" }, backends: { type: "string", default: "cuda,cpu" }, reps: { type: "string", default: "3" } }, strict: true });
+const shape = shapes[values.size];
+if (shape === undefined) throw new Error(`--size takes one of ${Object.keys(shapes).join(", ")}`);
+const backends = values.backends.split(",").map((name) => name.trim()) as GpuChoice[];
+const reps = Number(values.reps);
+const decodeTokens = 128;
+
+const path = join(modelsDirectory, `${shape.name}.gguf`);
+const contents = createLlamaModelContents(shape);
+const size = await stat(path).then((file) => file.size, () => -1);
+if (size !== measureGguf(contents)) {
+  const started = performance.now();
+  console.error(`Writing ${path} (${(measureGguf(contents) / 1e9).toFixed(2)} GB)…`);
+  await writeLlamaModel(path, shape);
+  console.error(`  written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+const words = ["river", "stone", "garden", "window", "lantern", "market", "harbor", "meadow", "candle", "bridge", "forest", "letter"];
+function promptFor(rep: number): string {
+  // A different first word per rep: the runner's prompt cache can reuse nothing but BOS.
+  return `${words[rep % words.length]} ${rep}: ${Array.from({ length: 200 }, (_, index) => words[(index * 5 + rep) % words.length]).join(" ")}`;
+}
+
+interface Measured {
+  backend: string;
+  plan: string;
+  promptTokens: number;
+  promptTokensPerSecond: number;
+  decodeTokensPerSecond: number;
+}
+
+async function measure(backend: GpuChoice): Promise<Measured> {
+  const runner = await RunnerProcess.start(
+    {
+      name: shape!.name!,
+      path,
+      contextTokens: 2048,
+      parallel: 1,
+      // CPU: calibrated thread count; GPU: the same (threads matter little with every layer offloaded).
+      threads: 0,
+      gpu: backend,
+      loadTimeoutMs: 600_000,
+      tuning: { requestedGpu: backend, gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory: join(modelsDirectory, "home", "cache") },
+    },
+    { logger: silentLogger },
+  );
+  try {
+    const info = runner.info;
+    const plan = info.plan!;
+    const describe = `${plan.backend}, ${plan.gpuLayers}/${plan.totalLayers} layers on the GPU, ${plan.threads.threads} thread(s) (${plan.threads.source}), estimate ${(plan.estimate.deviceBytes / 2 ** 20).toFixed(0)} MiB device + ${(plan.estimate.hostBytes / 2 ** 20).toFixed(0)} MiB host`;
+    console.error(`  ${backend}: ${describe}; ${plan.reason}`);
+    const once = async (rep: number): Promise<{ promptTokens: number; promptMs: number; rate: number }> => {
+      const request: GenerateRequest = { id: `gpu-check-${backend}-${rep}`, model: shape!.name!, input: { kind: "text", prompt: promptFor(rep) }, maxTokens: decodeTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+      const times: number[] = [];
+      let promptTokens = Number.NaN;
+      let promptMs = Number.NaN;
+      for await (const event of runner.generate(request, new AbortController().signal)) {
+        if (event.type === "text-delta") for (let index = 0; index < event.tokenCount; index++) times.push(performance.now());
+        if (event.type === "end") {
+          promptTokens = event.usage.promptTokens - event.usage.cachedTokens;
+          promptMs = event.timings.promptMs;
+        }
+      }
+      return { promptTokens, promptMs, rate: times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!) };
+    };
+    await once(-1);
+    const samples = [];
+    for (let rep = 0; rep < reps; rep++) samples.push(await once(rep));
+    return {
+      backend,
+      plan: describe,
+      promptTokens: median(samples.map((sample) => sample.promptTokens)),
+      promptTokensPerSecond: median(samples.map((sample) => (sample.promptTokens * 1000) / sample.promptMs)),
+      decodeTokensPerSecond: median(samples.map((sample) => sample.rate)),
+    };
+  } finally {
+    await runner.dispose();
+  }
+}
+
+console.error(`gpu-check: ${shape.name}, ${availableParallelism()} CPU cores, backends ${backends.join(", ")}, ${reps} reps`);
+const results: Measured[] = [];
+for (const backend of backends) results.push(await measure(backend));
+console.log("");
+console.log(
+  formatTable(
+    ["backend", "prompt tokens", "prompt tok/s", "decode tok/s"],
+    results.map((result) => [result.backend, formatNumber(result.promptTokens, 0), formatNumber(result.promptTokensPerSecond, 1), formatNumber(result.decodeTokensPerSecond, 1)]),
+  ),
+);
+const gpu = results.find((result) => result.backend !== "cpu");
+const cpu = results.find((result) => result.backend === "cpu");
+if (gpu !== undefined && cpu !== undefined) {
+  console.log("");
+  console.log(`Measured ${gpu.backend} ÷ cpu on this machine: prompt ${formatNumber(gpu.promptTokensPerSecond / cpu.promptTokensPerSecond, 1)}×, decode ${formatNumber(gpu.decodeTokensPerSecond / cpu.decodeTokensPerSecond, 1)}×.`);
+}
