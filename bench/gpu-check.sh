@@ -30,7 +30,10 @@ if [[ "$skip_install" == false ]]; then
   echo "== npm ci"
   # The prebuilt binaries are optional dependencies; node-llama-cpp's postinstall may be skipped:
   # the runner loads them with build:"never" and never compiles.
-  npm ci --no-audit --no-fund
+  if ! npm ci --no-audit --no-fund; then
+    echo "npm ci failed (no registry access?). If node_modules is already installed, rerun with --skip-install." >&2
+    exit 1
+  fi
 fi
 
 echo "== detection report"

@@ -74,21 +74,19 @@ async function measure(backend: GpuChoice): Promise<Measured> {
   try {
     const info = runner.info;
     const plan = info.plan!;
-    const describe = `${plan.backend}, ${plan.gpuLayers}/${plan.totalLayers} layers on the GPU, ${plan.threads.threads} thread(s) (${plan.threads.source}), estimate ${(plan.estimate.deviceBytes / 2 ** 20).toFixed(0)} MiB device + ${(plan.estimate.hostBytes / 2 ** 20).toFixed(0)} MiB host`;
+    const describe = `${plan.backend}, ${plan.gpuLayers}/${plan.totalLayers} layers on the GPU, ${plan.threads.threads} decode / ${plan.threads.batchThreads} prompt thread(s) (${plan.threads.source}), estimate ${(plan.estimate.deviceBytes / 2 ** 20).toFixed(0)} MiB device + ${(plan.estimate.hostBytes / 2 ** 20).toFixed(0)} MiB host`;
     console.error(`  ${backend}: ${describe}; ${plan.reason}`);
+    // Prompt tok/s = uncached prompt tokens ÷ time to the first token (the prompt's last chunk is evaluated with it).
     const once = async (rep: number): Promise<{ promptTokens: number; promptMs: number; rate: number }> => {
       const request: GenerateRequest = { id: `gpu-check-${backend}-${rep}`, model: shape!.name!, input: { kind: "text", prompt: promptFor(rep) }, maxTokens: decodeTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
       const times: number[] = [];
       let promptTokens = Number.NaN;
-      let promptMs = Number.NaN;
+      const started = performance.now();
       for await (const event of runner.generate(request, new AbortController().signal)) {
         if (event.type === "text-delta") for (let index = 0; index < event.tokenCount; index++) times.push(performance.now());
-        if (event.type === "end") {
-          promptTokens = event.usage.promptTokens - event.usage.cachedTokens;
-          promptMs = event.timings.promptMs;
-        }
+        if (event.type === "end") promptTokens = event.usage.promptTokens - event.usage.cachedTokens;
       }
-      return { promptTokens, promptMs, rate: times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!) };
+      return { promptTokens, promptMs: (times[0] ?? Number.NaN) - started, rate: times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!) };
     };
     await once(-1);
     const samples = [];
@@ -107,7 +105,15 @@ async function measure(backend: GpuChoice): Promise<Measured> {
 
 console.error(`gpu-check: ${shape.name}, ${availableParallelism()} CPU cores, backends ${backends.join(", ")}, ${reps} reps`);
 const results: Measured[] = [];
-for (const backend of backends) results.push(await measure(backend));
+const failures: string[] = [];
+for (const backend of backends) {
+  try {
+    results.push(await measure(backend));
+  } catch (error) {
+    failures.push(`${backend}: ${error instanceof Error ? error.message : String(error)}`);
+    console.error(`  ${failures.at(-1)}`);
+  }
+}
 console.log("");
 console.log(
   formatTable(
@@ -120,4 +126,8 @@ const cpu = results.find((result) => result.backend === "cpu");
 if (gpu !== undefined && cpu !== undefined) {
   console.log("");
   console.log(`Measured ${gpu.backend} ÷ cpu on this machine: prompt ${formatNumber(gpu.promptTokensPerSecond / cpu.promptTokensPerSecond, 1)}×, decode ${formatNumber(gpu.decodeTokensPerSecond / cpu.decodeTokensPerSecond, 1)}×.`);
+}
+if (failures.length > 0) {
+  console.log(`\nNot measured: ${failures.join("; ")}`);
+  process.exitCode = 1;
 }

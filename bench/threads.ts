@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/threads.ts [--model 134m|stories] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80]`
+ * `node --import tsx bench/threads.ts [--model 134m|stories] [--threads 1,2,auto] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80]`
  *
  * Where the runner's per-token time goes and which thread count to run: single-stream greedy
  * generation through four paths, at --threads 1, 2 and auto, interleaved in blocks:
@@ -29,7 +29,6 @@ import { formatNumber, formatTable } from "./table.js";
 type Path = "completion" | "evaluate" | "runner" | "server";
 type ThreadSetting = 1 | 2 | "auto";
 const paths: readonly Path[] = ["completion", "evaluate", "runner", "server"];
-const settings: readonly ThreadSetting[] = [1, 2, "auto"];
 const contextSize = 1024;
 
 interface Generation {
@@ -48,9 +47,18 @@ interface Block {
 }
 
 const { values } = parseArgs({
-  options: { model: { type: "string", default: "134m" }, rounds: { type: "string", default: "2" }, reps: { type: "string", default: "2" }, tokens: { type: "string", default: "64" }, "prompt-words": { type: "string", default: "80" } },
+  options: {
+    model: { type: "string", default: "134m" },
+    rounds: { type: "string", default: "2" },
+    reps: { type: "string", default: "2" },
+    tokens: { type: "string", default: "64" },
+    "prompt-words": { type: "string", default: "80" },
+    threads: { type: "string", default: "1,2,auto" },
+  },
   strict: true,
 });
+const settings = values.threads.split(",").map((item) => (item.trim() === "auto" ? "auto" : Number(item))) as ThreadSetting[];
+if (settings.some((setting) => setting !== "auto" && setting !== 1 && setting !== 2)) throw new Error(`--threads takes a list of 1, 2 and auto, got "${values.threads}".`);
 const rounds = Number(values.rounds);
 const reps = Number(values.reps);
 const maxTokens = Number(values.tokens);
@@ -210,5 +218,5 @@ console.log(
 );
 const autoDetail = blocks.find((block) => block.path === "runner" && block.setting === "auto")?.threadsDetail;
 console.log("");
-console.log(`--threads auto ran ${autoDetail ?? "?"}.`);
+if (autoDetail !== undefined) console.log(`--threads auto ran ${autoDetail}.`);
 console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${(await describeMachine()).loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}.`);

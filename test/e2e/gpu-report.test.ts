@@ -99,6 +99,12 @@ describe("GET /v1/gpu and rawrxd gpu", () => {
     expect(body.models).toEqual([{ model: "alpha", pid: null, plan: null, resident_bytes: null }]);
   });
 
+  it("needs the API key like every other route when keys are set", async () => {
+    const { server } = await start({ probes: cpuMachine, flags: { "api-keys": "secret" } });
+    expect((await fetch(`${server.url}/v1/gpu`)).status).toBe(401);
+    expect((await fetch(`${server.url}/v1/gpu`, { headers: { authorization: "Bearer secret" } })).status).toBe(200);
+  });
+
   it("--gpu cuda on a machine without CUDA stops startup with a clear message", async () => {
     const error = await start({ probes: cpuMachine, flags: { gpu: "cuda" } }).then(() => undefined, (reason: unknown) => reason);
     expect(error).toBeInstanceOf(AppError);

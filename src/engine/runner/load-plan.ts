@@ -41,7 +41,7 @@ export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuCho
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (options.gpu === "cpu" || options.requestedGpu !== "auto") {
-      throw new Error(`The engine's ${options.gpu} build could not be loaded (--gpu ${options.requestedGpu}): ${reason}`, { cause: error });
+      throw new Error(`The engine's ${options.gpu} build could not be loaded (--gpu ${options.requestedGpu}): ${reason}. "rawrxd gpu --local" shows what each backend needs.`, { cause: error });
     }
     options.log("warn", `The ${options.gpu} backend failed to load in the runner (${reason}); falling back to the CPU.`);
     const llama = await open("cpu");

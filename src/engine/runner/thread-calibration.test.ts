@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import { pickThreads, ruleThreads, threadCandidates } from "./thread-calibration.js";
 
 describe("thread calibration policy", () => {
-  it("candidates: 1, half the cores, all but one; never every core; at most 16", () => {
+  it("candidates: 1, half the cores, all but one, all; at most 16", () => {
     expect(threadCandidates(1)).toEqual([1]);
-    expect(threadCandidates(2)).toEqual([1]);
-    expect(threadCandidates(4)).toEqual([1, 2, 3]);
-    expect(threadCandidates(16)).toEqual([1, 8, 15]);
+    expect(threadCandidates(2)).toEqual([1, 2]);
+    expect(threadCandidates(4)).toEqual([1, 2, 3, 4]);
+    expect(threadCandidates(16)).toEqual([1, 8, 15, 16]);
     expect(threadCandidates(64)).toEqual([1, 16]);
   });
 

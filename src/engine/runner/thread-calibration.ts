@@ -1,8 +1,9 @@
 /**
  * Threads by measurement (docs/decisions/0011). Two counts: decode (single-token batches, the
- * streaming loop) and batch (prompt chunks). With --threads auto the runner measures both at a
- * model's first load — each candidate in ABBA order, its best rate kept — and takes the fewest
- * threads within 5 % of the fastest; the answer is cached per model file and machine.
+ * streaming loop) and batch (prompt chunks), which scale differently. With --threads auto the
+ * runner measures both at a model's first load — each candidate in ABBA order, its best rate
+ * kept — and takes the fewest threads within 5 % of the fastest; the answer is cached per model
+ * file and machine for a day. On a 1-core machine nothing is measured.
  *
  * It measures on a sequence of the serving context itself (created with `threads: {ideal: max}`)
  * and switches counts through `llama.maxThreads`, which node-llama-cpp's thread splitter applies
@@ -16,7 +17,7 @@ import { dirname, join } from "node:path";
 import type { Llama, LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import type { ThreadChoice, ThreadSample } from "../../gpu/index.js";
 
-/** More threads must beat fewer by this factor to be chosen: fewer threads leave cores to the rest. */
+/** More threads must beat fewer by this factor to be chosen: fewer threads leave cores to the server and clients. */
 const minimumGain = 1.05;
 const decodeTokensPerSample = 8;
 const prefillTokensPerSample = 64;
@@ -25,7 +26,8 @@ const sampleBudgetMs = 600;
 /** A model slower than this per token at the first count is not calibrated: the rule applies. */
 const slowestCalibratedTokenMs = 1_000;
 const cacheFileName = "threads.json";
-const cacheMaxAgeMs = 30 * 24 * 3_600_000;
+/** Load on a machine changes: a day-old answer is measured again at the next load. */
+const cacheMaxAgeMs = 24 * 3_600_000;
 const cacheVersion = 2;
 
 /** The rule when no measurement is possible: one core for everything else, at most 8 threads. */
@@ -34,18 +36,14 @@ export function ruleThreads(cores: number): number {
 }
 
 /**
- * Decode counts worth measuring: 1, half the cores, all but one (at most 16). Never every core:
- * ggml's threads meet at a barrier after each operation, so the server's and the runner's own
- * per-token JavaScript on a taken core stalls them all (bench/threads.ts: on 2 vCPUs, 2 threads
- * decoded far slower than 1). A 2-core machine therefore decodes on 1 thread without measuring.
+ * Counts worth measuring, for decoding and for prompt chunks alike: 1, half the cores, all but
+ * one, all (at most 16). Which wins depends on the machine and on what else runs on it: on the
+ * 2-vCPU machine, 2 threads measured 1.2× faster than 1 when the VM was quiet and up to 5×
+ * slower when other processes shared it (ggml's threads meet at a barrier after every
+ * operation, so a core taken by anything else stalls them all). So it is measured, not assumed.
  */
 export function threadCandidates(cores: number): number[] {
-  return uniqueSorted([1, Math.floor(cores / 2), cores - 1].map((count) => Math.min(16, count)));
-}
-
-/** Prompt chunks are big matrix products with no JavaScript between their operations: every core is a candidate. */
-export function batchThreadCandidates(cores: number): number[] {
-  return uniqueSorted([...threadCandidates(cores), Math.min(16, cores)]);
+  return uniqueSorted([1, Math.floor(cores / 2), cores - 1, cores].map((count) => Math.min(16, count)));
 }
 
 /** The fewest threads whose best rate is within `minimumGain` of the fastest. */
@@ -72,8 +70,7 @@ export interface ChooseThreadsOptions {
 
 /** The most threads a context may be asked for: the bound `llama.maxThreads` starts at. */
 export function maxThreadsFor(requested: number, candidates: readonly number[] | undefined): number {
-  const cores = availableParallelism();
-  return requested > 0 ? requested : Math.max(...(candidates ?? threadCandidates(cores)), ...batchThreadCandidates(cores));
+  return requested > 0 ? requested : Math.max(...(candidates ?? threadCandidates(availableParallelism())));
 }
 
 export async function chooseThreads(options: ChooseThreadsOptions): Promise<ThreadChoice> {
@@ -81,9 +78,11 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
   if (options.requested > 0) {
     return { threads: options.requested, batchThreads: options.requested, source: "flag", samples: [], batchSamples: [], detail: `--threads ${options.requested}` };
   }
-  const decodeCandidates = uniqueSorted(options.candidates ?? threadCandidates(cores));
-  const batchCandidates = uniqueSorted([...decodeCandidates, ...batchThreadCandidates(cores)]);
-  const key = `${await cacheKey(options, cores)}|${decodeCandidates.join(",")}`;
+  const candidates = uniqueSorted(options.candidates ?? threadCandidates(cores));
+  if (candidates.length === 1) {
+    return { threads: candidates[0]!, batchThreads: candidates[0]!, source: "rule", samples: [], batchSamples: [], detail: `${cores} core: nothing to compare` };
+  }
+  const key = `${await cacheKey(options, cores)}|${candidates.join(",")}`;
   const cachePath = options.cacheDirectory === undefined ? undefined : join(options.cacheDirectory, cacheFileName);
   const cached = cachePath === undefined ? undefined : (await readCache(cachePath)).entries[key];
   if (cached !== undefined && Date.now() - Date.parse(cached.measuredAt) < cacheMaxAgeMs) {
@@ -92,20 +91,18 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
   const started = performance.now();
   const sequence = options.context.getSequence();
   try {
-    const decode = await calibrate(decodeCandidates, (threads) => measureDecodeRate(options.llama, sequence, threads));
+    const decode = await calibrate(candidates, (threads) => measureDecodeRate(options.llama, sequence, threads));
     if (decode === "too-slow") {
       const threads = ruleThreads(cores);
       return { threads, batchThreads: threads, source: "rule", samples: [], batchSamples: [], detail: `decoding takes over ${slowestCalibratedTokenMs} ms per token: no calibration, cores − 1 = ${threads}` };
     }
-    const batch = await calibrate(batchCandidates, (threads) => measurePrefillRate(options.llama, sequence, threads));
+    const batch = await calibrate(candidates, (threads) => measurePrefillRate(options.llama, sequence, threads));
     const batchSamples = batch === "too-slow" ? [] : batch;
-    const threads = decode.length === 0 ? decodeCandidates[0]! : pickThreads(decode);
+    const threads = pickThreads(decode);
     const batchThreads = batchSamples.length === 0 ? threads : pickThreads(batchSamples);
     const describe = (samples: readonly ThreadSample[]): string => samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
-    const detail =
-      `decode ${decode.length === 0 ? `${threads} (one candidate on ${cores} core(s): the rest is left to the server and the runner's JavaScript)` : `${threads} (${describe(decode)})`}; ` +
-      `prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(performance.now() - started)} ms`;
-    const choice: ThreadChoice = { threads, batchThreads, source: decode.length === 0 && batchSamples.length === 0 ? "rule" : "calibrated", samples: decode, batchSamples, detail };
+    const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(performance.now() - started)} ms`;
+    const choice: ThreadChoice = { threads, batchThreads, source: "calibrated", samples: decode, batchSamples, detail };
     options.log("info", `Threads for ${options.modelPath}: ${detail}`);
     if (cachePath !== undefined && choice.source === "calibrated") {
       await writeCacheEntry(cachePath, key, { choice, measuredAt: new Date().toISOString() }).catch((error: unknown) => {
@@ -119,9 +116,8 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
   }
 }
 
-/** Best rate per candidate over an ABBA pass; [] for a single candidate; "too-slow" when the first sample is. */
+/** Best rate per candidate over an ABBA pass; "too-slow" when the first sample is. */
 async function calibrate(candidates: readonly number[], measure: (threads: number) => Promise<number | undefined>): Promise<ThreadSample[] | "too-slow"> {
-  if (candidates.length < 2) return [];
   const best = new Map<number, number>();
   // ABBA: a change of load on the machine during calibration hits every count alike.
   for (const threads of [...candidates, ...[...candidates].reverse()]) {
