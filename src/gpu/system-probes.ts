@@ -26,6 +26,8 @@ const libraryFolders = [
   "/opt/rocm/lib",
 ];
 
+const engineProbes = new Map<EngineBackend, Promise<EngineProbeResult>>();
+
 export function nodeLlamaCppPlatform(platform: NodeJS.Platform): string {
   if (platform === "win32") return "win";
   if (platform === "darwin") return "mac";
@@ -71,7 +73,15 @@ export function systemProbes(env: Readonly<Record<string, string | undefined>> =
       return root === undefined ? [] : readdir(join(root, "llama", "localBuilds")).catch(() => []);
     },
     hostMemory: async () => readHostMemory(await readFile("/proc/meminfo", "utf8").catch(() => undefined)),
-    probeEngine: (backend) => runEngineProbe(backend),
+    probeEngine: (backend) => {
+      // Whether a build loads does not change while this process runs: probe each backend once.
+      let result = engineProbes.get(backend);
+      if (result === undefined) {
+        result = runEngineProbe(backend);
+        engineProbes.set(backend, result);
+      }
+      return result;
+    },
   };
 }
 
