@@ -4,8 +4,7 @@
  * generation until the main process grants more, so a slow client pauses generation.
  */
 import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
-import type { ModelPlanReport } from "../gpu/index.js";
-import type { GpuChoice, RunnerTuning } from "./contract.js";
+import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 
 /** Token events a runner may send ahead of the consumer, per generation. */
 export const initialCredits = 16;
@@ -31,17 +30,8 @@ export type MainToRunner =
   | { type: "ping"; id: string }
   | { type: "dispose" };
 
-export interface LoadedMessage {
-  type: "loaded";
-  contextTokens: number;
-  parallel: number;
-  trainContextTokens: number;
-  threads: number;
-  backend: string;
-  chatTemplate: "model" | "plain-fallback";
-  memoryBytes: number;
-  plan?: ModelPlanReport | undefined;
-}
+/** The runner's answer to `load`: everything in LoadedModelInfo that the runner itself knows. */
+export type LoadedMessage = { type: "loaded" } & Omit<LoadedModelInfo, "pid">;
 
 export interface RunnerErrorPayload {
   code: string;
