@@ -10,6 +10,8 @@ Commands:
   ps                    List the models loaded now
   show MODEL            Show a model's architecture, size and context
   pull SOURCE           Download a GGUF model into the models folder (no server needed)
+  gpu                   Show the compute backend, every candidate with its reason, and per-model plans
+  metrics               Show request statistics, or export them (metrics export --format csv)
   help [COMMAND]        Show help for a command
 
 Options:

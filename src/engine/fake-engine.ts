@@ -14,6 +14,8 @@ export interface FakeModelBehaviour {
   /** Delay before each token, in ms. Default 0. The first token also waits this long. */
   tokenDelayMs?: number;
   loadDelayMs?: number;
+  /** How long dispose() takes, in ms (a runner process takes a moment to exit). Default 0. */
+  unloadDelayMs?: number;
   /** Make load fail with model-load-failed and this message. */
   loadError?: string;
   /** Crash the runner (fail every in-flight request) after this many tokens. */
@@ -141,6 +143,7 @@ class FakeRunner implements ModelRunner {
   async dispose(): Promise<void> {
     if (!this.#isAlive) return;
     this.#isAlive = false;
+    if (this.#behaviour.unloadDelayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, this.#behaviour.unloadDelayMs));
     this.#resolveExit({ expected: true, detail: "disposed" });
   }
 }

@@ -49,6 +49,18 @@ async function drain(stream: AsyncIterable<GenerateEvent>): Promise<GenerateEven
 const signal = (): AbortSignal => new AbortController().signal;
 
 describe("ModelQueue", () => {
+  it("a request arriving while its model unloads (keep_alive 0) waits for the exit and loads it again", async () => {
+    const { engine, queue, seen } = setup({ a: { unloadDelayMs: 50 } });
+    expect((await drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 }))).at(-1)).toMatchObject({ type: "end" });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    // The unload has begun (the runner takes 50 ms to exit); the next request must not fail.
+    const next = await drain(queue.generate(request("a"), { signal: signal() }));
+    expect(next.at(-1)).toMatchObject({ type: "end", reason: "length" });
+    expect(engine.loads).toBe(2);
+    expect(seen.filter((event) => event.name === "model-unloaded")).toHaveLength(1);
+    await queue.close();
+  });
+
   it("loads a model once for concurrent requests and streams to each", async () => {
     const { engine, queue } = setup({ a: { loadDelayMs: 30 } }, { parallel: 2 });
     const [first, second] = await Promise.all([drain(queue.generate(request("a"), { signal: signal() })), drain(queue.generate(request("a"), { signal: signal() }))]);

@@ -162,7 +162,7 @@ export class ModelQueue {
         preemptedAtMs = clock.now();
         tracked.preemptions += 1;
         tracked.state = "queued";
-        events.emit("request-preempted", { requestId: request.id, model: resident.name, completionTokens, byRequestId: undefined });
+        events.emit("request-preempted", { requestId: request.id, model: resident.name, completionTokens, byRequestId: tracked.preemptedBy });
       }
     } catch (error) {
       errorCode = error instanceof AppError ? error.code : "internal";
@@ -269,6 +269,11 @@ export class ModelQueue {
       }
     }
     let resident = this.residents.get(model.name);
+    // A model on its way out (keep_alive 0, eviction) is loaded afresh once its runner has exited.
+    while (resident?.state.kind === "unloading") {
+      await resident.state.done;
+      resident = this.residents.get(model.name);
+    }
     if (resident === undefined) {
       const estimate = this.#estimate(model);
       if (estimate.totalBytes > this.options.memoryBudgetBytes) throw this.#neverFits(model.name, estimate);
@@ -358,6 +363,8 @@ export class ModelQueue {
     const victim = resident.slots.findVictimForWaitingHigh();
     if (victim === undefined) return;
     victim.isBeingPreempted = true;
+    const tracked = this.requests.get(victim.requestId);
+    if (tracked !== undefined) tracked.preemptedBy = byRequestId;
     this.options.logger.debug("Preempting a low-priority request", { model: resident.name, requestId: victim.requestId, byRequestId });
     runner.preempt(victim.requestId);
   }

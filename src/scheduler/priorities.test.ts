@@ -22,7 +22,9 @@ function setup(behaviours: Record<string, FakeModelBehaviour>, overrides: Partia
   const started: string[] = [];
   const log: string[] = [];
   events.on("request-started", (event) => started.push(event.requestId));
-  for (const name of ["request-preempted", "request-resumed", "model-unloaded"] as const) events.on(name, (event) => log.push(`${name}:${"requestId" in event ? event.requestId : event.model}`));
+  for (const name of ["request-preempted", "request-resumed", "model-unloaded"] as const) {
+    events.on(name, (event) => log.push(`${name}:${"requestId" in event ? event.requestId : event.model}${"byRequestId" in event ? ` by ${event.byRequestId}` : ""}`));
+  }
   const queue = new ModelQueue({
     engine,
     models: { resolve: async (name) => ({ name, path: `/models/${name}.gguf` }) },
@@ -216,7 +218,7 @@ describe("preemption", () => {
     expect(await high).toBe("one two three");
     expect(await low).toBe(reply);
     expect(started).toEqual(["low", "high"]);
-    expect(log).toEqual(["request-preempted:low", "request-resumed:low"]);
+    expect(log).toEqual(["request-preempted:low by high", "request-resumed:low"]);
     await queue.close();
   });
 

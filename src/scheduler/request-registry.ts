@@ -15,6 +15,8 @@ export interface TrackedRequest {
   enqueuedMs: number;
   controller: AbortController;
   preemptions: number;
+  /** The high-priority request that caused the latest preemption. */
+  preemptedBy?: string;
 }
 
 export class RequestRegistry {
