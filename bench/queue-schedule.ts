@@ -8,7 +8,7 @@
  * normal and 14 low (70 / 25 / 5 %), shuffled within the block. So the mix cannot drift with
  * the seed, while the order within a block is still random.
  */
-import type { Priority } from "../src/core/index.js";
+import { seededRandom, type Priority } from "../src/core/index.js";
 
 export interface QueueRequestPlan {
   model: string;
@@ -45,18 +45,6 @@ const bodies = [
   "counted the loaves on the long wooden table and began to plan the busy morning ahead",
   "followed the narrow path between the hills while the evening light faded behind them",
 ];
-
-/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function pick<T>(items: readonly T[], random: () => number): T {
   return items[Math.floor(random() * items.length)]!;

@@ -5,3 +5,4 @@ export * from "./events.js";
 export * from "./logger.js";
 export * from "./clock.js";
 export * from "./ids.js";
+export * from "./seeded-random.js";

@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { seededRandom as random } from "../../core/index.js";
 import { exactQuantile, QuantileSketch, relativeAccuracy, type SketchData } from "./quantile-sketch.js";
-
-/** Small seeded PRNG (mulberry32) so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const distributions: Record<string, (next: () => number) => number> = {
   uniform: (next) => next() * 5000,
