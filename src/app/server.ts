@@ -83,7 +83,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     queueTimeoutMs: config.queueTimeoutMs,
     keepAliveMs: config.keepAliveMs,
   });
-  const metrics = config.noMetrics ? undefined : new MetricsCollector({ events, logger, database, settings: metricsSettingsOf(config), serverState: () => serverStateOf(queue) });
+  const metrics = config.noMetrics ? undefined : new MetricsCollector({ events, logger, database, settings: metricsSettingsOf(config), serverState: () => serverStateOf(queue, gpu.initial.chosen) });
   metrics?.start();
   let isReady = false;
   const app = createApiApp({ config, queue, catalog, logger, version, isReady: () => isReady });
@@ -148,9 +148,21 @@ function metricsSettingsOf(config: Readonly<Config>): MetricsSettings {
 }
 
 /** What the metrics sample from the scheduler (ops may not import it). */
-function serverStateOf(queue: ModelQueue): ServerState {
+function serverStateOf(queue: ModelQueue, computeBackend: string): ServerState {
   return {
-    loadedModels: queue.loaded().map((view) => ({ model: view.name, pid: view.info.pid, memoryBytes: view.info.memoryBytes })),
+    loadedModels: queue.loaded().map((view) => {
+      const plan = view.info.plan;
+      return {
+        model: view.name,
+        pid: view.info.pid,
+        memoryBytes: view.info.memoryBytes,
+        plan:
+          plan === undefined
+            ? undefined
+            : { backend: plan.backend, engineBuild: plan.engineBuild, gpuLayers: plan.gpuLayers, decodeThreads: plan.threads.threads, promptThreads: plan.threads.batchThreads, estimatedResidentBytes: plan.estimate.residentBytes },
+      };
+    }),
+    computeBackend,
     queue: queueSnapshot(queue).models.flatMap((view) => priorities.map((priority) => ({ model: view.model, priority, queued: view.priorities[priority].queued, running: view.priorities[priority].running }))),
     memoryBudgetBytes: queue.options.memoryBudgetBytes,
   };

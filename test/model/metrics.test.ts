@@ -55,6 +55,17 @@ describe("metrics on the real engine", () => {
     expect(Object.keys(view.priorities as object).sort()).toEqual(["high", "low", "normal"]);
     expect(snapshot["server"].loaded_models).toMatchObject([{ model, pid: expect.any(Number), resident_bytes: expect.any(Number) }]);
     expect(snapshot["server"].loaded_models[0].resident_bytes).toBeGreaterThan(1024 * 1024);
+    // The GPU plan's facts (GET /v1/gpu) reach the metrics too: --threads 1 on the CPU here.
+    const gpu = (await json(`${test.url}/v1/gpu`))["models"][0];
+    expect(snapshot["server"].compute_backend).toBe(gpu.backend);
+    expect(snapshot["server"].loaded_models[0].plan).toEqual({
+      backend: gpu.backend,
+      engine_build: gpu.engine_build,
+      gpu_layers: gpu.gpu_layers,
+      decode_threads: 1,
+      prompt_threads: 1,
+      estimated_resident_bytes: gpu.estimate.resident_bytes,
+    });
     expect(snapshot["server"].event_loop_lag_ms).toMatchObject({ p50: expect.any(Number), p99: expect.any(Number) });
     const log = (await json(`${test.url}/v1/metrics/requests`))["requests"] as Record<string, unknown>[];
     expect(log).toHaveLength(7);
@@ -78,6 +89,13 @@ describe("metrics on the real engine", () => {
     expect(sampleValue(families, "rawrxd_runner_resident_memory_bytes", { model })).toBeGreaterThan(1024 * 1024);
     expect(sampleValue(families, "rawrxd_model_memory_bytes", { model })).toBeGreaterThan(0);
     expect(sampleValue(families, "rawrxd_process_resident_memory_bytes", {})).toBeGreaterThan(0);
+    const gpu = (await json(`${test.url}/v1/gpu`))["models"][0];
+    expect(sampleValue(families, "rawrxd_compute_backend_info", { backend: gpu.backend })).toBe(1);
+    expect(sampleValue(families, "rawrxd_model_plan_info", { model, backend: gpu.backend, engine_build: gpu.engine_build })).toBe(1);
+    expect(sampleValue(families, "rawrxd_model_gpu_layers", { model })).toBe(gpu.gpu_layers);
+    expect(sampleValue(families, "rawrxd_model_threads", { model, phase: "decode" })).toBe(1);
+    expect(sampleValue(families, "rawrxd_model_threads", { model, phase: "prompt" })).toBe(1);
+    expect(sampleValue(families, "rawrxd_model_estimated_resident_bytes", { model })).toBe(gpu.estimate.resident_bytes);
     expect(families.get("rawrxd_event_loop_lag_p99_seconds")?.samples).toHaveLength(1);
     expect(families.has("rawrxd_requests_in_flight")).toBe(true);
   });

@@ -215,7 +215,8 @@ export class MetricsCollector {
     this.prometheus.setGauges({
       queue: server.queue,
       loadedModels: server.loadedModels.length,
-      runnerMemory: server.loadedModels.map((loaded) => ({ model: this.#labelOf(loaded.model), residentBytes: loaded.residentBytes, reservedBytes: loaded.memoryBytes })),
+      runnerMemory: server.loadedModels.map((loaded) => ({ model: this.#labelOf(loaded.model), residentBytes: loaded.residentBytes, reservedBytes: loaded.memoryBytes, plan: loaded.plan })),
+      computeBackend: server.computeBackend,
       processResidentBytes: server.processResidentBytes,
       eventLoopLag: server.eventLoopLag,
       activeWarnings: server.activeWarnings,

@@ -35,7 +35,24 @@ function serverJson(server: ServerSnapshot) {
     queued: server.queued,
     running: server.running,
     queue: server.queue.map((row) => ({ model: row.model, priority: row.priority, queued: row.queued, running: row.running })),
-    loaded_models: server.loadedModels.map((loaded) => ({ model: loaded.model, pid: loaded.pid ?? null, memory_bytes: loaded.memoryBytes, resident_bytes: loaded.residentBytes ?? null })),
+    compute_backend: server.computeBackend ?? null,
+    loaded_models: server.loadedModels.map((loaded) => ({
+      model: loaded.model,
+      pid: loaded.pid ?? null,
+      memory_bytes: loaded.memoryBytes,
+      resident_bytes: loaded.residentBytes ?? null,
+      plan:
+        loaded.plan === undefined
+          ? null
+          : {
+              backend: loaded.plan.backend,
+              engine_build: loaded.plan.engineBuild,
+              gpu_layers: loaded.plan.gpuLayers,
+              decode_threads: loaded.plan.decodeThreads,
+              prompt_threads: loaded.plan.promptThreads,
+              estimated_resident_bytes: loaded.plan.estimatedResidentBytes,
+            },
+    })),
     runner_restarts: server.runnerRestarts,
     memory_budget_bytes: server.memoryBudgetBytes,
     process_resident_bytes: server.processResidentBytes,

@@ -2,7 +2,7 @@
  * A read of the metrics: the leaf series (model × priority) of one window grouped into the
  * overall view, per model (with its priorities) and per priority, plus the server's state.
  */
-import { readProcessResidentBytes, type EventLoopLag, type QueueState, type ServerState } from "./server-state.js";
+import { readProcessResidentBytes, type EventLoopLag, type LoadedModelPlan, type QueueState, type ServerState } from "./server-state.js";
 import { SeriesStats, type SeriesSummary } from "./series-stats.js";
 
 export interface ModelSummary extends SeriesSummary {
@@ -15,6 +15,7 @@ export interface LoadedModelSnapshot {
   memoryBytes: number;
   /** RSS of the runner process, when it has one and /proc is readable. */
   residentBytes: number | undefined;
+  plan?: LoadedModelPlan | undefined;
 }
 
 export interface ServerSnapshot {
@@ -27,6 +28,7 @@ export interface ServerSnapshot {
   /** Unexpected runner exits per model since the server started. */
   runnerRestarts: Record<string, number>;
   memoryBudgetBytes: number;
+  computeBackend: string | undefined;
   processResidentBytes: number;
   /** Over the last aggregation interval; undefined before the first. */
   eventLoopLag: EventLoopLag | undefined;
@@ -115,6 +117,7 @@ export function describeServer(state: ServerState, counted: Pick<ServerSnapshot,
     queue: state.queue,
     loadedModels: state.loadedModels.map((loaded) => ({ ...loaded, residentBytes: loaded.pid === undefined ? undefined : readProcessResidentBytes(loaded.pid) })),
     memoryBudgetBytes: state.memoryBudgetBytes,
+    computeBackend: state.computeBackend,
     processResidentBytes: process.memoryUsage.rss(),
   };
 }

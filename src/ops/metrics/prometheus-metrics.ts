@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestRecord } from "./request-record.js";
+import type { LoadedModelPlan } from "./server-state.js";
 
 const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640];
 const interTokenBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10];
@@ -33,7 +34,8 @@ interface SeriesChildren {
 export interface GaugeState {
   queue: { model: string; priority: string; queued: number; running: number }[];
   loadedModels: number;
-  runnerMemory: { model: string; residentBytes: number | undefined; reservedBytes: number }[];
+  runnerMemory: { model: string; residentBytes: number | undefined; reservedBytes: number; plan?: LoadedModelPlan | undefined }[];
+  computeBackend: string | undefined;
   processResidentBytes: number;
   eventLoopLag: { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
   activeWarnings: number;
@@ -65,6 +67,11 @@ export class PrometheusMetrics {
   readonly #runnerResident: Gauge<"model">;
   readonly #runnerReserved: Gauge<"model">;
   readonly #processResident: Gauge;
+  readonly #computeBackend: Gauge<"backend">;
+  readonly #modelPlan: Gauge<"model" | "backend" | "engine_build">;
+  readonly #gpuLayers: Gauge<"model">;
+  readonly #threads: Gauge<"model" | "phase">;
+  readonly #estimatedResident: Gauge<"model">;
   readonly #lagP50: Gauge;
   readonly #lagP99: Gauge;
   readonly #lagMax: Gauge;
@@ -100,6 +107,11 @@ export class PrometheusMetrics {
     this.#loadedModels = gauge("rawrxd_models_loaded", "Models loaded now.", []);
     this.#runnerResident = gauge("rawrxd_runner_resident_memory_bytes", "Resident memory (RSS) of each model's runner process.", ["model"]);
     this.#runnerReserved = gauge("rawrxd_model_memory_bytes", "Memory the engine reserved for each loaded model's weights and context.", ["model"]);
+    this.#computeBackend = gauge("rawrxd_compute_backend_info", "The compute backend GPU detection chose (value 1; GET /v1/gpu says why).", ["backend"]);
+    this.#modelPlan = gauge("rawrxd_model_plan_info", "How each loaded model runs: backend and engine build (value 1).", ["model", "backend", "engine_build"]);
+    this.#gpuLayers = gauge("rawrxd_model_gpu_layers", "Layers of each loaded model offloaded to the GPU.", ["model"]);
+    this.#threads = gauge("rawrxd_model_threads", "CPU threads each loaded model's runner uses, for decoding and for prompt chunks.", ["model", "phase"]);
+    this.#estimatedResident = gauge("rawrxd_model_estimated_resident_bytes", "The planner's estimate of each runner's resident memory (compare rawrxd_runner_resident_memory_bytes).", ["model"]);
     this.#processResident = gauge("rawrxd_process_resident_memory_bytes", "Resident memory (RSS) of the server's main process.", []);
     this.#lagP50 = gauge("rawrxd_event_loop_lag_p50_seconds", "Main event-loop delay, median over the last interval.", []);
     this.#lagP99 = gauge("rawrxd_event_loop_lag_p99_seconds", "Main event-loop delay, 99th percentile over the last interval.", []);
@@ -152,9 +164,20 @@ export class PrometheusMetrics {
     this.#loadedModels.set(state.loadedModels);
     this.#runnerResident.reset();
     this.#runnerReserved.reset();
+    this.#computeBackend.reset();
+    if (state.computeBackend !== undefined) this.#computeBackend.set({ backend: state.computeBackend }, 1);
+    for (const gauge of [this.#modelPlan, this.#gpuLayers, this.#threads, this.#estimatedResident]) gauge.reset();
     for (const runner of state.runnerMemory) {
-      if (runner.residentBytes !== undefined) this.#runnerResident.set({ model: runner.model }, runner.residentBytes);
-      this.#runnerReserved.set({ model: runner.model }, runner.reservedBytes);
+      const model = runner.model;
+      if (runner.residentBytes !== undefined) this.#runnerResident.set({ model }, runner.residentBytes);
+      this.#runnerReserved.set({ model }, runner.reservedBytes);
+      const plan = runner.plan;
+      if (plan === undefined) continue;
+      this.#modelPlan.set({ model, backend: plan.backend, engine_build: plan.engineBuild }, 1);
+      this.#gpuLayers.set({ model }, plan.gpuLayers);
+      this.#threads.set({ model, phase: "decode" }, plan.decodeThreads);
+      this.#threads.set({ model, phase: "prompt" }, plan.promptThreads);
+      this.#estimatedResident.set({ model }, plan.estimatedResidentBytes);
     }
     this.#processResident.set(state.processResidentBytes);
     if (state.eventLoopLag !== undefined) {

@@ -13,6 +13,20 @@ export interface LoadedModelState {
   pid: number | undefined;
   /** Memory the engine reserved for weights and context. */
   memoryBytes: number;
+  /** How the runner runs it (GET /v1/gpu); undefined for in-process engines. */
+  plan?: LoadedModelPlan | undefined;
+}
+
+/** The compute facts of a loaded model, from its runner's plan. */
+export interface LoadedModelPlan {
+  backend: string;
+  /** "prebuilt" or "localBuild". */
+  engineBuild: string;
+  gpuLayers: number;
+  decodeThreads: number;
+  promptThreads: number;
+  /** The planner's estimate of the runner's resident memory; compare with residentBytes. */
+  estimatedResidentBytes: number;
 }
 
 export interface QueueState {
@@ -27,6 +41,8 @@ export interface ServerState {
   queue: QueueState[];
   /** The scheduler's memory budget for all loaded models, bytes. */
   memoryBudgetBytes: number;
+  /** The compute backend detection chose (cuda, vulkan, cpu); undefined when unknown. */
+  computeBackend?: string | undefined;
 }
 
 export type ServerStateProvider = () => ServerState;
