@@ -15,6 +15,7 @@ export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
     gpuLayers: config.gpuLayers < 0 ? "auto" : config.gpuLayers,
     gpuMarginBytes: config.gpuMarginBytes,
     cacheDirectory: join(config.home, "cache"),
+    engineBuild: config.engineBuild,
   };
 }
 

@@ -34,6 +34,8 @@ export interface Config {
   home: string;
   modelsDir: string;
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
+  /** Which CPU build of llama.cpp runners load (docs/decisions/0012). */
+  engineBuild: "auto" | "prebuilt" | "openmp";
   /** 0 = auto: measured per model file and machine (see docs/decisions/0011). */
   threads: number;
   /** -1 = auto: the offload planner chooses. */
@@ -138,6 +140,14 @@ export const settings: SettingsTable = {
     defaultText: "auto",
     parse: parseEnum(["auto", "cuda", "vulkan", "cpu"] as const),
     description: "Compute backend: auto picks CUDA, then Vulkan, then CPU.",
+  },
+  engineBuild: {
+    env: "RAWRXD_ENGINE_BUILD",
+    flag: "--engine-build",
+    defaultValue: () => "auto",
+    defaultText: "auto",
+    parse: parseEnum(["auto", "prebuilt", "openmp"] as const),
+    description: "CPU engine build: prebuilt (node-llama-cpp's npm binaries), openmp (the local build `npm run engine:build` makes; fails when it is missing), auto: openmp when it has been built, else prebuilt.",
   },
   threads: {
     env: "RAWRXD_THREADS",

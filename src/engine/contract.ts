@@ -8,6 +8,8 @@ import type { ModelPlanReport } from "../gpu/index.js";
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
 
 /** Offload and thread tuning from the operator's settings; absent = the runner's defaults. */
+export type EngineBuildChoice = "auto" | "prebuilt" | "openmp";
+
 export interface RunnerTuning {
   /** The operator's --gpu. With "auto", a GPU backend that fails in the runner falls back to the CPU. */
   requestedGpu: GpuChoice;
@@ -17,6 +19,8 @@ export interface RunnerTuning {
   gpuMarginBytes: number;
   /** Folder for the per-model, per-machine thread calibration cache; undefined = do not cache. */
   cacheDirectory: string | undefined;
+  /** --engine-build: which CPU build of llama.cpp to load. Default "prebuilt". */
+  engineBuild?: EngineBuildChoice;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
 }

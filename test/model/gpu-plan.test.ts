@@ -83,6 +83,12 @@ describe("the runner's plan on the CPU", () => {
     const threads = model.batch_threads === model.threads ? `${model.threads}` : `${model.threads}, prompt ${model.batch_threads}`;
     expect(io.output()).toMatch(new RegExp(`^stories260K +${body.chosen} +${model.gpu_layers}/6 +${threads} \\(${model.threads_source}\\)`, "m"));
   });
+
+  it.runIf(existsSync("/proc/self/environ"))("the runner runs with one libuv worker, so every decode runs on the same thread (ADR 0011)", () => {
+    const pid = test.server.queue.loaded()[0]!.info.pid!;
+    const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+    expect(environment).toContain("UV_THREADPOOL_SIZE=1");
+  });
 });
 
 describe("--threads auto calibration", () => {

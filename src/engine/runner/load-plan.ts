@@ -8,7 +8,8 @@ import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GgufInfo } from "../../gguf/index.js";
 import { effectiveContextTokens, memoryShapeOf, planOffload, readHostMemory, type EngineBackend, type EngineEstimate, type OffloadPlan } from "../../gpu/index.js";
-import type { GpuChoice, RunnerTuning } from "../contract.js";
+import type { EngineBuildChoice, GpuChoice, RunnerTuning } from "../contract.js";
+import { openmpBuildOptions } from "../engine-build.js";
 import type { RunnerLoadOptions } from "../protocol.js";
 
 export type RunnerLog = (level: "debug" | "info" | "warn" | "error", message: string) => void;
@@ -24,17 +25,29 @@ export function tuningOf(options: RunnerLoadOptions): RunnerTuning {
   return options.tuning ?? { requestedGpu: options.gpu, gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory: undefined };
 }
 
-export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuChoice; maxThreads: number; log: RunnerLog }): Promise<OpenedEngine> {
-  const open = (gpu: GpuChoice): Promise<Llama> =>
+export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuChoice; engineBuild: EngineBuildChoice; maxThreads: number; log: RunnerLog }): Promise<OpenedEngine> {
+  const open = (gpu: GpuChoice, isOpenmp = false): Promise<Llama> =>
     getLlama({
       gpu: gpu === "cpu" ? false : gpu,
       // Never compile llama.cpp implicitly, never download: prebuilt binaries or a local opt-in build only.
       build: "never",
+      ...(isOpenmp ? { cmakeOptions: { ...openmpBuildOptions }, usePrebuiltBinaries: false } : {}),
       // The default (max(cores, 4)) oversubscribes small machines: 0.3 tok/s instead of ~110.
       maxThreads: options.maxThreads,
       logLevel: LlamaLogLevel.warn,
       logger: (level, message) => options.log(level === LlamaLogLevel.debug ? "debug" : level === LlamaLogLevel.info ? "info" : level === LlamaLogLevel.warn ? "warn" : "error", message.trim()),
     });
+  if (options.gpu === "cpu" && options.engineBuild !== "prebuilt") {
+    try {
+      return { llama: await open("cpu", true), backend: "cpu", fallbackNote: undefined };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (options.engineBuild === "openmp") {
+        throw new Error(`The local OpenMP engine build could not be loaded (--engine-build openmp): ${reason}. Build it with "npm run engine:build" (about 8 minutes), or use --engine-build auto.`, { cause: error });
+      }
+      options.log("debug", `No local OpenMP engine build (${reason}); using the prebuilt one.`);
+    }
+  }
   try {
     const llama = await open(options.gpu);
     return { llama, backend: llama.gpu === false ? "cpu" : (llama.gpu as EngineBackend), fallbackNote: undefined };

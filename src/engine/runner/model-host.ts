@@ -47,7 +47,7 @@ export class ModelHost {
     const tuning = tuningOf(options);
     const maxThreads = maxThreadsFor(options.threads, tuning.threadCandidates);
     const [engine, info] = await Promise.all([
-      openEngine({ gpu: options.gpu, requestedGpu: tuning.requestedGpu, maxThreads, log }),
+      openEngine({ gpu: options.gpu, requestedGpu: tuning.requestedGpu, engineBuild: tuning.engineBuild ?? "prebuilt", maxThreads, log }),
       readGgufHeader(options.modelPath),
     ]);
     const { llama } = engine;
