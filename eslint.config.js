@@ -48,7 +48,7 @@ function boundary(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "web/**/*.js", "bin/**"] },
+  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "bench/.llama.cpp/**", "web/**/*.js", "bin/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -1,34 +1,44 @@
 /**
- * `node --import tsx bench/threads.ts [--model 134m|stories] [--threads 1,2,auto] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80]`
+ * `node --import tsx bench/threads.ts [--model 134m|stories] [--threads 1,2,auto] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80] [--engine prebuilt|openmp]`
  *
- * Where the runner's per-token time goes and which thread count to run: single-stream greedy
- * generation through four paths, at --threads 1, 2 and auto, interleaved in blocks:
+ * Where the runner's per-token time goes, which thread count to run, and how far each path is
+ * from llama.cpp itself: single-stream greedy generation through up to five paths, at --threads
+ * 1, 2 and auto, interleaved in blocks:
+ *   llama-bench llama.cpp's own benchmark (tg with the prompt's depth in the KV cache), when
+ *               bench/build-llama-bench.sh has built it: the reference the ratios are taken to
  *   completion  node-llama-cpp LlamaCompletion in this process (what a library user gets)
  *   evaluate    node-llama-cpp sequence.evaluate() in this process (the API the runner uses)
  *   runner      RawrXD's runner process over IPC, no HTTP (RunnerProcess.generate)
  *   server      RawrXD's HTTP server, streamed SSE, client in this process
  * "auto" exists only for RawrXD's paths: decode threads by rule/calibration, prompt threads
  * calibrated (docs/decisions/0011). Reports TTFT, decode tok/s and CPU ms per token (CPU time
- * of every process involved; less disturbed by a busy machine than wall time).
+ * of every process involved; less disturbed by a busy machine than wall time). --engine openmp
+ * runs node-llama-cpp's paths on the local OpenMP build (`npm run engine:build`). Prints a table
+ * and writes bench/results/threads-<time>.json and threads-latest.json.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdir, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
+import { promisify } from "node:util";
 import { parseArgs } from "node:util";
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
 import { startServer } from "../src/app/index.js";
 import { loadConfig } from "../src/config/index.js";
 import { silentLogger, type GenerateRequest } from "../src/core/index.js";
-import { RunnerProcess } from "../src/engine/index.js";
+import { openmpBuildOptions, RunnerProcess } from "../src/engine/index.js";
 import { describeMachine, otherProcessCpuMs, processCpuMs, soleChildProcessId, waitForNoChildProcesses } from "./machine.js";
-import { prepareModel, type ModelKey } from "./models.js";
+import { benchDirectory, prepareModel, type ModelKey } from "./models.js";
 import { CompletionStreamClient } from "./sse-client.js";
 import { median } from "./stats.js";
 import { formatNumber, formatTable } from "./table.js";
 
-type Path = "completion" | "evaluate" | "runner" | "server";
+type Path = "llama-bench" | "completion" | "evaluate" | "runner" | "server";
 type ThreadSetting = 1 | 2 | "auto";
-const paths: readonly Path[] = ["completion", "evaluate", "runner", "server"];
+const llamaBenchBinary = join(benchDirectory, ".llama.cpp", "build", "bin", "llama-bench");
+const hasLlamaBench = existsSync(llamaBenchBinary);
+const paths: readonly Path[] = [...(hasLlamaBench ? (["llama-bench"] as const) : []), "completion", "evaluate", "runner", "server"];
 const contextSize = 1024;
 
 interface Generation {
@@ -54,11 +64,14 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "64" },
     "prompt-words": { type: "string", default: "80" },
     threads: { type: "string", default: "1,2,auto" },
+    engine: { type: "string", default: "prebuilt" },
   },
   strict: true,
 });
 const settings = values.threads.split(",").map((item) => (item.trim() === "auto" ? "auto" : Number(item))) as ThreadSetting[];
 if (settings.some((setting) => setting !== "auto" && setting !== 1 && setting !== 2)) throw new Error(`--threads takes a list of 1, 2 and auto, got "${values.threads}".`);
+if (values.engine !== "prebuilt" && values.engine !== "openmp") throw new Error(`--engine takes prebuilt or openmp, got "${values.engine}".`);
+const engine = values.engine;
 const rounds = Number(values.rounds);
 const reps = Number(values.reps);
 const maxTokens = Number(values.tokens);
@@ -90,7 +103,13 @@ async function measureBlock(path: Path, setting: ThreadSetting, measurement: Blo
 }
 
 async function directBlock(path: "completion" | "evaluate", modelPath: string, threads: number): Promise<Block> {
-  const llama = await getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error });
+  const llama = await getLlama({
+    gpu: false,
+    build: "never",
+    maxThreads: threads,
+    logLevel: LlamaLogLevel.error,
+    ...(engine === "openmp" ? { cmakeOptions: { ...openmpBuildOptions }, usePrebuiltBinaries: false } : {}),
+  });
   try {
     const model = await llama.loadModel({ modelPath });
     const context = await model.createContext({ contextSize, sequences: 1, threads });
@@ -121,7 +140,7 @@ async function directBlock(path: "completion" | "evaluate", modelPath: string, t
 
 async function runnerBlock(modelPath: string, setting: ThreadSetting, cacheDirectory: string): Promise<Block> {
   const runner = await RunnerProcess.start(
-    { name: "bench", path: modelPath, contextTokens: contextSize, parallel: 1, threads: setting === "auto" ? 0 : setting, gpu: "cpu", loadTimeoutMs: 300_000, tuning: { requestedGpu: "cpu", gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory } },
+    { name: "bench", path: modelPath, contextTokens: contextSize, parallel: 1, threads: setting === "auto" ? 0 : setting, gpu: "cpu", loadTimeoutMs: 300_000, tuning: { requestedGpu: "cpu", gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory, engineBuild: engine } },
     { logger: silentLogger },
   );
   try {
@@ -146,7 +165,7 @@ async function runnerBlock(modelPath: string, setting: ThreadSetting, cacheDirec
 
 async function serverBlock(modelPath: string, setting: ThreadSetting, home: string): Promise<Block> {
   const config = loadConfig({
-    flags: { home, models: dirname(modelPath), port: "0", threads: String(setting), parallel: "1", "context-size": String(contextSize), "max-loaded-models": "1", "log-level": "error" },
+    flags: { home, models: dirname(modelPath), port: "0", threads: String(setting), "engine-build": engine, parallel: "1", "context-size": String(contextSize), "max-loaded-models": "1", "log-level": "error" },
     env: {},
     readConfigFile: false,
   });
@@ -171,24 +190,41 @@ async function serverBlock(modelPath: string, setting: ThreadSetting, home: stri
   }
 }
 
+/**
+ * llama.cpp's llama-bench: one tg run of maxTokens tokens after a prefill of the prompt's length
+ * (-d), reps times after its own warm-up. Its per-rep rates count every generated token, ours
+ * exclude the first (it carries the prompt); at 64 tokens the difference is under 2 %.
+ */
+async function llamaBenchBlock(modelPath: string, threads: number, promptTokens: number): Promise<Block> {
+  const args = ["-m", modelPath, "-p", "0", "-n", String(maxTokens), "-d", String(promptTokens), "-t", String(threads), "-r", String(reps), "-o", "json"];
+  const { stdout } = await promisify(execFile)(llamaBenchBinary, args, { maxBuffer: 16 * 1024 * 1024 });
+  const results = JSON.parse(stdout) as { samples_ts: number[]; build_commit: string }[];
+  const rates = results.flatMap((result) => result.samples_ts);
+  return { path: "llama-bench", setting: threads as ThreadSetting, ttfts: rates.map(() => Number.NaN), rates, cpuMsPerToken: Number.NaN, threadsDetail: `llama.cpp ${results[0]?.build_commit ?? "?"}` };
+}
+
 const machine = await describeMachine();
 const model = await prepareModel(values.model as ModelKey);
 const scratch = mkdtempSync(join(tmpdir(), "rawrxd-bench-threads-"));
-console.error(`threads bench: ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`);
+if (!hasLlamaBench) console.error("threads bench: no llama-bench (run bench/build-llama-bench.sh once to compare with llama.cpp itself)");
+const promptTokens = Math.round(Number(values["prompt-words"]) * 1.25);
+console.error(`threads bench: ${engine} engine, ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`);
 const started = performance.now();
 const blocks: Block[] = [];
 try {
   for (let round = 0; round < rounds; round++) {
     for (const setting of settings) {
       for (const path of paths) {
-        if (setting === "auto" && (path === "completion" || path === "evaluate")) continue;
+        if (setting === "auto" && (path === "llama-bench" || path === "completion" || path === "evaluate")) continue;
         const blockStart = performance.now();
         const block =
-          path === "runner"
-            ? await runnerBlock(model.path, setting, join(scratch, "runner-cache"))
-            : path === "server"
-              ? await serverBlock(model.path, setting, join(scratch, "server-home"))
-              : await directBlock(path, model.path, setting as number);
+          path === "llama-bench"
+            ? await llamaBenchBlock(model.path, setting as number, promptTokens)
+            : path === "runner"
+              ? await runnerBlock(model.path, setting, join(scratch, "runner-cache"))
+              : path === "server"
+                ? await serverBlock(model.path, setting, join(scratch, "server-home"))
+                : await directBlock(path, model.path, setting as number);
         await waitForNoChildProcesses(10_000);
         blocks.push(block);
         console.error(
@@ -205,18 +241,37 @@ const cell = (path: Path, setting: ThreadSetting) => {
   const matching = blocks.filter((block) => block.path === path && block.setting === setting);
   return { ttft: median(matching.flatMap((block) => block.ttfts)), rate: median(matching.flatMap((block) => block.rates)), cpu: median(matching.map((block) => block.cpuMsPerToken)), count: matching.length };
 };
+const reference = (setting: ThreadSetting): number =>
+  setting === "auto" ? Math.max(...([1, 2] as const).map((threads) => cell("llama-bench", threads).rate).filter(Number.isFinite)) : cell("llama-bench", setting).rate;
+const rows = paths.flatMap((path) => {
+  const measured = settings.map((setting) => ({ setting, ...cell(path, setting) })).filter((row) => row.count > 0);
+  const best = Math.max(...measured.map((row) => row.rate));
+  return measured.map((row) => ({ path, ...row, ofBestThreads: row.rate / best, ofLlamaBench: row.rate / reference(row.setting) }));
+});
 console.log("");
 console.log(
   formatTable(
-    ["path", "threads", "TTFT p50 ms", "decode tok/s p50", "CPU ms/token", "vs best threads"],
-    paths.flatMap((path) => {
-      const rows = settings.map((setting) => ({ setting, ...cell(path, setting) })).filter((row) => row.count > 0);
-      const best = Math.max(...rows.map((row) => row.rate));
-      return rows.map((row) => [path, String(row.setting), formatNumber(row.ttft, 0), formatNumber(row.rate, 1), formatNumber(row.cpu, 2), `${formatNumber((row.rate / best) * 100, 0)}%`]);
-    }),
+    ["path", "threads", "TTFT p50 ms", "decode tok/s p50", "CPU ms/token", "vs best threads", "vs llama-bench"],
+    rows.map((row) => [
+      row.path,
+      String(row.setting),
+      formatNumber(row.ttft, 0),
+      formatNumber(row.rate, 1),
+      formatNumber(row.cpu, 2),
+      `${formatNumber(row.ofBestThreads * 100, 0)}%`,
+      Number.isFinite(row.ofLlamaBench) ? `${formatNumber(row.ofLlamaBench, 2)}×` : "—",
+    ]),
   ),
 );
 const autoDetail = blocks.find((block) => block.path === "runner" && block.setting === "auto")?.threadsDetail;
 console.log("");
 if (autoDetail !== undefined) console.log(`--threads auto ran ${autoDetail}.`);
-console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${(await describeMachine()).loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}.`);
+const endMachine = await describeMachine();
+console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${endMachine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}.`);
+const report = { startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(), engine, model: model.label, machine, loadAverageAtEnd: endMachine.loadAverageAtStart, options: values, rows, blocks };
+const directory = join(benchDirectory, "results");
+await mkdir(directory, { recursive: true });
+const jsonPath = join(directory, `threads-${report.startedAt.replaceAll(":", "-")}.json`);
+await writeFile(jsonPath, JSON.stringify(report, null, 2) + "\n");
+await writeFile(join(directory, "threads-latest.json"), JSON.stringify(report, null, 2) + "\n");
+console.log(`Raw samples: ${jsonPath} (and results/threads-latest.json)`);
