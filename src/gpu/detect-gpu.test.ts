@@ -54,6 +54,13 @@ describe("detectGpu: the chain CUDA → HIP → Vulkan → CPU", () => {
     expect(report.devices).toEqual([]);
   });
 
+  it("the CPU reason names the local OpenMP build next to the prebuilt one when `npm run engine:build` made it", async () => {
+    const report = await detectGpu({ requested: "auto", probes: fakeProbes({ packages: allPackages, localBuilds: ["linux-x64-2n5v651c"] }) });
+    expect(candidate(report, "cpu").reason).toMatch(/^cpu: always available \(engine builds @node-llama-cpp\/linux-x64 and local linux-x64-2n5v651c, /);
+    const onlyLocal = await detectGpu({ requested: "auto", probes: fakeProbes({ packages: [], localBuilds: ["linux-x64-2n5v651c"] }) });
+    expect(candidate(onlyLocal, "cpu")).toMatchObject({ isUsable: true, reason: expect.stringMatching(/^cpu: always available \(engine build local linux-x64-2n5v651c, /) });
+  });
+
   it("a CUDA runtime without a driver or device is not enough, and says so", async () => {
     const report = await detectGpu({ requested: "auto", probes: fakeProbes({ packages: allPackages, libraries: { "libcudart.so.13": "/usr/local/cuda-13.0/lib/libcudart.so.13" } }) });
     expect(candidate(report, "cuda").reason).toContain("a CUDA runtime (libcudart.so.13) alone is not enough");

@@ -14,6 +14,12 @@ export interface DetectGpuOptions {
   probes: GpuProbes;
 }
 
+/** "engine build @node-llama-cpp/linux-x64", or "engine builds @node-llama-cpp/linux-x64 and local linux-x64-2n5v…" (npm run engine:build). */
+function cpuBuildsText(prebuilt: string | undefined, localBuilds: readonly string[]): string {
+  const builds = [...(prebuilt === undefined ? [] : [prebuilt]), ...localBuilds.map((name) => `local ${name}`)];
+  return `engine build${builds.length > 1 ? "s" : ""} ${builds.join(" and ")}`;
+}
+
 export async function detectGpu(options: DetectGpuOptions): Promise<GpuReport> {
   const { requested, probes } = options;
   const startedMs = performance.now();
@@ -36,7 +42,7 @@ export async function detectGpu(options: DetectGpuOptions): Promise<GpuReport> {
     isUsable: cpuBuild,
     servedBy: undefined,
     reason: cpuBuild
-      ? `cpu: always available (engine build ${packages.includes(`${probes.platform}-${probes.arch}`) ? `@node-llama-cpp/${probes.platform}-${probes.arch}` : `local build ${localBuilds[0]}`}, ${host.totalBytes > 0 ? `${gib(host.availableBytes)} of ${gib(host.totalBytes)} RAM available` : "RAM unknown"})`
+      ? `cpu: always available (${cpuBuildsText(packages.includes(`${probes.platform}-${probes.arch}`) ? `@node-llama-cpp/${probes.platform}-${probes.arch}` : undefined, localBuilds)}, ${host.totalBytes > 0 ? `${gib(host.availableBytes)} of ${gib(host.totalBytes)} RAM available` : "RAM unknown"})`
       : `cpu: no engine build for ${probes.platform}-${probes.arch} (@node-llama-cpp/${probes.platform}-${probes.arch} is not installed); loading a model will fail`,
     evidence: [`host RAM ${gib(host.totalBytes)}, available ${gib(host.availableBytes)}, swap ${gib(host.swapTotalBytes)}`],
     devices: [],
