@@ -243,15 +243,27 @@ const cell = (path: Path, setting: ThreadSetting) => {
 };
 const reference = (setting: ThreadSetting): number =>
   setting === "auto" ? Math.max(...([1, 2] as const).map((threads) => cell("llama-bench", threads).rate).filter(Number.isFinite)) : cell("llama-bench", setting).rate;
+/**
+ * Each round's block against the llama-bench block of the same round and thread count, then the
+ * median over rounds: neighbouring blocks share the machine's load of the moment, so this ratio
+ * drifts less than the ratio of the run's medians.
+ */
+const pairedRatio = (path: Path, setting: ThreadSetting): number => {
+  if (setting === "auto") return Number.NaN;
+  const references = blocks.filter((block) => block.path === "llama-bench" && block.setting === setting);
+  const measured = blocks.filter((block) => block.path === path && block.setting === setting);
+  if (references.length !== measured.length) return Number.NaN;
+  return median(measured.map((block, round) => median(block.rates) / median(references[round]!.rates)));
+};
 const rows = paths.flatMap((path) => {
   const measured = settings.map((setting) => ({ setting, ...cell(path, setting) })).filter((row) => row.count > 0);
   const best = Math.max(...measured.map((row) => row.rate));
-  return measured.map((row) => ({ path, ...row, ofBestThreads: row.rate / best, ofLlamaBench: row.rate / reference(row.setting) }));
+  return measured.map((row) => ({ path, ...row, ofBestThreads: row.rate / best, ofLlamaBench: row.rate / reference(row.setting), ofLlamaBenchPaired: pairedRatio(path, row.setting) }));
 });
 console.log("");
 console.log(
   formatTable(
-    ["path", "threads", "TTFT p50 ms", "decode tok/s p50", "CPU ms/token", "vs best threads", "vs llama-bench"],
+    ["path", "threads", "TTFT p50 ms", "decode tok/s p50", "CPU ms/token", "vs best threads", "vs llama-bench", "paired by round"],
     rows.map((row) => [
       row.path,
       String(row.setting),
@@ -260,6 +272,7 @@ console.log(
       formatNumber(row.cpu, 2),
       `${formatNumber(row.ofBestThreads * 100, 0)}%`,
       Number.isFinite(row.ofLlamaBench) ? `${formatNumber(row.ofLlamaBench, 2)}×` : "—",
+      Number.isFinite(row.ofLlamaBenchPaired) ? `${formatNumber(row.ofLlamaBenchPaired, 2)}×` : "—",
     ]),
   ),
 );
