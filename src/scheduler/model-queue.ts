@@ -135,6 +135,7 @@ export class ModelQueue {
               completionTokens = event.usage.completionTokens;
               break;
             }
+            if (event.type === "text-delta") started.holder.isDecoding = true;
             if (event.type === "text-delta" && isFirstToken) {
               isFirstToken = false;
               timing.firstTokenMs = clock.now() - startedMs;

@@ -135,6 +135,7 @@ export class ModelSlots {
         startedMs: now,
         isPreemptible: waiter.isPreemptible,
         isBeingPreempted: false,
+        isDecoding: false,
         preemptions: waiter.preemptions,
         release: () => {
           if (isReleased) return;

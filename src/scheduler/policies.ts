@@ -30,6 +30,8 @@ export interface RunningRequest {
   isPreemptible: boolean;
   isBeingPreempted: boolean;
   preemptions: number;
+  /** Past its prompt: it has produced a token. */
+  isDecoding: boolean;
 }
 
 /** Negative when `a` should start before `b`. */
@@ -65,15 +67,23 @@ export function selectQueueOrdering(policy: QueuePolicyName, agingStepMs: number
 export const maxPreemptionsPerRequest = 1;
 
 /**
- * The running request to preempt for a waiting high one: a preemptible low request, the most
- * recently started (least work to redo), never one already preempted its share of times.
+ * The running request to preempt for a waiting high one: a preemptible low request, never one
+ * already preempted its share of times. One that is decoding goes first: the runner stops it
+ * within a token, while a request in its prompt stops only at the next prompt chunk (hundreds
+ * of milliseconds on a CPU), and its half-done prompt would be thrown away. Then the most
+ * recently started (least work to redo).
  */
 export function choosePreemptionVictim(running: Iterable<RunningRequest>): RunningRequest | undefined {
   let victim: RunningRequest | undefined;
   for (const candidate of running) {
     if (candidate.priority !== "low" || !candidate.isPreemptible || candidate.isBeingPreempted) continue;
     if (candidate.preemptions >= maxPreemptionsPerRequest) continue;
-    if (victim === undefined || candidate.startedMs > victim.startedMs) victim = candidate;
+    if (victim === undefined || isBetterVictim(candidate, victim)) victim = candidate;
   }
   return victim;
+}
+
+function isBetterVictim(candidate: RunningRequest, current: RunningRequest): boolean {
+  if (candidate.isDecoding !== current.isDecoding) return candidate.isDecoding;
+  return candidate.startedMs > current.startedMs;
 }

@@ -6,7 +6,8 @@
 import { describe, expect, it } from "vitest";
 import { EventBus, type AppError, silentLogger, type Clock, type GenerateRequest, type Priority, type StreamEvent } from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
-import { ModelQueue, queueSnapshot, requestStatus, type ModelQueueOptions } from "./index.js";
+import { choosePreemptionVictim, ModelQueue, queueSnapshot, requestStatus, type ModelQueueOptions } from "./index.js";
+import type { RunningRequest } from "./policies.js";
 
 class FakeClock implements Clock {
   offsetMs = 0;
@@ -245,5 +246,30 @@ describe("crashes", () => {
     await expect(waiting).resolves.toBe("fine");
     expect(engine.loads).toBe(2);
     await queue.close();
+  });
+});
+
+describe("choosePreemptionVictim", () => {
+  const running = (requestId: string, fields: Partial<RunningRequest> = {}): RunningRequest => ({ requestId, priority: "low", startedMs: 0, isPreemptible: true, isBeingPreempted: false, preemptions: 0, isDecoding: true, ...fields });
+
+  it("prefers a decoding low request over a newer one still in its prompt (it stops within a token)", () => {
+    expect(choosePreemptionVictim([running("decoding", { startedMs: 10 }), running("prompt", { startedMs: 20, isDecoding: false })])?.requestId).toBe("decoding");
+  });
+
+  it("among decoding requests takes the most recently started, and skips normal, pinned-down and already preempted ones", () => {
+    const victim = choosePreemptionVictim([
+      running("old", { startedMs: 10 }),
+      running("new", { startedMs: 30 }),
+      running("normal", { startedMs: 40, priority: "normal" }),
+      running("json", { startedMs: 50, isPreemptible: false }),
+      running("bounced", { startedMs: 60, preemptions: 1 }),
+      running("going", { startedMs: 70, isBeingPreempted: true }),
+    ]);
+    expect(victim?.requestId).toBe("new");
+  });
+
+  it("takes a request in its prompt when no low request is decoding", () => {
+    expect(choosePreemptionVictim([running("a", { startedMs: 10, isDecoding: false }), running("b", { startedMs: 20, isDecoding: false })])?.requestId).toBe("b");
+    expect(choosePreemptionVictim([running("n", { priority: "normal" })])).toBeUndefined();
   });
 });
