@@ -5,7 +5,7 @@
  * second opinion once the model is loaded (they load natively: never on an unvalidated file).
  */
 import { readFile } from "node:fs/promises";
-import { getLlama, LlamaLogLevel, type Llama, type LlamaModel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, NoBinaryFoundError, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GgufInfo } from "../../gguf/index.js";
 import { effectiveContextTokens, memoryShapeOf, planOffload, readHostMemory, type EngineBackend, type EngineEstimate, type OffloadPlan } from "../../gpu/index.js";
 import type { EngineBuildChoice, GpuChoice, RunnerTuning } from "../contract.js";
@@ -45,8 +45,11 @@ export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuCho
       if (options.engineBuild === "openmp") {
         throw new Error(`The local OpenMP engine build could not be loaded (--engine-build openmp): ${reason}. Build it with "npm run engine:build" (about 8 minutes), or use --engine-build auto.`, { cause: error });
       }
-      options.log("debug", `No local OpenMP engine build (${reason}); using the prebuilt one.`);
+      // No build is the usual case; a build that exists but fails to load is worth a warning.
+      options.log(error instanceof NoBinaryFoundError ? "debug" : "warn", `The local OpenMP engine build was not loaded (${reason}); using the prebuilt one.`);
     }
+  } else if (options.engineBuild === "openmp") {
+    options.log("warn", `--engine-build openmp applies to the CPU only; the ${options.gpu} backend runs node-llama-cpp's prebuilt build.`);
   }
   try {
     const llama = await open(options.gpu);
