@@ -3,7 +3,7 @@
  * overall view, per model (with its priorities) and per priority, plus the server's state.
  */
 import { readProcessResidentBytes, type EventLoopLag, type LoadedModelPlan, type QueueState, type ServerState } from "./server-state.js";
-import { SeriesStats, type SeriesSummary } from "./series-stats.js";
+import { SeriesStats, statsAt, type SeriesSummary } from "./series-stats.js";
 
 export interface ModelSummary extends SeriesSummary {
   priorities: Record<string, SeriesSummary>;
@@ -74,12 +74,7 @@ export function groupSeries(leaves: ReadonlyMap<string, SeriesStats>): Pick<Metr
     }
     byModel.total.merge(stats);
     byModel.priorities.set(priority, stats);
-    let byPriority = priorities.get(priority);
-    if (byPriority === undefined) {
-      byPriority = new SeriesStats();
-      priorities.set(priority, byPriority);
-    }
-    byPriority.merge(stats);
+    statsAt(priorities, priority).merge(stats);
   }
   return {
     overall: overall.summary(),
@@ -94,13 +89,7 @@ export function groupSeries(leaves: ReadonlyMap<string, SeriesStats>): Pick<Metr
 export function mergeByModel(leaves: ReadonlyMap<string, SeriesStats>): Map<string, SeriesStats> {
   const models = new Map<string, SeriesStats>();
   for (const [key, stats] of leaves) {
-    const { model } = splitSeriesKey(key);
-    let merged = models.get(model);
-    if (merged === undefined) {
-      merged = new SeriesStats();
-      models.set(model, merged);
-    }
-    merged.merge(stats);
+    statsAt(models, splitSeriesKey(key).model).merge(stats);
   }
   return models;
 }

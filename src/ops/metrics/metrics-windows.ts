@@ -7,7 +7,7 @@ import { AppError } from "../../core/index.js";
 import type { RollupRow } from "./metrics-history.js";
 import { seriesKey, splitSeriesKey } from "./metrics-snapshot.js";
 import { isPriority, metricValues, type RequestRecord } from "./request-record.js";
-import { SeriesStats } from "./series-stats.js";
+import { statsAt, type SeriesStats } from "./series-stats.js";
 import { SlidingWindow, type WindowSlot } from "./sliding-window.js";
 
 export const liveWindows = { "1m": 60_000, "5m": 300_000, "1h": 3_600_000 } as const;
@@ -39,12 +39,7 @@ export class MetricsWindows {
     const entry = { atMs: record.endedAtMs, seriesKey: key, record, values };
     for (const window of Object.values(this.#live)) window.add(entry);
     this.ruleWindow.add(entry);
-    let total = this.sinceStart.get(key);
-    if (total === undefined) {
-      total = new SeriesStats();
-      this.sinceStart.set(key, total);
-    }
-    total.add(record, values);
+    statsAt(this.sinceStart, key).add(record, values);
     return values;
   }
 
@@ -80,13 +75,7 @@ export function rollupRows(slot: WindowSlot): RollupRow[] {
 export function mergeRollups(rows: readonly RollupRow[]): Map<string, SeriesStats> {
   const leaves = new Map<string, SeriesStats>();
   for (const row of rows) {
-    const key = seriesKey(row.model, row.priority);
-    let merged = leaves.get(key);
-    if (merged === undefined) {
-      merged = new SeriesStats();
-      leaves.set(key, merged);
-    }
-    merged.merge(row.stats);
+    statsAt(leaves, seriesKey(row.model, row.priority)).merge(row.stats);
   }
   return leaves;
 }

@@ -98,3 +98,13 @@ export class SeriesStats {
 function addCounts(target: Record<string, number>, source: Readonly<Record<string, number>>): void {
   for (const [key, count] of Object.entries(source)) target[key] = (target[key] ?? 0) + count;
 }
+
+/** The stats under `key`, created empty on first use. */
+export function statsAt(map: Map<string, SeriesStats>, key: string): SeriesStats {
+  let stats = map.get(key);
+  if (stats === undefined) {
+    stats = new SeriesStats();
+    map.set(key, stats);
+  }
+  return stats;
+}

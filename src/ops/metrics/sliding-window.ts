@@ -5,7 +5,7 @@
  * 1 h). A slot is reset when the ring comes round to it again, so memory stays bounded.
  */
 import type { RequestRecord } from "./request-record.js";
-import { SeriesStats } from "./series-stats.js";
+import { statsAt, type SeriesStats } from "./series-stats.js";
 
 export const slotsPerWindow = 60;
 
@@ -39,12 +39,7 @@ export class SlidingWindow {
   add(options: { atMs: number; seriesKey: string; record: RequestRecord; values: readonly (number | undefined)[] }): boolean {
     const slot = this.#slotFor(this.epochOf(options.atMs));
     if (slot === undefined) return false;
-    let stats = slot.series.get(options.seriesKey);
-    if (stats === undefined) {
-      stats = new SeriesStats();
-      slot.series.set(options.seriesKey, stats);
-    }
-    stats.add(options.record, options.values);
+    statsAt(slot.series, options.seriesKey).add(options.record, options.values);
     slot.isDirty = true;
     return true;
   }
@@ -62,14 +57,7 @@ export class SlidingWindow {
   collect(nowMs: number): Map<string, SeriesStats> {
     const merged = new Map<string, SeriesStats>();
     for (const slot of this.liveSlots(nowMs)) {
-      for (const [key, stats] of slot.series) {
-        let target = merged.get(key);
-        if (target === undefined) {
-          target = new SeriesStats();
-          merged.set(key, target);
-        }
-        target.merge(stats);
-      }
+      for (const [key, stats] of slot.series) statsAt(merged, key).merge(stats);
     }
     return merged;
   }
