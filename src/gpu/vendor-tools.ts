@@ -1,15 +1,10 @@
 /** Parsers for vendor tool output (nvidia-smi, rocm-smi, vulkaninfo); pure, so tests feed recorded text. */
-import type { GpuVendor } from "./gpu-report.js";
+import type { GpuDevice, GpuVendor } from "./gpu-report.js";
 
 const mebibyte = 1024 * 1024;
 
-export interface ToolDevice {
-  index: number;
-  name: string;
-  vendor: GpuVendor;
-  totalBytes: number | undefined;
-  freeBytes: number | undefined;
-  isUnifiedMemory: boolean;
+/** A device as a vendor tool reports it: a GpuDevice before it is tied to a backend and a source. */
+export interface ToolDevice extends Omit<GpuDevice, "backend" | "source"> {
   /** vulkaninfo only: a software rasteriser (llvmpipe, SwiftShader) is no GPU. */
   isSoftware?: boolean;
 }
