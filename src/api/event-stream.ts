@@ -46,7 +46,8 @@ export function frameStream(frames: AsyncIterator<string>, options: FrameStreamO
         if (heartbeat === undefined || isFinished) return;
         const frame = encoder.encode(heartbeat.frame);
         heartbeatTimer = setInterval(() => {
-          if (isFinished || performance.now() - lastFrameMs < heartbeat.intervalMs) return;
+          // Only into an empty queue: a reader that stopped reading finds one heartbeat, not one per interval.
+          if (isFinished || (controller.desiredSize ?? -1) < 0 || performance.now() - lastFrameMs < heartbeat.intervalMs) return;
           lastFrameMs = performance.now();
           controller.enqueue(frame);
         }, Math.max(10, heartbeat.intervalMs / 4));
