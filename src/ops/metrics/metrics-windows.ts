@@ -20,6 +20,7 @@ export class MetricsWindows {
   readonly #live: Record<LiveWindowName, SlidingWindow>;
   /** Minute slots the 1 h ring reused before they were persisted. */
   readonly #evictedMinutes: WindowSlot[] = [];
+  readonly #isRuleWindowLive: boolean;
 
   constructor(options: { ruleWindowMs: number }) {
     this.#live = {
@@ -29,7 +30,11 @@ export class MetricsWindows {
         if (slot.isDirty) this.#evictedMinutes.push(slot);
       }),
     };
-    this.ruleWindow = new SlidingWindow(options.ruleWindowMs);
+    // The warning rules' window is a live one when the lengths match (--warn-window 5m, the
+    // default): the same records, kept once. Not the 1 h ring: it also holds restored history.
+    const unseeded = [this.#live["1m"], this.#live["5m"]];
+    this.ruleWindow = unseeded.find((window) => window.windowMs === options.ruleWindowMs) ?? new SlidingWindow(options.ruleWindowMs);
+    this.#isRuleWindowLive = unseeded.includes(this.ruleWindow);
   }
 
   /** Adds one finished request (its model already label-safe); returns its statistics. */
@@ -38,7 +43,7 @@ export class MetricsWindows {
     const key = seriesKey(record.model, record.priority);
     const entry = { atMs: record.endedAtMs, seriesKey: key, record, values };
     for (const window of Object.values(this.#live)) window.add(entry);
-    this.ruleWindow.add(entry);
+    if (!this.#isRuleWindowLive) this.ruleWindow.add(entry);
     statsAt(this.sinceStart, key).add(record, values);
     return values;
   }
