@@ -1,3 +1,4 @@
+import { seededUint32 } from "../core/index.js";
 import { float32ToFloat16Bits } from "./float16.js";
 
 /** Seeded random tensor data for synthetic models: deterministic, fast, and streamed in chunks. */
@@ -11,17 +12,6 @@ const q8ScaleBits = float32ToFloat16Bits(2 ** -12);
 const q8BlockElements = 32;
 const q8BlockBytes = 34;
 
-/** mulberry32: a 32-bit state PRNG, good enough for weights and fast in JavaScript. */
-export function createRandomUint32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), state | 1);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), mixed | 61);
-    return (mixed ^ (mixed >>> 14)) >>> 0;
-  };
-}
-
 export interface WeightOptions {
   type: SyntheticTensorType;
   elementCount: number;
@@ -30,7 +20,7 @@ export interface WeightOptions {
 
 /** Random weights of the given type, in chunks of about 1 MiB. */
 export function* generateRandomWeights({ type, elementCount, seed }: WeightOptions): Generator<Uint8Array> {
-  const random = createRandomUint32(seed);
+  const random = seededUint32(seed);
   const nextWeight = (): number => ((random() / 0x1_0000_0000) * 2 - 1) * weightRange;
   for (let done = 0; done < elementCount; done += chunkElements) {
     const count = Math.min(chunkElements, elementCount - done);
