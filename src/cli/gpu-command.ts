@@ -5,7 +5,7 @@
  * or when no server answers, from detection on this machine (no loaded models then).
  */
 import { z } from "zod";
-import { CliError, type Command } from "./cli-io.js";
+import { CliError, usageError, type Command } from "./cli-io.js";
 import { formatBytes, formatTable } from "./format.js";
 import { clientSettingKeys, configFromFlags, parseCommandArgs, settingsFlagOptions } from "./parse-command-args.js";
 import { createServerClient } from "./server-client.js";
@@ -90,7 +90,7 @@ export function createGpuCommand(options: GpuCommandOptions = {}): Command {
       });
       const requested = values["gpu"] ?? "auto";
       if (typeof requested !== "string" || !(gpuRequests as readonly string[]).includes(requested)) {
-        throw new CliError(`rawrxd gpu: --gpu takes one of ${gpuRequests.join(", ")}. Run "rawrxd gpu --help" for usage.`, { exitCode: 2 });
+        throw usageError("gpu", `--gpu takes one of ${gpuRequests.join(", ")}.`);
       }
       let raw: unknown;
       let source: string;

@@ -104,7 +104,7 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
     const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(performance.now() - started)} ms`;
     const choice: ThreadChoice = { threads, batchThreads, source: "calibrated", samples: decode, batchSamples, detail };
     options.log("info", `Threads for ${options.modelPath}: ${detail}`);
-    if (cachePath !== undefined && choice.source === "calibrated") {
+    if (cachePath !== undefined) {
       await writeCacheEntry(cachePath, key, { choice, measuredAt: new Date().toISOString() }).catch((error: unknown) => {
         options.log("warn", `Could not save the thread calibration to ${cachePath}: ${error instanceof Error ? error.message : String(error)}`);
       });
