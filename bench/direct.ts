@@ -38,7 +38,8 @@ interface MeasureOptions {
   maxTokens: number;
 }
 
-async function measureCompletion(options: MeasureOptions): Promise<GenerationSample> {
+/** One greedy completion, timed at each token; the KV cache is cleared first. */
+export async function measureCompletion(options: MeasureOptions): Promise<GenerationSample> {
   // Every rep evaluates its whole prompt: nothing of the previous rep stays in the KV cache.
   await options.sequence.clearHistory();
   let firstTokenAt: number | undefined;

@@ -5,10 +5,10 @@
  * 1 on this machine before any server is involved.
  */
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { measureCompletion } from "./direct.js";
 import { processCpuMs } from "./machine.js";
 import { streamsBlock, type StreamsBlock } from "./queue-report.js";
 import { machineCpu, machineCpuShares } from "./queue-server.js";
-import { decodeRate } from "./samples.js";
 
 export interface DirectStreamsPlan {
   modelPath: string;
@@ -31,29 +31,8 @@ export async function runDirectStreams(plan: DirectStreamsPlan): Promise<Streams
       return { sequence, completion: new LlamaCompletion({ contextSequence: sequence }) };
     });
     const generate = async (slot: number, prompt: string): Promise<StreamsBlock["samples"][number]> => {
-      const { sequence, completion } = completions[slot]!;
-      await sequence.clearHistory();
-      const start = performance.now();
-      let firstAt: number | undefined;
-      let lastAt = Number.NaN;
-      let tokens = 0;
-      await completion.generateCompletionWithMeta(prompt, {
-        maxTokens: plan.maxTokens,
-        temperature: 0,
-        onToken: (chunk) => {
-          const now = performance.now();
-          firstAt ??= now;
-          lastAt = now;
-          tokens += chunk.length;
-        },
-      });
-      const end = performance.now();
-      return {
-        timeToFirstTokenMs: firstAt === undefined ? Number.NaN : firstAt - start,
-        decodeTokensPerSecond: decodeRate(tokens, firstAt === undefined ? Number.NaN : lastAt - firstAt),
-        completionTokens: tokens,
-        totalMs: end - start,
-      };
+      const sample = await measureCompletion({ ...completions[slot]!, prompt, rep: 0, block: 0, maxTokens: plan.maxTokens });
+      return { timeToFirstTokenMs: sample.timeToFirstTokenMs, decodeTokensPerSecond: sample.decodeTokensPerSecond, completionTokens: sample.completionTokens, totalMs: sample.totalMs };
     };
     await generate(0, "warm up: the old farmer walked slowly down the dusty road");
     const setupMs = performance.now() - setupStart;
