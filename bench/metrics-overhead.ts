@@ -13,7 +13,6 @@
  * Prints a table and writes bench/results/metrics-<time>.json and metrics-latest.json.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +26,7 @@ import { benchDirectory, prepareModel } from "./models.js";
 import { decodeRate } from "./samples.js";
 import { CompletionStreamClient } from "./sse-client.js";
 import { formatNumber, formatTable } from "./table.js";
+import { writeResultFiles } from "./results.js";
 
 const settings: MetricsSettings = {
   intervalMs: 5000,
@@ -265,11 +265,7 @@ async function main(): Promise<void> {
     recording,
     throughServer: { model: "stories260K", maxTokens, on, off, ratio, pooledRatio, pairRatios, pairedRatio, loadAverage: loadavg(), samples: server },
   };
-  const directory = join(benchDirectory, "results");
-  await mkdir(directory, { recursive: true });
-  const path = join(directory, `metrics-${startedAt.toISOString().replaceAll(":", "-")}.json`);
-  await writeFile(path, JSON.stringify(report, null, 2) + "\n");
-  await writeFile(join(directory, "metrics-latest.json"), JSON.stringify(report, null, 2) + "\n");
+  const path = await writeResultFiles(join(benchDirectory, "results"), { prefix: "metrics", latest: "metrics-latest.json", startedAt: report.startedAt }, report);
   console.log(`Raw samples: ${path} (and results/metrics-latest.json)`);
 }
 

@@ -1,12 +1,11 @@
 /** The queue suite's summaries, printed tables, verdicts and JSON file. */
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { loadavg } from "node:os";
 import type { Priority } from "../src/core/index.js";
 import type { MachineInfo } from "./machine.js";
 import type { ArrivalContext } from "./queue-server.js";
 import { median, percentile } from "./stats.js";
 import { formatNumber, formatTable } from "./table.js";
+import { writeResultFiles } from "./results.js";
 
 /** One request of a mixed-load run. Times are ms since the run's window start (performance.now()). */
 export interface QueueSample {
@@ -422,11 +421,6 @@ export interface QueueReport {
 }
 
 /** Writes queue-<timestamp>.json and queue-latest.json (latest.json stays the serving suite's); returns the timestamped path. */
-export async function writeQueueReport(directory: string, report: QueueReport): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  const text = JSON.stringify({ ...report, machine: { ...report.machine, loadAverageAtEnd: loadavg() } }, null, 2) + "\n";
-  const path = join(directory, `queue-${report.startedAt.replace(/:/g, "-")}.json`);
-  await writeFile(path, text);
-  await writeFile(join(directory, "queue-latest.json"), text);
-  return path;
+export function writeQueueReport(directory: string, report: QueueReport): Promise<string> {
+  return writeResultFiles(directory, { prefix: "queue", latest: "queue-latest.json", startedAt: report.startedAt }, { ...report, machine: { ...report.machine, loadAverageAtEnd: loadavg() } });
 }

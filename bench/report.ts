@@ -1,11 +1,10 @@
 /** Summaries per scenario, the printed table and the JSON file. */
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import type { MachineInfo } from "./machine.js";
 import type { BlockResult, GenerationSample, Variant } from "./samples.js";
 import type { Scenario } from "./scenarios.js";
 import { median, summarize, type Summary } from "./stats.js";
 import { formatNumber, formatSigned, formatTable } from "./table.js";
+import { writeResultFiles } from "./results.js";
 
 export interface ScenarioResult {
   scenario: Scenario;
@@ -148,11 +147,6 @@ export interface BenchReport {
 }
 
 /** Writes bench-<timestamp>.json and latest.json; returns the timestamped path. */
-export async function writeReport(directory: string, report: BenchReport): Promise<string> {
-  await mkdir(directory, { recursive: true });
-  const text = JSON.stringify(report, null, 2) + "\n";
-  const path = join(directory, `bench-${report.startedAt.replace(/:/g, "-")}.json`);
-  await writeFile(path, text);
-  await writeFile(join(directory, "latest.json"), text);
-  return path;
+export function writeReport(directory: string, report: BenchReport): Promise<string> {
+  return writeResultFiles(directory, { prefix: "bench", latest: "latest.json", startedAt: report.startedAt }, report);
 }

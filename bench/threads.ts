@@ -18,8 +18,7 @@
  */
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
@@ -33,6 +32,7 @@ import { benchDirectory, prepareModel, type ModelKey } from "./models.js";
 import { CompletionStreamClient } from "./sse-client.js";
 import { median } from "./stats.js";
 import { formatNumber, formatTable } from "./table.js";
+import { writeResultFiles } from "./results.js";
 
 type Path = "llama-bench" | "completion" | "evaluate" | "runner" | "server";
 type ThreadSetting = 1 | 2 | "auto";
@@ -209,6 +209,7 @@ const scratch = mkdtempSync(join(tmpdir(), "rawrxd-bench-threads-"));
 if (!hasLlamaBench) console.error("threads bench: no llama-bench (run bench/build-llama-bench.sh once to compare with llama.cpp itself)");
 const promptTokens = Math.round(Number(values["prompt-words"]) * 1.25);
 console.error(`threads bench: ${engine} engine, ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`);
+const startedAt = new Date();
 const started = performance.now();
 const blocks: Block[] = [];
 try {
@@ -279,12 +280,8 @@ console.log(
 const autoDetail = blocks.find((block) => block.path === "runner" && block.setting === "auto")?.threadsDetail;
 console.log("");
 if (autoDetail !== undefined) console.log(`--threads auto ran ${autoDetail}.`);
-const endMachine = await describeMachine();
-console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${endMachine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}.`);
-const report = { startedAt: new Date(Date.now() - (performance.now() - started)).toISOString(), engine, model: model.label, machine, loadAverageAtEnd: endMachine.loadAverageAtStart, options: values, rows, blocks };
-const directory = join(benchDirectory, "results");
-await mkdir(directory, { recursive: true });
-const jsonPath = join(directory, `threads-${report.startedAt.replaceAll(":", "-")}.json`);
-await writeFile(jsonPath, JSON.stringify(report, null, 2) + "\n");
-await writeFile(join(directory, "threads-latest.json"), JSON.stringify(report, null, 2) + "\n");
+const loadAverageAtEnd = loadavg();
+console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${loadAverageAtEnd.map((load) => load.toFixed(2)).join(" ")}.`);
+const report = { startedAt: startedAt.toISOString(), engine, model: model.label, machine, loadAverageAtEnd, options: values, rows, blocks };
+const jsonPath = await writeResultFiles(join(benchDirectory, "results"), { prefix: "threads", latest: "threads-latest.json", startedAt: report.startedAt }, report);
 console.log(`Raw samples: ${jsonPath} (and results/threads-latest.json)`);
