@@ -1,21 +1,8 @@
 /** The CLI's client commands against the real server (FakeEngine): ls, ps with the queue, show, run. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
+import { createRecordingIo } from "../../src/cli/test-io.js";
 import { startTestServer, waitFor, type TestServer } from "./helpers.js";
-
-function captureIo(env: Record<string, string>) {
-  let stdout = "";
-  let stderr = "";
-  return {
-    io: {
-      stdout: { write: (chunk: string) => ((stdout += chunk), true) },
-      stderr: { write: (chunk: string) => ((stderr += chunk), true) },
-      stdin: process.stdin,
-      env,
-    },
-    output: () => ({ stdout, stderr }),
-  };
-}
 
 describe("rawrxd client commands against a running server", () => {
   let test: TestServer;
@@ -28,9 +15,9 @@ describe("rawrxd client commands against a running server", () => {
   afterAll(async () => test.dispose());
 
   it("run streams the reply to stdout", async () => {
-    const { io, output } = captureIo(env);
-    expect(await main(["run", "alpha", "hello"], io as never)).toBe(0);
-    expect(output().stdout).toBe("the quick brown fox jumps over the lazy dog\n");
+    const io = createRecordingIo({ env });
+    expect(await main(["run", "alpha", "hello"], io)).toBe(0);
+    expect(io.output()).toBe("the quick brown fox jumps over the lazy dog\n");
   });
 
   it("ps shows sequences in use and the queue per priority", async () => {
@@ -42,21 +29,21 @@ describe("rawrxd client commands against a running server", () => {
     await waitFor(() => state("cli-low") === "running", "the low request to run");
     const waiting = post("cli-high", "high");
     await waitFor(() => state("cli-high") === "queued", "the high request to queue");
-    const { io, output } = captureIo(env);
-    expect(await main(["ps"], io as never)).toBe(0);
-    const lines = output().stdout.split("\n");
+    const io = createRecordingIo({ env });
+    expect(await main(["ps"], io)).toBe(0);
+    const lines = io.output().split("\n");
     expect(lines[1]).toMatch(/^alpha\s+\S+ \S+\s+\d+\s+1\/1\s+1\s+/);
-    expect(output().stdout).toMatch(/Queue: 1 waiting/);
-    expect(output().stdout).toMatch(/alpha\s+ready\s+0 running, 1 queued\s+0 running, 0 queued\s+1 running, 0 queued/);
+    expect(io.output()).toMatch(/Queue: 1 waiting/);
+    expect(io.output()).toMatch(/alpha\s+ready\s+0 running, 1 queued\s+0 running, 0 queued\s+1 running, 0 queued/);
     await Promise.all([running, waiting]);
   });
 
   it("ls and show describe the model file", async () => {
-    const list = captureIo(env);
-    expect(await main(["ls"], list.io as never)).toBe(0);
-    expect(list.output().stdout).toMatch(/^NAME\s+SIZE\s+QUANT\s+MODIFIED\nalpha\s+1\.\d MB\s+F32/);
-    const show = captureIo(env);
-    expect(await main(["show", "alpha"], show.io as never)).toBe(0);
-    expect(show.output().stdout).toMatch(/llama/);
+    const list = createRecordingIo({ env });
+    expect(await main(["ls"], list)).toBe(0);
+    expect(list.output()).toMatch(/^NAME\s+SIZE\s+QUANT\s+MODIFIED\nalpha\s+1\.\d MB\s+F32/);
+    const show = createRecordingIo({ env });
+    expect(await main(["show", "alpha"], show)).toBe(0);
+    expect(show.output()).toMatch(/llama/);
   });
 });

@@ -9,5 +9,5 @@ export type { WarningSettings } from "./performance-rules.js";
 export type { ServerState, ServerStateProvider, LoadedModelState, LoadedModelPlan, QueueState } from "./server-state.js";
 export type { MetricsSnapshot } from "./metrics-snapshot.js";
 export type { PerformanceWarning } from "./warning-rules.js";
-export { QuantileSketch, relativeAccuracy } from "./quantile-sketch.js";
+export { exactQuantile, QuantileSketch, relativeAccuracy } from "./quantile-sketch.js";
 export { parseCsv, toCsv } from "./csv.js";
