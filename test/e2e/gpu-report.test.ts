@@ -3,7 +3,7 @@
  * on this machine for real, an injected CUDA machine, `--gpu cuda` failing loudly at startup,
  * and the offload plan feeding the scheduler's memory admission.
  */
-import { existsSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/app/index.js";
 import { main } from "../../src/cli/index.js";
@@ -12,7 +12,7 @@ import { loadConfig } from "../../src/config/index.js";
 import { AppError, silentLogger } from "../../src/core/index.js";
 import { FakeEngine, type InferenceEngine, type LoadSpec } from "../../src/engine/index.js";
 import { fakeProbes, type GpuProbes } from "../../src/gpu/index.js";
-import { baseFlags, makeHome, postJson, type Json } from "./helpers.js";
+import { baseFlags, hasGpuDeviceFiles, makeHome, postJson, type Json } from "./helpers.js";
 
 interface ReportBody {
   chosen: string;
@@ -73,7 +73,7 @@ describe("GET /v1/gpu and rawrxd gpu", () => {
     expect(body.candidates.map((candidate) => candidate.backend)).toEqual(["cuda", "hip", "vulkan", "cpu"]);
     for (const candidate of body.candidates) expect(candidate.reason).toMatch(new RegExp(`^${candidate.backend}: .+`));
     expect(body.memory.host.total_bytes).toBeGreaterThan(0);
-    const hasGpuDevice = existsSync("/dev/nvidia0") || existsSync("/dev/kfd") || existsSync("/dev/dri");
+    const hasGpuDevice = hasGpuDeviceFiles();
     if (!hasGpuDevice) {
       // The CPU-only CI and development machines.
       expect(body.chosen).toBe("cpu");

@@ -2,7 +2,7 @@
  * End-to-end helpers: a real RawrXD server on a free loopback port with FakeEngine, and small
  * readers for the wire formats (SSE, NDJSON) and for requests whose socket the test controls.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -81,6 +81,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
         rmSync(home, { recursive: true, force: true });
       })()),
   };
+}
+
+/** GPU device files are present (NVIDIA, AMD ROCm or a DRM render node): assertions about a CPU-only machine do not apply. */
+export function hasGpuDeviceFiles(): boolean {
+  return existsSync("/dev/nvidia0") || existsSync("/dev/kfd") || existsSync("/dev/dri");
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -11,6 +11,7 @@ import { createRecordingIo } from "../../src/cli/test-io.js";
 import { silentLogger } from "../../src/core/index.js";
 import { RunnerProcess } from "../../src/engine/index.js";
 import type { ThreadChoice } from "../../src/gpu/index.js";
+import { hasGpuDeviceFiles } from "../e2e/helpers.js";
 import { postJson, startModelServer, storiesPath, type ModelTestServer } from "./helpers.js";
 
 interface ModelBody {
@@ -59,7 +60,7 @@ describe("the runner's plan on the CPU", () => {
   it("GET /v1/gpu and rawrxd gpu show the plan: backend, layers, threads, estimate and resident memory", async () => {
     await generate(test.url);
     const body = await gpuReport(test.url);
-    const isCpuMachine = !existsSync("/dev/nvidia0") && !existsSync("/dev/dri");
+    const isCpuMachine = !hasGpuDeviceFiles();
     if (isCpuMachine) expect(body.chosen).toBe("cpu");
     expect(body.models).toHaveLength(1);
     const model = body.models[0]!;
