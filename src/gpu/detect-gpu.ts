@@ -7,7 +7,7 @@
 import { AppError } from "../core/index.js";
 import type { GpuProbes } from "./gpu-probes.js";
 import type { BackendCandidate, EngineBackend, GpuReport, GpuRequest } from "./gpu-report.js";
-import { describeDevices, findCuda, findHip, findVulkan, type Findings } from "./hardware-findings.js";
+import { describeDevices, findCuda, findHip, findVulkan, sysfsDevices, type Findings } from "./hardware-findings.js";
 
 export interface DetectGpuOptions {
   requested: GpuRequest;
@@ -24,7 +24,7 @@ export async function detectGpu(options: DetectGpuOptions): Promise<GpuReport> {
   const { requested, probes } = options;
   const startedMs = performance.now();
   const [packages, localBuilds, host] = await Promise.all([probes.enginePackages(), probes.localBuilds(), probes.hostMemory()]);
-  const context = { probes, packages, host };
+  const context = { probes, packages, host, sysfs: await sysfsDevices(probes, host) };
   const [cudaFound, hipFound] = await Promise.all([findCuda(context), findHip(context)]);
   const vulkanFound = await findVulkan({ ...context, cudaDevices: cudaFound.devices });
 

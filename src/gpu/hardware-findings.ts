@@ -23,6 +23,8 @@ export interface FindingsContext {
   /** Installed @node-llama-cpp/* packages. */
   packages: readonly string[];
   host: HostMemory;
+  /** GPUs in /sys/class/drm (sysfsDevices), read once per detection. */
+  sysfs: readonly GpuDevice[];
 }
 
 const vendorNames = { nvidia: "NVIDIA", amd: "AMD", intel: "Intel", other: "unknown-vendor" } as const;
@@ -85,7 +87,7 @@ export async function findHip(context: FindingsContext): Promise<Findings> {
   const smiOutput = await probes.run("rocm-smi", rocmSmiArgs);
   const hipLibrary = await probes.findLibrary(["libamdhip64.so.6", "libamdhip64.so.5", "libamdhip64.so"]);
   let devices = toDevices(smiOutput === undefined ? [] : parseRocmSmi(smiOutput), "hip", "rocm-smi");
-  if (devices.length === 0) devices = (await sysfsDevices(probes, context.host)).filter((device) => device.vendor === "amd").map((device) => ({ ...device, backend: "hip" }));
+  if (devices.length === 0) devices = context.sysfs.filter((device) => device.vendor === "amd").map((device) => ({ ...device, backend: "hip" }));
   const evidence = [
     hasKfd ? "/dev/kfd (ROCm compute device)" : "no /dev/kfd",
     smiOutput === undefined ? "rocm-smi not available" : `rocm-smi: ${devices.length} GPU(s)`,
@@ -107,7 +109,7 @@ export async function findHip(context: FindingsContext): Promise<Findings> {
 const icdFolders = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
 
 export async function findVulkan(context: FindingsContext & { cudaDevices: readonly GpuDevice[] }): Promise<Findings> {
-  const { probes, packages, host } = context;
+  const { probes, packages, host, sysfs } = context;
   const renderNodes = (await probes.list("/dev/dri")).filter((name) => /^renderD\d+$/.test(name));
   const loader = await probes.findLibrary(["libvulkan.so.1", "libvulkan.so"]);
   const icdFiles = (await Promise.all(icdFolders.map(async (folder) => (await probes.list(folder)).filter((name) => name.endsWith(".json"))))).flat();
@@ -116,7 +118,6 @@ export async function findVulkan(context: FindingsContext & { cudaDevices: reado
   const hardwareIcds = [...icdFiles, ...envIcds].filter((name) => !/lvp|swiftshader/i.test(name));
   const summaryOutput = loader === undefined ? undefined : await probes.run("vulkaninfo", vulkaninfoArgs);
   const listed = summaryOutput === undefined ? [] : parseVulkanSummary(summaryOutput).filter((device) => device.isSoftware !== true);
-  const sysfs = await sysfsDevices(probes, host);
   const gpuNodes = sysfs.filter((device) => device.vendor !== "other");
   let devices: GpuDevice[];
   if (listed.length > 0) {
@@ -150,7 +151,7 @@ export async function findVulkan(context: FindingsContext & { cudaDevices: reado
 }
 
 /** GPUs as the kernel lists them: /sys/class/drm/renderD*, PCI vendor, amdgpu memory files. */
-async function sysfsDevices(probes: GpuProbes, host: HostMemory): Promise<GpuDevice[]> {
+export async function sysfsDevices(probes: GpuProbes, host: HostMemory): Promise<GpuDevice[]> {
   const nodes = (await probes.list("/sys/class/drm")).filter((name) => /^renderD\d+$/.test(name)).sort();
   const devices: GpuDevice[] = [];
   for (const node of nodes) {
