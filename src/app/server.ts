@@ -77,7 +77,7 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     queuePolicy: config.queuePolicy,
     agingStepMs: config.priorityAgingMs,
     // Preemption serves priorities: under FIFO it would only redo work.
-    isPreemptionEnabled: !config.noPreemption && config.queuePolicy === "priority",
+    isPreemptionEnabled: !config.noPreemption,
     memoryBudgetBytes: config.memoryBudgetBytes >= 0 ? config.memoryBudgetBytes : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
     pinnedModels: config.pinnedModels,
     queueTimeoutMs: config.queueTimeoutMs,

@@ -44,6 +44,7 @@ export interface ModelQueueOptions {
   queuePolicy: QueuePolicyName;
   /** See policies.ts: one priority class per step of waiting. */
   agingStepMs: number;
+  /** Asked for; it applies only under the priority policy (see isPreemptionEnabled). */
   isPreemptionEnabled: boolean;
   /** Memory all loaded models may use together. */
   memoryBudgetBytes: number;
@@ -80,6 +81,8 @@ const emptyEstimate: MemoryEstimate = { totalBytes: 0, weightsBytes: 0, kvCacheB
 
 export class ModelQueue {
   readonly options: Readonly<ModelQueueOptions>;
+  /** Preemption in effect: asked for, and the priority policy (FIFO has no class to preempt for). */
+  readonly isPreemptionEnabled: boolean;
   readonly residents = new Map<string, Resident>();
   readonly requests = new RequestRegistry();
   readonly #ordering: QueueOrdering;
@@ -91,6 +94,7 @@ export class ModelQueue {
   constructor(options: ModelQueueOptions) {
     this.options = options;
     this.#ordering = selectQueueOrdering(options.queuePolicy, options.agingStepMs);
+    this.isPreemptionEnabled = options.isPreemptionEnabled && options.queuePolicy === "priority";
   }
 
   get queuedCount(): number {
@@ -341,7 +345,7 @@ export class ModelQueue {
         enqueuedMs: tracked.enqueuedMs,
         isResumed: options.isResumed,
         // A JSON grammar's state cannot be carried over a preemption.
-        isPreemptible: this.options.isPreemptionEnabled && (options.isPreemptible ?? true),
+        isPreemptible: this.isPreemptionEnabled && (options.isPreemptible ?? true),
         preemptions: tracked.preemptions,
         signal: tracked.controller.signal,
         queueTimeoutMs: this.options.queueTimeoutMs,
@@ -360,7 +364,7 @@ export class ModelQueue {
   }
 
   #preemptForWaitingHigh(resident: Resident, runner: ModelRunner, byRequestId: string): void {
-    if (!this.options.isPreemptionEnabled) return;
+    if (!this.isPreemptionEnabled) return;
     const victim = resident.slots.findVictimForWaitingHigh();
     if (victim === undefined) return;
     victim.isBeingPreempted = true;

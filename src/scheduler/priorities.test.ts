@@ -86,6 +86,9 @@ describe("priorities", () => {
     runs.push(text(queue.generate(request("high", "m", { priority: "high" }), { signal: signal() })));
     await Promise.all(runs);
     expect(started).toEqual(["first", "low", "high"]);
+    // No class to preempt for: preemption is off under FIFO whatever was asked, and the queue view says so.
+    expect(queue.isPreemptionEnabled).toBe(false);
+    expect(queueSnapshot(queue).isPreemptionEnabled).toBe(false);
     await queue.close();
   });
 

@@ -57,7 +57,7 @@ export function queueSnapshot(queue: ModelQueue): QueueSnapshot {
     });
   }
   const { options } = queue;
-  return { queued: queue.queuedCount, maxQueued: options.maxQueued, policy: options.queuePolicy, isPreemptionEnabled: options.isPreemptionEnabled, agingStepMs: options.agingStepMs, models };
+  return { queued: queue.queuedCount, maxQueued: options.maxQueued, policy: options.queuePolicy, isPreemptionEnabled: queue.isPreemptionEnabled, agingStepMs: options.agingStepMs, models };
 }
 
 export interface RequestStatus {
