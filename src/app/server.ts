@@ -13,7 +13,7 @@ import type { Config } from "../config/index.js";
 import { createLogger, EventBus, priorities, systemClock, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
-import { systemProbes, type GpuProbes } from "../gpu/index.js";
+import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
 import { ModelCatalog } from "../models/index.js";
 import { createMetricsRoutes, MetricsCollector, type MetricsSettings, type ServerState } from "../ops/index.js";
 import { availableMemoryBytes, memoryMarginBytes, ModelQueue, queueSnapshot } from "../scheduler/index.js";
@@ -156,6 +156,7 @@ function serverStateOf(queue: ModelQueue, computeBackend: string): ServerState {
         model: view.name,
         pid: view.info.pid,
         memoryBytes: view.info.memoryBytes,
+        residentBytes: view.info.pid === undefined ? undefined : readResidentMemorySync(view.info.pid)?.residentBytes,
         plan:
           plan === undefined
             ? undefined

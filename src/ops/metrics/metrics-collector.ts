@@ -12,7 +12,7 @@ import { liveWindows, mergeRollups, MetricsWindows, minuteMs, parseRange, rollup
 import { buildChecks, type WarningSettings } from "./performance-rules.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";
 import { recordFromEvent, type RequestRecord } from "./request-record.js";
-import { emptyServerState, EventLoopLagMonitor, readProcessResidentBytes, type EventLoopLag, type ServerStateProvider } from "./server-state.js";
+import { emptyServerState, EventLoopLagMonitor, type EventLoopLag, type ServerStateProvider } from "./server-state.js";
 import { WarningTracker, type PerformanceWarning } from "./warning-rules.js";
 
 export interface MetricsSettings {
@@ -287,7 +287,7 @@ export class MetricsCollector {
       if (crash.atMs > nowMs - settings.warnings.windowMs) crashes.set(crash.model, (crashes.get(crash.model) ?? 0) + 1);
     }
     const state = this.#serverState();
-    const usedBytes = state.loadedModels.reduce((sum, loaded) => sum + ((loaded.pid === undefined ? undefined : readProcessResidentBytes(loaded.pid)) ?? loaded.memoryBytes), 0);
+    const usedBytes = state.loadedModels.reduce((sum, loaded) => sum + (loaded.residentBytes ?? loaded.memoryBytes), 0);
     const checks = buildChecks(settings.warnings, {
       models: mergeByModel(this.#windows.ruleWindow.collect(nowMs)),
       crashes,

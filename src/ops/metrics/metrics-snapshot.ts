@@ -2,7 +2,7 @@
  * A read of the metrics: the leaf series (model × priority) of one window grouped into the
  * overall view, per model (with its priorities) and per priority, plus the server's state.
  */
-import { readProcessResidentBytes, type EventLoopLag, type LoadedModelPlan, type QueueState, type ServerState } from "./server-state.js";
+import { type EventLoopLag, type LoadedModelPlan, type QueueState, type ServerState } from "./server-state.js";
 import { SeriesStats, statsAt, type SeriesSummary } from "./series-stats.js";
 
 export interface ModelSummary extends SeriesSummary {
@@ -104,7 +104,7 @@ export function describeServer(state: ServerState, counted: Pick<ServerSnapshot,
     queued,
     running,
     queue: state.queue,
-    loadedModels: state.loadedModels.map((loaded) => ({ ...loaded, residentBytes: loaded.pid === undefined ? undefined : readProcessResidentBytes(loaded.pid) })),
+    loadedModels: state.loadedModels.map((loaded) => ({ ...loaded, residentBytes: loaded.residentBytes })),
     memoryBudgetBytes: state.memoryBudgetBytes,
     computeBackend: state.computeBackend,
     processResidentBytes: process.memoryUsage.rss(),

@@ -1,9 +1,8 @@
 /**
  * Server-level readings the collector samples when it aggregates or is scraped, never on the
- * request path: the scheduler's view (injected by src/app, since ops cannot import the
- * scheduler), runner RSS from /proc, and event-loop delay from perf_hooks.
+ * request path: the scheduler's view with each runner's resident memory (injected by src/app,
+ * since ops cannot import the scheduler or gpu), and event-loop delay from perf_hooks.
  */
-import { readFileSync } from "node:fs";
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { Priority } from "../../core/index.js";
 
@@ -13,6 +12,8 @@ export interface LoadedModelState {
   pid: number | undefined;
   /** Memory the engine reserved for weights and context. */
   memoryBytes: number;
+  /** Resident memory (RSS) of its runner process when the state was taken; undefined where unknown. */
+  residentBytes?: number | undefined;
   /** How the runner runs it (GET /v1/gpu); undefined for in-process engines. */
   plan?: LoadedModelPlan | undefined;
 }
@@ -49,16 +50,6 @@ export type ServerStateProvider = () => ServerState;
 
 export const emptyServerState: ServerStateProvider = () => ({ loadedModels: [], queue: [], memoryBudgetBytes: 0 });
 
-/** VmRSS of a process from /proc/<pid>/status (Linux); undefined where unreadable. */
-export function readProcessResidentBytes(pid: number): number | undefined {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-    return match === null ? undefined : Number(match[1]) * 1024;
-  } catch {
-    return undefined;
-  }
-}
 
 export interface EventLoopLag {
   p50Ms: number;
