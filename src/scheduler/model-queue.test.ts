@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { AppError, EventBus, silentLogger, systemClock, type GenerateEvent, type GenerateRequest, type ServerEvents } from "../core/index.js";
+import { AppError, EventBus, systemClock, type GenerateEvent, type GenerateRequest, type ServerEvents } from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
 import { ModelQueue, type ModelQueueOptions } from "./index.js";
+import { testQueueOptions } from "./test-queue-options.js";
 
 function setup(behaviours: Record<string, FakeModelBehaviour> = {}, overrides: Partial<ModelQueueOptions> = {}) {
   const engine = new FakeEngine(behaviours);
@@ -10,29 +11,12 @@ function setup(behaviours: Record<string, FakeModelBehaviour> = {}, overrides: P
   for (const name of ["model-load-start", "model-unloaded", "runner-crashed", "request-end"] as const) {
     events.on(name, (payload) => seen.push({ name, payload }));
   }
-  const queue = new ModelQueue({
-    engine,
-    models: { resolve: async (name) => ({ name, path: `/models/${name}.gguf` }) },
-    events,
-    clock: systemClock,
-    logger: silentLogger,
-    contextTokens: 256,
-    parallel: 1,
-    threads: 1,
-    gpu: "cpu",
-    loadTimeoutMs: 1000,
-    maxLoadedModels: 2,
-    maxQueued: 8,
-    queueTimeoutMs: 2000,
-    keepAliveMs: 60_000,
-    maxQueuedPerModel: overrides.maxQueued ?? 8,
-    queuePolicy: "priority",
-    agingStepMs: 30_000,
-    isPreemptionEnabled: true,
-    memoryBudgetBytes: 1024 ** 3,
-    pinnedModels: [],
-    ...overrides,
-  });
+  const queue = new ModelQueue(
+    testQueueOptions(
+      { engine, events, clock: systemClock },
+      { contextTokens: 256, maxQueued: 8, maxQueuedPerModel: overrides.maxQueued ?? 8, queueTimeoutMs: 2000, ...overrides },
+    ),
+  );
   return { engine, queue, seen };
 }
 

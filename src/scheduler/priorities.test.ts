@@ -4,10 +4,11 @@
  * deadlines, cancellation in each phase, preemption with exact resume, and crashes.
  */
 import { describe, expect, it } from "vitest";
-import { EventBus, type AppError, silentLogger, type Clock, type GenerateRequest, type Priority, type StreamEvent } from "../core/index.js";
+import { EventBus, type AppError, type Clock, type GenerateRequest, type Priority, type StreamEvent } from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
 import { choosePreemptionVictim, ModelQueue, queueSnapshot, requestStatus, type ModelQueueOptions } from "./index.js";
 import type { RunningRequest } from "./policies.js";
+import { testQueueOptions } from "./test-queue-options.js";
 
 class FakeClock implements Clock {
   offsetMs = 0;
@@ -26,29 +27,7 @@ function setup(behaviours: Record<string, FakeModelBehaviour>, overrides: Partia
   for (const name of ["request-preempted", "request-resumed", "model-unloaded"] as const) {
     events.on(name, (event) => log.push(`${name}:${"requestId" in event ? event.requestId : event.model}${"byRequestId" in event ? ` by ${event.byRequestId}` : ""}`));
   }
-  const queue = new ModelQueue({
-    engine,
-    models: { resolve: async (name) => ({ name, path: `/models/${name}.gguf` }) },
-    events,
-    clock,
-    logger: silentLogger,
-    contextTokens: 4096,
-    parallel: 1,
-    threads: 1,
-    gpu: "cpu",
-    loadTimeoutMs: 1000,
-    maxLoadedModels: 2,
-    maxQueued: 32,
-    maxQueuedPerModel: 32,
-    queueTimeoutMs: 5000,
-    keepAliveMs: 60_000,
-    queuePolicy: "priority",
-    agingStepMs: 30_000,
-    isPreemptionEnabled: true,
-    memoryBudgetBytes: 1024 ** 3,
-    pinnedModels: [],
-    ...overrides,
-  });
+  const queue = new ModelQueue(testQueueOptions({ engine, events, clock }, overrides));
   return { engine, queue, clock, started, log };
 }
 
