@@ -8,39 +8,29 @@
  * tokens), medians of `reps` after a warm-up. Prints the plan each runner chose and the measured
  * CUDA ÷ CPU ratios. Nothing here estimates or predicts a speedup: every figure is measured.
  */
-import { stat } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { silentLogger, type GenerateRequest } from "../src/core/index.js";
 import { RunnerProcess, type GpuChoice } from "../src/engine/index.js";
-import { createLlamaModelContents, measureGguf, writeLlamaModel, type LlamaModelShape } from "../src/gguf/index.js";
+import { ensureSyntheticModel, syntheticModelShapes, type SyntheticModelPreset } from "../src/gguf/index.js";
 import { modelsDirectory } from "./models.js";
 import { median } from "./stats.js";
 import { formatNumber, formatTable } from "./table.js";
 
-const shapes: Record<string, LlamaModelShape> = {
-  // 16 blocks × (4 × 2048² + 3 × 2048 × 5632) + 2 × 2048 × 32,000 ≈ 0.95 B parameters.
-  "1b": { layers: 16, embeddingLength: 2048, headCount: 16, headCountKv: 16, feedForwardLength: 5632, vocabSize: 32_000, contextLength: 2048, tensorType: "q8_0", seed: 1, name: "synthetic-llama-1b" },
-  "134m": { layers: 12, embeddingLength: 768, headCount: 12, headCountKv: 12, feedForwardLength: 2048, vocabSize: 32_000, contextLength: 2048, tensorType: "q8_0", seed: 1, name: "synthetic-llama-134m" },
-};
+const presets: Record<string, SyntheticModelPreset> = { "1b": "llama-1b", "134m": "llama-134m" };
 
 const { values } = parseArgs({ options: { size: { type: "string", default: "1b" }, backends: { type: "string", default: "cuda,cpu" }, reps: { type: "string", default: "3" } }, strict: true });
-const shape = shapes[values.size];
-if (shape === undefined) throw new Error(`--size takes one of ${Object.keys(shapes).join(", ")}`);
+const preset = presets[values.size];
+if (preset === undefined) throw new Error(`--size takes one of ${Object.keys(presets).join(", ")}`);
+const shape = syntheticModelShapes[preset];
 const backends = values.backends.split(",").map((name) => name.trim()) as GpuChoice[];
 const reps = Number(values.reps);
 const decodeTokens = 128;
 
-const path = join(modelsDirectory, `${shape.name}.gguf`);
-const contents = createLlamaModelContents(shape);
-const size = await stat(path).then((file) => file.size, () => -1);
-if (size !== measureGguf(contents)) {
-  const started = performance.now();
-  console.error(`Writing ${path} (${(measureGguf(contents) / 1e9).toFixed(2)} GB)…`);
-  await writeLlamaModel(path, shape);
-  console.error(`  written in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
+const writeStarted = performance.now();
+const path = await ensureSyntheticModel(preset, modelsDirectory);
+console.error(`${path}: ${shape.name}, ready in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
 
 const words = ["river", "stone", "garden", "window", "lantern", "market", "harbor", "meadow", "candle", "bridge", "forest", "letter"];
 function promptFor(rep: number): string {
@@ -59,7 +49,7 @@ interface Measured {
 async function measure(backend: GpuChoice): Promise<Measured> {
   const runner = await RunnerProcess.start(
     {
-      name: shape!.name!,
+      name: shape.name!,
       path,
       contextTokens: 2048,
       parallel: 1,
@@ -78,7 +68,7 @@ async function measure(backend: GpuChoice): Promise<Measured> {
     console.error(`  ${backend}: ${describe}; ${plan.reason}`);
     // Prompt tok/s = uncached prompt tokens ÷ time to the first token (the prompt's last chunk is evaluated with it).
     const once = async (rep: number): Promise<{ promptTokens: number; promptMs: number; rate: number }> => {
-      const request: GenerateRequest = { id: `gpu-check-${backend}-${rep}`, model: shape!.name!, input: { kind: "text", prompt: promptFor(rep) }, maxTokens: decodeTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+      const request: GenerateRequest = { id: `gpu-check-${backend}-${rep}`, model: shape.name!, input: { kind: "text", prompt: promptFor(rep) }, maxTokens: decodeTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
       const times: number[] = [];
       let promptTokens = Number.NaN;
       const started = performance.now();

@@ -31,6 +31,19 @@ export const syntheticModelShapes = Object.freeze({
     seed: 1,
     name: "synthetic-llama-134m",
   }),
+  /** 16 blocks × (4 × 2048² + 3 × 2048 × 5632) + 2 × 2048 × 32,000 ≈ 0.95 B parameters, Q8_0, about 1.1 GB: bench/gpu-check.ts. */
+  "llama-1b": Object.freeze<LlamaModelShape>({
+    layers: 16,
+    embeddingLength: 2048,
+    headCount: 16,
+    headCountKv: 16,
+    feedForwardLength: 5632,
+    vocabSize: 32_000,
+    contextLength: 2048,
+    tensorType: "q8_0",
+    seed: 1,
+    name: "synthetic-llama-1b",
+  }),
 });
 
 export type SyntheticModelPreset = keyof typeof syntheticModelShapes;
