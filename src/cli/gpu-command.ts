@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { CliError, usageError, type Command } from "./cli-io.js";
 import { formatBytes, formatTable } from "./format.js";
+import { connectionOptions } from "./help-text.js";
 import { clientSettingKeys, configFromFlags, parseCommandArgs, settingsFlagOptions } from "./parse-command-args.js";
 import { createServerClient } from "./server-client.js";
 import { parseWire } from "./wire-schemas.js";
@@ -58,13 +59,7 @@ Options:
   --json                Print the raw JSON report
   -h, --help            Show this help
 
-Connection:
-  --host HOST           Server address (env RAWRXD_HOST, default 127.0.0.1)
-  --port PORT           Server port (env RAWRXD_PORT, default 11435)
-
-Environment:
-  RAWRXD_URL            Server base URL; overrides --host and --port
-  RAWRXD_API_KEY        Sent as "Authorization: Bearer KEY"
+${connectionOptions}
 `;
 
 export interface GpuCommandOptions {

@@ -21,7 +21,7 @@ Options:
 Run "rawrxd <command> --help" for a command's options.
 `;
 
-const connectionOptions = `Connection:
+export const connectionOptions = `Connection:
   --host HOST           Server address (env RAWRXD_HOST, default 127.0.0.1)
   --port PORT           Server port (env RAWRXD_PORT, default 11435)
   --home DIR            Data directory, read for config.json (env RAWRXD_HOME, default ~/.rawrxd)

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { usageError, type Command, type CommandContext } from "./cli-io.js";
 import { formatTable } from "./format.js";
+import { connectionOptions } from "./help-text.js";
 import { clientSettingKeys, configFromFlags, parseCommandArgs, settingsFlagOptions } from "./parse-command-args.js";
 import { createServerClient, type ServerClient } from "./server-client.js";
 import { parseWire } from "./wire-schemas.js";
@@ -28,14 +29,7 @@ Options:
   --limit N             export --requests: the newest N requests
   -h, --help            Show this help
 
-Connection:
-  --host HOST           Server address (env RAWRXD_HOST, default 127.0.0.1)
-  --port PORT           Server port (env RAWRXD_PORT, default 11435)
-  --home DIR            Data directory, read for config.json (env RAWRXD_HOME, default ~/.rawrxd)
-
-Environment:
-  RAWRXD_URL            Server base URL; overrides --host and --port
-  RAWRXD_API_KEY        Sent as "Authorization: Bearer KEY"
+${connectionOptions}
 `;
 
 const stats = z.object({ count: z.number(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() });
