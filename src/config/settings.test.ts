@@ -14,6 +14,7 @@ describe("settings", () => {
   it("an invalid value stops startup naming the setting and its source", () => {
     expect(() => loadConfig({ flags: {}, env: { RAWRXD_PORT: "http" }, readConfigFile: false })).toThrow(/Invalid setting port from env RAWRXD_PORT: expected an integer from 0 to 65535/);
     expect(() => loadConfig({ flags: { "keep-alive": "soon" }, env: {}, readConfigFile: false })).toThrow(/keepAliveMs.*expected a duration/);
+    expect(() => loadConfig({ flags: { "engine-build": "fast" }, env: {}, readConfigFile: false })).toThrow('Invalid setting engineBuild from flag --engine-build: expected one of auto, prebuilt, openmp, got "fast"');
   });
 
   it("parses Ollama-style durations", () => {
