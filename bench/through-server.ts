@@ -27,6 +27,9 @@ export async function runServerBlock(plan: ServerBlockPlan): Promise<BlockResult
       "context-size": String(plan.contextSize),
       "max-loaded-models": "1",
       "log-level": "error",
+      // The same llama.cpp build as the direct variant: this suite measures the serving path, and a
+      // different build (the local OpenMP one) would change both speed and greedy text.
+      "engine-build": "prebuilt",
     },
     env: {},
     readConfigFile: false,

@@ -42,7 +42,7 @@ describe("--engine-build", () => {
   });
 
   it(`auto loads the local OpenMP build when there is one, else the prebuilt (here: ${isBuilt ? "built" : "not built"})`, async () => {
-    test = await startModelServer({ gpu: "cpu" });
+    test = await startModelServer({ "engine-build": "auto", gpu: "cpu" });
     expect(await engineBuildOf(test)).toBe(isBuilt ? "localBuild" : "prebuilt");
   });
 

@@ -22,7 +22,9 @@ export async function startModelServer(flags: Record<string, string> = {}): Prom
   mkdirSync(modelsDir);
   copyFileSync(storiesPath, join(modelsDir, "stories260K.gguf"));
   const config = loadConfig({
-    flags: { port: "0", home, models: modelsDir, threads: "1", parallel: "2", "context-size": "512", ...flags },
+    // The prebuilt engine, as the tests' direct node-llama-cpp references use: a local OpenMP build
+    // (npm run engine:build) computes slightly different logits. test/model/engine-build.test.ts covers the others.
+    flags: { port: "0", home, models: modelsDir, threads: "1", parallel: "2", "context-size": "512", "engine-build": "prebuilt", ...flags },
     env: {},
     readConfigFile: false,
   });
