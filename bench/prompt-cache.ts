@@ -15,7 +15,8 @@ import { startServer } from "../src/app/index.js";
 import { loadConfig } from "../src/config/index.js";
 import { silentLogger } from "../src/core/index.js";
 import { describeMachine } from "./machine.js";
-import { prepareModel, type ModelKey } from "./models.js";
+import { benchDirectory, prepareModel, type ModelKey } from "./models.js";
+import { writeResultFiles } from "./results.js";
 import { median } from "./stats.js";
 import { formatNumber, formatTable } from "./table.js";
 
@@ -77,6 +78,7 @@ async function chat(url: string, messages: Message[]): Promise<Turn> {
   return { timeToFirstTokenMs: (firstAt ?? Number.NaN) - sentAt, text, promptTokens: usage?.prompt_tokens ?? Number.NaN, cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? Number.NaN };
 }
 
+const startedAt = new Date();
 const machine = await describeMachine();
 const benchModel = await prepareModel(values.model as ModelKey);
 const model = basename(benchModel.path, ".gguf");
@@ -123,3 +125,5 @@ console.log(
 );
 console.log("");
 console.log(`Reuse is ${formatNumber(noneMs / reuseMs, 1)}× faster to first token (target ≥ 5×). Identical greedy output with and without reuse: ${rows.filter((row) => row.reuse.text === row.none.text).length}/${rows.length}.`);
+const jsonPath = await writeResultFiles(join(benchDirectory, "results"), { prefix: "prompt-cache", latest: "prompt-cache-latest.json", startedAt: startedAt.toISOString() }, { startedAt: startedAt.toISOString(), model: benchModel.label, machine, options: values, reuseTtftMs: reuseMs, noneTtftMs: noneMs, rows });
+console.log(`Raw samples: ${jsonPath} (and results/prompt-cache-latest.json)`);
