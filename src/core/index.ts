@@ -1,4 +1,4 @@
-/** Shared kernel: domain types, the error base, the event port, clock and logger ports. */
+/** Shared kernel: domain types, the error base, the event port, the time port (and its fake), the logger port. */
 export * from "./errors.js";
 export * from "./inference.js";
 export * from "./events.js";
@@ -6,3 +6,5 @@ export * from "./logger.js";
 export * from "./clock.js";
 export * from "./ids.js";
 export * from "./seeded-random.js";
+export * from "./time.js";
+export * from "./fake-time.js";
