@@ -4,7 +4,20 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import importX from "eslint-plugin-import-x";
 
-const components = ["core", "config", "gguf", "gpu", "models", "engine", "scheduler", "api", "cli", "app", "ops", "store"];
+const components = [
+  "core",
+  "config",
+  "gguf",
+  "gpu",
+  "models",
+  "engine",
+  "scheduler",
+  "api",
+  "cli",
+  "app",
+  "ops",
+  "store",
+];
 
 /** What each folder under src/ may import, besides itself. */
 const allowed = {
@@ -48,12 +61,24 @@ function boundary(folder) {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "dist/**", "bench/results/**", "bench/.llama.cpp/**", "web/**/*.js", "bin/**"] },
+  {
+    ignores: [
+      "node_modules/**",
+      "dist/**",
+      "bench/results/**",
+      "bench/.llama.cpp/**",
+      "web/**/*.js",
+      "bin/**",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ["*.js"] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ["*.js"] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     linterOptions: { reportUnusedDisableDirectives: "error" },
     plugins: { "import-x": importX },

@@ -8,10 +8,19 @@ import { decodeRate, sumTokens, type BlockPlan, type BlockResult, type Generatio
 
 export async function runDirectBlock(plan: BlockPlan): Promise<BlockResult> {
   const setupStart = performance.now();
-  const llama = await getLlama({ gpu: false, build: "never", maxThreads: plan.threads, logLevel: LlamaLogLevel.error });
+  const llama = await getLlama({
+    gpu: false,
+    build: "never",
+    maxThreads: plan.threads,
+    logLevel: LlamaLogLevel.error,
+  });
   try {
     const model = await llama.loadModel({ modelPath: plan.modelPath });
-    const context = await model.createContext({ contextSize: plan.contextSize, sequences: 1, threads: plan.threads });
+    const context = await model.createContext({
+      contextSize: plan.contextSize,
+      sequences: 1,
+      threads: plan.threads,
+    });
     const sequence = context.getSequence();
     const completion = new LlamaCompletion({ contextSequence: sequence });
     const setupMs = performance.now() - setupStart;

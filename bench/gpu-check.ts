@@ -20,7 +20,14 @@ import { formatNumber, formatTable } from "./table.js";
 
 const presets: Record<string, SyntheticModelPreset> = { "1b": "llama-1b", "134m": "llama-134m" };
 
-const { values } = parseArgs({ options: { size: { type: "string", default: "1b" }, backends: { type: "string", default: "cuda,cpu" }, reps: { type: "string", default: "3" } }, strict: true });
+const { values } = parseArgs({
+  options: {
+    size: { type: "string", default: "1b" },
+    backends: { type: "string", default: "cuda,cpu" },
+    reps: { type: "string", default: "3" },
+  },
+  strict: true,
+});
 const preset = presets[values.size];
 if (preset === undefined) throw new Error(`--size takes one of ${Object.keys(presets).join(", ")}`);
 const shape = syntheticModelShapes[preset];
@@ -32,7 +39,20 @@ const writeStarted = performance.now();
 const path = await ensureSyntheticModel(preset, modelsDirectory);
 console.error(`${path}: ${shape.name}, ready in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
 
-const words = ["river", "stone", "garden", "window", "lantern", "market", "harbor", "meadow", "candle", "bridge", "forest", "letter"];
+const words = [
+  "river",
+  "stone",
+  "garden",
+  "window",
+  "lantern",
+  "market",
+  "harbor",
+  "meadow",
+  "candle",
+  "bridge",
+  "forest",
+  "letter",
+];
 function promptFor(rep: number): string {
   // A different first word per rep: the runner's prompt cache can reuse nothing but BOS.
   return `${words[rep % words.length]} ${rep}: ${Array.from({ length: 200 }, (_, index) => words[(index * 5 + rep) % words.length]).join(" ")}`;
@@ -57,7 +77,12 @@ async function measure(backend: GpuChoice): Promise<Measured> {
       threads: 0,
       gpu: backend,
       loadTimeoutMs: 600_000,
-      tuning: { requestedGpu: backend, gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory: join(modelsDirectory, "home", "cache") },
+      tuning: {
+        requestedGpu: backend,
+        gpuLayers: "auto",
+        gpuMarginBytes: -1,
+        cacheDirectory: join(modelsDirectory, "home", "cache"),
+      },
     },
     { logger: silentLogger },
   );
@@ -68,15 +93,29 @@ async function measure(backend: GpuChoice): Promise<Measured> {
     console.error(`  ${backend}: ${describe}; ${plan.reason}`);
     // Prompt tok/s = uncached prompt tokens ÷ time to the first token (the prompt's last chunk is evaluated with it).
     const once = async (rep: number): Promise<{ promptTokens: number; promptMs: number; rate: number }> => {
-      const request: GenerateRequest = { id: `gpu-check-${backend}-${rep}`, model: shape.name!, input: { kind: "text", prompt: promptFor(rep) }, maxTokens: decodeTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+      const request: GenerateRequest = {
+        id: `gpu-check-${backend}-${rep}`,
+        model: shape.name!,
+        input: { kind: "text", prompt: promptFor(rep) },
+        maxTokens: decodeTokens,
+        stop: [],
+        sampling: { temperature: 0 },
+        reportProgress: false,
+        priority: "normal",
+      };
       const times: number[] = [];
       let promptTokens = Number.NaN;
       const started = performance.now();
       for await (const event of runner.generate(request, new AbortController().signal)) {
-        if (event.type === "text-delta") for (let index = 0; index < event.tokenCount; index++) times.push(performance.now());
+        if (event.type === "text-delta")
+          for (let index = 0; index < event.tokenCount; index++) times.push(performance.now());
         if (event.type === "end") promptTokens = event.usage.promptTokens - event.usage.cachedTokens;
       }
-      return { promptTokens, promptMs: (times[0] ?? Number.NaN) - started, rate: times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!) };
+      return {
+        promptTokens,
+        promptMs: (times[0] ?? Number.NaN) - started,
+        rate: times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!),
+      };
     };
     await once(-1);
     const samples = [];
@@ -93,7 +132,9 @@ async function measure(backend: GpuChoice): Promise<Measured> {
   }
 }
 
-console.error(`gpu-check: ${shape.name}, ${availableParallelism()} CPU cores, backends ${backends.join(", ")}, ${reps} reps`);
+console.error(
+  `gpu-check: ${shape.name}, ${availableParallelism()} CPU cores, backends ${backends.join(", ")}, ${reps} reps`,
+);
 const results: Measured[] = [];
 const failures: string[] = [];
 for (const backend of backends) {
@@ -108,14 +149,21 @@ console.log("");
 console.log(
   formatTable(
     ["backend", "prompt tokens", "prompt tok/s", "decode tok/s"],
-    results.map((result) => [result.backend, formatNumber(result.promptTokens, 0), formatNumber(result.promptTokensPerSecond, 1), formatNumber(result.decodeTokensPerSecond, 1)]),
+    results.map((result) => [
+      result.backend,
+      formatNumber(result.promptTokens, 0),
+      formatNumber(result.promptTokensPerSecond, 1),
+      formatNumber(result.decodeTokensPerSecond, 1),
+    ]),
   ),
 );
 const gpu = results.find((result) => result.backend !== "cpu");
 const cpu = results.find((result) => result.backend === "cpu");
 if (gpu !== undefined && cpu !== undefined) {
   console.log("");
-  console.log(`Measured ${gpu.backend} ÷ cpu on this machine: prompt ${formatNumber(gpu.promptTokensPerSecond / cpu.promptTokensPerSecond, 1)}×, decode ${formatNumber(gpu.decodeTokensPerSecond / cpu.decodeTokensPerSecond, 1)}×.`);
+  console.log(
+    `Measured ${gpu.backend} ÷ cpu on this machine: prompt ${formatNumber(gpu.promptTokensPerSecond / cpu.promptTokensPerSecond, 1)}×, decode ${formatNumber(gpu.decodeTokensPerSecond / cpu.decodeTokensPerSecond, 1)}×.`,
+  );
 }
 if (failures.length > 0) {
   console.log(`\nNot measured: ${failures.join("; ")}`);

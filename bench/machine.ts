@@ -48,7 +48,10 @@ export async function otherProcessCpuMs(pid: number): Promise<number> {
 /** The one child process other than tsx's esbuild service: the server's runner. */
 export async function soleChildProcessId(): Promise<number> {
   const children = await childProcessIds();
-  if (children.length !== 1) throw new Error(`Expected one runner process, found ${children.length} child processes (${children.join(", ")}).`);
+  if (children.length !== 1)
+    throw new Error(
+      `Expected one runner process, found ${children.length} child processes (${children.join(", ")}).`,
+    );
   return children[0]!;
 }
 
@@ -59,9 +62,18 @@ export async function soleChildProcessId(): Promise<number> {
 async function childProcessIds(): Promise<number[]> {
   try {
     const tasks = await readdir("/proc/self/task");
-    const lists = await Promise.all(tasks.map((task) => readFile(`/proc/self/task/${task}/children`, "utf8").catch(() => "")));
-    const pids = lists.flatMap((list) => list.split(/\s+/).filter((pid) => pid.length > 0).map(Number));
-    const commandLines = await Promise.all(pids.map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")));
+    const lists = await Promise.all(
+      tasks.map((task) => readFile(`/proc/self/task/${task}/children`, "utf8").catch(() => "")),
+    );
+    const pids = lists.flatMap((list) =>
+      list
+        .split(/\s+/)
+        .filter((pid) => pid.length > 0)
+        .map(Number),
+    );
+    const commandLines = await Promise.all(
+      pids.map((pid) => readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "")),
+    );
     return pids.filter((_, index) => commandLines[index] !== "" && !commandLines[index]!.includes("esbuild"));
   } catch {
     return [];
@@ -75,7 +87,9 @@ export async function waitForNoChildProcesses(timeoutMs: number): Promise<void> 
     const children = await childProcessIds();
     if (children.length === 0) return;
     if (performance.now() > deadline) {
-      throw new Error(`Child processes ${children.join(", ")} still run ${timeoutMs} ms after their block ended; the variants would overlap.`);
+      throw new Error(
+        `Child processes ${children.join(", ")} still run ${timeoutMs} ms after their block ended; the variants would overlap.`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

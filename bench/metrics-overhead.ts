@@ -32,7 +32,16 @@ const settings: MetricsSettings = {
   intervalMs: 5000,
   requestLogSize: 10_000,
   retentionMs: 7 * 24 * 3_600_000,
-  warnings: { windowMs: 300_000, forMs: 60_000, minRequests: 5, decodeTokensPerSecond: 10, timeToFirstTokenP95Ms: 10_000, queueP95Ms: 30_000, memoryPercent: 90, eventLoopLagMs: 500 },
+  warnings: {
+    windowMs: 300_000,
+    forMs: 60_000,
+    minRequests: 5,
+    decodeTokensPerSecond: 10,
+    timeToFirstTokenP95Ms: 10_000,
+    queueP95Ms: 30_000,
+    memoryPercent: 90,
+    eventLoopLagMs: 500,
+  },
 };
 
 function median(values: readonly number[]): number {
@@ -40,7 +49,10 @@ function median(values: readonly number[]): number {
   return sorted.length === 0 ? Number.NaN : sorted[Math.floor((sorted.length - 1) / 2)]!;
 }
 
-function requestEvents(index: number): { queued: ServerEvents["request-queued"]; end: ServerEvents["request-end"] } {
+function requestEvents(index: number): {
+  queued: ServerEvents["request-queued"];
+  end: ServerEvents["request-end"];
+} {
   const model = ["alpha", "beta", "gamma"][index % 3]!;
   const priority = (["high", "normal", "low"] as const)[index % 3]!;
   const requestId = `bench-${index}`;
@@ -80,7 +92,9 @@ function measureRecording(chunks: number): RecordingResult {
   const payloads = Array.from({ length: chunkSize * chunks }, (_, index) => requestEvents(index));
   const run = (withCollector: boolean): { emitMs: number[]; flushMs: number[] } => {
     const events = new EventBus();
-    const collector = withCollector ? new MetricsCollector({ events, logger: silentLogger, settings, schedule: "manual" }) : undefined;
+    const collector = withCollector
+      ? new MetricsCollector({ events, logger: silentLogger, settings, schedule: "manual" })
+      : undefined;
     collector?.start();
     const emitMs: number[] = [];
     const flushMs: number[] = [];
@@ -121,7 +135,10 @@ function measureRecording(chunks: number): RecordingResult {
 }
 
 /** The alternative to a per-request mean inter-token latency: one observation per token. */
-function measurePerToken(): Pick<RecordingResult, "perTokenSketchMicros" | "perTokenPromClientMicros" | "perTokenClockMicros"> {
+function measurePerToken(): Pick<
+  RecordingResult,
+  "perTokenSketchMicros" | "perTokenPromClientMicros" | "perTokenClockMicros"
+> {
   const tokens = 500_000;
   const gaps = Array.from({ length: 4096 }, (_, index) => 5 + (index % 97) / 10);
   const time = (body: (index: number) => void): number => {
@@ -131,7 +148,13 @@ function measurePerToken(): Pick<RecordingResult, "perTokenSketchMicros" | "perT
     return ((performance.now() - started) * 1000) / tokens;
   };
   const sketch = new QuantileSketch();
-  const histogram = new Histogram({ name: "bench_itl_seconds", help: "bench", labelNames: ["model", "priority"], buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers: [new Registry()] });
+  const histogram = new Histogram({
+    name: "bench_itl_seconds",
+    help: "bench",
+    labelNames: ["model", "priority"],
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1],
+    registers: [new Registry()],
+  });
   const labels = { model: "alpha", priority: "normal" };
   let last = performance.now();
   let maxGapMs = 0;
@@ -156,11 +179,26 @@ interface VariantSamples {
   mainProcessCpuMs: number;
 }
 
-async function startBenchServer(modelsDir: string, isMetricsOn: boolean): Promise<{ server: RunningServer; home: string }> {
+async function startBenchServer(
+  modelsDir: string,
+  isMetricsOn: boolean,
+): Promise<{ server: RunningServer; home: string }> {
   const home = mkdtempSync(join(tmpdir(), `rawrxd-bench-metrics-${isMetricsOn ? "on" : "off"}-`));
-  const flags: Record<string, string> = { home, models: modelsDir, port: "0", threads: "1", parallel: "1", "context-size": "512", "max-loaded-models": "1", "log-level": "error" };
+  const flags: Record<string, string> = {
+    home,
+    models: modelsDir,
+    port: "0",
+    threads: "1",
+    parallel: "1",
+    "context-size": "512",
+    "max-loaded-models": "1",
+    "log-level": "error",
+  };
   if (!isMetricsOn) flags["no-metrics"] = "true";
-  const server = await startServer(loadConfig({ flags, env: {}, readConfigFile: false }), { logger: silentLogger, handleSignals: false });
+  const server = await startServer(loadConfig({ flags, env: {}, readConfigFile: false }), {
+    logger: silentLogger,
+    handleSignals: false,
+  });
   return { server, home };
 }
 
@@ -168,10 +206,20 @@ async function startBenchServer(modelsDir: string, isMetricsOn: boolean): Promis
  * Blocks of requests, each on a fresh server (and runner process), in the order on, off, off,
  * on, on, off… so neither variant always runs first or on a warmer machine.
  */
-async function measureThroughServer(options: { blocks: number; requestsPerBlock: number; maxTokens: number }): Promise<{ on: VariantSamples; off: VariantSamples }> {
+async function measureThroughServer(options: {
+  blocks: number;
+  requestsPerBlock: number;
+  maxTokens: number;
+}): Promise<{ on: VariantSamples; off: VariantSamples }> {
   await prepareModel("stories");
   const modelsDir = join(benchDirectory, ".models");
-  const empty = (): VariantSamples => ({ decodeTokensPerSecond: [], blockMedians: [], completionTokens: 0, decodeMs: 0, mainProcessCpuMs: 0 });
+  const empty = (): VariantSamples => ({
+    decodeTokensPerSecond: [],
+    blockMedians: [],
+    completionTokens: 0,
+    decodeMs: 0,
+    mainProcessCpuMs: 0,
+  });
   const samples: Record<"on" | "off", VariantSamples> = { on: empty(), off: empty() };
   const words = ["Once", "Lily", "The dog", "A little bird", "Tom", "One day", "The sun", "Ben"];
   for (let block = 0; block < options.blocks; block++) {
@@ -179,14 +227,28 @@ async function measureThroughServer(options: { blocks: number; requestsPerBlock:
     const { server, home } = await startBenchServer(modelsDir, variant === "on");
     const client = new CompletionStreamClient(server.url);
     try {
-      await client.stream({ model: "stories260K", prompt: "Warm up", max_tokens: 16, temperature: 0, stream: true });
+      await client.stream({
+        model: "stories260K",
+        prompt: "Warm up",
+        max_tokens: 16,
+        temperature: 0,
+        stream: true,
+      });
       const cpuBefore = process.cpuUsage();
       const rates: number[] = [];
       for (let index = 0; index < options.requestsPerBlock; index++) {
         const prompt = `${words[index % words.length]} ${index}`;
-        const streamed = await client.stream({ model: "stories260K", prompt, max_tokens: options.maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } });
+        const streamed = await client.stream({
+          model: "stories260K",
+          prompt,
+          max_tokens: options.maxTokens,
+          temperature: 0,
+          stream: true,
+          stream_options: { include_usage: true },
+        });
         const tokens = streamed.usage?.completion_tokens ?? 0;
-        const firstToLastMs = (streamed.lastContentAt ?? Number.NaN) - (streamed.firstContentAt ?? Number.NaN);
+        const firstToLastMs =
+          (streamed.lastContentAt ?? Number.NaN) - (streamed.firstContentAt ?? Number.NaN);
         const rate = decodeRate(tokens, firstToLastMs);
         if (!Number.isFinite(rate)) continue;
         rates.push(rate);
@@ -212,11 +274,17 @@ async function main(): Promise<void> {
   const quick = values.quick;
   const startedAt = new Date();
   const machine = await describeMachine();
-  console.error(`Metrics overhead: ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.nodeVersion}`);
+  console.error(
+    `Metrics overhead: ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.nodeVersion}`,
+  );
   const recording = measureRecording(quick ? 20 : 100);
   console.error(`  recording measured over ${recording.requests} requests`);
   const maxTokens = 200;
-  const server = await measureThroughServer({ blocks: quick ? 4 : 16, requestsPerBlock: quick ? 6 : 10, maxTokens });
+  const server = await measureThroughServer({
+    blocks: quick ? 4 : 16,
+    requestsPerBlock: quick ? 6 : 10,
+    maxTokens,
+  });
   const summary = (samples: VariantSamples) => ({
     requests: samples.decodeTokensPerSecond.length,
     medianDecodeTokensPerSecond: median(samples.decodeTokensPerSecond),
@@ -229,7 +297,9 @@ async function main(): Promise<void> {
   const pooledRatio = on.pooledDecodeTokensPerSecond / off.pooledDecodeTokensPerSecond;
   // Blocks run on, off, off, on…: block i of each variant are neighbours in time, so their
   // ratio cancels slow drifts of the machine; the median of those ratios resists bursts.
-  const pairRatios = server.on.blockMedians.map((onMedian, index) => onMedian / server.off.blockMedians[index]!);
+  const pairRatios = server.on.blockMedians.map(
+    (onMedian, index) => onMedian / server.off.blockMedians[index]!,
+  );
   const pairedRatio = median(pairRatios);
 
   console.log("");
@@ -248,24 +318,69 @@ async function main(): Promise<void> {
   console.log("");
   console.log(
     formatTable(
-      ["stories260K through the server", "requests", "median tok/s", "pooled tok/s", "paired blocks", "main CPU µs/token"],
       [
-        ["metrics on", String(on.requests), formatNumber(on.medianDecodeTokensPerSecond, 1), formatNumber(on.pooledDecodeTokensPerSecond, 1), "", formatNumber(on.mainProcessCpuMicrosPerToken, 1)],
-        ["metrics off (--no-metrics)", String(off.requests), formatNumber(off.medianDecodeTokensPerSecond, 1), formatNumber(off.pooledDecodeTokensPerSecond, 1), "", formatNumber(off.mainProcessCpuMicrosPerToken, 1)],
-        ["on ÷ off", "", formatNumber(ratio, 4), formatNumber(pooledRatio, 4), formatNumber(pairedRatio, 4), formatNumber(on.mainProcessCpuMicrosPerToken / off.mainProcessCpuMicrosPerToken, 4)],
+        "stories260K through the server",
+        "requests",
+        "median tok/s",
+        "pooled tok/s",
+        "paired blocks",
+        "main CPU µs/token",
+      ],
+      [
+        [
+          "metrics on",
+          String(on.requests),
+          formatNumber(on.medianDecodeTokensPerSecond, 1),
+          formatNumber(on.pooledDecodeTokensPerSecond, 1),
+          "",
+          formatNumber(on.mainProcessCpuMicrosPerToken, 1),
+        ],
+        [
+          "metrics off (--no-metrics)",
+          String(off.requests),
+          formatNumber(off.medianDecodeTokensPerSecond, 1),
+          formatNumber(off.pooledDecodeTokensPerSecond, 1),
+          "",
+          formatNumber(off.mainProcessCpuMicrosPerToken, 1),
+        ],
+        [
+          "on ÷ off",
+          "",
+          formatNumber(ratio, 4),
+          formatNumber(pooledRatio, 4),
+          formatNumber(pairedRatio, 4),
+          formatNumber(on.mainProcessCpuMicrosPerToken / off.mainProcessCpuMicrosPerToken, 4),
+        ],
       ],
     ),
   );
-  console.log(`\nBlocks on, off, off, on…, each a fresh server; ${maxTokens} tokens per request, temperature 0, parallel 1, 1 thread; target on ÷ off within 1%.`);
+  console.log(
+    `\nBlocks on, off, off, on…, each a fresh server; ${maxTokens} tokens per request, temperature 0, parallel 1, 1 thread; target on ÷ off within 1%.`,
+  );
 
   const report = {
     startedAt: startedAt.toISOString(),
     machine,
     quick,
     recording,
-    throughServer: { model: "stories260K", maxTokens, on, off, ratio, pooledRatio, pairRatios, pairedRatio, loadAverage: loadavg(), samples: server },
+    throughServer: {
+      model: "stories260K",
+      maxTokens,
+      on,
+      off,
+      ratio,
+      pooledRatio,
+      pairRatios,
+      pairedRatio,
+      loadAverage: loadavg(),
+      samples: server,
+    },
   };
-  const path = await writeResultFiles(join(benchDirectory, "results"), { prefix: "metrics", latest: "metrics-latest.json", startedAt: report.startedAt }, report);
+  const path = await writeResultFiles(
+    join(benchDirectory, "results"),
+    { prefix: "metrics", latest: "metrics-latest.json", startedAt: report.startedAt },
+    report,
+  );
   console.log(`Raw samples: ${path} (and results/metrics-latest.json)`);
 }
 

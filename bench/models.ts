@@ -38,7 +38,11 @@ export async function prepareModel(key: ModelKey): Promise<BenchModel> {
 async function makeSyntheticModel(preset: string, path: string): Promise<void> {
   const script = join(benchDirectory, "make-model.ts");
   try {
-    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, preset, path], { encoding: "utf8" });
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["--import", "tsx", script, preset, path],
+      { encoding: "utf8" },
+    );
     console.error(`  ${stdout.trim()}`);
   } catch (error) {
     const detail = (error as { stderr?: string }).stderr?.trim() || String(error);

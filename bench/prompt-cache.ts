@@ -32,14 +32,39 @@ interface Turn {
   cachedTokens: number;
 }
 
-const { values } = parseArgs({ options: { model: { type: "string", default: "134m" }, reps: { type: "string", default: "4" }, "history-words": { type: "string", default: "380" } }, strict: true });
+const { values } = parseArgs({
+  options: {
+    model: { type: "string", default: "134m" },
+    reps: { type: "string", default: "4" },
+    "history-words": { type: "string", default: "380" },
+  },
+  strict: true,
+});
 const reps = Number(values.reps);
 const historyWords = Number(values["history-words"]);
-const words = ["river", "stone", "garden", "window", "lantern", "market", "harbor", "meadow", "candle", "bridge", "forest", "letter", "kitchen", "mountain", "signal", "thunder"];
+const words = [
+  "river",
+  "stone",
+  "garden",
+  "window",
+  "lantern",
+  "market",
+  "harbor",
+  "meadow",
+  "candle",
+  "bridge",
+  "forest",
+  "letter",
+  "kitchen",
+  "mountain",
+  "signal",
+  "thunder",
+];
 
 /** A long earlier exchange: the history the next turn carries. */
 function history(rep: number): Message[] {
-  const text = (count: number, offset: number): string => Array.from({ length: count }, (_, index) => words[(index * 7 + offset) % words.length]).join(" ");
+  const text = (count: number, offset: number): string =>
+    Array.from({ length: count }, (_, index) => words[(index * 7 + offset) % words.length]).join(" ");
   return [
     { role: "system", content: `You are a helpful assistant. Conversation ${rep}.` },
     { role: "user", content: `Please remember these notes: ${text(historyWords, rep)}.` },
@@ -53,9 +78,17 @@ async function chat(url: string, messages: Message[]): Promise<Turn> {
   const response = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ model, messages, max_tokens: 16, temperature: 0, stream: true, stream_options: { include_usage: true } }),
+    body: JSON.stringify({
+      model,
+      messages,
+      max_tokens: 16,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    }),
   });
-  if (response.status !== 200 || response.body === null) throw new Error(`chat answered ${response.status}: ${await response.text()}`);
+  if (response.status !== 200 || response.body === null)
+    throw new Error(`chat answered ${response.status}: ${await response.text()}`);
   let firstAt: number | undefined;
   let text = "";
   let usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
@@ -66,7 +99,10 @@ async function chat(url: string, messages: Message[]): Promise<Turn> {
       const event = buffered.slice(0, boundary);
       buffered = buffered.slice(boundary + 2);
       if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
-      const data = JSON.parse(event.slice(6)) as { choices?: { delta?: { content?: string } }[]; usage?: typeof usage };
+      const data = JSON.parse(event.slice(6)) as {
+        choices?: { delta?: { content?: string } }[];
+        usage?: typeof usage;
+      };
       const content = data.choices?.[0]?.delta?.content ?? "";
       if (content.length > 0) {
         firstAt ??= performance.now();
@@ -75,7 +111,12 @@ async function chat(url: string, messages: Message[]): Promise<Turn> {
       if (data.usage) usage = data.usage;
     }
   }
-  return { timeToFirstTokenMs: (firstAt ?? Number.NaN) - sentAt, text, promptTokens: usage?.prompt_tokens ?? Number.NaN, cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? Number.NaN };
+  return {
+    timeToFirstTokenMs: (firstAt ?? Number.NaN) - sentAt,
+    text,
+    promptTokens: usage?.prompt_tokens ?? Number.NaN,
+    cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? Number.NaN,
+  };
 }
 
 const startedAt = new Date();
@@ -84,11 +125,22 @@ const benchModel = await prepareModel(values.model as ModelKey);
 const model = basename(benchModel.path, ".gguf");
 const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-cache-"));
 const config = loadConfig({
-  flags: { home, models: dirname(benchModel.path), port: "0", parallel: "1", "context-size": "2048", threads: "1", "max-loaded-models": "1", "log-level": "error" },
+  flags: {
+    home,
+    models: dirname(benchModel.path),
+    port: "0",
+    parallel: "1",
+    "context-size": "2048",
+    threads: "1",
+    "max-loaded-models": "1",
+    "log-level": "error",
+  },
   env: {},
   readConfigFile: false,
 });
-console.error(`prompt-cache bench: ${benchModel.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${reps} reps, threads 1, parallel 1, context 2048`);
+console.error(
+  `prompt-cache bench: ${benchModel.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${reps} reps, threads 1, parallel 1, context 2048`,
+);
 const server = await startServer(config, { logger: silentLogger, handleSignals: false });
 const rows: { reuse: Turn; none: Turn }[] = [];
 try {
@@ -97,13 +149,19 @@ try {
     const earlier = history(rep);
     // The previous turn: it leaves the whole history (and its answer) in the sequence.
     const previous = await chat(server.url, earlier);
-    const nextTurn: Message[] = [...earlier, { role: "assistant", content: previous.text }, { role: "user", content: "What was the third note?" }];
+    const nextTurn: Message[] = [
+      ...earlier,
+      { role: "assistant", content: previous.text },
+      { role: "user", content: "What was the third note?" },
+    ];
     const reuse = await chat(server.url, nextTurn);
     // Something else takes the one sequence; the same next turn now starts from nothing.
     await chat(server.url, [{ role: "user", content: `zebra ${rep}` }]);
     const none = await chat(server.url, nextTurn);
     rows.push({ reuse, none });
-    console.error(`  rep ${rep + 1}: prompt ${reuse.promptTokens} tokens; reuse TTFT ${reuse.timeToFirstTokenMs.toFixed(1)} ms (cached ${reuse.cachedTokens}), none ${none.timeToFirstTokenMs.toFixed(1)} ms (cached ${none.cachedTokens}); same text: ${reuse.text === none.text}`);
+    console.error(
+      `  rep ${rep + 1}: prompt ${reuse.promptTokens} tokens; reuse TTFT ${reuse.timeToFirstTokenMs.toFixed(1)} ms (cached ${reuse.cachedTokens}), none ${none.timeToFirstTokenMs.toFixed(1)} ms (cached ${none.cachedTokens}); same text: ${reuse.text === none.text}`,
+    );
   }
 } finally {
   await server.close();
@@ -119,11 +177,31 @@ console.log(
     (["reuse", "none"] as const).map((variant) => {
       const turns = rows.map((row) => row[variant]);
       const times = turns.map((turn) => turn.timeToFirstTokenMs);
-      return [variant, formatNumber(median(turns.map((turn) => turn.promptTokens)), 0), formatNumber(median(turns.map((turn) => turn.cachedTokens)), 0), formatNumber(median(times), 1), `${formatNumber(Math.min(...times), 1)}-${formatNumber(Math.max(...times), 1)}`];
+      return [
+        variant,
+        formatNumber(median(turns.map((turn) => turn.promptTokens)), 0),
+        formatNumber(median(turns.map((turn) => turn.cachedTokens)), 0),
+        formatNumber(median(times), 1),
+        `${formatNumber(Math.min(...times), 1)}-${formatNumber(Math.max(...times), 1)}`,
+      ];
     }),
   ),
 );
 console.log("");
-console.log(`Reuse is ${formatNumber(noneMs / reuseMs, 1)}× faster to first token (target ≥ 5×). Identical greedy output with and without reuse: ${rows.filter((row) => row.reuse.text === row.none.text).length}/${rows.length}.`);
-const jsonPath = await writeResultFiles(join(benchDirectory, "results"), { prefix: "prompt-cache", latest: "prompt-cache-latest.json", startedAt: startedAt.toISOString() }, { startedAt: startedAt.toISOString(), model: benchModel.label, machine, options: values, reuseTtftMs: reuseMs, noneTtftMs: noneMs, rows });
+console.log(
+  `Reuse is ${formatNumber(noneMs / reuseMs, 1)}× faster to first token (target ≥ 5×). Identical greedy output with and without reuse: ${rows.filter((row) => row.reuse.text === row.none.text).length}/${rows.length}.`,
+);
+const jsonPath = await writeResultFiles(
+  join(benchDirectory, "results"),
+  { prefix: "prompt-cache", latest: "prompt-cache-latest.json", startedAt: startedAt.toISOString() },
+  {
+    startedAt: startedAt.toISOString(),
+    model: benchModel.label,
+    machine,
+    options: values,
+    reuseTtftMs: reuseMs,
+    noneTtftMs: noneMs,
+    rows,
+  },
+);
 console.log(`Raw samples: ${jsonPath} (and results/prompt-cache-latest.json)`);

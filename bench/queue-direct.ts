@@ -21,18 +21,39 @@ export interface DirectStreamsPlan {
 
 export async function runDirectStreams(plan: DirectStreamsPlan): Promise<StreamsBlock[]> {
   const setupStart = performance.now();
-  const llama = await getLlama({ gpu: false, build: "never", maxThreads: plan.threads, logLevel: LlamaLogLevel.error });
+  const llama = await getLlama({
+    gpu: false,
+    build: "never",
+    maxThreads: plan.threads,
+    logLevel: LlamaLogLevel.error,
+  });
   try {
     const model = await llama.loadModel({ modelPath: plan.modelPath });
     // As src/engine/runner/model-host.ts creates a runner's context.
-    const context = await model.createContext({ contextSize: plan.contextSize, sequences: plan.parallel, threads: plan.threads, batchSize: Math.min(512, plan.contextSize) });
+    const context = await model.createContext({
+      contextSize: plan.contextSize,
+      sequences: plan.parallel,
+      threads: plan.threads,
+      batchSize: Math.min(512, plan.contextSize),
+    });
     const completions = Array.from({ length: plan.parallel }, () => {
       const sequence = context.getSequence();
       return { sequence, completion: new LlamaCompletion({ contextSequence: sequence }) };
     });
     const generate = async (slot: number, prompt: string): Promise<StreamsBlock["samples"][number]> => {
-      const sample = await measureCompletion({ ...completions[slot]!, prompt, rep: 0, block: 0, maxTokens: plan.maxTokens });
-      return { timeToFirstTokenMs: sample.timeToFirstTokenMs, decodeTokensPerSecond: sample.decodeTokensPerSecond, completionTokens: sample.completionTokens, totalMs: sample.totalMs };
+      const sample = await measureCompletion({
+        ...completions[slot]!,
+        prompt,
+        rep: 0,
+        block: 0,
+        maxTokens: plan.maxTokens,
+      });
+      return {
+        timeToFirstTokenMs: sample.timeToFirstTokenMs,
+        decodeTokensPerSecond: sample.decodeTokensPerSecond,
+        completionTokens: sample.completionTokens,
+        totalMs: sample.totalMs,
+      };
     };
     await generate(0, "warm up: the old farmer walked slowly down the dusty road");
     const setupMs = performance.now() - setupStart;
@@ -44,7 +65,8 @@ export async function runDirectStreams(plan: DirectStreamsPlan): Promise<Streams
       const results = await Promise.all(
         Array.from({ length: streams }, async (_, stream) => {
           const samples: StreamsBlock["samples"] = [];
-          for (let index = 0; index < requestsPerStream; index++) samples.push(await generate(stream, prompts[stream * requestsPerStream + index]!));
+          for (let index = 0; index < requestsPerStream; index++)
+            samples.push(await generate(stream, prompts[stream * requestsPerStream + index]!));
           return samples;
         }),
       );

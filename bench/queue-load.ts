@@ -22,7 +22,12 @@ import { join } from "node:path";
 import { describeMachine } from "./machine.js";
 import { benchDirectory, modelsDirectory, prepareModel } from "./models.js";
 import { runMixedLoad } from "./queue-mixed.js";
-import { renderQueueNotes, renderQueueTables, summarizeQueueSuite, writeQueueReport } from "./queue-report.js";
+import {
+  renderQueueNotes,
+  renderQueueTables,
+  summarizeQueueSuite,
+  writeQueueReport,
+} from "./queue-report.js";
 import { queueSettings } from "./queue-settings.js";
 import { runStreams } from "./queue-streams.js";
 
@@ -39,7 +44,9 @@ export async function runQueueSuite(options: QueueSuiteOptions): Promise<void> {
   const modelsDir = await prepareQueueModels();
   const home = join(modelsDirectory, "home");
   const windowMs = options.quick ? queueSettings.mixed.quickWindowMs : queueSettings.mixed.windowMs;
-  const pairedWindowMs = options.quick ? queueSettings.mixed.quickPairedWindowMs : queueSettings.mixed.pairedWindowMs;
+  const pairedWindowMs = options.quick
+    ? queueSettings.mixed.quickPairedWindowMs
+    : queueSettings.mixed.pairedWindowMs;
   const { mixed, concurrency } = queueSettings;
   log(
     `Queue suite: ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ` +
@@ -68,7 +75,9 @@ export async function runQueueSuite(options: QueueSuiteOptions): Promise<void> {
     mixedRuns,
     concurrencyBlocks: blocks,
   });
-  console.log(`\nQueue suite ${(durationMs / 1000).toFixed(1)} s. Raw samples: ${path} (and results/queue-latest.json)`);
+  console.log(
+    `\nQueue suite ${(durationMs / 1000).toFixed(1)} s. Raw samples: ${path} (and results/queue-latest.json)`,
+  );
 }
 
 /** bench/.models/queue/ with the two model names: hard links to the synthetic 134M file (copies where links fail). */

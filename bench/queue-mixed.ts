@@ -12,7 +12,18 @@ import type { RunningServer } from "../src/app/index.js";
 import { waitForNoChildProcesses } from "./machine.js";
 import type { MixedRun, QueueSample } from "./queue-report.js";
 import { makeSchedule, type QueueRequestPlan } from "./queue-schedule.js";
-import { machineCpuShares, QueueMarks, readCpu, requestBody, runnerPids, runningIntervals, startQueueServer, warmUp, type CpuReading, type RequestMarks } from "./queue-server.js";
+import {
+  machineCpuShares,
+  QueueMarks,
+  readCpu,
+  requestBody,
+  runnerPids,
+  runningIntervals,
+  startQueueServer,
+  warmUp,
+  type CpuReading,
+  type RequestMarks,
+} from "./queue-server.js";
 import { queueSettings, type QueuePolicy } from "./queue-settings.js";
 import { CompletionStreamClient, type StreamedCompletion } from "./sse-client.js";
 
@@ -51,9 +62,15 @@ export async function runMixedLoad(plan: MixedPlan): Promise<MixedRun[]> {
       });
       servers.push({ policy, server, marks: new QueueMarks(server) });
     }
-    await Promise.all(servers.flatMap(({ policy, server }) => queueSettings.mixedModels.map((model) => warmUp(server, model, `warm-${policy}-${model}`))));
+    await Promise.all(
+      servers.flatMap(({ policy, server }) =>
+        queueSettings.mixedModels.map((model) => warmUp(server, model, `warm-${policy}-${model}`)),
+      ),
+    );
     const setupMs = performance.now() - setupStart;
-    plan.log(`  mixed: 2 servers × ${queueSettings.mixedModels.length} runners loaded and warm in ${(setupMs / 1000).toFixed(1)} s`);
+    plan.log(
+      `  mixed: 2 servers × ${queueSettings.mixedModels.length} runners loaded and warm in ${(setupMs / 1000).toFixed(1)} s`,
+    );
     const runs: MixedRun[] = [];
     const logRun = (run: MixedRun): void => {
       const done = run.samples.filter((sample) => sample.error === undefined).length;
@@ -65,12 +82,28 @@ export async function runMixedLoad(plan: MixedPlan): Promise<MixedRun[]> {
     };
     for (const [order, step] of mixed.order.entries()) {
       const target = servers.find((candidate) => candidate.policy === step.policy)!;
-      const run = await runWindow({ ...target, seed: mixed.seeds[step.seedIndex]!, order, windowMs: plan.windowMs, setupMs, isPaired: false });
+      const run = await runWindow({
+        ...target,
+        seed: mixed.seeds[step.seedIndex]!,
+        order,
+        windowMs: plan.windowMs,
+        setupMs,
+        isPaired: false,
+      });
       runs.push(run);
       logRun(run);
     }
     const paired = await Promise.all(
-      servers.map((target) => runWindow({ ...target, seed: mixed.pairedSeed, order: mixed.order.length, windowMs: plan.pairedWindowMs, setupMs, isPaired: true })),
+      servers.map((target) =>
+        runWindow({
+          ...target,
+          seed: mixed.pairedSeed,
+          order: mixed.order.length,
+          windowMs: plan.pairedWindowMs,
+          setupMs,
+          isPaired: true,
+        }),
+      ),
     );
     for (const run of paired) {
       runs.push(run);
@@ -96,7 +129,12 @@ interface WindowPlan extends PolicyServer {
 async function runWindow(plan: WindowPlan): Promise<MixedRun> {
   const { mixed } = queueSettings;
   const { server, marks } = plan;
-  const schedule = makeSchedule({ seed: plan.seed, models: queueSettings.mixedModels, length: mixed.scheduleLength, maxTokens: mixed.maxTokens });
+  const schedule = makeSchedule({
+    seed: plan.seed,
+    models: queueSettings.mixedModels,
+    length: mixed.scheduleLength,
+    maxTokens: mixed.maxTokens,
+  });
   const pids = runnerPids(server);
   const clients: CompletionStreamClient[] = [];
   const cpuBefore = await readCpu(pids);
@@ -114,7 +152,10 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
       if (marks.requests.get(requestId)?.startedAt === undefined) client.close();
     }
   }, plan.windowMs);
-  const hangUp = setTimeout(() => clients.forEach((client) => client.close()), plan.windowMs + mixed.drainLimitMs);
+  const hangUp = setTimeout(
+    () => clients.forEach((client) => client.close()),
+    plan.windowMs + mixed.drainLimitMs,
+  );
   const sent: SentRequest[] = [];
   try {
     const loops: Promise<void>[] = [];
@@ -147,8 +188,13 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
   cpuAtCutoff ??= await readCpu(pids);
   const ids = new Set(sent.map((request) => request.requestId));
   const mine = [...marks.requests.entries()].filter(([id]) => ids.has(id));
-  const samples = sent.map((request) => ({ ...toSample(request, marks, t0), preemptedForIt: victimOf(request.requestId, marks, mine) }));
-  const busyMs = mine.flatMap(([, request]) => runningIntervals(request)).reduce((sum, [start, stop]) => sum + Math.max(0, Math.min(stop, cutoff) - Math.max(start, t0)), 0);
+  const samples = sent.map((request) => ({
+    ...toSample(request, marks, t0),
+    preemptedForIt: victimOf(request.requestId, marks, mine),
+  }));
+  const busyMs = mine
+    .flatMap(([, request]) => runningIntervals(request))
+    .reduce((sum, [start, stop]) => sum + Math.max(0, Math.min(stop, cutoff) - Math.max(start, t0)), 0);
   return {
     policy: plan.policy,
     isPreemptionEnabled: plan.policy === "priority",
@@ -160,11 +206,17 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
     setupMs: plan.setupMs,
     runnerPids: pids,
     tokensInWindow: samples.reduce((sum, sample) => sum + tokensWithin(sample, plan.windowMs), 0),
-    completionTokens: samples.reduce((sum, sample) => sum + (Number.isFinite(sample.completionTokens) ? sample.completionTokens : 0), 0),
+    completionTokens: samples.reduce(
+      (sum, sample) => sum + (Number.isFinite(sample.completionTokens) ? sample.completionTokens : 0),
+      0,
+    ),
     recomputedTokens: samples.reduce((sum, sample) => sum + sample.recomputedTokens, 0),
     preemptions: mine.reduce((sum, [, request]) => sum + request.preemptedAt.length, 0),
     sequenceOccupancy: busyMs / (queueSettings.mixedModels.length * mixed.parallel * plan.windowMs),
-    cpuInWindow: { runnerMs: cpuAtCutoff.runnerMs - cpuBefore.runnerMs, mainMs: cpuAtCutoff.mainMs - cpuBefore.mainMs },
+    cpuInWindow: {
+      runnerMs: cpuAtCutoff.runnerMs - cpuBefore.runnerMs,
+      mainMs: cpuAtCutoff.mainMs - cpuBefore.mainMs,
+    },
     machineCpu: machineCpuShares(cpuBefore.machine, cpuAtCutoff.machine),
     samples,
   };
@@ -175,7 +227,11 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
  * filled in), so it is the first preemption on the same model between the high request's
  * arrival and its start.
  */
-function victimOf(requestId: string, marks: QueueMarks, window: readonly [string, RequestMarks][]): QueueSample["preemptedForIt"] {
+function victimOf(
+  requestId: string,
+  marks: QueueMarks,
+  window: readonly [string, RequestMarks][],
+): QueueSample["preemptedForIt"] {
   const high = marks.requests.get(requestId);
   if (high?.priority !== "high" || high.startedAt === undefined) return undefined;
   let found: QueueSample["preemptedForIt"];
@@ -203,14 +259,26 @@ interface SentRequest {
   error: string | undefined;
 }
 
-async function send(client: CompletionStreamClient, request: { plan: QueueRequestPlan; requestId: string; client: number }): Promise<SentRequest> {
+async function send(
+  client: CompletionStreamClient,
+  request: { plan: QueueRequestPlan; requestId: string; client: number },
+): Promise<SentRequest> {
   const { plan, requestId } = request;
   const sentAt = performance.now();
   try {
-    const streamed = await client.stream(requestBody(plan), { "X-Request-Id": requestId, "X-Priority": plan.priority });
+    const streamed = await client.stream(requestBody(plan), {
+      "X-Request-Id": requestId,
+      "X-Priority": plan.priority,
+    });
     return { ...request, sentAt: streamed.sentAt, streamed, endedAt: streamed.endedAt, error: undefined };
   } catch (error) {
-    return { ...request, sentAt, streamed: undefined, endedAt: performance.now(), error: error instanceof Error ? error.message : String(error) };
+    return {
+      ...request,
+      sentAt,
+      streamed: undefined,
+      endedAt: performance.now(),
+      error: error instanceof Error ? error.message : String(error),
+    };
   }
 }
 
@@ -219,7 +287,11 @@ function toSample(request: SentRequest, marks: QueueMarks, t0: number): QueueSam
   const since = (at: number | undefined): number => (at === undefined ? Number.NaN : at - t0);
   const streamed = request.streamed;
   const promptTokens = streamed?.usage?.prompt_tokens ?? Number.NaN;
-  const paused = server?.resumedAt.reduce((sum, resumedAt, index) => sum + resumedAt - (server.preemptedAt[index] ?? resumedAt), 0) ?? 0;
+  const paused =
+    server?.resumedAt.reduce(
+      (sum, resumedAt, index) => sum + resumedAt - (server.preemptedAt[index] ?? resumedAt),
+      0,
+    ) ?? 0;
   return {
     requestId: request.requestId,
     model: request.plan.model,
@@ -234,13 +306,17 @@ function toSample(request: SentRequest, marks: QueueMarks, t0: number): QueueSam
     lastContentMs: since(streamed?.lastContentAt),
     endedMs: since(request.endedAt),
     queueWaitMs: server?.startedAt === undefined ? Number.NaN : server.startedAt - server.queuedAt,
-    timeToFirstTokenMs: streamed?.firstContentAt === undefined ? Number.NaN : streamed.firstContentAt - request.sentAt,
+    timeToFirstTokenMs:
+      streamed?.firstContentAt === undefined ? Number.NaN : streamed.firstContentAt - request.sentAt,
     promptTokens,
     completionTokens: streamed?.usage?.completion_tokens ?? Number.NaN,
     contentChunks: streamed?.contentChunks ?? 0,
     preemptions: server?.preemptedAt.length ?? 0,
     pausedMs: paused,
-    recomputedTokens: (server?.preemptedTokens ?? []).reduce((sum, tokens) => sum + tokens + (Number.isFinite(promptTokens) ? promptTokens : 0), 0),
+    recomputedTokens: (server?.preemptedTokens ?? []).reduce(
+      (sum, tokens) => sum + tokens + (Number.isFinite(promptTokens) ? promptTokens : 0),
+      0,
+    ),
     arrival: server?.arrival,
     outcome: server?.outcome,
     ...(request.error === undefined ? {} : { error: request.error }),

@@ -88,14 +88,24 @@ export interface StreamsBlock {
   completionTokens: number;
   /** Completion tokens of the block ÷ its wall time (first request sent → last stream ended). */
   aggregateTokensPerSecond: number;
-  samples: { timeToFirstTokenMs: number; decodeTokensPerSecond: number; completionTokens: number; totalMs: number }[];
+  samples: {
+    timeToFirstTokenMs: number;
+    decodeTokensPerSecond: number;
+    completionTokens: number;
+    totalMs: number;
+  }[];
   /** Server: runner process and this process; direct: all of it is this process (mainMs). */
   cpu: { runnerMs: number; mainMs: number };
   machineCpu: { busy: number; idle: number; steal: number } | undefined;
 }
 
-export function streamsBlock(fields: Omit<StreamsBlock, "requests" | "completionTokens" | "aggregateTokensPerSecond">): StreamsBlock {
-  const completionTokens = fields.samples.reduce((sum, sample) => sum + (Number.isFinite(sample.completionTokens) ? sample.completionTokens : 0), 0);
+export function streamsBlock(
+  fields: Omit<StreamsBlock, "requests" | "completionTokens" | "aggregateTokensPerSecond">,
+): StreamsBlock {
+  const completionTokens = fields.samples.reduce(
+    (sum, sample) => sum + (Number.isFinite(sample.completionTokens) ? sample.completionTokens : 0),
+    0,
+  );
   return {
     ...fields,
     requests: fields.samples.length,
@@ -212,7 +222,9 @@ function spread(values: readonly number[]): Spread {
 }
 
 function priorityRow(priority: Priority | "all", samples: readonly QueueSample[]): PriorityRow {
-  const completed = samples.filter((sample) => sample.error === undefined && sample.outcome !== undefined && sample.outcome !== "error");
+  const completed = samples.filter(
+    (sample) => sample.error === undefined && sample.outcome !== undefined && sample.outcome !== "error",
+  );
   return {
     priority,
     count: completed.length,
@@ -225,14 +237,18 @@ function priorityRow(priority: Priority | "all", samples: readonly QueueSample[]
 }
 
 function highArrivals(samples: readonly QueueSample[], parallel: number): HighArrivals {
-  const high = samples.filter((sample) => sample.priority === "high" && sample.arrival !== undefined && sample.error === undefined);
+  const high = samples.filter(
+    (sample) => sample.priority === "high" && sample.arrival !== undefined && sample.error === undefined,
+  );
   const waits = (matching: readonly QueueSample[]): WaitGroup => ({
     count: matching.length,
     queueWaitMs: spread(matching.map((sample) => sample.queueWaitMs)),
     maxMs: matching.length === 0 ? Number.NaN : Math.max(...matching.map((sample) => sample.queueWaitMs)),
   });
-  const group = (filter: (arrival: ArrivalContext) => boolean): WaitGroup => waits(high.filter((sample) => filter(sample.arrival!)));
-  const running = (arrival: ArrivalContext): number => arrival.running.high + arrival.running.normal + arrival.running.low;
+  const group = (filter: (arrival: ArrivalContext) => boolean): WaitGroup =>
+    waits(high.filter((sample) => filter(sample.arrival!)));
+  const running = (arrival: ArrivalContext): number =>
+    arrival.running.high + arrival.running.normal + arrival.running.low;
   return {
     freeSequence: group((arrival) => running(arrival) < parallel),
     preemptibleLowRunning: group((arrival) => running(arrival) >= parallel && arrival.preemptibleLow > 0),
@@ -247,7 +263,11 @@ function mean(values: readonly number[]): number {
   return finite.length === 0 ? Number.NaN : finite.reduce((sum, value) => sum + value, 0) / finite.length;
 }
 
-function summarizePolicy(policy: "priority" | "fifo", runs: readonly MixedRun[], parallel: number): PolicySummary {
+function summarizePolicy(
+  policy: "priority" | "fifo",
+  runs: readonly MixedRun[],
+  parallel: number,
+): PolicySummary {
   const mine = runs.filter((run) => run.policy === policy);
   const samples = mine.flatMap((run) => run.samples);
   const tokens = mine.reduce((sum, run) => sum + run.tokensInWindow, 0);
@@ -261,18 +281,32 @@ function summarizePolicy(policy: "priority" | "fifo", runs: readonly MixedRun[],
     runnerCores: mine.reduce((sum, run) => sum + run.cpuInWindow.runnerMs, 0) / (windowSeconds * 1000),
     tokensPerRunnerCpuSecond: tokens / (mine.reduce((sum, run) => sum + run.cpuInWindow.runnerMs, 0) / 1000),
     sequenceOccupancy: mean(mine.map((run) => run.sequenceOccupancy)),
-    recomputedShare: mine.reduce((sum, run) => sum + run.recomputedTokens, 0) / mine.reduce((sum, run) => sum + run.completionTokens, 0),
+    recomputedShare:
+      mine.reduce((sum, run) => sum + run.recomputedTokens, 0) /
+      mine.reduce((sum, run) => sum + run.completionTokens, 0),
     runnerCpuMsPerToken: mine.reduce((sum, run) => sum + run.cpuInWindow.runnerMs, 0) / tokens,
     mainCpuMsPerToken: mine.reduce((sum, run) => sum + run.cpuInWindow.mainMs, 0) / tokens,
     steal: mean(mine.map((run) => run.machineCpu?.steal ?? Number.NaN)),
     busy: mean(mine.map((run) => run.machineCpu?.busy ?? Number.NaN)),
     preemptions: mine.reduce((sum, run) => sum + run.preemptions, 0),
-    rows: [...priorities.map((priority) => priorityRow(priority, samples.filter((sample) => sample.priority === priority))), priorityRow("all", samples)],
+    rows: [
+      ...priorities.map((priority) =>
+        priorityRow(
+          priority,
+          samples.filter((sample) => sample.priority === priority),
+        ),
+      ),
+      priorityRow("all", samples),
+    ],
     highArrivals: highArrivals(samples, parallel),
   };
 }
 
-function summarizeStreams(blocks: readonly StreamsBlock[], variant: "server" | "direct", streams: number): StreamsSummary {
+function summarizeStreams(
+  blocks: readonly StreamsBlock[],
+  variant: "server" | "direct",
+  streams: number,
+): StreamsSummary {
   const mine = blocks.filter((block) => block.variant === variant && block.streams === streams);
   const tokens = mine.reduce((sum, block) => sum + block.completionTokens, 0);
   const wallMs = mine.reduce((sum, block) => sum + block.wallMs, 0);
@@ -293,7 +327,11 @@ function summarizeStreams(blocks: readonly StreamsBlock[], variant: "server" | "
   };
 }
 
-export function summarizeQueueSuite(runs: readonly MixedRun[], blocks: readonly StreamsBlock[], parallel: number): QueueSuiteSummary {
+export function summarizeQueueSuite(
+  runs: readonly MixedRun[],
+  blocks: readonly StreamsBlock[],
+  parallel: number,
+): QueueSuiteSummary {
   const alone = runs.filter((run) => !run.isPaired);
   const together = runs.filter((run) => run.isPaired);
   const priority = summarizePolicy("priority", alone, parallel);
@@ -309,14 +347,20 @@ export function summarizeQueueSuite(runs: readonly MixedRun[], blocks: readonly 
       runnerCoresRatio: pairedPriority.runnerCores / pairedFifo.runnerCores,
     };
   }
-  const highOf = (summary: PolicySummary): PriorityRow => summary.rows.find((row) => row.priority === "high")!;
+  const highOf = (summary: PolicySummary): PriorityRow =>
+    summary.rows.find((row) => row.priority === "high")!;
   const streams: StreamsSummary[] = [];
   for (const variant of ["server", "direct"] as const) {
-    const counts = [...new Set(blocks.filter((block) => block.variant === variant).map((block) => block.streams))].sort((a, b) => a - b);
+    const counts = [
+      ...new Set(blocks.filter((block) => block.variant === variant).map((block) => block.streams)),
+    ].sort((a, b) => a - b);
     for (const count of counts) streams.push(summarizeStreams(blocks, variant, count));
   }
-  const find = (variant: "server" | "direct", count: number): StreamsSummary | undefined => streams.find((summary) => summary.variant === variant && summary.streams === count);
-  const ratio = (variant: "server" | "direct"): number => (find(variant, 4)?.aggregateTokensPerSecond ?? Number.NaN) / (find(variant, 1)?.aggregateTokensPerSecond ?? Number.NaN);
+  const find = (variant: "server" | "direct", count: number): StreamsSummary | undefined =>
+    streams.find((summary) => summary.variant === variant && summary.streams === count);
+  const ratio = (variant: "server" | "direct"): number =>
+    (find(variant, 4)?.aggregateTokensPerSecond ?? Number.NaN) /
+    (find(variant, 1)?.aggregateTokensPerSecond ?? Number.NaN);
   return {
     priority,
     fifo,
@@ -327,13 +371,28 @@ export function summarizeQueueSuite(runs: readonly MixedRun[], blocks: readonly 
     runnerCoresRatio: priority.runnerCores / fifo.runnerCores,
     streams,
     streamsRatio: ratio("server"),
-    streamsCpuRatio: (find("server", 1)?.cpuMsPerToken ?? Number.NaN) / (find("server", 4)?.cpuMsPerToken ?? Number.NaN),
+    streamsCpuRatio:
+      (find("server", 1)?.cpuMsPerToken ?? Number.NaN) / (find("server", 4)?.cpuMsPerToken ?? Number.NaN),
     directStreamsRatio: ratio("direct"),
   };
 }
 
 export function renderQueueTables(summary: QueueSuiteSummary): string {
-  const header = ["policy", "priority", "n", "queue wait p50 ms", "p95 ms", "TTFT p50 ms", "p95 ms", "preempted", "agg tok/s", "windows tok/s", "runner cores", "tok/CPU-s", "seqs busy"];
+  const header = [
+    "policy",
+    "priority",
+    "n",
+    "queue wait p50 ms",
+    "p95 ms",
+    "TTFT p50 ms",
+    "p95 ms",
+    "preempted",
+    "agg tok/s",
+    "windows tok/s",
+    "runner cores",
+    "tok/CPU-s",
+    "seqs busy",
+  ];
   const rows: string[][] = [];
   for (const policy of [summary.priority, summary.fifo]) {
     for (const row of policy.rows) {
@@ -355,7 +414,19 @@ export function renderQueueTables(summary: QueueSuiteSummary): string {
       ]);
     }
   }
-  const streamsHeader = ["variant", "streams", "parallel", "threads", "requests", "tokens", "agg tok/s", "blocks tok/s", "per-stream decode tok/s p50", "TTFT p50 ms", "CPU ms/token"];
+  const streamsHeader = [
+    "variant",
+    "streams",
+    "parallel",
+    "threads",
+    "requests",
+    "tokens",
+    "agg tok/s",
+    "blocks tok/s",
+    "per-stream decode tok/s p50",
+    "TTFT p50 ms",
+    "CPU ms/token",
+  ];
   const streamsRows = summary.streams.map((streams) => [
     streams.variant === "server" ? "server" : "direct (node-llama-cpp)",
     String(streams.streams),
@@ -422,5 +493,9 @@ export interface QueueReport {
 
 /** Writes queue-<timestamp>.json and queue-latest.json (latest.json stays the serving suite's); returns the timestamped path. */
 export function writeQueueReport(directory: string, report: QueueReport): Promise<string> {
-  return writeResultFiles(directory, { prefix: "queue", latest: "queue-latest.json", startedAt: report.startedAt }, { ...report, machine: { ...report.machine, loadAverageAtEnd: loadavg() } });
+  return writeResultFiles(
+    directory,
+    { prefix: "queue", latest: "queue-latest.json", startedAt: report.startedAt },
+    { ...report, machine: { ...report.machine, loadAverageAtEnd: loadavg() } },
+  );
 }

@@ -35,10 +35,41 @@ const priorityBlock: readonly Priority[] = [
 ];
 
 const words = [
-  "amber", "birch", "cedar", "dune", "ember", "fjord", "grove", "harbor", "island", "jasper", "kestrel", "lagoon", "meadow",
-  "nectar", "orchard", "pebble", "quarry", "river", "summit", "thicket", "upland", "valley", "willow", "xenon", "yarrow", "zephyr",
+  "amber",
+  "birch",
+  "cedar",
+  "dune",
+  "ember",
+  "fjord",
+  "grove",
+  "harbor",
+  "island",
+  "jasper",
+  "kestrel",
+  "lagoon",
+  "meadow",
+  "nectar",
+  "orchard",
+  "pebble",
+  "quarry",
+  "river",
+  "summit",
+  "thicket",
+  "upland",
+  "valley",
+  "willow",
+  "xenon",
+  "yarrow",
+  "zephyr",
 ];
-const subjects = ["the old farmer", "a young sailor", "the village baker", "two tired travellers", "the quiet librarian", "a curious child"];
+const subjects = [
+  "the old farmer",
+  "a young sailor",
+  "the village baker",
+  "two tired travellers",
+  "the quiet librarian",
+  "a curious child",
+];
 const bodies = [
   "walked slowly down the dusty road toward the quiet village where the market was about to open",
   "looked out over the grey water and wondered whether the storm would reach the harbour before night",

@@ -45,7 +45,11 @@ export async function startQueueServer(options: QueueServerOptions): Promise<Run
 }
 
 /** A streamed, greedy POST /v1/completions body with usage in the last chunk. */
-export function requestBody(fields: { model: string; prompt: string; maxTokens: number }): Record<string, unknown> {
+export function requestBody(fields: {
+  model: string;
+  prompt: string;
+  maxTokens: number;
+}): Record<string, unknown> {
   return {
     model: fields.model,
     prompt: fields.prompt,
@@ -60,7 +64,14 @@ export function requestBody(fields: { model: string; prompt: string; maxTokens: 
 export async function warmUp(server: RunningServer, model: string, requestId: string): Promise<void> {
   const client = new CompletionStreamClient(server.url);
   try {
-    await client.stream(requestBody({ model, prompt: "warm up: the old farmer walked slowly down the dusty road", maxTokens: 8 }), { "X-Request-Id": requestId });
+    await client.stream(
+      requestBody({
+        model,
+        prompt: "warm up: the old farmer walked slowly down the dusty road",
+        maxTokens: 8,
+      }),
+      { "X-Request-Id": requestId },
+    );
   } finally {
     client.close();
   }
@@ -134,7 +145,10 @@ export class QueueMarks {
         const marks = this.requests.get(requestId);
         if (marks === undefined) return;
         marks.resumedAt.push(performance.now());
-        this.#runningOf(model).set(requestId, { priority: marks.priority, preemptions: marks.preemptedAt.length });
+        this.#runningOf(model).set(requestId, {
+          priority: marks.priority,
+          preemptions: marks.preemptedAt.length,
+        });
       }),
       events.on("first-token", ({ requestId }) => {
         const marks = this.requests.get(requestId);
@@ -173,7 +187,12 @@ export class QueueMarks {
     }
     let waiting = 0;
     for (const marks of this.requests.values()) {
-      if (marks.model === model && marks.endedAt === undefined && (marks.startedAt === undefined || marks.preemptedAt.length > marks.resumedAt.length)) waiting += 1;
+      if (
+        marks.model === model &&
+        marks.endedAt === undefined &&
+        (marks.startedAt === undefined || marks.preemptedAt.length > marks.resumedAt.length)
+      )
+        waiting += 1;
     }
     return { running, preemptibleLow, waiting };
   }
@@ -197,7 +216,11 @@ export interface MachineCpu {
 export async function machineCpu(): Promise<MachineCpu | undefined> {
   try {
     const line = (await readFile("/proc/stat", "utf8")).split("\n", 1)[0]!;
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+      .trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number);
     return { busy: user! + nice! + system! + irq! + softirq!, idle: idle! + iowait!, steal: steal ?? 0 };
   } catch {
     return undefined;
@@ -205,7 +228,10 @@ export async function machineCpu(): Promise<MachineCpu | undefined> {
 }
 
 /** Shares of the machine's CPU time between two readings: busy, idle and stolen by the hypervisor. */
-export function machineCpuShares(before: MachineCpu | undefined, after: MachineCpu | undefined): { busy: number; idle: number; steal: number } | undefined {
+export function machineCpuShares(
+  before: MachineCpu | undefined,
+  after: MachineCpu | undefined,
+): { busy: number; idle: number; steal: number } | undefined {
   if (before === undefined || after === undefined) return undefined;
   const busy = after.busy - before.busy;
   const idle = after.idle - before.idle;
@@ -223,7 +249,11 @@ export interface CpuReading {
 /** CPU time so far of the given runner processes (summed) and of this process. */
 export async function readCpu(runnerPids: readonly number[]): Promise<CpuReading> {
   const runners = await Promise.all(runnerPids.map((pid) => otherProcessCpuMs(pid).catch(() => Number.NaN)));
-  return { runnerMs: runners.reduce((sum, ms) => sum + ms, 0), mainMs: processCpuMs(), machine: await machineCpu() };
+  return {
+    runnerMs: runners.reduce((sum, ms) => sum + ms, 0),
+    mainMs: processCpuMs(),
+    machine: await machineCpu(),
+  };
 }
 
 export function runnerPids(server: RunningServer): number[] {

@@ -8,7 +8,14 @@ import { waitForNoChildProcesses } from "./machine.js";
 import { runDirectStreams } from "./queue-direct.js";
 import { streamsBlock, type StreamsBlock } from "./queue-report.js";
 import { makeSchedule } from "./queue-schedule.js";
-import { machineCpuShares, readCpu, requestBody, runnerPids, startQueueServer, warmUp } from "./queue-server.js";
+import {
+  machineCpuShares,
+  readCpu,
+  requestBody,
+  runnerPids,
+  startQueueServer,
+  warmUp,
+} from "./queue-server.js";
 import { queueSettings } from "./queue-settings.js";
 import { decodeRate } from "./samples.js";
 import { CompletionStreamClient, type StreamedCompletion } from "./sse-client.js";
@@ -25,7 +32,12 @@ export interface StreamsPlan {
 /** A block's prompts: the same for 1 and 4 streams, with a new first word per block. */
 function streamPrompts(round: number, count: number): string[] {
   const model = queueSettings.mixedModels[0]!;
-  const plans = makeSchedule({ seed: queueSettings.concurrency.seed, models: [model], length: count, maxTokens: queueSettings.concurrency.maxTokens }).get(model)!;
+  const plans = makeSchedule({
+    seed: queueSettings.concurrency.seed,
+    models: [model],
+    length: count,
+    maxTokens: queueSettings.concurrency.maxTokens,
+  }).get(model)!;
   // A sequence's cache from an earlier block then shares only the BOS token with the new prompt.
   return plans.map((request) => `${roundWords[round % roundWords.length]!}, ${request.prompt}`);
 }
@@ -38,9 +50,13 @@ function logBlock(log: (line: string) => void, block: StreamsBlock, rounds: numb
 
 function sampleOf(result: StreamedCompletion): StreamsBlock["samples"][number] {
   const tokens = result.usage?.completion_tokens ?? Number.NaN;
-  const firstToLast = result.firstContentAt === undefined || result.lastContentAt === undefined ? Number.NaN : result.lastContentAt - result.firstContentAt;
+  const firstToLast =
+    result.firstContentAt === undefined || result.lastContentAt === undefined
+      ? Number.NaN
+      : result.lastContentAt - result.firstContentAt;
   return {
-    timeToFirstTokenMs: result.firstContentAt === undefined ? Number.NaN : result.firstContentAt - result.sentAt,
+    timeToFirstTokenMs:
+      result.firstContentAt === undefined ? Number.NaN : result.firstContentAt - result.sentAt,
     decodeTokensPerSecond: decodeRate(tokens, firstToLast),
     completionTokens: tokens,
     totalMs: result.endedAt - result.sentAt,
@@ -78,7 +94,11 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
             const done: StreamedCompletion[] = [];
             for (let index = 0; index < requests; index++) {
               const prompt = prompts[stream * requests + index]!;
-              done.push(await client.stream(requestBody({ model, prompt, maxTokens: concurrency.maxTokens }), { "X-Request-Id": `s${round}-${stream}-${index}` }));
+              done.push(
+                await client.stream(requestBody({ model, prompt, maxTokens: concurrency.maxTokens }), {
+                  "X-Request-Id": `s${round}-${stream}-${index}`,
+                }),
+              );
             }
             return done;
           }),
@@ -94,7 +114,10 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
           setupMs,
           wallMs,
           samples: results.flat().map(sampleOf),
-          cpu: { runnerMs: cpuAfter.runnerMs - cpuBefore.runnerMs, mainMs: cpuAfter.mainMs - cpuBefore.mainMs },
+          cpu: {
+            runnerMs: cpuAfter.runnerMs - cpuBefore.runnerMs,
+            mainMs: cpuAfter.mainMs - cpuBefore.mainMs,
+          },
           machineCpu: machineCpuShares(cpuBefore.machine, cpuAfter.machine),
         });
         blocks.push(block);
@@ -115,7 +138,11 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
     maxTokens: concurrency.maxTokens,
     rounds: concurrency.directOrder.map((streams, round) => {
       const requests = concurrency.directRequestsPerStream[streams]!;
-      return { streams, requestsPerStream: requests, prompts: streamPrompts(concurrency.order.length + round, streams * requests) };
+      return {
+        streams,
+        requestsPerStream: requests,
+        prompts: streamPrompts(concurrency.order.length + round, streams * requests),
+      };
     }),
   });
   for (const block of direct) {

@@ -82,14 +82,31 @@ export function summarizeScenario(result: ScenarioResult): ScenarioSummary {
     },
     serverTimeToFirstToken: {
       sentToQueued: medianOf((sample) => sample.serverQueuedMs ?? Number.NaN),
-      queuedToFirstToken: medianOf((sample) => (sample.serverFirstTokenEventMs ?? Number.NaN) - (sample.serverQueuedMs ?? Number.NaN)),
-      firstTokenToClient: medianOf((sample) => sample.timeToFirstTokenMs - (sample.serverFirstTokenEventMs ?? Number.NaN)),
+      queuedToFirstToken: medianOf(
+        (sample) => (sample.serverFirstTokenEventMs ?? Number.NaN) - (sample.serverQueuedMs ?? Number.NaN),
+      ),
+      firstTokenToClient: medianOf(
+        (sample) => sample.timeToFirstTokenMs - (sample.serverFirstTokenEventMs ?? Number.NaN),
+      ),
     },
   };
 }
 
 export function renderTable(results: readonly ScenarioResult[]): string {
-  const header = ["model", "threads", "variant", "n", "tokens", "TTFT p50 ms", "TTFT p10-p90 ms", "decode tok/s p50", "decode p10-p90", "added TTFT ms", "ratio", "CPU ms/token"];
+  const header = [
+    "model",
+    "threads",
+    "variant",
+    "n",
+    "tokens",
+    "TTFT p50 ms",
+    "TTFT p10-p90 ms",
+    "decode tok/s p50",
+    "decode p10-p90",
+    "added TTFT ms",
+    "ratio",
+    "CPU ms/token",
+  ];
   const rows: string[][] = [];
   for (const result of results) {
     const summary = summarizeScenario(result);
@@ -148,5 +165,9 @@ export interface BenchReport {
 
 /** Writes bench-<timestamp>.json and latest.json; returns the timestamped path. */
 export function writeReport(directory: string, report: BenchReport): Promise<string> {
-  return writeResultFiles(directory, { prefix: "bench", latest: "latest.json", startedAt: report.startedAt }, report);
+  return writeResultFiles(
+    directory,
+    { prefix: "bench", latest: "latest.json", startedAt: report.startedAt },
+    report,
+  );
 }

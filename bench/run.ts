@@ -27,18 +27,32 @@ const childExitTimeoutMs = 10_000;
 const suites = ["serving", "queue", "all"] as const;
 type Suite = (typeof suites)[number];
 
-function parseCommandLine(): { quick: boolean; models: ModelKey[]; threads: number[] | undefined; suite: Suite } {
+function parseCommandLine(): {
+  quick: boolean;
+  models: ModelKey[];
+  threads: number[] | undefined;
+  suite: Suite;
+} {
   const { values } = parseArgs({
-    options: { quick: { type: "boolean", default: false }, models: { type: "string" }, threads: { type: "string" }, suite: { type: "string", default: "all" } },
+    options: {
+      quick: { type: "boolean", default: false },
+      models: { type: "string" },
+      threads: { type: "string" },
+      suite: { type: "string", default: "all" },
+    },
     strict: true,
   });
-  const models = values.models === undefined ? [...modelKeys] : values.models.split(",").map((name) => name.trim());
+  const models =
+    values.models === undefined ? [...modelKeys] : values.models.split(",").map((name) => name.trim());
   for (const model of models) {
-    if (!(modelKeys as readonly string[]).includes(model)) throw new Error(`Unknown model "${model}"; use one of ${modelKeys.join(", ")}.`);
+    if (!(modelKeys as readonly string[]).includes(model))
+      throw new Error(`Unknown model "${model}"; use one of ${modelKeys.join(", ")}.`);
   }
   const threads = values.threads?.split(",").map((count) => Number.parseInt(count, 10));
-  if (threads?.some((count) => !Number.isInteger(count) || count < 1)) throw new Error(`--threads takes a list of positive integers, got "${values.threads}".`);
-  if (!(suites as readonly string[]).includes(values.suite)) throw new Error(`--suite takes one of ${suites.join(", ")}, got "${values.suite}".`);
+  if (threads?.some((count) => !Number.isInteger(count) || count < 1))
+    throw new Error(`--threads takes a list of positive integers, got "${values.threads}".`);
+  if (!(suites as readonly string[]).includes(values.suite))
+    throw new Error(`--suite takes one of ${suites.join(", ")}, got "${values.suite}".`);
   return { quick: values.quick, models: models as ModelKey[], threads, suite: values.suite as Suite };
 }
 
@@ -54,16 +68,24 @@ async function runScenario(scenario: Scenario, log: (line: string) => void): Pro
       maxTokens: scenario.maxTokens,
       block: round,
       warmupPrompt: warmupPrompt(scenario),
-      prompts: Array.from({ length: scenario.repsPerBlock }, (_, index) => ({ rep: firstRep + index, prompt: repPrompt(scenario, firstRep + index) })),
+      prompts: Array.from({ length: scenario.repsPerBlock }, (_, index) => ({
+        rep: firstRep + index,
+        prompt: repPrompt(scenario, firstRep + index),
+      })),
     };
     for (const variant of ["direct", "server"] as const) {
       const started = performance.now();
-      const block = variant === "direct" ? await runDirectBlock(plan) : await runServerBlock({ ...plan, home: join(modelsDirectory, "home") });
+      const block =
+        variant === "direct"
+          ? await runDirectBlock(plan)
+          : await runServerBlock({ ...plan, home: join(modelsDirectory, "home") });
       await waitForNoChildProcesses(childExitTimeoutMs);
       blocks.push(block);
       const ttft = block.samples.map((sample) => sample.timeToFirstTokenMs.toFixed(1)).join(" ");
       const rates = block.samples.map((sample) => sample.decodeTokensPerSecond.toFixed(1)).join(" ");
-      log(`  ${model.label} T=${scenario.threads} round ${round + 1}/${scenario.rounds} ${variant.padEnd(6)} ${((performance.now() - started) / 1000).toFixed(1)} s  TTFT ms [${ttft}]  tok/s [${rates}]`);
+      log(
+        `  ${model.label} T=${scenario.threads} round ${round + 1}/${scenario.rounds} ${variant.padEnd(6)} ${((performance.now() - started) / 1000).toFixed(1)} s  TTFT ms [${ttft}]  tok/s [${rates}]`,
+      );
     }
   }
   return { scenario, modelLabel: model.label, modelPath: model.path, blocks };
@@ -71,14 +93,19 @@ async function runScenario(scenario: Scenario, log: (line: string) => void): Pro
 
 async function main(): Promise<void> {
   const options = parseCommandLine();
-  if (options.suite === "queue") return runQueueSuite({ quick: options.quick, log: (line) => console.error(line) });
+  if (options.suite === "queue")
+    return runQueueSuite({ quick: options.quick, log: (line) => console.error(line) });
   const startedAt = new Date();
   const benchStart = performance.now();
   const machine = await describeMachine();
   const scenarios = planScenarios(options);
   const log = (line: string): void => console.error(line);
-  log(`RawrXD bench: ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.nodeVersion}, node-llama-cpp ${machine.nodeLlamaCppVersion}, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}`);
-  log(`${scenarios.length} scenario(s)${options.quick ? " (quick)" : ""}; context ${contextSize}, parallel 1, temperature 0`);
+  log(
+    `RawrXD bench: ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.nodeVersion}, node-llama-cpp ${machine.nodeLlamaCppVersion}, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}`,
+  );
+  log(
+    `${scenarios.length} scenario(s)${options.quick ? " (quick)" : ""}; context ${contextSize}, parallel 1, temperature 0`,
+  );
 
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) results.push(await runScenario(scenario, log));
@@ -90,7 +117,7 @@ async function main(): Promise<void> {
   console.log(renderNotes(results));
   console.log("");
   console.log(
-    "Prompts: each rep's prompt starts with its own word (\"alpha 0: …\", \"bravo 1: …\"), the same for both variants, so the server's prefix cache " +
+    'Prompts: each rep\'s prompt starts with its own word ("alpha 0: …", "bravo 1: …"), the same for both variants, so the server\'s prefix cache ' +
       "can reuse only the BOS token and both evaluate the whole prompt every rep; the direct variant clears its sequence before each rep.",
   );
   console.log(

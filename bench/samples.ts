@@ -63,7 +63,9 @@ export interface BlockResult {
 }
 
 export function decodeRate(completionTokens: number, firstToLastMs: number): number {
-  return completionTokens > 1 && firstToLastMs > 0 ? ((completionTokens - 1) * 1000) / firstToLastMs : Number.NaN;
+  return completionTokens > 1 && firstToLastMs > 0
+    ? ((completionTokens - 1) * 1000) / firstToLastMs
+    : Number.NaN;
 }
 
 export function sumTokens(samples: readonly GenerationSample[]): number {

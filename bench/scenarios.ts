@@ -31,17 +31,40 @@ export function planScenarios(filter: ScenarioFilter): Scenario[] {
   // 134M reps cost ~1.3 s on a quiet box and ~4 s on a busy one; stories reps ~0.2 s.
   const reps = filter.quick ? 2 : 4;
   const all: Scenario[] = [
-    { model: "stories", threads: 1, maxTokens: 200, basePrompt: storiesPrompt, rounds, repsPerBlock: filter.quick ? 3 : 10 },
+    {
+      model: "stories",
+      threads: 1,
+      maxTokens: 200,
+      basePrompt: storiesPrompt,
+      rounds,
+      repsPerBlock: filter.quick ? 3 : 10,
+    },
     // 2 threads on stories260K is known to be pathological (~20× slower per token, ~1 min per
     // block on a busy box): opt-in with `--models stories --threads 1,2`.
-    { model: "stories", threads: 2, maxTokens: 200, basePrompt: storiesPrompt, rounds, repsPerBlock: filter.quick ? 1 : 2, isOptIn: true },
+    {
+      model: "stories",
+      threads: 2,
+      maxTokens: 200,
+      basePrompt: storiesPrompt,
+      rounds,
+      repsPerBlock: filter.quick ? 1 : 2,
+      isOptIn: true,
+    },
     { model: "134m", threads: 1, maxTokens: 128, basePrompt: syntheticPrompt, rounds, repsPerBlock: reps },
     // 2 threads on 2 vCPUs swings 5–50 tok/s when anything else runs: fewer reps keep the bench under ~6 min.
-    { model: "134m", threads: 2, maxTokens: 128, basePrompt: syntheticPrompt, rounds, repsPerBlock: filter.quick ? 2 : 3 },
+    {
+      model: "134m",
+      threads: 2,
+      maxTokens: 128,
+      basePrompt: syntheticPrompt,
+      rounds,
+      repsPerBlock: filter.quick ? 2 : 3,
+    },
   ];
   return all.filter(
     (scenario) =>
-      filter.models.includes(scenario.model) && (filter.threads?.includes(scenario.threads) ?? scenario.isOptIn !== true),
+      filter.models.includes(scenario.model) &&
+      (filter.threads?.includes(scenario.threads) ?? scenario.isOptIn !== true),
   );
 }
 
@@ -51,8 +74,31 @@ export function planScenarios(filter: ScenarioFilter): Scenario[] {
  * the BOS token; the direct variant clears its sequence before every rep.
  */
 const repWords = [
-  "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet", "kilo", "lima", "mike",
-  "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor", "xray", "yankee", "zulu",
+  "alpha",
+  "bravo",
+  "charlie",
+  "delta",
+  "echo",
+  "foxtrot",
+  "golf",
+  "hotel",
+  "india",
+  "juliet",
+  "kilo",
+  "lima",
+  "mike",
+  "november",
+  "oscar",
+  "papa",
+  "quebec",
+  "romeo",
+  "sierra",
+  "tango",
+  "uniform",
+  "victor",
+  "xray",
+  "yankee",
+  "zulu",
 ];
 
 export function repPrompt(scenario: Scenario, rep: number): string {

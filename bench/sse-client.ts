@@ -12,7 +12,9 @@ export interface StreamedCompletion {
   endedAt: number;
   contentChunks: number;
   text: string;
-  usage: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
+  usage:
+    | { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }
+    | undefined;
 }
 
 interface CompletionChunk {
@@ -29,7 +31,10 @@ export class CompletionStreamClient {
     this.#url = new URL("/v1/completions", baseUrl);
   }
 
-  stream(body: Record<string, unknown>, extraHeaders: Record<string, string> = {}): Promise<StreamedCompletion> {
+  stream(
+    body: Record<string, unknown>,
+    extraHeaders: Record<string, string> = {},
+  ): Promise<StreamedCompletion> {
     const payload = JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const result: StreamedCompletion = {
@@ -44,7 +49,12 @@ export class CompletionStreamClient {
       const request = httpRequest(this.#url, {
         method: "POST",
         agent: this.#agent,
-        headers: { ...extraHeaders, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(payload), Accept: "text/event-stream" },
+        headers: {
+          ...extraHeaders,
+          "Content-Type": "application/json",
+          "Content-Length": Buffer.byteLength(payload),
+          Accept: "text/event-stream",
+        },
       });
       request.on("error", reject);
       request.on("response", (response) => {
@@ -65,7 +75,9 @@ export class CompletionStreamClient {
         response.on("end", () => {
           result.endedAt = performance.now();
           if (response.statusCode !== 200) {
-            reject(new Error(`POST ${this.#url.href} answered ${response.statusCode}: ${buffered.slice(0, 500)}`));
+            reject(
+              new Error(`POST ${this.#url.href} answered ${response.statusCode}: ${buffered.slice(0, 500)}`),
+            );
           } else {
             resolve(result);
           }

@@ -27,7 +27,13 @@ import { startServer } from "../src/app/index.js";
 import { loadConfig } from "../src/config/index.js";
 import { silentLogger, type GenerateRequest } from "../src/core/index.js";
 import { openmpBuildOptions, RunnerProcess } from "../src/engine/index.js";
-import { describeMachine, otherProcessCpuMs, processCpuMs, soleChildProcessId, waitForNoChildProcesses } from "./machine.js";
+import {
+  describeMachine,
+  otherProcessCpuMs,
+  processCpuMs,
+  soleChildProcessId,
+  waitForNoChildProcesses,
+} from "./machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "./models.js";
 import { CompletionStreamClient } from "./sse-client.js";
 import { median } from "./stats.js";
@@ -38,7 +44,13 @@ type Path = "llama-bench" | "completion" | "evaluate" | "runner" | "server";
 type ThreadSetting = 1 | 2 | "auto";
 const llamaBenchBinary = join(benchDirectory, ".llama.cpp", "build", "bin", "llama-bench");
 const hasLlamaBench = existsSync(llamaBenchBinary);
-const paths: readonly Path[] = [...(hasLlamaBench ? (["llama-bench"] as const) : []), "completion", "evaluate", "runner", "server"];
+const paths: readonly Path[] = [
+  ...(hasLlamaBench ? (["llama-bench"] as const) : []),
+  "completion",
+  "evaluate",
+  "runner",
+  "server",
+];
 const contextSize = 1024;
 
 interface Generation {
@@ -68,21 +80,48 @@ const { values } = parseArgs({
   },
   strict: true,
 });
-const settings = values.threads.split(",").map((item) => (item.trim() === "auto" ? "auto" : Number(item))) as ThreadSetting[];
-if (settings.some((setting) => setting !== "auto" && setting !== 1 && setting !== 2)) throw new Error(`--threads takes a list of 1, 2 and auto, got "${values.threads}".`);
-if (values.engine !== "prebuilt" && values.engine !== "openmp") throw new Error(`--engine takes prebuilt or openmp, got "${values.engine}".`);
+const settings = values.threads
+  .split(",")
+  .map((item) => (item.trim() === "auto" ? "auto" : Number(item))) as ThreadSetting[];
+if (settings.some((setting) => setting !== "auto" && setting !== 1 && setting !== 2))
+  throw new Error(`--threads takes a list of 1, 2 and auto, got "${values.threads}".`);
+if (values.engine !== "prebuilt" && values.engine !== "openmp")
+  throw new Error(`--engine takes prebuilt or openmp, got "${values.engine}".`);
 const engine = values.engine;
 const rounds = Number(values.rounds);
 const reps = Number(values.reps);
 const maxTokens = Number(values.tokens);
-const words = ["the", "old", "farmer", "walked", "slowly", "down", "the", "dusty", "road", "toward", "the", "quiet", "village", "where", "his", "daughter", "was", "waiting"];
-const basePrompt = Array.from({ length: Number(values["prompt-words"]) }, (_, index) => words[index % words.length]).join(" ");
+const words = [
+  "the",
+  "old",
+  "farmer",
+  "walked",
+  "slowly",
+  "down",
+  "the",
+  "dusty",
+  "road",
+  "toward",
+  "the",
+  "quiet",
+  "village",
+  "where",
+  "his",
+  "daughter",
+  "was",
+  "waiting",
+];
+const basePrompt = Array.from(
+  { length: Number(values["prompt-words"]) },
+  (_, index) => words[index % words.length],
+).join(" ");
 /** A different first word per generation: nothing but BOS is reused from a previous prompt. */
 const promptFor = (index: number): string => `${index} ${basePrompt}`;
 
 /** From token arrival times: TTFT, and the decode rate with the first token (it carries the prompt) excluded. */
 function generationOf(startedAt: number, times: readonly number[]): Generation {
-  const tokensPerSecond = times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!);
+  const tokensPerSecond =
+    times.length < 2 ? Number.NaN : ((times.length - 1) * 1000) / (times.at(-1)! - times[0]!);
   return { timeToFirstTokenMs: (times[0] ?? Number.NaN) - startedAt, tokensPerSecond, tokens: times.length };
 }
 
@@ -92,17 +131,31 @@ interface BlockMeasurement {
   cpuMs: () => Promise<number>;
 }
 
-async function measureBlock(path: Path, setting: ThreadSetting, measurement: BlockMeasurement): Promise<Block> {
+async function measureBlock(
+  path: Path,
+  setting: ThreadSetting,
+  measurement: BlockMeasurement,
+): Promise<Block> {
   const { generate, cpuMs } = measurement;
   await generate(-1);
   const before = await cpuMs();
   const generations: Generation[] = [];
   for (let rep = 0; rep < reps; rep++) generations.push(await generate(rep));
   const tokens = generations.reduce((sum, generation) => sum + generation.tokens, 0);
-  return { path, setting, ttfts: generations.map((generation) => generation.timeToFirstTokenMs), rates: generations.map((generation) => generation.tokensPerSecond), cpuMsPerToken: ((await cpuMs()) - before) / tokens };
+  return {
+    path,
+    setting,
+    ttfts: generations.map((generation) => generation.timeToFirstTokenMs),
+    rates: generations.map((generation) => generation.tokensPerSecond),
+    cpuMsPerToken: ((await cpuMs()) - before) / tokens,
+  };
 }
 
-async function directBlock(path: "completion" | "evaluate", modelPath: string, threads: number): Promise<Block> {
+async function directBlock(
+  path: "completion" | "evaluate",
+  modelPath: string,
+  threads: number,
+): Promise<Block> {
   const llama = await getLlama({
     gpu: false,
     build: "never",
@@ -121,9 +174,16 @@ async function directBlock(path: "completion" | "evaluate", modelPath: string, t
         const started = performance.now();
         const tokenTimes: number[] = [];
         if (path === "completion") {
-          await completion.generateCompletion(promptFor(index), { maxTokens, temperature: 0, onToken: () => void tokenTimes.push(performance.now()) });
+          await completion.generateCompletion(promptFor(index), {
+            maxTokens,
+            temperature: 0,
+            onToken: () => void tokenTimes.push(performance.now()),
+          });
         } else {
-          const tokens = [...(model.tokens.bos === null ? [] : [model.tokens.bos]), ...model.tokenize(promptFor(index))];
+          const tokens = [
+            ...(model.tokens.bos === null ? [] : [model.tokens.bos]),
+            ...model.tokenize(promptFor(index)),
+          ];
           for await (const _token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
             tokenTimes.push(performance.now());
             if (tokenTimes.length >= maxTokens) break;
@@ -138,26 +198,58 @@ async function directBlock(path: "completion" | "evaluate", modelPath: string, t
   }
 }
 
-async function runnerBlock(modelPath: string, setting: ThreadSetting, cacheDirectory: string): Promise<Block> {
+async function runnerBlock(
+  modelPath: string,
+  setting: ThreadSetting,
+  cacheDirectory: string,
+): Promise<Block> {
   const runner = await RunnerProcess.start(
-    { name: "bench", path: modelPath, contextTokens: contextSize, parallel: 1, threads: setting === "auto" ? 0 : setting, gpu: "cpu", loadTimeoutMs: 300_000, tuning: { requestedGpu: "cpu", gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory, engineBuild: engine } },
+    {
+      name: "bench",
+      path: modelPath,
+      contextTokens: contextSize,
+      parallel: 1,
+      threads: setting === "auto" ? 0 : setting,
+      gpu: "cpu",
+      loadTimeoutMs: 300_000,
+      tuning: {
+        requestedGpu: "cpu",
+        gpuLayers: "auto",
+        gpuMarginBytes: -1,
+        cacheDirectory,
+        engineBuild: engine,
+      },
+    },
     { logger: silentLogger },
   );
   try {
     const pid = runner.pid!;
     const block = await measureBlock("runner", setting, {
       generate: async (index) => {
-        const request: GenerateRequest = { id: `bench-${index}-${Math.random()}`, model: "bench", input: { kind: "text", prompt: promptFor(index) }, maxTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+        const request: GenerateRequest = {
+          id: `bench-${index}-${Math.random()}`,
+          model: "bench",
+          input: { kind: "text", prompt: promptFor(index) },
+          maxTokens,
+          stop: [],
+          sampling: { temperature: 0 },
+          reportProgress: false,
+          priority: "normal",
+        };
         const started = performance.now();
         const tokenTimes: number[] = [];
         for await (const event of runner.generate(request, new AbortController().signal)) {
-          if (event.type === "text-delta") for (let token = 0; token < event.tokenCount; token++) tokenTimes.push(performance.now());
+          if (event.type === "text-delta")
+            for (let token = 0; token < event.tokenCount; token++) tokenTimes.push(performance.now());
         }
         return generationOf(started, tokenTimes);
       },
       cpuMs: async () => processCpuMs() + (await otherProcessCpuMs(pid)),
     });
-    return { ...block, threadsDetail: `${runner.info.plan!.threads.threads} decode / ${runner.info.plan!.threads.batchThreads} prompt (${runner.info.plan!.threads.detail})` };
+    return {
+      ...block,
+      threadsDetail: `${runner.info.plan!.threads.threads} decode / ${runner.info.plan!.threads.batchThreads} prompt (${runner.info.plan!.threads.detail})`,
+    };
   } finally {
     await runner.dispose();
   }
@@ -165,7 +257,17 @@ async function runnerBlock(modelPath: string, setting: ThreadSetting, cacheDirec
 
 async function serverBlock(modelPath: string, setting: ThreadSetting, home: string): Promise<Block> {
   const config = loadConfig({
-    flags: { home, models: dirname(modelPath), port: "0", threads: String(setting), "engine-build": engine, parallel: "1", "context-size": String(contextSize), "max-loaded-models": "1", "log-level": "error" },
+    flags: {
+      home,
+      models: dirname(modelPath),
+      port: "0",
+      threads: String(setting),
+      "engine-build": engine,
+      parallel: "1",
+      "context-size": String(contextSize),
+      "max-loaded-models": "1",
+      "log-level": "error",
+    },
     env: {},
     readConfigFile: false,
   });
@@ -175,11 +277,22 @@ async function serverBlock(modelPath: string, setting: ThreadSetting, home: stri
     let runnerPid: number | undefined;
     const block = await measureBlock("server", setting, {
       generate: async (index) => {
-        const streamed = await client.stream({ model: basename(modelPath, ".gguf"), prompt: promptFor(index), stream: true, stream_options: { include_usage: true }, temperature: 0, max_tokens: maxTokens });
+        const streamed = await client.stream({
+          model: basename(modelPath, ".gguf"),
+          prompt: promptFor(index),
+          stream: true,
+          stream_options: { include_usage: true },
+          temperature: 0,
+          max_tokens: maxTokens,
+        });
         runnerPid ??= await soleChildProcessId();
         const tokens = streamed.usage?.completion_tokens ?? streamed.contentChunks;
         const firstToLastMs = streamed.lastContentAt! - streamed.firstContentAt!;
-        return { timeToFirstTokenMs: streamed.firstContentAt! - streamed.sentAt, tokensPerSecond: ((tokens - 1) * 1000) / firstToLastMs, tokens };
+        return {
+          timeToFirstTokenMs: streamed.firstContentAt! - streamed.sentAt,
+          tokensPerSecond: ((tokens - 1) * 1000) / firstToLastMs,
+          tokens,
+        };
       },
       cpuMs: async () => processCpuMs() + (runnerPid === undefined ? 0 : await otherProcessCpuMs(runnerPid)),
     });
@@ -196,19 +309,46 @@ async function serverBlock(modelPath: string, setting: ThreadSetting, home: stri
  * exclude the first (it carries the prompt); at 64 tokens the difference is under 2 %.
  */
 async function llamaBenchBlock(modelPath: string, threads: number, promptTokens: number): Promise<Block> {
-  const args = ["-m", modelPath, "-p", "0", "-n", String(maxTokens), "-d", String(promptTokens), "-t", String(threads), "-r", String(reps), "-o", "json"];
+  const args = [
+    "-m",
+    modelPath,
+    "-p",
+    "0",
+    "-n",
+    String(maxTokens),
+    "-d",
+    String(promptTokens),
+    "-t",
+    String(threads),
+    "-r",
+    String(reps),
+    "-o",
+    "json",
+  ];
   const { stdout } = await promisify(execFile)(llamaBenchBinary, args, { maxBuffer: 16 * 1024 * 1024 });
   const results = JSON.parse(stdout) as { samples_ts: number[]; build_commit: string }[];
   const rates = results.flatMap((result) => result.samples_ts);
-  return { path: "llama-bench", setting: threads as ThreadSetting, ttfts: rates.map(() => Number.NaN), rates, cpuMsPerToken: Number.NaN, threadsDetail: `llama.cpp ${results[0]?.build_commit ?? "?"}` };
+  return {
+    path: "llama-bench",
+    setting: threads as ThreadSetting,
+    ttfts: rates.map(() => Number.NaN),
+    rates,
+    cpuMsPerToken: Number.NaN,
+    threadsDetail: `llama.cpp ${results[0]?.build_commit ?? "?"}`,
+  };
 }
 
 const machine = await describeMachine();
 const model = await prepareModel(values.model as ModelKey);
 const scratch = mkdtempSync(join(tmpdir(), "rawrxd-bench-threads-"));
-if (!hasLlamaBench) console.error("threads bench: no llama-bench (run bench/build-llama-bench.sh once to compare with llama.cpp itself)");
+if (!hasLlamaBench)
+  console.error(
+    "threads bench: no llama-bench (run bench/build-llama-bench.sh once to compare with llama.cpp itself)",
+  );
 const promptTokens = Math.round(Number(values["prompt-words"]) * 1.25);
-console.error(`threads bench: ${engine} engine, ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`);
+console.error(
+  `threads bench: ${engine} engine, ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`,
+);
 const startedAt = new Date();
 const started = performance.now();
 const blocks: Block[] = [];
@@ -216,7 +356,8 @@ try {
   for (let round = 0; round < rounds; round++) {
     for (const setting of settings) {
       for (const path of paths) {
-        if (setting === "auto" && (path === "llama-bench" || path === "completion" || path === "evaluate")) continue;
+        if (setting === "auto" && (path === "llama-bench" || path === "completion" || path === "evaluate"))
+          continue;
         const blockStart = performance.now();
         const block =
           path === "llama-bench"
@@ -240,10 +381,19 @@ try {
 
 const cell = (path: Path, setting: ThreadSetting) => {
   const matching = blocks.filter((block) => block.path === path && block.setting === setting);
-  return { ttft: median(matching.flatMap((block) => block.ttfts)), rate: median(matching.flatMap((block) => block.rates)), cpu: median(matching.map((block) => block.cpuMsPerToken)), count: matching.length };
+  return {
+    ttft: median(matching.flatMap((block) => block.ttfts)),
+    rate: median(matching.flatMap((block) => block.rates)),
+    cpu: median(matching.map((block) => block.cpuMsPerToken)),
+    count: matching.length,
+  };
 };
 const reference = (setting: ThreadSetting): number =>
-  setting === "auto" ? Math.max(...([1, 2] as const).map((threads) => cell("llama-bench", threads).rate).filter(Number.isFinite)) : cell("llama-bench", setting).rate;
+  setting === "auto"
+    ? Math.max(
+        ...([1, 2] as const).map((threads) => cell("llama-bench", threads).rate).filter(Number.isFinite),
+      )
+    : cell("llama-bench", setting).rate;
 /**
  * Each round's block against the llama-bench block of the same round and thread count, then the
  * median over rounds: neighbouring blocks share the machine's load of the moment, so this ratio
@@ -257,14 +407,31 @@ const pairedRatio = (path: Path, setting: ThreadSetting): number => {
   return median(measured.map((block, round) => median(block.rates) / median(references[round]!.rates)));
 };
 const rows = paths.flatMap((path) => {
-  const measured = settings.map((setting) => ({ setting, ...cell(path, setting) })).filter((row) => row.count > 0);
+  const measured = settings
+    .map((setting) => ({ setting, ...cell(path, setting) }))
+    .filter((row) => row.count > 0);
   const best = Math.max(...measured.map((row) => row.rate));
-  return measured.map((row) => ({ path, ...row, ofBestThreads: row.rate / best, ofLlamaBench: row.rate / reference(row.setting), ofLlamaBenchPaired: pairedRatio(path, row.setting) }));
+  return measured.map((row) => ({
+    path,
+    ...row,
+    ofBestThreads: row.rate / best,
+    ofLlamaBench: row.rate / reference(row.setting),
+    ofLlamaBenchPaired: pairedRatio(path, row.setting),
+  }));
 });
 console.log("");
 console.log(
   formatTable(
-    ["path", "threads", "TTFT p50 ms", "decode tok/s p50", "CPU ms/token", "vs best threads", "vs llama-bench", "paired by round"],
+    [
+      "path",
+      "threads",
+      "TTFT p50 ms",
+      "decode tok/s p50",
+      "CPU ms/token",
+      "vs best threads",
+      "vs llama-bench",
+      "paired by round",
+    ],
     rows.map((row) => [
       row.path,
       String(row.setting),
@@ -281,7 +448,22 @@ const autoDetail = blocks.find((block) => block.path === "runner" && block.setti
 console.log("");
 if (autoDetail !== undefined) console.log(`--threads auto ran ${autoDetail}.`);
 const loadAverageAtEnd = loadavg();
-console.log(`Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${loadAverageAtEnd.map((load) => load.toFixed(2)).join(" ")}.`);
-const report = { startedAt: startedAt.toISOString(), engine, model: model.label, machine, loadAverageAtEnd, options: values, rows, blocks };
-const jsonPath = await writeResultFiles(join(benchDirectory, "results"), { prefix: "threads", latest: "threads-latest.json", startedAt: report.startedAt }, report);
+console.log(
+  `Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${loadAverageAtEnd.map((load) => load.toFixed(2)).join(" ")}.`,
+);
+const report = {
+  startedAt: startedAt.toISOString(),
+  engine,
+  model: model.label,
+  machine,
+  loadAverageAtEnd,
+  options: values,
+  rows,
+  blocks,
+};
+const jsonPath = await writeResultFiles(
+  join(benchDirectory, "results"),
+  { prefix: "threads", latest: "threads-latest.json", startedAt: report.startedAt },
+  report,
+);
 console.log(`Raw samples: ${jsonPath} (and results/threads-latest.json)`);

@@ -41,7 +41,16 @@ export async function runServerBlock(plan: ServerBlockPlan): Promise<BlockResult
     const modelName = basename(plan.modelPath, ".gguf");
     let requestCount = 0;
     const generate = (prompt: string, rep: number): Promise<GenerationSample> =>
-      measureStream({ client, marks, requestId: `bench-${plan.block}-${requestCount++}`, modelName, prompt, rep, block: plan.block, maxTokens: plan.maxTokens });
+      measureStream({
+        client,
+        marks,
+        requestId: `bench-${plan.block}-${requestCount++}`,
+        modelName,
+        prompt,
+        rep,
+        block: plan.block,
+        maxTokens: plan.maxTokens,
+      });
     // The first request loads the model in a fresh runner process.
     const warmup = await generate(plan.warmupPrompt, -1);
     const setupMs = performance.now() - setupStart - warmup.totalMs + warmup.timeToFirstTokenMs;
@@ -107,7 +116,8 @@ async function measureStream(options: MeasureOptions): Promise<GenerationSample>
   );
   const { firstContentAt, lastContentAt, usage, sentAt } = streamed;
   const completionTokens = usage?.completion_tokens ?? Number.NaN;
-  const firstToLastMs = firstContentAt === undefined || lastContentAt === undefined ? Number.NaN : lastContentAt - firstContentAt;
+  const firstToLastMs =
+    firstContentAt === undefined || lastContentAt === undefined ? Number.NaN : lastContentAt - firstContentAt;
   const sinceSent = (at: number | undefined): number => (at === undefined ? Number.NaN : at - sentAt);
   return {
     variant: "server",

@@ -29,13 +29,24 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   mountOllamaRoutes(app, deps);
 
   app.notFound((context) => {
-    const failure = errorResponse(new AppError("not-found", `No route for ${context.req.method} ${context.req.path}.`), dialectOf(context.req.path));
+    const failure = errorResponse(
+      new AppError("not-found", `No route for ${context.req.method} ${context.req.path}.`),
+      dialectOf(context.req.path),
+    );
     return context.json(failure.body, 404, { "X-Request-Id": context.get("requestId") });
   });
   app.onError((error, context) => {
     const failure = errorResponse(error, dialectOf(context.req.path));
-    if (failure.status >= 500) deps.logger.error("Request failed", { requestId: context.get("requestId"), path: context.req.path, error: error.message });
-    return context.json(failure.body, failure.status as 500, { ...failure.headers, "X-Request-Id": context.get("requestId") });
+    if (failure.status >= 500)
+      deps.logger.error("Request failed", {
+        requestId: context.get("requestId"),
+        path: context.req.path,
+        error: error.message,
+      });
+    return context.json(failure.body, failure.status as 500, {
+      ...failure.headers,
+      "X-Request-Id": context.get("requestId"),
+    });
   });
   return app;
 }

@@ -16,9 +16,12 @@ function digest(key: string): Buffer {
 export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler<ApiEnv> {
   const digests = keys.map(digest);
   return async (context, next) => {
-    if (digests.length === 0 || publicPaths.has(context.req.path) || context.req.method === "OPTIONS") return next();
+    if (digests.length === 0 || publicPaths.has(context.req.path) || context.req.method === "OPTIONS")
+      return next();
     const header = context.req.header("authorization");
-    const presented = header?.toLowerCase().startsWith("bearer ") ? header.slice(7).trim() : context.req.header("x-api-key");
+    const presented = header?.toLowerCase().startsWith("bearer ")
+      ? header.slice(7).trim()
+      : context.req.header("x-api-key");
     if (presented === undefined || presented === "") {
       throw new AppError("unauthorized", "Missing API key: send `Authorization: Bearer <key>`.");
     }

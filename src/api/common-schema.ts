@@ -10,7 +10,9 @@ export function resolvePriority(bodyValue: Priority | undefined, header: string 
   if (header === undefined || header === "") return "normal";
   const value = header.trim().toLowerCase();
   if ((priorities as readonly string[]).includes(value)) return value as Priority;
-  throw new AppError("bad-request", `Invalid X-Priority header "${header}": expected high, normal or low.`, { param: "priority" });
+  throw new AppError("bad-request", `Invalid X-Priority header "${header}": expected high, normal or low.`, {
+    param: "priority",
+  });
 }
 
 export const finiteNumber = z.number().refine(Number.isFinite, "expected a finite number");
@@ -23,7 +25,9 @@ export function maxTokensSchema(limit: number) {
     .max(limit, `must be at most ${limit} (the server's --max-tokens-limit)`);
 }
 
-export const stopSchema = z.union([z.string(), z.array(z.string()).max(16, "at most 16 stop strings")]).optional();
+export const stopSchema = z
+  .union([z.string(), z.array(z.string()).max(16, "at most 16 stop strings")])
+  .optional();
 
 export function toStopList(stop: string | string[] | undefined | null): string[] {
   if (stop === undefined || stop === null) return [];

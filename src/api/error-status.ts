@@ -46,7 +46,9 @@ function openAiType(status: number): string {
 export function errorBody(error: AppError, dialect: Dialect): unknown {
   if (dialect === "ollama") return { error: error.message };
   const status = statusFor(error, dialect);
-  return { error: { message: error.message, type: openAiType(status), param: error.param ?? null, code: error.code } };
+  return {
+    error: { message: error.message, type: openAiType(status), param: error.param ?? null, code: error.code },
+  };
 }
 
 export interface ErrorResponse {

@@ -3,7 +3,10 @@ import { frameStream } from "./event-stream.js";
 
 /** Frames that never come: the generation is silent (e.g. waiting for the reader's credit). */
 function silentFrames(): AsyncIterator<string> {
-  return { next: () => new Promise<IteratorResult<string>>(() => undefined), return: async () => ({ done: true, value: undefined }) };
+  return {
+    next: () => new Promise<IteratorResult<string>>(() => undefined),
+    return: async () => ({ done: true, value: undefined }),
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -11,7 +14,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 describe("frameStream heartbeat", () => {
   it("a reader that stops reading finds at most one heartbeat waiting, not one per interval", async () => {
     const controller = new AbortController();
-    const stream = frameStream(silentFrames(), { heartbeat: { intervalMs: 20, frame: ": ping\n\n" }, onCancel: () => undefined, clientSignal: controller.signal });
+    const stream = frameStream(silentFrames(), {
+      heartbeat: { intervalMs: 20, frame: ": ping\n\n" },
+      onCancel: () => undefined,
+      clientSignal: controller.signal,
+    });
     // Nobody reads for ten heartbeat intervals.
     await sleep(200);
     const reader = stream.getReader();

@@ -19,10 +19,18 @@ export interface FrameStreamOptions {
 
 /** Headers for a streamed body: chunked up front, so the adapter sends them without reading ahead. */
 export function streamHeaders(contentType: string, requestId: string): Record<string, string> {
-  return { "Content-Type": contentType, "Cache-Control": "no-cache", "Transfer-Encoding": "chunked", "X-Request-Id": requestId };
+  return {
+    "Content-Type": contentType,
+    "Cache-Control": "no-cache",
+    "Transfer-Encoding": "chunked",
+    "X-Request-Id": requestId,
+  };
 }
 
-export function frameStream(frames: AsyncIterator<string>, options: FrameStreamOptions): ReadableStream<Uint8Array> {
+export function frameStream(
+  frames: AsyncIterator<string>,
+  options: FrameStreamOptions,
+): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let isFinished = false;
   let lastFrameMs = performance.now();
@@ -45,12 +53,20 @@ export function frameStream(frames: AsyncIterator<string>, options: FrameStreamO
         const heartbeat = options.heartbeat;
         if (heartbeat === undefined || isFinished) return;
         const frame = encoder.encode(heartbeat.frame);
-        heartbeatTimer = setInterval(() => {
-          // Only into an empty queue: a reader that stopped reading finds one heartbeat, not one per interval.
-          if (isFinished || (controller.desiredSize ?? -1) < 0 || performance.now() - lastFrameMs < heartbeat.intervalMs) return;
-          lastFrameMs = performance.now();
-          controller.enqueue(frame);
-        }, Math.max(10, heartbeat.intervalMs / 4));
+        heartbeatTimer = setInterval(
+          () => {
+            // Only into an empty queue: a reader that stopped reading finds one heartbeat, not one per interval.
+            if (
+              isFinished ||
+              (controller.desiredSize ?? -1) < 0 ||
+              performance.now() - lastFrameMs < heartbeat.intervalMs
+            )
+              return;
+            lastFrameMs = performance.now();
+            controller.enqueue(frame);
+          },
+          Math.max(10, heartbeat.intervalMs / 4),
+        );
         heartbeatTimer.unref();
       },
       async pull(controller) {

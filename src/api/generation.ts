@@ -65,7 +65,13 @@ export async function collect(events: AsyncIterable<StreamEvent>): Promise<Colle
   let text = "";
   for await (const event of events) {
     if (event.type === "text-delta") text += event.text;
-    if (event.type === "end") return { text, reason: event.reason, usage: event.usage, timings: event.timings };
+    if (event.type === "end")
+      return { text, reason: event.reason, usage: event.usage, timings: event.timings };
   }
-  return { text, reason: "cancelled", usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 }, timings: { loadMs: 0, promptMs: 0, decodeMs: 0 } };
+  return {
+    text,
+    reason: "cancelled",
+    usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
+    timings: { loadMs: 0, promptMs: 0, decodeMs: 0 },
+  };
 }

@@ -6,7 +6,11 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { AppError } from "../core/index.js";
 
-export async function readJson<Schema extends z.ZodType>(context: Context, schema: Schema, maxBytes: number): Promise<z.infer<Schema>> {
+export async function readJson<Schema extends z.ZodType>(
+  context: Context,
+  schema: Schema,
+  maxBytes: number,
+): Promise<z.infer<Schema>> {
   const declared = Number(context.req.header("content-length") ?? "0");
   if (declared > maxBytes) throw tooLarge(declared, maxBytes);
   const text = await readBounded(context.req.raw.body, maxBytes);
@@ -21,9 +25,13 @@ export async function readJson<Schema extends z.ZodType>(context: Context, schem
   if (!result.success) {
     const issue = result.error.issues[0]!;
     const path = issue.path.map(String).join(".");
-    throw new AppError("bad-request", `Invalid request: ${path === "" ? "body" : `"${path}"`}: ${issue.message}.`, {
-      ...(path === "" ? {} : { param: path }),
-    });
+    throw new AppError(
+      "bad-request",
+      `Invalid request: ${path === "" ? "body" : `"${path}"`}: ${issue.message}.`,
+      {
+        ...(path === "" ? {} : { param: path }),
+      },
+    );
   }
   return result.data;
 }
@@ -48,5 +56,8 @@ async function readBounded(body: ReadableStream<Uint8Array> | null, maxBytes: nu
 }
 
 function tooLarge(bytes: number, maxBytes: number, qualifier = ""): AppError {
-  return new AppError("body-too-large", `The request body is ${qualifier}${bytes} bytes; the limit is ${maxBytes} (--max-body-bytes).`);
+  return new AppError(
+    "body-too-large",
+    `The request body is ${qualifier}${bytes} bytes; the limit is ${maxBytes} (--max-body-bytes).`,
+  );
 }

@@ -4,7 +4,15 @@
  * layers, threads, memory estimate — next to the runner's resident memory read now.
  */
 import { Hono } from "hono";
-import { detectGpu, readResidentMemory, systemProbes, type GpuProbes, type GpuReport, type GpuRequest, type ModelPlanReport } from "../gpu/index.js";
+import {
+  detectGpu,
+  readResidentMemory,
+  systemProbes,
+  type GpuProbes,
+  type GpuReport,
+  type GpuRequest,
+  type ModelPlanReport,
+} from "../gpu/index.js";
 import type { LoadedModelView } from "../scheduler/index.js";
 
 /** Detection results stay this long; the engine probe runs once per process (see memoizeEngineProbe). */
@@ -26,7 +34,8 @@ export async function startGpuService(requested: GpuRequest, probes: GpuProbes):
     requested,
     initial,
     async current() {
-      if (performance.now() - cached.atMs > reportTtlMs) cached = { report: await detectGpu({ requested, probes: memoized }), atMs: performance.now() };
+      if (performance.now() - cached.atMs > reportTtlMs)
+        cached = { report: await detectGpu({ requested, probes: memoized }), atMs: performance.now() };
       return cached.report;
     },
   };
@@ -50,7 +59,9 @@ function memoizeEngineProbe(probes: GpuProbes): GpuProbes {
 
 export function createGpuRoutes(options: { gpu: GpuService; loadedModels: () => LoadedModelView[] }): Hono {
   const routes = new Hono();
-  routes.get("/v1/gpu", async (context) => context.json(await gpuReportBody(await options.gpu.current(), options.loadedModels())));
+  routes.get("/v1/gpu", async (context) =>
+    context.json(await gpuReportBody(await options.gpu.current(), options.loadedModels())),
+  );
   return routes;
 }
 
@@ -85,17 +96,27 @@ export async function gpuReportBody(report: GpuReport, models: readonly LoadedMo
       source: device.source,
     })),
     memory: {
-      host: { total_bytes: report.host.totalBytes, available_bytes: report.host.availableBytes, swap_total_bytes: report.host.swapTotalBytes },
-      unified: { cuda_unified_memory: report.unifiedMemory.isCudaUnifiedMemoryEnabled, integrated_devices: report.unifiedMemory.integratedDevices },
+      host: {
+        total_bytes: report.host.totalBytes,
+        available_bytes: report.host.availableBytes,
+        swap_total_bytes: report.host.swapTotalBytes,
+      },
+      unified: {
+        cuda_unified_memory: report.unifiedMemory.isCudaUnifiedMemoryEnabled,
+        integrated_devices: report.unifiedMemory.integratedDevices,
+      },
     },
     engine: { packages: report.engine.packages, local_builds: report.engine.localBuilds },
-    models: await Promise.all(models.map(async (model) => modelBody(model.name, model.info.pid, model.info.plan))),
+    models: await Promise.all(
+      models.map(async (model) => modelBody(model.name, model.info.pid, model.info.plan)),
+    ),
   };
 }
 
 async function modelBody(name: string, pid: number | undefined, plan: ModelPlanReport | undefined) {
   const now = pid === undefined ? undefined : await readResidentMemory(pid);
-  if (plan === undefined) return { model: name, pid: pid ?? null, plan: null, resident_bytes: now?.residentBytes ?? null };
+  if (plan === undefined)
+    return { model: name, pid: pid ?? null, plan: null, resident_bytes: now?.residentBytes ?? null };
   return {
     model: name,
     pid: pid ?? null,
@@ -110,8 +131,14 @@ async function modelBody(name: string, pid: number | undefined, plan: ModelPlanR
     batch_threads: plan.threads.batchThreads,
     threads_source: plan.threads.source,
     threads_detail: plan.threads.detail,
-    thread_samples: plan.threads.samples.map((sample) => ({ threads: sample.threads, tokens_per_second: sample.tokensPerSecond })),
-    batch_thread_samples: plan.threads.batchSamples.map((sample) => ({ threads: sample.threads, tokens_per_second: sample.tokensPerSecond })),
+    thread_samples: plan.threads.samples.map((sample) => ({
+      threads: sample.threads,
+      tokens_per_second: sample.tokensPerSecond,
+    })),
+    batch_thread_samples: plan.threads.batchSamples.map((sample) => ({
+      threads: sample.threads,
+      tokens_per_second: sample.tokensPerSecond,
+    })),
     context_tokens: plan.contextTokens,
     sequences: plan.sequences,
     estimate: {
@@ -134,7 +161,11 @@ async function modelBody(name: string, pid: number | undefined, plan: ModelPlanR
     measured_at_load:
       plan.measured === undefined
         ? null
-        : { baseline_resident_bytes: plan.measured.baselineResidentBytes, resident_bytes: plan.measured.loadedResidentBytes, model_resident_bytes: plan.measured.modelResidentBytes },
+        : {
+            baseline_resident_bytes: plan.measured.baselineResidentBytes,
+            resident_bytes: plan.measured.loadedResidentBytes,
+            model_resident_bytes: plan.measured.modelResidentBytes,
+          },
     resident_bytes: now?.residentBytes ?? null,
     load_ms: plan.loadMs,
   };
@@ -143,6 +174,9 @@ async function modelBody(name: string, pid: number | undefined, plan: ModelPlanR
 export type GpuReportBody = Awaited<ReturnType<typeof gpuReportBody>>;
 
 /** `rawrxd gpu` without a running server: detection on this machine, no loaded models. */
-export async function localGpuReport(requested: GpuRequest, probes: GpuProbes = systemProbes()): Promise<GpuReportBody> {
+export async function localGpuReport(
+  requested: GpuRequest,
+  probes: GpuProbes = systemProbes(),
+): Promise<GpuReportBody> {
   return gpuReportBody(await detectGpu({ requested, probes }), []);
 }

@@ -6,7 +6,13 @@
 import { join } from "node:path";
 import type { Config } from "../config/index.js";
 import type { InferenceEngine, RunnerTuning } from "../engine/index.js";
-import { effectiveContextTokens, memoryShapeOf, planOffload, type DeviceMemory, type GpuReport } from "../gpu/index.js";
+import {
+  effectiveContextTokens,
+  memoryShapeOf,
+  planOffload,
+  type DeviceMemory,
+  type GpuReport,
+} from "../gpu/index.js";
 import type { MemoryEstimate, ResolvedModel } from "../scheduler/index.js";
 
 export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
@@ -28,7 +34,11 @@ export function withRunnerTuning(engine: InferenceEngine, tuning: RunnerTuning):
 export function chosenDeviceMemory(report: GpuReport): DeviceMemory | undefined {
   if (report.chosen === "cpu") return undefined;
   const devices = report.devices.filter((device) => device.backend === report.chosen);
-  if (devices.length === 0 || devices.some((device) => device.totalBytes === undefined || device.freeBytes === undefined)) return undefined;
+  if (
+    devices.length === 0 ||
+    devices.some((device) => device.totalBytes === undefined || device.freeBytes === undefined)
+  )
+    return undefined;
   return {
     totalBytes: devices.reduce((sum, device) => sum + device.totalBytes!, 0),
     freeBytes: devices.reduce((sum, device) => sum + device.freeBytes!, 0),
@@ -38,7 +48,10 @@ export function chosenDeviceMemory(report: GpuReport): DeviceMemory | undefined 
 }
 
 /** The scheduler's estimateMemory: host RAM the planned model takes (device memory too when it is RAM). */
-export function plannedMemoryEstimate(options: { config: Readonly<Config>; report: () => GpuReport }): (model: ResolvedModel) => MemoryEstimate {
+export function plannedMemoryEstimate(options: {
+  config: Readonly<Config>;
+  report: () => GpuReport;
+}): (model: ResolvedModel) => MemoryEstimate {
   const { config } = options;
   return (model) => {
     if (model.info === undefined) return { totalBytes: 0, weightsBytes: 0, kvCacheBytes: 0, computeBytes: 0 };
@@ -54,6 +67,11 @@ export function plannedMemoryEstimate(options: { config: Readonly<Config>; repor
       marginBytes: config.gpuMarginBytes,
       requestedGpuLayers: config.gpuLayers < 0 ? "auto" : config.gpuLayers,
     });
-    return { totalBytes: plan.hostRamBytes, weightsBytes: plan.estimate.weightsBytes, kvCacheBytes: plan.estimate.kvCacheBytes, computeBytes: plan.estimate.computeBytes };
+    return {
+      totalBytes: plan.hostRamBytes,
+      weightsBytes: plan.estimate.weightsBytes,
+      kvCacheBytes: plan.estimate.kvCacheBytes,
+      computeBytes: plan.estimate.computeBytes,
+    };
   };
 }

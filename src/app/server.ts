@@ -15,7 +15,12 @@ import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
 import { ModelCatalog } from "../models/index.js";
-import { createMetricsRoutes, MetricsCollector, type MetricsSettings, type ServerState } from "../ops/index.js";
+import {
+  createMetricsRoutes,
+  MetricsCollector,
+  type MetricsSettings,
+  type ServerState,
+} from "../ops/index.js";
 import { availableMemoryBytes, memoryMarginBytes, ModelQueue, queueSnapshot } from "../scheduler/index.js";
 import { Database } from "../store/index.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
@@ -45,13 +50,20 @@ export interface RunningServer {
   closed: Promise<void>;
 }
 
-const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+).version;
 
-export async function startServer(config: Readonly<Config>, options: StartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: Readonly<Config>,
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const warning = checkExposure(config);
   if (warning !== undefined) logger.warn(warning);
-  const events = new EventBus((error, event) => logger.error(`Event listener for ${event} failed`, { error: String(error) }));
+  const events = new EventBus((error, event) =>
+    logger.error(`Event listener for ${event} failed`, { error: String(error) }),
+  );
   // Before anything opens: a --gpu that names an unusable backend stops startup here.
   const gpu = await startGpuService(config.gpu, options.gpuProbes ?? systemProbes());
   logger.info("Compute backend", { chosen: gpu.initial.chosen, reason: gpu.initial.reason });
@@ -78,12 +90,23 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     agingStepMs: config.priorityAgingMs,
     // Preemption serves priorities: under FIFO it would only redo work.
     isPreemptionEnabled: !config.noPreemption,
-    memoryBudgetBytes: config.memoryBudgetBytes >= 0 ? config.memoryBudgetBytes : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
+    memoryBudgetBytes:
+      config.memoryBudgetBytes >= 0
+        ? config.memoryBudgetBytes
+        : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
     pinnedModels: config.pinnedModels,
     queueTimeoutMs: config.queueTimeoutMs,
     keepAliveMs: config.keepAliveMs,
   });
-  const metrics = config.noMetrics ? undefined : new MetricsCollector({ events, logger, database, settings: metricsSettingsOf(config), serverState: () => serverStateOf(queue, gpu.initial.chosen) });
+  const metrics = config.noMetrics
+    ? undefined
+    : new MetricsCollector({
+        events,
+        logger,
+        database,
+        settings: metricsSettingsOf(config),
+        serverState: () => serverStateOf(queue, gpu.initial.chosen),
+      });
   metrics?.start();
   let isReady = false;
   const app = createApiApp({ config, queue, catalog, logger, version, isReady: () => isReady });
@@ -125,7 +148,12 @@ export async function startServer(config: Readonly<Config>, options: StartOption
     process.once("SIGTERM", onSignal);
   }
   const url = `http://${host}:${port}`;
-  logger.info("Listening", { url, modelsDir: config.modelsDir, threads: config.threads, parallel: config.parallel });
+  logger.info("Listening", {
+    url,
+    modelsDir: config.modelsDir,
+    threads: config.threads,
+    parallel: config.parallel,
+  });
   return { url, port, events, queue, metrics, close, closed };
 }
 
@@ -156,24 +184,48 @@ function serverStateOf(queue: ModelQueue, computeBackend: string): ServerState {
         model: view.name,
         pid: view.info.pid,
         memoryBytes: view.info.memoryBytes,
-        residentBytes: view.info.pid === undefined ? undefined : readResidentMemorySync(view.info.pid)?.residentBytes,
+        residentBytes:
+          view.info.pid === undefined ? undefined : readResidentMemorySync(view.info.pid)?.residentBytes,
         plan:
           plan === undefined
             ? undefined
-            : { backend: plan.backend, engineBuild: plan.engineBuild, gpuLayers: plan.gpuLayers, decodeThreads: plan.threads.threads, promptThreads: plan.threads.batchThreads, estimatedResidentBytes: plan.estimate.residentBytes },
+            : {
+                backend: plan.backend,
+                engineBuild: plan.engineBuild,
+                gpuLayers: plan.gpuLayers,
+                decodeThreads: plan.threads.threads,
+                promptThreads: plan.threads.batchThreads,
+                estimatedResidentBytes: plan.estimate.residentBytes,
+              },
       };
     }),
     computeBackend,
-    queue: queueSnapshot(queue).models.flatMap((view) => priorities.map((priority) => ({ model: view.model, priority, queued: view.priorities[priority].queued, running: view.priorities[priority].running }))),
+    queue: queueSnapshot(queue).models.flatMap((view) =>
+      priorities.map((priority) => ({
+        model: view.model,
+        priority,
+        queued: view.priorities[priority].queued,
+        running: view.priorities[priority].running,
+      })),
+    ),
     memoryBudgetBytes: queue.options.memoryBudgetBytes,
   };
 }
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, config: Readonly<Config>): Promise<Server> {
+function listen(
+  fetch: (request: Request) => Response | Promise<Response>,
+  config: Readonly<Config>,
+): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: 16 * 1024 } }, () => resolve(server)) as Server;
+    const server = serve(
+      { fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: 16 * 1024 } },
+      () => resolve(server),
+    ) as Server;
     server.once("error", (error: NodeJS.ErrnoException) => {
-      const hint = error.code === "EADDRINUSE" ? ` Port ${config.port} is in use: stop the other server or pass --port.` : "";
+      const hint =
+        error.code === "EADDRINUSE"
+          ? ` Port ${config.port} is in use: stop the other server or pass --port.`
+          : "";
       reject(new Error(`Cannot listen on ${config.host}:${config.port}: ${error.message}.${hint}`));
     });
     server.headersTimeout = 30_000;

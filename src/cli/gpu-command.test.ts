@@ -15,13 +15,52 @@ const serverReport = {
   reason: "auto: CUDA is first in the chain and usable",
   platform: "linux-x64",
   candidates: [
-    { backend: "cuda", usable: true, served_by: null, reason: "cuda: usable: 1 × NVIDIA L4", evidence: ["devices /dev/nvidia0"] },
-    { backend: "hip", usable: false, served_by: null, reason: "hip: no AMD ROCm device (/dev/kfd) found", evidence: [] },
-    { backend: "vulkan", usable: false, served_by: null, reason: "vulkan: NVIDIA L4; engine build not probed (cuda comes first)", evidence: [] },
-    { backend: "cpu", usable: true, served_by: null, reason: "cpu: always available (engine build @node-llama-cpp/linux-x64, 20.0 GiB of 31.0 GiB RAM available)", evidence: [] },
+    {
+      backend: "cuda",
+      usable: true,
+      served_by: null,
+      reason: "cuda: usable: 1 × NVIDIA L4",
+      evidence: ["devices /dev/nvidia0"],
+    },
+    {
+      backend: "hip",
+      usable: false,
+      served_by: null,
+      reason: "hip: no AMD ROCm device (/dev/kfd) found",
+      evidence: [],
+    },
+    {
+      backend: "vulkan",
+      usable: false,
+      served_by: null,
+      reason: "vulkan: NVIDIA L4; engine build not probed (cuda comes first)",
+      evidence: [],
+    },
+    {
+      backend: "cpu",
+      usable: true,
+      served_by: null,
+      reason:
+        "cpu: always available (engine build @node-llama-cpp/linux-x64, 20.0 GiB of 31.0 GiB RAM available)",
+      evidence: [],
+    },
   ],
-  devices: [{ backend: "cuda", index: 0, name: "NVIDIA L4", vendor: "nvidia", total_bytes: 24 * gib, free_bytes: 22 * gib, unified_memory: false, source: "nvidia-smi" }],
-  memory: { host: { total_bytes: 31 * gib, available_bytes: 20 * gib, swap_total_bytes: 0 }, unified: { cuda_unified_memory: false, integrated_devices: [] } },
+  devices: [
+    {
+      backend: "cuda",
+      index: 0,
+      name: "NVIDIA L4",
+      vendor: "nvidia",
+      total_bytes: 24 * gib,
+      free_bytes: 22 * gib,
+      unified_memory: false,
+      source: "nvidia-smi",
+    },
+  ],
+  memory: {
+    host: { total_bytes: 31 * gib, available_bytes: 20 * gib, swap_total_bytes: 0 },
+    unified: { cuda_unified_memory: false, integrated_devices: [] },
+  },
   engine: { packages: ["linux-x64", "linux-x64-cuda"], local_builds: [] },
   models: [
     {
@@ -45,9 +84,20 @@ const localCpuReport = {
   chosen: "cpu",
   reason: "auto: no GPU backend is usable; running on the CPU",
   candidates: [
-    { backend: "cuda", usable: false, served_by: null, reason: "cuda: no NVIDIA GPU found (no /dev/nvidia* device, no nvidia-smi) and no NVIDIA driver (libcuda.so.1)" },
+    {
+      backend: "cuda",
+      usable: false,
+      served_by: null,
+      reason:
+        "cuda: no NVIDIA GPU found (no /dev/nvidia* device, no nvidia-smi) and no NVIDIA driver (libcuda.so.1)",
+    },
     { backend: "hip", usable: false, served_by: null, reason: "hip: no AMD ROCm device (/dev/kfd) found" },
-    { backend: "vulkan", usable: false, served_by: null, reason: "vulkan: no GPU render node (/dev/dri/renderD*) found" },
+    {
+      backend: "vulkan",
+      usable: false,
+      served_by: null,
+      reason: "vulkan: no GPU render node (/dev/dri/renderD*) found",
+    },
     { backend: "cpu", usable: true, served_by: null, reason: "cpu: always available" },
   ],
   devices: [],
@@ -59,7 +109,8 @@ let url: string;
 
 beforeAll(async () => {
   server = createServer((request, response) => {
-    if (request.url === "/v1/gpu") response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(serverReport));
+    if (request.url === "/v1/gpu")
+      response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(serverReport));
     else response.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -67,7 +118,10 @@ beforeAll(async () => {
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-async function run(args: string[], options: { env?: Record<string, string>; local?: (requested: string) => Promise<unknown> } = {}) {
+async function run(
+  args: string[],
+  options: { env?: Record<string, string>; local?: (requested: string) => Promise<unknown> } = {},
+) {
   const io = createRecordingIo({ env: options.env ?? { RAWRXD_URL: url } });
   const asked: string[] = [];
   const command = createGpuCommand({
@@ -109,7 +163,10 @@ describe("rawrxd gpu", () => {
   it("--local --gpu cuda on a machine without CUDA fails with detection's message", async () => {
     const { code, errors, asked } = await run(["--local", "--gpu", "cuda"], {
       local: async () => {
-        throw new AppError("bad-request", "--gpu cuda was asked for, but CUDA is not usable on this machine: cuda: no NVIDIA GPU found.");
+        throw new AppError(
+          "bad-request",
+          "--gpu cuda was asked for, but CUDA is not usable on this machine: cuda: no NVIDIA GPU found.",
+        );
       },
     });
     expect(asked).toEqual(["cuda"]);

@@ -8,7 +8,12 @@ import { z } from "zod";
 import { CliError, usageError, type Command } from "./cli-io.js";
 import { formatBytes, formatTable } from "./format.js";
 import { connectionOptions } from "./help-text.js";
-import { clientSettingKeys, configFromFlags, parseCommandArgs, settingsFlagOptions } from "./parse-command-args.js";
+import {
+  clientSettingKeys,
+  configFromFlags,
+  parseCommandArgs,
+  settingsFlagOptions,
+} from "./parse-command-args.js";
 import { createServerClient } from "./server-client.js";
 import { parseWire } from "./wire-schemas.js";
 
@@ -22,11 +27,33 @@ export const gpuResponse = z.object({
   chosen: z.string(),
   reason: z.string(),
   platform: z.string().optional(),
-  candidates: z.array(z.object({ backend: z.string(), usable: z.boolean(), served_by: z.string().nullable().optional(), reason: z.string(), evidence: z.array(z.string()).optional() })),
-  devices: z.array(z.object({ backend: z.string(), name: z.string(), total_bytes: nullableNumber, free_bytes: nullableNumber, unified_memory: z.boolean() })),
+  candidates: z.array(
+    z.object({
+      backend: z.string(),
+      usable: z.boolean(),
+      served_by: z.string().nullable().optional(),
+      reason: z.string(),
+      evidence: z.array(z.string()).optional(),
+    }),
+  ),
+  devices: z.array(
+    z.object({
+      backend: z.string(),
+      name: z.string(),
+      total_bytes: nullableNumber,
+      free_bytes: nullableNumber,
+      unified_memory: z.boolean(),
+    }),
+  ),
   memory: z.object({
-    host: z.object({ total_bytes: z.number(), available_bytes: z.number(), swap_total_bytes: z.number().optional() }),
-    unified: z.object({ cuda_unified_memory: z.boolean(), integrated_devices: z.array(z.string()) }).optional(),
+    host: z.object({
+      total_bytes: z.number(),
+      available_bytes: z.number(),
+      swap_total_bytes: z.number().optional(),
+    }),
+    unified: z
+      .object({ cuda_unified_memory: z.boolean(), integrated_devices: z.array(z.string()) })
+      .optional(),
   }),
   engine: z.object({ packages: z.array(z.string()), local_builds: z.array(z.string()) }).optional(),
   models: z.array(
@@ -79,7 +106,12 @@ export function createGpuCommand(options: GpuCommandOptions = {}): Command {
     usage: () => gpuUsage,
     async run(args, context) {
       const { values } = parseCommandArgs("gpu", args, {
-        flags: { ...settingsFlagOptions(clientSettingKeys), local: { type: "boolean" }, json: { type: "boolean" }, gpu: { type: "string" } },
+        flags: {
+          ...settingsFlagOptions(clientSettingKeys),
+          local: { type: "boolean" },
+          json: { type: "boolean" },
+          gpu: { type: "string" },
+        },
         minPositionals: 0,
         maxPositionals: 0,
       });
@@ -122,23 +154,38 @@ export function formatGpuReport(report: GpuResponse, source: string): string {
   lines.push(
     formatTable(
       ["BACKEND", "USABLE", "REASON"],
-      report.candidates.map((candidate) => [candidate.backend, candidate.usable ? "yes" : candidate.served_by ? `via ${candidate.served_by}` : "no", candidate.reason]),
+      report.candidates.map((candidate) => [
+        candidate.backend,
+        candidate.usable ? "yes" : candidate.served_by ? `via ${candidate.served_by}` : "no",
+        candidate.reason,
+      ]),
     ),
   );
   const host = report.memory.host;
   lines.push("Memory");
-  lines.push(`  host RAM   ${formatBytes(host.total_bytes)} total, ${formatBytes(host.available_bytes)} available${host.swap_total_bytes ? `, swap ${formatBytes(host.swap_total_bytes)}` : ", no swap"}`);
+  lines.push(
+    `  host RAM   ${formatBytes(host.total_bytes)} total, ${formatBytes(host.available_bytes)} available${host.swap_total_bytes ? `, swap ${formatBytes(host.swap_total_bytes)}` : ", no swap"}`,
+  );
   if (report.devices.length === 0) lines.push("  devices    none");
   for (const device of report.devices) {
-    const memory = device.total_bytes === null ? "memory unknown" : `${formatBytes(device.total_bytes)} total${device.free_bytes === null ? "" : `, ${formatBytes(device.free_bytes)} free`}`;
-    lines.push(`  ${device.backend.padEnd(10)} ${device.name}: ${memory}${device.unified_memory ? " (unified: shares host RAM)" : ""}`);
+    const memory =
+      device.total_bytes === null
+        ? "memory unknown"
+        : `${formatBytes(device.total_bytes)} total${device.free_bytes === null ? "" : `, ${formatBytes(device.free_bytes)} free`}`;
+    lines.push(
+      `  ${device.backend.padEnd(10)} ${device.name}: ${memory}${device.unified_memory ? " (unified: shares host RAM)" : ""}`,
+    );
   }
   const unified = report.memory.unified;
   if (unified !== undefined) {
-    lines.push(`  unified    CUDA unified memory ${unified.cuda_unified_memory ? "on (GGML_CUDA_ENABLE_UNIFIED_MEMORY=1)" : "off"}; integrated GPUs: ${unified.integrated_devices.length > 0 ? unified.integrated_devices.join(", ") : "none"}`);
+    lines.push(
+      `  unified    CUDA unified memory ${unified.cuda_unified_memory ? "on (GGML_CUDA_ENABLE_UNIFIED_MEMORY=1)" : "off"}; integrated GPUs: ${unified.integrated_devices.length > 0 ? unified.integrated_devices.join(", ") : "none"}`,
+    );
   }
   if (report.engine !== undefined) {
-    lines.push(`Engine builds: ${report.engine.packages.join(", ") || "none"}; local builds: ${report.engine.local_builds.join(", ") || "none"}`);
+    lines.push(
+      `Engine builds: ${report.engine.packages.join(", ") || "none"}; local builds: ${report.engine.local_builds.join(", ") || "none"}`,
+    );
   }
   lines.push("");
   if (report.models.length === 0) {
@@ -146,16 +193,29 @@ export function formatGpuReport(report: GpuResponse, source: string): string {
   } else {
     lines.push(
       formatTable(
-        ["MODEL", "BACKEND", "GPU LAYERS", "THREADS", "ESTIMATE", "EST. RESIDENT", "RESIDENT AT LOAD", "RESIDENT NOW"],
+        [
+          "MODEL",
+          "BACKEND",
+          "GPU LAYERS",
+          "THREADS",
+          "ESTIMATE",
+          "EST. RESIDENT",
+          "RESIDENT AT LOAD",
+          "RESIDENT NOW",
+        ],
         report.models.map((model) => [
           model.model,
           model.backend ?? "",
           model.gpu_layers === undefined ? "" : `${model.gpu_layers}/${model.total_layers ?? "?"}`,
-          model.threads === undefined ? "" : `${model.threads}${model.batch_threads !== undefined && model.batch_threads !== model.threads ? `, prompt ${model.batch_threads}` : ""} (${model.threads_source ?? "?"})`,
+          model.threads === undefined
+            ? ""
+            : `${model.threads}${model.batch_threads !== undefined && model.batch_threads !== model.threads ? `, prompt ${model.batch_threads}` : ""} (${model.threads_source ?? "?"})`,
           model.estimate === undefined ? "" : formatBytes(model.estimate.total_bytes),
           model.estimate === undefined ? "" : formatBytes(model.estimate.resident_bytes),
           model.measured_at_load ? `+${formatBytes(model.measured_at_load.model_resident_bytes)}` : "",
-          model.resident_bytes === undefined || model.resident_bytes === null ? "" : formatBytes(model.resident_bytes),
+          model.resident_bytes === undefined || model.resident_bytes === null
+            ? ""
+            : formatBytes(model.resident_bytes),
         ]),
       ).trimEnd(),
     );

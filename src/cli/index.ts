@@ -27,10 +27,16 @@ export { formatBytes, formatRelativeTime, formatTable, formatUntil } from "./for
 export { serverBaseUrl } from "./server-client.js";
 
 const commands: ReadonlyMap<string, Command> = new Map(
-  [serveCommand, runCommand, listCommand, psCommand, showCommand, pullCommand, metricsCommand, gpuCommand].map((command) => [
-    command.name,
-    command,
-  ]),
+  [
+    serveCommand,
+    runCommand,
+    listCommand,
+    psCommand,
+    showCommand,
+    pullCommand,
+    metricsCommand,
+    gpuCommand,
+  ].map((command) => [command.name, command]),
 );
 
 /** Runs one command line; returns the exit code (0 ok, 1 failure, 2 usage, 130 interrupted). */

@@ -56,14 +56,24 @@ export const psCommand: Command = {
     const queue = await client.requestJson("GET", "/v1/queue").catch(() => undefined);
     const parsed = queueResponse.safeParse(queue);
     if (parsed.success && parsed.data.models.length > 0) {
-      const cell = (view: { queued: number; running: number }) => `${view.running} running, ${view.queued} queued`;
+      const cell = (view: { queued: number; running: number }) =>
+        `${view.running} running, ${view.queued} queued`;
       context.io.stdout.write(`\nQueue: ${parsed.data.queued} waiting (limit ${parsed.data.max_queued})\n`);
       context.io.stdout.write(
         formatTable(
           ["MODEL", "STATE", "HIGH", "NORMAL", "LOW", "OLDEST WAIT"],
           parsed.data.models.map((model) => {
-            const oldest = Math.max(...Object.values(model.priorities).map((view) => view.oldest_wait_ms ?? 0));
-            return [model.model, model.state, cell(model.priorities.high), cell(model.priorities.normal), cell(model.priorities.low), oldest > 0 ? `${(oldest / 1000).toFixed(1)}s` : ""];
+            const oldest = Math.max(
+              ...Object.values(model.priorities).map((view) => view.oldest_wait_ms ?? 0),
+            );
+            return [
+              model.model,
+              model.state,
+              cell(model.priorities.high),
+              cell(model.priorities.normal),
+              cell(model.priorities.low),
+              oldest > 0 ? `${(oldest / 1000).toFixed(1)}s` : "",
+            ];
           }),
         ),
       );

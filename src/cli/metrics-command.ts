@@ -7,7 +7,12 @@ import { z } from "zod";
 import { usageError, type Command, type CommandContext } from "./cli-io.js";
 import { formatTable } from "./format.js";
 import { connectionOptions } from "./help-text.js";
-import { clientSettingKeys, configFromFlags, parseCommandArgs, settingsFlagOptions } from "./parse-command-args.js";
+import {
+  clientSettingKeys,
+  configFromFlags,
+  parseCommandArgs,
+  settingsFlagOptions,
+} from "./parse-command-args.js";
 import { createServerClient, type ServerClient } from "./server-client.js";
 import { parseWire } from "./wire-schemas.js";
 
@@ -32,11 +37,21 @@ Options:
 ${connectionOptions}
 `;
 
-const stats = z.object({ count: z.number(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() });
+const stats = z.object({
+  count: z.number(),
+  p50: z.number().nullable(),
+  p95: z.number().nullable(),
+  p99: z.number().nullable(),
+});
 const series = z.object({
   requests: z.number(),
   errors: z.record(z.string(), z.number()),
-  stats: z.object({ time_to_first_token_ms: stats, decode_tokens_per_second: stats, total_ms: stats, queue_ms: stats }),
+  stats: z.object({
+    time_to_first_token_ms: stats,
+    decode_tokens_per_second: stats,
+    total_ms: stats,
+    queue_ms: stats,
+  }),
 });
 const snapshotResponse = z.object({
   window: z.string(),
@@ -44,8 +59,18 @@ const snapshotResponse = z.object({
   models: z.record(z.string(), series.extend({ priorities: z.record(z.string(), series) })),
 });
 const warningsResponse = z.object({
-  active: z.array(z.object({ rule: z.string(), model: z.string().nullable(), message: z.string(), started_at: z.string() })),
-  recent: z.array(z.object({ rule: z.string(), model: z.string().nullable(), state: z.string(), started_at: z.string(), cleared_at: z.string().nullable() })),
+  active: z.array(
+    z.object({ rule: z.string(), model: z.string().nullable(), message: z.string(), started_at: z.string() }),
+  ),
+  recent: z.array(
+    z.object({
+      rule: z.string(),
+      model: z.string().nullable(),
+      state: z.string(),
+      started_at: z.string(),
+      cleared_at: z.string().nullable(),
+    }),
+  ),
 });
 
 const flags = {
@@ -61,7 +86,11 @@ export const metricsCommand: Command = {
   name: "metrics",
   usage: () => metricsUsage,
   async run(args, context) {
-    const { values, positionals } = parseCommandArgs("metrics", args, { flags, minPositionals: 0, maxPositionals: 1 });
+    const { values, positionals } = parseCommandArgs("metrics", args, {
+      flags,
+      minPositionals: 0,
+      maxPositionals: 1,
+    });
     const action = positionals[0] ?? "show";
     const config = configFromFlags("metrics", values, { keys: clientSettingKeys, io: context.io });
     const client = createServerClient(config, context.io.env);
@@ -70,7 +99,13 @@ export const metricsCommand: Command = {
       case "show":
         return show(client, context, window ?? "5m");
       case "export":
-        return exportMetrics(client, context, { window, format: values["format"], isRequestLog: values["requests"] === true, isHistory: values["history"] === true, limit: values["limit"] });
+        return exportMetrics(client, context, {
+          window,
+          format: values["format"],
+          isRequestLog: values["requests"] === true,
+          isHistory: values["history"] === true,
+          limit: values["limit"],
+        });
       case "warnings":
         return warnings(client, context);
       default:
@@ -87,10 +122,16 @@ interface ExportOptions {
   limit: string | boolean | undefined;
 }
 
-async function exportMetrics(client: ServerClient, context: CommandContext, options: ExportOptions): Promise<number> {
+async function exportMetrics(
+  client: ServerClient,
+  context: CommandContext,
+  options: ExportOptions,
+): Promise<number> {
   const format = options.format ?? "csv";
-  if (format !== "csv" && format !== "json") throw usageError("metrics", `--format must be csv or json, not "${String(format)}".`);
-  if (options.isRequestLog && options.isHistory) throw usageError("metrics", "Use --requests or --history, not both.");
+  if (format !== "csv" && format !== "json")
+    throw usageError("metrics", `--format must be csv or json, not "${String(format)}".`);
+  if (options.isRequestLog && options.isHistory)
+    throw usageError("metrics", "Use --requests or --history, not both.");
   const query = new URLSearchParams({ format });
   let path = "/v1/metrics";
   if (options.isRequestLog) {
@@ -109,12 +150,30 @@ async function exportMetrics(client: ServerClient, context: CommandContext, opti
 }
 
 async function show(client: ServerClient, context: CommandContext, window: string): Promise<number> {
-  const body = parseWire(snapshotResponse, await client.requestJson("GET", `/v1/metrics?window=${encodeURIComponent(window)}`), "GET /v1/metrics");
+  const body = parseWire(
+    snapshotResponse,
+    await client.requestJson("GET", `/v1/metrics?window=${encodeURIComponent(window)}`),
+    "GET /v1/metrics",
+  );
   const rows: string[][] = [];
   const row = (model: string, priority: string, view: z.infer<typeof series>): string[] => {
-    const { time_to_first_token_ms: ttft, decode_tokens_per_second: decode, total_ms: total, queue_ms: queue } = view.stats;
+    const {
+      time_to_first_token_ms: ttft,
+      decode_tokens_per_second: decode,
+      total_ms: total,
+      queue_ms: queue,
+    } = view.stats;
     const errors = Object.values(view.errors).reduce((sum, count) => sum + count, 0);
-    return [model, priority, String(view.requests), String(errors), ms(queue.p95), `${ms(ttft.p50)} / ${ms(ttft.p95)} / ${ms(ttft.p99)}`, rate(decode.p50), `${ms(total.p50)} / ${ms(total.p95)} / ${ms(total.p99)}`];
+    return [
+      model,
+      priority,
+      String(view.requests),
+      String(errors),
+      ms(queue.p95),
+      `${ms(ttft.p50)} / ${ms(ttft.p95)} / ${ms(ttft.p99)}`,
+      rate(decode.p50),
+      `${ms(total.p50)} / ${ms(total.p95)} / ${ms(total.p99)}`,
+    ];
   };
   for (const [model, view] of Object.entries(body.models)) {
     rows.push(row(model, "all", view));
@@ -122,19 +181,40 @@ async function show(client: ServerClient, context: CommandContext, window: strin
   }
   context.io.stdout.write(`Window ${body.window}: ${body.overall.requests} requests\n`);
   if (rows.length > 0) {
-    context.io.stdout.write(formatTable(["MODEL", "PRIORITY", "REQUESTS", "ERRORS", "QUEUE P95", "TTFT P50 / P95 / P99", "DECODE TOK/S", "TOTAL P50 / P95 / P99"], rows));
+    context.io.stdout.write(
+      formatTable(
+        [
+          "MODEL",
+          "PRIORITY",
+          "REQUESTS",
+          "ERRORS",
+          "QUEUE P95",
+          "TTFT P50 / P95 / P99",
+          "DECODE TOK/S",
+          "TOTAL P50 / P95 / P99",
+        ],
+        rows,
+      ),
+    );
   }
   return 0;
 }
 
 async function warnings(client: ServerClient, context: CommandContext): Promise<number> {
-  const body = parseWire(warningsResponse, await client.requestJson("GET", "/v1/metrics/warnings"), "GET /v1/metrics/warnings");
+  const body = parseWire(
+    warningsResponse,
+    await client.requestJson("GET", "/v1/metrics/warnings"),
+    "GET /v1/metrics/warnings",
+  );
   if (body.active.length === 0) context.io.stdout.write("No active performance warnings.\n");
   for (const warning of body.active) context.io.stdout.write(`${warning.started_at}  ${warning.message}\n`);
   const cleared = body.recent.filter((warning) => warning.state === "cleared");
   if (cleared.length > 0) {
     context.io.stdout.write("\nRecently cleared:\n");
-    for (const warning of cleared) context.io.stdout.write(`${warning.cleared_at ?? ""}  ${warning.rule}${warning.model === null ? "" : ` (${warning.model})`}\n`);
+    for (const warning of cleared)
+      context.io.stdout.write(
+        `${warning.cleared_at ?? ""}  ${warning.rule}${warning.model === null ? "" : ` (${warning.model})`}\n`,
+      );
   }
   return 0;
 }

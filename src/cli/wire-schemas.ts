@@ -41,13 +41,23 @@ export const psResponse = z.object({
   ),
 });
 
-const priorityView = z.object({ queued: z.number(), running: z.number(), oldest_wait_ms: z.number().nullable() });
+const priorityView = z.object({
+  queued: z.number(),
+  running: z.number(),
+  oldest_wait_ms: z.number().nullable(),
+});
 
 /** GET /v1/queue (RawrXD only). */
 export const queueResponse = z.object({
   queued: z.number(),
   max_queued: z.number(),
-  models: z.array(z.object({ model: z.string(), state: z.string(), priorities: z.object({ high: priorityView, normal: priorityView, low: priorityView }) })),
+  models: z.array(
+    z.object({
+      model: z.string(),
+      state: z.string(),
+      priorities: z.object({ high: priorityView, normal: priorityView, low: priorityView }),
+    }),
+  ),
 });
 
 export const showResponse = z.object({

@@ -89,6 +89,9 @@ export function describeSettings(format: "help" | "markdown"): string {
     ].join("\n");
   }
   return rows
-    .map((row) => `  ${row.flag.padEnd(28)} ${row.description}\n  ${"".padEnd(28)} env ${row.env}, default ${row.defaultText}`)
+    .map(
+      (row) =>
+        `  ${row.flag.padEnd(28)} ${row.description}\n  ${"".padEnd(28)} env ${row.env}, default ${row.defaultText}`,
+    )
     .join("\n");
 }

@@ -61,7 +61,16 @@ export const parseDurationMs: Parser<number> = (raw) => {
   return Math.round(parts.reduce((sum, part) => sum + Number(part[1]) * (durationUnitsMs[part[2]!] ?? 0), 0));
 };
 
-const sizeUnits: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const sizeUnits: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /** "auto" (→ -1), a byte count, or a size such as 512MiB, 8GiB, 2.5GB. */
 export const parseByteSize: Parser<number> = (raw) => {
@@ -69,6 +78,7 @@ export const parseByteSize: Parser<number> = (raw) => {
   if (text === "auto") return -1;
   const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/.exec(text);
   const unit = sizeUnits[match?.[2] === "" ? "b" : (match?.[2] ?? "")];
-  if (match === null || unit === undefined) throw new Error(`expected "auto" or a size such as 512MiB or 8GiB, got "${raw}"`);
+  if (match === null || unit === undefined)
+    throw new Error(`expected "auto" or a size such as 512MiB or 8GiB, got "${raw}"`);
   return Math.round(Number(match[1]) * unit);
 };

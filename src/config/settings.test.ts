@@ -4,7 +4,11 @@ import { describeSettings, loadConfig } from "./index.js";
 
 describe("settings", () => {
   it("flags win over env, env over defaults", () => {
-    const config = loadConfig({ flags: { port: "9000" }, env: { RAWRXD_PORT: "8000", RAWRXD_PARALLEL: "3", RAWRXD_HOME: "/tmp/rawrxd-x" }, readConfigFile: false });
+    const config = loadConfig({
+      flags: { port: "9000" },
+      env: { RAWRXD_PORT: "8000", RAWRXD_PARALLEL: "3", RAWRXD_HOME: "/tmp/rawrxd-x" },
+      readConfigFile: false,
+    });
     expect(config.port).toBe(9000);
     expect(config.parallel).toBe(3);
     expect(config.modelsDir).toBe("/tmp/rawrxd-x/models");
@@ -12,13 +16,23 @@ describe("settings", () => {
   });
 
   it("an invalid value stops startup naming the setting and its source", () => {
-    expect(() => loadConfig({ flags: {}, env: { RAWRXD_PORT: "http" }, readConfigFile: false })).toThrow(/Invalid setting port from env RAWRXD_PORT: expected an integer from 0 to 65535/);
-    expect(() => loadConfig({ flags: { "keep-alive": "soon" }, env: {}, readConfigFile: false })).toThrow(/keepAliveMs.*expected a duration/);
-    expect(() => loadConfig({ flags: { "engine-build": "fast" }, env: {}, readConfigFile: false })).toThrow('Invalid setting engineBuild from flag --engine-build: expected one of auto, prebuilt, openmp, got "fast"');
+    expect(() => loadConfig({ flags: {}, env: { RAWRXD_PORT: "http" }, readConfigFile: false })).toThrow(
+      /Invalid setting port from env RAWRXD_PORT: expected an integer from 0 to 65535/,
+    );
+    expect(() => loadConfig({ flags: { "keep-alive": "soon" }, env: {}, readConfigFile: false })).toThrow(
+      /keepAliveMs.*expected a duration/,
+    );
+    expect(() => loadConfig({ flags: { "engine-build": "fast" }, env: {}, readConfigFile: false })).toThrow(
+      'Invalid setting engineBuild from flag --engine-build: expected one of auto, prebuilt, openmp, got "fast"',
+    );
   });
 
   it("parses Ollama-style durations", () => {
-    const config = loadConfig({ flags: { "keep-alive": "1h30m", "queue-timeout": "-1" }, env: {}, readConfigFile: false });
+    const config = loadConfig({
+      flags: { "keep-alive": "1h30m", "queue-timeout": "-1" },
+      env: {},
+      readConfigFile: false,
+    });
     expect(config.keepAliveMs).toBe(5_400_000);
     expect(config.queueTimeoutMs).toBe(-1);
   });

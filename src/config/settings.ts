@@ -147,7 +147,8 @@ export const settings: SettingsTable = {
     defaultValue: () => "auto",
     defaultText: "auto",
     parse: parseEnum(["auto", "prebuilt", "openmp"] as const),
-    description: "CPU engine build: prebuilt (node-llama-cpp's npm binaries), openmp (the local build `npm run engine:build` makes; fails when it is missing), auto: openmp when it has been built, else prebuilt.",
+    description:
+      "CPU engine build: prebuilt (node-llama-cpp's npm binaries), openmp (the local build `npm run engine:build` makes; fails when it is missing), auto: openmp when it has been built, else prebuilt.",
   },
   threads: {
     env: "RAWRXD_THREADS",
@@ -155,7 +156,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 0,
     defaultText: "auto",
     parse: parseAutoOr(0, parseInteger(1, 256)),
-    description: "CPU threads per runner. auto: the fastest count measured by a short calibration at a model's first load, cached per model file and machine in $RAWRXD_HOME/cache.",
+    description:
+      "CPU threads per runner. auto: the fastest count measured by a short calibration at a model's first load, cached per model file and machine in $RAWRXD_HOME/cache.",
   },
   gpuLayers: {
     env: "RAWRXD_GPU_LAYERS",
@@ -163,7 +165,8 @@ export const settings: SettingsTable = {
     defaultValue: () => -1,
     defaultText: "auto",
     parse: parseAutoOr(-1, parseInteger(0, 1024)),
-    description: "Layers offloaded to the GPU. auto: all that fit in free GPU memory minus --gpu-margin, else as many as fit, else none.",
+    description:
+      "Layers offloaded to the GPU. auto: all that fit in free GPU memory minus --gpu-margin, else as many as fit, else none.",
   },
   gpuMarginBytes: {
     env: "RAWRXD_GPU_MARGIN",
@@ -171,7 +174,8 @@ export const settings: SettingsTable = {
     defaultValue: () => -1,
     defaultText: "auto",
     parse: parseByteSize,
-    description: "GPU memory the offload planner leaves free per device (e.g. 1GiB); auto = node-llama-cpp's padding, 8% of the device up to 1.6 GiB, at least 512 MiB.",
+    description:
+      "GPU memory the offload planner leaves free per device (e.g. 1GiB); auto = node-llama-cpp's padding, 8% of the device up to 1.6 GiB, at least 512 MiB.",
   },
   contextTokens: {
     env: "RAWRXD_CONTEXT_SIZE",
@@ -179,7 +183,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 2048,
     defaultText: "2048",
     parse: parseInteger(64, 1_048_576),
-    description: "Context size in tokens per sequence (prompt plus output); capped at the model's training context.",
+    description:
+      "Context size in tokens per sequence (prompt plus output); capped at the model's training context.",
   },
   parallel: {
     env: "RAWRXD_PARALLEL",
@@ -203,7 +208,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 256,
     defaultText: "256",
     parse: parseInteger(1, 100_000),
-    description: "Requests waiting for a sequence, across models; beyond it requests get 503/429 with Retry-After.",
+    description:
+      "Requests waiting for a sequence, across models; beyond it requests get 503/429 with Retry-After.",
   },
   maxQueuedPerModel: {
     env: "RAWRXD_MAX_QUEUE_PER_MODEL",
@@ -227,7 +233,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 30_000,
     defaultText: "30s",
     parse: parseDurationMs,
-    description: "A waiting request rises one priority class per this much waiting, so low never starves (0 = off).",
+    description:
+      "A waiting request rises one priority class per this much waiting, so low never starves (0 = off).",
   },
   noPreemption: {
     env: "RAWRXD_NO_PREEMPTION",
@@ -244,7 +251,8 @@ export const settings: SettingsTable = {
     defaultValue: () => -1,
     defaultText: "auto",
     parse: parseByteSize,
-    description: "Memory all loaded models may use (e.g. 12GiB); auto = available RAM at startup minus 1 GiB.",
+    description:
+      "Memory all loaded models may use (e.g. 12GiB); auto = available RAM at startup minus 1 GiB.",
   },
   pinnedModels: {
     env: "RAWRXD_PIN",
@@ -276,7 +284,8 @@ export const settings: SettingsTable = {
     defaultValue: () => [],
     defaultText: "(none)",
     parse: parseList,
-    description: "Comma-separated API keys; when set, every route but /health needs `Authorization: Bearer KEY`.",
+    description:
+      "Comma-separated API keys; when set, every route but /health needs `Authorization: Bearer KEY`.",
   },
   insecureNoAuth: {
     env: "RAWRXD_INSECURE_NO_AUTH",
@@ -341,7 +350,8 @@ export const settings: SettingsTable = {
     defaultValue: () => false,
     defaultText: "false",
     parse: parseBoolean,
-    description: "Record no metrics: no /metrics or /v1/metrics routes, no request log, no performance warnings.",
+    description:
+      "Record no metrics: no /metrics or /v1/metrics routes, no request log, no performance warnings.",
     isSwitch: true,
   },
   metricsIntervalMs: {
@@ -350,7 +360,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 5_000,
     defaultText: "5s",
     parse: parseDurationAtLeast(100, "100ms"),
-    description: "How often metrics are aggregated and saved and the warning rules run (reads aggregate at once).",
+    description:
+      "How often metrics are aggregated and saved and the warning rules run (reads aggregate at once).",
   },
   metricsRequestLog: {
     env: "RAWRXD_METRICS_REQUEST_LOG",
@@ -358,7 +369,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 10_000,
     defaultText: "10000",
     parse: parseInteger(1, 1_000_000),
-    description: "Finished requests kept in the request log (GET /v1/metrics/requests), in memory and in rawrxd.db.",
+    description:
+      "Finished requests kept in the request log (GET /v1/metrics/requests), in memory and in rawrxd.db.",
   },
   metricsRetentionMs: {
     env: "RAWRXD_METRICS_RETENTION",
@@ -382,7 +394,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 60_000,
     defaultText: "1m",
     parse: parseDurationAtLeast(0, "0s"),
-    description: "How long a rule must be breached before its warning starts, and be recovered (10% past the threshold) before it clears.",
+    description:
+      "How long a rule must be breached before its warning starts, and be recovered (10% past the threshold) before it clears.",
   },
   warnMinRequests: {
     env: "RAWRXD_WARN_MIN_REQUESTS",
@@ -398,7 +411,8 @@ export const settings: SettingsTable = {
     defaultValue: () => 0,
     defaultText: "0 (off)",
     parse: parseInteger(0, 1_000_000),
-    description: "Warn when a model's median decode speed over --warn-window is below this many tokens/s (0 = off).",
+    description:
+      "Warn when a model's median decode speed over --warn-window is below this many tokens/s (0 = off).",
   },
   warnTtftP95Ms: {
     env: "RAWRXD_WARN_TTFT_P95",

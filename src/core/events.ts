@@ -8,7 +8,12 @@ import type { FinishReason, Priority } from "./inference.js";
 export interface ServerEvents {
   "request-queued": { requestId: string; model: string; priority: Priority };
   "request-started": { requestId: string; model: string; queueMs: number };
-  "request-preempted": { requestId: string; model: string; completionTokens: number; byRequestId: string | undefined };
+  "request-preempted": {
+    requestId: string;
+    model: string;
+    completionTokens: number;
+    byRequestId: string | undefined;
+  };
   "request-resumed": { requestId: string; model: string; queueMs: number };
   "first-token": { requestId: string; model: string; msSinceStart: number };
   "request-end": {

@@ -88,13 +88,17 @@ export class FakeTime implements TimePort {
   }
 
   /** Advances in `stepMs` steps until `predicate()` holds; throws after `maxMs` of fake time. */
-  async advanceUntil(predicate: () => boolean, options: { stepMs?: number; maxMs?: number } = {}): Promise<void> {
+  async advanceUntil(
+    predicate: () => boolean,
+    options: { stepMs?: number; maxMs?: number } = {},
+  ): Promise<void> {
     const stepMs = options.stepMs ?? 1;
     const maxMs = options.maxMs ?? 60_000;
     const start = this.#monotonicMs;
     await flushMicrotasks();
     while (!predicate()) {
-      if (this.#monotonicMs - start >= maxMs) throw new Error(`FakeTime.advanceUntil: condition still false after ${maxMs} ms of fake time`);
+      if (this.#monotonicMs - start >= maxMs)
+        throw new Error(`FakeTime.advanceUntil: condition still false after ${maxMs} ms of fake time`);
       await this.advanceAsync(stepMs);
     }
   }
@@ -109,7 +113,11 @@ export class FakeTime implements TimePort {
   #nextDue(targetMs: number): PendingTimer | undefined {
     let next: PendingTimer | undefined;
     for (const timer of this.#timers.values()) {
-      if (timer.dueMs <= targetMs && (!next || timer.dueMs < next.dueMs || (timer.dueMs === next.dueMs && timer.id < next.id))) next = timer;
+      if (
+        timer.dueMs <= targetMs &&
+        (!next || timer.dueMs < next.dueMs || (timer.dueMs === next.dueMs && timer.id < next.id))
+      )
+        next = timer;
     }
     return next;
   }

@@ -55,7 +55,11 @@ function wrapNodeTimer(handle: NodeJS.Timeout, clear: (handle: NodeJS.Timeout) =
 }
 
 /** Sleep on any port: a timer plus abort handling, so fakes get it for free. */
-export function sleepOn(time: Pick<TimePort, "setTimeout">, delayMs: number, signal?: AbortSignal): Promise<void> {
+export function sleepOn(
+  time: Pick<TimePort, "setTimeout">,
+  delayMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
       reject(signal.reason);
@@ -78,6 +82,7 @@ export const systemTime: TimePort = {
   monotonicNow: () => performance.now() as MonotonicMs,
   wallNow: () => Date.now() as WallMs,
   setTimeout: (callback, delayMs) => wrapNodeTimer(setTimeout(callback, Math.max(0, delayMs)), clearTimeout),
-  setInterval: (callback, intervalMs) => wrapNodeTimer(setInterval(callback, Math.max(1, intervalMs)), clearInterval),
+  setInterval: (callback, intervalMs) =>
+    wrapNodeTimer(setInterval(callback, Math.max(1, intervalMs)), clearInterval),
   sleep: (delayMs, signal) => sleepOn(systemTime, delayMs, signal),
 };

@@ -22,7 +22,8 @@ export interface FakeModelBehaviour {
   crashAfterTokens?: number;
 }
 
-export const defaultFakeReply = "Once upon a time there was a little fake model that answered every prompt the same way.";
+export const defaultFakeReply =
+  "Once upon a time there was a little fake model that answered every prompt the same way.";
 
 function countTokens(text: string): number {
   return text.split(/\s+/).filter((word) => word.length > 0).length;
@@ -62,12 +63,17 @@ class FakeRunner implements ModelRunner {
 
   async *generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent> {
     const input = request.input;
-    const prompt = input.kind === "chat" ? input.messages.map((message) => message.content).join("\n") : input.prompt;
+    const prompt =
+      input.kind === "chat" ? input.messages.map((message) => message.content).join("\n") : input.prompt;
     const promptTokens = countTokens(prompt) + 1;
     if (promptTokens >= this.info.contextTokens) {
-      throw new AppError("prompt-too-long", `The prompt is ${promptTokens} tokens but the model "${this.name}" is loaded with a context of ${this.info.contextTokens} tokens per sequence.`);
+      throw new AppError(
+        "prompt-too-long",
+        `The prompt is ${promptTokens} tokens but the model "${this.name}" is loaded with a context of ${this.info.contextTokens} tokens per sequence.`,
+      );
     }
-    if (request.reportProgress) yield { type: "progress", processedTokens: promptTokens, totalTokens: promptTokens, cachedTokens: 0 };
+    if (request.reportProgress)
+      yield { type: "progress", processedTokens: promptTokens, totalTokens: promptTokens, cachedTokens: 0 };
     const words = (this.#behaviour.reply ?? defaultFakeReply).split(" ");
     const matcher = new StopMatcher(request.stop);
     if (request.resume !== undefined) matcher.push(request.resume.heldText);
@@ -89,10 +95,16 @@ class FakeRunner implements ModelRunner {
           reason = "length";
           break;
         }
-        if (this.#behaviour.tokenDelayMs) await new Promise((resolve) => setTimeout(resolve, this.#behaviour.tokenDelayMs));
+        if (this.#behaviour.tokenDelayMs)
+          await new Promise((resolve) => setTimeout(resolve, this.#behaviour.tokenDelayMs));
         if (crash) throw crash;
         if (this.#preemptions.get(request.id) === true) {
-          yield { type: "preempted", resume: { generatedTokens: generated, heldText: matcher.flush() }, usage: usage(), timings: timings() };
+          yield {
+            type: "preempted",
+            resume: { generatedTokens: generated, heldText: matcher.flush() },
+            usage: usage(),
+            timings: timings(),
+          };
           return;
         }
         if (signal.aborted) {
@@ -101,7 +113,10 @@ class FakeRunner implements ModelRunner {
         }
         this.producedTokens += 1;
         generated.push(index);
-        if (this.#behaviour.crashAfterTokens !== undefined && this.producedTokens > this.#behaviour.crashAfterTokens) {
+        if (
+          this.#behaviour.crashAfterTokens !== undefined &&
+          this.producedTokens > this.#behaviour.crashAfterTokens
+        ) {
           this.crash("fake crash injected");
           throw crash ?? new AppError("runner-crashed", "fake crash");
         }
@@ -135,7 +150,10 @@ class FakeRunner implements ModelRunner {
   crash(detail: string): void {
     if (!this.#isAlive) return;
     this.#isAlive = false;
-    const error = new AppError("runner-crashed", `The runner for "${this.name}" crashed: ${detail}. The server is still up; the next request reloads the model.`);
+    const error = new AppError(
+      "runner-crashed",
+      `The runner for "${this.name}" crashed: ${detail}. The server is still up; the next request reloads the model.`,
+    );
     for (const listener of this.#crashListeners) listener(error);
     this.#resolveExit({ expected: false, detail });
   }
@@ -143,7 +161,8 @@ class FakeRunner implements ModelRunner {
   async dispose(): Promise<void> {
     if (!this.#isAlive) return;
     this.#isAlive = false;
-    if (this.#behaviour.unloadDelayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, this.#behaviour.unloadDelayMs));
+    if (this.#behaviour.unloadDelayMs !== undefined)
+      await new Promise((resolve) => setTimeout(resolve, this.#behaviour.unloadDelayMs));
     this.#resolveExit({ expected: true, detail: "disposed" });
   }
 }

@@ -2,7 +2,16 @@
  * InferenceEngine: the contract, the real engine (one node-llama-cpp runner process per model,
  * typed IPC, credit-based flow control) and FakeEngine for tests.
  */
-export type { InferenceEngine, ModelRunner, LoadSpec, LoadedModelInfo, RunnerExit, GpuChoice, EngineBuildChoice, RunnerTuning } from "./contract.js";
+export type {
+  InferenceEngine,
+  ModelRunner,
+  LoadSpec,
+  LoadedModelInfo,
+  RunnerExit,
+  GpuChoice,
+  EngineBuildChoice,
+  RunnerTuning,
+} from "./contract.js";
 export { LlamaCppEngine } from "./llama-cpp-engine.js";
 export { openmpBuildOptions } from "./engine-build.js";
 export { RunnerProcess } from "./runner-process.js";

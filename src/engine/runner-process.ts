@@ -5,14 +5,30 @@
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { AppError, newRequestId, type EmbedResult, type ErrorCode, type GenerateEvent, type GenerateRequest, type Logger } from "../core/index.js";
+import {
+  AppError,
+  newRequestId,
+  type EmbedResult,
+  type ErrorCode,
+  type GenerateEvent,
+  type GenerateRequest,
+  type Logger,
+} from "../core/index.js";
 import type { LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
 import { EventChannel } from "./event-channel.js";
-import { initialCredits, type LoadedMessage, type MainToRunner, type RunnerErrorPayload, type RunnerToMain } from "./protocol.js";
+import {
+  initialCredits,
+  type LoadedMessage,
+  type MainToRunner,
+  type RunnerErrorPayload,
+  type RunnerToMain,
+} from "./protocol.js";
 
 const stderrTailBytes = 4096;
 const isTypeScriptSource = import.meta.url.endsWith(".ts");
-const entryPath = fileURLToPath(new URL(isTypeScriptSource ? "./runner/entry.ts" : "./runner/entry.js", import.meta.url));
+const entryPath = fileURLToPath(
+  new URL(isTypeScriptSource ? "./runner/entry.ts" : "./runner/entry.js", import.meta.url),
+);
 
 interface PendingGeneration {
   channel: EventChannel<GenerateEvent>;
@@ -26,7 +42,8 @@ const knownCodes: ReadonlySet<string> = new Set(["prompt-too-long", "bad-request
 
 function toAppError(payload: RunnerErrorPayload, model: string): AppError {
   const code: ErrorCode = knownCodes.has(payload.code) ? (payload.code as ErrorCode) : "runner-failed";
-  const message = code === "runner-failed" ? `The runner for model "${model}" failed: ${payload.message}` : payload.message;
+  const message =
+    code === "runner-failed" ? `The runner for model "${model}" failed: ${payload.message}` : payload.message;
   return new AppError(code, message);
 }
 
@@ -78,7 +95,10 @@ export class RunnerProcess implements ModelRunner {
     });
   }
 
-  static async start(spec: LoadSpec, options: { logger: Logger; signal?: AbortSignal }): Promise<RunnerProcess> {
+  static async start(
+    spec: LoadSpec,
+    options: { logger: Logger; signal?: AbortSignal },
+  ): Promise<RunnerProcess> {
     const runner = new RunnerProcess(spec, options.logger);
     try {
       runner.#info = await runner.#load(spec, options.signal);
@@ -115,7 +135,10 @@ export class RunnerProcess implements ModelRunner {
         cleanup();
         reject(new AppError("model-load-failed", `Model "${spec.name}" failed to load: ${detail}`));
       };
-      const timer = setTimeout(() => fail(`no answer within ${spec.loadTimeoutMs} ms (--load-timeout)`), spec.loadTimeoutMs);
+      const timer = setTimeout(
+        () => fail(`no answer within ${spec.loadTimeoutMs} ms (--load-timeout)`),
+        spec.loadTimeoutMs,
+      );
       const onAbort = (): void => fail("the load was cancelled");
       const onExit = (): void => {
         void this.exited.then((exit) => fail(exit.detail));
@@ -138,7 +161,14 @@ export class RunnerProcess implements ModelRunner {
       };
       this.#send({
         type: "load",
-        options: { modelPath: spec.path, contextTokens: spec.contextTokens, parallel: spec.parallel, threads: spec.threads, gpu: spec.gpu, tuning: spec.tuning },
+        options: {
+          modelPath: spec.path,
+          contextTokens: spec.contextTokens,
+          parallel: spec.parallel,
+          threads: spec.threads,
+          gpu: spec.gpu,
+          tuning: spec.tuning,
+        },
       });
     });
     const { type: _type, ...info } = loaded;
@@ -147,8 +177,10 @@ export class RunnerProcess implements ModelRunner {
 
   generate(request: GenerateRequest, signal: AbortSignal): AsyncIterable<GenerateEvent> {
     const id = request.id;
-    if (!this.#isAlive) throw new AppError("runner-crashed", `The runner for model "${this.name}" is not running.`);
-    if (this.#generations.has(id)) throw new AppError("bad-request", `Request id "${id}" is already generating.`);
+    if (!this.#isAlive)
+      throw new AppError("runner-crashed", `The runner for model "${this.name}" is not running.`);
+    if (this.#generations.has(id))
+      throw new AppError("bad-request", `Request id "${id}" is already generating.`);
     let consumed = 0;
     const cancel = (): void => {
       if (this.#generations.has(id)) this.#send({ type: "cancel", id });
@@ -181,12 +213,16 @@ export class RunnerProcess implements ModelRunner {
 
   async embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult> {
     const answer = await this.#call({ type: "embed", id: newRequestId("embed"), inputs }, signal);
-    if (answer.type !== "embedded") throw new AppError("internal", `Unexpected runner answer ${answer.type} to embed.`);
+    if (answer.type !== "embedded")
+      throw new AppError("internal", `Unexpected runner answer ${answer.type} to embed.`);
     return answer.result;
   }
 
   #call(message: MainToRunner & { id: string }, signal: AbortSignal): Promise<RunnerToMain> {
-    if (!this.#isAlive) return Promise.reject(new AppError("runner-crashed", `The runner for model "${this.name}" is not running.`));
+    if (!this.#isAlive)
+      return Promise.reject(
+        new AppError("runner-crashed", `The runner for model "${this.name}" is not running.`),
+      );
     return new Promise((resolve, reject) => {
       const onAbort = (): void => {
         this.#calls.delete(message.id);
@@ -243,13 +279,21 @@ export class RunnerProcess implements ModelRunner {
         return;
       }
       case "log":
-        this.#logger[message.level === "debug" ? "debug" : message.level](`runner ${this.name}: ${message.message}`, { model: this.name });
+        this.#logger[message.level === "debug" ? "debug" : message.level](
+          `runner ${this.name}: ${message.message}`,
+          { model: this.name },
+        );
         return;
     }
   }
 
   #failAll(code: ErrorCode, detail: string): void {
-    const error = new AppError(code, code === "cancelled" ? `The request was cancelled: the ${detail}.` : `The ${detail}. The server is still up; the next request reloads the model.`);
+    const error = new AppError(
+      code,
+      code === "cancelled"
+        ? `The request was cancelled: the ${detail}.`
+        : `The ${detail}. The server is still up; the next request reloads the model.`,
+    );
     for (const { channel } of this.#generations.values()) channel.fail(error);
     this.#generations.clear();
     for (const call of this.#calls.values()) call.reject(error);

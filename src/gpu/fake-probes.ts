@@ -34,19 +34,43 @@ export function fakeProbes(machine: FakeMachine = {}): GpuProbes & { probed: Eng
     exists: async (path) => paths.some((file) => file === path || file.startsWith(`${path}/`)),
     list: async (directory) => {
       const prefix = `${directory.replace(/\/$/, "")}/`;
-      return [...new Set(paths.filter((file) => file.startsWith(prefix)).map((file) => file.slice(prefix.length).split("/")[0]!))];
+      return [
+        ...new Set(
+          paths
+            .filter((file) => file.startsWith(prefix))
+            .map((file) => file.slice(prefix.length).split("/")[0]!),
+        ),
+      ];
     },
     readText: async (path) => files[path],
     run: async (command) => machine.tools?.[command],
-    findLibrary: async (names) => names.map((name) => machine.libraries?.[name]).find((path) => path !== undefined),
+    findLibrary: async (names) =>
+      names.map((name) => machine.libraries?.[name]).find((path) => path !== undefined),
     enginePackages: async () => machine.packages ?? [`${platform}-${arch}`],
     localBuilds: async () => machine.localBuilds ?? [],
-    hostMemory: async () => machine.host ?? { totalBytes: 16 * 1024 ** 3, availableBytes: 12 * 1024 ** 3, swapTotalBytes: 0 },
+    hostMemory: async () =>
+      machine.host ?? { totalBytes: 16 * 1024 ** 3, availableBytes: 12 * 1024 ** 3, swapTotalBytes: 0 },
     probeEngine: async (backend) => {
       probed.push(backend);
       const outcome = machine.engine?.[backend];
-      if (typeof outcome === "string") return { isOk: false, detail: outcome, deviceNames: [], totalBytes: 0, freeBytes: 0, unifiedBytes: 0 };
-      return { isOk: true, detail: `prebuilt ${backend} build loaded`, deviceNames: [], totalBytes: 0, freeBytes: 0, unifiedBytes: 0, ...outcome };
+      if (typeof outcome === "string")
+        return {
+          isOk: false,
+          detail: outcome,
+          deviceNames: [],
+          totalBytes: 0,
+          freeBytes: 0,
+          unifiedBytes: 0,
+        };
+      return {
+        isOk: true,
+        detail: `prebuilt ${backend} build loaded`,
+        deviceNames: [],
+        totalBytes: 0,
+        freeBytes: 0,
+        unifiedBytes: 0,
+        ...outcome,
+      };
     },
   };
 }

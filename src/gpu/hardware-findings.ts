@@ -4,7 +4,16 @@
  */
 import type { GpuProbes } from "./gpu-probes.js";
 import type { GpuDevice, HostMemory } from "./gpu-report.js";
-import { nvidiaSmiArgs, parseNvidiaSmi, parseRocmSmi, parseVulkanSummary, rocmSmiArgs, vendorFromPciId, vulkaninfoArgs, type ToolDevice } from "./vendor-tools.js";
+import {
+  nvidiaSmiArgs,
+  parseNvidiaSmi,
+  parseRocmSmi,
+  parseVulkanSummary,
+  rocmSmiArgs,
+  vendorFromPciId,
+  vulkaninfoArgs,
+  type ToolDevice,
+} from "./vendor-tools.js";
 
 export interface Findings {
   hasHardware: boolean;
@@ -34,25 +43,45 @@ function packagePrefix(probes: GpuProbes): string {
 }
 
 function toDevices(tools: readonly ToolDevice[], backend: GpuDevice["backend"], source: string): GpuDevice[] {
-  return tools.map((tool) => ({ backend, index: tool.index, name: tool.name, vendor: tool.vendor, totalBytes: tool.totalBytes, freeBytes: tool.freeBytes, isUnifiedMemory: tool.isUnifiedMemory, source }));
+  return tools.map((tool) => ({
+    backend,
+    index: tool.index,
+    name: tool.name,
+    vendor: tool.vendor,
+    totalBytes: tool.totalBytes,
+    freeBytes: tool.freeBytes,
+    isUnifiedMemory: tool.isUnifiedMemory,
+    source,
+  }));
 }
 
 export function describeDevices(devices: readonly GpuDevice[]): string {
   const names = [...new Set(devices.map((device) => device.name))];
-  return names.map((name) => `${devices.filter((device) => device.name === name).length} × ${name}`).join(", ");
+  return names
+    .map((name) => `${devices.filter((device) => device.name === name).length} × ${name}`)
+    .join(", ");
 }
 
 export async function findCuda(context: FindingsContext): Promise<Findings> {
   const { probes, packages } = context;
-  const deviceFiles = (await probes.list("/dev")).filter((name) => /^nvidia\d+$/.test(name)).map((name) => `/dev/${name}`);
+  const deviceFiles = (await probes.list("/dev"))
+    .filter((name) => /^nvidia\d+$/.test(name))
+    .map((name) => `/dev/${name}`);
   const smiOutput = await probes.run("nvidia-smi", nvidiaSmiArgs);
   const smi = smiOutput === undefined ? { devices: [], driverVersion: undefined } : parseNvidiaSmi(smiOutput);
   const driver = await probes.findLibrary(["libcuda.so.1", "libcuda.so"]);
-  const runtime = await probes.findLibrary(["libcudart.so.12", "libcudart.so.13", "libcudart.so.11", "libcudart.so"]);
+  const runtime = await probes.findLibrary([
+    "libcudart.so.12",
+    "libcudart.so.13",
+    "libcudart.so.11",
+    "libcudart.so",
+  ]);
   const isWsl = await probes.exists("/dev/dxg");
   const evidence = [
     deviceFiles.length > 0 ? `devices ${deviceFiles.join(", ")}` : "no /dev/nvidia* device",
-    smiOutput === undefined ? "nvidia-smi not available" : `nvidia-smi: ${smi.devices.length} GPU(s)${smi.driverVersion ? `, driver ${smi.driverVersion}` : ""}`,
+    smiOutput === undefined
+      ? "nvidia-smi not available"
+      : `nvidia-smi: ${smi.devices.length} GPU(s)${smi.driverVersion ? `, driver ${smi.driverVersion}` : ""}`,
     driver === undefined ? "no libcuda.so.1 (NVIDIA driver)" : `driver library ${driver}`,
     ...(runtime === undefined ? [] : [`CUDA runtime ${runtime}`]),
     ...(isWsl ? ["/dev/dxg (WSL GPU)"] : []),
@@ -63,7 +92,11 @@ export async function findCuda(context: FindingsContext): Promise<Findings> {
   const hasBuild = packages.includes(`${prefix}-cuda`);
   // The -ext package carries a CUDA runtime statically linked; without it the system needs one.
   const hasRuntime = packages.includes(`${prefix}-cuda-ext`) || runtime !== undefined;
-  evidence.push(hasBuild ? `engine build @node-llama-cpp/${prefix}-cuda${packages.includes(`${prefix}-cuda-ext`) ? " (+ -cuda-ext)" : ""}` : `no engine build @node-llama-cpp/${prefix}-cuda`);
+  evidence.push(
+    hasBuild
+      ? `engine build @node-llama-cpp/${prefix}-cuda${packages.includes(`${prefix}-cuda-ext`) ? " (+ -cuda-ext)" : ""}`
+      : `no engine build @node-llama-cpp/${prefix}-cuda`,
+  );
   let problem: string | undefined;
   if (!hasHardware && !hasDriver) {
     problem = `no NVIDIA GPU found (no /dev/nvidia* device, ${smiOutput === undefined ? "no nvidia-smi" : "nvidia-smi lists none"}) and no NVIDIA driver (libcuda.so.1)${runtime === undefined ? "" : `; a CUDA runtime (${basename(runtime)}) alone is not enough`}`;
@@ -78,7 +111,15 @@ export async function findCuda(context: FindingsContext): Promise<Findings> {
   }
   const devices = toDevices(smi.devices, "cuda", "nvidia-smi");
   const summary = `${devices.length > 0 ? describeDevices(devices) : "NVIDIA GPU"}${smi.driverVersion ? `, driver ${smi.driverVersion}` : ""}`;
-  return { hasHardware, hasDriver, hasEngineBuild: hasBuild && hasRuntime, problem, summary, evidence, devices };
+  return {
+    hasHardware,
+    hasDriver,
+    hasEngineBuild: hasBuild && hasRuntime,
+    problem,
+    summary,
+    evidence,
+    devices,
+  };
 }
 
 export async function findHip(context: FindingsContext): Promise<Findings> {
@@ -87,7 +128,10 @@ export async function findHip(context: FindingsContext): Promise<Findings> {
   const smiOutput = await probes.run("rocm-smi", rocmSmiArgs);
   const hipLibrary = await probes.findLibrary(["libamdhip64.so.6", "libamdhip64.so.5", "libamdhip64.so"]);
   let devices = toDevices(smiOutput === undefined ? [] : parseRocmSmi(smiOutput), "hip", "rocm-smi");
-  if (devices.length === 0) devices = context.sysfs.filter((device) => device.vendor === "amd").map((device) => ({ ...device, backend: "hip" }));
+  if (devices.length === 0)
+    devices = context.sysfs
+      .filter((device) => device.vendor === "amd")
+      .map((device) => ({ ...device, backend: "hip" }));
   const evidence = [
     hasKfd ? "/dev/kfd (ROCm compute device)" : "no /dev/kfd",
     smiOutput === undefined ? "rocm-smi not available" : `rocm-smi: ${devices.length} GPU(s)`,
@@ -108,26 +152,45 @@ export async function findHip(context: FindingsContext): Promise<Findings> {
 
 const icdFolders = ["/usr/share/vulkan/icd.d", "/etc/vulkan/icd.d", "/usr/local/share/vulkan/icd.d"];
 
-export async function findVulkan(context: FindingsContext & { cudaDevices: readonly GpuDevice[] }): Promise<Findings> {
+export async function findVulkan(
+  context: FindingsContext & { cudaDevices: readonly GpuDevice[] },
+): Promise<Findings> {
   const { probes, packages, host, sysfs } = context;
   const renderNodes = (await probes.list("/dev/dri")).filter((name) => /^renderD\d+$/.test(name));
   const loader = await probes.findLibrary(["libvulkan.so.1", "libvulkan.so"]);
-  const icdFiles = (await Promise.all(icdFolders.map(async (folder) => (await probes.list(folder)).filter((name) => name.endsWith(".json"))))).flat();
-  const envIcds = (probes.env["VK_DRIVER_FILES"] ?? probes.env["VK_ICD_FILENAMES"] ?? "").split(":").filter((path) => path !== "");
+  const icdFiles = (
+    await Promise.all(
+      icdFolders.map(async (folder) => (await probes.list(folder)).filter((name) => name.endsWith(".json"))),
+    )
+  ).flat();
+  const envIcds = (probes.env["VK_DRIVER_FILES"] ?? probes.env["VK_ICD_FILENAMES"] ?? "")
+    .split(":")
+    .filter((path) => path !== "");
   // lavapipe (lvp) is Vulkan on the CPU: slower than the CPU backend, so it does not count.
   const hardwareIcds = [...icdFiles, ...envIcds].filter((name) => !/lvp|swiftshader/i.test(name));
   const summaryOutput = loader === undefined ? undefined : await probes.run("vulkaninfo", vulkaninfoArgs);
-  const listed = summaryOutput === undefined ? [] : parseVulkanSummary(summaryOutput).filter((device) => device.isSoftware !== true);
+  const listed =
+    summaryOutput === undefined
+      ? []
+      : parseVulkanSummary(summaryOutput).filter((device) => device.isSoftware !== true);
   const gpuNodes = sysfs.filter((device) => device.vendor !== "other");
   let devices: GpuDevice[];
   if (listed.length > 0) {
-    devices = toDevices(listed, "vulkan", "vulkaninfo").map((device) => withMemory(device, { sysfs, cudaDevices: context.cudaDevices, host }));
+    devices = toDevices(listed, "vulkan", "vulkaninfo").map((device) =>
+      withMemory(device, { sysfs, cudaDevices: context.cudaDevices, host }),
+    );
   } else {
-    devices = gpuNodes.map((device, index) => withMemory({ ...device, index }, { sysfs, cudaDevices: context.cudaDevices, host }));
+    devices = gpuNodes.map((device, index) =>
+      withMemory({ ...device, index }, { sysfs, cudaDevices: context.cudaDevices, host }),
+    );
   }
   const evidence = [
-    renderNodes.length > 0 ? `render nodes ${renderNodes.map((name) => `/dev/dri/${name}`).join(", ")}` : "no /dev/dri/renderD* node",
-    ...sysfs.filter((device) => device.vendor === "other").map((device) => `${device.name} (not a known GPU vendor)`),
+    renderNodes.length > 0
+      ? `render nodes ${renderNodes.map((name) => `/dev/dri/${name}`).join(", ")}`
+      : "no /dev/dri/renderD* node",
+    ...sysfs
+      .filter((device) => device.vendor === "other")
+      .map((device) => `${device.name} (not a known GPU vendor)`),
     loader === undefined ? "no libvulkan.so.1 (Vulkan loader)" : `Vulkan loader ${loader}`,
     hardwareIcds.length > 0 ? `Vulkan drivers ${hardwareIcds.join(", ")}` : "no Vulkan driver (ICD) file",
     ...(summaryOutput === undefined ? [] : [`vulkaninfo: ${listed.length} hardware device(s)`]),
@@ -136,10 +199,17 @@ export async function findVulkan(context: FindingsContext & { cudaDevices: reado
   const hasDriver = loader !== undefined && (hardwareIcds.length > 0 || listed.length > 0);
   const prefix = packagePrefix(probes);
   const hasEngineBuild = packages.includes(`${prefix}-vulkan`);
-  evidence.push(hasEngineBuild ? `engine build @node-llama-cpp/${prefix}-vulkan` : `no engine build @node-llama-cpp/${prefix}-vulkan`);
+  evidence.push(
+    hasEngineBuild
+      ? `engine build @node-llama-cpp/${prefix}-vulkan`
+      : `no engine build @node-llama-cpp/${prefix}-vulkan`,
+  );
   let problem: string | undefined;
   if (!hasHardware) {
-    problem = renderNodes.length === 0 ? "no GPU render node (/dev/dri/renderD*) found" : "the render nodes belong to no known GPU vendor";
+    problem =
+      renderNodes.length === 0
+        ? "no GPU render node (/dev/dri/renderD*) found"
+        : "the render nodes belong to no known GPU vendor";
   } else if (loader === undefined) {
     problem = "a GPU is present but the Vulkan loader (libvulkan.so.1) is not installed";
   } else if (!hasDriver) {
@@ -147,7 +217,15 @@ export async function findVulkan(context: FindingsContext & { cudaDevices: reado
   } else if (!hasEngineBuild) {
     problem = `the engine has no Vulkan build (@node-llama-cpp/${prefix}-vulkan is not installed)`;
   }
-  return { hasHardware, hasDriver, hasEngineBuild, problem, summary: devices.length > 0 ? describeDevices(devices) : "Vulkan GPU", evidence, devices };
+  return {
+    hasHardware,
+    hasDriver,
+    hasEngineBuild,
+    problem,
+    summary: devices.length > 0 ? describeDevices(devices) : "Vulkan GPU",
+    evidence,
+    devices,
+  };
 }
 
 /** GPUs as the kernel lists them: /sys/class/drm/renderD*, PCI vendor, amdgpu memory files. */
@@ -173,7 +251,11 @@ export async function sysfsDevices(probes: GpuProbes, host: HostMemory): Promise
       name: `${vendorNames[vendor]} GPU ${deviceId} (${node}${vendor === "other" ? `, vendor ${vendorId ?? "?"}` : ""})`,
       vendor,
       totalBytes: isUnifiedMemory ? host.totalBytes : vramTotal,
-      freeBytes: isUnifiedMemory ? host.availableBytes : vramTotal !== undefined && vramUsed !== undefined ? vramTotal - vramUsed : undefined,
+      freeBytes: isUnifiedMemory
+        ? host.availableBytes
+        : vramTotal !== undefined && vramUsed !== undefined
+          ? vramTotal - vramUsed
+          : undefined,
       isUnifiedMemory,
       source: "sysfs",
     });
@@ -182,12 +264,25 @@ export async function sysfsDevices(probes: GpuProbes, host: HostMemory): Promise
 }
 
 /** Adds memory to a Vulkan device from nvidia-smi (NVIDIA), sysfs (AMD) or host RAM (integrated). */
-function withMemory(device: GpuDevice, known: { sysfs: readonly GpuDevice[]; cudaDevices: readonly GpuDevice[]; host: HostMemory }): GpuDevice {
+function withMemory(
+  device: GpuDevice,
+  known: { sysfs: readonly GpuDevice[]; cudaDevices: readonly GpuDevice[]; host: HostMemory },
+): GpuDevice {
   if (device.totalBytes !== undefined) return device;
-  if (device.isUnifiedMemory) return { ...device, totalBytes: known.host.totalBytes, freeBytes: known.host.availableBytes };
-  const sameVendor = (device.vendor === "nvidia" ? known.cudaDevices : known.sysfs).filter((other) => other.vendor === device.vendor);
+  if (device.isUnifiedMemory)
+    return { ...device, totalBytes: known.host.totalBytes, freeBytes: known.host.availableBytes };
+  const sameVendor = (device.vendor === "nvidia" ? known.cudaDevices : known.sysfs).filter(
+    (other) => other.vendor === device.vendor,
+  );
   const match = sameVendor[device.index] ?? (sameVendor.length === 1 ? sameVendor[0] : undefined);
-  return match === undefined ? device : { ...device, totalBytes: match.totalBytes, freeBytes: match.freeBytes, isUnifiedMemory: match.isUnifiedMemory };
+  return match === undefined
+    ? device
+    : {
+        ...device,
+        totalBytes: match.totalBytes,
+        freeBytes: match.freeBytes,
+        isUnifiedMemory: match.isUnifiedMemory,
+      };
 }
 
 function basename(path: string): string {

@@ -71,7 +71,13 @@ export function memoryShapeOf(info: GgufInfo): ModelMemoryShape {
 
 /** The context a runner really creates: the asked-for size capped at the training context, at least 64. */
 export function effectiveContextTokens(requested: number, trainContextTokens: number | undefined): number {
-  return Math.max(64, Math.min(requested, trainContextTokens !== undefined && trainContextTokens > 0 ? trainContextTokens : requested));
+  return Math.max(
+    64,
+    Math.min(
+      requested,
+      trainContextTokens !== undefined && trainContextTokens > 0 ? trainContextTokens : requested,
+    ),
+  );
 }
 
 export interface MemoryEstimateOptions {
@@ -104,7 +110,10 @@ export function totalLayersOf(shape: ModelMemoryShape): number {
   return shape.blockCount + 1;
 }
 
-export function estimateModelMemory(shape: ModelMemoryShape, options: MemoryEstimateOptions): ModelMemoryEstimate {
+export function estimateModelMemory(
+  shape: ModelMemoryShape,
+  options: MemoryEstimateOptions,
+): ModelMemoryEstimate {
   const gpuLayers = Math.max(0, Math.min(options.gpuLayers, totalLayersOf(shape)));
   const offloadedBlocks = Math.min(gpuLayers, shape.blockCount);
   const isOutputOffloaded = gpuLayers > shape.blockCount;
@@ -125,10 +134,12 @@ export function estimateModelMemory(shape: ModelMemoryShape, options: MemoryEsti
   const logits = shape.vocabSize * batchTokens * f32Bytes;
   const outputBuffer = shape.vocabSize * f32Bytes * options.sequences;
   const deviceCompute = gpuLayers === 0 ? 0 : activations + (isOutputOffloaded ? logits : 0);
-  const hostCompute = (gpuLayers === 0 ? activations + logits : activations + (isOutputOffloaded ? 0 : logits)) + outputBuffer;
+  const hostCompute =
+    (gpuLayers === 0 ? activations + logits : activations + (isOutputOffloaded ? 0 : logits)) + outputBuffer;
 
   const overheadBytes = engineOverheadFixedBytes + engineOverheadPerVocabTokenBytes * shape.vocabSize;
-  const hostWeights = shape.inputWeightBytes + hostLayerWeights + (isOutputOffloaded ? 0 : shape.outputWeightBytes);
+  const hostWeights =
+    shape.inputWeightBytes + hostLayerWeights + (isOutputOffloaded ? 0 : shape.outputWeightBytes);
   const deviceWeights = deviceLayerWeights + (isOutputOffloaded ? shape.outputWeightBytes : 0);
   const deviceBytes = deviceWeights + deviceKv + deviceCompute;
   const hostBytes = hostWeights + hostKv + hostCompute + overheadBytes;

@@ -34,11 +34,21 @@ const synthetic134m: ModelMemoryShape = {
   outputWeightBytes: 26_115_072,
 };
 
-function device(freeBytes: number, totalBytes = freeBytes, options: Partial<DeviceMemory> = {}): DeviceMemory {
+function device(
+  freeBytes: number,
+  totalBytes = freeBytes,
+  options: Partial<DeviceMemory> = {},
+): DeviceMemory {
   return { freeBytes, totalBytes, isUnifiedMemory: false, deviceCount: 1, ...options };
 }
 
-const base = { shape: sevenB, contextTokens: 4096, sequences: 1, hostAvailableBytes: 32 * gib, requestedGpuLayers: "auto" as const };
+const base = {
+  shape: sevenB,
+  contextTokens: 4096,
+  sequences: 1,
+  hostAvailableBytes: 32 * gib,
+  requestedGpuLayers: "auto" as const,
+};
 
 describe("memory estimate", () => {
   it("matches the buffers llama.cpp reports for the 134M model (KV 72 MiB, compute 65.5 MiB, output 0.12 MiB at 2048 × 1)", () => {
@@ -48,12 +58,20 @@ describe("memory estimate", () => {
     expect(estimate.weightsBytes).toBe(12 * 7_669_248 + 26_112_000 + 26_115_072);
     expect(estimate.deviceBytes).toBe(0);
     expect(estimate.hostBytes).toBe(estimate.totalBytes);
-    expect(estimate.residentBytes).toBe(estimate.weightsBytes + estimate.kvCacheBytes + estimate.overheadBytes);
+    expect(estimate.residentBytes).toBe(
+      estimate.weightsBytes + estimate.kvCacheBytes + estimate.overheadBytes,
+    );
   });
 
   it("the KV cache grows with sequences and is padded to 256 cells; 4096 × 4 gives llama.cpp's 576 MiB", () => {
-    expect(estimateModelMemory(synthetic134m, { contextTokens: 4096, sequences: 4, gpuLayers: 0 }).kvCacheBytes).toBe(576 * mebibyte);
-    expect(estimateModelMemory(synthetic134m, { contextTokens: 100, sequences: 1, gpuLayers: 0 }).kvCacheBytes).toBe(estimateModelMemory(synthetic134m, { contextTokens: 256, sequences: 1, gpuLayers: 0 }).kvCacheBytes);
+    expect(
+      estimateModelMemory(synthetic134m, { contextTokens: 4096, sequences: 4, gpuLayers: 0 }).kvCacheBytes,
+    ).toBe(576 * mebibyte);
+    expect(
+      estimateModelMemory(synthetic134m, { contextTokens: 100, sequences: 1, gpuLayers: 0 }).kvCacheBytes,
+    ).toBe(
+      estimateModelMemory(synthetic134m, { contextTokens: 256, sequences: 1, gpuLayers: 0 }).kvCacheBytes,
+    );
   });
 
   it("offloading moves the last layers' weights and KV to the device, then the output layer; token embeddings stay on the host", () => {
@@ -62,11 +80,21 @@ describe("memory estimate", () => {
     const full = estimateModelMemory(sevenB, { contextTokens: 4096, sequences: 1, gpuLayers: 33 });
     expect(full.deviceBytes).toBe(32 * 216 * mebibyte + 250 * mebibyte + 16 * mebibyte + 62.5 * mebibyte);
     expect(full.residentBytes).toBe(250 * mebibyte + full.overheadBytes);
-    expect(full.totalBytes).toBe(estimateModelMemory(sevenB, { contextTokens: 4096, sequences: 1, gpuLayers: 0 }).totalBytes + 16 * mebibyte);
+    expect(full.totalBytes).toBe(
+      estimateModelMemory(sevenB, { contextTokens: 4096, sequences: 1, gpuLayers: 0 }).totalBytes +
+        16 * mebibyte,
+    );
   });
 
   it("reads the per-layer split from the GGUF tensor list", () => {
-    const tensor = (name: string, bytes: number) => ({ name, bytes, dims: [1], type: "F32", offset: 0, elementCount: 1 });
+    const tensor = (name: string, bytes: number) => ({
+      name,
+      bytes,
+      dims: [1],
+      type: "F32",
+      offset: 0,
+      elementCount: 1,
+    });
     const info = {
       architecture: "llama",
       metadata: new Map<string, unknown>([["llama.attention.key_length", 96]]),
@@ -76,7 +104,14 @@ describe("memory estimate", () => {
       headCountKv: 2,
       vocabSize: 1000,
       contextLength: 512,
-      tensors: [tensor("token_embd.weight", 10), tensor("blk.0.attn_q.weight", 5), tensor("blk.0.ffn_up.weight", 6), tensor("blk.1.attn_q.weight", 7), tensor("output_norm.weight", 1), tensor("output.weight", 20)],
+      tensors: [
+        tensor("token_embd.weight", 10),
+        tensor("blk.0.attn_q.weight", 5),
+        tensor("blk.0.ffn_up.weight", 6),
+        tensor("blk.1.attn_q.weight", 7),
+        tensor("output_norm.weight", 1),
+        tensor("output.weight", 20),
+      ],
     } as unknown as GgufInfo;
     expect(memoryShapeOf(info)).toEqual({
       blockCount: 2,
@@ -96,14 +131,22 @@ describe("memory estimate", () => {
 describe("planOffload: GPU layers with a safety margin", () => {
   it("the CPU backend offloads nothing", () => {
     const plan = planOffload({ ...base, backend: "cpu", device: undefined });
-    expect(plan).toMatchObject({ gpuLayers: 0, offload: "none", totalLayers: 33, marginBytes: 0, reason: "CPU backend: every layer runs on the CPU" });
+    expect(plan).toMatchObject({
+      gpuLayers: 0,
+      offload: "none",
+      totalLayers: 33,
+      marginBytes: 0,
+      reason: "CPU backend: every layer runs on the CPU",
+    });
     expect(plan.hostRamBytes).toBe(plan.estimate.totalBytes);
   });
 
   it("a large card takes every layer", () => {
     const plan = planOffload({ ...base, backend: "cuda", device: device(79 * gib, 80 * gib) });
     expect(plan).toMatchObject({ gpuLayers: 33, offload: "full", marginBytes: Math.floor(1.6 * gib) });
-    expect(plan.reason).toMatch(/^all 33 layers fit on the cuda device \(7\.1 GiB needed, 79\.0 GiB free, margin 1\.6 GiB\)$/);
+    expect(plan.reason).toMatch(
+      /^all 33 layers fit on the cuda device \(7\.1 GiB needed, 79\.0 GiB free, margin 1\.6 GiB\)$/,
+    );
     expect(plan.hostRamBytes).toBe(plan.estimate.hostBytes);
     expect(plan.hostRamBytes).toBeLessThan(400 * mebibyte);
   });
@@ -123,16 +166,37 @@ describe("planOffload: GPU layers with a safety margin", () => {
   });
 
   it("an explicit --gpu-layers is taken as is, with a warning when it does not fit", () => {
-    const plan = planOffload({ ...base, backend: "cuda", device: device(2 * gib, 4 * gib), requestedGpuLayers: 40 });
-    expect(plan).toMatchObject({ gpuLayers: 33, offload: "full", reason: "--gpu-layers 40 (capped at the model's 33 layers)" });
-    expect(plan.warning).toMatch(/^--gpu-layers 33 needs about 7\.6 GiB of device memory \(margin included\) but 2\.0 GiB is free$/);
+    const plan = planOffload({
+      ...base,
+      backend: "cuda",
+      device: device(2 * gib, 4 * gib),
+      requestedGpuLayers: 40,
+    });
+    expect(plan).toMatchObject({
+      gpuLayers: 33,
+      offload: "full",
+      reason: "--gpu-layers 40 (capped at the model's 33 layers)",
+    });
+    expect(plan.warning).toMatch(
+      /^--gpu-layers 33 needs about 7\.6 GiB of device memory \(margin included\) but 2\.0 GiB is free$/,
+    );
   });
 
   it("an integrated GPU's memory is host RAM: both parts come out of it, all of it counts for admission, and partial offload saves nothing", () => {
-    const plan = planOffload({ ...base, backend: "vulkan", device: device(12 * gib, 16 * gib, { isUnifiedMemory: true }), hostAvailableBytes: 12 * gib });
+    const plan = planOffload({
+      ...base,
+      backend: "vulkan",
+      device: device(12 * gib, 16 * gib, { isUnifiedMemory: true }),
+      hostAvailableBytes: 12 * gib,
+    });
     expect(plan.offload).toBe("full");
     expect(plan.hostRamBytes).toBe(plan.estimate.totalBytes);
-    const tight = planOffload({ ...base, backend: "vulkan", device: device(4 * gib, 16 * gib, { isUnifiedMemory: true }), hostAvailableBytes: 4 * gib });
+    const tight = planOffload({
+      ...base,
+      backend: "vulkan",
+      device: device(4 * gib, 16 * gib, { isUnifiedMemory: true }),
+      hostAvailableBytes: 4 * gib,
+    });
     expect(tight.offload).toBe("none");
   });
 
@@ -140,7 +204,12 @@ describe("planOffload: GPU layers with a safety margin", () => {
     expect(defaultDeviceMarginBytes(4 * gib)).toBe(512 * mebibyte);
     expect(defaultDeviceMarginBytes(12 * gib)).toBe(Math.floor(12 * gib * 0.08));
     expect(defaultDeviceMarginBytes(80 * gib)).toBe(Math.floor(1.6 * gib));
-    expect(planOffload({ ...base, backend: "cuda", device: device(20 * gib, 24 * gib, { deviceCount: 2 }) }).marginBytes).toBe(2 * Math.floor(12 * gib * 0.08));
-    expect(planOffload({ ...base, backend: "cuda", device: device(40 * gib), marginBytes: 0 }).marginBytes).toBe(0);
+    expect(
+      planOffload({ ...base, backend: "cuda", device: device(20 * gib, 24 * gib, { deviceCount: 2 }) })
+        .marginBytes,
+    ).toBe(2 * Math.floor(12 * gib * 0.08));
+    expect(
+      planOffload({ ...base, backend: "cuda", device: device(40 * gib), marginBytes: 0 }).marginBytes,
+    ).toBe(0);
   });
 });

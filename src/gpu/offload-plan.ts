@@ -4,7 +4,12 @@
  * An integrated GPU's memory is host RAM, so there both parts come out of the same RAM.
  */
 import type { EngineBackend } from "./gpu-report.js";
-import { estimateModelMemory, totalLayersOf, type ModelMemoryEstimate, type ModelMemoryShape } from "./model-memory.js";
+import {
+  estimateModelMemory,
+  totalLayersOf,
+  type ModelMemoryEstimate,
+  type ModelMemoryShape,
+} from "./model-memory.js";
 
 const mebibyte = 1024 * 1024;
 
@@ -60,25 +65,56 @@ export function planOffload(options: OffloadPlanOptions): OffloadPlan {
   const { shape, device } = options;
   const totalLayers = totalLayersOf(shape);
   const estimateFor = (gpuLayers: number): ModelMemoryEstimate =>
-    estimateModelMemory(shape, { contextTokens: options.contextTokens, sequences: options.sequences, batchTokens: options.batchTokens, gpuLayers });
-  const marginBytes = device === undefined ? 0 : options.marginBytes !== undefined && options.marginBytes >= 0 ? options.marginBytes : defaultDeviceMarginBytes(device.totalBytes / Math.max(1, device.deviceCount)) * Math.max(1, device.deviceCount);
+    estimateModelMemory(shape, {
+      contextTokens: options.contextTokens,
+      sequences: options.sequences,
+      batchTokens: options.batchTokens,
+      gpuLayers,
+    });
+  const marginBytes =
+    device === undefined
+      ? 0
+      : options.marginBytes !== undefined && options.marginBytes >= 0
+        ? options.marginBytes
+        : defaultDeviceMarginBytes(device.totalBytes / Math.max(1, device.deviceCount)) *
+          Math.max(1, device.deviceCount);
   const finish = (gpuLayers: number, reason: string, warning?: string): OffloadPlan => {
     const estimate = estimateFor(gpuLayers);
     const offload: OffloadKind = gpuLayers === 0 ? "none" : gpuLayers >= totalLayers ? "full" : "partial";
     const hostRamBytes = estimate.hostBytes + (device?.isUnifiedMemory === true ? estimate.deviceBytes : 0);
-    return { backend: options.backend, gpuLayers, totalLayers, offload, marginBytes, estimate, hostRamBytes, reason, warning };
+    return {
+      backend: options.backend,
+      gpuLayers,
+      totalLayers,
+      offload,
+      marginBytes,
+      estimate,
+      hostRamBytes,
+      reason,
+      warning,
+    };
   };
   if (options.backend === "cpu") return finish(0, "CPU backend: every layer runs on the CPU");
   if (options.requestedGpuLayers !== "auto") {
     const gpuLayers = Math.max(0, Math.min(options.requestedGpuLayers, totalLayers));
     const needed = estimateFor(gpuLayers).deviceBytes + marginBytes;
     const room = roomOf(device, options.hostAvailableBytes, estimateFor(gpuLayers));
-    const warning = room !== undefined && needed > room ? `--gpu-layers ${gpuLayers} needs about ${formatMiB(needed)} of device memory (margin included) but ${formatMiB(room)} is free` : undefined;
-    return finish(gpuLayers, `--gpu-layers ${options.requestedGpuLayers}${gpuLayers !== options.requestedGpuLayers ? ` (capped at the model's ${totalLayers} layers)` : ""}`, warning);
+    const warning =
+      room !== undefined && needed > room
+        ? `--gpu-layers ${gpuLayers} needs about ${formatMiB(needed)} of device memory (margin included) but ${formatMiB(room)} is free`
+        : undefined;
+    return finish(
+      gpuLayers,
+      `--gpu-layers ${options.requestedGpuLayers}${gpuLayers !== options.requestedGpuLayers ? ` (capped at the model's ${totalLayers} layers)` : ""}`,
+      warning,
+    );
   }
   if (device === undefined || device.totalBytes <= 0) {
     // The engine reported no device memory: offload everything and let the engine refuse.
-    return finish(totalLayers, `${options.backend}: the device reported no memory size, offloading all ${totalLayers} layers`);
+    return finish(
+      totalLayers,
+      `${options.backend}: the device reported no memory size, offloading all ${totalLayers} layers`,
+    );
   }
   for (let gpuLayers = totalLayers; gpuLayers > 0; gpuLayers--) {
     const estimate = estimateFor(gpuLayers);
@@ -86,16 +122,29 @@ export function planOffload(options: OffloadPlanOptions): OffloadPlan {
     if (estimate.deviceBytes + marginBytes <= room) {
       const free = `${formatMiB(room)} free, margin ${formatMiB(marginBytes)}`;
       return gpuLayers === totalLayers
-        ? finish(gpuLayers, `all ${totalLayers} layers fit on the ${options.backend} device (${formatMiB(estimate.deviceBytes)} needed, ${free})`)
-        : finish(gpuLayers, `${gpuLayers} of ${totalLayers} layers fit on the ${options.backend} device (${formatMiB(estimate.deviceBytes)} needed, ${free}); the rest run on the CPU`);
+        ? finish(
+            gpuLayers,
+            `all ${totalLayers} layers fit on the ${options.backend} device (${formatMiB(estimate.deviceBytes)} needed, ${free})`,
+          )
+        : finish(
+            gpuLayers,
+            `${gpuLayers} of ${totalLayers} layers fit on the ${options.backend} device (${formatMiB(estimate.deviceBytes)} needed, ${free}); the rest run on the CPU`,
+          );
     }
   }
   const oneLayer = estimateFor(1).deviceBytes + marginBytes;
-  return finish(0, `not even one layer fits on the ${options.backend} device (${formatMiB(oneLayer)} needed with margin, ${formatMiB(roomOf(device, options.hostAvailableBytes, estimateFor(1))!)} free): running on the CPU`);
+  return finish(
+    0,
+    `not even one layer fits on the ${options.backend} device (${formatMiB(oneLayer)} needed with margin, ${formatMiB(roomOf(device, options.hostAvailableBytes, estimateFor(1))!)} free): running on the CPU`,
+  );
 }
 
 /** Free device memory; for unified memory, host RAM left after the host part of this plan. */
-function roomOf(device: DeviceMemory | undefined, hostAvailableBytes: number, estimate: ModelMemoryEstimate): number | undefined {
+function roomOf(
+  device: DeviceMemory | undefined,
+  hostAvailableBytes: number,
+  estimate: ModelMemoryEstimate,
+): number | undefined {
   if (device === undefined) return undefined;
   if (!device.isUnifiedMemory) return device.freeBytes;
   return Math.min(device.freeBytes, hostAvailableBytes) - estimate.hostBytes;

@@ -12,7 +12,9 @@ const toolTimeoutMs = 5_000;
 /** The engine probe forks getLlama's own binary test too: give it time on a busy machine. */
 const engineProbeTimeoutMs = 90_000;
 const isTypeScriptSource = import.meta.url.endsWith(".ts");
-const probeChildPath = fileURLToPath(new URL(isTypeScriptSource ? "./engine-probe-child.ts" : "./engine-probe-child.js", import.meta.url));
+const probeChildPath = fileURLToPath(
+  new URL(isTypeScriptSource ? "./engine-probe-child.ts" : "./engine-probe-child.js", import.meta.url),
+);
 
 /** Folders the dynamic linker usually searches, besides its cache. */
 const libraryFolders = [
@@ -36,10 +38,19 @@ export function nodeLlamaCppPlatform(platform: NodeJS.Platform): string {
 
 export function systemProbes(env: Readonly<Record<string, string | undefined>> = process.env): GpuProbes {
   let linkerCache: Promise<Map<string, string>> | undefined;
-  const exists = async (path: string): Promise<boolean> => access(path).then(() => true, () => false);
+  const exists = async (path: string): Promise<boolean> =>
+    access(path).then(
+      () => true,
+      () => false,
+    );
   const run = (command: string, args: readonly string[]): Promise<string | undefined> =>
     new Promise((resolve) => {
-      execFile(command, args, { timeout: toolTimeoutMs, maxBuffer: 4 * 1024 * 1024, encoding: "utf8" }, (error, stdout) => resolve(error ? undefined : stdout));
+      execFile(
+        command,
+        args,
+        { timeout: toolTimeoutMs, maxBuffer: 4 * 1024 * 1024, encoding: "utf8" },
+        (error, stdout) => resolve(error ? undefined : stdout),
+      );
     });
   return {
     platform: nodeLlamaCppPlatform(process.platform),
@@ -50,13 +61,18 @@ export function systemProbes(env: Readonly<Record<string, string | undefined>> =
     readText: async (path) => readFile(path, "utf8").catch(() => undefined),
     run,
     async findLibrary(names) {
-      linkerCache ??= run("ldconfig", ["-p"]).then(async (output) => parseLdconfig(output ?? (await run("/sbin/ldconfig", ["-p"])) ?? ""));
+      linkerCache ??= run("ldconfig", ["-p"]).then(async (output) =>
+        parseLdconfig(output ?? (await run("/sbin/ldconfig", ["-p"])) ?? ""),
+      );
       const cache = await linkerCache;
       for (const name of names) {
         const cached = cache.get(name);
         if (cached !== undefined) return cached;
       }
-      const folders = [...(env["LD_LIBRARY_PATH"] ?? "").split(delimiter).filter((folder) => folder !== ""), ...libraryFolders];
+      const folders = [
+        ...(env["LD_LIBRARY_PATH"] ?? "").split(delimiter).filter((folder) => folder !== ""),
+        ...libraryFolders,
+      ];
       for (const name of names) {
         for (const folder of folders) {
           if (await exists(join(folder, name))) return join(folder, name);
@@ -124,7 +140,14 @@ function engineScopeFolders(): string[] {
 }
 
 function runEngineProbe(backend: EngineBackend): Promise<EngineProbeResult> {
-  const failed = (detail: string): EngineProbeResult => ({ isOk: false, detail, deviceNames: [], totalBytes: 0, freeBytes: 0, unifiedBytes: 0 });
+  const failed = (detail: string): EngineProbeResult => ({
+    isOk: false,
+    detail,
+    deviceNames: [],
+    totalBytes: 0,
+    freeBytes: 0,
+    unifiedBytes: 0,
+  });
   return new Promise((resolve) => {
     execFile(
       process.execPath,
@@ -135,7 +158,9 @@ function runEngineProbe(backend: EngineBackend): Promise<EngineProbeResult> {
         try {
           resolve(JSON.parse(lastLine) as EngineProbeResult);
         } catch {
-          const why = error?.signal ? `ended by ${error.signal}` : (stderr.trim().split("\n").at(-1) ?? error?.message ?? "no answer");
+          const why = error?.signal
+            ? `ended by ${error.signal}`
+            : (stderr.trim().split("\n").at(-1) ?? error?.message ?? "no answer");
           resolve(failed(`the engine probe failed: ${why}`));
         }
       },

@@ -9,7 +9,10 @@ export interface ToolDevice extends Omit<GpuDevice, "backend" | "source"> {
   isSoftware?: boolean;
 }
 
-export const nvidiaSmiArgs = ["--query-gpu=index,name,memory.total,memory.free,driver_version", "--format=csv,noheader,nounits"] as const;
+export const nvidiaSmiArgs = [
+  "--query-gpu=index,name,memory.total,memory.free,driver_version",
+  "--format=csv,noheader,nounits",
+] as const;
 
 /**
  * `nvidia-smi --query-gpu=index,name,memory.total,memory.free,driver_version --format=csv,noheader,nounits`:
@@ -22,9 +25,17 @@ export function parseNvidiaSmi(output: string): { devices: ToolDevice[]; driverV
   for (const line of output.split("\n")) {
     const fields = line.split(",").map((field) => field.trim());
     if (fields.length < 4 || !/^\d+$/.test(fields[0]!)) continue;
-    const mebibytes = (text: string | undefined): number | undefined => (text !== undefined && /^\d+(\.\d+)?$/.test(text) ? Math.round(Number(text) * mebibyte) : undefined);
+    const mebibytes = (text: string | undefined): number | undefined =>
+      text !== undefined && /^\d+(\.\d+)?$/.test(text) ? Math.round(Number(text) * mebibyte) : undefined;
     const totalBytes = mebibytes(fields[2]);
-    devices.push({ index: Number(fields[0]), name: fields[1]!, vendor: "nvidia", totalBytes, freeBytes: mebibytes(fields[3]), isUnifiedMemory: totalBytes === undefined });
+    devices.push({
+      index: Number(fields[0]),
+      name: fields[1]!,
+      vendor: "nvidia",
+      totalBytes,
+      freeBytes: mebibytes(fields[3]),
+      isUnifiedMemory: totalBytes === undefined,
+    });
     driverVersion ??= fields[4];
   }
   return { devices, driverVersion };
@@ -45,7 +56,12 @@ export function parseRocmSmi(output: string): ToolDevice[] {
   for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
     const match = /^card(\d+)$/i.exec(key);
     if (match === null || value === null || typeof value !== "object") continue;
-    const fields = new Map(Object.entries(value as Record<string, unknown>).map(([name, field]) => [name.toLowerCase(), String(field)]));
+    const fields = new Map(
+      Object.entries(value as Record<string, unknown>).map(([name, field]) => [
+        name.toLowerCase(),
+        String(field),
+      ]),
+    );
     const number = (name: string): number | undefined => {
       const text = fields.get(name);
       return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;

@@ -17,7 +17,10 @@ export interface MemoryEstimate {
 const mebibyte = 1024 * 1024;
 
 /** KV cache in f16 (llama.cpp's default) for `contextTokens × parallel` cells. */
-export function estimateModelMemory(info: GgufInfo, options: { contextTokens: number; parallel: number }): MemoryEstimate {
+export function estimateModelMemory(
+  info: GgufInfo,
+  options: { contextTokens: number; parallel: number },
+): MemoryEstimate {
   const contextTokens = Math.min(options.contextTokens, info.contextLength ?? options.contextTokens);
   const layers = info.blockCount ?? 0;
   const embedding = info.embeddingLength ?? 0;

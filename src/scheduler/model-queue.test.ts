@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { AppError, EventBus, systemClock, type GenerateEvent, type GenerateRequest, type ServerEvents } from "../core/index.js";
+import {
+  AppError,
+  EventBus,
+  systemClock,
+  type GenerateEvent,
+  type GenerateRequest,
+  type ServerEvents,
+} from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
 import { ModelQueue, type ModelQueueOptions } from "./index.js";
 import { testQueueOptions } from "./test-queue-options.js";
 
-function setup(behaviours: Record<string, FakeModelBehaviour> = {}, overrides: Partial<ModelQueueOptions> = {}) {
+function setup(
+  behaviours: Record<string, FakeModelBehaviour> = {},
+  overrides: Partial<ModelQueueOptions> = {},
+) {
   const engine = new FakeEngine(behaviours);
   const events = new EventBus();
   const seen: { name: keyof ServerEvents; payload: unknown }[] = [];
@@ -14,14 +24,29 @@ function setup(behaviours: Record<string, FakeModelBehaviour> = {}, overrides: P
   const queue = new ModelQueue(
     testQueueOptions(
       { engine, events, clock: systemClock },
-      { contextTokens: 256, maxQueued: 8, maxQueuedPerModel: overrides.maxQueued ?? 8, queueTimeoutMs: 2000, ...overrides },
+      {
+        contextTokens: 256,
+        maxQueued: 8,
+        maxQueuedPerModel: overrides.maxQueued ?? 8,
+        queueTimeoutMs: 2000,
+        ...overrides,
+      },
     ),
   );
   return { engine, queue, seen };
 }
 
 function request(model: string, maxTokens = 3): GenerateRequest {
-  return { id: `r-${model}-${Math.random()}`, model, input: { kind: "text", prompt: "hello there" }, maxTokens, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: "normal" };
+  return {
+    id: `r-${model}-${Math.random()}`,
+    model,
+    input: { kind: "text", prompt: "hello there" },
+    maxTokens,
+    stop: [],
+    sampling: { temperature: 0 },
+    reportProgress: false,
+    priority: "normal",
+  };
 }
 
 async function drain(stream: AsyncIterable<GenerateEvent>): Promise<GenerateEvent[]> {
@@ -35,7 +60,9 @@ const signal = (): AbortSignal => new AbortController().signal;
 describe("ModelQueue", () => {
   it("a request arriving while its model unloads (keep_alive 0) waits for the exit and loads it again", async () => {
     const { engine, queue, seen } = setup({ a: { unloadDelayMs: 50 } });
-    expect((await drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 }))).at(-1)).toMatchObject({ type: "end" });
+    expect(
+      (await drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 }))).at(-1),
+    ).toMatchObject({ type: "end" });
     await new Promise((resolve) => setTimeout(resolve, 5));
     // The unload has begun (the runner takes 50 ms to exit); the next request must not fail.
     const next = await drain(queue.generate(request("a"), { signal: signal() }));
@@ -47,7 +74,10 @@ describe("ModelQueue", () => {
 
   it("loads a model once for concurrent requests and streams to each", async () => {
     const { engine, queue } = setup({ a: { loadDelayMs: 30 } }, { parallel: 2 });
-    const [first, second] = await Promise.all([drain(queue.generate(request("a"), { signal: signal() })), drain(queue.generate(request("a"), { signal: signal() }))]);
+    const [first, second] = await Promise.all([
+      drain(queue.generate(request("a"), { signal: signal() })),
+      drain(queue.generate(request("a"), { signal: signal() })),
+    ]);
     expect(engine.loads).toBe(1);
     expect(first.at(-1)).toMatchObject({ type: "end", reason: "length" });
     expect(second.at(-1)).toMatchObject({ type: "end", reason: "length" });
@@ -60,8 +90,15 @@ describe("ModelQueue", () => {
     await drain(queue.generate(request("b"), { signal: signal() }));
     await drain(queue.generate(request("a"), { signal: signal() }));
     await drain(queue.generate(request("c"), { signal: signal() }));
-    expect(queue.loaded().map((model) => model.name).sort()).toEqual(["a", "c"]);
-    expect(seen.filter((event) => event.name === "model-unloaded")).toEqual([{ name: "model-unloaded", payload: { model: "b", reason: "evicted" } }]);
+    expect(
+      queue
+        .loaded()
+        .map((model) => model.name)
+        .sort(),
+    ).toEqual(["a", "c"]);
+    expect(seen.filter((event) => event.name === "model-unloaded")).toEqual([
+      { name: "model-unloaded", payload: { model: "b", reason: "evicted" } },
+    ]);
     await queue.close();
   });
 
@@ -87,7 +124,9 @@ describe("ModelQueue", () => {
 
   it("a failed load reaches the request and the next request retries", async () => {
     const { engine, queue } = setup({ a: { loadError: "out of memory" } });
-    await expect(drain(queue.generate(request("a"), { signal: signal() }))).rejects.toThrow(/Model "a" failed to load: out of memory/);
+    await expect(drain(queue.generate(request("a"), { signal: signal() }))).rejects.toThrow(
+      /Model "a" failed to load: out of memory/,
+    );
     engine.setBehaviour("a", {});
     await expect(drain(queue.generate(request("a"), { signal: signal() }))).resolves.toHaveLength(4);
     expect(engine.loads).toBe(2);
@@ -100,7 +139,9 @@ describe("ModelQueue", () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     const waiting = drain(queue.generate(request("a", 1), { signal: signal() }));
     await new Promise((resolve) => setTimeout(resolve, 10));
-    const rejected = await drain(queue.generate(request("a"), { signal: signal() })).catch((error: unknown) => error);
+    const rejected = await drain(queue.generate(request("a"), { signal: signal() })).catch(
+      (error: unknown) => error,
+    );
     expect(rejected).toBeInstanceOf(AppError);
     expect((rejected as AppError).code).toBe("queue-full");
     expect((rejected as AppError).retryAfterSeconds).toBeGreaterThan(0);
@@ -112,7 +153,9 @@ describe("ModelQueue", () => {
     const { queue } = setup({ a: { tokenDelayMs: 30 } });
     const running = drain(queue.generate(request("a", 3), { signal: signal() }));
     const controller = new AbortController();
-    const queued = drain(queue.generate(request("a"), { signal: controller.signal })).catch((error: unknown) => error);
+    const queued = drain(queue.generate(request("a"), { signal: controller.signal })).catch(
+      (error: unknown) => error,
+    );
     await new Promise((resolve) => setTimeout(resolve, 10));
     controller.abort();
     expect(((await queued) as AppError).code).toBe("cancelled");

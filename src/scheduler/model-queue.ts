@@ -4,7 +4,16 @@
  * low request for a waiting high one, and streams events. Requests for different models never
  * wait on each other's loads. Policies live in policies.ts; views in queue-snapshot.ts.
  */
-import { AppError, type Clock, type EventBus, type EmbedResult, type GenerateRequest, type Logger, type ResumeState, type StreamEvent } from "../core/index.js";
+import {
+  AppError,
+  type Clock,
+  type EventBus,
+  type EmbedResult,
+  type GenerateRequest,
+  type Logger,
+  type ResumeState,
+  type StreamEvent,
+} from "../core/index.js";
 import type { GpuChoice, InferenceEngine, LoadedModelInfo, ModelRunner } from "../engine/index.js";
 import type { GgufInfo } from "../gguf/index.js";
 import { estimateModelMemory, formatBytes, type MemoryEstimate } from "./memory-budget.js";
@@ -104,36 +113,66 @@ export class ModelQueue {
   async *generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent> {
     const { events, clock } = this.options;
     const startedMs = clock.now();
-    const { request: tracked, untrack } = this.requests.track({ id: request.id, model: request.model, priority: request.priority, enqueuedMs: startedMs, clientSignal: options.signal });
+    const { request: tracked, untrack } = this.requests.track({
+      id: request.id,
+      model: request.model,
+      priority: request.priority,
+      enqueuedMs: startedMs,
+      clientSignal: options.signal,
+    });
     let outcome: "stop" | "length" | "cancelled" | "error" | "rejected" = "error";
     let errorCode: string | undefined;
     let promptTokens = 0;
     let completionTokens = 0;
     // Clock readings for request-end (metrics); nothing here runs per token.
-    const timing: { queueMs?: number; loadMs?: number; firstTokenMs?: number; promptMs?: number; endMs?: number; pausedAfterFirstMs: number; cachedTokens?: number } = { pausedAfterFirstMs: 0 };
+    const timing: {
+      queueMs?: number;
+      loadMs?: number;
+      firstTokenMs?: number;
+      promptMs?: number;
+      endMs?: number;
+      pausedAfterFirstMs: number;
+      cachedTokens?: number;
+    } = { pausedAfterFirstMs: 0 };
     let preemptedAtMs: number | undefined;
     try {
       const admitted = await this.#admit(request.model, tracked);
       tracked.model = admitted.name;
       const isLoadPending = admitted.state.kind !== "ready";
-      events.emit("request-queued", { requestId: request.id, model: admitted.name, priority: request.priority });
+      events.emit("request-queued", {
+        requestId: request.id,
+        model: admitted.name,
+        priority: request.priority,
+      });
       let resume: ResumeState | undefined;
       let isFirstToken = true;
       let loadMs = 0;
       for (;;) {
-        const started = await this.#startOn(admitted, tracked, { isResumed: resume !== undefined, keepAliveMs: options.keepAliveMs, isPreemptible: request.json === undefined });
+        const started = await this.#startOn(admitted, tracked, {
+          isResumed: resume !== undefined,
+          keepAliveMs: options.keepAliveMs,
+          isPreemptible: request.json === undefined,
+        });
         const resident = started.resident;
         loadMs += started.loadMs;
         if (isLoadPending) timing.loadMs = loadMs;
         const queueMs = clock.now() - startedMs;
         const waitedMs = preemptedAtMs === undefined ? queueMs : clock.now() - preemptedAtMs;
         timing.queueMs = (timing.queueMs ?? 0) + waitedMs;
-        if (preemptedAtMs !== undefined && timing.firstTokenMs !== undefined) timing.pausedAfterFirstMs += waitedMs;
-        events.emit(resume === undefined ? "request-started" : "request-resumed", { requestId: request.id, model: resident.name, queueMs });
+        if (preemptedAtMs !== undefined && timing.firstTokenMs !== undefined)
+          timing.pausedAfterFirstMs += waitedMs;
+        events.emit(resume === undefined ? "request-started" : "request-resumed", {
+          requestId: request.id,
+          model: resident.name,
+          queueMs,
+        });
         let preempted: ResumeState | undefined;
         const runStartMs = clock.now();
         try {
-          for await (const event of started.runner.generate({ ...request, model: resident.name, resume }, tracked.controller.signal)) {
+          for await (const event of started.runner.generate(
+            { ...request, model: resident.name, resume },
+            tracked.controller.signal,
+          )) {
             if (event.type === "preempted") {
               preempted = event.resume;
               completionTokens = event.usage.completionTokens;
@@ -144,7 +183,11 @@ export class ModelQueue {
               isFirstToken = false;
               timing.firstTokenMs = clock.now() - startedMs;
               timing.promptMs = clock.now() - runStartMs;
-              events.emit("first-token", { requestId: request.id, model: resident.name, msSinceStart: timing.firstTokenMs });
+              events.emit("first-token", {
+                requestId: request.id,
+                model: resident.name,
+                msSinceStart: timing.firstTokenMs,
+              });
             }
             if (event.type === "end") {
               outcome = event.reason;
@@ -167,11 +210,21 @@ export class ModelQueue {
         preemptedAtMs = clock.now();
         tracked.preemptions += 1;
         tracked.state = "queued";
-        events.emit("request-preempted", { requestId: request.id, model: resident.name, completionTokens, byRequestId: tracked.preemptedBy });
+        events.emit("request-preempted", {
+          requestId: request.id,
+          model: resident.name,
+          completionTokens,
+          byRequestId: tracked.preemptedBy,
+        });
       }
     } catch (error) {
       errorCode = error instanceof AppError ? error.code : "internal";
-      outcome = errorCode === "queue-full" ? "rejected" : errorCode === "cancelled" || tracked.controller.signal.aborted ? "cancelled" : "error";
+      outcome =
+        errorCode === "queue-full"
+          ? "rejected"
+          : errorCode === "cancelled" || tracked.controller.signal.aborted
+            ? "cancelled"
+            : "error";
       if (tracked.controller.signal.aborted && !(error instanceof AppError && error.code !== "cancelled")) {
         throw new AppError("cancelled", "The request was cancelled.", { cause: error });
       }
@@ -193,17 +246,33 @@ export class ModelQueue {
         loadMs: timing.loadMs,
         timeToFirstTokenMs: timing.firstTokenMs,
         promptMs: timing.promptMs,
-        decodeMs: timing.firstTokenMs === undefined ? undefined : Math.max(0, endMs - startedMs - timing.firstTokenMs - timing.pausedAfterFirstMs),
+        decodeMs:
+          timing.firstTokenMs === undefined
+            ? undefined
+            : Math.max(0, endMs - startedMs - timing.firstTokenMs - timing.pausedAfterFirstMs),
         preemptions: tracked.preemptions,
       });
     }
   }
 
-  async embed(request: { id: string; model: string; inputs: string[] }, options: SubmitOptions): Promise<EmbedResult> {
-    const { request: tracked, untrack } = this.requests.track({ id: request.id, model: request.model, priority: "normal", enqueuedMs: this.options.clock.now(), clientSignal: options.signal });
+  async embed(
+    request: { id: string; model: string; inputs: string[] },
+    options: SubmitOptions,
+  ): Promise<EmbedResult> {
+    const { request: tracked, untrack } = this.requests.track({
+      id: request.id,
+      model: request.model,
+      priority: "normal",
+      enqueuedMs: this.options.clock.now(),
+      clientSignal: options.signal,
+    });
     try {
       const admitted = await this.#admit(request.model, tracked);
-      const started = await this.#startOn(admitted, tracked, { isResumed: false, keepAliveMs: options.keepAliveMs, isPreemptible: false });
+      const started = await this.#startOn(admitted, tracked, {
+        isResumed: false,
+        keepAliveMs: options.keepAliveMs,
+        isPreemptible: false,
+      });
       try {
         return await started.runner.embed(request.inputs, tracked.controller.signal);
       } finally {
@@ -262,15 +331,26 @@ export class ModelQueue {
   }
 
   async #admit(name: string, tracked: TrackedRequest | undefined): Promise<Resident> {
-    if (this.#isClosed) throw new AppError("shutting-down", "The server is shutting down; retry on another instance.", { retryAfterSeconds: 5 });
+    if (this.#isClosed)
+      throw new AppError("shutting-down", "The server is shutting down; retry on another instance.", {
+        retryAfterSeconds: 5,
+      });
     const model = await this.options.models.resolve(name);
     if (tracked !== undefined) {
       if (this.#queued >= this.options.maxQueued) {
-        throw new AppError("queue-full", `The server is busy: ${this.#queued} requests are already queued (--max-queue ${this.options.maxQueued}). Retry later.`, { retryAfterSeconds: 2 });
+        throw new AppError(
+          "queue-full",
+          `The server is busy: ${this.#queued} requests are already queued (--max-queue ${this.options.maxQueued}). Retry later.`,
+          { retryAfterSeconds: 2 },
+        );
       }
       const forModel = this.#queuedByModel.get(model.name) ?? 0;
       if (forModel >= this.options.maxQueuedPerModel) {
-        throw new AppError("queue-full", `Model "${model.name}" is busy: ${forModel} requests are already queued for it (--max-queue-per-model ${this.options.maxQueuedPerModel}). Retry later.`, { retryAfterSeconds: 2 });
+        throw new AppError(
+          "queue-full",
+          `Model "${model.name}" is busy: ${forModel} requests are already queued for it (--max-queue-per-model ${this.options.maxQueuedPerModel}). Retry later.`,
+          { retryAfterSeconds: 2 },
+        );
       }
     }
     let resident = this.residents.get(model.name);
@@ -284,7 +364,11 @@ export class ModelQueue {
       if (estimate.totalBytes > this.options.memoryBudgetBytes) throw this.#neverFits(model.name, estimate);
       resident = {
         name: model.name,
-        state: { kind: "loading", ready: Promise.resolve(undefined as never), startedMs: this.options.clock.now() },
+        state: {
+          kind: "loading",
+          ready: Promise.resolve(undefined as never),
+          startedMs: this.options.clock.now(),
+        },
         slots: new ModelSlots(this.options.parallel, this.#ordering, this.options.clock),
         estimate,
         isPinned: this.options.pinnedModels.includes(model.name),
@@ -296,7 +380,11 @@ export class ModelQueue {
         serviceMs: undefined,
       };
       this.residents.set(model.name, resident);
-      resident.state = { kind: "loading", ready: this.#load(model, resident), startedMs: this.options.clock.now() };
+      resident.state = {
+        kind: "loading",
+        ready: this.#load(model, resident),
+        startedMs: this.options.clock.now(),
+      };
       this.#watchLoad(resident);
     }
     return resident;
@@ -305,7 +393,10 @@ export class ModelQueue {
   #estimate(model: ResolvedModel): MemoryEstimate {
     if (this.options.estimateMemory !== undefined) return this.options.estimateMemory(model);
     if (model.info === undefined) return emptyEstimate;
-    return estimateModelMemory(model.info, { contextTokens: this.options.contextTokens, parallel: this.options.parallel });
+    return estimateModelMemory(model.info, {
+      contextTokens: this.options.contextTokens,
+      parallel: this.options.parallel,
+    });
   }
 
   #neverFits(name: string, estimate: MemoryEstimate): AppError {
@@ -315,7 +406,11 @@ export class ModelQueue {
     );
   }
 
-  async #startOn(admitted: Resident, tracked: TrackedRequest, options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean }): Promise<Started> {
+  async #startOn(
+    admitted: Resident,
+    tracked: TrackedRequest,
+    options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean },
+  ): Promise<Started> {
     let resident = admitted;
     for (;;) {
       const started = await this.#waitForSlot(resident, tracked, options);
@@ -327,7 +422,11 @@ export class ModelQueue {
     }
   }
 
-  async #waitForSlot(resident: Resident, tracked: TrackedRequest, options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean }): Promise<Started> {
+  async #waitForSlot(
+    resident: Resident,
+    tracked: TrackedRequest,
+    options: { isResumed: boolean; keepAliveMs: number | undefined; isPreemptible?: boolean },
+  ): Promise<Started> {
     resident.active += 1;
     clearTimeout(resident.idleTimer);
     resident.expiresAtMs = undefined;
@@ -370,7 +469,11 @@ export class ModelQueue {
     victim.isBeingPreempted = true;
     const tracked = this.requests.get(victim.requestId);
     if (tracked !== undefined) tracked.preemptedBy = byRequestId;
-    this.options.logger.debug("Preempting a low-priority request", { model: resident.name, requestId: victim.requestId, byRequestId });
+    this.options.logger.debug("Preempting a low-priority request", {
+      model: resident.name,
+      requestId: victim.requestId,
+      byRequestId,
+    });
     runner.preempt(victim.requestId);
   }
 
@@ -387,7 +490,11 @@ export class ModelQueue {
     const state = resident.state;
     if (state.kind === "ready") return state.runner;
     if (state.kind === "loading") return state.ready;
-    throw new AppError("model-load-failed", `Model "${resident.name}" is being unloaded; retry in a moment.`, { retryAfterSeconds: 1 });
+    throw new AppError(
+      "model-load-failed",
+      `Model "${resident.name}" is being unloaded; retry in a moment.`,
+      { retryAfterSeconds: 1 },
+    );
   }
 
   async #load(model: ResolvedModel, resident: Resident): Promise<ModelRunner> {
@@ -409,7 +516,12 @@ export class ModelQueue {
       return runner;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      events.emit("model-load-end", { model: model.name, ok: false, ms: clock.now() - started, error: message });
+      events.emit("model-load-end", {
+        model: model.name,
+        ok: false,
+        ms: clock.now() - started,
+        error: message,
+      });
       throw error;
     }
   }
@@ -421,13 +533,21 @@ export class ModelQueue {
         if (this.residents.get(resident.name) !== resident) return;
         resident.state = { kind: "ready", runner, loadedMs: this.options.clock.now() };
         void runner.exited.then((exit) => {
-          if (this.residents.get(resident.name) === resident && resident.state.kind === "ready" && resident.state.runner === runner) {
+          if (
+            this.residents.get(resident.name) === resident &&
+            resident.state.kind === "ready" &&
+            resident.state.runner === runner
+          ) {
             this.residents.delete(resident.name);
             this.#notifyIdle();
           }
           if (!exit.expected) {
             this.options.logger.error(`Runner crashed: ${exit.detail}`, { model: resident.name });
-            this.options.events.emit("runner-crashed", { model: resident.name, pid: runner.info.pid, detail: exit.detail });
+            this.options.events.emit("runner-crashed", {
+              model: resident.name,
+              pid: runner.info.pid,
+              detail: exit.detail,
+            });
           }
         });
         if (resident.active === 0) this.#scheduleIdleUnload(resident);
@@ -449,7 +569,11 @@ export class ModelQueue {
     for (;;) {
       const others = [...this.residents.values()].filter((resident) => resident !== loading);
       const usedBytes = others.reduce((sum, resident) => sum + resident.estimate.totalBytes, 0);
-      if (others.length < this.options.maxLoadedModels && usedBytes + loading.estimate.totalBytes <= this.options.memoryBudgetBytes) return;
+      if (
+        others.length < this.options.maxLoadedModels &&
+        usedBytes + loading.estimate.totalBytes <= this.options.memoryBudgetBytes
+      )
+        return;
       const victim = findModelToEvict(others);
       if (victim === undefined && others.every((resident) => resident.isPinned)) {
         // Waiting cannot help: pinned models never leave.
@@ -503,7 +627,13 @@ export class ModelQueue {
     clearTimeout(resident.idleTimer);
     const state = resident.state;
     if (state.kind === "unloading") return state.done;
-    resident.slots.rejectAll(new AppError("model-load-failed", `Model "${resident.name}" was unloaded (${reason}) while this request waited; retry.`, { retryAfterSeconds: 1 }));
+    resident.slots.rejectAll(
+      new AppError(
+        "model-load-failed",
+        `Model "${resident.name}" was unloaded (${reason}) while this request waited; retry.`,
+        { retryAfterSeconds: 1 },
+      ),
+    );
     const done = (async () => {
       const runner = state.kind === "ready" ? state.runner : await state.ready.catch(() => undefined);
       await runner?.dispose();

@@ -4,7 +4,12 @@
  * release hangs off a `finally` and cannot leak.
  */
 import { AppError, type Clock, type Priority } from "../core/index.js";
-import { choosePreemptionVictim, type QueueOrdering, type RunningRequest, type WaitingRequest } from "./policies.js";
+import {
+  choosePreemptionVictim,
+  type QueueOrdering,
+  type RunningRequest,
+  type WaitingRequest,
+} from "./policies.js";
 
 export interface SlotHolder extends RunningRequest {
   release(): void;
@@ -55,14 +60,19 @@ export class ModelSlots {
 
   acquire(options: AcquireOptions): Promise<SlotHolder> {
     return new Promise((resolve, reject) => {
-      const onAbort = (): void => this.#drop(waiter, new AppError("cancelled", "The request was cancelled while queued."));
+      const onAbort = (): void =>
+        this.#drop(waiter, new AppError("cancelled", "The request was cancelled while queued."));
       const timer =
         options.queueTimeoutMs >= 0
           ? setTimeout(
               () =>
                 this.#drop(
                   waiter,
-                  new AppError("queue-timeout", `The request waited ${options.queueTimeoutMs} ms for a free sequence (--queue-timeout) and was dropped; retry later.`, { retryAfterSeconds: 5 }),
+                  new AppError(
+                    "queue-timeout",
+                    `The request waited ${options.queueTimeoutMs} ms for a free sequence (--queue-timeout) and was dropped; retry later.`,
+                    { retryAfterSeconds: 5 },
+                  ),
                 ),
               options.queueTimeoutMs,
             )

@@ -50,7 +50,8 @@ export function orderByPriorityWithAging(agingStepMs: number): QueueOrdering {
 }
 
 /** Priorities off: first come, first served (the benchmark's baseline). */
-export const orderFirstComeFirstServed: QueueOrdering = (a, b) => Number(b.isResumed) - Number(a.isResumed) || a.sequenceNumber - b.sequenceNumber;
+export const orderFirstComeFirstServed: QueueOrdering = (a, b) =>
+  Number(b.isResumed) - Number(a.isResumed) || a.sequenceNumber - b.sequenceNumber;
 
 export type QueuePolicyName = "priority" | "fifo";
 

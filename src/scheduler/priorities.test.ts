@@ -4,9 +4,22 @@
  * deadlines, cancellation in each phase, preemption with exact resume, and crashes.
  */
 import { describe, expect, it } from "vitest";
-import { EventBus, type AppError, type Clock, type GenerateRequest, type Priority, type StreamEvent } from "../core/index.js";
+import {
+  EventBus,
+  type AppError,
+  type Clock,
+  type GenerateRequest,
+  type Priority,
+  type StreamEvent,
+} from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
-import { choosePreemptionVictim, ModelQueue, queueSnapshot, requestStatus, type ModelQueueOptions } from "./index.js";
+import {
+  choosePreemptionVictim,
+  ModelQueue,
+  queueSnapshot,
+  requestStatus,
+  type ModelQueueOptions,
+} from "./index.js";
 import type { RunningRequest } from "./policies.js";
 import { testQueueOptions } from "./test-queue-options.js";
 
@@ -25,14 +38,31 @@ function setup(behaviours: Record<string, FakeModelBehaviour>, overrides: Partia
   const log: string[] = [];
   events.on("request-started", (event) => started.push(event.requestId));
   for (const name of ["request-preempted", "request-resumed", "model-unloaded"] as const) {
-    events.on(name, (event) => log.push(`${name}:${"requestId" in event ? event.requestId : event.model}${"byRequestId" in event ? ` by ${event.byRequestId}` : ""}`));
+    events.on(name, (event) =>
+      log.push(
+        `${name}:${"requestId" in event ? event.requestId : event.model}${"byRequestId" in event ? ` by ${event.byRequestId}` : ""}`,
+      ),
+    );
   }
   const queue = new ModelQueue(testQueueOptions({ engine, events, clock }, overrides));
   return { engine, queue, clock, started, log };
 }
 
-function request(id: string, model: string, options: { priority?: Priority; maxTokens?: number } = {}): GenerateRequest {
-  return { id, model, input: { kind: "text", prompt: "hello" }, maxTokens: options.maxTokens ?? 100, stop: [], sampling: { temperature: 0 }, reportProgress: false, priority: options.priority ?? "normal" };
+function request(
+  id: string,
+  model: string,
+  options: { priority?: Priority; maxTokens?: number } = {},
+): GenerateRequest {
+  return {
+    id,
+    model,
+    input: { kind: "text", prompt: "hello" },
+    maxTokens: options.maxTokens ?? 100,
+    stop: [],
+    sampling: { temperature: 0 },
+    reportProgress: false,
+    priority: options.priority ?? "normal",
+  };
 }
 
 async function text(stream: AsyncIterable<StreamEvent>): Promise<string> {
@@ -49,7 +79,14 @@ describe("priorities", () => {
     const { queue, started } = setup({ m: { reply: "a b c", tokenDelayMs: 15 } });
     const runs = [text(queue.generate(request("first", "m"), { signal: signal() }))];
     await sleep(5);
-    for (const [id, priority] of [["low-1", "low"], ["normal-1", "normal"], ["high-1", "high"], ["low-2", "low"], ["high-2", "high"], ["normal-2", "normal"]] as const) {
+    for (const [id, priority] of [
+      ["low-1", "low"],
+      ["normal-1", "normal"],
+      ["high-1", "high"],
+      ["low-2", "low"],
+      ["high-2", "high"],
+      ["normal-2", "normal"],
+    ] as const) {
       runs.push(text(queue.generate(request(id, "m", { priority }), { signal: signal() })));
     }
     await Promise.all(runs);
@@ -72,7 +109,10 @@ describe("priorities", () => {
   });
 
   it("aging: a low request that waited two aging steps starts before newer high requests", async () => {
-    const { queue, clock, started } = setup({ m: { reply: "a b", tokenDelayMs: 20 } }, { isPreemptionEnabled: false });
+    const { queue, clock, started } = setup(
+      { m: { reply: "a b", tokenDelayMs: 20 } },
+      { isPreemptionEnabled: false },
+    );
     const runs = [text(queue.generate(request("first", "m"), { signal: signal() }))];
     await sleep(5);
     runs.push(text(queue.generate(request("old-low", "m", { priority: "low" }), { signal: signal() })));
@@ -87,8 +127,12 @@ describe("priorities", () => {
     const { queue } = setup({ slow: { loadDelayMs: 300 }, fast: { reply: "ok" } });
     await text(queue.generate(request("warm", "fast"), { signal: signal() }));
     const order: string[] = [];
-    const slow = text(queue.generate(request("s", "slow"), { signal: signal() })).then(() => order.push("slow"));
-    const fast = text(queue.generate(request("f", "fast"), { signal: signal() })).then(() => order.push("fast"));
+    const slow = text(queue.generate(request("s", "slow"), { signal: signal() })).then(() =>
+      order.push("slow"),
+    );
+    const fast = text(queue.generate(request("f", "fast"), { signal: signal() })).then(() =>
+      order.push("fast"),
+    );
     await Promise.all([slow, fast]);
     expect(order).toEqual(["fast", "slow"]);
     await queue.close();
@@ -101,7 +145,12 @@ describe("residency", () => {
     await text(queue.generate(request("1", "pinned"), { signal: signal() }));
     await text(queue.generate(request("2", "other"), { signal: signal() }));
     await text(queue.generate(request("3", "third"), { signal: signal() }));
-    expect(queue.loaded().map((model) => model.name).sort()).toEqual(["pinned", "third"]);
+    expect(
+      queue
+        .loaded()
+        .map((model) => model.name)
+        .sort(),
+    ).toEqual(["pinned", "third"]);
     expect(log).toContain("model-unloaded:other");
     await queue.close();
   });
@@ -109,13 +158,25 @@ describe("residency", () => {
   it("fails fast when pinned models fill the room", async () => {
     const { queue } = setup({}, { pinnedModels: ["a"], maxLoadedModels: 1 });
     await text(queue.generate(request("1", "a"), { signal: signal() }));
-    await expect(text(queue.generate(request("2", "b"), { signal: signal() }))).rejects.toThrow(/pinned models "a"/);
+    await expect(text(queue.generate(request("2", "b"), { signal: signal() }))).rejects.toThrow(
+      /pinned models "a"/,
+    );
     await queue.close();
   });
 
   it("evicts by memory: a model that does not fit beside another unloads it first", async () => {
     const sizes: Record<string, number> = { a: 600 * 1024 ** 2, b: 600 * 1024 ** 2 };
-    const { queue, log } = setup({}, { estimateMemory: (model) => ({ totalBytes: sizes[model.name] ?? 0, weightsBytes: sizes[model.name] ?? 0, kvCacheBytes: 0, computeBytes: 0 }) });
+    const { queue, log } = setup(
+      {},
+      {
+        estimateMemory: (model) => ({
+          totalBytes: sizes[model.name] ?? 0,
+          weightsBytes: sizes[model.name] ?? 0,
+          kvCacheBytes: 0,
+          computeBytes: 0,
+        }),
+      },
+    );
     await text(queue.generate(request("1", "a"), { signal: signal() }));
     await text(queue.generate(request("2", "b"), { signal: signal() }));
     expect(queue.loaded().map((model) => model.name)).toEqual(["b"]);
@@ -124,10 +185,24 @@ describe("residency", () => {
   });
 
   it("a model that can never fit fails at once with the numbers", async () => {
-    const { queue, engine } = setup({}, { estimateMemory: () => ({ totalBytes: 3 * 1024 ** 3, weightsBytes: 2.5 * 1024 ** 3, kvCacheBytes: 0.5 * 1024 ** 3, computeBytes: 0 }) });
-    const error = (await text(queue.generate(request("1", "huge"), { signal: signal() })).catch((caught: unknown) => caught)) as AppError;
+    const { queue, engine } = setup(
+      {},
+      {
+        estimateMemory: () => ({
+          totalBytes: 3 * 1024 ** 3,
+          weightsBytes: 2.5 * 1024 ** 3,
+          kvCacheBytes: 0.5 * 1024 ** 3,
+          computeBytes: 0,
+        }),
+      },
+    );
+    const error = (await text(queue.generate(request("1", "huge"), { signal: signal() })).catch(
+      (caught: unknown) => caught,
+    )) as AppError;
     expect(error.code).toBe("insufficient-memory");
-    expect(error.message).toMatch(/needs about 3\.0 GiB \(weights 2\.5 GiB, KV cache 512 MiB.*memory budget is 1\.0 GiB/);
+    expect(error.message).toMatch(
+      /needs about 3\.0 GiB \(weights 2\.5 GiB, KV cache 512 MiB.*memory budget is 1\.0 GiB/,
+    );
     expect(engine.loads).toBe(0);
     await queue.close();
   });
@@ -138,19 +213,26 @@ describe("limits, deadlines and cancellation", () => {
     const { queue } = setup({ m: { reply: "a b c d e f", tokenDelayMs: 40 } }, { queueTimeoutMs: 60 });
     const running = text(queue.generate(request("busy", "m"), { signal: signal() }));
     await sleep(5);
-    const error = (await text(queue.generate(request("late", "m"), { signal: signal() })).catch((caught: unknown) => caught)) as AppError;
+    const error = (await text(queue.generate(request("late", "m"), { signal: signal() })).catch(
+      (caught: unknown) => caught,
+    )) as AppError;
     expect(error.code).toBe("queue-timeout");
     await running;
     await queue.close();
   });
 
   it("the per-model queue limit rejects with queue-full while other models still queue", async () => {
-    const { queue } = setup({ m: { reply: "a b c", tokenDelayMs: 30 }, n: { reply: "x" } }, { maxQueuedPerModel: 1 });
+    const { queue } = setup(
+      { m: { reply: "a b c", tokenDelayMs: 30 }, n: { reply: "x" } },
+      { maxQueuedPerModel: 1 },
+    );
     const running = text(queue.generate(request("busy", "m"), { signal: signal() }));
     await sleep(5);
     const waiting = text(queue.generate(request("wait", "m"), { signal: signal() }));
     await sleep(5);
-    const error = (await text(queue.generate(request("over", "m"), { signal: signal() })).catch((caught: unknown) => caught)) as AppError;
+    const error = (await text(queue.generate(request("over", "m"), { signal: signal() })).catch(
+      (caught: unknown) => caught,
+    )) as AppError;
     expect(error.code).toBe("queue-full");
     await expect(text(queue.generate(request("other", "n"), { signal: signal() }))).resolves.toBe("x");
     await Promise.all([running, waiting]);
@@ -159,8 +241,12 @@ describe("limits, deadlines and cancellation", () => {
 
   it("cancel by id works while queued and while generating, and frees the slot", async () => {
     const { queue } = setup({ m: { reply: "a b c d e f g h", tokenDelayMs: 20 } });
-    const running = text(queue.generate(request("gen", "m"), { signal: signal() })).catch((caught: unknown) => caught);
-    const queued = text(queue.generate(request("queued", "m", { priority: "low" }), { signal: signal() })).catch((caught: unknown) => caught);
+    const running = text(queue.generate(request("gen", "m"), { signal: signal() })).catch(
+      (caught: unknown) => caught,
+    );
+    const queued = text(
+      queue.generate(request("queued", "m", { priority: "low" }), { signal: signal() }),
+    ).catch((caught: unknown) => caught);
     await sleep(30);
     expect(requestStatus(queue, "queued")).toMatchObject({ state: "queued", position: 1 });
     expect(queue.cancel("queued")).toBe("queued");
@@ -169,7 +255,9 @@ describe("limits, deadlines and cancellation", () => {
     const partial = await running;
     expect(typeof partial === "string" && partial.split(" ").length).toBeLessThan(8);
     expect(queue.cancel("gen")).toBeUndefined();
-    await expect(text(queue.generate(request("after", "m", { maxTokens: 2 }), { signal: signal() }))).resolves.toBe("a b");
+    await expect(
+      text(queue.generate(request("after", "m", { maxTokens: 2 }), { signal: signal() })),
+    ).resolves.toBe("a b");
     await queue.close();
   });
 
@@ -197,7 +285,9 @@ describe("preemption", () => {
     const { queue, started, log } = setup({ m: { reply, tokenDelayMs: 10 } });
     const low = text(queue.generate(request("low", "m", { priority: "low" }), { signal: signal() }));
     await sleep(45);
-    const high = text(queue.generate(request("high", "m", { priority: "high", maxTokens: 3 }), { signal: signal() }));
+    const high = text(
+      queue.generate(request("high", "m", { priority: "high", maxTokens: 3 }), { signal: signal() }),
+    );
     expect(await high).toBe("one two three");
     expect(await low).toBe(reply);
     expect(started).toEqual(["low", "high"]);
@@ -206,7 +296,10 @@ describe("preemption", () => {
   });
 
   it("with preemption off the high request waits", async () => {
-    const { queue, log } = setup({ m: { reply: "a b c d", tokenDelayMs: 10 } }, { isPreemptionEnabled: false });
+    const { queue, log } = setup(
+      { m: { reply: "a b c d", tokenDelayMs: 10 } },
+      { isPreemptionEnabled: false },
+    );
     const low = text(queue.generate(request("low", "m", { priority: "low" }), { signal: signal() }));
     await sleep(15);
     const high = text(queue.generate(request("high", "m", { priority: "high" }), { signal: signal() }));
@@ -219,7 +312,9 @@ describe("preemption", () => {
 describe("crashes", () => {
   it("a request waiting on a model whose runner crashes is served by the reload", async () => {
     const { queue, engine } = setup({ m: { reply: "a b c d", tokenDelayMs: 10, crashAfterTokens: 2 } });
-    const crashing = text(queue.generate(request("crash", "m"), { signal: signal() })).catch((caught: unknown) => caught);
+    const crashing = text(queue.generate(request("crash", "m"), { signal: signal() })).catch(
+      (caught: unknown) => caught,
+    );
     await sleep(5);
     const waiting = text(queue.generate(request("wait", "m"), { signal: signal() }));
     await sleep(1);
@@ -232,10 +327,24 @@ describe("crashes", () => {
 });
 
 describe("choosePreemptionVictim", () => {
-  const running = (requestId: string, fields: Partial<RunningRequest> = {}): RunningRequest => ({ requestId, priority: "low", startedMs: 0, isPreemptible: true, isBeingPreempted: false, preemptions: 0, isDecoding: true, ...fields });
+  const running = (requestId: string, fields: Partial<RunningRequest> = {}): RunningRequest => ({
+    requestId,
+    priority: "low",
+    startedMs: 0,
+    isPreemptible: true,
+    isBeingPreempted: false,
+    preemptions: 0,
+    isDecoding: true,
+    ...fields,
+  });
 
   it("prefers a decoding low request over a newer one still in its prompt (it stops within a token)", () => {
-    expect(choosePreemptionVictim([running("decoding", { startedMs: 10 }), running("prompt", { startedMs: 20, isDecoding: false })])?.requestId).toBe("decoding");
+    expect(
+      choosePreemptionVictim([
+        running("decoding", { startedMs: 10 }),
+        running("prompt", { startedMs: 20, isDecoding: false }),
+      ])?.requestId,
+    ).toBe("decoding");
   });
 
   it("among decoding requests takes the most recently started, and skips normal, pinned-down and already preempted ones", () => {
@@ -251,7 +360,12 @@ describe("choosePreemptionVictim", () => {
   });
 
   it("takes a request in its prompt when no low request is decoding", () => {
-    expect(choosePreemptionVictim([running("a", { startedMs: 10, isDecoding: false }), running("b", { startedMs: 20, isDecoding: false })])?.requestId).toBe("b");
+    expect(
+      choosePreemptionVictim([
+        running("a", { startedMs: 10, isDecoding: false }),
+        running("b", { startedMs: 20, isDecoding: false }),
+      ])?.requestId,
+    ).toBe("b");
     expect(choosePreemptionVictim([running("n", { priority: "normal" })])).toBeUndefined();
   });
 });

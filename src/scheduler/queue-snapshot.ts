@@ -36,7 +36,12 @@ export function queueSnapshot(queue: ModelQueue): QueueSnapshot {
   const now = queue.options.clock.now();
   const models: ModelQueueView[] = [];
   for (const resident of queue.residents.values()) {
-    const perPriority = Object.fromEntries(priorities.map((priority) => [priority, { queued: 0, running: 0, oldestWaitMs: null as number | null }])) as Record<Priority, PriorityQueueView>;
+    const perPriority = Object.fromEntries(
+      priorities.map((priority) => [
+        priority,
+        { queued: 0, running: 0, oldestWaitMs: null as number | null },
+      ]),
+    ) as Record<Priority, PriorityQueueView>;
     for (const request of queue.requests.values()) {
       if (request.model !== resident.name) continue;
       const view = perPriority[request.priority];
@@ -57,7 +62,14 @@ export function queueSnapshot(queue: ModelQueue): QueueSnapshot {
     });
   }
   const { options } = queue;
-  return { queued: queue.queuedCount, maxQueued: options.maxQueued, policy: options.queuePolicy, isPreemptionEnabled: queue.isPreemptionEnabled, agingStepMs: options.agingStepMs, models };
+  return {
+    queued: queue.queuedCount,
+    maxQueued: options.maxQueued,
+    policy: options.queuePolicy,
+    isPreemptionEnabled: queue.isPreemptionEnabled,
+    agingStepMs: options.agingStepMs,
+    models,
+  };
 }
 
 export interface RequestStatus {
@@ -92,5 +104,14 @@ export function requestStatus(queue: ModelQueue, id: string): RequestStatus | un
       }
     }
   }
-  return { id, model: request.model, priority: request.priority, state: request.state, waitedMs: Math.round(now - request.enqueuedMs), position, estimatedStartMs, preemptions: request.preemptions };
+  return {
+    id,
+    model: request.model,
+    priority: request.priority,
+    state: request.state,
+    waitedMs: Math.round(now - request.enqueuedMs),
+    position,
+    estimatedStartMs,
+    preemptions: request.preemptions,
+  };
 }

@@ -22,15 +22,32 @@ export interface TrackedRequest {
 export class RequestRegistry {
   readonly #requests = new Map<string, TrackedRequest>();
 
-  track(fields: { id: string; model: string; priority: Priority; enqueuedMs: number; clientSignal: AbortSignal }): { request: TrackedRequest; untrack: () => void } {
+  track(fields: {
+    id: string;
+    model: string;
+    priority: Priority;
+    enqueuedMs: number;
+    clientSignal: AbortSignal;
+  }): { request: TrackedRequest; untrack: () => void } {
     if (this.#requests.has(fields.id)) {
-      throw new AppError("bad-request", `Request id "${fields.id}" is already in use by a running request; send a unique X-Request-Id or none.`);
+      throw new AppError(
+        "bad-request",
+        `Request id "${fields.id}" is already in use by a running request; send a unique X-Request-Id or none.`,
+      );
     }
     const controller = new AbortController();
     const onClientAbort = (): void => controller.abort();
     if (fields.clientSignal.aborted) controller.abort();
     else fields.clientSignal.addEventListener("abort", onClientAbort, { once: true });
-    const request: TrackedRequest = { id: fields.id, model: fields.model, priority: fields.priority, state: "admitting", enqueuedMs: fields.enqueuedMs, controller, preemptions: 0 };
+    const request: TrackedRequest = {
+      id: fields.id,
+      model: fields.model,
+      priority: fields.priority,
+      state: "admitting",
+      enqueuedMs: fields.enqueuedMs,
+      controller,
+      preemptions: 0,
+    };
     this.#requests.set(fields.id, request);
     return {
       request,

@@ -3,7 +3,10 @@ import { silentLogger, type Clock, type EventBus } from "../core/index.js";
 import type { FakeEngine } from "../engine/index.js";
 import type { ModelQueueOptions } from "./model-queue.js";
 
-export function testQueueOptions(parts: { engine: FakeEngine; events: EventBus; clock: Clock }, overrides: Partial<ModelQueueOptions> = {}): ModelQueueOptions {
+export function testQueueOptions(
+  parts: { engine: FakeEngine; events: EventBus; clock: Clock },
+  overrides: Partial<ModelQueueOptions> = {},
+): ModelQueueOptions {
   return {
     ...parts,
     models: { resolve: async (name) => ({ name, path: `/models/${name}.gguf` }) },

@@ -14,8 +14,16 @@ afterEach(() => {
   for (const home of homes.splice(0)) rmSync(home, { recursive: true, force: true });
 });
 
-const notes: Migration = { version: 1, name: "notes", up: (connection) => connection.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)") };
-const tags: Migration = { version: 2, name: "tags", up: (connection) => connection.exec("ALTER TABLE notes ADD COLUMN tag TEXT") };
+const notes: Migration = {
+  version: 1,
+  name: "notes",
+  up: (connection) => connection.exec("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)"),
+};
+const tags: Migration = {
+  version: 2,
+  name: "tags",
+  up: (connection) => connection.exec("ALTER TABLE notes ADD COLUMN tag TEXT"),
+};
 
 describe("Database", () => {
   it("creates the file in WAL mode and applies every migration once", () => {
@@ -36,24 +44,36 @@ describe("Database", () => {
     first.close();
     const second = Database.open({ path, migrations: [notes, tags] });
     expect(second.appliedVersions()).toEqual([1, 2]);
-    expect(second.connection.prepare("SELECT text, tag FROM notes").all()).toEqual([{ text: "kept", tag: null }]);
+    expect(second.connection.prepare("SELECT text, tag FROM notes").all()).toEqual([
+      { text: "kept", tag: null },
+    ]);
     second.close();
   });
 
   it("refuses gaps in the list and a database newer than the code", () => {
-    expect(() => Database.open({ path: ":memory:", migrations: [tags] })).toThrow(/versions must run 1, 2, 3/);
+    expect(() => Database.open({ path: ":memory:", migrations: [tags] })).toThrow(
+      /versions must run 1, 2, 3/,
+    );
     const path = tempPath();
     Database.open({ path, migrations: [notes, tags] }).close();
-    expect(() => Database.open({ path, migrations: [notes] })).toThrow(/schema version 2, newer than this RawrXD knows \(1\)/);
+    expect(() => Database.open({ path, migrations: [notes] })).toThrow(
+      /schema version 2, newer than this RawrXD knows \(1\)/,
+    );
   });
 
   it("rolls a failing migration back entirely", () => {
     const path = tempPath();
-    const broken: Migration = { version: 2, name: "broken", up: (connection) => connection.exec("CREATE TABLE half (id INTEGER); SELECT * FROM missing_table") };
+    const broken: Migration = {
+      version: 2,
+      name: "broken",
+      up: (connection) => connection.exec("CREATE TABLE half (id INTEGER); SELECT * FROM missing_table"),
+    };
     expect(() => Database.open({ path, migrations: [notes, broken] })).toThrow(/missing_table/);
     const database = Database.open({ path, migrations: [notes] });
     expect(database.appliedVersions()).toEqual([1]);
-    expect(database.connection.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").all()).toEqual([]);
+    expect(database.connection.prepare("SELECT name FROM sqlite_master WHERE name = 'half'").all()).toEqual(
+      [],
+    );
     database.close();
   });
 

@@ -34,7 +34,11 @@ export class Database {
     try {
       connection = new BetterSqlite3(options.path);
     } catch (error) {
-      throw new AppError("internal", `Cannot open the state database ${options.path}: ${error instanceof Error ? error.message : String(error)}.`, { cause: error });
+      throw new AppError(
+        "internal",
+        `Cannot open the state database ${options.path}: ${error instanceof Error ? error.message : String(error)}.`,
+        { cause: error },
+      );
     }
     try {
       connection.pragma("journal_mode = WAL");
@@ -62,7 +66,11 @@ export class Database {
 
   /** Applied migration versions, ascending. */
   appliedVersions(): number[] {
-    return (this.connection.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as { version: number }[]).map((row) => row.version);
+    return (
+      this.connection.prepare("SELECT version FROM schema_migrations ORDER BY version").all() as {
+        version: number;
+      }[]
+    ).map((row) => row.version);
   }
 
   /** Idempotent. */
@@ -83,14 +91,25 @@ export class Database {
  */
 export function applyMigrations(connection: SqliteConnection, migrations: readonly Migration[]): number[] {
   checkMigrationList(migrations);
-  connection.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)");
-  const applied = new Set((connection.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((row) => row.version));
+  connection.exec(
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+  );
+  const applied = new Set(
+    (connection.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map(
+      (row) => row.version,
+    ),
+  );
   const newest = migrations.at(-1)?.version ?? 0;
   const unknown = [...applied].filter((version) => version > newest);
   if (unknown.length > 0) {
-    throw new AppError("internal", `The state database has schema version ${Math.max(...unknown)}, newer than this RawrXD knows (${newest}). Upgrade RawrXD or restore an older backup.`);
+    throw new AppError(
+      "internal",
+      `The state database has schema version ${Math.max(...unknown)}, newer than this RawrXD knows (${newest}). Upgrade RawrXD or restore an older backup.`,
+    );
   }
-  const record = connection.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  const record = connection.prepare(
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+  );
   const ran: number[] = [];
   for (const migration of migrations) {
     if (applied.has(migration.version)) continue;
@@ -106,7 +125,10 @@ export function applyMigrations(connection: SqliteConnection, migrations: readon
 function checkMigrationList(migrations: readonly Migration[]): void {
   migrations.forEach((migration, index) => {
     if (migration.version !== index + 1) {
-      throw new AppError("internal", `Migration "${migration.name}" has version ${migration.version}; versions must run 1, 2, 3… without gaps.`);
+      throw new AppError(
+        "internal",
+        `Migration "${migration.name}" has version ${migration.version}; versions must run 1, 2, 3… without gaps.`,
+      );
     }
   });
 }

@@ -9,7 +9,10 @@ describe("rawrxd client commands against a running server", () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    test = await startTestServer({ models: { alpha: { reply: "the quick brown fox jumps over the lazy dog", tokenDelayMs: 30 } }, flags: { parallel: "1", "no-preemption": "true" } });
+    test = await startTestServer({
+      models: { alpha: { reply: "the quick brown fox jumps over the lazy dog", tokenDelayMs: 30 } },
+      flags: { parallel: "1", "no-preemption": "true" },
+    });
     env = { RAWRXD_URL: test.url };
   });
   afterAll(async () => test.dispose());
@@ -24,7 +27,11 @@ describe("rawrxd client commands against a running server", () => {
     const body = (priority: string) => JSON.stringify({ model: "alpha", prompt: "x", priority });
     const state = (id: string) => test.server.queue.requests.get(id)?.state;
     const post = (id: string, priority: string) =>
-      fetch(`${test.url}/api/generate`, { method: "POST", headers: { "x-request-id": id }, body: body(priority) }).then((response) => response.text());
+      fetch(`${test.url}/api/generate`, {
+        method: "POST",
+        headers: { "x-request-id": id },
+        body: body(priority),
+      }).then((response) => response.text());
     const running = post("cli-low", "low");
     await waitFor(() => state("cli-low") === "running", "the low request to run");
     const waiting = post("cli-high", "high");
@@ -34,7 +41,9 @@ describe("rawrxd client commands against a running server", () => {
     const lines = io.output().split("\n");
     expect(lines[1]).toMatch(/^alpha\s+\S+ \S+\s+\d+\s+1\/1\s+1\s+/);
     expect(io.output()).toMatch(/Queue: 1 waiting/);
-    expect(io.output()).toMatch(/alpha\s+ready\s+0 running, 1 queued\s+0 running, 0 queued\s+1 running, 0 queued/);
+    expect(io.output()).toMatch(
+      /alpha\s+ready\s+0 running, 1 queued\s+0 running, 0 queued\s+1 running, 0 queued/,
+    );
     await Promise.all([running, waiting]);
   });
 

@@ -50,9 +50,18 @@ async function start(options: { probes?: GpuProbes; flags?: Record<string, strin
   const fake = new FakeEngine({ alpha: {} });
   const specs: LoadSpec[] = [];
   const engine: InferenceEngine = { load: (spec, signal) => (specs.push(spec), fake.load(spec, signal)) };
-  const config = loadConfig({ flags: { ...baseFlags(home, modelsDir), ...options.flags }, env: {}, readConfigFile: false });
+  const config = loadConfig({
+    flags: { ...baseFlags(home, modelsDir), ...options.flags },
+    env: {},
+    readConfigFile: false,
+  });
   try {
-    const server = await startServer(config, { engine, logger: silentLogger, handleSignals: false, ...(options.probes === undefined ? {} : { gpuProbes: options.probes }) });
+    const server = await startServer(config, {
+      engine,
+      logger: silentLogger,
+      handleSignals: false,
+      ...(options.probes === undefined ? {} : { gpuProbes: options.probes }),
+    });
     const entry = { server, specs, home };
     started.push(entry);
     return entry;
@@ -71,14 +80,17 @@ describe("GET /v1/gpu and rawrxd gpu", () => {
     const { server } = await start();
     const body = (await (await fetch(`${server.url}/v1/gpu`)).json()) as ReportBody;
     expect(body.candidates.map((candidate) => candidate.backend)).toEqual(["cuda", "hip", "vulkan", "cpu"]);
-    for (const candidate of body.candidates) expect(candidate.reason).toMatch(new RegExp(`^${candidate.backend}: .+`));
+    for (const candidate of body.candidates)
+      expect(candidate.reason).toMatch(new RegExp(`^${candidate.backend}: .+`));
     expect(body.memory.host.total_bytes).toBeGreaterThan(0);
     const hasGpuDevice = hasGpuDeviceFiles();
     if (!hasGpuDevice) {
       // The CPU-only CI and development machines.
       expect(body.chosen).toBe("cpu");
       expect(body.reason).toBe("auto: no GPU backend is usable; running on the CPU");
-      expect(body.candidates.filter((candidate) => candidate.usable).map((candidate) => candidate.backend)).toEqual(["cpu"]);
+      expect(
+        body.candidates.filter((candidate) => candidate.usable).map((candidate) => candidate.backend),
+      ).toEqual(["cpu"]);
     }
     const io = createRecordingIo({ env: { RAWRXD_URL: server.url } });
     expect(await main(["gpu"], io)).toBe(0);
@@ -91,10 +103,25 @@ describe("GET /v1/gpu and rawrxd gpu", () => {
   it("an injected CUDA machine: cuda is chosen, loads run on it with the operator's tuning, and the report lists the device", async () => {
     const { server, specs, home } = await start({ probes: cudaMachine, flags: { "gpu-layers": "20" } });
     expect((await complete(server.url)).status).toBe(200);
-    expect(specs[0]).toMatchObject({ gpu: "cuda", threads: 0, tuning: { requestedGpu: "auto", gpuLayers: 20, gpuMarginBytes: -1, cacheDirectory: `${home}/cache` } });
+    expect(specs[0]).toMatchObject({
+      gpu: "cuda",
+      threads: 0,
+      tuning: { requestedGpu: "auto", gpuLayers: 20, gpuMarginBytes: -1, cacheDirectory: `${home}/cache` },
+    });
     const body = (await (await fetch(`${server.url}/v1/gpu`)).json()) as Json;
     expect(body).toMatchObject({ chosen: "cuda", reason: "auto: CUDA is first in the chain and usable" });
-    expect(body.devices).toEqual([{ backend: "cuda", index: 0, name: "NVIDIA L4", vendor: "nvidia", total_bytes: 23034 * 1024 ** 2, free_bytes: 22000 * 1024 ** 2, unified_memory: false, source: "nvidia-smi" }]);
+    expect(body.devices).toEqual([
+      {
+        backend: "cuda",
+        index: 0,
+        name: "NVIDIA L4",
+        vendor: "nvidia",
+        total_bytes: 23034 * 1024 ** 2,
+        free_bytes: 22000 * 1024 ** 2,
+        unified_memory: false,
+        source: "nvidia-smi",
+      },
+    ]);
     // FakeEngine has no plan: the model is listed without one.
     expect(body.models).toEqual([{ model: "alpha", pid: null, plan: null, resident_bytes: null }]);
   });
@@ -102,13 +129,20 @@ describe("GET /v1/gpu and rawrxd gpu", () => {
   it("needs the API key like every other route when keys are set", async () => {
     const { server } = await start({ probes: cpuMachine, flags: { "api-keys": "secret" } });
     expect((await fetch(`${server.url}/v1/gpu`)).status).toBe(401);
-    expect((await fetch(`${server.url}/v1/gpu`, { headers: { authorization: "Bearer secret" } })).status).toBe(200);
+    expect(
+      (await fetch(`${server.url}/v1/gpu`, { headers: { authorization: "Bearer secret" } })).status,
+    ).toBe(200);
   });
 
   it("--gpu cuda on a machine without CUDA stops startup with a clear message", async () => {
-    const error = await start({ probes: cpuMachine, flags: { gpu: "cuda" } }).then(() => undefined, (reason: unknown) => reason);
+    const error = await start({ probes: cpuMachine, flags: { gpu: "cuda" } }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
     expect(error).toBeInstanceOf(AppError);
-    expect((error as AppError).message).toMatch(/^--gpu cuda was asked for, but CUDA is not usable on this machine: cuda: no NVIDIA GPU found .*\. Use --gpu auto \(it would pick cpu\) or --gpu cpu\.$/);
+    expect((error as AppError).message).toMatch(
+      /^--gpu cuda was asked for, but CUDA is not usable on this machine: cuda: no NVIDIA GPU found .*\. Use --gpu auto \(it would pick cpu\) or --gpu cpu\.$/,
+    );
   });
 });
 
@@ -120,7 +154,9 @@ describe("memory admission uses the offload plan", () => {
     const { server } = await start({ probes: cpuMachine, flags: budget });
     const response = await complete(server.url);
     expect(response.status).toBe(500);
-    expect(((await response.json()) as Json).error.message).toMatch(/^Model "alpha" needs about 1\d MiB .* but the memory budget is 12 MiB/);
+    expect(((await response.json()) as Json).error.message).toMatch(
+      /^Model "alpha" needs about 1\d MiB .* but the memory budget is 12 MiB/,
+    );
   });
 
   it("fully offloaded to a GPU only the host part counts", async () => {

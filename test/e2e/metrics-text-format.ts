@@ -128,20 +128,30 @@ function checkHistogram(family: Family): void {
     const sorted = [...group.buckets].sort((a, b) => a[0] - b[0]);
     if (sorted.at(-1)?.[0] !== Infinity) throw new Error(`${family.name}${key}: no +Inf bucket`);
     for (let index = 1; index < sorted.length; index++) {
-      if (sorted[index]![1] < sorted[index - 1]![1]) throw new Error(`${family.name}${key}: buckets not cumulative`);
+      if (sorted[index]![1] < sorted[index - 1]![1])
+        throw new Error(`${family.name}${key}: buckets not cumulative`);
     }
-    if (group.count !== sorted.at(-1)![1]) throw new Error(`${family.name}${key}: _count ${group.count} != +Inf bucket ${sorted.at(-1)![1]}`);
+    if (group.count !== sorted.at(-1)![1])
+      throw new Error(`${family.name}${key}: _count ${group.count} != +Inf bucket ${sorted.at(-1)![1]}`);
     if (group.sum === undefined) throw new Error(`${family.name}${key}: no _sum`);
   }
 }
 
 /** The value of one sample, by name and exact labels (0 when absent). */
-export function sampleValue(families: Map<string, Family>, name: string, labels: Record<string, string>): number {
+export function sampleValue(
+  families: Map<string, Family>,
+  name: string,
+  labels: Record<string, string>,
+): number {
   for (const family of families.values()) {
     for (const sample of family.samples) {
       if (sample.name !== name) continue;
       const keys = Object.keys(sample.labels);
-      if (keys.length === Object.keys(labels).length && keys.every((key) => sample.labels[key] === labels[key])) return sample.value;
+      if (
+        keys.length === Object.keys(labels).length &&
+        keys.every((key) => sample.labels[key] === labels[key])
+      )
+        return sample.value;
     }
   }
   return 0;

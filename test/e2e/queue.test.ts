@@ -46,7 +46,13 @@ describe("queue visibility and cancellation", () => {
 
     const high = await bodyOf(await fetch(`${url}/v1/queue/q-high`));
     const normal = await bodyOf(await fetch(`${url}/v1/queue/q-normal`));
-    expect(high).toMatchObject({ id: "q-high", model: "busy", priority: "high", state: "queued", position: 1 });
+    expect(high).toMatchObject({
+      id: "q-high",
+      model: "busy",
+      priority: "high",
+      state: "queued",
+      position: 1,
+    });
     expect(normal).toMatchObject({ position: 2 });
     expect((await fetch(`${url}/v1/queue/nope`)).status).toBe(404);
     await Promise.all([running, waitingNormal, waitingHigh]);
@@ -69,7 +75,10 @@ describe("queue visibility and cancellation", () => {
     const runningBody = await bodyOf(await running);
     expect((runningBody.choices[0].message.content as string).split(" ").length).toBeLessThan(10);
     expect((await fetch(`${url}/v1/requests/d-run`, { method: "DELETE" })).status).toBe(404);
-    await waitFor(() => test.server.queue.loaded().find((model) => model.name === "busy")?.active === 0, "the sequence to be free");
+    await waitFor(
+      () => test.server.queue.loaded().find((model) => model.name === "busy")?.active === 0,
+      "the sequence to be free",
+    );
   });
 
   it("the body's priority wins over the header; an invalid header is a 400", async () => {
@@ -78,7 +87,11 @@ describe("queue visibility and cancellation", () => {
     expect((await bodyOf(bad)).error.message).toMatch(/X-Priority.*high, normal or low/);
     const running = chat("p-run");
     await waitFor(() => state("p-run") === "running", "p-run to run");
-    const viaBody = postJson(`${url}/v1/chat/completions`, { model: "busy", priority: "high", messages: [{ role: "user", content: "go" }] }, { headers: { "x-request-id": "p-body", "x-priority": "low" } });
+    const viaBody = postJson(
+      `${url}/v1/chat/completions`,
+      { model: "busy", priority: "high", messages: [{ role: "user", content: "go" }] },
+      { headers: { "x-request-id": "p-body", "x-priority": "low" } },
+    );
     await waitFor(() => state("p-body") === "queued", "p-body to queue");
     expect((await bodyOf(await fetch(`${url}/v1/queue/p-body`))).priority).toBe("high");
     await Promise.all([running, viaBody]);

@@ -45,7 +45,12 @@ describe("official clients on the real engine", () => {
   });
 
   it("ollama streams a generate", async () => {
-    const stream = await ollama.generate({ model: "stories260K", prompt: "Once upon a time", stream: true, options: { num_predict: 30, temperature: 0 } });
+    const stream = await ollama.generate({
+      model: "stories260K",
+      prompt: "Once upon a time",
+      stream: true,
+      options: { num_predict: 30, temperature: 0 },
+    });
     const pieces: string[] = [];
     let evalCount = 0;
     for await (const part of stream) {
@@ -58,7 +63,11 @@ describe("official clients on the real engine", () => {
   });
 
   it("ollama chat uses the plain fallback template and stops before a new User: turn", async () => {
-    const response = await ollama.chat({ model: "stories260K", messages: [{ role: "user", content: "Hello" }], options: { num_predict: 60, temperature: 0 } });
+    const response = await ollama.chat({
+      model: "stories260K",
+      messages: [{ role: "user", content: "Hello" }],
+      options: { num_predict: 60, temperature: 0 },
+    });
     expect(response.message.role).toBe("assistant");
     expect(response.message.content).not.toContain("\nUser:");
   });
@@ -82,7 +91,15 @@ describe("official clients on the real engine", () => {
       temperature: 0,
       response_format: {
         type: "json_schema",
-        json_schema: { name: "girl", schema: { type: "object", properties: { name: { type: "string", maxLength: 12 } }, required: ["name"], additionalProperties: false } },
+        json_schema: {
+          name: "girl",
+          schema: {
+            type: "object",
+            properties: { name: { type: "string", maxLength: 12 } },
+            required: ["name"],
+            additionalProperties: false,
+          },
+        },
       },
     });
     const parsed = JSON.parse(completion.choices[0]!.message.content!) as { name: unknown };
@@ -91,19 +108,41 @@ describe("official clients on the real engine", () => {
 
   it("the next turn of a chat reuses the cached prefix and reports cached tokens", async () => {
     const messages: OpenAI.ChatCompletionMessageParam[] = [
-      { role: "system", content: "You tell short stories about animals who live in the forest near a river." },
+      {
+        role: "system",
+        content: "You tell short stories about animals who live in the forest near a river.",
+      },
       { role: "user", content: "Tell me about the fox." },
     ];
-    const first = await openai.chat.completions.create({ model: "stories260K", messages, max_tokens: 16, temperature: 0 });
-    messages.push({ role: "assistant", content: first.choices[0]!.message.content! }, { role: "user", content: "And the owl?" });
-    const second = await openai.chat.completions.create({ model: "stories260K", messages, max_tokens: 16, temperature: 0 });
-    const cached = (second.usage as OpenAI.CompletionUsage & { prompt_tokens_details: { cached_tokens: number } }).prompt_tokens_details.cached_tokens;
+    const first = await openai.chat.completions.create({
+      model: "stories260K",
+      messages,
+      max_tokens: 16,
+      temperature: 0,
+    });
+    messages.push(
+      { role: "assistant", content: first.choices[0]!.message.content! },
+      { role: "user", content: "And the owl?" },
+    );
+    const second = await openai.chat.completions.create({
+      model: "stories260K",
+      messages,
+      max_tokens: 16,
+      temperature: 0,
+    });
+    const cached = (
+      second.usage as OpenAI.CompletionUsage & { prompt_tokens_details: { cached_tokens: number } }
+    ).prompt_tokens_details.cached_tokens;
     expect(cached).toBeGreaterThan(20);
     expect(cached).toBeLessThan(second.usage!.prompt_tokens);
   });
 
   it("an over-long prompt is rejected with 400 naming the context size", async () => {
-    const response = await postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt: "once upon a time ".repeat(400), max_tokens: 4 });
+    const response = await postJson(`${test.url}/v1/completions`, {
+      model: "stories260K",
+      prompt: "once upon a time ".repeat(400),
+      max_tokens: 4,
+    });
     expect(response.status).toBe(400);
     const body = (await response.json()) as { error: { message: string; code: string } };
     expect(body.error.code).toBe("prompt-too-long");

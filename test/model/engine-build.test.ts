@@ -16,13 +16,26 @@ function hasOpenmpBuild(): boolean {
   return readdirSync(root).some((name) => {
     const metadata = join(root, name, "Release", "_nlcBuildMetadata.json");
     if (!existsSync(metadata)) return false;
-    const options = (JSON.parse(readFileSync(metadata, "utf8")) as { buildOptions?: { customCmakeOptions?: Record<string, string> } }).buildOptions?.customCmakeOptions ?? {};
-    return Object.entries(openmpBuildOptions).every(([option, value]) => options[option] === value) && Object.keys(options).length === Object.keys(openmpBuildOptions).length;
+    const options =
+      (
+        JSON.parse(readFileSync(metadata, "utf8")) as {
+          buildOptions?: { customCmakeOptions?: Record<string, string> };
+        }
+      ).buildOptions?.customCmakeOptions ?? {};
+    return (
+      Object.entries(openmpBuildOptions).every(([option, value]) => options[option] === value) &&
+      Object.keys(options).length === Object.keys(openmpBuildOptions).length
+    );
   });
 }
 
 async function engineBuildOf(test: ModelTestServer): Promise<string> {
-  const response = await postJson(`${test.url}/api/generate`, { model: "stories260K", prompt: "Once upon a time", stream: false, options: { num_predict: 4 } });
+  const response = await postJson(`${test.url}/api/generate`, {
+    model: "stories260K",
+    prompt: "Once upon a time",
+    stream: false,
+    options: { num_predict: 4 },
+  });
   expect(response.status, await response.clone().text()).toBe(200);
   const report = (await (await fetch(`${test.url}/v1/gpu`)).json()) as { models: { engine_build: string }[] };
   return report.models[0]!.engine_build;
@@ -48,7 +61,11 @@ describe("--engine-build", () => {
 
   it.runIf(!isBuilt)("openmp without the local build fails the load and says how to build it", async () => {
     test = await startModelServer({ "engine-build": "openmp", gpu: "cpu" });
-    const response = await postJson(`${test.url}/api/generate`, { model: "stories260K", prompt: "Once upon a time", stream: false });
+    const response = await postJson(`${test.url}/api/generate`, {
+      model: "stories260K",
+      prompt: "Once upon a time",
+      stream: false,
+    });
     expect(response.status).toBeGreaterThanOrEqual(500);
     expect(await response.text()).toContain("npm run engine:build");
   });

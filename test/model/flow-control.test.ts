@@ -28,12 +28,21 @@ describe("flow control with a real runner", () => {
 
   beforeAll(async () => {
     const engine = new LlamaCppEngine({ logger: silentLogger });
-    runner = (await engine.load({ name: "stories260K", path: storiesPath, contextTokens: 512, parallel: 2, threads: 1, gpu: "cpu", loadTimeoutMs: 60_000 })) as RunnerProcess;
+    runner = (await engine.load({
+      name: "stories260K",
+      path: storiesPath,
+      contextTokens: 512,
+      parallel: 2,
+      threads: 1,
+      gpu: "cpu",
+      loadTimeoutMs: 60_000,
+    })) as RunnerProcess;
   });
   afterAll(async () => runner.dispose());
 
   it("a consumer that stops reading pauses the runner after the credit window", async () => {
-    const iterator = runner.generate(request("slow", 400), new AbortController().signal)[Symbol.asyncIterator]();
+    const stream = runner.generate(request("slow", 400), new AbortController().signal);
+    const iterator = stream[Symbol.asyncIterator]();
     await iterator.next();
     await new Promise((resolve) => setTimeout(resolve, 500));
     // stories260K decodes >1000 tokens/s: without flow control all 400 would be here by now.
@@ -69,7 +78,8 @@ describe("flow control with a real runner", () => {
     const results = await Promise.all(
       ["a", "b"].map(async (id) => {
         let count = 0;
-        for await (const event of runner.generate(request(id, 10), new AbortController().signal)) if (event.type === "end") count = event.usage.completionTokens;
+        for await (const event of runner.generate(request(id, 10), new AbortController().signal))
+          if (event.type === "end") count = event.usage.completionTokens;
         return count;
       }),
     );
@@ -78,7 +88,11 @@ describe("flow control with a real runner", () => {
 
   it("streams prompt-processing progress before the first token when asked", async () => {
     const events: GenerateEvent[] = [];
-    const longPrompt = { ...request("progress", 4), reportProgress: true, input: { kind: "text" as const, prompt: "the cat sat on the mat and ".repeat(40) } };
+    const longPrompt = {
+      ...request("progress", 4),
+      reportProgress: true,
+      input: { kind: "text" as const, prompt: "the cat sat on the mat and ".repeat(40) },
+    };
     for await (const event of runner.generate(longPrompt, new AbortController().signal)) events.push(event);
     const progress = events.filter((event) => event.type === "progress");
     expect(progress.length).toBeGreaterThanOrEqual(2);

@@ -40,7 +40,12 @@ interface ThreadsCache {
 }
 
 async function generate(url: string): Promise<void> {
-  const response = await postJson(`${url}/api/generate`, { model: "stories260K", prompt: "Once upon a time", stream: false, options: { num_predict: 4 } });
+  const response = await postJson(`${url}/api/generate`, {
+    model: "stories260K",
+    prompt: "Once upon a time",
+    stream: false,
+    options: { num_predict: 4 },
+  });
   expect(response.status, await response.clone().text()).toBe(200);
   await response.json();
 }
@@ -64,12 +69,20 @@ describe("the runner's plan on the CPU", () => {
     if (isCpuMachine) expect(body.chosen).toBe("cpu");
     expect(body.models).toHaveLength(1);
     const model = body.models[0]!;
-    expect(model).toMatchObject({ model: "stories260K", backend: body.chosen, context_tokens: 512, sequences: 2, total_layers: 6 });
+    expect(model).toMatchObject({
+      model: "stories260K",
+      backend: body.chosen,
+      context_tokens: 512,
+      sequences: 2,
+      total_layers: 6,
+    });
     if (body.chosen === "cpu") expect(model.gpu_layers).toBe(0);
     // --threads auto: measured at the first load (1 and 2 threads here), decode and prompt separately.
     if (availableParallelism() > 1) {
       expect(model.threads_source).toBe("calibrated");
-      expect(model.thread_samples.map((sample) => sample.threads)).toEqual(model.batch_thread_samples.map((sample) => sample.threads));
+      expect(model.thread_samples.map((sample) => sample.threads)).toEqual(
+        model.batch_thread_samples.map((sample) => sample.threads),
+      );
       expect(model.thread_samples.map((sample) => sample.threads)).toContain(availableParallelism());
       expect(model.thread_samples.map((sample) => sample.threads)).toContain(model.threads);
       expect(model.batch_thread_samples.map((sample) => sample.threads)).toContain(model.batch_threads);
@@ -81,15 +94,26 @@ describe("the runner's plan on the CPU", () => {
 
     const io = createRecordingIo({ env: { RAWRXD_URL: test.url } });
     expect(await main(["gpu"], io)).toBe(0);
-    const threads = model.batch_threads === model.threads ? `${model.threads}` : `${model.threads}, prompt ${model.batch_threads}`;
-    expect(io.output()).toMatch(new RegExp(`^stories260K +${body.chosen} +${model.gpu_layers}/6 +${threads} \\(${model.threads_source}\\)`, "m"));
+    const threads =
+      model.batch_threads === model.threads
+        ? `${model.threads}`
+        : `${model.threads}, prompt ${model.batch_threads}`;
+    expect(io.output()).toMatch(
+      new RegExp(
+        `^stories260K +${body.chosen} +${model.gpu_layers}/6 +${threads} \\(${model.threads_source}\\)`,
+        "m",
+      ),
+    );
   });
 
-  it.runIf(existsSync("/proc/self/environ"))("the runner runs with one libuv worker, so every decode runs on the same thread (ADR 0011)", () => {
-    const pid = test.server.queue.loaded()[0]!.info.pid!;
-    const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
-    expect(environment).toContain("UV_THREADPOOL_SIZE=1");
-  });
+  it.runIf(existsSync("/proc/self/environ"))(
+    "the runner runs with one libuv worker, so every decode runs on the same thread (ADR 0011)",
+    () => {
+      const pid = test.server.queue.loaded()[0]!.info.pid!;
+      const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+      expect(environment).toContain("UV_THREADPOOL_SIZE=1");
+    },
+  );
 });
 
 describe("--threads auto calibration", () => {
@@ -102,7 +126,22 @@ describe("--threads auto calibration", () => {
   async function load(): Promise<ThreadChoice> {
     // Candidates 1 and 2 whatever the machine, so the test reads the same everywhere.
     const runner = await RunnerProcess.start(
-      { name: "stories260K", path: storiesPath, contextTokens: 256, parallel: 1, threads: 0, gpu: "cpu", loadTimeoutMs: 60_000, tuning: { requestedGpu: "cpu", gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory, threadCandidates: [1, 2] } },
+      {
+        name: "stories260K",
+        path: storiesPath,
+        contextTokens: 256,
+        parallel: 1,
+        threads: 0,
+        gpu: "cpu",
+        loadTimeoutMs: 60_000,
+        tuning: {
+          requestedGpu: "cpu",
+          gpuLayers: "auto",
+          gpuMarginBytes: -1,
+          cacheDirectory,
+          threadCandidates: [1, 2],
+        },
+      },
       { logger: silentLogger },
     );
     try {
@@ -122,6 +161,11 @@ describe("--threads auto calibration", () => {
     const cache = JSON.parse(readFileSync(join(cacheDirectory, "threads.json"), "utf8")) as ThreadsCache;
     expect(Object.values(cache.entries).map((entry) => entry.choice.threads)).toEqual([first.threads]);
     const second = await load();
-    expect(second).toMatchObject({ source: "cached", threads: first.threads, batchThreads: first.batchThreads, samples: first.samples });
+    expect(second).toMatchObject({
+      source: "cached",
+      threads: first.threads,
+      batchThreads: first.batchThreads,
+      samples: first.samples,
+    });
   });
 });

@@ -37,16 +37,30 @@ describe("greedy parity with node-llama-cpp", () => {
   });
 
   it("/v1/completions non-streaming equals the direct output", async () => {
-    const response = await postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt, max_tokens: maxTokens, temperature: 0 });
+    const response = await postJson(`${test.url}/v1/completions`, {
+      model: "stories260K",
+      prompt,
+      max_tokens: maxTokens,
+      temperature: 0,
+    });
     expect(response.status).toBe(200);
-    const body = (await response.json()) as { choices: { text: string; finish_reason: string }[]; usage: { completion_tokens: number } };
+    const body = (await response.json()) as {
+      choices: { text: string; finish_reason: string }[];
+      usage: { completion_tokens: number };
+    };
     expect(body.choices[0]!.text).toBe(expected);
     expect(body.choices[0]!.finish_reason).toBe("length");
     expect(body.usage.completion_tokens).toBe(maxTokens);
   });
 
   it("/v1/completions streamed over SSE equals the direct output", async () => {
-    const response = await postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt, max_tokens: maxTokens, temperature: 0, stream: true });
+    const response = await postJson(`${test.url}/v1/completions`, {
+      model: "stories260K",
+      prompt,
+      max_tokens: maxTokens,
+      temperature: 0,
+      stream: true,
+    });
     const payloads = sseData(await response.text());
     expect(payloads.at(-1)).toBe("[DONE]");
     const text = payloads
@@ -57,8 +71,15 @@ describe("greedy parity with node-llama-cpp", () => {
   });
 
   it("/api/generate (no template: the prompt as plain text) streamed as NDJSON equals the direct output", async () => {
-    const response = await postJson(`${test.url}/api/generate`, { model: "stories260K", prompt, options: { temperature: 0, num_predict: maxTokens, repeat_penalty: 1 } });
-    const lines = (await response.text()).trim().split("\n").map((line) => JSON.parse(line) as { response: string; done: boolean; eval_count?: number });
+    const response = await postJson(`${test.url}/api/generate`, {
+      model: "stories260K",
+      prompt,
+      options: { temperature: 0, num_predict: maxTokens, repeat_penalty: 1 },
+    });
+    const lines = (await response.text())
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { response: string; done: boolean; eval_count?: number });
     expect(lines.at(-1)!.done).toBe(true);
     expect(lines.at(-1)!.eval_count).toBe(maxTokens);
     expect(lines.map((line) => line.response).join("")).toBe(expected);

@@ -24,7 +24,16 @@ export async function startModelServer(flags: Record<string, string> = {}): Prom
   const config = loadConfig({
     // The prebuilt engine, as the tests' direct node-llama-cpp references use: a local OpenMP build
     // (npm run engine:build) computes slightly different logits. test/model/engine-build.test.ts covers the others.
-    flags: { port: "0", home, models: modelsDir, threads: "1", parallel: "2", "context-size": "512", "engine-build": "prebuilt", ...flags },
+    flags: {
+      port: "0",
+      home,
+      models: modelsDir,
+      threads: "1",
+      parallel: "2",
+      "context-size": "512",
+      "engine-build": "prebuilt",
+      ...flags,
+    },
     env: {},
     readConfigFile: false,
   });
@@ -42,7 +51,11 @@ export async function startModelServer(flags: Record<string, string> = {}): Prom
 }
 
 export async function postJson(url: string, body: unknown): Promise<Response> {
-  return fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  return fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
 }
 
 /** Reads an SSE body into its data payloads (comments dropped). */

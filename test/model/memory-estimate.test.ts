@@ -45,9 +45,20 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(folder, { recursive: true, force: true }));
 
-async function loadPlan(path: string, options: { contextTokens: number; parallel: number }): Promise<ModelPlanReport> {
+async function loadPlan(
+  path: string,
+  options: { contextTokens: number; parallel: number },
+): Promise<ModelPlanReport> {
   const runner = await RunnerProcess.start(
-    { name: "memory-test", path, contextTokens: options.contextTokens, parallel: options.parallel, threads: 1, gpu: "cpu", loadTimeoutMs: 60_000 },
+    {
+      name: "memory-test",
+      path,
+      contextTokens: options.contextTokens,
+      parallel: options.parallel,
+      threads: 1,
+      gpu: "cpu",
+      loadTimeoutMs: 60_000,
+    },
     { logger: silentLogger },
   );
   try {
@@ -62,13 +73,23 @@ function expectWithinTolerance(plan: ModelPlanReport): void {
   const estimated = plan.estimate.residentBytes;
   const measured = plan.measured!.modelResidentBytes;
   const tolerance = Math.max(8 * mebibyte, 0.1 * estimated);
-  expect(Math.abs(measured - estimated), `measured ${(measured / mebibyte).toFixed(1)} MiB, estimated ${(estimated / mebibyte).toFixed(1)} MiB`).toBeLessThanOrEqual(tolerance);
+  expect(
+    Math.abs(measured - estimated),
+    `measured ${(measured / mebibyte).toFixed(1)} MiB, estimated ${(estimated / mebibyte).toFixed(1)} MiB`,
+  ).toBeLessThanOrEqual(tolerance);
 }
 
 describe("memory estimate vs the runner's resident memory (CPU)", () => {
   it("stories260K, 512 tokens × 2 sequences", async () => {
     const plan = await loadPlan(storiesPath, { contextTokens: 512, parallel: 2 });
-    expect(plan).toMatchObject({ backend: "cpu", gpuLayers: 0, offload: "none", contextTokens: 512, sequences: 2, threads: { threads: 1, source: "flag" } });
+    expect(plan).toMatchObject({
+      backend: "cpu",
+      gpuLayers: 0,
+      offload: "none",
+      contextTokens: 512,
+      sequences: 2,
+      threads: { threads: 1, source: "flag" },
+    });
     expect(plan.measured!.baselineResidentBytes).toBeGreaterThan(20 * mebibyte);
     expectWithinTolerance(plan);
     // node-llama-cpp's own model estimate is the tensor bytes too.

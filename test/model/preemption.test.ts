@@ -29,7 +29,9 @@ describe("preemption with the real engine", () => {
   afterAll(async () => test.dispose());
 
   it("resumes the preempted low request with exactly the uninterrupted greedy text", async () => {
-    const uninterrupted = (await (await postJson(`${test.url}/v1/completions`, lowBody)).json()) as { choices: { text: string }[] };
+    const uninterrupted = (await (await postJson(`${test.url}/v1/completions`, lowBody)).json()) as {
+      choices: { text: string }[];
+    };
     const expected = uninterrupted.choices[0]!.text;
     expect(expected.length).toBeGreaterThan(200);
 

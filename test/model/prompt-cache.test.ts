@@ -22,11 +22,22 @@ describe("prompt cache on the real engine", () => {
   });
   afterAll(async () => test.dispose());
 
-  async function complete(prompt: string): Promise<{ text: string; promptTokens: number; cachedTokens: number }> {
-    const response = await postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt, max_tokens: 32, temperature: 0 });
+  async function complete(
+    prompt: string,
+  ): Promise<{ text: string; promptTokens: number; cachedTokens: number }> {
+    const response = await postJson(`${test.url}/v1/completions`, {
+      model: "stories260K",
+      prompt,
+      max_tokens: 32,
+      temperature: 0,
+    });
     expect(response.status).toBe(200);
     const body = (await response.json()) as Json;
-    return { text: body.choices[0].text, promptTokens: body.usage.prompt_tokens, cachedTokens: body.usage.prompt_tokens_details.cached_tokens };
+    return {
+      text: body.choices[0].text,
+      promptTokens: body.usage.prompt_tokens,
+      cachedTokens: body.usage.prompt_tokens_details.cached_tokens,
+    };
   }
 
   it("greedy output is identical with and without reuse, and cached_tokens says how much was reused", async () => {
@@ -54,7 +65,14 @@ describe("prompt cache on the real engine", () => {
 
   it("Ollama's prompt_eval_count counts only the evaluated (uncached) prompt tokens (no template: the same tokens as /v1/completions)", async () => {
     const generate = async (prompt: string): Promise<Json> =>
-      (await postJson(`${test.url}/api/generate`, { model: "stories260K", prompt, stream: false, options: { num_predict: 8, temperature: 0 } })).json();
+      (
+        await postJson(`${test.url}/api/generate`, {
+          model: "stories260K",
+          prompt,
+          stream: false,
+          options: { num_predict: 8, temperature: 0 },
+        })
+      ).json();
     const storyTokens = (await complete(story)).promptTokens;
     // The sequence holds the story (and 32 tokens after it): only the last prompt token is evaluated.
     const first = await generate(story);

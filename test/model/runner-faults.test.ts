@@ -66,7 +66,12 @@ describe("runner faults on the real engine", () => {
     expect(last.error?.message).toMatch(/stories260K.*SIGKILL.*next request reloads/s);
 
     expect((await fetch(`${test.url}/health`)).status).toBe(200);
-    const again = await postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt: "Once", max_tokens: 5, temperature: 0 });
+    const again = await postJson(`${test.url}/v1/completions`, {
+      model: "stories260K",
+      prompt: "Once",
+      max_tokens: 5,
+      temperature: 0,
+    });
     expect(again.status).toBe(200);
     const [reloaded] = await loadedModels(test.url);
     expect(reloaded?.pid).not.toBe(model!.pid);
@@ -76,7 +81,11 @@ describe("runner faults on the real engine", () => {
     const controller = new AbortController();
     const response = await fetch(`${test.url}/api/generate`, {
       method: "POST",
-      body: JSON.stringify({ model: "stories260K", prompt: "Once upon a time", options: { num_predict: 450 } }),
+      body: JSON.stringify({
+        model: "stories260K",
+        prompt: "Once upon a time",
+        options: { num_predict: 450 },
+      }),
       signal: controller.signal,
     });
     const reader = response.body!.getReader();
@@ -102,8 +111,18 @@ describe("runner faults on the real engine", () => {
 
   it("serves two models at once, each in its own runner process", async () => {
     const [first, second] = await Promise.all([
-      postJson(`${test.url}/v1/completions`, { model: "stories260K", prompt: "Lily", max_tokens: 8, temperature: 0 }),
-      postJson(`${test.url}/v1/completions`, { model: "second", prompt: "Lily", max_tokens: 8, temperature: 0 }),
+      postJson(`${test.url}/v1/completions`, {
+        model: "stories260K",
+        prompt: "Lily",
+        max_tokens: 8,
+        temperature: 0,
+      }),
+      postJson(`${test.url}/v1/completions`, {
+        model: "second",
+        prompt: "Lily",
+        max_tokens: 8,
+        temperature: 0,
+      }),
     ]);
     const [a, b] = (await Promise.all([first.json(), second.json()])) as { choices: { text: string }[] }[];
     expect(a!.choices[0]!.text).toBe(b!.choices[0]!.text);

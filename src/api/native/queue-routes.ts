@@ -25,7 +25,10 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
         memory_estimate_bytes: model.memoryEstimateBytes,
         average_service_ms: model.averageServiceMs,
         priorities: Object.fromEntries(
-          Object.entries(model.priorities).map(([priority, view]) => [priority, { queued: view.queued, running: view.running, oldest_wait_ms: view.oldestWaitMs }]),
+          Object.entries(model.priorities).map(([priority, view]) => [
+            priority,
+            { queued: view.queued, running: view.running, oldest_wait_ms: view.oldestWaitMs },
+          ]),
         ),
       })),
     });
@@ -33,7 +36,8 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   app.get("/v1/queue/:id", (context) => {
     const id = context.req.param("id");
     const status = requestStatus(deps.queue, id);
-    if (status === undefined) throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
+    if (status === undefined)
+      throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
     return context.json({
       id: status.id,
       model: status.model,
@@ -48,7 +52,8 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   app.delete("/v1/requests/:id", (context) => {
     const id = context.req.param("id");
     const state = deps.queue.cancel(id);
-    if (state === undefined) throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
+    if (state === undefined)
+      throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
     return context.json({ id, cancelled: true, state });
   });
 }

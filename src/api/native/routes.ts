@@ -7,7 +7,11 @@ export function mountNativeRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   app.get("/health", (context) => context.json({ status: "ok" }));
   app.get("/ready", (context) =>
     deps.isReady()
-      ? context.json({ status: "ready", loaded_models: deps.queue.loaded().length, queued: deps.queue.queuedCount })
+      ? context.json({
+          status: "ready",
+          loaded_models: deps.queue.loaded().length,
+          queued: deps.queue.queuedCount,
+        })
       : context.json({ status: "unavailable" }, 503),
   );
 }

@@ -35,7 +35,9 @@ export function tagsBody(entries: readonly ModelEntry[]) {
 
 export async function psBody(deps: ApiDeps) {
   const loaded = deps.queue.loaded();
-  const entries = await Promise.all(loaded.map((model) => deps.catalog.resolve(model.name).catch(() => undefined)));
+  const entries = await Promise.all(
+    loaded.map((model) => deps.catalog.resolve(model.name).catch(() => undefined)),
+  );
   return {
     models: loaded.map((model, index) => {
       const entry = entries[index];

@@ -19,7 +19,10 @@ interface Schemas {
 
 export function mountOllamaRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   // Built once: building a zod schema costs milliseconds, parsing with it microseconds.
-  const schemas: Schemas = { generate: generateRequestSchema(deps.config.maxTokensLimit), chat: chatRequestSchema(deps.config.maxTokensLimit) };
+  const schemas: Schemas = {
+    generate: generateRequestSchema(deps.config.maxTokensLimit),
+    chat: chatRequestSchema(deps.config.maxTokensLimit),
+  };
   app.get("/api/version", (context) => context.json({ version: deps.version }));
   app.get("/api/tags", async (context) => context.json(tagsBody(await deps.catalog.list())));
   app.get("/api/ps", async (context) => context.json(await psBody(deps)));
@@ -32,7 +35,10 @@ export function mountOllamaRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   app.post("/api/embed", (context) => embed(context, deps));
 }
 
-async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schemas: Schemas; kind: Kind }): Promise<Response> {
+async function generate(
+  context: Context<ApiEnv>,
+  route: { deps: ApiDeps; schemas: Schemas; kind: Kind },
+): Promise<Response> {
   const startedMs = performance.now();
   const { deps, schemas, kind } = route;
   const { config } = deps;
@@ -41,31 +47,54 @@ async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schema
     kind === "generate"
       ? await readJson(context, schemas.generate, config.maxBodyBytes)
       : await readJson(context, schemas.chat, config.maxBodyBytes);
-  const common = { id, priority: resolvePriority(body.priority, context.req.header("x-priority")), maxTokensLimit: config.maxTokensLimit };
+  const common = {
+    id,
+    priority: resolvePriority(body.priority, context.req.header("x-priority")),
+    maxTokensLimit: config.maxTokensLimit,
+  };
   const keepAlive = keepAliveMs(body.keep_alive);
-  const isEmpty = "messages" in body ? (body.messages ?? []).length === 0 : (body as { prompt?: string }).prompt === undefined || (body as { prompt?: string }).prompt === "";
+  const isEmpty =
+    "messages" in body
+      ? (body.messages ?? []).length === 0
+      : (body as { prompt?: string }).prompt === undefined || (body as { prompt?: string }).prompt === "";
   if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
-  const started = await startGeneration(deps.queue, request, { clientSignal: context.req.raw.signal, keepAliveMs: keepAlive });
+  const started = await startGeneration(deps.queue, request, {
+    clientSignal: context.req.raw.signal,
+    keepAliveMs: keepAlive,
+  });
   if (body.stream === false) {
     const result = await collect(started.events);
     return context.json({
       ...piece(kind, request.model, result.text),
-      ...final(result.reason, { usage: result.usage, timings: result.timings }, performance.now() - startedMs),
+      ...final(
+        result.reason,
+        { usage: result.usage, timings: result.timings },
+        performance.now() - startedMs,
+      ),
     });
   }
   const frames = ndjsonFrames(started.events, { kind, model: request.model, startedMs });
-  return new Response(frameStream(frames, { onCancel: () => void started.close(), clientSignal: context.req.raw.signal }), {
-    headers: streamHeaders("application/x-ndjson", id),
-  });
+  return new Response(
+    frameStream(frames, { onCancel: () => void started.close(), clientSignal: context.req.raw.signal }),
+    {
+      headers: streamHeaders("application/x-ndjson", id),
+    },
+  );
 }
 
 function piece(kind: Kind, model: string, text: string): Record<string, unknown> {
   const base = { model, created_at: new Date().toISOString() };
-  return kind === "chat" ? { ...base, message: { role: "assistant", content: text } } : { ...base, response: text };
+  return kind === "chat"
+    ? { ...base, message: { role: "assistant", content: text } }
+    : { ...base, response: text };
 }
 
-function final(reason: string, end: Pick<Extract<StreamEvent, { type: "end" }>, "usage" | "timings">, totalMs: number): Record<string, unknown> {
+function final(
+  reason: string,
+  end: Pick<Extract<StreamEvent, { type: "end" }>, "usage" | "timings">,
+  totalMs: number,
+): Record<string, unknown> {
   return {
     done: true,
     done_reason: reason === "length" ? "length" : "stop",
@@ -79,16 +108,31 @@ function final(reason: string, end: Pick<Extract<StreamEvent, { type: "end" }>, 
   };
 }
 
-async function* ndjsonFrames(events: AsyncGenerator<StreamEvent>, shape: { kind: Kind; model: string; startedMs: number }): AsyncGenerator<string> {
+async function* ndjsonFrames(
+  events: AsyncGenerator<StreamEvent>,
+  shape: { kind: Kind; model: string; startedMs: number },
+): AsyncGenerator<string> {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";
   try {
     for await (const event of events) {
       if (event.type === "progress") {
-        yield line({ model: shape.model, created_at: new Date().toISOString(), prompt_progress: { total: event.totalTokens, cache: event.cachedTokens, processed: event.processedTokens }, done: false });
+        yield line({
+          model: shape.model,
+          created_at: new Date().toISOString(),
+          prompt_progress: {
+            total: event.totalTokens,
+            cache: event.cachedTokens,
+            processed: event.processedTokens,
+          },
+          done: false,
+        });
       } else if (event.type === "text-delta") {
         if (event.text.length > 0) yield line({ ...piece(shape.kind, shape.model, event.text), done: false });
       } else {
-        yield line({ ...piece(shape.kind, shape.model, ""), ...final(event.reason, event, performance.now() - shape.startedMs) });
+        yield line({
+          ...piece(shape.kind, shape.model, ""),
+          ...final(event.reason, event, performance.now() - shape.startedMs),
+        });
       }
     }
   } catch (error) {
@@ -98,7 +142,11 @@ async function* ndjsonFrames(events: AsyncGenerator<StreamEvent>, shape: { kind:
 }
 
 /** Ollama: an empty prompt loads the model (done_reason "load"), or unloads it with keep_alive 0. */
-async function loadOrUnload(context: Context<ApiEnv>, deps: ApiDeps, request: { model: string; kind: Kind; keepAliveMs: number | undefined }): Promise<Response> {
+async function loadOrUnload(
+  context: Context<ApiEnv>,
+  deps: ApiDeps,
+  request: { model: string; kind: Kind; keepAliveMs: number | undefined },
+): Promise<Response> {
   const entry = await deps.catalog.resolve(request.model);
   if (request.keepAliveMs === 0) {
     await deps.queue.unload(entry.name);
@@ -112,6 +160,15 @@ async function embed(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response>
   const body = await readJson(context, embedRequestSchema, deps.config.maxBodyBytes);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   const started = performance.now();
-  const result = await deps.queue.embed({ id: context.get("requestId"), model: body.model, inputs }, { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) });
-  return context.json({ model: body.model, embeddings: result.vectors, total_duration: nanoseconds(performance.now() - started), load_duration: 0, prompt_eval_count: result.promptTokens });
+  const result = await deps.queue.embed(
+    { id: context.get("requestId"), model: body.model, inputs },
+    { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) },
+  );
+  return context.json({
+    model: body.model,
+    embeddings: result.vectors,
+    total_duration: nanoseconds(performance.now() - started),
+    load_duration: 0,
+    prompt_eval_count: result.promptTokens,
+  });
 }

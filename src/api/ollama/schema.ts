@@ -12,7 +12,13 @@ export function optionsSchema(maxTokensLimit: number) {
       min_p: finiteNumber.min(0).max(1).optional(),
       seed: z.number().int().optional(),
       // -1: until the context is full, -2: fill the context (both capped by the server's limit).
-      num_predict: z.number().int().min(-2, "must be -2, -1 or a positive count").max(maxTokensLimit, `must be at most ${maxTokensLimit} (the server's --max-tokens-limit)`).refine((value) => value !== 0, "must not be 0").optional(),
+      num_predict: z
+        .number()
+        .int()
+        .min(-2, "must be -2, -1 or a positive count")
+        .max(maxTokensLimit, `must be at most ${maxTokensLimit} (the server's --max-tokens-limit)`)
+        .refine((value) => value !== 0, "must not be 0")
+        .optional(),
       stop: stopSchema,
       repeat_penalty: finiteNumber.min(0).max(10).optional(),
       repeat_last_n: z.number().int().min(-1).max(4096).optional(),
@@ -68,7 +74,10 @@ export function chatRequestSchema(maxTokensLimit: number) {
 
 export const embedRequestSchema = z.object({
   model: z.string().min(1, "model is required"),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)], "expected a string or an array of strings"),
+  input: z.union(
+    [z.string(), z.array(z.string()).min(1).max(2048)],
+    "expected a string or an array of strings",
+  ),
   truncate: z.boolean().optional(),
   keep_alive: keepAliveSchema,
 });

@@ -33,7 +33,12 @@ function base(body: GenerateBody | ChatBody, common: Common): Omit<GenerateReque
     maxTokens: numPredict === undefined || numPredict < 0 ? common.maxTokensLimit : numPredict,
     stop: toStopList(body.options?.stop),
     sampling: sampling(body.options),
-    json: body.format === undefined || body.format === "" ? undefined : body.format === "json" ? {} : { schema: body.format },
+    json:
+      body.format === undefined || body.format === ""
+        ? undefined
+        : body.format === "json"
+          ? {}
+          : { schema: body.format },
     reportProgress: body.return_progress === true,
     priority: common.priority,
   };
@@ -42,12 +47,17 @@ function base(body: GenerateBody | ChatBody, common: Common): Omit<GenerateReque
 export function generateToNative(body: GenerateBody, common: Common): GenerateRequest {
   const prompt = body.prompt ?? "";
   const input: GenerateRequest["input"] =
-    body.raw === true ? { kind: "text", prompt, raw: true } : { kind: "instruction", prompt, system: body.system };
+    body.raw === true
+      ? { kind: "text", prompt, raw: true }
+      : { kind: "instruction", prompt, system: body.system };
   return { ...base(body, common), input };
 }
 
 export function chatToNative(body: ChatBody, common: Common): GenerateRequest {
-  return { ...base(body, common), input: { kind: "chat", messages: (body.messages ?? []).map(({ role, content }) => ({ role, content })) } };
+  return {
+    ...base(body, common),
+    input: { kind: "chat", messages: (body.messages ?? []).map(({ role, content }) => ({ role, content })) },
+  };
 }
 
 /** keep_alive: a duration string ("5m"), a number of seconds, 0 = unload now, negative = forever. */

@@ -20,7 +20,10 @@ interface Schemas {
 
 export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   // Built once: building a zod schema costs milliseconds, parsing with it microseconds.
-  const schemas: Schemas = { chat: chatRequestSchema(deps.config.maxTokensLimit), completion: completionRequestSchema(deps.config.maxTokensLimit) };
+  const schemas: Schemas = {
+    chat: chatRequestSchema(deps.config.maxTokensLimit),
+    completion: completionRequestSchema(deps.config.maxTokensLimit),
+  };
   app.get("/v1/models", (context) => listModels(context, deps));
   app.post("/v1/chat/completions", (context) => generate(context, { deps, schemas, kind: "chat" }));
   app.post("/v1/completions", (context) => generate(context, { deps, schemas, kind: "completion" }));
@@ -31,11 +34,19 @@ async function listModels(context: Context<ApiEnv>, deps: ApiDeps): Promise<Resp
   const models = await deps.catalog.list();
   return context.json({
     object: "list",
-    data: models.map((model) => ({ id: model.name, object: "model", created: Math.floor(model.modifiedAt.getTime() / 1000), owned_by: "rawrxd" })),
+    data: models.map((model) => ({
+      id: model.name,
+      object: "model",
+      created: Math.floor(model.modifiedAt.getTime() / 1000),
+      owned_by: "rawrxd",
+    })),
   });
 }
 
-async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schemas: Schemas; kind: Kind }): Promise<Response> {
+async function generate(
+  context: Context<ApiEnv>,
+  route: { deps: ApiDeps; schemas: Schemas; kind: Kind },
+): Promise<Response> {
   const { deps, schemas, kind } = route;
   const { config } = deps;
   const id = context.get("requestId");
@@ -45,12 +56,18 @@ async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schema
   let includeUsage: boolean;
   if (kind === "chat") {
     const body = await readJson(context, schemas.chat, config.maxBodyBytes);
-    request = chatToNative(body, { ...options, priority: resolvePriority(body.priority, context.req.header("x-priority")) });
+    request = chatToNative(body, {
+      ...options,
+      priority: resolvePriority(body.priority, context.req.header("x-priority")),
+    });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   } else {
     const body = await readJson(context, schemas.completion, config.maxBodyBytes);
-    request = completionToNative(body, { ...options, priority: resolvePriority(body.priority, context.req.header("x-priority")) });
+    request = completionToNative(body, {
+      ...options,
+      priority: resolvePriority(body.priority, context.req.header("x-priority")),
+    });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
@@ -61,9 +78,21 @@ async function generate(context: Context<ApiEnv>, route: { deps: ApiDeps; schema
     const result = await collect(started.events);
     const choice =
       kind === "chat"
-        ? { index: 0, message: { role: "assistant", content: result.text }, logprobs: null, finish_reason: finishReason(result.reason) }
+        ? {
+            index: 0,
+            message: { role: "assistant", content: result.text },
+            logprobs: null,
+            finish_reason: finishReason(result.reason),
+          }
         : { index: 0, text: result.text, logprobs: null, finish_reason: finishReason(result.reason) };
-    return context.json({ id: shape.id, object: kind === "chat" ? "chat.completion" : "text_completion", created, model: request.model, choices: [choice], usage: usageBody(result.usage) });
+    return context.json({
+      id: shape.id,
+      object: kind === "chat" ? "chat.completion" : "text_completion",
+      created,
+      model: request.model,
+      choices: [choice],
+      usage: usageBody(result.usage),
+    });
   }
   const frames = sseFrames(started.events, { ...shape, includeUsage });
   const body = frameStream(frames, {
@@ -89,10 +118,26 @@ function data(value: unknown): string {
 async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape): AsyncGenerator<string> {
   const object = shape.kind === "chat" ? "chat.completion.chunk" : "text_completion";
   const usageNull = shape.includeUsage ? { usage: null } : {};
-  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({ id: shape.id, object, created: shape.created, model: shape.model, choices, ...usageNull, ...extra });
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
+    id: shape.id,
+    object,
+    created: shape.created,
+    model: shape.model,
+    choices,
+    ...usageNull,
+    ...extra,
+  });
   const choice = (text: string | undefined, reason: string | null, role?: string) =>
     shape.kind === "chat"
-      ? { index: 0, delta: { ...(role === undefined ? {} : { role }), ...(text === undefined ? {} : { content: text }) }, logprobs: null, finish_reason: reason }
+      ? {
+          index: 0,
+          delta: {
+            ...(role === undefined ? {} : { role }),
+            ...(text === undefined ? {} : { content: text }),
+          },
+          logprobs: null,
+          finish_reason: reason,
+        }
       : { index: 0, text: text ?? "", logprobs: null, finish_reason: reason };
   const template = JSON.stringify(chunk([choice("\u0000", null)]));
   const [before, after] = template.split('"\\u0000"') as [string, string];
@@ -102,13 +147,29 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
     if (shape.kind === "chat") yield data(chunk([choice("", null, "assistant")]));
     for await (const event of events) {
       if (event.type === "progress") {
-        yield data(chunk([], { prompt_progress: { total: event.totalTokens, cache: event.cachedTokens, processed: event.processedTokens } }));
+        yield data(
+          chunk([], {
+            prompt_progress: {
+              total: event.totalTokens,
+              cache: event.cachedTokens,
+              processed: event.processedTokens,
+            },
+          }),
+        );
       } else if (event.type === "text-delta") {
         // The per-token frame: built from a prepared prefix, only the text is serialised.
         if (event.text.length > 0) yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
       } else {
         yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
-        if (shape.includeUsage) yield data({ id: shape.id, object, created: shape.created, model: shape.model, choices: [], usage: usageBody(event.usage) });
+        if (shape.includeUsage)
+          yield data({
+            id: shape.id,
+            object,
+            created: shape.created,
+            model: shape.model,
+            choices: [],
+            usage: usageBody(event.usage),
+          });
         yield "data: [DONE]\n\n";
       }
     }
@@ -122,7 +183,10 @@ async function embeddings(context: Context<ApiEnv>, deps: ApiDeps): Promise<Resp
   const body = await readJson(context, embeddingRequestSchema, deps.config.maxBodyBytes);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   const id = context.get("requestId");
-  const result = await deps.queue.embed({ id, model: body.model, inputs }, { signal: context.req.raw.signal });
+  const result = await deps.queue.embed(
+    { id, model: body.model, inputs },
+    { signal: context.req.raw.signal },
+  );
   return context.json({
     object: "list",
     data: result.vectors.map((vector, index) => ({

@@ -1,12 +1,24 @@
 /** OpenAI request schemas (chat, completions, embeddings), validated at the edge. */
 import { z } from "zod";
-import { finiteNumber, jsonSchemaObject, maxTokensSchema, prioritySchema, stopSchema } from "../common-schema.js";
+import {
+  finiteNumber,
+  jsonSchemaObject,
+  maxTokensSchema,
+  prioritySchema,
+  stopSchema,
+} from "../common-schema.js";
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
 const messageSchema = z.object({
-  role: z.enum(["system", "developer", "user", "assistant"], "expected role system, developer, user or assistant"),
-  content: z.union([z.string(), z.array(textPart).min(1)], "expected a string or an array of text parts").nullable().optional(),
+  role: z.enum(
+    ["system", "developer", "user", "assistant"],
+    "expected role system, developer, user or assistant",
+  ),
+  content: z
+    .union([z.string(), z.array(textPart).min(1)], "expected a string or an array of text parts")
+    .nullable()
+    .optional(),
   name: z.string().optional(),
 });
 
@@ -40,7 +52,14 @@ export function chatRequestSchema(maxTokensLimit: number) {
       .discriminatedUnion("type", [
         z.object({ type: z.literal("text") }),
         z.object({ type: z.literal("json_object") }),
-        z.object({ type: z.literal("json_schema"), json_schema: z.object({ name: z.string().optional(), schema: jsonSchemaObject.optional(), strict: z.boolean().nullable().optional() }) }),
+        z.object({
+          type: z.literal("json_schema"),
+          json_schema: z.object({
+            name: z.string().optional(),
+            schema: jsonSchemaObject.optional(),
+            strict: z.boolean().nullable().optional(),
+          }),
+        }),
       ])
       .optional(),
   });
@@ -57,7 +76,10 @@ export function completionRequestSchema(maxTokensLimit: number) {
 
 export const embeddingRequestSchema = z.object({
   model: z.string().min(1, "model is required"),
-  input: z.union([z.string(), z.array(z.string()).min(1).max(2048)], "expected a string or an array of strings"),
+  input: z.union(
+    [z.string(), z.array(z.string()).min(1).max(2048)],
+    "expected a string or an array of strings",
+  ),
   encoding_format: z.enum(["float", "base64"]).optional(),
   dimensions: z.number().int().positive().optional(),
   user: z.string().optional(),

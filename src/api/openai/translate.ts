@@ -3,25 +3,42 @@ import type { ChatMessage, GenerateRequest, Priority, Usage } from "../../core/i
 import { toStopList } from "../common-schema.js";
 import type { ChatRequestBody, CompletionRequestBody } from "./schema.js";
 
-export function chatToNative(body: ChatRequestBody, options: { id: string; priority: Priority; maxTokensDefault: number }): GenerateRequest {
+export function chatToNative(
+  body: ChatRequestBody,
+  options: { id: string; priority: Priority; maxTokensDefault: number },
+): GenerateRequest {
   const messages: ChatMessage[] = body.messages.map((message) => ({
     role: message.role === "developer" ? "system" : message.role,
-    content: typeof message.content === "string" ? message.content : (message.content ?? []).map((part) => part.text).join(""),
+    content:
+      typeof message.content === "string"
+        ? message.content
+        : (message.content ?? []).map((part) => part.text).join(""),
   }));
   const format = body.response_format;
   return {
     ...common(body, options),
     input: { kind: "chat", messages },
-    json: format === undefined || format.type === "text" ? undefined : format.type === "json_object" ? {} : { ...(format.json_schema.schema === undefined ? {} : { schema: format.json_schema.schema }) },
+    json:
+      format === undefined || format.type === "text"
+        ? undefined
+        : format.type === "json_object"
+          ? {}
+          : { ...(format.json_schema.schema === undefined ? {} : { schema: format.json_schema.schema }) },
   };
 }
 
-export function completionToNative(body: CompletionRequestBody, options: { id: string; priority: Priority; maxTokensDefault: number }): GenerateRequest {
+export function completionToNative(
+  body: CompletionRequestBody,
+  options: { id: string; priority: Priority; maxTokensDefault: number },
+): GenerateRequest {
   const prompt = Array.isArray(body.prompt) ? body.prompt[0]! : body.prompt;
   return { ...common(body, options), input: { kind: "text", prompt } };
 }
 
-function common(body: ChatRequestBody | CompletionRequestBody, options: { id: string; priority: Priority; maxTokensDefault: number }): Omit<GenerateRequest, "input"> {
+function common(
+  body: ChatRequestBody | CompletionRequestBody,
+  options: { id: string; priority: Priority; maxTokensDefault: number },
+): Omit<GenerateRequest, "input"> {
   return {
     id: options.id,
     model: body.model,

@@ -47,7 +47,11 @@ async function handle(message: MainToRunner): Promise<void> {
       return;
     }
     case "generate": {
-      const running: Running = { controller: new AbortController(), gate: new CreditGate(initialCredits), isPreempted: false };
+      const running: Running = {
+        controller: new AbortController(),
+        gate: new CreditGate(initialCredits),
+        isPreempted: false,
+      };
       runs.set(message.id, running);
       const emit = (event: GenerateEvent): void => send({ type: "event", id: message.id, event });
       try {

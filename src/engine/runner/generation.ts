@@ -45,7 +45,8 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   const model = host.model;
   const startedAt = performance.now();
   const prompt = preparePrompt(model, request.input);
-  if (prompt.tokens.length === 0) throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
+  if (prompt.tokens.length === 0)
+    throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
   if (prompt.tokens.length >= host.contextTokens) {
     throw new GenerationError(
       "prompt-too-long",
@@ -69,11 +70,27 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = performance.now() - startedAt;
     const decodeStart = performance.now();
-    const outcome = await decode({ ...options, sequence, prompt, finalChunk: evaluated.slice(finalChunkStart), grammar, onFirstResult: endBatch });
-    const usage = { promptTokens: prompt.tokens.length, completionTokens: outcome.generated.length, cachedTokens };
+    const outcome = await decode({
+      ...options,
+      sequence,
+      prompt,
+      finalChunk: evaluated.slice(finalChunkStart),
+      grammar,
+      onFirstResult: endBatch,
+    });
+    const usage = {
+      promptTokens: prompt.tokens.length,
+      completionTokens: outcome.generated.length,
+      cachedTokens,
+    };
     const timings = { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
-      options.emit({ type: "preempted", resume: { generatedTokens: outcome.generated, heldText: outcome.heldText }, usage, timings });
+      options.emit({
+        type: "preempted",
+        resume: { generatedTokens: outcome.generated, heldText: outcome.heldText },
+        usage,
+        timings,
+      });
     } else {
       options.emit({ type: "end", reason: outcome.reason, usage, timings });
     }
@@ -106,11 +123,18 @@ async function prefill(
     if (request.reportProgress) {
       options.emit({ type: "progress", processedTokens: start, totalTokens: tokens.length, cachedTokens });
     }
-    await sequence.evaluateWithoutGeneratingNewTokens(tokens.slice(start, Math.min(finalChunkStart, start + prefillChunkTokens)));
+    await sequence.evaluateWithoutGeneratingNewTokens(
+      tokens.slice(start, Math.min(finalChunkStart, start + prefillChunkTokens)),
+    );
   }
   signal.throwIfAborted();
   if (request.reportProgress) {
-    options.emit({ type: "progress", processedTokens: finalChunkStart, totalTokens: tokens.length, cachedTokens });
+    options.emit({
+      type: "progress",
+      processedTokens: finalChunkStart,
+      totalTokens: tokens.length,
+      cachedTokens,
+    });
   }
   return finalChunkStart;
 }
@@ -173,12 +197,14 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
         break;
       }
       sampled.push(token);
-      const mayContinue = sampled.length < request.maxTokens && sequence.nextTokenIndex + 2 < host.contextTokens;
+      const mayContinue =
+        sampled.length < request.maxTokens && sequence.nextTokenIndex + 2 < host.contextTokens;
       if (mayContinue && gate.available > 1) next = iterator.next();
       pending.push(token);
       const text = model.detokenize(pending, false, generated);
       // Part of a multi-byte character: wait for the rest before sending.
-      const isPartialCharacter = text.endsWith(unknownUnicodeChar) && !model.isSpecialToken(token) && pending.length < 4;
+      const isPartialCharacter =
+        text.endsWith(unknownUnicodeChar) && !model.isSpecialToken(token) && pending.length < 4;
       if (!(isPartialCharacter && mayContinue)) {
         generated.push(...pending);
         const tokenCount = pending.length;
@@ -244,8 +270,14 @@ function samplingFor(options: DecodeOptions, sampled: Token[]): SequenceEvaluate
       : {}),
     ...(options.grammar === undefined
       ? {}
-      : { grammarEvaluationState: new LlamaGrammarEvaluationState({ model: options.host.model, grammar: options.grammar }) }),
-    evaluationPriority: options.request.priority === "high" ? 5 : options.request.priority === "normal" ? 4 : 3,
+      : {
+          grammarEvaluationState: new LlamaGrammarEvaluationState({
+            model: options.host.model,
+            grammar: options.grammar,
+          }),
+        }),
+    evaluationPriority:
+      options.request.priority === "high" ? 5 : options.request.priority === "normal" ? 4 : 3,
     yieldEogToken: true,
   };
 }
@@ -258,6 +290,9 @@ async function resolveGrammar(host: ModelHost, request: GenerateRequest): Promis
     return await host.llama.createGrammarForJsonSchema(request.json.schema as never);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    throw new GenerationError("bad-request", `The JSON schema in response_format/format is not supported: ${reason}`);
+    throw new GenerationError(
+      "bad-request",
+      `The JSON schema in response_format/format is not supported: ${reason}`,
+    );
   }
 }

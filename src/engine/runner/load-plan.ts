@@ -7,7 +7,15 @@
 import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, NoBinaryFoundError, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GgufInfo } from "../../gguf/index.js";
-import { effectiveContextTokens, memoryShapeOf, planOffload, readHostMemory, type EngineBackend, type EngineEstimate, type OffloadPlan } from "../../gpu/index.js";
+import {
+  effectiveContextTokens,
+  memoryShapeOf,
+  planOffload,
+  readHostMemory,
+  type EngineBackend,
+  type EngineEstimate,
+  type OffloadPlan,
+} from "../../gpu/index.js";
 import type { EngineBuildChoice, GpuChoice, RunnerTuning } from "../contract.js";
 import { openmpBuildOptions } from "../engine-build.js";
 import type { RunnerLoadOptions } from "../protocol.js";
@@ -22,10 +30,23 @@ export interface OpenedEngine {
 }
 
 export function tuningOf(options: RunnerLoadOptions): RunnerTuning {
-  return options.tuning ?? { requestedGpu: options.gpu, gpuLayers: "auto", gpuMarginBytes: -1, cacheDirectory: undefined };
+  return (
+    options.tuning ?? {
+      requestedGpu: options.gpu,
+      gpuLayers: "auto",
+      gpuMarginBytes: -1,
+      cacheDirectory: undefined,
+    }
+  );
 }
 
-export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuChoice; engineBuild: EngineBuildChoice; maxThreads: number; log: RunnerLog }): Promise<OpenedEngine> {
+export async function openEngine(options: {
+  gpu: GpuChoice;
+  requestedGpu: GpuChoice;
+  engineBuild: EngineBuildChoice;
+  maxThreads: number;
+  log: RunnerLog;
+}): Promise<OpenedEngine> {
   const open = (gpu: GpuChoice, isOpenmp = false): Promise<Llama> =>
     getLlama({
       gpu: gpu === "cpu" ? false : gpu,
@@ -35,7 +56,17 @@ export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuCho
       // The default (max(cores, 4)) oversubscribes small machines: 0.3 tok/s instead of ~110.
       maxThreads: options.maxThreads,
       logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => options.log(level === LlamaLogLevel.debug ? "debug" : level === LlamaLogLevel.info ? "info" : level === LlamaLogLevel.warn ? "warn" : "error", message.trim()),
+      logger: (level, message) =>
+        options.log(
+          level === LlamaLogLevel.debug
+            ? "debug"
+            : level === LlamaLogLevel.info
+              ? "info"
+              : level === LlamaLogLevel.warn
+                ? "warn"
+                : "error",
+          message.trim(),
+        ),
     });
   if (options.gpu === "cpu" && options.engineBuild !== "prebuilt") {
     try {
@@ -43,31 +74,59 @@ export async function openEngine(options: { gpu: GpuChoice; requestedGpu: GpuCho
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (options.engineBuild === "openmp") {
-        throw new Error(`The local OpenMP engine build could not be loaded (--engine-build openmp): ${reason}. Build it with "npm run engine:build" (about 8 minutes), or use --engine-build auto.`, { cause: error });
+        throw new Error(
+          `The local OpenMP engine build could not be loaded (--engine-build openmp): ${reason}. Build it with "npm run engine:build" (about 8 minutes), or use --engine-build auto.`,
+          { cause: error },
+        );
       }
       // No build is the usual case; a build that exists but fails to load is worth a warning.
-      options.log(error instanceof NoBinaryFoundError ? "debug" : "warn", `The local OpenMP engine build was not loaded (${reason}); using the prebuilt one.`);
+      options.log(
+        error instanceof NoBinaryFoundError ? "debug" : "warn",
+        `The local OpenMP engine build was not loaded (${reason}); using the prebuilt one.`,
+      );
     }
   } else if (options.engineBuild === "openmp") {
-    options.log("warn", `--engine-build openmp applies to the CPU only; the ${options.gpu} backend runs node-llama-cpp's prebuilt build.`);
+    options.log(
+      "warn",
+      `--engine-build openmp applies to the CPU only; the ${options.gpu} backend runs node-llama-cpp's prebuilt build.`,
+    );
   }
   try {
     const llama = await open(options.gpu);
-    return { llama, backend: llama.gpu === false ? "cpu" : (llama.gpu as EngineBackend), fallbackNote: undefined };
+    return {
+      llama,
+      backend: llama.gpu === false ? "cpu" : (llama.gpu as EngineBackend),
+      fallbackNote: undefined,
+    };
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     if (options.gpu === "cpu" || options.requestedGpu !== "auto") {
-      throw new Error(`The engine's ${options.gpu} build could not be loaded (--gpu ${options.requestedGpu}): ${reason}. "rawrxd gpu --local" shows what each backend needs.`, { cause: error });
+      throw new Error(
+        `The engine's ${options.gpu} build could not be loaded (--gpu ${options.requestedGpu}): ${reason}. "rawrxd gpu --local" shows what each backend needs.`,
+        { cause: error },
+      );
     }
-    options.log("warn", `The ${options.gpu} backend failed to load in the runner (${reason}); falling back to the CPU.`);
+    options.log(
+      "warn",
+      `The ${options.gpu} backend failed to load in the runner (${reason}); falling back to the CPU.`,
+    );
     const llama = await open("cpu");
-    return { llama, backend: "cpu", fallbackNote: `${options.gpu} failed to load in the runner (${reason}); fell back to the CPU` };
+    return {
+      llama,
+      backend: "cpu",
+      fallbackNote: `${options.gpu} failed to load in the runner (${reason}); fell back to the CPU`,
+    };
   }
 }
 
 export async function planForEngine(
   engine: OpenedEngine,
-  options: { info: GgufInfo; load: RunnerLoadOptions; batchTokens: number; /** Re-plan for the layers the engine settled on. */ gpuLayers?: number },
+  options: {
+    info: GgufInfo;
+    load: RunnerLoadOptions;
+    batchTokens: number;
+    /** Re-plan for the layers the engine settled on. */ gpuLayers?: number;
+  },
 ): Promise<OffloadPlan> {
   const tuning = tuningOf(options.load);
   const shape = memoryShapeOf(options.info);
@@ -75,7 +134,12 @@ export async function planForEngine(
   if (engine.backend !== "cpu") {
     const vram = await engine.llama.getVramState();
     const deviceCount = Math.max(1, (await engine.llama.getGpuDeviceNames()).length);
-    device = { freeBytes: vram.free, totalBytes: vram.total, isUnifiedMemory: vram.unifiedSize > 0, deviceCount };
+    device = {
+      freeBytes: vram.free,
+      totalBytes: vram.total,
+      isUnifiedMemory: vram.unifiedSize > 0,
+      deviceCount,
+    };
   }
   const host = readHostMemory(await readFile("/proc/meminfo", "utf8").catch(() => undefined));
   const plan = planOffload({
@@ -89,21 +153,33 @@ export async function planForEngine(
     marginBytes: tuning.gpuMarginBytes,
     requestedGpuLayers: options.gpuLayers ?? tuning.gpuLayers,
   });
-  return engine.fallbackNote === undefined ? plan : { ...plan, reason: `${engine.fallbackNote}; ${plan.reason}` };
+  return engine.fallbackNote === undefined
+    ? plan
+    : { ...plan, reason: `${engine.fallbackNote}; ${plan.reason}` };
 }
 
 /** node-llama-cpp's v2 estimators on the loaded (so validated) model; undefined when they fail. */
-export async function estimateWithEngine(model: LlamaModel, options: { gpuLayers: number; contextTokens: number; sequences: number; batchTokens: number }): Promise<EngineEstimate | undefined> {
+export async function estimateWithEngine(
+  model: LlamaModel,
+  options: { gpuLayers: number; contextTokens: number; sequences: number; batchTokens: number },
+): Promise<EngineEstimate | undefined> {
   try {
     const insights = model.fileInsights;
-    const modelEstimate = await insights.estimateModelResourceRequirementsV2({ gpuLayers: options.gpuLayers });
+    const modelEstimate = await insights.estimateModelResourceRequirementsV2({
+      gpuLayers: options.gpuLayers,
+    });
     const contextEstimate = await insights.estimateContextResourceRequirementsV2({
       contextSize: options.contextTokens,
       sequences: options.sequences,
       modelGpuLayers: options.gpuLayers,
       batchSize: options.batchTokens,
     });
-    return { modelRamBytes: modelEstimate.cpuRam, modelVramBytes: modelEstimate.gpuVram, contextRamBytes: contextEstimate.cpuRam, contextVramBytes: contextEstimate.gpuVram };
+    return {
+      modelRamBytes: modelEstimate.cpuRam,
+      modelVramBytes: modelEstimate.gpuVram,
+      contextRamBytes: contextEstimate.cpuRam,
+      contextVramBytes: contextEstimate.gpuVram,
+    };
   } catch {
     return undefined;
   }

@@ -3,7 +3,15 @@
  * an exclusive pool of those sequences (two generations on one sequence corrupt each other).
  * A request gets the free sequence whose cached tokens share the longest prefix with its prompt.
  */
-import { InsufficientMemoryError, type Llama, type LlamaContext, type LlamaContextSequence, type LlamaEmbeddingContext, type LlamaModel, type Token } from "node-llama-cpp";
+import {
+  InsufficientMemoryError,
+  type Llama,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
 import { readGgufHeader } from "../../gguf/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
@@ -26,7 +34,12 @@ export class ModelHost {
   #batchUsers = 0;
   readonly plan: ModelPlanReport;
 
-  private constructor(parts: { llama: Llama; model: LlamaModel; context: LlamaContext; plan: ModelPlanReport }) {
+  private constructor(parts: {
+    llama: Llama;
+    model: LlamaModel;
+    context: LlamaContext;
+    plan: ModelPlanReport;
+  }) {
     this.llama = parts.llama;
     this.model = parts.model;
     this.context = parts.context;
@@ -47,7 +60,13 @@ export class ModelHost {
     const tuning = tuningOf(options);
     const maxThreads = maxThreadsFor(options.threads, tuning.threadCandidates);
     const [engine, info] = await Promise.all([
-      openEngine({ gpu: options.gpu, requestedGpu: tuning.requestedGpu, engineBuild: tuning.engineBuild ?? "prebuilt", maxThreads, log }),
+      openEngine({
+        gpu: options.gpu,
+        requestedGpu: tuning.requestedGpu,
+        engineBuild: tuning.engineBuild ?? "prebuilt",
+        maxThreads,
+        log,
+      }),
       readGgufHeader(options.modelPath),
     ]);
     const { llama } = engine;
@@ -63,16 +82,34 @@ export class ModelHost {
     } catch (error) {
       // node-llama-cpp checks an explicit layer count against its own (simulated) estimate: when
       // it disagrees with the planner, let it pick the layers, and say so in the plan.
-      if (!(error instanceof InsufficientMemoryError) || offload.gpuLayers === 0 || tuning.gpuLayers !== "auto") throw error;
+      if (
+        !(error instanceof InsufficientMemoryError) ||
+        offload.gpuLayers === 0 ||
+        tuning.gpuLayers !== "auto"
+      )
+        throw error;
       model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: "auto" });
       const planned = offload.gpuLayers;
       offload = await planForEngine(engine, { info, load: options, batchTokens, gpuLayers: model.gpuLayers });
-      offload = { ...offload, reason: `the planner fitted ${planned} layers but node-llama-cpp's own estimate did not (${error.message}); it chose ${model.gpuLayers}` };
+      offload = {
+        ...offload,
+        reason: `the planner fitted ${planned} layers but node-llama-cpp's own estimate did not (${error.message}); it chose ${model.gpuLayers}`,
+      };
       log("warn", offload.reason);
     }
-    const engineEstimate = await estimateWithEngine(model, { gpuLayers: offload.gpuLayers, contextTokens: contextSize, sequences: options.parallel, batchTokens });
+    const engineEstimate = await estimateWithEngine(model, {
+      gpuLayers: offload.gpuLayers,
+      contextTokens: contextSize,
+      sequences: options.parallel,
+      batchTokens,
+    });
     // With --threads auto the context may use up to maxThreads; llama.maxThreads then switches between the chosen counts.
-    const context = await model.createContext({ contextSize, sequences: options.parallel, threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 }, batchSize: batchTokens });
+    const context = await model.createContext({
+      contextSize,
+      sequences: options.parallel,
+      threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 },
+      batchSize: batchTokens,
+    });
     const threads = await chooseThreads({
       llama,
       context,
@@ -103,7 +140,11 @@ export class ModelHost {
       measured:
         baseline === undefined || loaded === undefined
           ? undefined
-          : { baselineResidentBytes: baseline.residentBytes, loadedResidentBytes: loaded.residentBytes, modelResidentBytes: loaded.residentBytes - baseline.residentBytes },
+          : {
+              baselineResidentBytes: baseline.residentBytes,
+              loadedResidentBytes: loaded.residentBytes,
+              modelResidentBytes: loaded.residentBytes - baseline.residentBytes,
+            },
       loadMs: Math.round(performance.now() - startedMs),
     };
     return new ModelHost({ llama, model, context, plan });
@@ -131,7 +172,8 @@ export class ModelHost {
    */
   beginBatch(): void {
     this.#batchUsers += 1;
-    if (this.#batchUsers === 1 && this.#batchThreads !== this.#threads) this.llama.maxThreads = this.#batchThreads;
+    if (this.#batchUsers === 1 && this.#batchThreads !== this.#threads)
+      this.llama.maxThreads = this.#batchThreads;
   }
 
   endBatch(): void {

@@ -3,7 +3,13 @@
  * node-llama-cpp's chat wrappers; a model without a template gets RawrXD's plain fallback
  * (docs/decisions/0003-plain-chat-fallback.md), which is also what stories260K uses.
  */
-import { LlamaText, resolveChatWrapper, type ChatHistoryItem, type LlamaModel, type Token } from "node-llama-cpp";
+import {
+  LlamaText,
+  resolveChatWrapper,
+  type ChatHistoryItem,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
 import type { ChatMessage, GenerateInput } from "../../core/index.js";
 import { plainChatStops, renderPlainChat } from "../plain-chat.js";
 
@@ -15,7 +21,6 @@ export interface PreparedPrompt {
   stopTokens: Token[];
 }
 
-
 export function preparePrompt(model: LlamaModel, input: GenerateInput): PreparedPrompt {
   if (input.kind === "text") {
     return { tokens: tokenizeText(model, input.prompt, input.raw !== true), stopStrings: [], stopTokens: [] };
@@ -26,11 +31,19 @@ export function preparePrompt(model: LlamaModel, input: GenerateInput): Prepared
       const text = input.system === undefined ? input.prompt : `${input.system}\n\n${input.prompt}`;
       return { tokens: tokenizeText(model, text, true), stopStrings: [], stopTokens: [] };
     }
-    const messages: ChatMessage[] = input.system === undefined ? [] : [{ role: "system", content: input.system }];
-    return preparePrompt(model, { kind: "chat", messages: [...messages, { role: "user", content: input.prompt }] });
+    const messages: ChatMessage[] =
+      input.system === undefined ? [] : [{ role: "system", content: input.system }];
+    return preparePrompt(model, {
+      kind: "chat",
+      messages: [...messages, { role: "user", content: input.prompt }],
+    });
   }
   if (typeof template !== "string") {
-    return { tokens: tokenizeText(model, renderPlainChat(input.messages), true), stopStrings: [...plainChatStops], stopTokens: [] };
+    return {
+      tokens: tokenizeText(model, renderPlainChat(input.messages), true),
+      stopStrings: [...plainChatStops],
+      stopTokens: [],
+    };
   }
   const wrapper = resolveChatWrapper(model);
   const state = wrapper.generateContextState({ chatHistory: toChatHistory(input.messages) });

@@ -11,10 +11,31 @@ describe("thread calibration policy", () => {
   });
 
   it("picks the fewest threads within 5 % of the fastest", () => {
-    expect(pickThreads([{ threads: 1, tokensPerSecond: 100 }, { threads: 2, tokensPerSecond: 104 }])).toBe(1);
-    expect(pickThreads([{ threads: 1, tokensPerSecond: 100 }, { threads: 2, tokensPerSecond: 106 }])).toBe(2);
-    expect(pickThreads([{ threads: 1, tokensPerSecond: 110 }, { threads: 2, tokensPerSecond: 40 }])).toBe(1);
-    expect(pickThreads([{ threads: 8, tokensPerSecond: 50 }, { threads: 1, tokensPerSecond: 10 }, { threads: 15, tokensPerSecond: 51 }])).toBe(8);
+    expect(
+      pickThreads([
+        { threads: 1, tokensPerSecond: 100 },
+        { threads: 2, tokensPerSecond: 104 },
+      ]),
+    ).toBe(1);
+    expect(
+      pickThreads([
+        { threads: 1, tokensPerSecond: 100 },
+        { threads: 2, tokensPerSecond: 106 },
+      ]),
+    ).toBe(2);
+    expect(
+      pickThreads([
+        { threads: 1, tokensPerSecond: 110 },
+        { threads: 2, tokensPerSecond: 40 },
+      ]),
+    ).toBe(1);
+    expect(
+      pickThreads([
+        { threads: 8, tokensPerSecond: 50 },
+        { threads: 1, tokensPerSecond: 10 },
+        { threads: 15, tokensPerSecond: 51 },
+      ]),
+    ).toBe(8);
   });
 
   it("the rule without a measurement: cores − 1, at least 1, at most 8", () => {

@@ -76,38 +76,81 @@ export function maxThreadsFor(requested: number, candidates: readonly number[] |
 export async function chooseThreads(options: ChooseThreadsOptions): Promise<ThreadChoice> {
   const cores = availableParallelism();
   if (options.requested > 0) {
-    return { threads: options.requested, batchThreads: options.requested, source: "flag", samples: [], batchSamples: [], detail: `--threads ${options.requested}` };
+    return {
+      threads: options.requested,
+      batchThreads: options.requested,
+      source: "flag",
+      samples: [],
+      batchSamples: [],
+      detail: `--threads ${options.requested}`,
+    };
   }
   const candidates = uniqueSorted(options.candidates ?? threadCandidates(cores));
   if (candidates.length === 1) {
-    return { threads: candidates[0]!, batchThreads: candidates[0]!, source: "rule", samples: [], batchSamples: [], detail: `${cores} core: nothing to compare` };
+    return {
+      threads: candidates[0]!,
+      batchThreads: candidates[0]!,
+      source: "rule",
+      samples: [],
+      batchSamples: [],
+      detail: `${cores} core: nothing to compare`,
+    };
   }
   const key = `${await cacheKey(options, cores)}|${candidates.join(",")}`;
-  const cachePath = options.cacheDirectory === undefined ? undefined : join(options.cacheDirectory, cacheFileName);
+  const cachePath =
+    options.cacheDirectory === undefined ? undefined : join(options.cacheDirectory, cacheFileName);
   const cached = cachePath === undefined ? undefined : (await readCache(cachePath)).entries[key];
   if (cached !== undefined && Date.now() - Date.parse(cached.measuredAt) < cacheMaxAgeMs) {
-    return { ...cached.choice, source: "cached", detail: `measured ${cached.measuredAt} on this machine for this model file: ${cached.choice.detail}` };
+    return {
+      ...cached.choice,
+      source: "cached",
+      detail: `measured ${cached.measuredAt} on this machine for this model file: ${cached.choice.detail}`,
+    };
   }
   const started = performance.now();
   const sequence = options.context.getSequence();
   try {
-    const decode = await calibrate(candidates, (threads) => measureDecodeRate(options.llama, sequence, threads));
+    const decode = await calibrate(candidates, (threads) =>
+      measureDecodeRate(options.llama, sequence, threads),
+    );
     if (decode === "too-slow") {
       const threads = ruleThreads(cores);
-      return { threads, batchThreads: threads, source: "rule", samples: [], batchSamples: [], detail: `decoding takes over ${slowestCalibratedTokenMs} ms per token: no calibration, cores − 1 = ${threads}` };
+      return {
+        threads,
+        batchThreads: threads,
+        source: "rule",
+        samples: [],
+        batchSamples: [],
+        detail: `decoding takes over ${slowestCalibratedTokenMs} ms per token: no calibration, cores − 1 = ${threads}`,
+      };
     }
-    const batch = await calibrate(candidates, (threads) => measurePrefillRate(options.llama, sequence, threads));
+    const batch = await calibrate(candidates, (threads) =>
+      measurePrefillRate(options.llama, sequence, threads),
+    );
     const batchSamples = batch === "too-slow" ? [] : batch;
     const threads = pickThreads(decode);
     const batchThreads = batchSamples.length === 0 ? threads : pickThreads(batchSamples);
-    const describe = (samples: readonly ThreadSample[]): string => samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
+    const describe = (samples: readonly ThreadSample[]): string =>
+      samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
     const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(performance.now() - started)} ms`;
-    const choice: ThreadChoice = { threads, batchThreads, source: "calibrated", samples: decode, batchSamples, detail };
+    const choice: ThreadChoice = {
+      threads,
+      batchThreads,
+      source: "calibrated",
+      samples: decode,
+      batchSamples,
+      detail,
+    };
     options.log("info", `Threads for ${options.modelPath}: ${detail}`);
     if (cachePath !== undefined) {
-      await writeCacheEntry(cachePath, key, { choice, measuredAt: new Date().toISOString() }).catch((error: unknown) => {
-        options.log("warn", `Could not save the thread calibration to ${cachePath}: ${error instanceof Error ? error.message : String(error)}`);
-      });
+      await writeCacheEntry(cachePath, key, { choice, measuredAt: new Date().toISOString() }).catch(
+        (error: unknown) => {
+          options.log(
+            "warn",
+            `Could not save the thread calibration to ${cachePath}: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        },
+      );
     }
     return choice;
   } finally {
@@ -117,7 +160,10 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
 }
 
 /** Best rate per candidate over an ABBA pass; "too-slow" when the first sample is. */
-async function calibrate(candidates: readonly number[], measure: (threads: number) => Promise<number | undefined>): Promise<ThreadSample[] | "too-slow"> {
+async function calibrate(
+  candidates: readonly number[],
+  measure: (threads: number) => Promise<number | undefined>,
+): Promise<ThreadSample[] | "too-slow"> {
   const best = new Map<number, number>();
   // ABBA: a change of load on the machine during calibration hits every count alike.
   for (const threads of [...candidates, ...[...candidates].reverse()]) {
@@ -126,7 +172,10 @@ async function calibrate(candidates: readonly number[], measure: (threads: numbe
     if (best.size === 0 && 1000 / rate > slowestCalibratedTokenMs) return "too-slow";
     best.set(threads, Math.max(best.get(threads) ?? 0, rate));
   }
-  return candidates.map((threads) => ({ threads, tokensPerSecond: Math.round(best.get(threads)! * 10) / 10 }));
+  return candidates.map((threads) => ({
+    threads,
+    tokensPerSecond: Math.round(best.get(threads)! * 10) / 10,
+  }));
 }
 
 async function useThreads(llama: Llama, threads: number): Promise<void> {
@@ -144,7 +193,11 @@ function calibrationTokens(sequence: LlamaContextSequence, count: number): Token
 }
 
 /** Single-stream greedy decode rate at `threads`, after the prompt's first token. */
-async function measureDecodeRate(llama: Llama, sequence: LlamaContextSequence, threads: number): Promise<number | undefined> {
+async function measureDecodeRate(
+  llama: Llama,
+  sequence: LlamaContextSequence,
+  threads: number,
+): Promise<number | undefined> {
   await sequence.clearHistory();
   const tokens = calibrationTokens(sequence, 8);
   if (tokens.length === 0) return undefined;
@@ -166,7 +219,11 @@ async function measureDecodeRate(llama: Llama, sequence: LlamaContextSequence, t
 }
 
 /** Prompt evaluation rate at `threads`: one batch of up to 64 tokens. */
-async function measurePrefillRate(llama: Llama, sequence: LlamaContextSequence, threads: number): Promise<number | undefined> {
+async function measurePrefillRate(
+  llama: Llama,
+  sequence: LlamaContextSequence,
+  threads: number,
+): Promise<number | undefined> {
   await sequence.clearHistory();
   const tokens = calibrationTokens(sequence, prefillTokensPerSample);
   if (tokens.length < 8) return undefined;
@@ -199,7 +256,8 @@ async function cacheKey(options: ChooseThreadsOptions, cores: number): Promise<s
 async function readCache(path: string): Promise<CacheFile> {
   try {
     const parsed = JSON.parse(await readFile(path, "utf8")) as Partial<CacheFile>;
-    if (parsed.version === cacheVersion && parsed.entries !== null && typeof parsed.entries === "object") return { version: cacheVersion, entries: parsed.entries };
+    if (parsed.version === cacheVersion && parsed.entries !== null && typeof parsed.entries === "object")
+      return { version: cacheVersion, entries: parsed.entries };
   } catch {
     // Missing or unreadable: start over.
   }

@@ -13,7 +13,13 @@ describe("CSV (RFC 4180)", () => {
     const text = toCsv(header, rows);
     expect(text.endsWith("\r\n")).toBe(true);
     expect(text.split("\r\n")[0]).toBe("name,note,value");
-    expect(parseCsv(text)).toEqual([header, ["plain", "a, b", "1.5"], ['say "hi"', "line one\r\nline two", "-3"], ["naïve ☃", "lf\nonly", "0"], ["", "", ""]]);
+    expect(parseCsv(text)).toEqual([
+      header,
+      ["plain", "a, b", "1.5"],
+      ['say "hi"', "line one\r\nline two", "-3"],
+      ["naïve ☃", "lf\nonly", "0"],
+      ["", "", ""],
+    ]);
   });
 
   it("quotes only where needed and doubles quotes", () => {
@@ -21,8 +27,12 @@ describe("CSV (RFC 4180)", () => {
   });
 
   it("neutralises text a spreadsheet would run as a formula, but not numbers", () => {
-    const text = toCsv(["cell"], [["=HYPERLINK(\"x\")"], ["@SUM(A1)"], ["-A1"], [-2]]);
-    expect(parseCsv(text).slice(1).map((row) => row[0])).toEqual(["'=HYPERLINK(\"x\")", "'@SUM(A1)", "'-A1", "-2"]);
+    const text = toCsv(["cell"], [['=HYPERLINK("x")'], ["@SUM(A1)"], ["-A1"], [-2]]);
+    expect(
+      parseCsv(text)
+        .slice(1)
+        .map((row) => row[0]),
+    ).toEqual(['\'=HYPERLINK("x")', "'@SUM(A1)", "'-A1", "-2"]);
   });
 
   it("rejects an unterminated quote", () => {

@@ -6,7 +6,13 @@ export { MetricsCollector, type MetricsCollectorOptions, type MetricsSettings } 
 export { liveWindows } from "./metrics-windows.js";
 export { createMetricsRoutes } from "./metrics-routes.js";
 export type { WarningSettings } from "./performance-rules.js";
-export type { ServerState, ServerStateProvider, LoadedModelState, LoadedModelPlan, QueueState } from "./server-state.js";
+export type {
+  ServerState,
+  ServerStateProvider,
+  LoadedModelState,
+  LoadedModelPlan,
+  QueueState,
+} from "./server-state.js";
 export type { MetricsSnapshot } from "./metrics-snapshot.js";
 export type { PerformanceWarning } from "./warning-rules.js";
 export { exactQuantile, QuantileSketch, relativeAccuracy } from "./quantile-sketch.js";

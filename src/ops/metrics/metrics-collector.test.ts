@@ -14,7 +14,16 @@ const settings: MetricsSettings = {
   intervalMs: 5000,
   requestLogSize: 50,
   retentionMs: 24 * 3_600_000,
-  warnings: { windowMs: 60_000, forMs: 30_000, minRequests: 3, decodeTokensPerSecond: 50, timeToFirstTokenP95Ms: 0, queueP95Ms: 0, memoryPercent: 90, eventLoopLagMs: 0 },
+  warnings: {
+    windowMs: 60_000,
+    forMs: 30_000,
+    minRequests: 3,
+    decodeTokensPerSecond: 50,
+    timeToFirstTokenP95Ms: 0,
+    queueP95Ms: 0,
+    memoryPercent: 90,
+    eventLoopLagMs: 0,
+  },
 };
 
 function setup(options: { database?: Database; settings?: MetricsSettings; nowMs?: number } = {}) {
@@ -24,11 +33,27 @@ function setup(options: { database?: Database; settings?: MetricsSettings; nowMs
   });
   const warnings: ServerEvents["performance-warning"][] = [];
   events.on("performance-warning", (event) => warnings.push(event));
-  const collector = new MetricsCollector({ events, logger: silentLogger, settings: options.settings ?? settings, clock, database: options.database, schedule: "manual" });
+  const collector = new MetricsCollector({
+    events,
+    logger: silentLogger,
+    settings: options.settings ?? settings,
+    clock,
+    database: options.database,
+    schedule: "manual",
+  });
   collector.start();
   let sequence = 0;
   /** One finished request: queue wait and TTFT as given, `tokens` decoded at `tokensPerSecond`. */
-  const finish = (fields: { model?: string; priority?: Priority; queueMs?: number; ttftMs?: number; tokens?: number; tokensPerSecond?: number; outcome?: ServerEvents["request-end"]["outcome"]; errorCode?: string }) => {
+  const finish = (fields: {
+    model?: string;
+    priority?: Priority;
+    queueMs?: number;
+    ttftMs?: number;
+    tokens?: number;
+    tokensPerSecond?: number;
+    outcome?: ServerEvents["request-end"]["outcome"];
+    errorCode?: string;
+  }) => {
     const model = fields.model ?? "alpha";
     const priority = fields.priority ?? "normal";
     const requestId = `r${sequence++}`;
@@ -69,7 +94,8 @@ describe("MetricsCollector windows", () => {
     for (let index = 0; index < 3; index++) finish({ priority: "high" });
     clock.nowMs += 2 * 60_000;
     for (let index = 0; index < 2; index++) finish({ priority: "low" });
-    const counts = () => ["1m", "5m", "1h", "start"].map((window) => collector.snapshot(window).overall.requests);
+    const counts = () =>
+      ["1m", "5m", "1h", "start"].map((window) => collector.snapshot(window).overall.requests);
     expect(counts()).toEqual([2, 5, 5, 5]);
     clock.nowMs += 4 * 60_000;
     expect(counts()).toEqual([0, 2, 5, 5]);
@@ -81,16 +107,32 @@ describe("MetricsCollector windows", () => {
     const { collector, finish } = setup();
     const exact = new Map<string, number[]>();
     let seed = 7;
-    const next = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+    const next = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
     for (let index = 0; index < 600; index++) {
       const model = index % 3 === 0 ? "beta" : "alpha";
-      const priority: Priority = (["high", "normal", "low"] as const)[index % 3 === 1 ? 0 : index % 2 === 0 ? 1 : 2];
+      const priority: Priority = (["high", "normal", "low"] as const)[
+        index % 3 === 1 ? 0 : index % 2 === 0 ? 1 : 2
+      ];
       const ttftMs = Math.exp(2 + next() * 5);
       finish({ model, priority, ttftMs, queueMs: ttftMs / 3 });
-      for (const key of [`${model}/${priority}`, `${model}/*`, `*/${priority}`, "*/*"]) exact.set(key, [...(exact.get(key) ?? []), ttftMs]);
+      for (const key of [`${model}/${priority}`, `${model}/*`, `*/${priority}`, "*/*"])
+        exact.set(key, [...(exact.get(key) ?? []), ttftMs]);
     }
     const snapshot = collector.snapshot("5m");
-    const views: Record<string, { stats: { time_to_first_token_ms: { count: number; p50: number | null; p95: number | null; p99: number | null } } } | undefined> = {
+    const views: Record<
+      string,
+      | {
+          stats: {
+            time_to_first_token_ms: {
+              count: number;
+              p50: number | null;
+              p95: number | null;
+              p99: number | null;
+            };
+          };
+        }
+      | undefined
+    > = {
       "*/*": { stats: snapshot.overall.stats },
     };
     for (const [model, view] of Object.entries(snapshot.models)) {
@@ -103,7 +145,11 @@ describe("MetricsCollector windows", () => {
       const sorted = [...values].sort((a, b) => a - b);
       const stats = views[key]!.stats.time_to_first_token_ms;
       expect(stats.count).toBe(values.length);
-      for (const [q, estimate] of [[0.5, stats.p50], [0.95, stats.p95], [0.99, stats.p99]] as const) {
+      for (const [q, estimate] of [
+        [0.5, stats.p50],
+        [0.95, stats.p95],
+        [0.99, stats.p99],
+      ] as const) {
         const truth = exactQuantile(sorted, q)!;
         expect(Math.abs(estimate! - truth)).toBeLessThanOrEqual(truth * relativeAccuracy);
       }
@@ -128,7 +174,16 @@ describe("MetricsCollector windows", () => {
 
   it("labels models it never saw admitted as (unknown), so clients cannot add series", async () => {
     const { events, collector } = setup();
-    events.emit("request-end", { requestId: "x", model: "made-up-name-123", outcome: "error", errorCode: "model-not-found", promptTokens: 0, completionTokens: 0, totalMs: 1, priority: "normal" });
+    events.emit("request-end", {
+      requestId: "x",
+      model: "made-up-name-123",
+      outcome: "error",
+      errorCode: "model-not-found",
+      promptTokens: 0,
+      completionTokens: 0,
+      totalMs: 1,
+      priority: "normal",
+    });
     expect(Object.keys(collector.snapshot("1m").models)).toEqual(["(unknown)"]);
     expect(collector.snapshot("1m").overall.stats.total_ms.count).toBe(0);
     expect(await collector.prometheusText()).not.toContain("made-up-name-123");
@@ -162,7 +217,10 @@ describe("MetricsCollector warnings", () => {
     expect(warnings).toHaveLength(1);
     tickAt(172);
     expect(warnings.map((warning) => warning.state)).toEqual(["start", "clear"]);
-    expect(collector.warnings()).toMatchObject({ active: [], recent: [{ state: "cleared" }, { state: "active" }] });
+    expect(collector.warnings()).toMatchObject({
+      active: [],
+      recent: [{ state: "cleared" }, { state: "active" }],
+    });
   });
 
   it("warns at once when a runner crashes and clears when the window has none", () => {
@@ -189,7 +247,11 @@ describe("MetricsCollector warnings", () => {
       settings: { ...settings, warnings: { ...settings.warnings, forMs: 0 } },
       clock,
       schedule: "manual",
-      serverState: () => ({ loadedModels: [{ model: "alpha", pid: undefined, memoryBytes }], queue: [], memoryBudgetBytes: 100 }),
+      serverState: () => ({
+        loadedModels: [{ model: "alpha", pid: undefined, memoryBytes }],
+        queue: [],
+        memoryBudgetBytes: 100,
+      }),
     });
     collector.start();
     collector.tick();
@@ -208,7 +270,8 @@ describe("MetricsCollector persistence", () => {
     homes.push(home);
     const path = join(home, "rawrxd.db");
     const first = setup({ database: Database.open({ path }) });
-    for (let index = 0; index < 4; index++) first.finish({ model: "alpha", priority: "high", ttftMs: 10 * (index + 1) });
+    for (let index = 0; index < 4; index++)
+      first.finish({ model: "alpha", priority: "high", ttftMs: 10 * (index + 1) });
     first.clock.nowMs += 90_000;
     first.finish({ model: "beta", priority: "low" });
     first.collector.tick();
@@ -219,12 +282,30 @@ describe("MetricsCollector persistence", () => {
     const second = setup({ database: reopened, nowMs: first.clock.nowMs + 5 * 60_000 });
     const after = second.collector.snapshot("1h");
     expect(after.overall.requests).toBe(5);
-    expect(after.models["alpha"]?.priorities["high"]?.stats.time_to_first_token_ms).toEqual(before.models["alpha"]?.priorities["high"]?.stats.time_to_first_token_ms);
+    expect(after.models["alpha"]?.priorities["high"]?.stats.time_to_first_token_ms).toEqual(
+      before.models["alpha"]?.priorities["high"]?.stats.time_to_first_token_ms,
+    );
     expect(second.collector.snapshot("24h")).toMatchObject({ source: "rollups", overall: { requests: 5 } });
     expect(second.collector.snapshot("start").overall.requests).toBe(0);
-    expect(second.collector.requests().map((record) => record.model)).toEqual(["alpha", "alpha", "alpha", "alpha", "beta"]);
-    const minutes = second.collector.history("1h").map((row) => [new Date(row.minuteMs).toISOString().slice(11, 16), row.model, row.priority, row.stats.requests]);
-    expect(minutes).toEqual([["12:00", "alpha", "high", 4], ["12:01", "beta", "low", 1]]);
+    expect(second.collector.requests().map((record) => record.model)).toEqual([
+      "alpha",
+      "alpha",
+      "alpha",
+      "alpha",
+      "beta",
+    ]);
+    const minutes = second.collector
+      .history("1h")
+      .map((row) => [
+        new Date(row.minuteMs).toISOString().slice(11, 16),
+        row.model,
+        row.priority,
+        row.stats.requests,
+      ]);
+    expect(minutes).toEqual([
+      ["12:00", "alpha", "high", 4],
+      ["12:01", "beta", "low", 1],
+    ]);
     // A new request in the same process adds to the history; a day later it is all pruned.
     second.finish({ model: "alpha" });
     expect(second.collector.snapshot("24h").overall.requests).toBe(6);
@@ -240,7 +321,13 @@ describe("MetricsCollector persistence", () => {
     for (let index = 0; index < 120; index++) finish({});
     collector.tick();
     expect(collector.requests()).toHaveLength(50);
-    expect(collector.requests(5).map((record) => record.requestId)).toEqual(["r115", "r116", "r117", "r118", "r119"]);
+    expect(collector.requests(5).map((record) => record.requestId)).toEqual([
+      "r115",
+      "r116",
+      "r117",
+      "r118",
+      "r119",
+    ]);
   });
 
   it("refuses a history window without a database or beyond retention", () => {
@@ -254,13 +341,17 @@ describe("MetricsCollector persistence", () => {
 describe("MetricsCollector Prometheus", () => {
   it("exposes histograms whose counts match the since-start JSON", async () => {
     const { collector, finish } = setup();
-    for (let index = 0; index < 7; index++) finish({ model: index < 4 ? "alpha" : "beta", priority: index % 2 === 0 ? "high" : "low" });
+    for (let index = 0; index < 7; index++)
+      finish({ model: index < 4 ? "alpha" : "beta", priority: index % 2 === 0 ? "high" : "low" });
     finish({ outcome: "rejected", errorCode: "queue-full" });
     const text = await collector.prometheusText();
     const snapshot = collector.snapshot("start");
     for (const [model, view] of Object.entries(snapshot.models)) {
       for (const [priority, leaf] of Object.entries(view.priorities)) {
-        const count = new RegExp(`^rawrxd_time_to_first_token_seconds_count\\{model="${model}",priority="${priority}"\\} (\\d+)$`, "m").exec(text)?.[1];
+        const count = new RegExp(
+          `^rawrxd_time_to_first_token_seconds_count\\{model="${model}",priority="${priority}"\\} (\\d+)$`,
+          "m",
+        ).exec(text)?.[1];
         expect(Number(count ?? 0)).toBe(leaf.stats.time_to_first_token_ms.count);
       }
     }

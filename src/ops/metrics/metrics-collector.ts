@@ -7,12 +7,31 @@
 import { AppError, type Clock, type EventBus, type Logger, type ServerEvents } from "../../core/index.js";
 import type { Database } from "../../store/index.js";
 import { MetricsHistory, type RollupRow } from "./metrics-history.js";
-import { describeServer, groupSeries, mergeByModel, type MetricsSnapshot, type ServerSnapshot } from "./metrics-snapshot.js";
-import { liveWindows, mergeRollups, MetricsWindows, minuteMs, parseRange, rollupRows, type LiveWindowName } from "./metrics-windows.js";
+import {
+  describeServer,
+  groupSeries,
+  mergeByModel,
+  type MetricsSnapshot,
+  type ServerSnapshot,
+} from "./metrics-snapshot.js";
+import {
+  liveWindows,
+  mergeRollups,
+  MetricsWindows,
+  minuteMs,
+  parseRange,
+  rollupRows,
+  type LiveWindowName,
+} from "./metrics-windows.js";
 import { buildChecks, type WarningSettings } from "./performance-rules.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";
 import { recordFromEvent, type RequestRecord } from "./request-record.js";
-import { emptyServerState, EventLoopLagMonitor, type EventLoopLag, type ServerStateProvider } from "./server-state.js";
+import {
+  emptyServerState,
+  EventLoopLagMonitor,
+  type EventLoopLag,
+  type ServerStateProvider,
+} from "./server-state.js";
 import { WarningTracker, type PerformanceWarning } from "./warning-rules.js";
 
 export interface MetricsSettings {
@@ -147,7 +166,9 @@ export class MetricsCollector {
       this.#persist({ isFinal: false });
       this.#evaluateWarnings();
     } catch (error) {
-      this.#options.logger.error("Metrics aggregation failed", { error: error instanceof Error ? error.message : String(error) });
+      this.#options.logger.error("Metrics aggregation failed", {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -160,19 +181,49 @@ export class MetricsCollector {
     const nowMs = this.#clock.now();
     const server = this.serverSnapshot();
     if (window === "start" || window === "all") {
-      return { window: "start", fromMs: this.#startedAtMs, toMs: nowMs, source: "live", ...groupSeries(this.#windows.sinceStart), server };
+      return {
+        window: "start",
+        fromMs: this.#startedAtMs,
+        toMs: nowMs,
+        source: "live",
+        ...groupSeries(this.#windows.sinceStart),
+        server,
+      };
     }
     if (window in liveWindows) {
       const sliding = this.#windows.window(window as LiveWindowName);
-      return { window, fromMs: sliding.startMs(nowMs), toMs: nowMs, source: "live", ...groupSeries(sliding.collect(nowMs)), server };
+      return {
+        window,
+        fromMs: sliding.startMs(nowMs),
+        toMs: nowMs,
+        source: "live",
+        ...groupSeries(sliding.collect(nowMs)),
+        server,
+      };
     }
     const rangeMs = parseRange(window, "window");
-    if (this.#history === undefined) throw new AppError("bad-request", `window=${window} reads the per-minute history, which needs the state database; use 1m, 5m, 1h or start.`, { param: "window" });
+    if (this.#history === undefined)
+      throw new AppError(
+        "bad-request",
+        `window=${window} reads the per-minute history, which needs the state database; use 1m, 5m, 1h or start.`,
+        { param: "window" },
+      );
     if (rangeMs > this.#options.settings.retentionMs) {
-      throw new AppError("bad-request", `window=${window} is longer than the ${Math.round(this.#options.settings.retentionMs / 3_600_000)}h of history kept (--metrics-retention).`, { param: "window" });
+      throw new AppError(
+        "bad-request",
+        `window=${window} is longer than the ${Math.round(this.#options.settings.retentionMs / 3_600_000)}h of history kept (--metrics-retention).`,
+        { param: "window" },
+      );
     }
     const fromMs = Math.floor((nowMs - rangeMs) / minuteMs) * minuteMs;
-    return { window, fromMs, toMs: nowMs, source: "rollups", ...groupSeries(mergeRollups(this.rollups(fromMs))), server };
+    return {
+      window,
+      fromMs,
+      toMs: nowMs,
+      source: "rollups",
+      ...groupSeries(mergeRollups(this.rollups(fromMs))),
+      server,
+    };
   }
 
   /** Per-minute rollups over the last `range` ("90m", "24h", "7d"), the current minute included. */
@@ -215,7 +266,12 @@ export class MetricsCollector {
     this.prometheus.setGauges({
       queue: server.queue,
       loadedModels: server.loadedModels.length,
-      runnerMemory: server.loadedModels.map((loaded) => ({ model: this.#labelOf(loaded.model), residentBytes: loaded.residentBytes, reservedBytes: loaded.memoryBytes, plan: loaded.plan })),
+      runnerMemory: server.loadedModels.map((loaded) => ({
+        model: this.#labelOf(loaded.model),
+        residentBytes: loaded.residentBytes,
+        reservedBytes: loaded.memoryBytes,
+        plan: loaded.plan,
+      })),
       computeBackend: server.computeBackend,
       processResidentBytes: server.processResidentBytes,
       eventLoopLag: server.eventLoopLag,
@@ -236,7 +292,9 @@ export class MetricsCollector {
       this.flush();
       this.#persist({ isFinal: true });
     } catch (error) {
-      this.#options.logger.error("Saving metrics on shutdown failed", { error: error instanceof Error ? error.message : String(error) });
+      this.#options.logger.error("Saving metrics on shutdown failed", {
+        error: error instanceof Error ? error.message : String(error),
+      });
     }
   }
 
@@ -284,10 +342,14 @@ export class MetricsCollector {
     const nowMs = this.#clock.now();
     const crashes = new Map<string, number>();
     for (const crash of this.#crashes) {
-      if (crash.atMs > nowMs - settings.warnings.windowMs) crashes.set(crash.model, (crashes.get(crash.model) ?? 0) + 1);
+      if (crash.atMs > nowMs - settings.warnings.windowMs)
+        crashes.set(crash.model, (crashes.get(crash.model) ?? 0) + 1);
     }
     const state = this.#serverState();
-    const usedBytes = state.loadedModels.reduce((sum, loaded) => sum + (loaded.residentBytes ?? loaded.memoryBytes), 0);
+    const usedBytes = state.loadedModels.reduce(
+      (sum, loaded) => sum + (loaded.residentBytes ?? loaded.memoryBytes),
+      0,
+    );
     const checks = buildChecks(settings.warnings, {
       models: mergeByModel(this.#windows.ruleWindow.collect(nowMs)),
       crashes,
@@ -295,9 +357,26 @@ export class MetricsCollector {
       eventLoopLagP99Ms: this.#lastLag?.p99Ms,
     });
     for (const { warning, state: transition } of this.#tracker.evaluate(checks, nowMs)) {
-      if (transition === "start") logger.warn(`Performance warning: ${warning.message}`, { rule: warning.rule, model: warning.model, value: warning.value, threshold: warning.threshold });
-      else logger.info(`Performance warning cleared: ${warning.rule}${warning.model === undefined ? "" : ` (${warning.model})`}`, { rule: warning.rule, model: warning.model, value: warning.value });
-      events.emit("performance-warning", { rule: warning.rule, model: warning.model, state: transition, value: warning.value, threshold: warning.threshold, message: warning.message });
+      if (transition === "start")
+        logger.warn(`Performance warning: ${warning.message}`, {
+          rule: warning.rule,
+          model: warning.model,
+          value: warning.value,
+          threshold: warning.threshold,
+        });
+      else
+        logger.info(
+          `Performance warning cleared: ${warning.rule}${warning.model === undefined ? "" : ` (${warning.model})`}`,
+          { rule: warning.rule, model: warning.model, value: warning.value },
+        );
+      events.emit("performance-warning", {
+        rule: warning.rule,
+        model: warning.model,
+        state: transition,
+        value: warning.value,
+        threshold: warning.threshold,
+        message: warning.message,
+      });
     }
   }
 }

@@ -11,11 +11,20 @@ import { metricNames, metricUnits, metricValues, type RequestRecord } from "./re
 import type { SeriesSummary } from "./series-stats.js";
 import type { PerformanceWarning } from "./warning-rules.js";
 
-const round = (value: number | null | undefined): number | null => (value === null || value === undefined ? null : Math.round(value * 1000) / 1000);
+const round = (value: number | null | undefined): number | null =>
+  value === null || value === undefined ? null : Math.round(value * 1000) / 1000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 function statsJson(stats: SketchSummary) {
-  return { count: stats.count, min: round(stats.min), max: round(stats.max), mean: round(stats.mean), p50: round(stats.p50), p95: round(stats.p95), p99: round(stats.p99) };
+  return {
+    count: stats.count,
+    min: round(stats.min),
+    max: round(stats.max),
+    mean: round(stats.mean),
+    p50: round(stats.p50),
+    p95: round(stats.p95),
+    p99: round(stats.p99),
+  };
 }
 
 export function seriesJson(summary: SeriesSummary) {
@@ -34,7 +43,12 @@ function serverJson(server: ServerSnapshot) {
     in_flight: server.inFlight,
     queued: server.queued,
     running: server.running,
-    queue: server.queue.map((row) => ({ model: row.model, priority: row.priority, queued: row.queued, running: row.running })),
+    queue: server.queue.map((row) => ({
+      model: row.model,
+      priority: row.priority,
+      queued: row.queued,
+      running: row.running,
+    })),
     compute_backend: server.computeBackend ?? null,
     loaded_models: server.loadedModels.map((loaded) => ({
       model: loaded.model,
@@ -56,7 +70,15 @@ function serverJson(server: ServerSnapshot) {
     runner_restarts: server.runnerRestarts,
     memory_budget_bytes: server.memoryBudgetBytes,
     process_resident_bytes: server.processResidentBytes,
-    event_loop_lag_ms: server.eventLoopLag === undefined ? null : { p50: round(server.eventLoopLag.p50Ms), p99: round(server.eventLoopLag.p99Ms), max: round(server.eventLoopLag.maxMs), mean: round(server.eventLoopLag.meanMs) },
+    event_loop_lag_ms:
+      server.eventLoopLag === undefined
+        ? null
+        : {
+            p50: round(server.eventLoopLag.p50Ms),
+            p99: round(server.eventLoopLag.p99Ms),
+            max: round(server.eventLoopLag.maxMs),
+            mean: round(server.eventLoopLag.meanMs),
+          },
     active_warnings: server.activeWarnings,
   };
 }
@@ -71,10 +93,17 @@ export function snapshotJson(snapshot: MetricsSnapshot) {
     models: Object.fromEntries(
       Object.entries(snapshot.models).map(([model, summary]: [string, ModelSummary]) => [
         model,
-        { ...seriesJson(summary), priorities: Object.fromEntries(Object.entries(summary.priorities).map(([priority, view]) => [priority, seriesJson(view)])) },
+        {
+          ...seriesJson(summary),
+          priorities: Object.fromEntries(
+            Object.entries(summary.priorities).map(([priority, view]) => [priority, seriesJson(view)]),
+          ),
+        },
       ]),
     ),
-    priorities: Object.fromEntries(Object.entries(snapshot.priorities).map(([priority, view]) => [priority, seriesJson(view)])),
+    priorities: Object.fromEntries(
+      Object.entries(snapshot.priorities).map(([priority, view]) => [priority, seriesJson(view)]),
+    ),
     server: serverJson(snapshot.server),
   };
 }
@@ -84,14 +113,39 @@ const statisticHeader = ["statistic", "unit", "count", "total", "min", "max", "m
 /** Rows for one scope: request counts by outcome and error, then each statistic. */
 function seriesRows(prefix: readonly CsvValue[], summary: SeriesSummary): CsvValue[][] {
   // Every row has every column (RFC 4180); counts leave the statistics empty.
-  const countRow = (statistic: string, count: number): CsvValue[] => [...prefix, statistic, "requests", count, count, null, null, null, null, null, null];
+  const countRow = (statistic: string, count: number): CsvValue[] => [
+    ...prefix,
+    statistic,
+    "requests",
+    count,
+    count,
+    null,
+    null,
+    null,
+    null,
+    null,
+    null,
+  ];
   const rows: CsvValue[][] = [countRow("requests", summary.requests)];
-  for (const [outcome, count] of Object.entries(summary.outcomes)) rows.push(countRow(`outcome.${outcome}`, count));
+  for (const [outcome, count] of Object.entries(summary.outcomes))
+    rows.push(countRow(`outcome.${outcome}`, count));
   for (const [code, count] of Object.entries(summary.errors)) rows.push(countRow(`error.${code}`, count));
   for (const name of metricNames) {
     const stats = summary.stats[name];
     const total = stats.mean === null ? null : round(stats.mean * stats.count);
-    rows.push([...prefix, name, metricUnits[name], stats.count, total, round(stats.min), round(stats.max), round(stats.mean), round(stats.p50), round(stats.p95), round(stats.p99)]);
+    rows.push([
+      ...prefix,
+      name,
+      metricUnits[name],
+      stats.count,
+      total,
+      round(stats.min),
+      round(stats.max),
+      round(stats.mean),
+      round(stats.p50),
+      round(stats.p95),
+      round(stats.p99),
+    ]);
   }
   return rows;
 }
@@ -102,9 +156,11 @@ export function snapshotCsv(snapshot: MetricsSnapshot): string {
   const rows: CsvValue[][] = seriesRows([...window, "*", "*"], snapshot.overall);
   for (const [model, summary] of Object.entries(snapshot.models)) {
     rows.push(...seriesRows([...window, model, "*"], summary));
-    for (const [priority, view] of Object.entries(summary.priorities)) rows.push(...seriesRows([...window, model, priority], view));
+    for (const [priority, view] of Object.entries(summary.priorities))
+      rows.push(...seriesRows([...window, model, priority], view));
   }
-  for (const [priority, view] of Object.entries(snapshot.priorities)) rows.push(...seriesRows([...window, "*", priority], view));
+  for (const [priority, view] of Object.entries(snapshot.priorities))
+    rows.push(...seriesRows([...window, "*", priority], view));
   return toCsv(["window", "from", "to", "model", "priority", ...statisticHeader], rows);
 }
 
@@ -117,24 +173,62 @@ export function rollupsCsv(rows: readonly RollupRow[]): string {
 }
 
 export function rollupsJson(rows: readonly RollupRow[]) {
-  return rows.map((row) => ({ minute: iso(row.minuteMs), model: row.model, priority: row.priority, ...seriesJson(row.stats.summary()) }));
+  return rows.map((row) => ({
+    minute: iso(row.minuteMs),
+    model: row.model,
+    priority: row.priority,
+    ...seriesJson(row.stats.summary()),
+  }));
 }
 
 const requestColumns = [
-  "request_id", "ended_at", "model", "priority", "outcome", "error_code", "api_key_id",
-  "queue_ms", "load_ms", "prompt_ms", "time_to_first_token_ms", "decode_ms", "total_ms",
-  "prompt_tokens", "completion_tokens", "cached_tokens", "preemptions",
-  "prompt_tokens_per_second", "inter_token_latency_ms", "decode_tokens_per_second",
+  "request_id",
+  "ended_at",
+  "model",
+  "priority",
+  "outcome",
+  "error_code",
+  "api_key_id",
+  "queue_ms",
+  "load_ms",
+  "prompt_ms",
+  "time_to_first_token_ms",
+  "decode_ms",
+  "total_ms",
+  "prompt_tokens",
+  "completion_tokens",
+  "cached_tokens",
+  "preemptions",
+  "prompt_tokens_per_second",
+  "inter_token_latency_ms",
+  "decode_tokens_per_second",
 ] as const;
 
 function requestCells(record: RequestRecord): CsvValue[] {
   const values = metricValues(record);
-  const derived = (name: (typeof metricNames)[number]): number | null => round(values[metricNames.indexOf(name)]);
+  const derived = (name: (typeof metricNames)[number]): number | null =>
+    round(values[metricNames.indexOf(name)]);
   return [
-    record.requestId, iso(record.endedAtMs), record.model, record.priority, record.outcome, record.errorCode, record.apiKeyId,
-    round(record.queueMs), round(record.loadMs), round(record.promptMs), round(record.timeToFirstTokenMs), round(record.decodeMs), round(record.totalMs),
-    record.promptTokens, record.completionTokens, record.cachedTokens, record.preemptions,
-    derived("prompt_tokens_per_second"), derived("inter_token_latency_ms"), derived("decode_tokens_per_second"),
+    record.requestId,
+    iso(record.endedAtMs),
+    record.model,
+    record.priority,
+    record.outcome,
+    record.errorCode,
+    record.apiKeyId,
+    round(record.queueMs),
+    round(record.loadMs),
+    round(record.promptMs),
+    round(record.timeToFirstTokenMs),
+    round(record.decodeMs),
+    round(record.totalMs),
+    record.promptTokens,
+    record.completionTokens,
+    record.cachedTokens,
+    record.preemptions,
+    derived("prompt_tokens_per_second"),
+    derived("inter_token_latency_ms"),
+    derived("decode_tokens_per_second"),
   ];
 }
 

@@ -60,8 +60,12 @@ export class MetricsHistory {
         `INSERT INTO request_log (request_id, ended_at, model, priority, outcome, error_code, api_key_id, queue_ms, load_ms, prompt_ms, ttft_ms, decode_ms, total_ms, prompt_tokens, completion_tokens, cached_tokens, preemptions)
          VALUES (@request_id, @ended_at, @model, @priority, @outcome, @error_code, @api_key_id, @queue_ms, @load_ms, @prompt_ms, @ttft_ms, @decode_ms, @total_ms, @prompt_tokens, @completion_tokens, @cached_tokens, @preemptions)`,
       ),
-      trimRequests: connection.prepare("DELETE FROM request_log WHERE seq <= (SELECT MAX(seq) FROM request_log) - ?"),
-      upsertRollup: connection.prepare("INSERT OR REPLACE INTO metric_rollups (minute, model, priority, requests, data) VALUES (?, ?, ?, ?, ?)"),
+      trimRequests: connection.prepare(
+        "DELETE FROM request_log WHERE seq <= (SELECT MAX(seq) FROM request_log) - ?",
+      ),
+      upsertRollup: connection.prepare(
+        "INSERT OR REPLACE INTO metric_rollups (minute, model, priority, requests, data) VALUES (?, ?, ?, ?, ?)",
+      ),
       pruneRollups: connection.prepare("DELETE FROM metric_rollups WHERE minute < ?"),
     };
   }
@@ -72,7 +76,13 @@ export class MetricsHistory {
       for (const record of batch.requests) statements.insertRequest.run(toRow(record));
       if (batch.requests.length > 0) statements.trimRequests.run(batch.keepRequests);
       for (const rollup of batch.rollups) {
-        statements.upsertRollup.run(rollup.minuteMs, rollup.model, rollup.priority, rollup.stats.requests, JSON.stringify(rollup.stats.toData()));
+        statements.upsertRollup.run(
+          rollup.minuteMs,
+          rollup.model,
+          rollup.priority,
+          rollup.stats.requests,
+          JSON.stringify(rollup.stats.toData()),
+        );
       }
       if (batch.pruneBeforeMs !== undefined) statements.pruneRollups.run(batch.pruneBeforeMs);
     })();
@@ -80,13 +90,24 @@ export class MetricsHistory {
 
   /** Rollups of minutes starting at or after `sinceMs`, oldest first. */
   loadRollups(sinceMs: number): RollupRow[] {
-    const rows = this.#database.connection.prepare("SELECT minute, model, priority, data FROM metric_rollups WHERE minute >= ? ORDER BY minute, model, priority").all(sinceMs) as { minute: number; model: string; priority: Priority; data: string }[];
-    return rows.map((row) => ({ minuteMs: row.minute, model: row.model, priority: row.priority, stats: SeriesStats.fromData(JSON.parse(row.data) as SeriesData) }));
+    const rows = this.#database.connection
+      .prepare(
+        "SELECT minute, model, priority, data FROM metric_rollups WHERE minute >= ? ORDER BY minute, model, priority",
+      )
+      .all(sinceMs) as { minute: number; model: string; priority: Priority; data: string }[];
+    return rows.map((row) => ({
+      minuteMs: row.minute,
+      model: row.model,
+      priority: row.priority,
+      stats: SeriesStats.fromData(JSON.parse(row.data) as SeriesData),
+    }));
   }
 
   /** The newest `limit` requests, oldest first. */
   loadRequests(limit: number): RequestRecord[] {
-    const rows = this.#database.connection.prepare("SELECT * FROM request_log ORDER BY seq DESC LIMIT ?").all(limit) as RequestRow[];
+    const rows = this.#database.connection
+      .prepare("SELECT * FROM request_log ORDER BY seq DESC LIMIT ?")
+      .all(limit) as RequestRow[];
     return rows.reverse().map(fromRow);
   }
 }

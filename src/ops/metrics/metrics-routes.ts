@@ -9,26 +9,42 @@
 import { Hono, type Context } from "hono";
 import { AppError } from "../../core/index.js";
 import type { MetricsCollector } from "./metrics-collector.js";
-import { requestsCsv, requestsJson, rollupsCsv, rollupsJson, snapshotCsv, snapshotJson, warningJson } from "./metrics-export.js";
+import {
+  requestsCsv,
+  requestsJson,
+  rollupsCsv,
+  rollupsJson,
+  snapshotCsv,
+  snapshotJson,
+  warningJson,
+} from "./metrics-export.js";
 
 type Format = "json" | "csv";
 
 export function createMetricsRoutes(collector: MetricsCollector): Hono {
   const app = new Hono();
-  app.get("/metrics", async (context) => context.body(await collector.prometheusText(), 200, { "Content-Type": collector.prometheus.contentType }));
+  app.get("/metrics", async (context) =>
+    context.body(await collector.prometheusText(), 200, { "Content-Type": collector.prometheus.contentType }),
+  );
   app.get("/v1/metrics", (context) => {
     const window = context.req.query("window") ?? "5m";
     const snapshot = collector.snapshot(window);
-    return formatOf(context) === "csv" ? csv(context, snapshotCsv(snapshot), `rawrxd-metrics-${window}`) : context.json(snapshotJson(snapshot));
+    return formatOf(context) === "csv"
+      ? csv(context, snapshotCsv(snapshot), `rawrxd-metrics-${window}`)
+      : context.json(snapshotJson(snapshot));
   });
   app.get("/v1/metrics/requests", (context) => {
     const records = collector.requests(limitOf(context));
-    return formatOf(context) === "csv" ? csv(context, requestsCsv(records), "rawrxd-requests") : context.json({ requests: requestsJson(records) });
+    return formatOf(context) === "csv"
+      ? csv(context, requestsCsv(records), "rawrxd-requests")
+      : context.json({ requests: requestsJson(records) });
   });
   app.get("/v1/metrics/history", (context) => {
     const since = context.req.query("since") ?? "1h";
     const rows = collector.history(since);
-    return formatOf(context) === "csv" ? csv(context, rollupsCsv(rows), `rawrxd-history-${since}`) : context.json({ since, minutes: rollupsJson(rows) });
+    return formatOf(context) === "csv"
+      ? csv(context, rollupsCsv(rows), `rawrxd-history-${since}`)
+      : context.json({ since, minutes: rollupsJson(rows) });
   });
   app.get("/v1/metrics/warnings", (context) => {
     const { active, recent } = collector.warnings();
@@ -39,7 +55,8 @@ export function createMetricsRoutes(collector: MetricsCollector): Hono {
 
 function formatOf(context: Context): Format {
   const format = context.req.query("format") ?? "json";
-  if (format !== "json" && format !== "csv") throw new AppError("bad-request", `format must be json or csv; got "${format}".`, { param: "format" });
+  if (format !== "json" && format !== "csv")
+    throw new AppError("bad-request", `format must be json or csv; got "${format}".`, { param: "format" });
   return format;
 }
 
@@ -47,7 +64,8 @@ function limitOf(context: Context): number | undefined {
   const raw = context.req.query("limit");
   if (raw === undefined) return undefined;
   const limit = Number(raw);
-  if (!Number.isInteger(limit) || limit < 1) throw new AppError("bad-request", `limit must be a positive integer; got "${raw}".`, { param: "limit" });
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new AppError("bad-request", `limit must be a positive integer; got "${raw}".`, { param: "limit" });
   return limit;
 }
 

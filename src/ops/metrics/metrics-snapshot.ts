@@ -2,7 +2,12 @@
  * A read of the metrics: the leaf series (model × priority) of one window grouped into the
  * overall view, per model (with its priorities) and per priority, plus the server's state.
  */
-import { type EventLoopLag, type LoadedModelPlan, type QueueState, type ServerState } from "./server-state.js";
+import {
+  type EventLoopLag,
+  type LoadedModelPlan,
+  type QueueState,
+  type ServerState,
+} from "./server-state.js";
 import { SeriesStats, statsAt, type SeriesSummary } from "./series-stats.js";
 
 export interface ModelSummary extends SeriesSummary {
@@ -60,7 +65,9 @@ export function splitSeriesKey(key: string): { model: string; priority: string }
 }
 
 /** Groups leaf series into the overall, per-model (with priorities) and per-priority summaries. */
-export function groupSeries(leaves: ReadonlyMap<string, SeriesStats>): Pick<MetricsSnapshot, "overall" | "models" | "priorities"> {
+export function groupSeries(
+  leaves: ReadonlyMap<string, SeriesStats>,
+): Pick<MetricsSnapshot, "overall" | "models" | "priorities"> {
   const overall = new SeriesStats();
   const models = new Map<string, { total: SeriesStats; priorities: Map<string, SeriesStats> }>();
   const priorities = new Map<string, SeriesStats>();
@@ -79,7 +86,15 @@ export function groupSeries(leaves: ReadonlyMap<string, SeriesStats>): Pick<Metr
   return {
     overall: overall.summary(),
     models: Object.fromEntries(
-      [...models].map(([model, group]) => [model, { ...group.total.summary(), priorities: Object.fromEntries([...group.priorities].map(([priority, stats]) => [priority, stats.summary()])) }]),
+      [...models].map(([model, group]) => [
+        model,
+        {
+          ...group.total.summary(),
+          priorities: Object.fromEntries(
+            [...group.priorities].map(([priority, stats]) => [priority, stats.summary()]),
+          ),
+        },
+      ]),
     ),
     priorities: Object.fromEntries([...priorities].map(([priority, stats]) => [priority, stats.summary()])),
   };
@@ -95,7 +110,10 @@ export function mergeByModel(leaves: ReadonlyMap<string, SeriesStats>): Map<stri
 }
 
 /** The server's state at a read: the scheduler's view plus what the collector counts itself. */
-export function describeServer(state: ServerState, counted: Pick<ServerSnapshot, "uptimeMs" | "runnerRestarts" | "eventLoopLag" | "activeWarnings">): ServerSnapshot {
+export function describeServer(
+  state: ServerState,
+  counted: Pick<ServerSnapshot, "uptimeMs" | "runnerRestarts" | "eventLoopLag" | "activeWarnings">,
+): ServerSnapshot {
   const queued = state.queue.reduce((sum, row) => sum + row.queued, 0);
   const running = state.queue.reduce((sum, row) => sum + row.running, 0);
   return {

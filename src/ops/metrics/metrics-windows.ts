@@ -33,7 +33,9 @@ export class MetricsWindows {
     // The warning rules' window is a live one when the lengths match (--warn-window 5m, the
     // default): the same records, kept once. Not the 1 h ring: it also holds restored history.
     const unseeded = [this.#live["1m"], this.#live["5m"]];
-    this.ruleWindow = unseeded.find((window) => window.windowMs === options.ruleWindowMs) ?? new SlidingWindow(options.ruleWindowMs);
+    this.ruleWindow =
+      unseeded.find((window) => window.windowMs === options.ruleWindowMs) ??
+      new SlidingWindow(options.ruleWindowMs);
     this.#isRuleWindowLive = unseeded.includes(this.ruleWindow);
   }
 
@@ -59,20 +61,30 @@ export class MetricsWindows {
 
   /** The minute rollups within the last hour, since `sinceMs`. */
   minutes(nowMs: number, sinceMs: number): RollupRow[] {
-    return this.#live["1h"].liveSlots(nowMs).filter((slot) => slot.epoch * minuteMs >= sinceMs).flatMap(rollupRows);
+    return this.#live["1h"]
+      .liveSlots(nowMs)
+      .filter((slot) => slot.epoch * minuteMs >= sinceMs)
+      .flatMap(rollupRows);
   }
 
   /** Minute slots changed since they were last persisted: finished minutes, or all when final. */
   dirtyMinutes(nowMs: number, options: { isFinal: boolean }): WindowSlot[] {
     const currentMinute = Math.floor(nowMs / minuteMs);
-    return [...this.#evictedMinutes.splice(0), ...this.#live["1h"].liveSlots(nowMs)].filter((slot) => slot.isDirty && (options.isFinal || slot.epoch < currentMinute));
+    return [...this.#evictedMinutes.splice(0), ...this.#live["1h"].liveSlots(nowMs)].filter(
+      (slot) => slot.isDirty && (options.isFinal || slot.epoch < currentMinute),
+    );
   }
 }
 
 export function rollupRows(slot: WindowSlot): RollupRow[] {
   return [...slot.series].map(([key, stats]) => {
     const { model, priority } = splitSeriesKey(key);
-    return { minuteMs: slot.epoch * minuteMs, model, priority: isPriority(priority) ? priority : "normal", stats };
+    return {
+      minuteMs: slot.epoch * minuteMs,
+      model,
+      priority: isPriority(priority) ? priority : "normal",
+      stats,
+    };
   });
 }
 
@@ -92,7 +104,10 @@ export function parseRange(text: string, param: "window" | "since"): number {
   const match = /^(\d{1,6})([mhd])$/.exec(text);
   const ms = match === null ? Number.NaN : Number(match[1]) * rangeUnitsMs[match[2]!]!;
   if (!(ms >= minuteMs)) {
-    const expected = param === "window" ? "1m, 5m, 1h, start, or a history range such as 24h or 7d" : "a range such as 90m, 24h or 7d";
+    const expected =
+      param === "window"
+        ? "1m, 5m, 1h, start, or a history range such as 24h or 7d"
+        : "a range such as 90m, 24h or 7d";
     throw new AppError("bad-request", `${param} must be ${expected}; got "${text}".`, { param });
   }
   return ms;

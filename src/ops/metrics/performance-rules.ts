@@ -39,7 +39,10 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
   const checks: WarningCheck[] = [];
   const window = formatDuration(settings.windowMs);
   for (const [model, stats] of inputs.models) {
-    const percentile = (name: "decode_tokens_per_second" | "time_to_first_token_ms" | "queue_ms", q: number): number | null => {
+    const percentile = (
+      name: "decode_tokens_per_second" | "time_to_first_token_ms" | "queue_ms",
+      q: number,
+    ): number | null => {
       const sketch = stats.sketch(name);
       return sketch !== undefined && sketch.count >= settings.minRequests ? sketch.quantile(q) : null;
     };
@@ -51,7 +54,8 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
         value: percentile("decode_tokens_per_second", 0.5),
         threshold: settings.decodeTokensPerSecond,
         direction: "below",
-        describe: (value) => `Model "${model}" decodes ${formatNumber(value)} tokens/s (median over ${window}), below the ${settings.decodeTokensPerSecond} tokens/s set by --warn-decode-tps.`,
+        describe: (value) =>
+          `Model "${model}" decodes ${formatNumber(value)} tokens/s (median over ${window}), below the ${settings.decodeTokensPerSecond} tokens/s set by --warn-decode-tps.`,
       });
     }
     if (settings.timeToFirstTokenP95Ms > 0) {
@@ -62,7 +66,8 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
         value: percentile("time_to_first_token_ms", 0.95),
         threshold: settings.timeToFirstTokenP95Ms,
         direction: "above",
-        describe: (value) => `Model "${model}" has a time-to-first-token p95 of ${formatNumber(value)} ms over ${window}, above the ${settings.timeToFirstTokenP95Ms} ms set by --warn-ttft-p95.`,
+        describe: (value) =>
+          `Model "${model}" has a time-to-first-token p95 of ${formatNumber(value)} ms over ${window}, above the ${settings.timeToFirstTokenP95Ms} ms set by --warn-ttft-p95.`,
       });
     }
     if (settings.queueP95Ms > 0) {
@@ -73,7 +78,8 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
         value: percentile("queue_ms", 0.95),
         threshold: settings.queueP95Ms,
         direction: "above",
-        describe: (value) => `Requests for model "${model}" waited ${formatNumber(value)} ms in the queue (p95 over ${window}), above the ${settings.queueP95Ms} ms set by --warn-queue-p95.`,
+        describe: (value) =>
+          `Requests for model "${model}" waited ${formatNumber(value)} ms in the queue (p95 over ${window}), above the ${settings.queueP95Ms} ms set by --warn-queue-p95.`,
       });
     }
   }
@@ -87,7 +93,8 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
       threshold: 0,
       direction: "above",
       holdMs: 0,
-      describe: (value) => `The runner of model "${model}" crashed ${formatNumber(value)} time(s) in the last ${window}; requests were failed and the model reloaded.`,
+      describe: (value) =>
+        `The runner of model "${model}" crashed ${formatNumber(value)} time(s) in the last ${window}; requests were failed and the model reloaded.`,
     });
   }
   if (settings.memoryPercent > 0 && inputs.memory !== undefined && inputs.memory.budgetBytes > 0) {
@@ -99,7 +106,8 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
       value: (usedBytes / budgetBytes) * 100,
       threshold: settings.memoryPercent,
       direction: "above",
-      describe: (value) => `Runner memory is at ${formatNumber(value)}% of the memory budget (${formatBytes(usedBytes)} of ${formatBytes(budgetBytes)}), above the ${settings.memoryPercent}% set by --warn-memory.`,
+      describe: (value) =>
+        `Runner memory is at ${formatNumber(value)}% of the memory budget (${formatBytes(usedBytes)} of ${formatBytes(budgetBytes)}), above the ${settings.memoryPercent}% set by --warn-memory.`,
     });
   }
   if (settings.eventLoopLagMs > 0 && inputs.eventLoopLagP99Ms !== undefined) {
@@ -110,7 +118,8 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
       value: inputs.eventLoopLagP99Ms,
       threshold: settings.eventLoopLagMs,
       direction: "above",
-      describe: (value) => `The main event loop is delayed ${formatNumber(value)} ms (p99), above the ${settings.eventLoopLagMs} ms set by --warn-event-loop-lag: streams and requests stall.`,
+      describe: (value) =>
+        `The main event loop is delayed ${formatNumber(value)} ms (p99), above the ${settings.eventLoopLagMs} ms set by --warn-event-loop-lag: streams and requests stall.`,
     });
   }
   return checks;

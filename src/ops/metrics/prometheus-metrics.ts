@@ -8,8 +8,12 @@ import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { RequestRecord } from "./request-record.js";
 import type { LoadedModelPlan } from "./server-state.js";
 
-const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640];
-const interTokenBuckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10];
+const latencyBuckets = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 40, 80, 160, 320, 640,
+];
+const interTokenBuckets = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10,
+];
 const durationBuckets = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 300, 600, 1200, 3600];
 const tokenBuckets = [1, 4, 16, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072];
 
@@ -34,7 +38,12 @@ interface SeriesChildren {
 export interface GaugeState {
   queue: { model: string; priority: string; queued: number; running: number }[];
   loadedModels: number;
-  runnerMemory: { model: string; residentBytes: number | undefined; reservedBytes: number; plan?: LoadedModelPlan | undefined }[];
+  runnerMemory: {
+    model: string;
+    residentBytes: number | undefined;
+    reservedBytes: number;
+    plan?: LoadedModelPlan | undefined;
+  }[];
   computeBackend: string | undefined;
   processResidentBytes: number;
   eventLoopLag: { p50Ms: number; p99Ms: number; maxMs: number } | undefined;
@@ -80,43 +89,165 @@ export class PrometheusMetrics {
 
   constructor() {
     const registers = [this.registry];
-    const histogram = <Label extends string>(name: string, help: string, shape: { labels: readonly Label[]; buckets: number[] }) => new Histogram<Label>({ name, help, labelNames: shape.labels, buckets: shape.buckets, registers });
-    const counter = <Label extends string>(name: string, help: string, labelNames: readonly Label[]) => new Counter<Label>({ name, help, labelNames, registers });
-    const gauge = <Label extends string>(name: string, help: string, labelNames: readonly Label[]) => new Gauge<Label>({ name, help, labelNames, registers });
+    const histogram = <Label extends string>(
+      name: string,
+      help: string,
+      shape: { labels: readonly Label[]; buckets: number[] },
+    ) => new Histogram<Label>({ name, help, labelNames: shape.labels, buckets: shape.buckets, registers });
+    const counter = <Label extends string>(name: string, help: string, labelNames: readonly Label[]) =>
+      new Counter<Label>({ name, help, labelNames, registers });
+    const gauge = <Label extends string>(name: string, help: string, labelNames: readonly Label[]) =>
+      new Gauge<Label>({ name, help, labelNames, registers });
     const byRequest = ["model", "priority"] as const;
-    this.#queueTime = histogram("rawrxd_request_queue_seconds", "Arrival to a sequence (model load included, and waits after preemption).", { labels: byRequest, buckets: durationBuckets });
-    this.#loadWait = histogram("rawrxd_request_load_wait_seconds", "Time a request waited on a model load it caused or joined.", { labels: byRequest, buckets: durationBuckets });
-    this.#prefill = histogram("rawrxd_request_prefill_seconds", "Sequence start to the first token: prompt evaluation.", { labels: byRequest, buckets: latencyBuckets });
-    this.#timeToFirstToken = histogram("rawrxd_time_to_first_token_seconds", "Arrival to the first generated token.", { labels: byRequest, buckets: latencyBuckets });
-    this.#interToken = histogram("rawrxd_inter_token_latency_seconds", "Mean time between generated tokens, one observation per request with 2+ tokens.", { labels: byRequest, buckets: interTokenBuckets });
-    this.#decode = histogram("rawrxd_request_decode_seconds", "First token to the last, without time spent preempted.", { labels: byRequest, buckets: durationBuckets });
-    this.#duration = histogram("rawrxd_request_duration_seconds", "Arrival to the end of admitted requests, by outcome.", { labels: [...byRequest, "outcome"], buckets: durationBuckets });
-    this.#promptLength = histogram("rawrxd_request_prompt_tokens", "Prompt tokens per admitted request.", { labels: byRequest, buckets: tokenBuckets });
-    this.#generationLength = histogram("rawrxd_request_generation_tokens", "Generated tokens per admitted request.", { labels: byRequest, buckets: tokenBuckets });
-    this.#requests = counter("rawrxd_requests_total", "Finished requests by outcome: stop, length, cancelled, error, rejected.", [...byRequest, "outcome"]);
-    this.#errors = counter("rawrxd_request_errors_total", "Failed requests by error code (the outcome label holds the code).", [...byRequest, "outcome"]);
-    this.#promptTokens = counter("rawrxd_prompt_tokens_total", "Prompt tokens of finished requests.", byRequest);
-    this.#generationTokens = counter("rawrxd_generation_tokens_total", "Generated tokens of finished requests.", byRequest);
-    this.#cachedTokens = counter("rawrxd_cached_prompt_tokens_total", "Prompt tokens reused from a sequence's cache.", byRequest);
-    this.#preemptions = counter("rawrxd_request_preemptions_total", "Times a running request was paused for a more urgent one.", byRequest);
-    this.#restarts = counter("rawrxd_runner_restarts_total", "Runner processes that exited unexpectedly (the next request reloads the model).", ["model"]);
-    this.#modelLoads = histogram("rawrxd_model_load_seconds", "Model load time, by outcome (ok, error).", { labels: ["model", "outcome"], buckets: durationBuckets });
+    this.#queueTime = histogram(
+      "rawrxd_request_queue_seconds",
+      "Arrival to a sequence (model load included, and waits after preemption).",
+      { labels: byRequest, buckets: durationBuckets },
+    );
+    this.#loadWait = histogram(
+      "rawrxd_request_load_wait_seconds",
+      "Time a request waited on a model load it caused or joined.",
+      { labels: byRequest, buckets: durationBuckets },
+    );
+    this.#prefill = histogram(
+      "rawrxd_request_prefill_seconds",
+      "Sequence start to the first token: prompt evaluation.",
+      { labels: byRequest, buckets: latencyBuckets },
+    );
+    this.#timeToFirstToken = histogram(
+      "rawrxd_time_to_first_token_seconds",
+      "Arrival to the first generated token.",
+      { labels: byRequest, buckets: latencyBuckets },
+    );
+    this.#interToken = histogram(
+      "rawrxd_inter_token_latency_seconds",
+      "Mean time between generated tokens, one observation per request with 2+ tokens.",
+      { labels: byRequest, buckets: interTokenBuckets },
+    );
+    this.#decode = histogram(
+      "rawrxd_request_decode_seconds",
+      "First token to the last, without time spent preempted.",
+      { labels: byRequest, buckets: durationBuckets },
+    );
+    this.#duration = histogram(
+      "rawrxd_request_duration_seconds",
+      "Arrival to the end of admitted requests, by outcome.",
+      { labels: [...byRequest, "outcome"], buckets: durationBuckets },
+    );
+    this.#promptLength = histogram("rawrxd_request_prompt_tokens", "Prompt tokens per admitted request.", {
+      labels: byRequest,
+      buckets: tokenBuckets,
+    });
+    this.#generationLength = histogram(
+      "rawrxd_request_generation_tokens",
+      "Generated tokens per admitted request.",
+      { labels: byRequest, buckets: tokenBuckets },
+    );
+    this.#requests = counter(
+      "rawrxd_requests_total",
+      "Finished requests by outcome: stop, length, cancelled, error, rejected.",
+      [...byRequest, "outcome"],
+    );
+    this.#errors = counter(
+      "rawrxd_request_errors_total",
+      "Failed requests by error code (the outcome label holds the code).",
+      [...byRequest, "outcome"],
+    );
+    this.#promptTokens = counter(
+      "rawrxd_prompt_tokens_total",
+      "Prompt tokens of finished requests.",
+      byRequest,
+    );
+    this.#generationTokens = counter(
+      "rawrxd_generation_tokens_total",
+      "Generated tokens of finished requests.",
+      byRequest,
+    );
+    this.#cachedTokens = counter(
+      "rawrxd_cached_prompt_tokens_total",
+      "Prompt tokens reused from a sequence's cache.",
+      byRequest,
+    );
+    this.#preemptions = counter(
+      "rawrxd_request_preemptions_total",
+      "Times a running request was paused for a more urgent one.",
+      byRequest,
+    );
+    this.#restarts = counter(
+      "rawrxd_runner_restarts_total",
+      "Runner processes that exited unexpectedly (the next request reloads the model).",
+      ["model"],
+    );
+    this.#modelLoads = histogram("rawrxd_model_load_seconds", "Model load time, by outcome (ok, error).", {
+      labels: ["model", "outcome"],
+      buckets: durationBuckets,
+    });
     this.#queued = gauge("rawrxd_queue_depth", "Requests waiting for a sequence or a load.", byRequest);
     this.#running = gauge("rawrxd_requests_running", "Requests holding a sequence.", byRequest);
-    this.#inFlight = gauge("rawrxd_requests_in_flight", "Requests admitted and not finished (queued plus running).", []);
+    this.#inFlight = gauge(
+      "rawrxd_requests_in_flight",
+      "Requests admitted and not finished (queued plus running).",
+      [],
+    );
     this.#loadedModels = gauge("rawrxd_models_loaded", "Models loaded now.", []);
-    this.#runnerResident = gauge("rawrxd_runner_resident_memory_bytes", "Resident memory (RSS) of each model's runner process.", ["model"]);
-    this.#runnerReserved = gauge("rawrxd_model_memory_bytes", "Memory the engine reserved for each loaded model's weights and context.", ["model"]);
-    this.#computeBackend = gauge("rawrxd_compute_backend_info", "The compute backend GPU detection chose (value 1; GET /v1/gpu says why).", ["backend"]);
-    this.#modelPlan = gauge("rawrxd_model_plan_info", "How each loaded model runs: backend and engine build (value 1).", ["model", "backend", "engine_build"]);
-    this.#gpuLayers = gauge("rawrxd_model_gpu_layers", "Layers of each loaded model offloaded to the GPU.", ["model"]);
-    this.#threads = gauge("rawrxd_model_threads", "CPU threads each loaded model's runner uses, for decoding and for prompt chunks.", ["model", "phase"]);
-    this.#estimatedResident = gauge("rawrxd_model_estimated_resident_bytes", "The planner's estimate of each runner's resident memory (compare rawrxd_runner_resident_memory_bytes).", ["model"]);
-    this.#processResident = gauge("rawrxd_process_resident_memory_bytes", "Resident memory (RSS) of the server's main process.", []);
-    this.#lagP50 = gauge("rawrxd_event_loop_lag_p50_seconds", "Main event-loop delay, median over the last interval.", []);
-    this.#lagP99 = gauge("rawrxd_event_loop_lag_p99_seconds", "Main event-loop delay, 99th percentile over the last interval.", []);
-    this.#lagMax = gauge("rawrxd_event_loop_lag_max_seconds", "Main event-loop delay, maximum over the last interval.", []);
-    this.#warnings = gauge("rawrxd_performance_warnings_active", "Performance warnings active now (GET /v1/metrics/warnings).", []);
+    this.#runnerResident = gauge(
+      "rawrxd_runner_resident_memory_bytes",
+      "Resident memory (RSS) of each model's runner process.",
+      ["model"],
+    );
+    this.#runnerReserved = gauge(
+      "rawrxd_model_memory_bytes",
+      "Memory the engine reserved for each loaded model's weights and context.",
+      ["model"],
+    );
+    this.#computeBackend = gauge(
+      "rawrxd_compute_backend_info",
+      "The compute backend GPU detection chose (value 1; GET /v1/gpu says why).",
+      ["backend"],
+    );
+    this.#modelPlan = gauge(
+      "rawrxd_model_plan_info",
+      "How each loaded model runs: backend and engine build (value 1).",
+      ["model", "backend", "engine_build"],
+    );
+    this.#gpuLayers = gauge("rawrxd_model_gpu_layers", "Layers of each loaded model offloaded to the GPU.", [
+      "model",
+    ]);
+    this.#threads = gauge(
+      "rawrxd_model_threads",
+      "CPU threads each loaded model's runner uses, for decoding and for prompt chunks.",
+      ["model", "phase"],
+    );
+    this.#estimatedResident = gauge(
+      "rawrxd_model_estimated_resident_bytes",
+      "The planner's estimate of each runner's resident memory (compare rawrxd_runner_resident_memory_bytes).",
+      ["model"],
+    );
+    this.#processResident = gauge(
+      "rawrxd_process_resident_memory_bytes",
+      "Resident memory (RSS) of the server's main process.",
+      [],
+    );
+    this.#lagP50 = gauge(
+      "rawrxd_event_loop_lag_p50_seconds",
+      "Main event-loop delay, median over the last interval.",
+      [],
+    );
+    this.#lagP99 = gauge(
+      "rawrxd_event_loop_lag_p99_seconds",
+      "Main event-loop delay, 99th percentile over the last interval.",
+      [],
+    );
+    this.#lagMax = gauge(
+      "rawrxd_event_loop_lag_max_seconds",
+      "Main event-loop delay, maximum over the last interval.",
+      [],
+    );
+    this.#warnings = gauge(
+      "rawrxd_performance_warnings_active",
+      "Performance warnings active now (GET /v1/metrics/warnings).",
+      [],
+    );
   }
 
   /** One finished request; `model` is the label-safe name. Off the hot path (collector flush). */
@@ -124,7 +255,8 @@ export class PrometheusMetrics {
     const labels = { model, priority: record.priority };
     this.#requests.inc({ ...labels, outcome: record.outcome });
     if (record.outcome === "error") this.#errors.inc({ ...labels, outcome: record.errorCode ?? "internal" });
-    const [queueMs, loadMs, promptMs, , ttftMs, interTokenMs, , totalMs, promptTokens, completionTokens] = values;
+    const [queueMs, loadMs, promptMs, , ttftMs, interTokenMs, , totalMs, promptTokens, completionTokens] =
+      values;
     // Requests refused before admission are counted above, not timed (isServed).
     if (totalMs === undefined) return;
     const children = this.#childrenOf(model, record.priority);
@@ -133,7 +265,8 @@ export class PrometheusMetrics {
     if (promptMs !== undefined) children.prefill.observe(promptMs / 1000);
     if (ttftMs !== undefined) children.timeToFirstToken.observe(ttftMs / 1000);
     if (interTokenMs !== undefined) children.interToken.observe(interTokenMs / 1000);
-    if (record.decodeMs !== undefined && record.timeToFirstTokenMs !== undefined) children.decode.observe(record.decodeMs / 1000);
+    if (record.decodeMs !== undefined && record.timeToFirstTokenMs !== undefined)
+      children.decode.observe(record.decodeMs / 1000);
     this.#duration.observe({ ...labels, outcome: record.outcome }, totalMs / 1000);
     if (promptTokens !== undefined) children.promptLength.observe(promptTokens);
     if (completionTokens !== undefined) children.generationLength.observe(completionTokens);
@@ -166,7 +299,8 @@ export class PrometheusMetrics {
     this.#runnerReserved.reset();
     this.#computeBackend.reset();
     if (state.computeBackend !== undefined) this.#computeBackend.set({ backend: state.computeBackend }, 1);
-    for (const gauge of [this.#modelPlan, this.#gpuLayers, this.#threads, this.#estimatedResident]) gauge.reset();
+    for (const gauge of [this.#modelPlan, this.#gpuLayers, this.#threads, this.#estimatedResident])
+      gauge.reset();
     for (const runner of state.runnerMemory) {
       const model = runner.model;
       if (runner.residentBytes !== undefined) this.#runnerResident.set({ model }, runner.residentBytes);

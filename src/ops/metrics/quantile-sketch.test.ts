@@ -5,7 +5,8 @@ import { exactQuantile, QuantileSketch, relativeAccuracy, type SketchData } from
 const distributions: Record<string, (next: () => number) => number> = {
   uniform: (next) => next() * 5000,
   exponential: (next) => -Math.log(1 - next()) * 120,
-  lognormal: (next) => Math.exp(3 + 1.5 * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())),
+  lognormal: (next) =>
+    Math.exp(3 + 1.5 * Math.sqrt(-2 * Math.log(1 - next())) * Math.cos(2 * Math.PI * next())),
   bimodal: (next) => (next() < 0.9 ? 5 + next() : 2000 + next() * 3000),
   "with zeros": (next) => (next() < 0.2 ? 0 : next() * 50),
 };
@@ -29,13 +30,18 @@ describe("QuantileSketch", () => {
       expect(sketch.count).toBe(values.length);
       expect(sketch.min).toBe(sorted[0]);
       expect(sketch.max).toBe(sorted.at(-1));
-      expect(sketch.summary().mean).toBeCloseTo(values.reduce((sum, value) => sum + value, 0) / values.length, 6);
+      expect(sketch.summary().mean).toBeCloseTo(
+        values.reduce((sum, value) => sum + value, 0) / values.length,
+        6,
+      );
     });
   }
 
   it("keeps the bound through merges and a serialisation round trip", () => {
     const next = random(42);
-    const parts = Array.from({ length: 12 }, () => Array.from({ length: 1 + Math.floor(next() * 800) }, () => Math.exp(next() * 12 - 3)));
+    const parts = Array.from({ length: 12 }, () =>
+      Array.from({ length: 1 + Math.floor(next() * 800) }, () => Math.exp(next() * 12 - 3)),
+    );
     const merged = new QuantileSketch();
     for (const part of parts) {
       const sketch = new QuantileSketch();
@@ -49,7 +55,15 @@ describe("QuantileSketch", () => {
 
   it("is empty until a valid value arrives and ignores non-measurements", () => {
     const sketch = new QuantileSketch();
-    expect(sketch.summary()).toEqual({ count: 0, min: null, max: null, mean: null, p50: null, p95: null, p99: null });
+    expect(sketch.summary()).toEqual({
+      count: 0,
+      min: null,
+      max: null,
+      mean: null,
+      p50: null,
+      p95: null,
+      p99: null,
+    });
     for (const bad of [Number.NaN, -1, Number.POSITIVE_INFINITY]) sketch.add(bad);
     expect(sketch.count).toBe(0);
     sketch.add(7);

@@ -87,12 +87,29 @@ export class QuantileSketch {
   }
 
   summary(): SketchSummary {
-    if (this.count === 0) return { count: 0, min: null, max: null, mean: null, p50: null, p95: null, p99: null };
-    return { count: this.count, min: this.min, max: this.max, mean: this.sum / this.count, p50: this.quantile(0.5), p95: this.quantile(0.95), p99: this.quantile(0.99) };
+    if (this.count === 0)
+      return { count: 0, min: null, max: null, mean: null, p50: null, p95: null, p99: null };
+    return {
+      count: this.count,
+      min: this.min,
+      max: this.max,
+      mean: this.sum / this.count,
+      p50: this.quantile(0.5),
+      p95: this.quantile(0.95),
+      p99: this.quantile(0.99),
+    };
   }
 
   toData(): SketchData {
-    return { count: this.count, sum: this.sum, min: this.min, max: this.max, zero: this.#zeroCount, offset: this.#offset, counts: [...this.#counts] };
+    return {
+      count: this.count,
+      sum: this.sum,
+      min: this.min,
+      max: this.max,
+      zero: this.#zeroCount,
+      offset: this.#offset,
+      counts: [...this.#counts],
+    };
   }
 
   static fromData(data: SketchData): QuantileSketch {

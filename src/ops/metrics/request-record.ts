@@ -79,12 +79,23 @@ export const metricUnits: Record<MetricName, string> = {
 };
 
 /** Errors raised before a request is admitted: such requests are counted, not timed. */
-const refusedCodes: ReadonlySet<string> = new Set(["model-not-found", "bad-request", "shutting-down", "insufficient-memory", "queue-full"]);
+const refusedCodes: ReadonlySet<string> = new Set([
+  "model-not-found",
+  "bad-request",
+  "shutting-down",
+  "insufficient-memory",
+  "queue-full",
+]);
 
 /** Whether a request counts in latency and size statistics: it was admitted to the queue. */
 export function isServed(record: RequestRecord): boolean {
   if (record.outcome === "rejected") return false;
-  return !(record.outcome === "error" && record.queueMs === undefined && record.errorCode !== undefined && refusedCodes.has(record.errorCode));
+  return !(
+    record.outcome === "error" &&
+    record.queueMs === undefined &&
+    record.errorCode !== undefined &&
+    refusedCodes.has(record.errorCode)
+  );
 }
 
 /**
@@ -102,7 +113,9 @@ export function metricValues(record: RequestRecord): (number | undefined)[] {
     record.queueMs,
     record.loadMs,
     record.promptMs,
-    record.promptMs !== undefined && record.promptMs > 0 && evaluatedTokens > 0 ? (evaluatedTokens * 1000) / record.promptMs : undefined,
+    record.promptMs !== undefined && record.promptMs > 0 && evaluatedTokens > 0
+      ? (evaluatedTokens * 1000) / record.promptMs
+      : undefined,
     record.timeToFirstTokenMs,
     hasDecode ? record.decodeMs! / decodedTokens : undefined,
     hasDecode ? (decodedTokens * 1000) / record.decodeMs! : undefined,

@@ -33,7 +33,9 @@ export class SeriesStats {
   readonly outcomes: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
   readonly tokens: TokenTotals = { prompt: 0, completion: 0, cached: 0 };
-  readonly #sketches: (QuantileSketch | undefined)[] = new Array<QuantileSketch | undefined>(metricNames.length);
+  readonly #sketches: (QuantileSketch | undefined)[] = new Array<QuantileSketch | undefined>(
+    metricNames.length,
+  );
 
   add(record: RequestRecord, values: readonly (number | undefined)[]): void {
     this.requests += 1;
@@ -68,8 +70,16 @@ export class SeriesStats {
 
   summary(): SeriesSummary {
     const empty = new QuantileSketch().summary();
-    const stats = Object.fromEntries(metricNames.map((name, index) => [name, this.#sketches[index]?.summary() ?? empty])) as Record<MetricName, SketchSummary>;
-    return { requests: this.requests, outcomes: { ...this.outcomes }, errors: { ...this.errors }, tokens: { ...this.tokens }, stats };
+    const stats = Object.fromEntries(
+      metricNames.map((name, index) => [name, this.#sketches[index]?.summary() ?? empty]),
+    ) as Record<MetricName, SketchSummary>;
+    return {
+      requests: this.requests,
+      outcomes: { ...this.outcomes },
+      errors: { ...this.errors },
+      tokens: { ...this.tokens },
+      stats,
+    };
   }
 
   toData(): SeriesData {
@@ -78,7 +88,13 @@ export class SeriesStats {
       const sketch = this.#sketches[index];
       if (sketch !== undefined) sketches[name] = sketch.toData();
     });
-    return { requests: this.requests, outcomes: { ...this.outcomes }, errors: { ...this.errors }, tokens: { ...this.tokens }, sketches };
+    return {
+      requests: this.requests,
+      outcomes: { ...this.outcomes },
+      errors: { ...this.errors },
+      tokens: { ...this.tokens },
+      sketches,
+    };
   }
 
   static fromData(data: SeriesData): SeriesStats {

@@ -48,8 +48,11 @@ export interface ServerState {
 
 export type ServerStateProvider = () => ServerState;
 
-export const emptyServerState: ServerStateProvider = () => ({ loadedModels: [], queue: [], memoryBudgetBytes: 0 });
-
+export const emptyServerState: ServerStateProvider = () => ({
+  loadedModels: [],
+  queue: [],
+  memoryBudgetBytes: 0,
+});
 
 export interface EventLoopLag {
   p50Ms: number;
@@ -82,7 +85,12 @@ export class EventLoopLagMonitor {
     const histogram = this.#histogram;
     if (!this.#isEnabled || histogram.count === 0) return undefined;
     const excess = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - this.#resolutionMs);
-    const lag = { p50Ms: excess(histogram.percentile(50)), p99Ms: excess(histogram.percentile(99)), maxMs: excess(histogram.max), meanMs: excess(histogram.mean) };
+    const lag = {
+      p50Ms: excess(histogram.percentile(50)),
+      p99Ms: excess(histogram.percentile(99)),
+      maxMs: excess(histogram.max),
+      meanMs: excess(histogram.mean),
+    };
     histogram.reset();
     return lag;
   }

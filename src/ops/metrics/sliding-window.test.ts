@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { RequestRecord } from "./request-record.js";
 import { SlidingWindow, type WindowSlot } from "./sliding-window.js";
 
-const record = { outcome: "stop", promptTokens: 1, completionTokens: 2, cachedTokens: 0, errorCode: undefined } as RequestRecord;
+const record = {
+  outcome: "stop",
+  promptTokens: 1,
+  completionTokens: 2,
+  cachedTokens: 0,
+  errorCode: undefined,
+} as RequestRecord;
 
 function add(window: SlidingWindow, atMs: number, seriesKey = "alpha"): boolean {
   return window.add({ atMs, seriesKey, record, values: [atMs] });

@@ -36,7 +36,12 @@ export class SlidingWindow {
   }
 
   /** Adds a record to the slot of `atMs`; returns false when that slot has already left the ring. */
-  add(options: { atMs: number; seriesKey: string; record: RequestRecord; values: readonly (number | undefined)[] }): boolean {
+  add(options: {
+    atMs: number;
+    seriesKey: string;
+    record: RequestRecord;
+    values: readonly (number | undefined)[];
+  }): boolean {
     const slot = this.#slotFor(this.epochOf(options.atMs));
     if (slot === undefined) return false;
     statsAt(slot.series, options.seriesKey).add(options.record, options.values);
@@ -66,7 +71,10 @@ export class SlidingWindow {
   liveSlots(nowMs: number): WindowSlot[] {
     const newest = this.epochOf(nowMs);
     return this.#slots
-      .filter((slot): slot is WindowSlot => slot !== undefined && slot.epoch > newest - slotsPerWindow && slot.epoch <= newest)
+      .filter(
+        (slot): slot is WindowSlot =>
+          slot !== undefined && slot.epoch > newest - slotsPerWindow && slot.epoch <= newest,
+      )
       .sort((a, b) => a.epoch - b.epoch);
   }
 

@@ -2,12 +2,24 @@ import { describe, expect, it } from "vitest";
 import { WarningTracker, type WarningCheck } from "./warning-rules.js";
 
 function decodeCheck(value: number | null): WarningCheck {
-  return { key: "decode-speed:alpha", rule: "decode-speed", model: "alpha", value, threshold: 50, direction: "below", describe: (current) => `decodes ${current} tokens/s` };
+  return {
+    key: "decode-speed:alpha",
+    rule: "decode-speed",
+    model: "alpha",
+    value,
+    threshold: 50,
+    direction: "below",
+    describe: (current) => `decodes ${current} tokens/s`,
+  };
 }
 
 /** Feeds one value per 10 s step and returns the transitions as "start@s" / "clear@s". */
 function run(tracker: WarningTracker, values: (number | null)[]): string[] {
-  return values.flatMap((value, step) => tracker.evaluate(value === undefined ? [] : [decodeCheck(value)], step * 10_000).map((transition) => `${transition.state}@${step * 10}`));
+  return values.flatMap((value, step) =>
+    tracker
+      .evaluate(value === undefined ? [] : [decodeCheck(value)], step * 10_000)
+      .map((transition) => `${transition.state}@${step * 10}`),
+  );
 }
 
 describe("WarningTracker", () => {
@@ -26,7 +38,10 @@ describe("WarningTracker", () => {
     // Once firing, values between the threshold and the 10% margin (50–55) keep it active, and
     // dips below the threshold reset recovery instead of raising it again.
     const firing = new WarningTracker({ forMs: 30_000 });
-    expect(run(firing, [20, 20, 20, 20, 52, 54, 49, 53, 56, 56, 49, 56, 56, 56, 56])).toEqual(["start@30", "clear@140"]);
+    expect(run(firing, [20, 20, 20, 20, 52, 54, 49, 53, 56, 56, 49, 56, 56, 56, 56])).toEqual([
+      "start@30",
+      "clear@140",
+    ]);
     const transitions = firing.recent();
     expect(transitions).toHaveLength(2);
   });
@@ -37,12 +52,23 @@ describe("WarningTracker", () => {
     expect(tracker.active()).toHaveLength(1);
     expect(tracker.evaluate([decodeCheck(10)], 1000)).toEqual([]);
     // The model got no requests in the window: the check reports null, then is missing.
-    expect(tracker.evaluate([], 2000).map((transition) => [transition.state, transition.warning.value])).toEqual([["clear", null]]);
+    expect(
+      tracker.evaluate([], 2000).map((transition) => [transition.state, transition.warning.value]),
+    ).toEqual([["clear", null]]);
   });
 
   it("per-check holdMs overrides forMs (events such as a crash fire at once)", () => {
     const tracker = new WarningTracker({ forMs: 60_000 });
-    const crash: WarningCheck = { key: "runner-restart:alpha", rule: "runner-restart", model: "alpha", value: 1, threshold: 0, direction: "above", holdMs: 0, describe: () => "crashed" };
+    const crash: WarningCheck = {
+      key: "runner-restart:alpha",
+      rule: "runner-restart",
+      model: "alpha",
+      value: 1,
+      threshold: 0,
+      direction: "above",
+      holdMs: 0,
+      describe: () => "crashed",
+    };
     expect(tracker.evaluate([crash], 0).map((transition) => transition.state)).toEqual(["start"]);
     expect(tracker.evaluate([], 5000).map((transition) => transition.state)).toEqual(["clear"]);
   });

@@ -47,7 +47,12 @@ export interface WarningTransition {
 
 type TrackState =
   | { phase: "pending"; sinceMs: number }
-  | { phase: "firing"; warning: PerformanceWarning; recoveringSinceMs: number | undefined; holdMs: number | undefined };
+  | {
+      phase: "firing";
+      warning: PerformanceWarning;
+      recoveringSinceMs: number | undefined;
+      holdMs: number | undefined;
+    };
 
 export class WarningTracker {
   readonly #forMs: number;
@@ -79,7 +84,19 @@ export class WarningTracker {
         continue;
       }
       const { warning, holdMs } = state;
-      const transition = this.#step({ key, rule: warning.rule, model: warning.model, value: null, threshold: warning.threshold, direction: "above", holdMs, describe: () => warning.message }, nowMs);
+      const transition = this.#step(
+        {
+          key,
+          rule: warning.rule,
+          model: warning.model,
+          value: null,
+          threshold: warning.threshold,
+          direction: "above",
+          holdMs,
+          describe: () => warning.message,
+        },
+        nowMs,
+      );
       if (transition !== undefined) transitions.push(transition);
     }
     return transitions;
@@ -87,7 +104,8 @@ export class WarningTracker {
 
   active(): PerformanceWarning[] {
     const warnings: PerformanceWarning[] = [];
-    for (const state of this.#states.values()) if (state.phase === "firing") warnings.push({ ...state.warning });
+    for (const state of this.#states.values())
+      if (state.phase === "firing") warnings.push({ ...state.warning });
     return warnings.sort((a, b) => a.startedAtMs - b.startedAtMs);
   }
 
@@ -100,7 +118,11 @@ export class WarningTracker {
     const state = this.#states.get(check.key);
     const { value, threshold } = check;
     const isBreach = value !== null && (check.direction === "above" ? value > threshold : value < threshold);
-    const isRecovered = value === null || (check.direction === "above" ? value <= threshold * (1 - clearMargin) : value >= threshold * (1 + clearMargin));
+    const isRecovered =
+      value === null ||
+      (check.direction === "above"
+        ? value <= threshold * (1 - clearMargin)
+        : value >= threshold * (1 + clearMargin));
     if (state === undefined || state.phase === "pending") {
       if (!isBreach) {
         this.#states.delete(check.key);
@@ -111,8 +133,23 @@ export class WarningTracker {
         this.#states.set(check.key, { phase: "pending", sinceMs });
         return undefined;
       }
-      const warning: PerformanceWarning = { id: check.key, rule: check.rule, model: check.model, state: "active", value, threshold, message: check.describe(value), startedAtMs: nowMs, clearedAtMs: undefined };
-      this.#states.set(check.key, { phase: "firing", warning, recoveringSinceMs: undefined, holdMs: check.holdMs });
+      const warning: PerformanceWarning = {
+        id: check.key,
+        rule: check.rule,
+        model: check.model,
+        state: "active",
+        value,
+        threshold,
+        message: check.describe(value),
+        startedAtMs: nowMs,
+        clearedAtMs: undefined,
+      };
+      this.#states.set(check.key, {
+        phase: "firing",
+        warning,
+        recoveringSinceMs: undefined,
+        holdMs: check.holdMs,
+      });
       this.#remember(warning);
       return { warning: { ...warning }, state: "start" };
     }
