@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "./index.js";
-import { createRecordingIo } from "./test-io.js";
+import { createRecordingIo } from "./test-io.testing.js";
 
 const now = new Date("2025-06-01T12:00:00Z");
 let server: Server;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppModule, RunningServer } from "./cli-io.js";
 import { main } from "./index.js";
 import { serverBaseUrl } from "./server-client.js";
-import { createRecordingIo } from "./test-io.js";
+import { createRecordingIo } from "./test-io.testing.js";
 
 let home: string;
 
