@@ -1,6 +1,6 @@
 /** What the HTTP layer needs from the rest of the server, injected by src/app. */
 import type { Config } from "../config/index.js";
-import type { Logger } from "../core/index.js";
+import type { Logger, TimePort } from "../core/index.js";
 import type { ModelCatalog } from "../models/index.js";
 import type { ModelQueue } from "../scheduler/index.js";
 
@@ -10,6 +10,8 @@ export interface ApiDeps {
   catalog: ModelCatalog;
   logger: Logger;
   version: string;
+  /** Timestamps replies (wall clock), times them and runs heartbeats (monotonic). */
+  time: TimePort;
   /** False while starting or draining; GET /ready answers 503 then. */
   isReady: () => boolean;
 }

@@ -5,6 +5,8 @@
  * silent longer than `heartbeatMs`, a heartbeat frame goes out (SSE comment). Per frame there
  * is no timer work: one interval per stream checks for silence.
  */
+import { systemTime, type TimePort, type Timer } from "../core/index.js";
+
 export interface FrameStreamOptions {
   heartbeat?: { intervalMs: number; frame: string } | undefined;
   /** Called once when the client goes away before the frames end. */
@@ -15,6 +17,8 @@ export interface FrameStreamOptions {
    * or the generation's sequence would stay held.
    */
   clientSignal: AbortSignal;
+  /** Runs the heartbeat timer and measures silence. Default `systemTime`. */
+  time?: TimePort;
 }
 
 /** Headers for a streamed body: chunked up front, so the adapter sends them without reading ahead. */
@@ -33,9 +37,10 @@ export function frameStream(
 ): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let isFinished = false;
-  let lastFrameMs = performance.now();
-  let heartbeatTimer: NodeJS.Timeout | undefined;
-  const stopHeartbeat = (): void => clearInterval(heartbeatTimer);
+  const time = options.time ?? systemTime;
+  let lastFrameMs = time.monotonicNow();
+  let heartbeatTimer: Timer | undefined;
+  const stopHeartbeat = (): void => heartbeatTimer?.cancel();
   const finish = async (): Promise<void> => {
     if (isFinished) return;
     isFinished = true;
@@ -53,25 +58,26 @@ export function frameStream(
         const heartbeat = options.heartbeat;
         if (heartbeat === undefined || isFinished) return;
         const frame = encoder.encode(heartbeat.frame);
-        heartbeatTimer = setInterval(
-          () => {
-            // Only into an empty queue: a reader that stopped reading finds one heartbeat, not one per interval.
-            if (
-              isFinished ||
-              (controller.desiredSize ?? -1) < 0 ||
-              performance.now() - lastFrameMs < heartbeat.intervalMs
-            )
-              return;
-            lastFrameMs = performance.now();
-            controller.enqueue(frame);
-          },
-          Math.max(10, heartbeat.intervalMs / 4),
-        );
-        heartbeatTimer.unref();
+        heartbeatTimer = time
+          .setInterval(
+            () => {
+              // Only into an empty queue: a reader that stopped reading finds one heartbeat, not one per interval.
+              if (
+                isFinished ||
+                (controller.desiredSize ?? -1) < 0 ||
+                time.monotonicNow() - lastFrameMs < heartbeat.intervalMs
+              )
+                return;
+              lastFrameMs = time.monotonicNow();
+              controller.enqueue(frame);
+            },
+            Math.max(10, heartbeat.intervalMs / 4),
+          )
+          .unref();
       },
       async pull(controller) {
         const next = await frames.next();
-        lastFrameMs = performance.now();
+        lastFrameMs = time.monotonicNow();
         if (next.done) {
           isFinished = true;
           stopHeartbeat();

@@ -4,6 +4,7 @@
  * layers, threads, memory estimate — next to the runner's resident memory read now.
  */
 import { Hono } from "hono";
+import { systemTime, type TimePort } from "../core/index.js";
 import {
   detectGpu,
   readResidentMemory,
@@ -26,16 +27,23 @@ export interface GpuService {
 }
 
 /** Detects once (failing loudly when --gpu names an unusable backend) and serves refreshed reports. */
-export async function startGpuService(requested: GpuRequest, probes: GpuProbes): Promise<GpuService> {
+export async function startGpuService(
+  requested: GpuRequest,
+  probes: GpuProbes,
+  time: TimePort = systemTime,
+): Promise<GpuService> {
   const memoized = memoizeEngineProbe(probes);
-  const initial = await detectGpu({ requested, probes: memoized });
-  let cached = { report: initial, atMs: performance.now() };
+  const initial = await detectGpu({ requested, probes: memoized, time });
+  let cached = { report: initial, atMs: time.monotonicNow() };
   return {
     requested,
     initial,
     async current() {
-      if (performance.now() - cached.atMs > reportTtlMs)
-        cached = { report: await detectGpu({ requested, probes: memoized }), atMs: performance.now() };
+      if (time.monotonicNow() - cached.atMs > reportTtlMs)
+        cached = {
+          report: await detectGpu({ requested, probes: memoized, time }),
+          atMs: time.monotonicNow(),
+        };
       return cached.report;
     },
   };

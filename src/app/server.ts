@@ -10,7 +10,7 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApiApp } from "../api/index.js";
 import type { Config } from "../config/index.js";
-import { createLogger, EventBus, priorities, systemClock, type Logger } from "../core/index.js";
+import { createLogger, EventBus, priorities, systemClock, systemTime, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
@@ -104,12 +104,21 @@ export async function startServer(
         events,
         logger,
         database,
+        time: systemTime,
         settings: metricsSettingsOf(config),
         serverState: () => serverStateOf(queue, gpu.initial.chosen),
       });
   metrics?.start();
   let isReady = false;
-  const app = createApiApp({ config, queue, catalog, logger, version, isReady: () => isReady });
+  const app = createApiApp({
+    config,
+    queue,
+    catalog,
+    logger,
+    version,
+    time: systemTime,
+    isReady: () => isReady,
+  });
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.loaded() }));
   let server: Server;
@@ -238,9 +247,9 @@ async function stopHttp(server: Server, graceMs: number): Promise<void> {
   const done = new Promise<void>((resolve) => server.close(() => resolve()));
   // Keep-alive connections turn idle as their streams end: close them as they do.
   server.closeIdleConnections();
-  const sweeper = setInterval(() => server.closeIdleConnections(), 50);
-  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  const sweeper = systemTime.setInterval(() => server.closeIdleConnections(), 50);
+  const timer = systemTime.setTimeout(() => server.closeAllConnections(), graceMs);
   await done;
-  clearInterval(sweeper);
-  clearTimeout(timer);
+  sweeper.cancel();
+  timer.cancel();
 }

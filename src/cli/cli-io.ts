@@ -3,6 +3,7 @@
  * swap the server: streams, environment, and the composition root that `serve` boots.
  */
 import type { Config } from "../config/index.js";
+import type { TimePort } from "../core/index.js";
 
 export interface OutputStream {
   write(text: string): unknown;
@@ -37,8 +38,8 @@ export interface AppModule {
 export interface CliDependencies {
   /** Loads src/app; dynamic so that only `serve` pays for the server's imports. */
   loadApp?: () => Promise<AppModule>;
-  /** Current time for relative dates. Default `new Date()`. */
-  now?: () => Date;
+  /** Its wall clock dates "2 hours ago" and "4 minutes from now". Default `systemTime`. */
+  time?: TimePort;
   /**
    * Registers a Ctrl-C handler and returns its remover. Default: `process.once("SIGINT")`.
    */

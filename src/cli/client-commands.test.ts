@@ -1,8 +1,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { FakeTime, systemTime } from "../core/index.js";
 import { main } from "./index.js";
-import { createRecordingIo } from "./test-io.js";
+import { createRecordingIo } from "./test-io.testing.js";
 
 const now = new Date("2025-06-01T12:00:00Z");
 let server: Server;
@@ -68,7 +69,7 @@ async function handle(request: IncomingMessage, response: ServerResponse): Promi
     response.writeHead(200, { "content-type": "application/x-ndjson" });
     for (const line of generateLines) {
       response.write(JSON.stringify(line) + "\n");
-      await new Promise((done) => setTimeout(done, 5));
+      await systemTime.sleep(5);
     }
     response.end();
     return;
@@ -101,7 +102,8 @@ async function run(
 ) {
   const env = { RAWRXD_URL: baseUrl, RAWRXD_HOME: "/nonexistent", ...options.env };
   const io = createRecordingIo({ ...options, env });
-  const code = await main(argv, io, { now: () => now, onInterrupt: options.onInterrupt ?? (() => () => {}) });
+  const time = new FakeTime({ wallMs: now.getTime() });
+  const code = await main(argv, io, { time, onInterrupt: options.onInterrupt ?? (() => () => {}) });
   return { code, stdout: io.output(), stderr: io.errors() };
 }
 
@@ -218,7 +220,7 @@ describe("rawrxd run", () => {
     let removed = false;
     const result = await run(["run", "stories260K", "x"], {
       onInterrupt: (handler) => {
-        setTimeout(handler, 50);
+        systemTime.setTimeout(handler, 50);
         return () => {
           removed = true;
         };

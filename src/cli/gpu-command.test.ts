@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AppError } from "../core/index.js";
 import { createGpuCommand } from "./gpu-command.js";
 import { main } from "./index.js";
-import { createRecordingIo } from "./test-io.js";
+import { createRecordingIo } from "./test-io.testing.js";
 
 const gib = 1024 ** 3;
 

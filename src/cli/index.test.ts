@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AppModule, RunningServer } from "./cli-io.js";
+import { systemTime } from "../core/index.js";
 import { main } from "./index.js";
 import { serverBaseUrl } from "./server-client.js";
-import { createRecordingIo } from "./test-io.js";
+import { createRecordingIo } from "./test-io.testing.js";
 
 let home: string;
 
@@ -153,7 +154,7 @@ describe("main: serve", () => {
         loadApp: async () => app,
       },
     );
-    await new Promise((done) => setTimeout(done, 20));
+    await systemTime.sleep(20);
     expect(started).toEqual([
       expect.objectContaining({ port: 1234, insecureNoAuth: true, modelsDir: home, home }),
     ]);

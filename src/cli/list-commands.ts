@@ -1,4 +1,5 @@
 /** `rawrxd ls` (GET /api/tags) and `rawrxd ps` (GET /api/ps): tables of models. */
+import { systemTime } from "../core/index.js";
 import type { Command, CommandContext } from "./cli-io.js";
 import { formatBytes, formatRelativeTime, formatTable, formatUntil } from "./format.js";
 import { listUsage, psUsage } from "./help-text.js";
@@ -17,7 +18,7 @@ export const listCommand: Command = {
   async run(args, context) {
     const client = connect("ls", args, context);
     const body = parseWire(tagsResponse, await client.requestJson("GET", "/api/tags"), "GET /api/tags");
-    const now = context.dependencies.now?.() ?? new Date();
+    const now = new Date((context.dependencies.time ?? systemTime).wallNow());
     context.io.stdout.write(
       formatTable(
         ["NAME", "SIZE", "QUANT", "MODIFIED"],
@@ -39,7 +40,7 @@ export const psCommand: Command = {
   async run(args, context) {
     const client = connect("ps", args, context);
     const body = parseWire(psResponse, await client.requestJson("GET", "/api/ps"), "GET /api/ps");
-    const now = context.dependencies.now?.() ?? new Date();
+    const now = new Date((context.dependencies.time ?? systemTime).wallNow());
     context.io.stdout.write(
       formatTable(
         ["NAME", "SIZE", "CONTEXT", "SEQUENCES", "QUEUED", "UNTIL"],

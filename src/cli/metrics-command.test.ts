@@ -2,7 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { main } from "./index.js";
-import { createRecordingIo } from "./test-io.js";
+import { createRecordingIo } from "./test-io.testing.js";
 
 let server: Server;
 let baseUrl: string;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { FakeTime } from "../core/index.js";
 import { createProgressReporter, formatProgressLine } from "./progress-reporter.js";
 
 describe("formatProgressLine", () => {
@@ -36,13 +37,13 @@ describe("createProgressReporter", () => {
 
   it("redraws one line at most every 100 ms on a terminal", () => {
     const writes: string[] = [];
-    let nowMs = 0;
+    const time = new FakeTime();
     const reporter = createProgressReporter(
       { write: (text: string) => writes.push(text), isTTY: true },
-      { label: "tiny", nowMs: () => nowMs },
+      { label: "tiny", time },
     );
     for (let step = 0; step <= 100; step++) {
-      nowMs = step * 10;
+      if (step > 0) time.advance(10);
       reporter.update({ downloadedBytes: step * 10_000, totalBytes: 1_000_000 });
     }
     reporter.end();

@@ -2,6 +2,7 @@
  * Download progress for `pull` on stderr: a redrawn bar on a terminal, otherwise one line per
  * tenth of the file (or per 100 MB when the size is unknown) so logs stay short.
  */
+import { systemTime, type TimePort } from "../core/index.js";
 import type { OutputStream } from "./cli-io.js";
 import { formatBytes } from "./format.js";
 
@@ -21,9 +22,14 @@ const unknownTotalStepBytes = 100_000_000;
 
 export function createProgressReporter(
   stream: OutputStream,
-  options: { label: string; nowMs?: () => number },
+  options: {
+    label: string;
+    /** Paces redraws and measures the rate. Default `systemTime`. */
+    time?: TimePort;
+  },
 ): ProgressReporter {
-  const nowMs = options.nowMs ?? (() => performance.now());
+  const time = options.time ?? systemTime;
+  const nowMs = () => time.monotonicNow();
   const isTerminal = stream.isTTY === true;
   let first: { atMs: number; bytes: number } | undefined;
   let last: ProgressSnapshot | undefined;

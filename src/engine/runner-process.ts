@@ -8,11 +8,13 @@ import { fileURLToPath } from "node:url";
 import {
   AppError,
   newRequestId,
+  systemTime,
   type EmbedResult,
   type ErrorCode,
   type GenerateEvent,
   type GenerateRequest,
   type Logger,
+  type TimePort,
 } from "../core/index.js";
 import type { LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
 import { EventChannel } from "./event-channel.js";
@@ -40,7 +42,8 @@ interface PendingCall {
 
 const knownCodes: ReadonlySet<string> = new Set(["prompt-too-long", "bad-request", "cancelled"]);
 
-function toAppError(payload: RunnerErrorPayload, model: string): AppError {
+/** The error a runner reported over IPC, as the AppError its request fails with. */
+function runnerErrorToAppError(payload: RunnerErrorPayload, model: string): AppError {
   const code: ErrorCode = knownCodes.has(payload.code) ? (payload.code as ErrorCode) : "runner-failed";
   const message =
     code === "runner-failed" ? `The runner for model "${model}" failed: ${payload.message}` : payload.message;
@@ -64,6 +67,7 @@ export class RunnerProcess implements ModelRunner {
   #info: LoadedModelInfo | undefined;
   readonly #child: ChildProcess;
   readonly #logger: Logger;
+  readonly #time: TimePort;
   readonly #generations = new Map<string, PendingGeneration>();
   readonly #calls = new Map<string, PendingCall>();
   #stderrTail = "";
@@ -72,9 +76,10 @@ export class RunnerProcess implements ModelRunner {
   readonly exited: Promise<RunnerExit>;
   #onLoadMessage: ((message: RunnerToMain) => void) | undefined;
 
-  private constructor(spec: LoadSpec, logger: Logger) {
+  private constructor(spec: LoadSpec, logger: Logger, time: TimePort) {
     this.name = spec.name;
     this.#logger = logger;
+    this.#time = time;
     this.#child = fork(entryPath, [], {
       execArgv: isTypeScriptSource ? ["--import", "tsx"] : [],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
@@ -97,9 +102,14 @@ export class RunnerProcess implements ModelRunner {
 
   static async start(
     spec: LoadSpec,
-    options: { logger: Logger; signal?: AbortSignal },
+    options: {
+      logger: Logger;
+      signal?: AbortSignal;
+      /** Runs the load timeout and the kill grace. Default `systemTime`. */
+      time?: TimePort;
+    },
   ): Promise<RunnerProcess> {
-    const runner = new RunnerProcess(spec, options.logger);
+    const runner = new RunnerProcess(spec, options.logger, options.time ?? systemTime);
     try {
       runner.#info = await runner.#load(spec, options.signal);
       return runner;
@@ -135,7 +145,7 @@ export class RunnerProcess implements ModelRunner {
         cleanup();
         reject(new AppError("model-load-failed", `Model "${spec.name}" failed to load: ${detail}`));
       };
-      const timer = setTimeout(
+      const timer = this.#time.setTimeout(
         () => fail(`no answer within ${spec.loadTimeoutMs} ms (--load-timeout)`),
         spec.loadTimeoutMs,
       );
@@ -144,7 +154,7 @@ export class RunnerProcess implements ModelRunner {
         void this.exited.then((exit) => fail(exit.detail));
       };
       const cleanup = (): void => {
-        clearTimeout(timer);
+        timer.cancel();
         signal?.removeEventListener("abort", onAbort);
         this.#child.off("exit", onExit);
         this.#onLoadMessage = undefined;
@@ -263,11 +273,11 @@ export class RunnerProcess implements ModelRunner {
         const generation = this.#generations.get(message.id);
         if (generation !== undefined) {
           this.#generations.delete(message.id);
-          generation.channel.fail(toAppError(message.error, this.name));
+          generation.channel.fail(runnerErrorToAppError(message.error, this.name));
         }
         const call = this.#calls.get(message.id);
         this.#calls.delete(message.id);
-        call?.reject(toAppError(message.error, this.name));
+        call?.reject(runnerErrorToAppError(message.error, this.name));
         return;
       }
       case "embedded":
@@ -316,9 +326,9 @@ export class RunnerProcess implements ModelRunner {
     if (!this.#isAlive) return;
     this.#isDisposing = true;
     this.#send({ type: "dispose" });
-    const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+    const timer = this.#time.setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
     await this.exited;
-    clearTimeout(timer);
+    timer.cancel();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../core/index.js";
+import { AppError, FakeTime } from "../core/index.js";
 import { detectGpu } from "./detect-gpu.js";
 import { fakeProbes, type FakeMachine } from "./fake-probes.js";
 import type { BackendCandidate, GpuReport } from "./gpu-report.js";
@@ -385,5 +385,18 @@ describe("detectGpu: the chain CUDA → HIP → Vulkan → CPU", () => {
       reason:
         "cpu: no engine build for linux-x64 (@node-llama-cpp/linux-x64 is not installed); loading a model will fail",
     });
+  });
+});
+
+describe("detectGpu timing", () => {
+  it("stamps and times detection on its time port", async () => {
+    const time = new FakeTime({ wallMs: Date.UTC(2026, 5, 1, 8, 30) });
+    const report = await detectGpu({
+      requested: "auto",
+      probes: fakeProbes({ packages: allPackages }),
+      time,
+    });
+    expect(report.detectedAt).toBe("2026-06-01T08:30:00.000Z");
+    expect(report.detectMs).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
  * process. HIP hardware is served through Vulkan (node-llama-cpp has no HIP build). An explicit
  * `--gpu` that is not usable fails loudly instead of falling back.
  */
-import { AppError } from "../core/index.js";
+import { AppError, systemTime, type TimePort } from "../core/index.js";
 import type { GpuProbes } from "./gpu-probes.js";
 import type { BackendCandidate, EngineBackend, GpuReport, GpuRequest } from "./gpu-report.js";
 import {
@@ -19,6 +19,8 @@ import {
 export interface DetectGpuOptions {
   requested: GpuRequest;
   probes: GpuProbes;
+  /** Times detection and stamps `detectedAt`. Default `systemTime`. */
+  time?: TimePort;
 }
 
 /** "engine build @node-llama-cpp/linux-x64", or "engine builds @node-llama-cpp/linux-x64 and local linux-x64-2n5v…" (npm run engine:build). */
@@ -32,7 +34,8 @@ function cpuBuildsText(prebuilt: string | undefined, localBuilds: readonly strin
 
 export async function detectGpu(options: DetectGpuOptions): Promise<GpuReport> {
   const { requested, probes } = options;
-  const startedMs = performance.now();
+  const time = options.time ?? systemTime;
+  const startedMs = time.monotonicNow();
   const [packages, localBuilds, host] = await Promise.all([
     probes.enginePackages(),
     probes.localBuilds(),
@@ -89,8 +92,8 @@ export async function detectGpu(options: DetectGpuOptions): Promise<GpuReport> {
     },
     engine: { packages, localBuilds },
     platform: `${probes.platform}-${probes.arch}`,
-    detectedAt: new Date().toISOString(),
-    detectMs: Math.round(performance.now() - startedMs),
+    detectedAt: new Date(time.wallNow()).toISOString(),
+    detectMs: Math.round(time.monotonicNow() - startedMs),
   };
 }
 

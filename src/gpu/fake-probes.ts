@@ -1,4 +1,7 @@
-/** A machine described as data, for tests: files, libraries, tool output, engine builds and probe results. */
+/**
+ * A machine described as data, for tests: files, libraries, tool output, engine builds and probe results.
+ * It ships (not a *.testing.ts helper) because `StartOptions.gpuProbes` takes it: a fake beside its port.
+ */
 import type { EngineProbeResult, GpuProbes } from "./gpu-probes.js";
 import type { EngineBackend, HostMemory } from "./gpu-report.js";
 

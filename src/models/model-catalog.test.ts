@@ -3,7 +3,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } fr
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { AppError } from "../core/index.js";
+import { AppError, systemTime } from "../core/index.js";
 import { hashFileSha256, type HashFile } from "./file-digest.js";
 import { manifestFileName } from "./manifest.js";
 import { ModelCatalog } from "./model-catalog.js";
@@ -147,7 +147,8 @@ describe("ModelCatalog digests", () => {
   it("rehashes a file whose mtime changed", async () => {
     const catalog = new ModelCatalog({ modelsDir, hashFile: countingHash });
     await catalog.resolve("stories260K");
-    await utimes(join(modelsDir, "stories260K.gguf"), new Date(), new Date(Date.now() + 60_000));
+    const nowMs = systemTime.wallNow();
+    await utimes(join(modelsDir, "stories260K.gguf"), new Date(nowMs), new Date(nowMs + 60_000));
     await catalog.resolve("stories260K");
     expect(hashedPaths).toHaveLength(2);
   });

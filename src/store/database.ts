@@ -6,7 +6,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { AppError } from "../core/index.js";
+import { AppError, systemTime } from "../core/index.js";
 import { migrations as defaultMigrations, type Migration } from "./migrations.js";
 
 export type SqliteConnection = BetterSqlite3.Database;
@@ -115,7 +115,7 @@ export function applyMigrations(connection: SqliteConnection, migrations: readon
     if (applied.has(migration.version)) continue;
     connection.transaction(() => {
       migration.up(connection);
-      record.run(migration.version, migration.name, new Date().toISOString());
+      record.run(migration.version, migration.name, new Date(systemTime.wallNow()).toISOString());
     })();
     ran.push(migration.version);
   }

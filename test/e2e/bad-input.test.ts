@@ -4,6 +4,7 @@
  */
 import { request as httpRequest, type IncomingMessage } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemTime } from "../../src/core/index.js";
 import { bodyOf, type Json, keysOf, postJson, startTestServer, type TestServer, waitFor } from "./helpers.js";
 
 const maxBodyBytes = 2048;
@@ -269,7 +270,7 @@ describe("body size", () => {
       );
       const first = await Promise.race([
         response,
-        new Promise<"no answer">((done) => setTimeout(() => done("no answer"), 1000)),
+        new Promise<"no answer">((done) => systemTime.setTimeout(() => done("no answer"), 1000)),
       ]);
       expect(first).not.toBe("no answer");
       expect((first as IncomingMessage).statusCode).toBe(413);

@@ -1,7 +1,7 @@
 /** The CLI's client commands against the real server (FakeEngine): ls, ps with the queue, show, run. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
-import { createRecordingIo } from "../../src/cli/test-io.js";
+import { createRecordingIo } from "../../src/cli/test-io.testing.js";
 import { startTestServer, waitFor, type TestServer } from "./helpers.js";
 
 describe("rawrxd client commands against a running server", () => {

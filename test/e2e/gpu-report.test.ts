@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/app/index.js";
 import { main } from "../../src/cli/index.js";
-import { createRecordingIo } from "../../src/cli/test-io.js";
+import { createRecordingIo } from "../../src/cli/test-io.testing.js";
 import { loadConfig } from "../../src/config/index.js";
 import { AppError, silentLogger } from "../../src/core/index.js";
 import { FakeEngine, type InferenceEngine, type LoadSpec } from "../../src/engine/index.js";

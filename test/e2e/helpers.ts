@@ -88,18 +88,7 @@ export function hasGpuDeviceFiles(): boolean {
   return existsSync("/dev/nvidia0") || existsSync("/dev/kfd") || existsSync("/dev/dri");
 }
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((done) => setTimeout(done, ms));
-}
-
-/** Polls until `predicate` holds; throws with `what` after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 2000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(5);
-  }
-}
+export { sleep, waitFor } from "../support/wait-for.js";
 
 export interface PostOptions {
   headers?: Record<string, string>;

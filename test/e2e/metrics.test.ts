@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "../../src/app/index.js";
 import { main } from "../../src/cli/index.js";
-import { createRecordingIo } from "../../src/cli/test-io.js";
+import { createRecordingIo } from "../../src/cli/test-io.testing.js";
 import { loadConfig } from "../../src/config/index.js";
 import { priorities, silentLogger, type ServerEvents } from "../../src/core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../../src/engine/index.js";

@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemTime } from "../../src/core/index.js";
 import {
   bodyOf,
   type Json,
@@ -126,8 +127,8 @@ describe("model views", () => {
     expect(Number.isInteger(alpha!.size_vram)).toBe(true);
     const expires = Date.parse(alpha!.expires_at as string);
     // The default keep-alive is 5 minutes.
-    expect(expires).toBeGreaterThan(Date.now() + 4 * 60_000);
-    expect(expires).toBeLessThan(Date.now() + 6 * 60_000);
+    expect(expires).toBeGreaterThan(systemTime.wallNow() + 4 * 60_000);
+    expect(expires).toBeLessThan(systemTime.wallNow() + 6 * 60_000);
   });
 });
 

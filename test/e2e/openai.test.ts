@@ -1,6 +1,7 @@
 /** The OpenAI-compatible API (/v1) end to end: shapes of every body and stream chunk, and the official SDK. */
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemTime } from "../../src/core/index.js";
 import {
   bodyOf,
   chatContent,
@@ -65,7 +66,7 @@ describe("POST /v1/chat/completions", () => {
     expect(body).toMatchObject({ object: "chat.completion", model: "alpha" });
     expect(body.id).toMatch(/^chatcmpl-/);
     expect(Number.isInteger(body.created)).toBe(true);
-    expect(Math.abs(body.created - Date.now() / 1000)).toBeLessThan(60);
+    expect(Math.abs(body.created - systemTime.wallNow() / 1000)).toBeLessThan(60);
     expect(body.choices).toEqual([
       { index: 0, message: { role: "assistant", content: reply }, logprobs: null, finish_reason: "stop" },
     ]);

@@ -4,6 +4,7 @@ import { connect } from "node:net";
 import { Ollama } from "ollama";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { systemTime } from "../../src/core/index.js";
 import {
   bodyOf,
   chatContent,
@@ -174,9 +175,9 @@ describe("graceful shutdown", () => {
         stream: true,
       });
       expect(stream.status).toBe(200);
-      const started = performance.now();
+      const started = systemTime.monotonicNow();
       let closedAt = 0;
-      const closing = server.close().then(() => (closedAt = performance.now()));
+      const closing = server.close().then(() => (closedAt = systemTime.monotonicNow()));
 
       // ... is answered 503 by /ready while draining.
       probe.write("Connection: close\r\n\r\n");
@@ -192,7 +193,7 @@ describe("graceful shutdown", () => {
       expect([503, "refused"]).toContain(late);
 
       const events = await readSse(stream);
-      const endedAt = performance.now();
+      const endedAt = systemTime.monotonicNow();
       expect(events.data.at(-1)).toBe("[DONE]");
       expect(chatContent(sseJson(events))).toBe("a b c d e f g h");
       await closing;
@@ -224,9 +225,9 @@ describe("graceful shutdown", () => {
         stream: true,
       });
       let closedAt = 0;
-      const closing = test.server.close().then(() => (closedAt = performance.now()));
+      const closing = test.server.close().then(() => (closedAt = systemTime.monotonicNow()));
       expect((await readSse(stream)).data.at(-1)).toBe("[DONE]");
-      const endedAt = performance.now();
+      const endedAt = systemTime.monotonicNow();
       await closing;
       expect(closedAt - endedAt).toBeLessThan(500);
     } finally {
@@ -250,9 +251,9 @@ describe("graceful shutdown", () => {
         () => "cut",
       );
       await sleep(50);
-      const started = performance.now();
+      const started = systemTime.monotonicNow();
       await test.server.close();
-      expect(performance.now() - started).toBeLessThan(1500);
+      expect(systemTime.monotonicNow() - started).toBeLessThan(1500);
       const text = await body;
       expect(text).not.toContain("[DONE]");
       expect(test.server.queue.loaded()).toEqual([]);

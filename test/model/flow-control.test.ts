@@ -4,7 +4,7 @@
  * abort stops generation within a token.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger, type GenerateEvent, type GenerateRequest } from "../../src/core/index.js";
+import { silentLogger, systemTime, type GenerateEvent, type GenerateRequest } from "../../src/core/index.js";
 import { LlamaCppEngine, type RunnerProcess } from "../../src/engine/index.js";
 import { storiesPath } from "./helpers.js";
 
@@ -44,7 +44,7 @@ describe("flow control with a real runner", () => {
     const stream = runner.generate(request("slow", 400), new AbortController().signal);
     const iterator = stream[Symbol.asyncIterator]();
     await iterator.next();
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await systemTime.sleep(500);
     // stories260K decodes >1000 tokens/s: without flow control all 400 would be here by now.
     expect(runner.bufferedEvents).toBeGreaterThan(0);
     expect(runner.bufferedEvents).toBeLessThanOrEqual(window);

@@ -7,7 +7,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
-import { createRecordingIo } from "../../src/cli/test-io.js";
+import { createRecordingIo } from "../../src/cli/test-io.testing.js";
 import { silentLogger } from "../../src/core/index.js";
 import { RunnerProcess } from "../../src/engine/index.js";
 import type { ThreadChoice } from "../../src/gpu/index.js";

@@ -4,7 +4,8 @@
  * model, runner RSS read from /proc for the real runner process, and a runner restart.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { priorities, type ServerEvents } from "../../src/core/index.js";
+import { priorities, systemTime, type ServerEvents } from "../../src/core/index.js";
+import { waitFor } from "../support/wait-for.js";
 import { parsePrometheusText, sampleValue } from "../e2e/metrics-text-format.js";
 import { postJson, sseData, startModelServer, type ModelTestServer } from "./helpers.js";
 
@@ -53,7 +54,7 @@ describe("metrics on the real engine", () => {
       options: { num_predict: 16 },
     });
     expect(ollama.status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await systemTime.sleep(300);
   });
   afterAll(async () => test.dispose());
 
@@ -164,9 +165,11 @@ describe("metrics on the real engine", () => {
       pid: number;
     }[];
     process.kill(loaded!.pid, "SIGKILL");
-    const deadline = Date.now() + 10_000;
-    while (!warnings.some((warning) => warning.state === "clear") && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(
+      () => warnings.some((warning) => warning.state === "clear"),
+      "the warning to clear",
+      10_000,
+    );
     expect(warnings.map((warning) => `${warning.rule}:${warning.state}`)).toEqual([
       "runner-restart:start",
       "runner-restart:clear",

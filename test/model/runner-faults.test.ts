@@ -5,6 +5,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../support/wait-for.js";
 import { postJson, sseData, startModelServer, storiesPath, type ModelTestServer } from "./helpers.js";
 
 interface PsModel {
@@ -16,16 +17,6 @@ interface PsModel {
 async function loadedModels(url: string): Promise<PsModel[]> {
   const response = await fetch(`${url}/api/ps`);
   return ((await response.json()) as { models: PsModel[] }).models;
-}
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 describe("runner faults on the real engine", () => {
@@ -96,7 +87,7 @@ describe("runner faults on the real engine", () => {
     const free = await waitFor(async () => {
       const model = (await loadedModels(test.url)).find((candidate) => candidate.name === "stories260K");
       return model?.sequences.active === 0 ? model : undefined;
-    }, 2000);
+    }, "the aborted request's sequence to be released");
     expect(free.sequences.active).toBe(0);
   });
 

@@ -1,6 +1,6 @@
 /** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
 import type { Context, Hono } from "hono";
-import { toAppError, type StreamEvent } from "../../core/index.js";
+import { toAppError, type MonotonicMs, type StreamEvent, type TimePort } from "../../core/index.js";
 import { resolvePriority } from "../common-schema.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
@@ -39,8 +39,8 @@ async function generate(
   context: Context<ApiEnv>,
   route: { deps: ApiDeps; schemas: Schemas; kind: Kind },
 ): Promise<Response> {
-  const startedMs = performance.now();
   const { deps, schemas, kind } = route;
+  const startedMs = deps.time.monotonicNow();
   const { config } = deps;
   const id = context.get("requestId");
   const body =
@@ -66,26 +66,37 @@ async function generate(
   if (body.stream === false) {
     const result = await collect(started.events);
     return context.json({
-      ...piece(kind, request.model, result.text),
+      ...piece({ kind, model: request.model, time: deps.time }, result.text),
       ...final(
         result.reason,
         { usage: result.usage, timings: result.timings },
-        performance.now() - startedMs,
+        deps.time.monotonicNow() - startedMs,
       ),
     });
   }
-  const frames = ndjsonFrames(started.events, { kind, model: request.model, startedMs });
+  const frames = ndjsonFrames(started.events, { kind, model: request.model, time: deps.time, startedMs });
   return new Response(
-    frameStream(frames, { onCancel: () => void started.close(), clientSignal: context.req.raw.signal }),
+    frameStream(frames, {
+      onCancel: () => void started.close(),
+      clientSignal: context.req.raw.signal,
+      time: deps.time,
+    }),
     {
       headers: streamHeaders("application/x-ndjson", id),
     },
   );
 }
 
-function piece(kind: Kind, model: string, text: string): Record<string, unknown> {
-  const base = { model, created_at: new Date().toISOString() };
-  return kind === "chat"
+/** Who a reply line is for, and the clock that stamps it. */
+interface ReplyShape {
+  kind: Kind;
+  model: string;
+  time: TimePort;
+}
+
+function piece(shape: ReplyShape, text: string): Record<string, unknown> {
+  const base = { model: shape.model, created_at: new Date(shape.time.wallNow()).toISOString() };
+  return shape.kind === "chat"
     ? { ...base, message: { role: "assistant", content: text } }
     : { ...base, response: text };
 }
@@ -110,7 +121,7 @@ function final(
 
 async function* ndjsonFrames(
   events: AsyncGenerator<StreamEvent>,
-  shape: { kind: Kind; model: string; startedMs: number },
+  shape: ReplyShape & { startedMs: MonotonicMs },
 ): AsyncGenerator<string> {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";
   try {
@@ -118,7 +129,7 @@ async function* ndjsonFrames(
       if (event.type === "progress") {
         yield line({
           model: shape.model,
-          created_at: new Date().toISOString(),
+          created_at: new Date(shape.time.wallNow()).toISOString(),
           prompt_progress: {
             total: event.totalTokens,
             cache: event.cachedTokens,
@@ -127,11 +138,11 @@ async function* ndjsonFrames(
           done: false,
         });
       } else if (event.type === "text-delta") {
-        if (event.text.length > 0) yield line({ ...piece(shape.kind, shape.model, event.text), done: false });
+        if (event.text.length > 0) yield line({ ...piece(shape, event.text), done: false });
       } else {
         yield line({
-          ...piece(shape.kind, shape.model, ""),
-          ...final(event.reason, event, performance.now() - shape.startedMs),
+          ...piece(shape, ""),
+          ...final(event.reason, event, shape.time.monotonicNow() - shape.startedMs),
         });
       }
     }
@@ -148,18 +159,19 @@ async function loadOrUnload(
   request: { model: string; kind: Kind; keepAliveMs: number | undefined },
 ): Promise<Response> {
   const entry = await deps.catalog.resolve(request.model);
+  const reply = { kind: request.kind, model: entry.name, time: deps.time };
   if (request.keepAliveMs === 0) {
     await deps.queue.unload(entry.name);
-    return context.json({ ...piece(request.kind, entry.name, ""), done: true, done_reason: "unload" });
+    return context.json({ ...piece(reply, ""), done: true, done_reason: "unload" });
   }
   await deps.queue.preload(entry.name, { signal: context.req.raw.signal, keepAliveMs: request.keepAliveMs });
-  return context.json({ ...piece(request.kind, entry.name, ""), done: true, done_reason: "load" });
+  return context.json({ ...piece(reply, ""), done: true, done_reason: "load" });
 }
 
 async function embed(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
   const body = await readJson(context, embedRequestSchema, deps.config.maxBodyBytes);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
-  const started = performance.now();
+  const startedMs = deps.time.monotonicNow();
   const result = await deps.queue.embed(
     { id: context.get("requestId"), model: body.model, inputs },
     { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) },
@@ -167,7 +179,7 @@ async function embed(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response>
   return context.json({
     model: body.model,
     embeddings: result.vectors,
-    total_duration: nanoseconds(performance.now() - started),
+    total_duration: nanoseconds(deps.time.monotonicNow() - startedMs),
     load_duration: 0,
     prompt_eval_count: result.promptTokens,
   });

@@ -72,7 +72,7 @@ async function generate(
     includeUsage = body.stream_options?.include_usage === true;
   }
   const started = await startGeneration(deps.queue, request, { clientSignal: context.req.raw.signal });
-  const created = Math.floor(Date.now() / 1000);
+  const created = Math.floor(deps.time.wallNow() / 1000);
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
     const result = await collect(started.events);
@@ -99,6 +99,7 @@ async function generate(
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
     clientSignal: context.req.raw.signal,
+    time: deps.time,
   });
   return new Response(body, { headers: streamHeaders("text/event-stream", id) });
 }

@@ -11,7 +11,7 @@ import {
   type SequenceEvaluateOptions,
   type Token,
 } from "node-llama-cpp";
-import type { FinishReason, GenerateEvent, GenerateRequest } from "../../core/index.js";
+import { systemTime, type FinishReason, type GenerateEvent, type GenerateRequest } from "../../core/index.js";
 import { StopMatcher } from "../stop-matcher.js";
 import type { CreditGate } from "./credit-gate.js";
 import type { ModelHost } from "./model-host.js";
@@ -43,7 +43,7 @@ export interface GenerationOptions {
 export async function runGeneration(options: GenerationOptions): Promise<void> {
   const { host, request, signal } = options;
   const model = host.model;
-  const startedAt = performance.now();
+  const startedAt = systemTime.monotonicNow();
   const prompt = preparePrompt(model, request.input);
   if (prompt.tokens.length === 0)
     throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
@@ -68,8 +68,8 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   try {
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
-    const promptMs = performance.now() - startedAt;
-    const decodeStart = performance.now();
+    const promptMs = systemTime.monotonicNow() - startedAt;
+    const decodeStart = systemTime.monotonicNow();
     const outcome = await decode({
       ...options,
       sequence,
@@ -83,7 +83,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       completionTokens: outcome.generated.length,
       cachedTokens,
     };
-    const timings = { loadMs: 0, promptMs, decodeMs: performance.now() - decodeStart };
+    const timings = { loadMs: 0, promptMs, decodeMs: systemTime.monotonicNow() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
       options.emit({
         type: "preempted",

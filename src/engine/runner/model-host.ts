@@ -12,6 +12,7 @@ import {
   type LlamaModel,
   type Token,
 } from "node-llama-cpp";
+import { systemTime } from "../../core/index.js";
 import { readGgufHeader } from "../../gguf/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
@@ -56,7 +57,7 @@ export class ModelHost {
    * the context; records resident memory before and after for the plan report.
    */
   static async load(options: RunnerLoadOptions, log: RunnerLog): Promise<ModelHost> {
-    const startedMs = performance.now();
+    const startedMs = systemTime.monotonicNow();
     const tuning = tuningOf(options);
     const maxThreads = maxThreadsFor(options.threads, tuning.threadCandidates);
     const [engine, info] = await Promise.all([
@@ -145,7 +146,7 @@ export class ModelHost {
               loadedResidentBytes: loaded.residentBytes,
               modelResidentBytes: loaded.residentBytes - baseline.residentBytes,
             },
-      loadMs: Math.round(performance.now() - startedMs),
+      loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     return new ModelHost({ llama, model, context, plan });
   }

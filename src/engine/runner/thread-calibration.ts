@@ -15,6 +15,7 @@ import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { availableParallelism, cpus } from "node:os";
 import { dirname, join } from "node:path";
 import type { Llama, LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import { systemTime } from "../../core/index.js";
 import type { ThreadChoice, ThreadSample } from "../../gpu/index.js";
 
 /** More threads must beat fewer by this factor to be chosen: fewer threads leave cores to the server and clients. */
@@ -100,14 +101,14 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
   const cachePath =
     options.cacheDirectory === undefined ? undefined : join(options.cacheDirectory, cacheFileName);
   const cached = cachePath === undefined ? undefined : (await readCache(cachePath)).entries[key];
-  if (cached !== undefined && Date.now() - Date.parse(cached.measuredAt) < cacheMaxAgeMs) {
+  if (cached !== undefined && systemTime.wallNow() - Date.parse(cached.measuredAt) < cacheMaxAgeMs) {
     return {
       ...cached.choice,
       source: "cached",
       detail: `measured ${cached.measuredAt} on this machine for this model file: ${cached.choice.detail}`,
     };
   }
-  const started = performance.now();
+  const started = systemTime.monotonicNow();
   const sequence = options.context.getSequence();
   try {
     const decode = await calibrate(candidates, (threads) =>
@@ -132,7 +133,7 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
     const batchThreads = batchSamples.length === 0 ? threads : pickThreads(batchSamples);
     const describe = (samples: readonly ThreadSample[]): string =>
       samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
-    const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(performance.now() - started)} ms`;
+    const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(systemTime.monotonicNow() - started)} ms`;
     const choice: ThreadChoice = {
       threads,
       batchThreads,
@@ -143,14 +144,15 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
     };
     options.log("info", `Threads for ${options.modelPath}: ${detail}`);
     if (cachePath !== undefined) {
-      await writeCacheEntry(cachePath, key, { choice, measuredAt: new Date().toISOString() }).catch(
-        (error: unknown) => {
-          options.log(
-            "warn",
-            `Could not save the thread calibration to ${cachePath}: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        },
-      );
+      await writeCacheEntry(cachePath, key, {
+        choice,
+        measuredAt: new Date(systemTime.wallNow()).toISOString(),
+      }).catch((error: unknown) => {
+        options.log(
+          "warn",
+          `Could not save the thread calibration to ${cachePath}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
     }
     return choice;
   } finally {
@@ -180,7 +182,7 @@ async function calibrate(
 
 async function useThreads(llama: Llama, threads: number): Promise<void> {
   // The splitter frees a decode's threads on the next macrotask: let it, then cap the next decodes.
-  await new Promise((resolve) => setTimeout(resolve, 1));
+  await systemTime.sleep(1);
   llama.maxThreads = threads;
 }
 
@@ -206,7 +208,7 @@ async function measureDecodeRate(
   let lastAt = 0;
   let decoded = 0;
   for await (const _token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
-    const now = performance.now();
+    const now = systemTime.monotonicNow();
     if (firstAt === undefined) {
       firstAt = now;
       continue;
@@ -228,9 +230,9 @@ async function measurePrefillRate(
   const tokens = calibrationTokens(sequence, prefillTokensPerSample);
   if (tokens.length < 8) return undefined;
   await useThreads(llama, threads);
-  const started = performance.now();
+  const started = systemTime.monotonicNow();
   await sequence.evaluateWithoutGeneratingNewTokens(tokens);
-  return (tokens.length * 1000) / (performance.now() - started);
+  return (tokens.length * 1000) / (systemTime.monotonicNow() - started);
 }
 
 interface CacheEntry {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { EventBus, silentLogger, type Priority, type ServerEvents } from "../../core/index.js";
+import { EventBus, FakeTime, silentLogger, type Priority, type ServerEvents } from "../../core/index.js";
 import { Database } from "../../store/index.js";
 import { MetricsCollector, type MetricsSettings } from "./metrics-collector.js";
 import { exactQuantile, relativeAccuracy } from "./quantile-sketch.js";
@@ -27,7 +27,7 @@ const settings: MetricsSettings = {
 };
 
 function setup(options: { database?: Database; settings?: MetricsSettings; nowMs?: number } = {}) {
-  const clock = { nowMs: options.nowMs ?? startMs, now: () => clock.nowMs };
+  const time = new FakeTime({ wallMs: options.nowMs ?? startMs });
   const events = new EventBus((error) => {
     throw error;
   });
@@ -37,7 +37,7 @@ function setup(options: { database?: Database; settings?: MetricsSettings; nowMs
     events,
     logger: silentLogger,
     settings: options.settings ?? settings,
-    clock,
+    time,
     database: options.database,
     schedule: "manual",
   });
@@ -80,7 +80,9 @@ function setup(options: { database?: Database; settings?: MetricsSettings; nowMs
       preemptions: 0,
     });
   };
-  return { clock, events, collector, finish, warnings };
+  /** Moves fake time on until the wall clock reads `wallMs`. */
+  const advanceTo = (wallMs: number) => time.advance(wallMs - time.wallNow());
+  return { time, advanceTo, events, collector, finish, warnings };
 }
 
 const homes: string[] = [];
@@ -90,16 +92,16 @@ afterEach(() => {
 
 describe("MetricsCollector windows", () => {
   it("slides 1m, 5m and 1h windows on a fake clock and keeps since-start", () => {
-    const { clock, collector, finish } = setup();
+    const { time, collector, finish } = setup();
     for (let index = 0; index < 3; index++) finish({ priority: "high" });
-    clock.nowMs += 2 * 60_000;
+    time.advance(2 * 60_000);
     for (let index = 0; index < 2; index++) finish({ priority: "low" });
     const counts = () =>
       ["1m", "5m", "1h", "start"].map((window) => collector.snapshot(window).overall.requests);
     expect(counts()).toEqual([2, 5, 5, 5]);
-    clock.nowMs += 4 * 60_000;
+    time.advance(4 * 60_000);
     expect(counts()).toEqual([0, 2, 5, 5]);
-    clock.nowMs += 60 * 60_000;
+    time.advance(60 * 60_000);
     expect(counts()).toEqual([0, 0, 0, 5]);
   });
 
@@ -190,11 +192,42 @@ describe("MetricsCollector windows", () => {
   });
 });
 
+describe("MetricsCollector time", () => {
+  it("aggregates on its own timer on the time port and stops it on close", () => {
+    const time = new FakeTime({ wallMs: startMs });
+    const events = new EventBus();
+    const seen: string[] = [];
+    events.on("performance-warning", (event) => seen.push(`${event.rule}:${event.state}`));
+    const collector = new MetricsCollector({ events, logger: silentLogger, settings, time });
+    collector.start();
+    events.emit("request-queued", { requestId: "q", model: "alpha", priority: "normal" });
+    events.emit("runner-crashed", { model: "alpha", pid: 1234, detail: "signal SIGKILL" });
+    time.advance(settings.intervalMs - 1);
+    expect(seen).toEqual([]);
+    time.advance(1);
+    expect(seen).toEqual(["runner-restart:start"]);
+    collector.close();
+    expect(time.pendingTimers).toBe(0);
+  });
+
+  it("measures uptime on the monotonic clock and windows on the wall clock", () => {
+    const { time, collector, finish } = setup();
+    finish({});
+    time.advance(30_000);
+    // The wall clock steps an hour ahead (NTP, a suspended VM): the request leaves the 1m
+    // window, but the server has not been up an hour longer.
+    time.setWall(time.wallNow() + 3_600_000);
+    expect(collector.serverSnapshot().uptimeMs).toBe(30_000);
+    expect(collector.snapshot("1m").overall.requests).toBe(0);
+    expect(collector.snapshot("start").overall.requests).toBe(1);
+  });
+});
+
 describe("MetricsCollector warnings", () => {
   it("raises a slow-decode warning once and clears it once on a fake clock", () => {
-    const { clock, collector, finish, warnings } = setup();
+    const { advanceTo, collector, finish, warnings } = setup();
     const tickAt = (seconds: number) => {
-      clock.nowMs = startMs + seconds * 1000;
+      advanceTo(startMs + seconds * 1000);
       collector.tick();
     };
     for (let index = 0; index < 3; index++) finish({ tokensPerSecond: 20 });
@@ -206,11 +239,11 @@ describe("MetricsCollector warnings", () => {
     expect(warnings[0]).toMatchObject({ rule: "decode-speed", model: "alpha", threshold: 50 });
     expect(collector.warnings().active).toHaveLength(1);
     // Inside the hysteresis band (50–55 tokens/s) after the slow requests left the window.
-    clock.nowMs = startMs + 70_000;
+    advanceTo(startMs + 70_000);
     for (let index = 0; index < 3; index++) finish({ tokensPerSecond: 52 });
     for (const second of [71, 80, 90, 100, 110]) tickAt(second);
     expect(warnings).toHaveLength(1);
-    clock.nowMs = startMs + 140_000;
+    advanceTo(startMs + 140_000);
     for (let index = 0; index < 3; index++) finish({ tokensPerSecond: 90 });
     tickAt(141);
     tickAt(160);
@@ -224,19 +257,19 @@ describe("MetricsCollector warnings", () => {
   });
 
   it("warns at once when a runner crashes and clears when the window has none", () => {
-    const { clock, events, collector, warnings } = setup();
+    const { time, events, collector, warnings } = setup();
     events.emit("request-queued", { requestId: "q", model: "alpha", priority: "normal" });
     events.emit("runner-crashed", { model: "alpha", pid: 1234, detail: "signal SIGKILL" });
     collector.tick();
     expect(warnings.map((warning) => [warning.rule, warning.state])).toEqual([["runner-restart", "start"]]);
-    clock.nowMs += 61_000;
+    time.advance(61_000);
     collector.tick();
     expect(warnings.map((warning) => warning.state)).toEqual(["start", "clear"]);
     expect(collector.serverSnapshot().runnerRestarts).toEqual({ alpha: 1 });
   });
 
   it("warns when runner memory nears the budget", () => {
-    const clock = { now: () => startMs };
+    const time = new FakeTime({ wallMs: startMs });
     const events = new EventBus();
     const seen: string[] = [];
     events.on("performance-warning", (event) => seen.push(`${event.rule}:${event.state}`));
@@ -245,7 +278,7 @@ describe("MetricsCollector warnings", () => {
       events,
       logger: silentLogger,
       settings: { ...settings, warnings: { ...settings.warnings, forMs: 0 } },
-      clock,
+      time,
       schedule: "manual",
       serverState: () => ({
         loadedModels: [{ model: "alpha", pid: undefined, memoryBytes }],
@@ -272,14 +305,14 @@ describe("MetricsCollector persistence", () => {
     const first = setup({ database: Database.open({ path }) });
     for (let index = 0; index < 4; index++)
       first.finish({ model: "alpha", priority: "high", ttftMs: 10 * (index + 1) });
-    first.clock.nowMs += 90_000;
+    first.time.advance(90_000);
     first.finish({ model: "beta", priority: "low" });
     first.collector.tick();
     const before = first.collector.snapshot("1h");
     first.collector.close();
 
     const reopened = Database.open({ path });
-    const second = setup({ database: reopened, nowMs: first.clock.nowMs + 5 * 60_000 });
+    const second = setup({ database: reopened, nowMs: first.time.wallNow() + 5 * 60_000 });
     const after = second.collector.snapshot("1h");
     expect(after.overall.requests).toBe(5);
     expect(after.models["alpha"]?.priorities["high"]?.stats.time_to_first_token_ms).toEqual(
@@ -309,7 +342,7 @@ describe("MetricsCollector persistence", () => {
     // A new request in the same process adds to the history; a day later it is all pruned.
     second.finish({ model: "alpha" });
     expect(second.collector.snapshot("24h").overall.requests).toBe(6);
-    second.clock.nowMs += 25 * 3_600_000;
+    second.time.advance(25 * 3_600_000);
     second.collector.tick();
     expect(second.collector.history("24h")).toEqual([]);
     second.collector.close();

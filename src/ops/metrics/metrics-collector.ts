@@ -4,7 +4,18 @@
  * every `intervalMs` (and before any read) the records are aggregated into the sliding
  * windows, the Prometheus families and the request log, persisted, and the warning rules run.
  */
-import { AppError, type Clock, type EventBus, type Logger, type ServerEvents } from "../../core/index.js";
+import {
+  addWall,
+  AppError,
+  systemTime,
+  type EventBus,
+  type Logger,
+  type MonotonicMs,
+  type ServerEvents,
+  type TimePort,
+  type Timer,
+  type WallMs,
+} from "../../core/index.js";
 import type { Database } from "../../store/index.js";
 import { MetricsHistory, type RollupRow } from "./metrics-history.js";
 import {
@@ -18,6 +29,7 @@ import {
   liveWindows,
   mergeRollups,
   MetricsWindows,
+  minuteFloor,
   minuteMs,
   parseRange,
   rollupRows,
@@ -48,8 +60,11 @@ export interface MetricsCollectorOptions {
   events: EventBus;
   logger: Logger;
   settings: MetricsSettings;
-  /** Unix ms. Windows, rollup minutes and timestamps read it. Default Date.now. */
-  clock?: Clock;
+  /**
+   * Windows, rollup minutes and timestamps read its wall clock (rollups are calendar minutes);
+   * uptime reads its monotonic clock; the aggregation timer runs on it. Default `systemTime`.
+   */
+  time?: TimePort;
   /** Persists the request log and rollups; memory only without one. */
   database?: Database | undefined;
   /** The scheduler's view, from src/app. */
@@ -68,31 +83,33 @@ const otherModel = "(other)";
 export class MetricsCollector {
   readonly prometheus = new PrometheusMetrics();
   readonly #options: MetricsCollectorOptions;
-  readonly #clock: Clock;
+  readonly #time: TimePort;
   readonly #serverState: ServerStateProvider;
   readonly #history: MetricsHistory | undefined;
-  readonly #startedAtMs: number;
+  readonly #startedAtMs: WallMs;
+  readonly #startedMonotonicMs: MonotonicMs;
   #pending: RequestRecord[] = [];
   readonly #knownModels = new Set<string>();
   readonly #windows: MetricsWindows;
   #requestLog: RequestRecord[] = [];
   #unsaved: RequestRecord[] = [];
-  readonly #crashes: { model: string; atMs: number }[] = [];
+  readonly #crashes: { model: string; atMs: WallMs }[] = [];
   readonly #restartsByModel = new Map<string, number>();
   readonly #tracker: WarningTracker;
   readonly #lagMonitor = new EventLoopLagMonitor();
   #lastLag: EventLoopLag | undefined;
   #lastPruneMinute = -1;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   #unsubscribe: (() => void)[] = [];
   #isClosed = false;
 
   constructor(options: MetricsCollectorOptions) {
     this.#options = options;
-    this.#clock = options.clock ?? { now: () => Date.now() };
+    this.#time = options.time ?? systemTime;
     this.#serverState = options.serverState ?? emptyServerState;
     this.#history = options.database === undefined ? undefined : new MetricsHistory(options.database);
-    this.#startedAtMs = this.#clock.now();
+    this.#startedAtMs = this.#time.wallNow();
+    this.#startedMonotonicMs = this.#time.monotonicNow();
     this.#windows = new MetricsWindows({ ruleWindowMs: options.settings.warnings.windowMs });
     this.#tracker = new WarningTracker({ forMs: options.settings.warnings.forMs });
   }
@@ -112,14 +129,13 @@ export class MetricsCollector {
     ];
     this.#lagMonitor.start();
     if (this.#options.schedule !== "manual") {
-      this.#timer = setInterval(() => this.tick(), this.#options.settings.intervalMs);
-      this.#timer.unref();
+      this.#timer = this.#time.setInterval(() => this.tick(), this.#options.settings.intervalMs).unref();
     }
   }
 
   // The hot path: one object and one push per request (bench/metrics-overhead.ts measures it).
   readonly #onRequestEnd = (event: ServerEvents["request-end"]): void => {
-    this.#pending.push(recordFromEvent(event, this.#clock.now()));
+    this.#pending.push(recordFromEvent(event, this.#time.wallNow()));
     if (this.#pending.length >= maxPendingRecords) this.flush();
   };
 
@@ -134,7 +150,7 @@ export class MetricsCollector {
 
   readonly #onRunnerCrashed = (event: ServerEvents["runner-crashed"]): void => {
     const model = this.#labelOf(event.model);
-    this.#crashes.push({ model, atMs: this.#clock.now() });
+    this.#crashes.push({ model, atMs: this.#time.wallNow() });
     if (this.#crashes.length > 1000) this.#crashes.shift();
     this.#restartsByModel.set(model, (this.#restartsByModel.get(model) ?? 0) + 1);
     this.prometheus.observeRestart(model);
@@ -178,7 +194,7 @@ export class MetricsCollector {
    */
   snapshot(window: string): MetricsSnapshot {
     this.flush();
-    const nowMs = this.#clock.now();
+    const nowMs = this.#time.wallNow();
     const server = this.serverSnapshot();
     if (window === "start" || window === "all") {
       return {
@@ -215,7 +231,7 @@ export class MetricsCollector {
         { param: "window" },
       );
     }
-    const fromMs = Math.floor((nowMs - rangeMs) / minuteMs) * minuteMs;
+    const fromMs = minuteFloor(addWall(nowMs, -rangeMs));
     return {
       window,
       fromMs,
@@ -229,13 +245,13 @@ export class MetricsCollector {
   /** Per-minute rollups over the last `range` ("90m", "24h", "7d"), the current minute included. */
   history(range: string): RollupRow[] {
     const rangeMs = parseRange(range, "since");
-    return this.rollups(Math.floor((this.#clock.now() - rangeMs) / minuteMs) * minuteMs);
+    return this.rollups(minuteFloor(addWall(this.#time.wallNow(), -rangeMs)));
   }
 
   /** Per-minute rollups since `sinceMs`, the current minute included (persisted first). */
-  rollups(sinceMs: number): RollupRow[] {
+  rollups(sinceMs: WallMs): RollupRow[] {
     this.flush();
-    if (this.#history === undefined) return this.#windows.minutes(this.#clock.now(), sinceMs);
+    if (this.#history === undefined) return this.#windows.minutes(this.#time.wallNow(), sinceMs);
     this.#persist({ isFinal: true });
     return this.#history.loadRollups(sinceMs);
   }
@@ -252,7 +268,7 @@ export class MetricsCollector {
 
   serverSnapshot(): ServerSnapshot {
     return describeServer(this.#serverState(), {
-      uptimeMs: this.#clock.now() - this.#startedAtMs,
+      uptimeMs: this.#time.monotonicNow() - this.#startedMonotonicMs,
       runnerRestarts: Object.fromEntries(this.#restartsByModel),
       eventLoopLag: this.#lastLag,
       activeWarnings: this.#tracker.active().length,
@@ -286,7 +302,7 @@ export class MetricsCollector {
     this.#isClosed = true;
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#unsubscribe = [];
-    clearInterval(this.#timer);
+    this.#timer?.cancel();
     this.#lagMonitor.stop();
     try {
       this.flush();
@@ -309,7 +325,7 @@ export class MetricsCollector {
 
   #restore(): void {
     if (this.#history === undefined) return;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#time.wallNow();
     for (const row of this.#history.loadRollups(this.#windows.window("1h").startMs(nowMs))) {
       if (this.#knownModels.size < maxModelLabels) this.#knownModels.add(row.model);
       this.#windows.seedMinute(row);
@@ -320,7 +336,7 @@ export class MetricsCollector {
   /** Writes new request-log rows and the minute rollups that changed (all of them when final). */
   #persist(options: { isFinal: boolean }): void {
     if (this.#history === undefined) return;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#time.wallNow();
     const currentMinute = Math.floor(nowMs / minuteMs);
     const slots = this.#windows.dirtyMinutes(nowMs, options);
     const isPruneDue = currentMinute !== this.#lastPruneMinute;
@@ -330,7 +346,7 @@ export class MetricsCollector {
       requests: this.#unsaved,
       rollups,
       keepRequests: this.#options.settings.requestLogSize,
-      pruneBeforeMs: isPruneDue ? nowMs - this.#options.settings.retentionMs : undefined,
+      pruneBeforeMs: isPruneDue ? addWall(nowMs, -this.#options.settings.retentionMs) : undefined,
     });
     for (const slot of slots) slot.isDirty = false;
     this.#unsaved = [];
@@ -339,7 +355,7 @@ export class MetricsCollector {
 
   #evaluateWarnings(): void {
     const { settings, events, logger } = this.#options;
-    const nowMs = this.#clock.now();
+    const nowMs = this.#time.wallNow();
     const crashes = new Map<string, number>();
     for (const crash of this.#crashes) {
       if (crash.atMs > nowMs - settings.warnings.windowMs)

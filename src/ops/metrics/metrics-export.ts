@@ -7,7 +7,13 @@ import { toCsv, type CsvValue } from "./csv.js";
 import type { RollupRow } from "./metrics-history.js";
 import type { MetricsSnapshot, ModelSummary, ServerSnapshot } from "./metrics-snapshot.js";
 import type { SketchSummary } from "./quantile-sketch.js";
-import { metricNames, metricUnits, metricValues, type RequestRecord } from "./request-record.js";
+import {
+  metricDefinitions,
+  metricNames,
+  metricValues,
+  type MetricValues,
+  type RequestRecord,
+} from "./request-record.js";
 import type { SeriesSummary } from "./series-stats.js";
 import type { PerformanceWarning } from "./warning-rules.js";
 
@@ -136,7 +142,7 @@ function seriesRows(prefix: readonly CsvValue[], summary: SeriesSummary): CsvVal
     rows.push([
       ...prefix,
       name,
-      metricUnits[name],
+      metricDefinitions[name].unit,
       stats.count,
       total,
       round(stats.min),
@@ -181,66 +187,48 @@ export function rollupsJson(rows: readonly RollupRow[]) {
   }));
 }
 
-const requestColumns = [
-  "request_id",
-  "ended_at",
-  "model",
-  "priority",
-  "outcome",
-  "error_code",
-  "api_key_id",
-  "queue_ms",
-  "load_ms",
-  "prompt_ms",
-  "time_to_first_token_ms",
-  "decode_ms",
-  "total_ms",
-  "prompt_tokens",
-  "completion_tokens",
-  "cached_tokens",
-  "preemptions",
-  "prompt_tokens_per_second",
-  "inter_token_latency_ms",
-  "decode_tokens_per_second",
-] as const;
+type RequestCell = (record: RequestRecord, values: MetricValues) => CsvValue;
 
-function requestCells(record: RequestRecord): CsvValue[] {
+/** The request log's columns in wire order, each beside how it reads a record (keyed, so none can shift). */
+const requestColumns: Readonly<Record<string, RequestCell>> = {
+  request_id: (record) => record.requestId,
+  ended_at: (record) => iso(record.endedAtMs),
+  model: (record) => record.model,
+  priority: (record) => record.priority,
+  outcome: (record) => record.outcome,
+  error_code: (record) => record.errorCode,
+  api_key_id: (record) => record.apiKeyId,
+  queue_ms: (record) => round(record.queueMs),
+  load_ms: (record) => round(record.loadMs),
+  prompt_ms: (record) => round(record.promptMs),
+  time_to_first_token_ms: (record) => round(record.timeToFirstTokenMs),
+  decode_ms: (record) => round(record.decodeMs),
+  total_ms: (record) => round(record.totalMs),
+  prompt_tokens: (record) => record.promptTokens,
+  completion_tokens: (record) => record.completionTokens,
+  cached_tokens: (record) => record.cachedTokens,
+  preemptions: (record) => record.preemptions,
+  prompt_tokens_per_second: (_record, values) => round(values.prompt_tokens_per_second),
+  inter_token_latency_ms: (_record, values) => round(values.inter_token_latency_ms),
+  decode_tokens_per_second: (_record, values) => round(values.decode_tokens_per_second),
+};
+
+function requestEntries(record: RequestRecord): [string, CsvValue][] {
   const values = metricValues(record);
-  const derived = (name: (typeof metricNames)[number]): number | null =>
-    round(values[metricNames.indexOf(name)]);
-  return [
-    record.requestId,
-    iso(record.endedAtMs),
-    record.model,
-    record.priority,
-    record.outcome,
-    record.errorCode,
-    record.apiKeyId,
-    round(record.queueMs),
-    round(record.loadMs),
-    round(record.promptMs),
-    round(record.timeToFirstTokenMs),
-    round(record.decodeMs),
-    round(record.totalMs),
-    record.promptTokens,
-    record.completionTokens,
-    record.cachedTokens,
-    record.preemptions,
-    derived("prompt_tokens_per_second"),
-    derived("inter_token_latency_ms"),
-    derived("decode_tokens_per_second"),
-  ];
+  return Object.entries(requestColumns).map(([column, cell]) => [column, cell(record, values)]);
 }
 
 export function requestsCsv(records: readonly RequestRecord[]): string {
-  return toCsv(requestColumns, records.map(requestCells));
+  return toCsv(
+    Object.keys(requestColumns),
+    records.map((record) => requestEntries(record).map(([, value]) => value)),
+  );
 }
 
 export function requestsJson(records: readonly RequestRecord[]) {
-  return records.map((record) => {
-    const cells = requestCells(record);
-    return Object.fromEntries(requestColumns.map((column, index) => [column, cells[index] ?? null]));
-  });
+  return records.map((record) =>
+    Object.fromEntries(requestEntries(record).map(([column, value]) => [column, value ?? null])),
+  );
 }
 
 export function warningJson(warning: PerformanceWarning) {

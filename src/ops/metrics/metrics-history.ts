@@ -5,13 +5,13 @@
  */
 import type BetterSqlite3 from "better-sqlite3";
 import type { Database } from "../../store/index.js";
-import type { Priority } from "../../core/index.js";
+import type { Priority, WallMs } from "../../core/index.js";
 import type { RequestRecord } from "./request-record.js";
 import { SeriesStats, type SeriesData } from "./series-stats.js";
 
 export interface RollupRow {
-  /** Unix ms of the minute's start. */
-  minuteMs: number;
+  /** When the minute starts (wall clock: rollups are calendar minutes). */
+  minuteMs: WallMs;
   model: string;
   priority: Priority;
   stats: SeriesStats;
@@ -23,7 +23,7 @@ export interface PersistBatch {
   /** Keep only this many newest rows of the request log. */
   keepRequests: number;
   /** Delete rollups of minutes before this (retention); undefined skips pruning. */
-  pruneBeforeMs: number | undefined;
+  pruneBeforeMs: WallMs | undefined;
 }
 
 interface RequestRow {
@@ -89,14 +89,14 @@ export class MetricsHistory {
   }
 
   /** Rollups of minutes starting at or after `sinceMs`, oldest first. */
-  loadRollups(sinceMs: number): RollupRow[] {
+  loadRollups(sinceMs: WallMs): RollupRow[] {
     const rows = this.#database.connection
       .prepare(
         "SELECT minute, model, priority, data FROM metric_rollups WHERE minute >= ? ORDER BY minute, model, priority",
       )
       .all(sinceMs) as { minute: number; model: string; priority: Priority; data: string }[];
     return rows.map((row) => ({
-      minuteMs: row.minute,
+      minuteMs: row.minute as WallMs,
       model: row.model,
       priority: row.priority,
       stats: SeriesStats.fromData(JSON.parse(row.data) as SeriesData),
@@ -137,7 +137,7 @@ function toRow(record: RequestRecord): RequestRow {
 function fromRow(row: RequestRow): RequestRecord {
   return {
     requestId: row.request_id,
-    endedAtMs: row.ended_at,
+    endedAtMs: row.ended_at as WallMs,
     model: row.model,
     priority: row.priority as Priority,
     outcome: row.outcome as RequestRecord["outcome"],

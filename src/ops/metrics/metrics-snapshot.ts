@@ -2,6 +2,7 @@
  * A read of the metrics: the leaf series (model × priority) of one window grouped into the
  * overall view, per model (with its priorities) and per priority, plus the server's state.
  */
+import type { WallMs } from "../../core/index.js";
 import {
   type EventLoopLag,
   type LoadedModelPlan,
@@ -43,8 +44,8 @@ export interface ServerSnapshot {
 export interface MetricsSnapshot {
   /** As asked: 1m, 5m, 1h, start, or a history range such as 24h. */
   window: string;
-  fromMs: number;
-  toMs: number;
+  fromMs: WallMs;
+  toMs: WallMs;
   /** Where the figures come from: live windows, or the per-minute rollups. */
   source: "live" | "rollups";
   overall: SeriesSummary;

@@ -3,10 +3,10 @@
  * window, and the since-start totals, all per model × priority. The 1 h window's minute slots
  * double as the per-minute rollups that are persisted.
  */
-import { AppError } from "../../core/index.js";
+import { AppError, type WallMs } from "../../core/index.js";
 import type { RollupRow } from "./metrics-history.js";
 import { seriesKey, splitSeriesKey } from "./metrics-snapshot.js";
-import { isPriority, metricValues, type RequestRecord } from "./request-record.js";
+import { isPriority, metricValues, type MetricValues, type RequestRecord } from "./request-record.js";
 import { statsAt, type SeriesStats } from "./series-stats.js";
 import { SlidingWindow, type WindowSlot } from "./sliding-window.js";
 
@@ -40,7 +40,7 @@ export class MetricsWindows {
   }
 
   /** Adds one finished request (its model already label-safe); returns its statistics. */
-  add(record: RequestRecord): (number | undefined)[] {
+  add(record: RequestRecord): MetricValues {
     const values = metricValues(record);
     const key = seriesKey(record.model, record.priority);
     const entry = { atMs: record.endedAtMs, seriesKey: key, record, values };
@@ -60,7 +60,7 @@ export class MetricsWindows {
   }
 
   /** The minute rollups within the last hour, since `sinceMs`. */
-  minutes(nowMs: number, sinceMs: number): RollupRow[] {
+  minutes(nowMs: WallMs, sinceMs: WallMs): RollupRow[] {
     return this.#live["1h"]
       .liveSlots(nowMs)
       .filter((slot) => slot.epoch * minuteMs >= sinceMs)
@@ -68,7 +68,7 @@ export class MetricsWindows {
   }
 
   /** Minute slots changed since they were last persisted: finished minutes, or all when final. */
-  dirtyMinutes(nowMs: number, options: { isFinal: boolean }): WindowSlot[] {
+  dirtyMinutes(nowMs: WallMs, options: { isFinal: boolean }): WindowSlot[] {
     const currentMinute = Math.floor(nowMs / minuteMs);
     return [...this.#evictedMinutes.splice(0), ...this.#live["1h"].liveSlots(nowMs)].filter(
       (slot) => slot.isDirty && (options.isFinal || slot.epoch < currentMinute),
@@ -76,11 +76,21 @@ export class MetricsWindows {
   }
 }
 
+/** The wall time a minute (floor(ms / minuteMs)) starts at. */
+export function minuteStart(minute: number): WallMs {
+  return (minute * minuteMs) as WallMs;
+}
+
+/** The start of the minute `timeMs` falls in. */
+export function minuteFloor(timeMs: WallMs): WallMs {
+  return minuteStart(Math.floor(timeMs / minuteMs));
+}
+
 export function rollupRows(slot: WindowSlot): RollupRow[] {
   return [...slot.series].map(([key, stats]) => {
     const { model, priority } = splitSeriesKey(key);
     return {
-      minuteMs: slot.epoch * minuteMs,
+      minuteMs: minuteStart(slot.epoch),
       model,
       priority: isPriority(priority) ? priority : "normal",
       stats,

@@ -5,7 +5,7 @@
  * priority and outcome only: never request ids, keys or prompts.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { RequestRecord } from "./request-record.js";
+import type { MetricName, MetricValues, RequestRecord } from "./request-record.js";
 import type { LoadedModelPlan } from "./server-state.js";
 
 const latencyBuckets = [
@@ -34,6 +34,18 @@ interface SeriesChildren {
   cachedTokens: Counter.Internal;
   preemptions: Counter.Internal;
 }
+
+/** Which per-request histogram each timed statistic feeds (in seconds), by name. */
+const timedFamilies: readonly (readonly [
+  MetricName,
+  "queueTime" | "loadWait" | "prefill" | "timeToFirstToken" | "interToken",
+])[] = [
+  ["queue_ms", "queueTime"],
+  ["load_ms", "loadWait"],
+  ["prompt_ms", "prefill"],
+  ["time_to_first_token_ms", "timeToFirstToken"],
+  ["inter_token_latency_ms", "interToken"],
+];
 
 export interface GaugeState {
   queue: { model: string; priority: string; queued: number; running: number }[];
@@ -251,25 +263,22 @@ export class PrometheusMetrics {
   }
 
   /** One finished request; `model` is the label-safe name. Off the hot path (collector flush). */
-  observe(record: RequestRecord, model: string, values: readonly (number | undefined)[]): void {
+  observe(record: RequestRecord, model: string, values: MetricValues): void {
     const labels = { model, priority: record.priority };
     this.#requests.inc({ ...labels, outcome: record.outcome });
     if (record.outcome === "error") this.#errors.inc({ ...labels, outcome: record.errorCode ?? "internal" });
-    const [queueMs, loadMs, promptMs, , ttftMs, interTokenMs, , totalMs, promptTokens, completionTokens] =
-      values;
     // Requests refused before admission are counted above, not timed (isServed).
-    if (totalMs === undefined) return;
+    if (values.total_ms === undefined) return;
     const children = this.#childrenOf(model, record.priority);
-    if (queueMs !== undefined) children.queueTime.observe(queueMs / 1000);
-    if (loadMs !== undefined) children.loadWait.observe(loadMs / 1000);
-    if (promptMs !== undefined) children.prefill.observe(promptMs / 1000);
-    if (ttftMs !== undefined) children.timeToFirstToken.observe(ttftMs / 1000);
-    if (interTokenMs !== undefined) children.interToken.observe(interTokenMs / 1000);
+    for (const [metric, family] of timedFamilies) {
+      const ms = values[metric];
+      if (ms !== undefined) children[family].observe(ms / 1000);
+    }
     if (record.decodeMs !== undefined && record.timeToFirstTokenMs !== undefined)
       children.decode.observe(record.decodeMs / 1000);
-    this.#duration.observe({ ...labels, outcome: record.outcome }, totalMs / 1000);
-    if (promptTokens !== undefined) children.promptLength.observe(promptTokens);
-    if (completionTokens !== undefined) children.generationLength.observe(completionTokens);
+    this.#duration.observe({ ...labels, outcome: record.outcome }, values.total_ms / 1000);
+    if (values.prompt_tokens !== undefined) children.promptLength.observe(values.prompt_tokens);
+    if (values.completion_tokens !== undefined) children.generationLength.observe(values.completion_tokens);
     if (record.promptTokens > 0) children.promptTokens.inc(record.promptTokens);
     if (record.completionTokens > 0) children.generationTokens.inc(record.completionTokens);
     if ((record.cachedTokens ?? 0) > 0) children.cachedTokens.inc(record.cachedTokens);

@@ -3,14 +3,14 @@
  * path (a plain object, nothing computed but two divisions), and the per-request statistics
  * that are derived from it off the hot path.
  */
-import { priorities, type Priority, type ServerEvents } from "../../core/index.js";
+import { priorities, type Priority, type ServerEvents, type WallMs } from "../../core/index.js";
 
 export type RequestOutcome = ServerEvents["request-end"]["outcome"];
 
 export interface RequestRecord {
   requestId: string;
-  /** Unix ms when the request ended (the collector's clock). */
-  endedAtMs: number;
+  /** When the request ended, on the collector's wall clock. */
+  endedAtMs: WallMs;
   model: string;
   priority: Priority;
   outcome: RequestOutcome;
@@ -28,7 +28,7 @@ export interface RequestRecord {
   preemptions: number;
 }
 
-export function recordFromEvent(event: ServerEvents["request-end"], endedAtMs: number): RequestRecord {
+export function recordFromEvent(event: ServerEvents["request-end"], endedAtMs: WallMs): RequestRecord {
   return {
     requestId: event.requestId,
     endedAtMs,
@@ -50,34 +50,6 @@ export function recordFromEvent(event: ServerEvents["request-end"], endedAtMs: n
   };
 }
 
-/** The per-request statistics, in the order of `metricNames`. */
-export const metricNames = [
-  "queue_ms",
-  "load_ms",
-  "prompt_ms",
-  "prompt_tokens_per_second",
-  "time_to_first_token_ms",
-  "inter_token_latency_ms",
-  "decode_tokens_per_second",
-  "total_ms",
-  "prompt_tokens",
-  "completion_tokens",
-] as const;
-export type MetricName = (typeof metricNames)[number];
-
-export const metricUnits: Record<MetricName, string> = {
-  queue_ms: "ms",
-  load_ms: "ms",
-  prompt_ms: "ms",
-  prompt_tokens_per_second: "tokens/s",
-  time_to_first_token_ms: "ms",
-  inter_token_latency_ms: "ms",
-  decode_tokens_per_second: "tokens/s",
-  total_ms: "ms",
-  prompt_tokens: "tokens",
-  completion_tokens: "tokens",
-};
-
 /** Errors raised before a request is admitted: such requests are counted, not timed. */
 const refusedCodes: ReadonlySet<string> = new Set([
   "model-not-found",
@@ -98,31 +70,74 @@ export function isServed(record: RequestRecord): boolean {
   );
 }
 
-/**
- * Each statistic's value for one request, or undefined where it does not apply: queue wait for
- * requests that got a sequence, load wait for those that waited on a load, prompt and TTFT for
- * those that produced a token, decode rate and inter-token latency (the request's mean: decode
- * time ÷ (completion tokens − 1), see docs/decisions/0005) for those with at least two tokens.
- */
-export function metricValues(record: RequestRecord): (number | undefined)[] {
-  const served = isServed(record);
-  const decodedTokens = record.completionTokens - 1;
-  const hasDecode = record.decodeMs !== undefined && decodedTokens >= 1 && record.decodeMs > 0;
+interface MetricDefinition {
+  unit: "ms" | "tokens/s" | "tokens";
+  /** The statistic for one request, or undefined where it does not apply. */
+  valueOf(record: RequestRecord): number | undefined;
+}
+
+/** Tokens decoded after the first, when there are any and they took time (rates need both). */
+function decodedAfterFirst(record: RequestRecord): { tokens: number; ms: number } | undefined {
+  const tokens = record.completionTokens - 1;
+  const ms = record.decodeMs;
+  return ms !== undefined && tokens >= 1 && ms > 0 ? { tokens, ms } : undefined;
+}
+
+function promptRate(record: RequestRecord): number | undefined {
   const evaluatedTokens = record.promptTokens - (record.cachedTokens ?? 0);
-  return [
-    record.queueMs,
-    record.loadMs,
-    record.promptMs,
-    record.promptMs !== undefined && record.promptMs > 0 && evaluatedTokens > 0
-      ? (evaluatedTokens * 1000) / record.promptMs
-      : undefined,
-    record.timeToFirstTokenMs,
-    hasDecode ? record.decodeMs! / decodedTokens : undefined,
-    hasDecode ? (decodedTokens * 1000) / record.decodeMs! : undefined,
-    served ? record.totalMs : undefined,
-    served ? record.promptTokens : undefined,
-    served ? record.completionTokens : undefined,
-  ];
+  const ms = record.promptMs;
+  return ms !== undefined && ms > 0 && evaluatedTokens > 0 ? (evaluatedTokens * 1000) / ms : undefined;
+}
+
+/**
+ * The per-request statistics, keyed by name: each one's unit and value sit together, so adding
+ * one is one entry, and readers look values up by name (a reorder cannot mislabel a series).
+ * Queue wait applies to requests that got a sequence, load wait to those that waited on a load,
+ * prompt and TTFT to those that produced a token, decode rate and inter-token latency (the
+ * request's mean: decode time ÷ (completion tokens − 1), see docs/decisions/0005) to those with
+ * at least two tokens, and totals to requests that were admitted (`isServed`).
+ */
+export const metricDefinitions = {
+  queue_ms: { unit: "ms", valueOf: (record) => record.queueMs },
+  load_ms: { unit: "ms", valueOf: (record) => record.loadMs },
+  prompt_ms: { unit: "ms", valueOf: (record) => record.promptMs },
+  prompt_tokens_per_second: { unit: "tokens/s", valueOf: promptRate },
+  time_to_first_token_ms: { unit: "ms", valueOf: (record) => record.timeToFirstTokenMs },
+  inter_token_latency_ms: {
+    unit: "ms",
+    valueOf: (record) => {
+      const decoded = decodedAfterFirst(record);
+      return decoded === undefined ? undefined : decoded.ms / decoded.tokens;
+    },
+  },
+  decode_tokens_per_second: {
+    unit: "tokens/s",
+    valueOf: (record) => {
+      const decoded = decodedAfterFirst(record);
+      return decoded === undefined ? undefined : (decoded.tokens * 1000) / decoded.ms;
+    },
+  },
+  total_ms: { unit: "ms", valueOf: (record) => (isServed(record) ? record.totalMs : undefined) },
+  prompt_tokens: {
+    unit: "tokens",
+    valueOf: (record) => (isServed(record) ? record.promptTokens : undefined),
+  },
+  completion_tokens: {
+    unit: "tokens",
+    valueOf: (record) => (isServed(record) ? record.completionTokens : undefined),
+  },
+} satisfies Record<string, MetricDefinition>;
+
+export type MetricName = keyof typeof metricDefinitions;
+/** The statistics' names in definition order: the order of JSON keys and CSV rows. */
+export const metricNames = Object.keys(metricDefinitions) as MetricName[];
+export type MetricValues = Readonly<Record<MetricName, number | undefined>>;
+
+/** Each statistic's value for one request, by name. */
+export function metricValues(record: RequestRecord): MetricValues {
+  const values = {} as Record<MetricName, number | undefined>;
+  for (const name of metricNames) values[name] = metricDefinitions[name].valueOf(record);
+  return values;
 }
 
 export function isPriority(value: string): value is Priority {

@@ -4,7 +4,7 @@
  * per-model and per-priority views are merges of the leaf series, and rollups store it as JSON.
  */
 import { QuantileSketch, type SketchData, type SketchSummary } from "./quantile-sketch.js";
-import { metricNames, type MetricName, type RequestRecord } from "./request-record.js";
+import { metricNames, type MetricName, type MetricValues, type RequestRecord } from "./request-record.js";
 
 export interface TokenTotals {
   prompt: number;
@@ -33,11 +33,9 @@ export class SeriesStats {
   readonly outcomes: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
   readonly tokens: TokenTotals = { prompt: 0, completion: 0, cached: 0 };
-  readonly #sketches: (QuantileSketch | undefined)[] = new Array<QuantileSketch | undefined>(
-    metricNames.length,
-  );
+  readonly #sketches: Partial<Record<MetricName, QuantileSketch>> = {};
 
-  add(record: RequestRecord, values: readonly (number | undefined)[]): void {
+  add(record: RequestRecord, values: MetricValues): void {
     this.requests += 1;
     this.outcomes[record.outcome] = (this.outcomes[record.outcome] ?? 0) + 1;
     if (record.errorCode !== undefined && record.outcome !== "stop" && record.outcome !== "length") {
@@ -46,10 +44,10 @@ export class SeriesStats {
     this.tokens.prompt += record.promptTokens;
     this.tokens.completion += record.completionTokens;
     this.tokens.cached += record.cachedTokens ?? 0;
-    values.forEach((value, index) => {
-      if (value === undefined) return;
-      (this.#sketches[index] ??= new QuantileSketch()).add(value);
-    });
+    for (const name of metricNames) {
+      const value = values[name];
+      if (value !== undefined) (this.#sketches[name] ??= new QuantileSketch()).add(value);
+    }
   }
 
   merge(other: SeriesStats): void {
@@ -59,19 +57,20 @@ export class SeriesStats {
     this.tokens.prompt += other.tokens.prompt;
     this.tokens.completion += other.tokens.completion;
     this.tokens.cached += other.tokens.cached;
-    other.#sketches.forEach((sketch, index) => {
-      if (sketch !== undefined) (this.#sketches[index] ??= new QuantileSketch()).merge(sketch);
-    });
+    for (const name of metricNames) {
+      const sketch = other.#sketches[name];
+      if (sketch !== undefined) (this.#sketches[name] ??= new QuantileSketch()).merge(sketch);
+    }
   }
 
   sketch(metric: MetricName): QuantileSketch | undefined {
-    return this.#sketches[metricNames.indexOf(metric)];
+    return this.#sketches[metric];
   }
 
   summary(): SeriesSummary {
     const empty = new QuantileSketch().summary();
     const stats = Object.fromEntries(
-      metricNames.map((name, index) => [name, this.#sketches[index]?.summary() ?? empty]),
+      metricNames.map((name) => [name, this.#sketches[name]?.summary() ?? empty]),
     ) as Record<MetricName, SketchSummary>;
     return {
       requests: this.requests,
@@ -84,10 +83,10 @@ export class SeriesStats {
 
   toData(): SeriesData {
     const sketches: Partial<Record<MetricName, SketchData>> = {};
-    metricNames.forEach((name, index) => {
-      const sketch = this.#sketches[index];
+    for (const name of metricNames) {
+      const sketch = this.#sketches[name];
       if (sketch !== undefined) sketches[name] = sketch.toData();
-    });
+    }
     return {
       requests: this.requests,
       outcomes: { ...this.outcomes },
@@ -103,10 +102,10 @@ export class SeriesStats {
     addCounts(stats.outcomes, data.outcomes);
     addCounts(stats.errors, data.errors);
     Object.assign(stats.tokens, data.tokens);
-    metricNames.forEach((name, index) => {
+    for (const name of metricNames) {
       const sketch = data.sketches[name];
-      if (sketch !== undefined) stats.#sketches[index] = QuantileSketch.fromData(sketch);
-    });
+      if (sketch !== undefined) stats.#sketches[name] = QuantileSketch.fromData(sketch);
+    }
     return stats;
   }
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { RequestRecord } from "./request-record.js";
+import type { WallMs } from "../../core/index.js";
+import type { MetricValues, RequestRecord } from "./request-record.js";
 import { SlidingWindow, type WindowSlot } from "./sliding-window.js";
 
 const record = {
@@ -10,8 +11,11 @@ const record = {
   errorCode: undefined,
 } as RequestRecord;
 
+/** Wall-clock readings as the collector would take them. */
+const wall = (ms: number): WallMs => ms as WallMs;
+
 function add(window: SlidingWindow, atMs: number, seriesKey = "alpha"): boolean {
-  return window.add({ atMs, seriesKey, record, values: [atMs] });
+  return window.add({ atMs: wall(atMs), seriesKey, record, values: { queue_ms: atMs } as MetricValues });
 }
 
 describe("SlidingWindow", () => {
@@ -21,7 +25,7 @@ describe("SlidingWindow", () => {
     add(window, 0);
     add(window, 30_500);
     add(window, 59_999);
-    const count = (nowMs: number) => window.collect(nowMs).get("alpha")?.requests ?? 0;
+    const count = (nowMs: number) => window.collect(wall(nowMs)).get("alpha")?.requests ?? 0;
     expect(count(59_999)).toBe(3);
     // At 60 s the window is [1 s, 60 s]: t=0 has left. A record leaves between 59 and 60 s after it.
     expect(count(60_000)).toBe(2);
@@ -29,7 +33,7 @@ describe("SlidingWindow", () => {
     expect(count(90_000)).toBe(1);
     expect(count(118_999)).toBe(1);
     expect(count(119_000)).toBe(0);
-    expect(window.startMs(120_000)).toBe(61_000);
+    expect(window.startMs(wall(120_000))).toBe(61_000);
   });
 
   it("merges series across slots and drops records older than the ring", () => {
@@ -37,7 +41,7 @@ describe("SlidingWindow", () => {
     add(window, 10_000, "alpha");
     add(window, 20_000, "alpha");
     add(window, 20_000, "beta");
-    expect(window.collect(25_000).get("alpha")?.sketch("queue_ms")?.count).toBe(2);
+    expect(window.collect(wall(25_000)).get("alpha")?.sketch("queue_ms")?.count).toBe(2);
     // The ring moved on past t=10 s's place (t=70 s reuses it): a late record for 10 s is dropped.
     expect(add(window, 70_000)).toBe(true);
     expect(add(window, 10_500)).toBe(false);

@@ -2,9 +2,11 @@
  * A sliding window as a ring of time slots, each holding the leaf series (model × priority)
  * that ended in it. A window of W has 60 slots of W/60: reading it merges the current slot and
  * the 59 before, so it covers the last W to within one slot (1 s for 1 m, 5 s for 5 m, 1 min for
- * 1 h). A slot is reset when the ring comes round to it again, so memory stays bounded.
+ * 1 h). A slot is reset when the ring comes round to it again, so memory stays bounded. Slots
+ * are wall-clock (calendar) time, so the 1 h ring's slots are the persisted per-minute rollups.
  */
-import type { RequestRecord } from "./request-record.js";
+import type { WallMs } from "../../core/index.js";
+import type { MetricValues, RequestRecord } from "./request-record.js";
 import { statsAt, type SeriesStats } from "./series-stats.js";
 
 export const slotsPerWindow = 60;
@@ -31,17 +33,12 @@ export class SlidingWindow {
     this.#onEvict = onEvict;
   }
 
-  epochOf(timeMs: number): number {
+  epochOf(timeMs: WallMs): number {
     return Math.floor(timeMs / this.slotMs);
   }
 
   /** Adds a record to the slot of `atMs`; returns false when that slot has already left the ring. */
-  add(options: {
-    atMs: number;
-    seriesKey: string;
-    record: RequestRecord;
-    values: readonly (number | undefined)[];
-  }): boolean {
+  add(options: { atMs: WallMs; seriesKey: string; record: RequestRecord; values: MetricValues }): boolean {
     const slot = this.#slotFor(this.epochOf(options.atMs));
     if (slot === undefined) return false;
     statsAt(slot.series, options.seriesKey).add(options.record, options.values);
@@ -59,7 +56,7 @@ export class SlidingWindow {
   }
 
   /** The leaf series over the window ending at `nowMs`, each merged across its slots. */
-  collect(nowMs: number): Map<string, SeriesStats> {
+  collect(nowMs: WallMs): Map<string, SeriesStats> {
     const merged = new Map<string, SeriesStats>();
     for (const slot of this.liveSlots(nowMs)) {
       for (const [key, stats] of slot.series) statsAt(merged, key).merge(stats);
@@ -68,7 +65,7 @@ export class SlidingWindow {
   }
 
   /** Slots still inside the window ending at `nowMs`, oldest first. */
-  liveSlots(nowMs: number): WindowSlot[] {
+  liveSlots(nowMs: WallMs): WindowSlot[] {
     const newest = this.epochOf(nowMs);
     return this.#slots
       .filter(
@@ -79,8 +76,8 @@ export class SlidingWindow {
   }
 
   /** Start of the window ending at `nowMs` (the oldest slot it may include). */
-  startMs(nowMs: number): number {
-    return (this.epochOf(nowMs) - slotsPerWindow + 1) * this.slotMs;
+  startMs(nowMs: WallMs): WallMs {
+    return ((this.epochOf(nowMs) - slotsPerWindow + 1) * this.slotMs) as WallMs;
   }
 
   #slotFor(epoch: number): WindowSlot | undefined {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { WallMs } from "../../core/index.js";
 import { WarningTracker, type WarningCheck } from "./warning-rules.js";
+
+const wall = (ms: number): WallMs => ms as WallMs;
 
 function decodeCheck(value: number | null): WarningCheck {
   return {
@@ -17,7 +20,7 @@ function decodeCheck(value: number | null): WarningCheck {
 function run(tracker: WarningTracker, values: (number | null)[]): string[] {
   return values.flatMap((value, step) =>
     tracker
-      .evaluate(value === undefined ? [] : [decodeCheck(value)], step * 10_000)
+      .evaluate(value === undefined ? [] : [decodeCheck(value)], wall(step * 10_000))
       .map((transition) => `${transition.state}@${step * 10}`),
   );
 }
@@ -48,12 +51,14 @@ describe("WarningTracker", () => {
 
   it("treats missing data as recovered and a zero hold as immediate", () => {
     const tracker = new WarningTracker({ forMs: 0 });
-    expect(tracker.evaluate([decodeCheck(10)], 0).map((transition) => transition.state)).toEqual(["start"]);
+    expect(tracker.evaluate([decodeCheck(10)], wall(0)).map((transition) => transition.state)).toEqual([
+      "start",
+    ]);
     expect(tracker.active()).toHaveLength(1);
-    expect(tracker.evaluate([decodeCheck(10)], 1000)).toEqual([]);
+    expect(tracker.evaluate([decodeCheck(10)], wall(1000))).toEqual([]);
     // The model got no requests in the window: the check reports null, then is missing.
     expect(
-      tracker.evaluate([], 2000).map((transition) => [transition.state, transition.warning.value]),
+      tracker.evaluate([], wall(2000)).map((transition) => [transition.state, transition.warning.value]),
     ).toEqual([["clear", null]]);
   });
 
@@ -69,7 +74,7 @@ describe("WarningTracker", () => {
       holdMs: 0,
       describe: () => "crashed",
     };
-    expect(tracker.evaluate([crash], 0).map((transition) => transition.state)).toEqual(["start"]);
-    expect(tracker.evaluate([], 5000).map((transition) => transition.state)).toEqual(["clear"]);
+    expect(tracker.evaluate([crash], wall(0)).map((transition) => transition.state)).toEqual(["start"]);
+    expect(tracker.evaluate([], wall(5000)).map((transition) => transition.state)).toEqual(["clear"]);
   });
 });

@@ -8,6 +8,7 @@
  *   ok ──breach──▶ pending ──held forMs──▶ firing ──recovered forMs──▶ ok (cleared)
  *        ◀─no breach──┘                       ◀──breach again (timer resets)──┘
  */
+import type { WallMs } from "../../core/index.js";
 
 /** A warning clears only once the value is this fraction past its threshold. */
 export const clearMargin = 0.1;
@@ -36,8 +37,8 @@ export interface PerformanceWarning {
   value: number | null;
   threshold: number;
   message: string;
-  startedAtMs: number;
-  clearedAtMs: number | undefined;
+  startedAtMs: WallMs;
+  clearedAtMs: WallMs | undefined;
 }
 
 export interface WarningTransition {
@@ -46,11 +47,11 @@ export interface WarningTransition {
 }
 
 type TrackState =
-  | { phase: "pending"; sinceMs: number }
+  | { phase: "pending"; sinceMs: WallMs }
   | {
       phase: "firing";
       warning: PerformanceWarning;
-      recoveringSinceMs: number | undefined;
+      recoveringSinceMs: WallMs | undefined;
       holdMs: number | undefined;
     };
 
@@ -69,7 +70,7 @@ export class WarningTracker {
    * Feeds one evaluation's checks. A key that was tracked and is missing now has no data.
    * Returns the warnings that started or cleared, in order.
    */
-  evaluate(checks: readonly WarningCheck[], nowMs: number): WarningTransition[] {
+  evaluate(checks: readonly WarningCheck[], nowMs: WallMs): WarningTransition[] {
     const transitions: WarningTransition[] = [];
     const seen = new Set<string>();
     for (const check of checks) {
@@ -114,7 +115,7 @@ export class WarningTracker {
     return this.#history.map((warning) => ({ ...warning })).reverse();
   }
 
-  #step(check: WarningCheck, nowMs: number): WarningTransition | undefined {
+  #step(check: WarningCheck, nowMs: WallMs): WarningTransition | undefined {
     const state = this.#states.get(check.key);
     const { value, threshold } = check;
     const isBreach = value !== null && (check.direction === "above" ? value > threshold : value < threshold);
