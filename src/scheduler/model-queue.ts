@@ -1,9 +1,8 @@
 /**
- * ModelQueue: the in-process Scheduler. This file is the request flow — admit, wait for the
- * model (ResidencyManager) and for a sequence (ModelSlots) by priority, run, preempt a low
- * request for a waiting high one and resume it, release — plus the events it emits. Requests
- * for different models never wait on each other's loads. Policies live in policies.ts, timing
- * in request-timing.ts, the snapshot in queue-snapshot.ts.
+ * ModelQueue, the in-process Scheduler: the request flow. Admit, wait for the model
+ * (ResidencyManager) and for a sequence (ModelSlots) by priority, run, preempt a low request for
+ * a waiting high one and resume it, release. Requests for different models never wait on each
+ * other's loads. Policies: policies.ts; request-end: request-record.ts; views: queue-snapshot.ts.
  */
 import {
   AppError,
@@ -22,10 +21,10 @@ import type {
   SubmitOptions,
 } from "./contract.js";
 import { ModelSlots, type SlotHolder } from "./model-slots.js";
-import { classifyFailure, isPreemptionInEffect, selectQueueOrdering } from "./policies.js";
+import { isPreemptionInEffect, selectQueueOrdering } from "./policies.js";
 import { buildSnapshot } from "./queue-snapshot.js";
 import { RequestRegistry, type TrackedRequest } from "./request-registry.js";
-import { RequestTiming } from "./request-timing.js";
+import { RequestRecord } from "./request-record.js";
 import { ResidencyManager } from "./residency-manager.js";
 import type { Resident } from "./residency.js";
 import type { SchedulerOptions } from "./scheduler-options.js";
@@ -42,14 +41,6 @@ interface StartOptions {
   isResumed: boolean;
   keepAliveMs: number | undefined;
   isPreemptible: boolean;
-}
-
-/** What request-end reports besides timing; filled in as the request goes. */
-interface Outcome {
-  outcome: "stop" | "length" | "cancelled" | "error" | "rejected";
-  errorCode?: string;
-  promptTokens: number;
-  completionTokens: number;
 }
 
 /** The scheduler the composition root owns. */
@@ -77,35 +68,27 @@ export class ModelQueue implements OwnedScheduler {
   }
 
   async *generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent> {
-    const timing = new RequestTiming(this.#options.time);
+    const record = new RequestRecord(this.#options.time);
     const { request: tracked, untrack } = this.#requests.track({
       id: request.id,
       model: request.model,
       priority: request.priority,
-      enqueuedMs: timing.arrivedMs,
+      enqueuedMs: record.arrivedMs,
       clientSignal: options.signal,
     });
-    const end: Outcome = { outcome: "error", promptTokens: 0, completionTokens: 0 };
     try {
-      yield* this.#run(request, options, { tracked, timing, end });
+      yield* this.#run(request, options, { tracked, record });
     } catch (error) {
-      end.errorCode = error instanceof AppError ? error.code : "internal";
       const isAborted = tracked.controller.signal.aborted;
-      end.outcome = classifyFailure(end.errorCode, isAborted);
+      record.failed(error, { isAborted });
       if (isAborted && !(error instanceof AppError && error.code !== "cancelled")) {
         throw new AppError("cancelled", "The request was cancelled.", { cause: error });
       }
       throw error;
     } finally {
       untrack();
-      this.#options.events.emit("request-end", {
-        requestId: request.id,
-        model: tracked.model,
-        ...end,
-        priority: request.priority,
-        ...timing.endFields(),
-        preemptions: tracked.preemptions,
-      });
+      const { id: requestId, model, priority, preemptions } = tracked;
+      this.#options.events.emit("request-end", record.endEvent({ requestId, model, priority, preemptions }));
     }
   }
 
@@ -179,10 +162,10 @@ export class ModelQueue implements OwnedScheduler {
   async *#run(
     request: GenerateRequest,
     options: SubmitOptions,
-    flow: { tracked: TrackedRequest; timing: RequestTiming; end: Outcome },
+    flow: { tracked: TrackedRequest; record: RequestRecord },
   ): AsyncGenerator<StreamEvent> {
     const { events } = this.#options;
-    const { tracked, timing, end } = flow;
+    const { tracked, record } = flow;
     const admitted = await this.#admit(request.model, tracked);
     tracked.model = admitted.name;
     const isLoadPending = admitted.state.kind !== "ready";
@@ -200,7 +183,7 @@ export class ModelQueue implements OwnedScheduler {
         isPreemptible: request.json === undefined,
       });
       const model = started.resident.name;
-      const queueMs = timing.sequenceGranted(started.loadMs, { isLoadPending });
+      const queueMs = record.sequenceGranted(started.loadMs, { isLoadPending });
       events.emit(resume === undefined ? "request-started" : "request-resumed", {
         requestId: request.id,
         model,
@@ -214,39 +197,34 @@ export class ModelQueue implements OwnedScheduler {
         )) {
           if (event.type === "preempted") {
             preempted = event.resume;
-            end.completionTokens = event.usage.completionTokens;
+            record.completionTokens = event.usage.completionTokens;
             break;
           }
           if (event.type === "text-delta") {
             started.holder.isDecoding = true;
-            const firstTokenMs = timing.tokenArrived();
+            const firstTokenMs = record.tokenArrived();
             if (firstTokenMs !== undefined)
               events.emit("first-token", { requestId: request.id, model, msSinceStart: firstTokenMs });
           }
-          if (event.type === "end") {
-            end.outcome = event.reason;
-            end.promptTokens = event.usage.promptTokens;
-            end.completionTokens = event.usage.completionTokens;
-            timing.ended(event.usage.cachedTokens);
-            yield { ...event, timings: { ...event.timings, loadMs: timing.loadMs } };
-          } else {
-            yield event;
-          }
+          if (event.type === "end") record.ended(event);
+          yield event.type === "end"
+            ? { ...event, timings: { ...event.timings, loadMs: record.loadMs } }
+            : event;
         }
       } finally {
-        started.resident.slots.recordService(timing.runEnded());
+        started.resident.slots.recordService(record.runEnded());
         started.holder.release();
         this.#residency.release(started.resident, options.keepAliveMs);
       }
       if (preempted === undefined) return;
       resume = preempted;
-      timing.preempted();
+      record.preempted();
       tracked.preemptions += 1;
       tracked.state = "queued";
       events.emit("request-preempted", {
         requestId: request.id,
         model,
-        completionTokens: end.completionTokens,
+        completionTokens: record.completionTokens,
         byRequestId: tracked.preemptedBy,
       });
     }

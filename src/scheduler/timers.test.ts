@@ -146,7 +146,7 @@ describe("queue deadline", () => {
     expect(queue.snapshot().requests.find((status) => status.id === "late")?.state).toBe("queued");
     await time.advanceAsync(1);
     expect(failedAtMs).toBe(1_005);
-    expect((await late).code).toBe("queue-timeout");
+    expect(((await late) as AppError).code).toBe("queue-timeout");
     expect(ended.find((event) => event.requestId === "late")).toMatchObject({
       outcome: "error",
       errorCode: "queue-timeout",

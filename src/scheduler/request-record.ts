@@ -1,16 +1,19 @@
 /**
- * One request's timing for metrics (request-end): queue wait, load wait, time to first token,
- * prompt and decode time, with time spent preempted kept out of decode. Readings come from the
- * time port's monotonic clock; nothing here runs per token.
+ * What one request's request-end event reports for metrics: its outcome and token counts, and
+ * its timing — queue wait, load wait, time to first token, prompt and decode time, with time
+ * spent preempted kept out of decode. Readings come from the time port's monotonic clock;
+ * nothing here runs per token.
  */
-import type { MonotonicMs, ServerEvents, TimePort } from "../core/index.js";
+import { AppError, type MonotonicMs, type ServerEvents, type TimePort } from "../core/index.js";
+import { classifyFailure } from "./policies.js";
 
-type TimingFields = Pick<
-  ServerEvents["request-end"],
-  "totalMs" | "cachedTokens" | "queueMs" | "loadMs" | "timeToFirstTokenMs" | "promptMs" | "decodeMs"
->;
+type RequestEnd = ServerEvents["request-end"];
 
-export class RequestTiming {
+export class RequestRecord {
+  outcome: RequestEnd["outcome"] = "error";
+  errorCode: string | undefined;
+  promptTokens = 0;
+  completionTokens = 0;
   readonly #time: TimePort;
   readonly #arrivedMs: MonotonicMs;
   /** Every wait on a load, for the end event's timings. */
@@ -62,9 +65,20 @@ export class RequestTiming {
     return this.#firstTokenMs;
   }
 
-  ended(cachedTokens: number): void {
+  ended(event: {
+    reason: RequestEnd["outcome"];
+    usage: { promptTokens: number; completionTokens: number; cachedTokens: number };
+  }): void {
     this.#endMs = this.#time.monotonicNow();
-    this.#cachedTokens = cachedTokens;
+    this.outcome = event.reason;
+    this.promptTokens = event.usage.promptTokens;
+    this.completionTokens = event.usage.completionTokens;
+    this.#cachedTokens = event.usage.cachedTokens;
+  }
+
+  failed(error: unknown, options: { isAborted: boolean }): void {
+    this.errorCode = error instanceof AppError ? error.code : "internal";
+    this.outcome = classifyFailure(this.errorCode, options.isAborted);
   }
 
   /** The current run left its sequence; returns how long it held it (the service time). */
@@ -76,11 +90,17 @@ export class RequestTiming {
     this.#preemptedAtMs = this.#time.monotonicNow();
   }
 
-  /** The timing fields of request-end; undefined where the request never got that far. */
-  endFields(): TimingFields {
+  /** The request-end payload; timing fields are undefined where the request never got that far. */
+  endEvent(request: Pick<RequestEnd, "requestId" | "model" | "priority" | "preemptions">): RequestEnd {
     const now = this.#time.monotonicNow();
     const endMs = this.#endMs ?? now;
     return {
+      requestId: request.requestId,
+      model: request.model,
+      outcome: this.outcome,
+      ...(this.errorCode === undefined ? {} : { errorCode: this.errorCode }),
+      promptTokens: this.promptTokens,
+      completionTokens: this.completionTokens,
       totalMs: now - this.#arrivedMs,
       cachedTokens: this.#cachedTokens,
       queueMs: this.#queueMs,
@@ -91,6 +111,8 @@ export class RequestTiming {
         this.#firstTokenMs === undefined
           ? undefined
           : Math.max(0, endMs - this.#arrivedMs - this.#firstTokenMs - this.#pausedAfterFirstMs),
+      priority: request.priority,
+      preemptions: request.preemptions,
     };
   }
 }
