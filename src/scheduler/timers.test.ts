@@ -83,15 +83,15 @@ describe("keep-alive", () => {
 
   it("a request running longer than the keep-alive keeps its model; the keep-alive starts at its end", async () => {
     const { time, queue, loadedNames } = setup(
-      { m: { reply: "a b", tokenDelayMs: 8_000 } },
-      { keepAliveMs: 10_000 },
+      { m: { reply: "a b", tokenDelayMs: 800 } },
+      { keepAliveMs: 1_000 },
     );
     await settle(time, text(queue.generate(request("1", "m"), { signal: signal() })));
     const long = text(queue.generate(request("2", "m"), { signal: signal() }));
-    await time.advanceAsync(12_000); // past the first request's keep-alive, mid-generation
+    await time.advanceAsync(1_200); // past the first request's keep-alive, mid-generation
     expect(loadedNames()).toEqual(["m"]);
     await expect(settle(time, long)).resolves.toBe("a b");
-    await time.advanceAsync(9_999);
+    await time.advanceAsync(999);
     expect(loadedNames()).toEqual(["m"]);
     await time.advanceAsync(1);
     expect(loadedNames()).toEqual([]);
