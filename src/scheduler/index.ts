@@ -18,7 +18,6 @@ export type {
 } from "./contract.js";
 export { createScheduler } from "./model-queue.js";
 export type { SchedulerOptions, ModelResolver, ResolvedModel } from "./scheduler-options.js";
-export { findModelToEvict, type Resident } from "./residency.js";
 export {
   availableMemoryBytes,
   emptyMemoryEstimate,
