@@ -257,5 +257,7 @@ export async function readCpu(runnerPids: readonly number[]): Promise<CpuReading
 }
 
 export function runnerPids(server: RunningServer): number[] {
-  return server.queue.loaded().flatMap((model) => (model.info.pid === undefined ? [] : [model.info.pid]));
+  return server.queue
+    .snapshot()
+    .loaded.flatMap((model) => (model.info.pid === undefined ? [] : [model.info.pid]));
 }

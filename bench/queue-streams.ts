@@ -110,7 +110,7 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
           streams,
           round,
           parallel: concurrency.parallel,
-          threads: server.queue.loaded()[0]?.info.threads ?? queueSettings.threads,
+          threads: server.queue.snapshot().loaded[0]?.info.threads ?? queueSettings.threads,
           setupMs,
           wallMs,
           samples: results.flat().map(sampleOf),

@@ -2,11 +2,11 @@
 import type { Config } from "../config/index.js";
 import type { Logger, TimePort } from "../core/index.js";
 import type { ModelCatalog } from "../models/index.js";
-import type { ModelQueue } from "../scheduler/index.js";
+import type { Scheduler } from "../scheduler/index.js";
 
 export interface ApiDeps {
   config: Readonly<Config>;
-  queue: ModelQueue;
+  queue: Scheduler;
   catalog: ModelCatalog;
   logger: Logger;
   version: string;

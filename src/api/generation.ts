@@ -1,10 +1,10 @@
 /**
  * The native request path both dialects translate into: submit a GenerateRequest to the
- * ModelQueue and wait for its first event before any byte is sent, so early failures (unknown
+ * scheduler and wait for its first event before any byte is sent, so early failures (unknown
  * model, queue full, prompt too long) still get a proper status and JSON error.
  */
 import type { StreamEvent, GenerateRequest, Usage } from "../core/index.js";
-import type { ModelQueue } from "../scheduler/index.js";
+import type { Scheduler } from "../scheduler/index.js";
 
 export interface StartedGeneration {
   /** Every event, the already-received first one included. */
@@ -17,7 +17,7 @@ export interface StartedGeneration {
 }
 
 export async function startGeneration(
-  queue: ModelQueue,
+  queue: Scheduler,
   request: GenerateRequest,
   options: { clientSignal: AbortSignal; keepAliveMs?: number | undefined },
 ): Promise<StartedGeneration> {

@@ -10,7 +10,7 @@ import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { createApiApp } from "../api/index.js";
 import type { Config } from "../config/index.js";
-import { createLogger, EventBus, priorities, systemClock, systemTime, type Logger } from "../core/index.js";
+import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
@@ -21,7 +21,12 @@ import {
   type MetricsSettings,
   type ServerState,
 } from "../ops/index.js";
-import { availableMemoryBytes, memoryMarginBytes, ModelQueue, queueSnapshot } from "../scheduler/index.js";
+import {
+  availableMemoryBytes,
+  createScheduler,
+  memoryMarginBytes,
+  type Scheduler,
+} from "../scheduler/index.js";
 import { Database } from "../store/index.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerTuningOf, withRunnerTuning } from "./gpu-wiring.js";
@@ -41,7 +46,7 @@ export interface RunningServer {
   url: string;
   port: number;
   events: EventBus;
-  queue: ModelQueue;
+  queue: Scheduler;
   /** Undefined with --no-metrics. */
   metrics: MetricsCollector | undefined;
   /** Graceful stop; idempotent. */
@@ -70,12 +75,12 @@ export async function startServer(
   // Start order: state database, then the ops that subscribe to events, then the serving path.
   const database = Database.open({ path: join(config.home, "rawrxd.db") });
   const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader, logger });
-  const queue = new ModelQueue({
+  const queue = createScheduler({
     engine: withRunnerTuning(options.engine ?? new LlamaCppEngine({ logger }), runnerTuningOf(config)),
     // Loading needs the validated header only; digests are for listings.
     models: { resolve: (name) => catalog.resolveFile(name) },
     events,
-    clock: systemClock,
+    time: systemTime,
     logger,
     contextTokens: config.contextTokens,
     parallel: config.parallel,
@@ -120,7 +125,7 @@ export async function startServer(
     isReady: () => isReady,
   });
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
-  app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.loaded() }));
+  app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
   let server: Server;
   try {
     server = await listen(app.fetch, config);
@@ -185,9 +190,10 @@ function metricsSettingsOf(config: Readonly<Config>): MetricsSettings {
 }
 
 /** What the metrics sample from the scheduler (ops may not import it). */
-function serverStateOf(queue: ModelQueue, computeBackend: string): ServerState {
+function serverStateOf(queue: Scheduler, computeBackend: string): ServerState {
+  const snapshot = queue.snapshot();
   return {
-    loadedModels: queue.loaded().map((view) => {
+    loadedModels: snapshot.loaded.map((view) => {
       const plan = view.info.plan;
       return {
         model: view.name,
@@ -209,7 +215,7 @@ function serverStateOf(queue: ModelQueue, computeBackend: string): ServerState {
       };
     }),
     computeBackend,
-    queue: queueSnapshot(queue).models.flatMap((view) =>
+    queue: snapshot.models.flatMap((view) =>
       priorities.map((priority) => ({
         model: view.model,
         priority,
@@ -217,7 +223,7 @@ function serverStateOf(queue: ModelQueue, computeBackend: string): ServerState {
         running: view.priorities[priority].running,
       })),
     ),
-    memoryBudgetBytes: queue.options.memoryBudgetBytes,
+    memoryBudgetBytes: snapshot.memoryBudgetBytes,
   };
 }
 

@@ -3,7 +3,6 @@ export * from "./errors.js";
 export * from "./inference.js";
 export * from "./events.js";
 export * from "./logger.js";
-export * from "./clock.js";
 export * from "./ids.js";
 export * from "./seeded-random.js";
 export * from "./time.js";

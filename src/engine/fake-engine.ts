@@ -4,7 +4,14 @@
  * are injected per model. It is pull-based like the real runner, so backpressure is real:
  * `producedTokens` shows how far generation ran ahead of the reader.
  */
-import { AppError, type EmbedResult, type GenerateEvent, type GenerateRequest } from "../core/index.js";
+import {
+  AppError,
+  systemTime,
+  type EmbedResult,
+  type GenerateEvent,
+  type GenerateRequest,
+  type TimePort,
+} from "../core/index.js";
 import type { InferenceEngine, LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
 import { StopMatcher } from "./stop-matcher.js";
 
@@ -36,14 +43,16 @@ class FakeRunner implements ModelRunner {
   #isAlive = true;
   #resolveExit!: (exit: RunnerExit) => void;
   readonly #behaviour: FakeModelBehaviour;
+  readonly #time: TimePort;
   readonly #crashListeners = new Set<(error: AppError) => void>();
   /** Running request ids, true once preempted. */
   readonly #preemptions = new Map<string, boolean>();
   producedTokens = 0;
 
-  constructor(spec: LoadSpec, behaviour: FakeModelBehaviour) {
+  constructor(spec: LoadSpec, behaviour: FakeModelBehaviour, time: TimePort) {
     this.name = spec.name;
     this.#behaviour = behaviour;
+    this.#time = time;
     this.info = {
       contextTokens: spec.contextTokens,
       parallel: spec.parallel,
@@ -79,7 +88,7 @@ class FakeRunner implements ModelRunner {
     if (request.resume !== undefined) matcher.push(request.resume.heldText);
     // Tokens are word indexes: a resume continues at the word after the last one produced.
     const generated = [...(request.resume?.generatedTokens ?? [])];
-    const started = performance.now();
+    const startedMs = this.#time.monotonicNow();
     let crash: AppError | undefined;
     const onCrash = (error: AppError): void => {
       crash = error;
@@ -88,15 +97,14 @@ class FakeRunner implements ModelRunner {
     this.#preemptions.set(request.id, false);
     let reason: "stop" | "length" | "cancelled" = "stop";
     const usage = () => ({ promptTokens, completionTokens: generated.length, cachedTokens: 0 });
-    const timings = () => ({ loadMs: 0, promptMs: 0, decodeMs: performance.now() - started });
+    const timings = () => ({ loadMs: 0, promptMs: 0, decodeMs: this.#time.monotonicNow() - startedMs });
     try {
       for (let index = generated.length; index < words.length; index++) {
         if (generated.length >= request.maxTokens) {
           reason = "length";
           break;
         }
-        if (this.#behaviour.tokenDelayMs)
-          await new Promise((resolve) => setTimeout(resolve, this.#behaviour.tokenDelayMs));
+        if (this.#behaviour.tokenDelayMs) await this.#time.sleep(this.#behaviour.tokenDelayMs);
         if (crash) throw crash;
         if (this.#preemptions.get(request.id) === true) {
           yield {
@@ -161,18 +169,24 @@ class FakeRunner implements ModelRunner {
   async dispose(): Promise<void> {
     if (!this.#isAlive) return;
     this.#isAlive = false;
-    if (this.#behaviour.unloadDelayMs !== undefined)
-      await new Promise((resolve) => setTimeout(resolve, this.#behaviour.unloadDelayMs));
+    if (this.#behaviour.unloadDelayMs !== undefined) await this.#time.sleep(this.#behaviour.unloadDelayMs);
     this.#resolveExit({ expected: true, detail: "disposed" });
   }
 }
 
+export interface FakeEngineOptions {
+  /** What the injected delays wait on; tests of the scheduler pass a FakeTime. Default: real time. */
+  time?: TimePort;
+}
+
 export class FakeEngine implements InferenceEngine {
   readonly #behaviours = new Map<string, FakeModelBehaviour>();
+  readonly #time: TimePort;
   readonly runners: FakeRunner[] = [];
   loads = 0;
 
-  constructor(behaviours: Record<string, FakeModelBehaviour> = {}) {
+  constructor(behaviours: Record<string, FakeModelBehaviour> = {}, options: FakeEngineOptions = {}) {
+    this.#time = options.time ?? systemTime;
     for (const [name, behaviour] of Object.entries(behaviours)) this.#behaviours.set(name, behaviour);
   }
 
@@ -183,12 +197,12 @@ export class FakeEngine implements InferenceEngine {
   async load(spec: LoadSpec, signal?: AbortSignal): Promise<ModelRunner> {
     this.loads += 1;
     const behaviour = this.#behaviours.get(spec.name) ?? {};
-    if (behaviour.loadDelayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.loadDelayMs));
+    if (behaviour.loadDelayMs) await this.#time.sleep(behaviour.loadDelayMs);
     signal?.throwIfAborted();
     if (behaviour.loadError !== undefined) {
       throw new AppError("model-load-failed", `Model "${spec.name}" failed to load: ${behaviour.loadError}`);
     }
-    const runner = new FakeRunner(spec, behaviour);
+    const runner = new FakeRunner(spec, behaviour, this.#time);
     this.runners.push(runner);
     return runner;
   }

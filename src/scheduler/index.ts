@@ -1,22 +1,27 @@
 /**
- * ModelQueue: priority queue with aging, model slots, preemption, memory-aware admission and
- * LRU eviction, and read-only views of all of it for /v1/queue and /api/ps.
+ * The scheduler, behind one `Scheduler` interface: the request flow (priority queue with aging,
+ * sequence slots, preemption, deadlines, position and ETA) and model residency (load,
+ * memory-aware LRU eviction, keep-alive, unload). Outside this folder only the interface is
+ * named; the composition root builds the in-process one with createScheduler.
  */
-export {
-  ModelQueue,
-  type ModelQueueOptions,
-  type ModelResolver,
-  type ResolvedModel,
-  type SubmitOptions,
-  type LoadedModelView,
-} from "./model-queue.js";
-export { queueSnapshot, requestStatus, type QueueSnapshot, type RequestStatus } from "./queue-snapshot.js";
-export { findModelToEvict, type Resident } from "./residency.js";
+export type {
+  Scheduler,
+  OwnedScheduler,
+  SubmitOptions,
+  EmbedRequest,
+  RequestState,
+  SchedulerSnapshot,
+  LoadedModelView,
+  ModelQueueView,
+  PriorityQueueView,
+  RequestStatus,
+} from "./contract.js";
+export { createScheduler } from "./model-queue.js";
+export type { SchedulerOptions, ModelResolver, ResolvedModel } from "./scheduler-options.js";
 export {
   availableMemoryBytes,
-  estimateModelMemory,
+  emptyMemoryEstimate,
   memoryMarginBytes,
-  formatBytes,
   type MemoryEstimate,
 } from "./memory-budget.js";
 export {
@@ -25,5 +30,9 @@ export {
   orderFirstComeFirstServed,
   choosePreemptionVictim,
   effectiveRank,
+  isPreemptionInEffect,
+  resolveKeepAliveMs,
+  smoothServiceMs,
+  classifyFailure,
   type QueuePolicyName,
 } from "./policies.js";

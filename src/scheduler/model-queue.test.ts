@@ -2,28 +2,29 @@ import { describe, expect, it } from "vitest";
 import {
   AppError,
   EventBus,
-  systemClock,
+  FakeTime,
   type GenerateEvent,
   type GenerateRequest,
   type ServerEvents,
 } from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
-import { ModelQueue, type ModelQueueOptions } from "./index.js";
-import { testQueueOptions } from "./test-queue-options.js";
+import { createScheduler, type SchedulerOptions } from "./index.js";
+import { settle, testQueueOptions } from "./test-queue-options.testing.js";
 
 function setup(
   behaviours: Record<string, FakeModelBehaviour> = {},
-  overrides: Partial<ModelQueueOptions> = {},
+  overrides: Partial<SchedulerOptions> = {},
 ) {
-  const engine = new FakeEngine(behaviours);
+  const time = new FakeTime();
+  const engine = new FakeEngine(behaviours, { time });
   const events = new EventBus();
   const seen: { name: keyof ServerEvents; payload: unknown }[] = [];
   for (const name of ["model-load-start", "model-unloaded", "runner-crashed", "request-end"] as const) {
     events.on(name, (payload) => seen.push({ name, payload }));
   }
-  const queue = new ModelQueue(
+  const queue = createScheduler(
     testQueueOptions(
-      { engine, events, clock: systemClock },
+      { engine, events, time },
       {
         contextTokens: 256,
         maxQueued: 8,
@@ -33,7 +34,7 @@ function setup(
       },
     ),
   );
-  return { engine, queue, seen };
+  return { engine, queue, seen, time };
 }
 
 function request(model: string, maxTokens = 3): GenerateRequest {
@@ -57,27 +58,30 @@ async function drain(stream: AsyncIterable<GenerateEvent>): Promise<GenerateEven
 
 const signal = (): AbortSignal => new AbortController().signal;
 
-describe("ModelQueue", () => {
+describe("scheduler", () => {
   it("a request arriving while its model unloads (keep_alive 0) waits for the exit and loads it again", async () => {
-    const { engine, queue, seen } = setup({ a: { unloadDelayMs: 50 } });
+    const { engine, queue, seen, time } = setup({ a: { unloadDelayMs: 50 } });
     expect(
-      (await drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 }))).at(-1),
+      (await settle(time, drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 })))).at(-1),
     ).toMatchObject({ type: "end" });
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await time.advanceAsync(5);
     // The unload has begun (the runner takes 50 ms to exit); the next request must not fail.
-    const next = await drain(queue.generate(request("a"), { signal: signal() }));
+    const next = await settle(time, drain(queue.generate(request("a"), { signal: signal() })));
     expect(next.at(-1)).toMatchObject({ type: "end", reason: "length" });
     expect(engine.loads).toBe(2);
     expect(seen.filter((event) => event.name === "model-unloaded")).toHaveLength(1);
-    await queue.close();
+    await settle(time, queue.close());
   });
 
   it("loads a model once for concurrent requests and streams to each", async () => {
-    const { engine, queue } = setup({ a: { loadDelayMs: 30 } }, { parallel: 2 });
-    const [first, second] = await Promise.all([
-      drain(queue.generate(request("a"), { signal: signal() })),
-      drain(queue.generate(request("a"), { signal: signal() })),
-    ]);
+    const { engine, queue, time } = setup({ a: { loadDelayMs: 30 } }, { parallel: 2 });
+    const [first, second] = await settle(
+      time,
+      Promise.all([
+        drain(queue.generate(request("a"), { signal: signal() })),
+        drain(queue.generate(request("a"), { signal: signal() })),
+      ]),
+    );
     expect(engine.loads).toBe(1);
     expect(first.at(-1)).toMatchObject({ type: "end", reason: "length" });
     expect(second.at(-1)).toMatchObject({ type: "end", reason: "length" });
@@ -85,15 +89,16 @@ describe("ModelQueue", () => {
   });
 
   it("evicts the least recently used idle model past maxLoadedModels", async () => {
-    const { queue, seen } = setup();
-    await drain(queue.generate(request("a"), { signal: signal() }));
-    await drain(queue.generate(request("b"), { signal: signal() }));
-    await drain(queue.generate(request("a"), { signal: signal() }));
-    await drain(queue.generate(request("c"), { signal: signal() }));
+    const { queue, seen, time } = setup();
+    // A millisecond between requests, so "least recently used" has an order.
+    for (const model of ["a", "b", "a", "c"]) {
+      await drain(queue.generate(request(model), { signal: signal() }));
+      await time.advanceAsync(1);
+    }
     expect(
       queue
-        .loaded()
-        .map((model) => model.name)
+        .snapshot()
+        .loaded.map((model) => model.name)
         .sort(),
     ).toEqual(["a", "c"]);
     expect(seen.filter((event) => event.name === "model-unloaded")).toEqual([
@@ -103,22 +108,21 @@ describe("ModelQueue", () => {
   });
 
   it("never evicts a model with a request in flight: the new load waits for it", async () => {
-    const { queue } = setup({ a: { tokenDelayMs: 40 } }, { maxLoadedModels: 1 });
+    const { queue, time } = setup({ a: { tokenDelayMs: 40 } }, { maxLoadedModels: 1 });
     const slow = drain(queue.generate(request("a", 4), { signal: signal() }));
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await time.advanceAsync(20);
     const order: string[] = [];
     const other = drain(queue.generate(request("b"), { signal: signal() })).then(() => order.push("b"));
-    await slow.then(() => order.push("a"));
-    await other;
+    await settle(time, Promise.all([slow.then(() => order.push("a")), other]));
     expect(order).toEqual(["a", "b"]);
     await queue.close();
   });
 
   it("keep_alive 0 unloads the model when its request ends", async () => {
-    const { queue } = setup();
+    const { queue, time } = setup();
     await drain(queue.generate(request("a"), { signal: signal(), keepAliveMs: 0 }));
-    await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(queue.loaded()).toEqual([]);
+    await time.advanceAsync(10);
+    expect(queue.snapshot().loaded).toEqual([]);
     await queue.close();
   });
 
@@ -134,42 +138,44 @@ describe("ModelQueue", () => {
   });
 
   it("rejects at once when the queue is full, with Retry-After", async () => {
-    const { queue } = setup({ a: { tokenDelayMs: 50 } }, { maxQueued: 1 });
+    const { queue, time } = setup({ a: { tokenDelayMs: 50 } }, { maxQueued: 1 });
     const running = drain(queue.generate(request("a", 3), { signal: signal() }));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await time.advanceAsync(10);
     const waiting = drain(queue.generate(request("a", 1), { signal: signal() }));
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await time.advanceAsync(10);
     const rejected = await drain(queue.generate(request("a"), { signal: signal() })).catch(
       (error: unknown) => error,
     );
     expect(rejected).toBeInstanceOf(AppError);
     expect((rejected as AppError).code).toBe("queue-full");
     expect((rejected as AppError).retryAfterSeconds).toBeGreaterThan(0);
-    await Promise.all([running, waiting]);
+    await settle(time, Promise.all([running, waiting]));
     await queue.close();
   });
 
   it("a request cancelled while queued leaves the queue and frees nothing twice", async () => {
-    const { queue } = setup({ a: { tokenDelayMs: 30 } });
+    const { queue, time } = setup({ a: { tokenDelayMs: 30 } });
     const running = drain(queue.generate(request("a", 3), { signal: signal() }));
     const controller = new AbortController();
     const queued = drain(queue.generate(request("a"), { signal: controller.signal })).catch(
       (error: unknown) => error,
     );
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await time.advanceAsync(10);
     controller.abort();
     expect(((await queued) as AppError).code).toBe("cancelled");
-    await running;
-    expect(queue.queuedCount).toBe(0);
-    await expect(drain(queue.generate(request("a", 1), { signal: signal() }))).resolves.toHaveLength(2);
+    await settle(time, running);
+    expect(queue.snapshot().queued).toBe(0);
+    await expect(
+      settle(time, drain(queue.generate(request("a", 1), { signal: signal() }))),
+    ).resolves.toHaveLength(2);
     await queue.close();
   });
 
   it("a crashed runner fails its request, is forgotten, and the next request reloads", async () => {
-    const { engine, queue, seen } = setup({ a: { crashAfterTokens: 2 } });
+    const { engine, queue, seen, time } = setup({ a: { crashAfterTokens: 2 } });
     await expect(drain(queue.generate(request("a", 5), { signal: signal() }))).rejects.toThrow(/crashed/);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    expect(queue.loaded()).toEqual([]);
+    await time.advanceAsync(5);
+    expect(queue.snapshot().loaded).toEqual([]);
     expect(seen.some((event) => event.name === "runner-crashed")).toBe(true);
     engine.setBehaviour("a", {});
     await drain(queue.generate(request("a"), { signal: signal() }));

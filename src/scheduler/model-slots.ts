@@ -1,11 +1,13 @@
 /**
  * One model's sequence slots and its wait list. A slot goes to the waiting request the
  * ordering policy ranks first; acquire hands back a holder whose `release` frees the slot, so
- * release hangs off a `finally` and cannot leak.
+ * release hangs off a `finally` and cannot leak. It also keeps the smoothed service time the
+ * queue's ETAs come from.
  */
-import { AppError, type Clock, type Priority } from "../core/index.js";
+import { AppError, type MonotonicMs, type Priority, type TimePort, type Timer } from "../core/index.js";
 import {
   choosePreemptionVictim,
+  smoothServiceMs,
   type QueueOrdering,
   type RunningRequest,
   type WaitingRequest,
@@ -25,7 +27,7 @@ interface Waiter extends WaitingRequest {
 export interface AcquireOptions {
   requestId: string;
   priority: Priority;
-  enqueuedMs: number;
+  enqueuedMs: MonotonicMs;
   isResumed: boolean;
   isPreemptible: boolean;
   preemptions: number;
@@ -39,18 +41,28 @@ let nextSequenceNumber = 0;
 export class ModelSlots {
   readonly parallel: number;
   readonly #ordering: QueueOrdering;
-  readonly #clock: Clock;
+  readonly #time: TimePort;
   readonly #waiting: Waiter[] = [];
   readonly running = new Map<string, SlotHolder>();
+  #averageServiceMs: number | undefined;
 
-  constructor(parallel: number, ordering: QueueOrdering, clock: Clock) {
+  constructor(parallel: number, ordering: QueueOrdering, time: TimePort) {
     this.parallel = parallel;
     this.#ordering = ordering;
-    this.#clock = clock;
+    this.#time = time;
+  }
+
+  /** Smoothed time a request holds a sequence, for queue ETAs; undefined until one run ends. */
+  get averageServiceMs(): number | undefined {
+    return this.#averageServiceMs;
+  }
+
+  recordService(ms: number): void {
+    this.#averageServiceMs = smoothServiceMs(this.#averageServiceMs, ms);
   }
 
   get waiting(): readonly WaitingRequest[] {
-    const now = this.#clock.now();
+    const now = this.#time.monotonicNow();
     return [...this.#waiting].sort((a, b) => this.#ordering(a, b, now));
   }
 
@@ -62,9 +74,9 @@ export class ModelSlots {
     return new Promise((resolve, reject) => {
       const onAbort = (): void =>
         this.#drop(waiter, new AppError("cancelled", "The request was cancelled while queued."));
-      const timer =
+      const timer: Timer | undefined =
         options.queueTimeoutMs >= 0
-          ? setTimeout(
+          ? this.#time.setTimeout(
               () =>
                 this.#drop(
                   waiter,
@@ -78,7 +90,7 @@ export class ModelSlots {
             )
           : undefined;
       const cleanup = (): void => {
-        clearTimeout(timer);
+        timer?.cancel();
         options.signal.removeEventListener("abort", onAbort);
       };
       const waiter: Waiter = {
@@ -132,7 +144,7 @@ export class ModelSlots {
 
   #dispatch(): void {
     while (this.freeSlots > 0 && this.#waiting.length > 0) {
-      const now = this.#clock.now();
+      const now = this.#time.monotonicNow();
       let best = 0;
       for (let index = 1; index < this.#waiting.length; index++) {
         if (this.#ordering(this.#waiting[index]!, this.#waiting[best]!, now) < 0) best = index;

@@ -1,6 +1,8 @@
 /**
  * Scheduling policy, kept apart from the mechanism (STYLE.md §2): the queue ordering, the
- * preemption victim and the eviction choice are named functions the ModelQueue is given.
+ * preemption victim and the eviction choice are named functions the ModelQueue is given, as are
+ * the small rules at the end (preemption only under priorities, pinned = kept forever, the
+ * service-time average, how a failure is counted).
  *
  * Priority with aging: a waiting request's rank is its class (high 0, normal 1, low 2) minus
  * one for every `agingStepMs` it has waited, floored at 0. Equal ranks go resumed-first, then
@@ -87,4 +89,36 @@ export function choosePreemptionVictim(running: Iterable<RunningRequest>): Runni
 function isBetterVictim(candidate: RunningRequest, current: RunningRequest): boolean {
   if (candidate.isDecoding !== current.isDecoding) return candidate.isDecoding;
   return candidate.startedMs > current.startedMs;
+}
+
+/** Preemption in effect: asked for, and the priority policy (FIFO has no class to preempt for). */
+export function isPreemptionInEffect(policy: QueuePolicyName, isRequested: boolean): boolean {
+  return isRequested && policy === "priority";
+}
+
+/** Keep-alive meaning "stay loaded forever" (Ollama's -1). */
+export const keepAliveForever = -1;
+
+/**
+ * How long an idle model stays loaded, given what a request asked for (undefined: keep what it
+ * had). Pinned models stay forever, whatever a request asks.
+ */
+export function resolveKeepAliveMs(
+  model: { isPinned: boolean; keepAliveMs: number },
+  requestedMs: number | undefined,
+): number {
+  if (model.isPinned) return keepAliveForever;
+  return requestedMs ?? model.keepAliveMs;
+}
+
+/** Smoothed time a request holds a sequence (exponential average, weight 0.2 on the newest run). */
+export function smoothServiceMs(averageMs: number | undefined, sampleMs: number): number {
+  return averageMs === undefined ? sampleMs : averageMs * 0.8 + sampleMs * 0.2;
+}
+
+/** How a failed request is counted: refused at admission, cancelled (by anyone), or an error. */
+export function classifyFailure(errorCode: string, isAborted: boolean): "rejected" | "cancelled" | "error" {
+  if (errorCode === "queue-full") return "rejected";
+  if (errorCode === "cancelled" || isAborted) return "cancelled";
+  return "error";
 }

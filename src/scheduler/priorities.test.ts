@@ -1,39 +1,26 @@
 /**
- * ModelQueue behaviour with FakeEngine and a fake clock: priority order, FIFO within a class,
+ * Scheduler behaviour with FakeEngine on fake time: priority order, FIFO within a class,
  * aging, no head-of-line blocking across models, eviction and pinning, memory admission,
  * deadlines, cancellation in each phase, preemption with exact resume, and crashes.
  */
 import { describe, expect, it } from "vitest";
 import {
   EventBus,
+  FakeTime,
   type AppError,
-  type Clock,
   type GenerateRequest,
   type Priority,
   type StreamEvent,
 } from "../core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../engine/index.js";
-import {
-  choosePreemptionVictim,
-  ModelQueue,
-  queueSnapshot,
-  requestStatus,
-  type ModelQueueOptions,
-} from "./index.js";
+import { choosePreemptionVictim, createScheduler, type Scheduler, type SchedulerOptions } from "./index.js";
 import type { RunningRequest } from "./policies.js";
-import { testQueueOptions } from "./test-queue-options.js";
+import { settle, testQueueOptions } from "./test-queue-options.testing.js";
 
-class FakeClock implements Clock {
-  offsetMs = 0;
-  now(): number {
-    return performance.now() + this.offsetMs;
-  }
-}
-
-function setup(behaviours: Record<string, FakeModelBehaviour>, overrides: Partial<ModelQueueOptions> = {}) {
-  const engine = new FakeEngine(behaviours);
+function setup(behaviours: Record<string, FakeModelBehaviour>, overrides: Partial<SchedulerOptions> = {}) {
+  const time = new FakeTime();
+  const engine = new FakeEngine(behaviours, { time });
   const events = new EventBus();
-  const clock = new FakeClock();
   const started: string[] = [];
   const log: string[] = [];
   events.on("request-started", (event) => started.push(event.requestId));
@@ -44,8 +31,8 @@ function setup(behaviours: Record<string, FakeModelBehaviour>, overrides: Partia
       ),
     );
   }
-  const queue = new ModelQueue(testQueueOptions({ engine, events, clock }, overrides));
-  return { engine, queue, clock, started, log };
+  const queue = createScheduler(testQueueOptions({ engine, events, time }, overrides));
+  return { engine, queue, time, started, log };
 }
 
 function request(
@@ -72,13 +59,14 @@ async function text(stream: AsyncIterable<StreamEvent>): Promise<string> {
 }
 
 const signal = (): AbortSignal => new AbortController().signal;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const statusOf = (queue: Scheduler, id: string) =>
+  queue.snapshot().requests.find((request) => request.id === id);
 
 describe("priorities", () => {
   it("starts waiting requests high, then normal, then low, FIFO within a class", async () => {
-    const { queue, started } = setup({ m: { reply: "a b c", tokenDelayMs: 15 } });
+    const { queue, time, started } = setup({ m: { reply: "a b c", tokenDelayMs: 15 } });
     const runs = [text(queue.generate(request("first", "m"), { signal: signal() }))];
-    await sleep(5);
+    await time.advanceAsync(5);
     for (const [id, priority] of [
       ["low-1", "low"],
       ["normal-1", "normal"],
@@ -89,42 +77,45 @@ describe("priorities", () => {
     ] as const) {
       runs.push(text(queue.generate(request(id, "m", { priority }), { signal: signal() })));
     }
-    await Promise.all(runs);
+    await settle(time, Promise.all(runs));
     expect(started).toEqual(["first", "high-1", "high-2", "normal-1", "normal-2", "low-1", "low-2"]);
     await queue.close();
   });
 
   it("FIFO policy ignores priorities", async () => {
-    const { queue, started } = setup({ m: { reply: "a b", tokenDelayMs: 10 } }, { queuePolicy: "fifo" });
+    const { queue, time, started } = setup(
+      { m: { reply: "a b", tokenDelayMs: 10 } },
+      { queuePolicy: "fifo" },
+    );
     const runs = [text(queue.generate(request("first", "m"), { signal: signal() }))];
-    await sleep(5);
+    await time.advanceAsync(5);
     runs.push(text(queue.generate(request("low", "m", { priority: "low" }), { signal: signal() })));
     runs.push(text(queue.generate(request("high", "m", { priority: "high" }), { signal: signal() })));
-    await Promise.all(runs);
+    await settle(time, Promise.all(runs));
     expect(started).toEqual(["first", "low", "high"]);
     // No class to preempt for: preemption is off under FIFO whatever was asked, and the queue view says so.
-    expect(queue.isPreemptionEnabled).toBe(false);
-    expect(queueSnapshot(queue).isPreemptionEnabled).toBe(false);
+    expect(queue.snapshot().isPreemptionEnabled).toBe(false);
     await queue.close();
   });
 
   it("aging: a low request that waited two aging steps starts before newer high requests", async () => {
-    const { queue, clock, started } = setup(
-      { m: { reply: "a b", tokenDelayMs: 20 } },
-      { isPreemptionEnabled: false },
+    // "first" holds the only sequence until 62 s (two tokens, 31 s each); no queue deadline.
+    const { queue, time, started } = setup(
+      { m: { reply: "a b", tokenDelayMs: 31_000 } },
+      { isPreemptionEnabled: false, queueTimeoutMs: -1 },
     );
     const runs = [text(queue.generate(request("first", "m"), { signal: signal() }))];
-    await sleep(5);
+    await time.advanceAsync(5);
     runs.push(text(queue.generate(request("old-low", "m", { priority: "low" }), { signal: signal() })));
-    clock.offsetMs = 61_000; // the low request has now waited just over two aging steps
+    await time.advanceAsync(61_000); // the low request has now waited just over two aging steps
     runs.push(text(queue.generate(request("new-high", "m", { priority: "high" }), { signal: signal() })));
-    await Promise.all(runs);
+    await settle(time, Promise.all(runs), { stepMs: 1000, maxMs: 300_000 });
     expect(started).toEqual(["first", "old-low", "new-high"]);
     await queue.close();
   });
 
   it("a request for a loaded model never waits behind another model's load", async () => {
-    const { queue } = setup({ slow: { loadDelayMs: 300 }, fast: { reply: "ok" } });
+    const { queue, time } = setup({ slow: { loadDelayMs: 300 }, fast: { reply: "ok" } });
     await text(queue.generate(request("warm", "fast"), { signal: signal() }));
     const order: string[] = [];
     const slow = text(queue.generate(request("s", "slow"), { signal: signal() })).then(() =>
@@ -133,7 +124,7 @@ describe("priorities", () => {
     const fast = text(queue.generate(request("f", "fast"), { signal: signal() })).then(() =>
       order.push("fast"),
     );
-    await Promise.all([slow, fast]);
+    await settle(time, Promise.all([slow, fast]));
     expect(order).toEqual(["fast", "slow"]);
     await queue.close();
   });
@@ -147,8 +138,8 @@ describe("residency", () => {
     await text(queue.generate(request("3", "third"), { signal: signal() }));
     expect(
       queue
-        .loaded()
-        .map((model) => model.name)
+        .snapshot()
+        .loaded.map((model) => model.name)
         .sort(),
     ).toEqual(["pinned", "third"]);
     expect(log).toContain("model-unloaded:other");
@@ -179,7 +170,7 @@ describe("residency", () => {
     );
     await text(queue.generate(request("1", "a"), { signal: signal() }));
     await text(queue.generate(request("2", "b"), { signal: signal() }));
-    expect(queue.loaded().map((model) => model.name)).toEqual(["b"]);
+    expect(queue.snapshot().loaded.map((model) => model.name)).toEqual(["b"]);
     expect(log).toContain("model-unloaded:a");
     await queue.close();
   });
@@ -210,70 +201,71 @@ describe("residency", () => {
 
 describe("limits, deadlines and cancellation", () => {
   it("a request that waits past its queue deadline fails with queue-timeout", async () => {
-    const { queue } = setup({ m: { reply: "a b c d e f", tokenDelayMs: 40 } }, { queueTimeoutMs: 60 });
+    const { queue, time } = setup({ m: { reply: "a b c d e f", tokenDelayMs: 40 } }, { queueTimeoutMs: 60 });
     const running = text(queue.generate(request("busy", "m"), { signal: signal() }));
-    await sleep(5);
-    const error = (await text(queue.generate(request("late", "m"), { signal: signal() })).catch(
-      (caught: unknown) => caught,
+    await time.advanceAsync(5);
+    const error = (await settle(
+      time,
+      text(queue.generate(request("late", "m"), { signal: signal() })).catch((caught: unknown) => caught),
     )) as AppError;
     expect(error.code).toBe("queue-timeout");
-    await running;
+    await settle(time, running);
     await queue.close();
   });
 
   it("the per-model queue limit rejects with queue-full while other models still queue", async () => {
-    const { queue } = setup(
+    const { queue, time } = setup(
       { m: { reply: "a b c", tokenDelayMs: 30 }, n: { reply: "x" } },
       { maxQueuedPerModel: 1 },
     );
     const running = text(queue.generate(request("busy", "m"), { signal: signal() }));
-    await sleep(5);
+    await time.advanceAsync(5);
     const waiting = text(queue.generate(request("wait", "m"), { signal: signal() }));
-    await sleep(5);
+    await time.advanceAsync(5);
     const error = (await text(queue.generate(request("over", "m"), { signal: signal() })).catch(
       (caught: unknown) => caught,
     )) as AppError;
     expect(error.code).toBe("queue-full");
     await expect(text(queue.generate(request("other", "n"), { signal: signal() }))).resolves.toBe("x");
-    await Promise.all([running, waiting]);
+    await settle(time, Promise.all([running, waiting]));
     await queue.close();
   });
 
   it("cancel by id works while queued and while generating, and frees the slot", async () => {
-    const { queue } = setup({ m: { reply: "a b c d e f g h", tokenDelayMs: 20 } });
+    const { queue, time } = setup({ m: { reply: "a b c d e f g h", tokenDelayMs: 20 } });
     const running = text(queue.generate(request("gen", "m"), { signal: signal() })).catch(
       (caught: unknown) => caught,
     );
     const queued = text(
       queue.generate(request("queued", "m", { priority: "low" }), { signal: signal() }),
     ).catch((caught: unknown) => caught);
-    await sleep(30);
-    expect(requestStatus(queue, "queued")).toMatchObject({ state: "queued", position: 1 });
-    expect(queue.cancel("queued")).toBe("queued");
+    await time.advanceAsync(30);
+    expect(statusOf(queue, "queued")).toMatchObject({ state: "queued", position: 1 });
+    expect(await queue.cancel("queued")).toBe("queued");
     expect(((await queued) as AppError).code).toBe("cancelled");
-    expect(queue.cancel("gen")).toBe("running");
-    const partial = await running;
+    expect(await queue.cancel("gen")).toBe("running");
+    const partial = await settle(time, running);
     expect(typeof partial === "string" && partial.split(" ").length).toBeLessThan(8);
-    expect(queue.cancel("gen")).toBeUndefined();
+    expect(await queue.cancel("gen")).toBeUndefined();
     await expect(
-      text(queue.generate(request("after", "m", { maxTokens: 2 }), { signal: signal() })),
+      settle(time, text(queue.generate(request("after", "m", { maxTokens: 2 }), { signal: signal() }))),
     ).resolves.toBe("a b");
     await queue.close();
   });
 
   it("/v1/queue view counts queued and running per priority", async () => {
-    const { queue } = setup({ m: { reply: "a b c d", tokenDelayMs: 20 } });
+    const { queue, time } = setup({ m: { reply: "a b c d", tokenDelayMs: 20 } });
     const runs = [text(queue.generate(request("r", "m", { priority: "low" }), { signal: signal() }))];
-    await sleep(5);
+    await time.advanceAsync(5);
     runs.push(text(queue.generate(request("q1", "m", { priority: "normal" }), { signal: signal() })));
     runs.push(text(queue.generate(request("q2", "m", { priority: "normal" }), { signal: signal() })));
-    await sleep(5);
-    const view = queueSnapshot(queue).models[0]!;
+    await time.advanceAsync(5);
+    const view = queue.snapshot().models[0]!;
     expect(view.priorities.low).toMatchObject({ running: 1, queued: 0 });
     expect(view.priorities.normal.queued).toBe(2);
     expect(view.priorities.normal.oldestWaitMs).toBeGreaterThanOrEqual(0);
-    expect(requestStatus(queue, "q2")?.position).toBe(2);
-    await Promise.all(runs);
+    expect(statusOf(queue, "q2")?.position).toBe(2);
+    await settle(time, Promise.all(runs));
     await queue.close();
   });
 });
@@ -282,28 +274,28 @@ describe("preemption", () => {
   const reply = "one two three four five six seven eight nine ten eleven twelve";
 
   it("a waiting high request takes a low request's sequence; the low one resumes with exact text", async () => {
-    const { queue, started, log } = setup({ m: { reply, tokenDelayMs: 10 } });
+    const { queue, time, started, log } = setup({ m: { reply, tokenDelayMs: 10 } });
     const low = text(queue.generate(request("low", "m", { priority: "low" }), { signal: signal() }));
-    await sleep(45);
+    await time.advanceAsync(45);
     const high = text(
       queue.generate(request("high", "m", { priority: "high", maxTokens: 3 }), { signal: signal() }),
     );
-    expect(await high).toBe("one two three");
-    expect(await low).toBe(reply);
+    expect(await settle(time, high)).toBe("one two three");
+    expect(await settle(time, low)).toBe(reply);
     expect(started).toEqual(["low", "high"]);
     expect(log).toEqual(["request-preempted:low by high", "request-resumed:low"]);
     await queue.close();
   });
 
   it("with preemption off the high request waits", async () => {
-    const { queue, log } = setup(
+    const { queue, time, log } = setup(
       { m: { reply: "a b c d", tokenDelayMs: 10 } },
       { isPreemptionEnabled: false },
     );
     const low = text(queue.generate(request("low", "m", { priority: "low" }), { signal: signal() }));
-    await sleep(15);
+    await time.advanceAsync(15);
     const high = text(queue.generate(request("high", "m", { priority: "high" }), { signal: signal() }));
-    await Promise.all([low, high]);
+    await settle(time, Promise.all([low, high]));
     expect(log).toEqual([]);
     await queue.close();
   });
@@ -311,16 +303,18 @@ describe("preemption", () => {
 
 describe("crashes", () => {
   it("a request waiting on a model whose runner crashes is served by the reload", async () => {
-    const { queue, engine } = setup({ m: { reply: "a b c d", tokenDelayMs: 10, crashAfterTokens: 2 } });
+    const { queue, engine, time } = setup({
+      m: { reply: "a b c d", tokenDelayMs: 10, crashAfterTokens: 2 },
+    });
     const crashing = text(queue.generate(request("crash", "m"), { signal: signal() })).catch(
       (caught: unknown) => caught,
     );
-    await sleep(5);
+    await time.advanceAsync(5);
     const waiting = text(queue.generate(request("wait", "m"), { signal: signal() }));
-    await sleep(1);
+    await time.advanceAsync(1);
     engine.setBehaviour("m", { reply: "fine" });
-    expect(((await crashing) as AppError).code).toBe("runner-crashed");
-    await expect(waiting).resolves.toBe("fine");
+    expect(((await settle(time, crashing)) as AppError).code).toBe("runner-crashed");
+    await expect(settle(time, waiting)).resolves.toBe("fine");
     expect(engine.loads).toBe(2);
     await queue.close();
   });

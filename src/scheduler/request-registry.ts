@@ -3,16 +3,15 @@
  * `/v1/queue` reports a position for. Each gets its own abort controller, linked to the
  * client's signal, so an explicit cancel and a disconnect take the same path.
  */
-import { AppError, type Priority } from "../core/index.js";
-
-export type TrackedState = "admitting" | "loading" | "queued" | "running";
+import { AppError, type MonotonicMs, type Priority } from "../core/index.js";
+import type { RequestState } from "./contract.js";
 
 export interface TrackedRequest {
   id: string;
   model: string;
   priority: Priority;
-  state: TrackedState;
-  enqueuedMs: number;
+  state: RequestState;
+  enqueuedMs: MonotonicMs;
   controller: AbortController;
   preemptions: number;
   /** The high-priority request that caused the latest preemption. */
@@ -26,7 +25,7 @@ export class RequestRegistry {
     id: string;
     model: string;
     priority: Priority;
-    enqueuedMs: number;
+    enqueuedMs: MonotonicMs;
     clientSignal: AbortSignal;
   }): { request: TrackedRequest; untrack: () => void } {
     if (this.#requests.has(fields.id)) {
@@ -67,7 +66,7 @@ export class RequestRegistry {
   }
 
   /** Cancels a request in any phase; returns its state then, or undefined when unknown. */
-  cancel(id: string): TrackedState | undefined {
+  cancel(id: string): RequestState | undefined {
     const request = this.#requests.get(id);
     if (request === undefined) return undefined;
     request.controller.abort();

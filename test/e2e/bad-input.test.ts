@@ -381,7 +381,7 @@ describe("prompt longer than the context", () => {
     );
     const ok = await bodyOf(await postJson(`${url}/v1/chat/completions`, chat()));
     expect(ok.choices[0].message.content).toBe("fine thanks");
-    expect(test.server.queue.loaded().find((model) => model.name === "alpha")?.active).toBe(0);
+    expect(test.server.queue.snapshot().loaded.find((model) => model.name === "alpha")?.active).toBe(0);
   });
 });
 
@@ -409,14 +409,14 @@ describe("queue limits", () => {
       { signal: abort.signal },
     );
     expect(running.status).toBe(200);
-    expect(queue.loaded()[0]?.active).toBe(1);
+    expect(queue.snapshot().loaded[0]?.active).toBe(1);
     const waiting = postJson(
       `${busy.url}/api/generate`,
       { model: "slow", prompt: "b", stream: false },
       { signal: abort.signal },
     );
     waiting.catch(() => {});
-    await waitFor(() => queue.queuedCount === 1, "the second request to queue");
+    await waitFor(() => queue.snapshot().queued === 1, "the second request to queue");
 
     const rejected = await postJson(`${busy.url}/v1/chat/completions`, {
       model: "slow",
@@ -439,7 +439,7 @@ describe("queue limits", () => {
 
     abort.abort();
     await waitFor(
-      () => queue.queuedCount === 0 && queue.loaded()[0]?.active === 0,
+      () => queue.snapshot().queued === 0 && queue.snapshot().loaded[0]?.active === 0,
       "the queue to drain after the clients left",
     );
     // The server takes new work again.
@@ -458,22 +458,22 @@ describe("queue limits", () => {
       { signal: first.signal },
     );
     expect(running.status).toBe(200);
-    expect(queue.loaded()[0]?.active).toBe(1);
+    expect(queue.snapshot().loaded[0]?.active).toBe(1);
     postJson(
       `${busy.url}/v1/chat/completions`,
       { model: "slow", messages: [{ role: "user", content: "b" }] },
       { signal: second.signal },
     ).catch(() => {});
-    await waitFor(() => queue.queuedCount === 1, "the second request to queue");
+    await waitFor(() => queue.snapshot().queued === 1, "the second request to queue");
     second.abort();
-    await waitFor(() => queue.queuedCount === 0, "the queued request to leave");
+    await waitFor(() => queue.snapshot().queued === 0, "the queued request to leave");
     const third = new AbortController();
     const queued = postJson(
       `${busy.url}/v1/chat/completions`,
       { model: "slow", messages: [{ role: "user", content: "c" }], max_tokens: 1 },
       { signal: third.signal },
     );
-    await waitFor(() => queue.queuedCount === 1, "the third request to take the freed place");
+    await waitFor(() => queue.snapshot().queued === 1, "the third request to take the freed place");
     first.abort();
     const body: Json = await bodyOf(await queued);
     expect(body.choices[0].message.content).toBe("tick");

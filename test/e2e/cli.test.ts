@@ -25,7 +25,8 @@ describe("rawrxd client commands against a running server", () => {
 
   it("ps shows sequences in use and the queue per priority", async () => {
     const body = (priority: string) => JSON.stringify({ model: "alpha", prompt: "x", priority });
-    const state = (id: string) => test.server.queue.requests.get(id)?.state;
+    const state = (id: string) =>
+      test.server.queue.snapshot().requests.find((request) => request.id === id)?.state;
     const post = (id: string, priority: string) =>
       fetch(`${test.url}/api/generate`, {
         method: "POST",

@@ -155,7 +155,7 @@ describe("memory admission uses the offload plan", () => {
     const response = await complete(server.url);
     expect(response.status).toBe(500);
     expect(((await response.json()) as Json).error.message).toMatch(
-      /^Model "alpha" needs about 1\d MiB .* but the memory budget is 12 MiB/,
+      /^Model "alpha" needs about 1\d\.\d MiB .* but the memory budget is 12\.0 MiB/,
     );
   });
 

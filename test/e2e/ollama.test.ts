@@ -39,7 +39,7 @@ afterAll(async () => {
   await test.dispose();
 });
 
-const loadedNames = () => test.server.queue.loaded().map((model) => model.name);
+const loadedNames = () => test.server.queue.snapshot().loaded.map((model) => model.name);
 
 function expectFinalLine(line: Json, tokens: number): void {
   expect(line.done).toBe(true);

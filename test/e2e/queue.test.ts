@@ -26,7 +26,8 @@ describe("queue visibility and cancellation", () => {
       { headers: { "x-request-id": id, ...(priority === undefined ? {} : { "x-priority": priority }) } },
     );
 
-  const state = (id: string) => test.server.queue.requests.get(id)?.state;
+  const state = (id: string) =>
+    test.server.queue.snapshot().requests.find((request) => request.id === id)?.state;
 
   it("reports depth, running and oldest wait per model and priority, and a request's position", async () => {
     const running = chat("q-run", "low");
@@ -76,7 +77,7 @@ describe("queue visibility and cancellation", () => {
     expect((runningBody.choices[0].message.content as string).split(" ").length).toBeLessThan(10);
     expect((await fetch(`${url}/v1/requests/d-run`, { method: "DELETE" })).status).toBe(404);
     await waitFor(
-      () => test.server.queue.loaded().find((model) => model.name === "busy")?.active === 0,
+      () => test.server.queue.snapshot().loaded.find((model) => model.name === "busy")?.active === 0,
       "the sequence to be free",
     );
   });

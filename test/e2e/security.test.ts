@@ -200,7 +200,7 @@ describe("graceful shutdown", () => {
       expect(closedAt).toBeGreaterThanOrEqual(endedAt - 5);
       // Within the grace (plus scheduling slack); see the next test for why not sooner.
       expect(closedAt - started).toBeLessThan(2000 + 300);
-      expect(test.server.queue.loaded()).toEqual([]);
+      expect(test.server.queue.snapshot().loaded).toEqual([]);
     } finally {
       await test.dispose();
     }
@@ -256,7 +256,7 @@ describe("graceful shutdown", () => {
       expect(systemTime.monotonicNow() - started).toBeLessThan(1500);
       const text = await body;
       expect(text).not.toContain("[DONE]");
-      expect(test.server.queue.loaded()).toEqual([]);
+      expect(test.server.queue.snapshot().loaded).toEqual([]);
       const produced = test.engine.runners[0]!.producedTokens;
       await sleep(100);
       expect(test.engine.runners[0]!.producedTokens).toBe(produced);

@@ -52,7 +52,7 @@ afterAll(async () => {
   await test.dispose();
 });
 
-const view = (model: string) => test.server.queue.loaded().find((loaded) => loaded.name === model);
+const view = (model: string) => test.server.queue.snapshot().loaded.find((loaded) => loaded.name === model);
 const produced = (model: string): number => test.engine.runnerFor(model)?.producedTokens ?? 0;
 
 describe("client disconnect mid-stream", () => {

@@ -109,7 +109,7 @@ describe("the runner's plan on the CPU", () => {
   it.runIf(existsSync("/proc/self/environ"))(
     "the runner runs with one libuv worker, so every decode runs on the same thread (ADR 0011)",
     () => {
-      const pid = test.server.queue.loaded()[0]!.info.pid!;
+      const pid = test.server.queue.snapshot().loaded[0]!.info.pid!;
       const environment = readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
       expect(environment).toContain("UV_THREADPOOL_SIZE=1");
     },

@@ -5,12 +5,11 @@
  */
 import type { Hono } from "hono";
 import { AppError } from "../../core/index.js";
-import { queueSnapshot, requestStatus } from "../../scheduler/index.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 
 export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   app.get("/v1/queue", (context) => {
-    const snapshot = queueSnapshot(deps.queue);
+    const snapshot = deps.queue.snapshot();
     return context.json({
       queued: snapshot.queued,
       max_queued: snapshot.maxQueued,
@@ -35,7 +34,7 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   });
   app.get("/v1/queue/:id", (context) => {
     const id = context.req.param("id");
-    const status = requestStatus(deps.queue, id);
+    const status = deps.queue.snapshot().requests.find((request) => request.id === id);
     if (status === undefined)
       throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
     return context.json({
@@ -49,9 +48,9 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
       preemptions: status.preemptions,
     });
   });
-  app.delete("/v1/requests/:id", (context) => {
+  app.delete("/v1/requests/:id", async (context) => {
     const id = context.req.param("id");
-    const state = deps.queue.cancel(id);
+    const state = await deps.queue.cancel(id);
     if (state === undefined)
       throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
     return context.json({ id, cancelled: true, state });

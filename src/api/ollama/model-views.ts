@@ -34,7 +34,7 @@ export function tagsBody(entries: readonly ModelEntry[]) {
 }
 
 export async function psBody(deps: ApiDeps) {
-  const loaded = deps.queue.loaded();
+  const loaded = deps.queue.snapshot().loaded;
   const entries = await Promise.all(
     loaded.map((model) => deps.catalog.resolve(model.name).catch(() => undefined)),
   );
