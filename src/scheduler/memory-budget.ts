@@ -3,9 +3,8 @@
  * compute buffers, from its GGUF header) against the budget (available RAM minus a margin, or
  * --memory-budget). Issue #3's GPU planner refines the estimate; the shape stays.
  */
-import { readFileSync } from "node:fs";
-import { freemem } from "node:os";
 import type { GgufInfo } from "../gguf/index.js";
+import { readHostMemorySync } from "../gpu/index.js";
 
 export interface MemoryEstimate {
   totalBytes: number;
@@ -36,13 +35,7 @@ export function estimateModelMemory(
 
 /** MemAvailable from /proc/meminfo (counts reclaimable cache), else os.freemem(). */
 export function availableMemoryBytes(): number {
-  try {
-    const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
-    if (match) return Number(match[1]) * 1024;
-  } catch {
-    // Not Linux: fall through.
-  }
-  return freemem();
+  return readHostMemorySync().availableBytes;
 }
 
 export const memoryMarginBytes = 1024 * mebibyte;

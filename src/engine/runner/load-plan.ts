@@ -4,7 +4,6 @@
  * memory, plan the offload from the GGUF header, and ask node-llama-cpp's estimators for a
  * second opinion once the model is loaded (they load natively: never on an unvalidated file).
  */
-import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, NoBinaryFoundError, type Llama, type LlamaModel } from "node-llama-cpp";
 import type { GgufInfo } from "../../gguf/index.js";
 import {
@@ -141,7 +140,7 @@ export async function planForEngine(
       deviceCount,
     };
   }
-  const host = readHostMemory(await readFile("/proc/meminfo", "utf8").catch(() => undefined));
+  const host = await readHostMemory();
   const plan = planOffload({
     shape,
     backend: engine.backend,
