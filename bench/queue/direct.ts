@@ -5,10 +5,11 @@
  * 1 on this machine before any server is involved.
  */
 import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
-import { measureCompletion } from "./direct.js";
-import { processCpuMs } from "./machine.js";
-import { streamsBlock, type StreamsBlock } from "./queue-report.js";
-import { machineCpu, machineCpuShares } from "./queue-server.js";
+import { measureCompletion } from "../serving/direct.js";
+import { processCpuMs } from "../lib/machine.js";
+import { streamsBlock, type StreamsBlock } from "./report.js";
+import { machineCpu, machineCpuShares } from "./server.js";
+import { systemTime } from "../../src/core/index.js";
 
 export interface DirectStreamsPlan {
   modelPath: string;
@@ -20,7 +21,7 @@ export interface DirectStreamsPlan {
 }
 
 export async function runDirectStreams(plan: DirectStreamsPlan): Promise<StreamsBlock[]> {
-  const setupStart = performance.now();
+  const setupStart = systemTime.monotonicNow();
   const llama = await getLlama({
     gpu: false,
     build: "never",
@@ -56,12 +57,12 @@ export async function runDirectStreams(plan: DirectStreamsPlan): Promise<Streams
       };
     };
     await generate(0, "warm up: the old farmer walked slowly down the dusty road");
-    const setupMs = performance.now() - setupStart;
+    const setupMs = systemTime.monotonicNow() - setupStart;
     const blocks: StreamsBlock[] = [];
     for (const [round, { streams, requestsPerStream, prompts }] of plan.rounds.entries()) {
       const cpuBefore = processCpuMs();
       const machineBefore = await machineCpu();
-      const start = performance.now();
+      const start = systemTime.monotonicNow();
       const results = await Promise.all(
         Array.from({ length: streams }, async (_, stream) => {
           const samples: StreamsBlock["samples"] = [];
@@ -70,7 +71,7 @@ export async function runDirectStreams(plan: DirectStreamsPlan): Promise<Streams
           return samples;
         }),
       );
-      const wallMs = performance.now() - start;
+      const wallMs = systemTime.monotonicNow() - start;
       blocks.push(
         streamsBlock({
           variant: "direct",
