@@ -19,6 +19,7 @@ import {
   type SyntheticModelPreset,
 } from "../../src/gguf/index.js";
 import { modelsDirectory } from "../lib/models.js";
+import { promptWords } from "../lib/prompt-words.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 
@@ -45,20 +46,7 @@ console.error(
   `${path}: ${shape.name}, ready in ${((systemTime.monotonicNow() - writeStarted) / 1000).toFixed(1)} s`,
 );
 
-const words = [
-  "river",
-  "stone",
-  "garden",
-  "window",
-  "lantern",
-  "market",
-  "harbor",
-  "meadow",
-  "candle",
-  "bridge",
-  "forest",
-  "letter",
-];
+const words = promptWords.slice(0, 12);
 function promptFor(rep: number): string {
   // A different first word per rep: the runner's prompt cache can reuse nothing but BOS.
   return `${words[rep % words.length]} ${rep}: ${Array.from({ length: 200 }, (_, index) => words[(index * 5 + rep) % words.length]).join(" ")}`;

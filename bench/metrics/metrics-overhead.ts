@@ -274,6 +274,14 @@ async function main(): Promise<void> {
     mainProcessCpuMicrosPerToken: (samples.mainProcessCpuMs * 1000) / samples.completionTokens,
   });
   const on = summary(server.on);
+  const variantRow = (label: string, variant: ReturnType<typeof summary>): string[] => [
+    label,
+    String(variant.requests),
+    formatNumber(variant.medianDecodeTokensPerSecond, 1),
+    formatNumber(variant.pooledDecodeTokensPerSecond, 1),
+    "",
+    formatNumber(variant.mainProcessCpuMicrosPerToken, 1),
+  ];
   const off = summary(server.off);
   const ratio = on.medianDecodeTokensPerSecond / off.medianDecodeTokensPerSecond;
   const pooledRatio = on.pooledDecodeTokensPerSecond / off.pooledDecodeTokensPerSecond;
@@ -309,22 +317,8 @@ async function main(): Promise<void> {
         "main CPU µs/token",
       ],
       [
-        [
-          "metrics on",
-          String(on.requests),
-          formatNumber(on.medianDecodeTokensPerSecond, 1),
-          formatNumber(on.pooledDecodeTokensPerSecond, 1),
-          "",
-          formatNumber(on.mainProcessCpuMicrosPerToken, 1),
-        ],
-        [
-          "metrics off (--no-metrics)",
-          String(off.requests),
-          formatNumber(off.medianDecodeTokensPerSecond, 1),
-          formatNumber(off.pooledDecodeTokensPerSecond, 1),
-          "",
-          formatNumber(off.mainProcessCpuMicrosPerToken, 1),
-        ],
+        variantRow("metrics on", on),
+        variantRow("metrics off (--no-metrics)", off),
         [
           "on ÷ off",
           "",

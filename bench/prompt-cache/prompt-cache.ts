@@ -17,6 +17,7 @@ import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
+import { promptWords } from "../lib/prompt-words.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 
@@ -42,24 +43,7 @@ const { values } = parseArgs({
 });
 const reps = Number(values.reps);
 const historyWords = Number(values["history-words"]);
-const words = [
-  "river",
-  "stone",
-  "garden",
-  "window",
-  "lantern",
-  "market",
-  "harbor",
-  "meadow",
-  "candle",
-  "bridge",
-  "forest",
-  "letter",
-  "kitchen",
-  "mountain",
-  "signal",
-  "thunder",
-];
+const words = promptWords;
 
 /** A long earlier exchange: the history the next turn carries. */
 function history(rep: number): Message[] {

@@ -4,7 +4,8 @@
  * LlamaCompletion per sequence, as a library user would write it). What 4 streams can gain over
  * 1 on this machine before any server is involved.
  */
-import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { LlamaCompletion } from "node-llama-cpp";
+import { openDirectContext } from "../lib/direct-engine.js";
 import { measureCompletion } from "../serving/direct.js";
 import { processCpuMs } from "../lib/machine.js";
 import { streamsBlock, type StreamsBlock } from "./report.js";
@@ -22,21 +23,15 @@ export interface DirectStreamsPlan {
 
 export async function runDirectStreams(plan: DirectStreamsPlan): Promise<StreamsBlock[]> {
   const setupStart = systemTime.monotonicNow();
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: plan.threads,
-    logLevel: LlamaLogLevel.error,
+  const { llama, context } = await openDirectContext({
+    modelPath: plan.modelPath,
+    threads: plan.threads,
+    contextSize: plan.contextSize,
+    sequences: plan.parallel,
+    // As src/engine/runner/model-host.ts creates a runner's context.
+    batchSize: Math.min(512, plan.contextSize),
   });
   try {
-    const model = await llama.loadModel({ modelPath: plan.modelPath });
-    // As src/engine/runner/model-host.ts creates a runner's context.
-    const context = await model.createContext({
-      contextSize: plan.contextSize,
-      sequences: plan.parallel,
-      threads: plan.threads,
-      batchSize: Math.min(512, plan.contextSize),
-    });
     const completions = Array.from({ length: plan.parallel }, () => {
       const sequence = context.getSequence();
       return { sequence, completion: new LlamaCompletion({ contextSequence: sequence }) };

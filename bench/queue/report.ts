@@ -2,7 +2,7 @@
 import { loadavg } from "node:os";
 import type { Priority } from "../../src/core/index.js";
 import type { MachineInfo } from "../lib/machine.js";
-import type { ArrivalContext } from "./server.js";
+import type { ArrivalContext, MachineCpuShares } from "./server.js";
 import { median, percentile } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 import { writeResultFiles } from "../lib/results.js";
@@ -71,7 +71,7 @@ export interface MixedRun {
   sequenceOccupancy: number;
   cpuInWindow: { runnerMs: number; mainMs: number };
   /** Whole machine over the window: shares of CPU time busy, idle and stolen. */
-  machineCpu: { busy: number; idle: number; steal: number } | undefined;
+  machineCpu: MachineCpuShares | undefined;
   samples: QueueSample[];
 }
 
@@ -96,7 +96,7 @@ export interface StreamsBlock {
   }[];
   /** Server: runner process and this process; direct: all of it is this process (mainMs). */
   cpu: { runnerMs: number; mainMs: number };
-  machineCpu: { busy: number; idle: number; steal: number } | undefined;
+  machineCpu: MachineCpuShares | undefined;
 }
 
 export function streamsBlock(

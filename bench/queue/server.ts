@@ -206,10 +206,17 @@ export async function machineCpu(): Promise<MachineCpu | undefined> {
 }
 
 /** Shares of the machine's CPU time between two readings: busy, idle and stolen by the hypervisor. */
+/** Shares of the whole machine's CPU time over an interval. */
+export interface MachineCpuShares {
+  busy: number;
+  idle: number;
+  steal: number;
+}
+
 export function machineCpuShares(
   before: MachineCpu | undefined,
   after: MachineCpu | undefined,
-): { busy: number; idle: number; steal: number } | undefined {
+): MachineCpuShares | undefined {
   if (before === undefined || after === undefined) return undefined;
   const busy = after.busy - before.busy;
   const idle = after.idle - before.idle;

@@ -2,7 +2,8 @@
  * Variant 1: node-llama-cpp in this process, the way a user of the library would call it.
  * Loads, measures and releases everything within one block, so no threads outlive it.
  */
-import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaContextSequence } from "node-llama-cpp";
+import { LlamaCompletion, type LlamaContextSequence } from "node-llama-cpp";
+import { openDirectContext } from "../lib/direct-engine.js";
 import { processCpuMs } from "../lib/machine.js";
 import {
   decodeRate,
@@ -15,19 +16,13 @@ import { systemTime } from "../../src/core/index.js";
 
 export async function runDirectBlock(plan: BlockPlan): Promise<BlockResult> {
   const setupStart = systemTime.monotonicNow();
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: plan.threads,
-    logLevel: LlamaLogLevel.error,
+  const { llama, context } = await openDirectContext({
+    modelPath: plan.modelPath,
+    threads: plan.threads,
+    contextSize: plan.contextSize,
+    sequences: 1,
   });
   try {
-    const model = await llama.loadModel({ modelPath: plan.modelPath });
-    const context = await model.createContext({
-      contextSize: plan.contextSize,
-      sequences: 1,
-      threads: plan.threads,
-    });
     const sequence = context.getSequence();
     const completion = new LlamaCompletion({ contextSequence: sequence });
     const setupMs = systemTime.monotonicNow() - setupStart;

@@ -22,9 +22,9 @@ import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
-import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { LlamaCompletion } from "node-llama-cpp";
 import { silentLogger, type GenerateRequest, systemTime } from "../../src/core/index.js";
-import { openmpBuildOptions, RunnerProcess } from "../../src/engine/index.js";
+import { RunnerProcess } from "../../src/engine/index.js";
 import {
   describeMachine,
   otherProcessCpuMs,
@@ -33,6 +33,7 @@ import {
   waitForNoChildProcesses,
 } from "../lib/machine.js";
 import { completionBody, startBenchServer, streamTiming } from "../lib/bench-server.js";
+import { openDirectContext } from "../lib/direct-engine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { decodeRate } from "../lib/samples.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
@@ -156,16 +157,14 @@ async function directBlock(
   modelPath: string,
   threads: number,
 ): Promise<Block> {
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: threads,
-    logLevel: LlamaLogLevel.error,
-    ...(engine === "openmp" ? { cmakeOptions: { ...openmpBuildOptions }, usePrebuiltBinaries: false } : {}),
+  const { llama, context } = await openDirectContext({
+    modelPath,
+    threads,
+    contextSize,
+    sequences: 1,
+    build: engine,
   });
   try {
-    const model = await llama.loadModel({ modelPath });
-    const context = await model.createContext({ contextSize, sequences: 1, threads });
     const sequence = context.getSequence();
     const completion = new LlamaCompletion({ contextSequence: sequence });
     return await measureBlock(path, threads as ThreadSetting, {
@@ -181,8 +180,8 @@ async function directBlock(
           });
         } else {
           const tokens = [
-            ...(model.tokens.bos === null ? [] : [model.tokens.bos]),
-            ...model.tokenize(promptFor(index)),
+            ...(context.model.tokens.bos === null ? [] : [context.model.tokens.bos]),
+            ...context.model.tokenize(promptFor(index)),
           ];
           for await (const _token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
             tokenTimes.push(systemTime.monotonicNow());
