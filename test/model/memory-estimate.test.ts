@@ -4,16 +4,17 @@
  * difference splits into RssFile (the mmap'd weights paged in) and RssAnon (KV cache, buffers,
  * and whatever the JavaScript heap and malloc did meanwhile).
  *
- * Only the RssFile part is stable, so only it is held to the tolerance. Twenty-nine loads of
+ * Only the RssFile part is stable, so only it is held to the tolerance. Twenty-one loads of
  * the synthetic f16 model below (1024 tokens × 4 sequences, estimated resident 28.2 MiB:
  * weights 9.9, KV 8.0, overhead 10.3) on a busy 2-vCPU machine measured:
  *   RssFile delta  9.1–9.3 MiB (estimated weights 9.9 MiB)
  *   RssAnon delta 12.6–28.3 MiB (estimated KV + overhead 18.3 MiB)
  *   total         21.9–37.4 MiB (estimated 28.2 MiB)
- * RssAnon moves with garbage: header-read buffers and parse temporaries freed by a GC that runs
- * before or after the second reading, and freed memory glibc keeps and hands back to the
- * model's own allocations. A full GC before both readings made it worse, not better (2.8–14.4
- * MiB in six loads), because the freed memory then sits in malloc's free lists at the baseline.
+ * Ten more loads once the runner no longer read the GGUF header itself: RssFile 9.1–9.2 MiB,
+ * RssAnon 16.3–26.0 MiB. RssAnon moves with JavaScript garbage (freed by a GC that runs before
+ * or after the second reading, or not at all) and with freed memory glibc keeps and hands back
+ * to the model's own allocations. A full GC before both readings made it worse (2.8–14.4 MiB in
+ * six loads): the freed memory then sits in malloc's free lists at the baseline.
  *
  * Tolerance: |measured − estimated| ≤ max(8 MiB, 10 % of the estimate), as before. The KV cache
  * size is checked exactly, and against node-llama-cpp's own context estimate.
