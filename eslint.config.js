@@ -59,8 +59,6 @@ const timeRules = {
   ],
 };
 const timePortImplementation = ["src/core/time.ts", "src/core/fake-time.ts"];
-// TEMPORARY: removed when the dups branch (bench on the time port) lands.
-const timeConversionInProgress = ["bench/**"];
 
 /** The boundary rule of one src/ folder; it also forbids the timer modules outside the time-port exemptions. */
 function boundary(folder) {
@@ -81,9 +79,7 @@ function boundary(folder) {
       ...(timerPaths === undefined ? {} : { paths: timerPaths }),
     },
   ];
-  const exempt = [...timePortImplementation, ...timeConversionInProgress].filter((path) =>
-    path.startsWith(`src/${folder}/`),
-  );
+  const exempt = timePortImplementation.filter((path) => path.startsWith(`src/${folder}/`));
   return [
     {
       files: [`src/${folder}/**/*.ts`],
@@ -132,12 +128,11 @@ export default tseslint.config(
   // src/ folders get the timer modules in their boundary rule (one no-restricted-imports each).
   {
     files: ["test/**/*.ts", "bench/**/*.ts"],
-    ignores: timeConversionInProgress,
     rules: { "no-restricted-imports": ["error", { paths: timerModules }] },
   },
   {
     files: ["src/**/*.ts", "test/**/*.ts", "bench/**/*.ts"],
-    ignores: [...timePortImplementation, ...timeConversionInProgress],
+    ignores: timePortImplementation,
     rules: timeRules,
   },
   { files: ["*.js"], ...tseslint.configs.disableTypeChecked },

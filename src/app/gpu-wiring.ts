@@ -1,7 +1,7 @@
 /**
- * Wires the GPU planner into the serving path: the operator's offload and thread settings reach
- * every runner load (the scheduler's LoadSpec carries only the basics), and the scheduler's
- * admission uses the planner's host-RAM estimate instead of its own.
+ * Wires the GPU planner into the serving path: the operator's offload and thread settings and
+ * the model's memory shape reach every runner load (the scheduler's LoadSpec carries only the
+ * basics), and the scheduler's admission uses the planner's host-RAM estimate instead of its own.
  */
 import { join } from "node:path";
 import type { Config } from "../config/index.js";
@@ -12,8 +12,10 @@ import {
   planOffload,
   type DeviceMemory,
   type GpuReport,
+  type ModelMemoryShape,
 } from "../gpu/index.js";
-import type { MemoryEstimate, ResolvedModel } from "../scheduler/index.js";
+import type { ModelFile } from "../models/index.js";
+import type { MemoryEstimate, ModelResolver, ResolvedModel } from "../scheduler/index.js";
 
 export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
   return {
@@ -25,9 +27,33 @@ export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
   };
 }
 
-/** Adds the tuning to every load. */
-export function withRunnerTuning(engine: InferenceEngine, tuning: RunnerTuning): InferenceEngine {
-  return { load: (spec, signal) => engine.load({ ...spec, tuning }, signal) };
+/**
+ * The scheduler resolves a model (the catalog validates and caches its header), then loads it:
+ * the shape remembered at resolve goes with the load, so the runner plans from the header the
+ * main process already has instead of parsing the file again. Every load gets the tuning too.
+ */
+export function runnerLoadPath(options: {
+  engine: InferenceEngine;
+  tuning: RunnerTuning;
+  resolve: (name: string) => Promise<ModelFile>;
+}): { engine: InferenceEngine; models: ModelResolver } {
+  const shapes = new Map<string, ModelMemoryShape>();
+  return {
+    models: {
+      resolve: async (name) => {
+        const file = await options.resolve(name);
+        shapes.set(file.path, memoryShapeOf(file.info));
+        return file;
+      },
+    },
+    engine: {
+      load: (spec, signal) =>
+        options.engine.load(
+          { ...spec, tuning: options.tuning, shape: spec.shape ?? shapes.get(spec.path) },
+          signal,
+        ),
+    },
+  };
 }
 
 /** Device memory of the chosen backend's devices, summed; undefined on the CPU or when a size is unknown. */

@@ -29,7 +29,7 @@ import {
 } from "../scheduler/index.js";
 import { Database } from "../store/index.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
-import { plannedMemoryEstimate, runnerTuningOf, withRunnerTuning } from "./gpu-wiring.js";
+import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { checkExposure } from "./security.js";
 
 export interface StartOptions {
@@ -75,10 +75,15 @@ export async function startServer(
   // Start order: state database, then the ops that subscribe to events, then the serving path.
   const database = Database.open({ path: join(config.home, "rawrxd.db") });
   const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader, logger });
-  const queue = createScheduler({
-    engine: withRunnerTuning(options.engine ?? new LlamaCppEngine({ logger }), runnerTuningOf(config)),
+  const loadPath = runnerLoadPath({
+    engine: options.engine ?? new LlamaCppEngine({ logger }),
+    tuning: runnerTuningOf(config),
     // Loading needs the validated header only; digests are for listings.
-    models: { resolve: (name) => catalog.resolveFile(name) },
+    resolve: (name) => catalog.resolveFile(name),
+  });
+  const queue = createScheduler({
+    engine: loadPath.engine,
+    models: loadPath.models,
     events,
     time: systemTime,
     logger,

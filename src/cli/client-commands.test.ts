@@ -112,7 +112,7 @@ describe("rawrxd ls and ps", () => {
     const result = await run(["ls"]);
     expect(result).toEqual({
       code: 0,
-      stdout: "NAME          SIZE     QUANT   MODIFIED\nstories260K   1.1 MB   F32     3 minutes ago\n",
+      stdout: "NAME          SIZE      QUANT   MODIFIED\nstories260K   1.1 MiB   F32     3 minutes ago\n",
       stderr: "",
     });
   });
@@ -121,7 +121,7 @@ describe("rawrxd ls and ps", () => {
     const result = await run(["ps"]);
     const [header, row, ...rest] = result.stdout.split("\n");
     expect(header!.split(/\s{2,}/)).toEqual(["NAME", "SIZE", "CONTEXT", "SEQUENCES", "QUEUED", "UNTIL"]);
-    expect(row).toMatch(/^stories260K\s+5 MB\s+512\s+4 minutes from now$/);
+    expect(row).toMatch(/^stories260K\s+4\.8 MiB\s+512\s+4 minutes from now$/);
     expect(rest).toEqual([""]);
   });
 

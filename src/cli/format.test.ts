@@ -1,27 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
-  formatBytes,
   formatDurationNs,
   formatParameterCount,
   formatRelativeTime,
   formatTable,
   formatUntil,
 } from "./format.js";
-
-describe("formatBytes", () => {
-  it.each([
-    [0, "0 B"],
-    [512, "512 B"],
-    [1000, "1 KB"],
-    [1_234_567, "1.2 MB"],
-    [10_500_000, "10 MB"],
-    [274_000_000, "274 MB"],
-    [4_700_000_000, "4.7 GB"],
-    [-1, "?"],
-  ])("%d → %s", (bytes, text) => {
-    expect(formatBytes(bytes)).toBe(text);
-  });
-});
 
 describe("formatRelativeTime", () => {
   const now = new Date("2025-06-01T12:00:00Z");
@@ -60,11 +44,11 @@ describe("formatTable", () => {
       formatTable(
         ["NAME", "SIZE"],
         [
-          ["stories260K", "1.1 MB"],
+          ["stories260K", "1.1 MiB"],
           ["a", ""],
         ],
       ),
-    ).toBe("NAME          SIZE\nstories260K   1.1 MB\na\n");
+    ).toBe("NAME          SIZE\nstories260K   1.1 MiB\na\n");
   });
 
   it("prints only the header for no rows", () => {

@@ -1,21 +1,4 @@
-/** Pure formatting for terminal output: sizes, relative times, durations and tables. */
-
-const byteUnits = ["B", "KB", "MB", "GB", "TB", "PB"] as const;
-
-/** Decimal units as Ollama prints them: 512 B, 1.2 MB, 274 MB, 4.7 GB. */
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes) || bytes < 0) return "?";
-  let value = bytes;
-  let unitIndex = 0;
-  while (value >= 1000 && unitIndex < byteUnits.length - 1) {
-    value /= 1000;
-    unitIndex++;
-  }
-  const unit = byteUnits[unitIndex]!;
-  if (unitIndex === 0 || value >= 10) return `${Math.floor(value)} ${unit}`;
-  const rounded = Math.floor(value * 10) / 10;
-  return `${Number.isInteger(rounded) ? rounded.toFixed(0) : rounded.toFixed(1)} ${unit}`;
-}
+/** Pure formatting for terminal output: relative times, durations and tables (sizes: core's formatBytes). */
 
 const timeSteps: readonly { limitSeconds: number; unitSeconds: number; unit: string }[] = [
   { limitSeconds: 60, unitSeconds: 1, unit: "second" },

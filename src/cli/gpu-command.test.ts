@@ -145,9 +145,12 @@ describe("rawrxd gpu", () => {
     expect(output).toContain("Compute backend: cuda  (auto: CUDA is first in the chain and usable)");
     expect(output).toContain(`Report from the server at ${url}.`);
     expect(output).toMatch(/^hip +no +hip: no AMD ROCm device \(\/dev\/kfd\) found$/m);
-    expect(output).toMatch(/^ {2}cuda +NVIDIA L4: 25 GB total, 23 GB free$/m);
-    expect(output).toMatch(/^llama3 +cuda +33\/33 +4 \(cached\) +5 GB +400 MB +\+390 MB +520 MB$/m);
+    expect(output).toMatch(/^ {2}cuda +NVIDIA L4: 24\.0 GiB total, 22\.0 GiB free$/m);
+    expect(output).toMatch(/^llama3 +cuda +33\/33 +4 \(cached\) +4\.7 GiB +381 MiB +\+372 MiB +496 MiB$/m);
     expect(output).not.toMatch(/speedup|faster/i);
+    // One unit system (issue #10): IEC sizes only, never decimal kB/MB/GB.
+    expect(output).toMatch(/\d GiB/);
+    expect(output).not.toMatch(/\d (kB|KB|MB|GB|TB)\b/);
   });
 
   it("without a server, detects on this machine and says there are no loaded models", async () => {

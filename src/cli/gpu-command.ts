@@ -5,8 +5,9 @@
  * or when no server answers, from detection on this machine (no loaded models then).
  */
 import { z } from "zod";
+import { formatBytes } from "../core/index.js";
 import { CliError, usageError, type Command } from "./cli-io.js";
-import { formatBytes, formatTable } from "./format.js";
+import { formatTable } from "./format.js";
 import { connectionOptions } from "./help-text.js";
 import {
   clientSettingKeys,

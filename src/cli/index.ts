@@ -23,7 +23,7 @@ export type {
   AppModule,
   RunningServer,
 } from "./cli-io.js";
-export { formatBytes, formatRelativeTime, formatTable, formatUntil } from "./format.js";
+export { formatRelativeTime, formatTable, formatUntil } from "./format.js";
 export { serverBaseUrl } from "./server-client.js";
 
 const commands: ReadonlyMap<string, Command> = new Map(

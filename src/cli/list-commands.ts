@@ -1,7 +1,7 @@
 /** `rawrxd ls` (GET /api/tags) and `rawrxd ps` (GET /api/ps): tables of models. */
-import { systemTime } from "../core/index.js";
+import { formatBytes, systemTime } from "../core/index.js";
 import type { Command, CommandContext } from "./cli-io.js";
-import { formatBytes, formatRelativeTime, formatTable, formatUntil } from "./format.js";
+import { formatRelativeTime, formatTable, formatUntil } from "./format.js";
 import { listUsage, psUsage } from "./help-text.js";
 import {
   clientSettingKeys,

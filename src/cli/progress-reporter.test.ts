@@ -7,17 +7,17 @@ describe("formatProgressLine", () => {
     expect(
       formatProgressLine({
         label: "tiny",
-        downloadedBytes: 500_000,
-        totalBytes: 1_000_000,
-        bytesPerSecond: 2_000_000,
+        downloadedBytes: 512 * 1024,
+        totalBytes: 1024 * 1024,
+        bytesPerSecond: 2 * 1024 * 1024,
         barWidth: 10,
       }),
-    ).toBe("pulling tiny  50% [=====>    ] 500 KB / 1 MB  2 MB/s");
+    ).toBe("pulling tiny  50% [=====>    ] 512 KiB / 1.0 MiB  2.0 MiB/s");
   });
 
   it("shows bytes alone when the size is unknown", () => {
-    expect(formatProgressLine({ label: "tiny", downloadedBytes: 1_500_000, totalBytes: undefined })).toBe(
-      "pulling tiny  1.5 MB",
+    expect(formatProgressLine({ label: "tiny", downloadedBytes: 1_572_864, totalBytes: undefined })).toBe(
+      "pulling tiny  1.5 MiB",
     );
   });
 });

@@ -1,10 +1,9 @@
 /**
  * Download progress for `pull` on stderr: a redrawn bar on a terminal, otherwise one line per
- * tenth of the file (or per 100 MB when the size is unknown) so logs stay short.
+ * tenth of the file (or per 100 MiB when the size is unknown) so logs stay short.
  */
-import { systemTime, type TimePort } from "../core/index.js";
+import { formatBytes, systemTime, type TimePort } from "../core/index.js";
 import type { OutputStream } from "./cli-io.js";
-import { formatBytes } from "./format.js";
 
 export interface ProgressSnapshot {
   downloadedBytes: number;
@@ -18,7 +17,7 @@ export interface ProgressReporter {
 }
 
 const redrawIntervalMs = 100;
-const unknownTotalStepBytes = 100_000_000;
+const unknownTotalStepBytes = 100 * 1024 * 1024;
 
 export function createProgressReporter(
   stream: OutputStream,
@@ -69,7 +68,7 @@ export function createProgressReporter(
   };
 }
 
-/** `pulling tiny  42% [========>           ] 120 MB / 286 MB  12 MB/s` */
+/** `pulling tiny  42% [========>           ] 120 MiB / 286 MiB  12.0 MiB/s` */
 export function formatProgressLine(options: {
   label: string;
   downloadedBytes: number;

@@ -2,10 +2,9 @@
  * `rawrxd pull SOURCE`: downloads into the local models folder with pullModel; no server
  * needed. Ctrl-C stops it and keeps the partial file for a later resume.
  */
-import { AppError } from "../core/index.js";
+import { AppError, formatBytes } from "../core/index.js";
 import { defaultHuggingFaceEndpoint, pullModel } from "../models/index.js";
 import { defaultOnInterrupt, type Command } from "./cli-io.js";
-import { formatBytes } from "./format.js";
 import { pullUsage } from "./help-text.js";
 import {
   clientSettingKeys,

@@ -3,7 +3,7 @@
  * LlamaCppEngine runs one child process per model; FakeEngine runs in-process for tests.
  */
 import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
-import type { ModelPlanReport } from "../gpu/index.js";
+import type { ModelMemoryShape, ModelPlanReport } from "../gpu/index.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
 
@@ -38,6 +38,11 @@ export interface LoadSpec {
   /** The backend to run on (detection's choice, or "auto" to let the engine pick). */
   gpu: GpuChoice;
   tuning?: RunnerTuning | undefined;
+  /**
+   * The header facts the runner plans with, from the main process's validated header (the
+   * catalog's); when absent, RunnerProcess reads the header before starting the runner.
+   */
+  shape?: ModelMemoryShape | undefined;
   /** A load that takes longer is stopped and fails with model-load-failed. */
   loadTimeoutMs: number;
 }

@@ -4,6 +4,7 @@
  * generation until the main process grants more, so a slow client pauses generation.
  */
 import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
+import type { ModelMemoryShape } from "../gpu/index.js";
 import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 
 /** Token events a runner may send ahead of the consumer, per generation. */
@@ -11,6 +12,8 @@ export const initialCredits = 16;
 
 export interface RunnerLoadOptions {
   modelPath: string;
+  /** From the header the main process validated: the runner never parses the file itself. */
+  shape: ModelMemoryShape;
   contextTokens: number;
   parallel: number;
   threads: number;

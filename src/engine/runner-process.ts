@@ -16,6 +16,8 @@ import {
   type Logger,
   type TimePort,
 } from "../core/index.js";
+import { readGgufHeader } from "../gguf/index.js";
+import { memoryShapeOf, type ModelMemoryShape } from "../gpu/index.js";
 import type { LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
 import { EventChannel } from "./event-channel.js";
 import {
@@ -109,9 +111,11 @@ export class RunnerProcess implements ModelRunner {
       time?: TimePort;
     },
   ): Promise<RunnerProcess> {
+    // An invalid file fails here, before a runner (and llama.cpp) ever sees it.
+    const shape = spec.shape ?? memoryShapeOf(await readGgufHeader(spec.path));
     const runner = new RunnerProcess(spec, options.logger, options.time ?? systemTime);
     try {
-      runner.#info = await runner.#load(spec, options.signal);
+      runner.#info = await runner.#load(spec, shape, options.signal);
       return runner;
     } catch (error) {
       await runner.dispose();
@@ -139,7 +143,11 @@ export class RunnerProcess implements ModelRunner {
     return this.#child.pid;
   }
 
-  async #load(spec: LoadSpec, signal: AbortSignal | undefined): Promise<LoadedModelInfo> {
+  async #load(
+    spec: LoadSpec,
+    shape: ModelMemoryShape,
+    signal: AbortSignal | undefined,
+  ): Promise<LoadedModelInfo> {
     const loaded = await new Promise<LoadedMessage>((resolve, reject) => {
       const fail = (detail: string): void => {
         cleanup();
@@ -173,6 +181,7 @@ export class RunnerProcess implements ModelRunner {
         type: "load",
         options: {
           modelPath: spec.path,
+          shape,
           contextTokens: spec.contextTokens,
           parallel: spec.parallel,
           threads: spec.threads,

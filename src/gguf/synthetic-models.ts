@@ -31,7 +31,7 @@ export const syntheticModelShapes = Object.freeze({
     seed: 1,
     name: "synthetic-llama-134m",
   }),
-  /** 16 blocks × (4 × 2048² + 3 × 2048 × 5632) + 2 × 2048 × 32,000 ≈ 0.95 B parameters, Q8_0, about 1.1 GB: bench/gpu-check.ts. */
+  /** 16 blocks × (4 × 2048² + 3 × 2048 × 5632) + 2 × 2048 × 32,000 ≈ 0.95 B parameters, Q8_0, about 1.1 GB: bench/gpu/gpu-check.ts. */
   "llama-1b": Object.freeze<LlamaModelShape>({
     layers: 16,
     embeddingLength: 2048,

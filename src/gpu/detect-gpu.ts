@@ -4,7 +4,7 @@
  * process. HIP hardware is served through Vulkan (node-llama-cpp has no HIP build). An explicit
  * `--gpu` that is not usable fails loudly instead of falling back.
  */
-import { AppError, systemTime, type TimePort } from "../core/index.js";
+import { AppError, formatBytes, systemTime, type TimePort } from "../core/index.js";
 import type { GpuProbes } from "./gpu-probes.js";
 import type { BackendCandidate, EngineBackend, GpuReport, GpuRequest } from "./gpu-report.js";
 import {
@@ -67,10 +67,10 @@ export async function detectGpu(options: DetectGpuOptions): Promise<GpuReport> {
     isUsable: cpuBuild,
     servedBy: undefined,
     reason: cpuBuild
-      ? `cpu: always available (${cpuBuildsText(packages.includes(`${probes.platform}-${probes.arch}`) ? `@node-llama-cpp/${probes.platform}-${probes.arch}` : undefined, localBuilds)}, ${host.totalBytes > 0 ? `${gib(host.availableBytes)} of ${gib(host.totalBytes)} RAM available` : "RAM unknown"})`
+      ? `cpu: always available (${cpuBuildsText(packages.includes(`${probes.platform}-${probes.arch}`) ? `@node-llama-cpp/${probes.platform}-${probes.arch}` : undefined, localBuilds)}, ${host.totalBytes > 0 ? `${formatBytes(host.availableBytes)} of ${formatBytes(host.totalBytes)} RAM available` : "RAM unknown"})`
       : `cpu: no engine build for ${probes.platform}-${probes.arch} (@node-llama-cpp/${probes.platform}-${probes.arch} is not installed); loading a model will fail`,
     evidence: [
-      `host RAM ${gib(host.totalBytes)}, available ${gib(host.availableBytes)}, swap ${gib(host.swapTotalBytes)}`,
+      `host RAM ${formatBytes(host.totalBytes)}, available ${formatBytes(host.availableBytes)}, swap ${formatBytes(host.swapTotalBytes)}`,
     ],
     devices: [],
   };
@@ -208,8 +208,4 @@ function choose(
       return { chosen: "cpu", reason: "auto: no GPU backend is usable; running on the CPU" };
     }
   }
-}
-
-function gib(bytes: number): string {
-  return `${(bytes / 1024 ** 3).toFixed(1)} GiB`;
 }

@@ -17,7 +17,8 @@ export type {
 } from "./gpu-report.js";
 export type { EngineProbeResult, GpuProbes } from "./gpu-probes.js";
 export { detectGpu, type DetectGpuOptions } from "./detect-gpu.js";
-export { systemProbes, readHostMemory, parseLdconfig } from "./system-probes.js";
+export { systemProbes, parseLdconfig } from "./system-probes.js";
+export { readHostMemory, readHostMemorySync, parseMeminfo } from "./host-memory.js";
 export { fakeProbes, type FakeMachine } from "./fake-probes.js";
 export { parseNvidiaSmi, parseRocmSmi, parseVulkanSummary } from "./vendor-tools.js";
 export {

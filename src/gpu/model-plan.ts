@@ -40,6 +40,10 @@ export interface MeasuredMemory {
   loadedResidentBytes: number;
   /** loaded − baseline: what the model itself made resident; compare with estimate.residentBytes. */
   modelResidentBytes: number;
+  /** The RssAnon part of modelResidentBytes: heap, KV cache, buffers. */
+  modelAnonymousBytes: number;
+  /** The RssFile part of modelResidentBytes: the mmap'd weights paged in so far. */
+  modelFileBytes: number;
 }
 
 export interface ModelPlanReport {

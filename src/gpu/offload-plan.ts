@@ -3,6 +3,7 @@
  * free memory minus a safety margin, else as many layers as fit (partial), else none (CPU).
  * An integrated GPU's memory is host RAM, so there both parts come out of the same RAM.
  */
+import { formatBytes } from "../core/index.js";
 import type { EngineBackend } from "./gpu-report.js";
 import {
   estimateModelMemory,
@@ -101,7 +102,7 @@ export function planOffload(options: OffloadPlanOptions): OffloadPlan {
     const room = roomOf(device, options.hostAvailableBytes, estimateFor(gpuLayers));
     const warning =
       room !== undefined && needed > room
-        ? `--gpu-layers ${gpuLayers} needs about ${formatMiB(needed)} of device memory (margin included) but ${formatMiB(room)} is free`
+        ? `--gpu-layers ${gpuLayers} needs about ${formatBytes(needed)} of device memory (margin included) but ${formatBytes(room)} is free`
         : undefined;
     return finish(
       gpuLayers,
@@ -120,22 +121,22 @@ export function planOffload(options: OffloadPlanOptions): OffloadPlan {
     const estimate = estimateFor(gpuLayers);
     const room = roomOf(device, options.hostAvailableBytes, estimate)!;
     if (estimate.deviceBytes + marginBytes <= room) {
-      const free = `${formatMiB(room)} free, margin ${formatMiB(marginBytes)}`;
+      const free = `${formatBytes(room)} free, margin ${formatBytes(marginBytes)}`;
       return gpuLayers === totalLayers
         ? finish(
             gpuLayers,
-            `all ${totalLayers} layers fit on the ${options.backend} device (${formatMiB(estimate.deviceBytes)} needed, ${free})`,
+            `all ${totalLayers} layers fit on the ${options.backend} device (${formatBytes(estimate.deviceBytes)} needed, ${free})`,
           )
         : finish(
             gpuLayers,
-            `${gpuLayers} of ${totalLayers} layers fit on the ${options.backend} device (${formatMiB(estimate.deviceBytes)} needed, ${free}); the rest run on the CPU`,
+            `${gpuLayers} of ${totalLayers} layers fit on the ${options.backend} device (${formatBytes(estimate.deviceBytes)} needed, ${free}); the rest run on the CPU`,
           );
     }
   }
   const oneLayer = estimateFor(1).deviceBytes + marginBytes;
   return finish(
     0,
-    `not even one layer fits on the ${options.backend} device (${formatMiB(oneLayer)} needed with margin, ${formatMiB(roomOf(device, options.hostAvailableBytes, estimateFor(1))!)} free): running on the CPU`,
+    `not even one layer fits on the ${options.backend} device (${formatBytes(oneLayer)} needed with margin, ${formatBytes(roomOf(device, options.hostAvailableBytes, estimateFor(1))!)} free): running on the CPU`,
   );
 }
 
@@ -148,8 +149,4 @@ function roomOf(
   if (device === undefined) return undefined;
   if (!device.isUnifiedMemory) return device.freeBytes;
   return Math.min(device.freeBytes, hostAvailableBytes) - estimate.hostBytes;
-}
-
-function formatMiB(bytes: number): string {
-  return bytes >= 1024 ** 3 ? `${(bytes / 1024 ** 3).toFixed(1)} GiB` : `${Math.round(bytes / mebibyte)} MiB`;
 }

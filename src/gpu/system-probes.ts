@@ -2,11 +2,11 @@
 import { execFile } from "node:child_process";
 import { createRequire } from "node:module";
 import { access, readFile, readdir } from "node:fs/promises";
-import { freemem, totalmem } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { EngineProbeResult, GpuProbes } from "./gpu-probes.js";
-import type { EngineBackend, HostMemory } from "./gpu-report.js";
+import type { EngineBackend } from "./gpu-report.js";
+import { readHostMemory } from "./host-memory.js";
 
 const toolTimeoutMs = 5_000;
 /** The engine probe forks getLlama's own binary test too: give it time on a busy machine. */
@@ -88,7 +88,7 @@ export function systemProbes(env: Readonly<Record<string, string | undefined>> =
       const root = nodeLlamaCppRoot();
       return root === undefined ? [] : readdir(join(root, "llama", "localBuilds")).catch(() => []);
     },
-    hostMemory: async () => readHostMemory(await readFile("/proc/meminfo", "utf8").catch(() => undefined)),
+    hostMemory: readHostMemory,
     probeEngine: (backend) => {
       // Whether a build loads does not change while this process runs: probe each backend once.
       let result = engineProbes.get(backend);
@@ -108,18 +108,6 @@ export function parseLdconfig(output: string): Map<string, string> {
     if (!libraries.has(match[1]!)) libraries.set(match[1]!, match[2]!);
   }
   return libraries;
-}
-
-export function readHostMemory(meminfo: string | undefined): HostMemory {
-  const field = (name: string): number | undefined => {
-    const match = new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(meminfo ?? "");
-    return match === null ? undefined : Number(match[1]) * 1024;
-  };
-  return {
-    totalBytes: field("MemTotal") ?? totalmem(),
-    availableBytes: field("MemAvailable") ?? freemem(),
-    swapTotalBytes: field("SwapTotal") ?? 0,
-  };
 }
 
 function nodeLlamaCppRoot(): string | undefined {

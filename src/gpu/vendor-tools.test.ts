@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseProcStatus } from "./process-memory.js";
-import { parseLdconfig, readHostMemory } from "./system-probes.js";
+import { parseMeminfo } from "./host-memory.js";
+import { parseLdconfig } from "./system-probes.js";
 import { parseNvidiaSmi, parseRocmSmi, parseVulkanSummary } from "./vendor-tools.js";
 
 const mebibyte = 1024 * 1024;
@@ -84,13 +85,18 @@ describe("vendor tool output", () => {
 
   it("/proc/meminfo and /proc/<pid>/status", () => {
     expect(
-      readHostMemory(
+      parseMeminfo(
         "MemTotal:       24683656 kB\nMemFree: 1 kB\nMemAvailable:   23841892 kB\nSwapTotal: 0 kB\n",
       ),
     ).toEqual({ totalBytes: 24683656 * 1024, availableBytes: 23841892 * 1024, swapTotalBytes: 0 });
     expect(
       parseProcStatus("Name:\tnode\nVmRSS:\t  400000 kB\nRssAnon:\t  200000 kB\nRssFile:\t  190000 kB\n"),
-    ).toEqual({ residentBytes: 400000 * 1024, anonymousBytes: 200000 * 1024, fileBytes: 190000 * 1024 });
+    ).toEqual({
+      residentBytes: 400000 * 1024,
+      anonymousBytes: 200000 * 1024,
+      fileBytes: 190000 * 1024,
+      sharedBytes: 0,
+    });
     expect(parseProcStatus("Name:\tkthreadd\n")).toBeUndefined();
   });
 });

@@ -3,8 +3,7 @@
  * compute buffers; the estimate is injected — the server passes the GPU planner's) against the
  * budget (available RAM minus a margin, or --memory-budget).
  */
-import { readFileSync } from "node:fs";
-import { freemem } from "node:os";
+import { readHostMemorySync } from "../gpu/index.js";
 
 export interface MemoryEstimate {
   totalBytes: number;
@@ -24,13 +23,7 @@ const mebibyte = 1024 * 1024;
 
 /** MemAvailable from /proc/meminfo (counts reclaimable cache), else os.freemem(). */
 export function availableMemoryBytes(): number {
-  try {
-    const match = /^MemAvailable:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
-    if (match) return Number(match[1]) * 1024;
-  } catch {
-    // Not Linux: fall through.
-  }
-  return freemem();
+  return readHostMemorySync().availableBytes;
 }
 
 export const memoryMarginBytes = 1024 * mebibyte;

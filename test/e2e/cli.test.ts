@@ -51,7 +51,7 @@ describe("rawrxd client commands against a running server", () => {
   it("ls and show describe the model file", async () => {
     const list = createRecordingIo({ env });
     expect(await main(["ls"], list)).toBe(0);
-    expect(list.output()).toMatch(/^NAME\s+SIZE\s+QUANT\s+MODIFIED\nalpha\s+1\.\d MB\s+F32/);
+    expect(list.output()).toMatch(/^NAME\s+SIZE\s+QUANT\s+MODIFIED\nalpha\s+1\.1 MiB\s+F32/);
     const show = createRecordingIo({ env });
     expect(await main(["show", "alpha"], show)).toBe(0);
     expect(show.output()).toMatch(/llama/);

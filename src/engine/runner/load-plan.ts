@@ -1,15 +1,12 @@
 /**
  * The runner's half of the GPU plan: open the engine on the chosen backend (falling back to the
  * CPU when the operator said auto and the GPU build fails here), read the engine's own device
- * memory, plan the offload from the GGUF header, and ask node-llama-cpp's estimators for a
- * second opinion once the model is loaded (they load natively: never on an unvalidated file).
+ * memory, plan the offload from the header facts the main process sent (it validated the file),
+ * and ask node-llama-cpp's estimators for a second opinion once the model is loaded.
  */
-import { readFile } from "node:fs/promises";
 import { getLlama, LlamaLogLevel, NoBinaryFoundError, type Llama, type LlamaModel } from "node-llama-cpp";
-import type { GgufInfo } from "../../gguf/index.js";
 import {
   effectiveContextTokens,
-  memoryShapeOf,
   planOffload,
   readHostMemory,
   type EngineBackend,
@@ -122,14 +119,13 @@ export async function openEngine(options: {
 export async function planForEngine(
   engine: OpenedEngine,
   options: {
-    info: GgufInfo;
     load: RunnerLoadOptions;
     batchTokens: number;
     /** Re-plan for the layers the engine settled on. */ gpuLayers?: number;
   },
 ): Promise<OffloadPlan> {
   const tuning = tuningOf(options.load);
-  const shape = memoryShapeOf(options.info);
+  const { shape } = options.load;
   let device;
   if (engine.backend !== "cpu") {
     const vram = await engine.llama.getVramState();
@@ -141,7 +137,7 @@ export async function planForEngine(
       deviceCount,
     };
   }
-  const host = readHostMemory(await readFile("/proc/meminfo", "utf8").catch(() => undefined));
+  const host = await readHostMemory();
   const plan = planOffload({
     shape,
     backend: engine.backend,

@@ -13,7 +13,6 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { systemTime } from "../../core/index.js";
-import { readGgufHeader } from "../../gguf/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
@@ -52,30 +51,27 @@ export class ModelHost {
   }
 
   /**
-   * Opens the engine on the chosen backend, plans the offload from the GGUF header, loads the
-   * model, picks the thread count (flag, cached calibration, or a calibration now) and creates
-   * the context; records resident memory before and after for the plan report.
+   * Opens the engine on the chosen backend, plans the offload from the header facts in the load
+   * message, loads the model, picks the thread count (flag, cached calibration, or a calibration
+   * now) and creates the context; records resident memory before and after for the plan report.
    */
   static async load(options: RunnerLoadOptions, log: RunnerLog): Promise<ModelHost> {
     const startedMs = systemTime.monotonicNow();
     const tuning = tuningOf(options);
     const maxThreads = maxThreadsFor(options.threads, tuning.threadCandidates);
-    const [engine, info] = await Promise.all([
-      openEngine({
-        gpu: options.gpu,
-        requestedGpu: tuning.requestedGpu,
-        engineBuild: tuning.engineBuild ?? "prebuilt",
-        maxThreads,
-        log,
-      }),
-      readGgufHeader(options.modelPath),
-    ]);
+    const engine = await openEngine({
+      gpu: options.gpu,
+      requestedGpu: tuning.requestedGpu,
+      engineBuild: tuning.engineBuild ?? "prebuilt",
+      maxThreads,
+      log,
+    });
     const { llama } = engine;
     const baseline = readResidentMemorySync("self");
     // The same cap the planner applies: the asked-for context, at most the training context.
-    const contextSize = effectiveContextTokens(options.contextTokens, info.contextLength);
+    const contextSize = effectiveContextTokens(options.contextTokens, options.shape.trainContextTokens);
     const batchTokens = Math.min(512, contextSize);
-    let offload = await planForEngine(engine, { info, load: options, batchTokens });
+    let offload = await planForEngine(engine, { load: options, batchTokens });
     if (offload.warning !== undefined) log("warn", offload.warning);
     let model: LlamaModel;
     try {
@@ -91,7 +87,7 @@ export class ModelHost {
         throw error;
       model = await llama.loadModel({ modelPath: options.modelPath, gpuLayers: "auto" });
       const planned = offload.gpuLayers;
-      offload = await planForEngine(engine, { info, load: options, batchTokens, gpuLayers: model.gpuLayers });
+      offload = await planForEngine(engine, { load: options, batchTokens, gpuLayers: model.gpuLayers });
       offload = {
         ...offload,
         reason: `the planner fitted ${planned} layers but node-llama-cpp's own estimate did not (${error.message}); it chose ${model.gpuLayers}`,
@@ -145,6 +141,8 @@ export class ModelHost {
               baselineResidentBytes: baseline.residentBytes,
               loadedResidentBytes: loaded.residentBytes,
               modelResidentBytes: loaded.residentBytes - baseline.residentBytes,
+              modelAnonymousBytes: loaded.anonymousBytes - baseline.anonymousBytes,
+              modelFileBytes: loaded.fileBytes - baseline.fileBytes,
             },
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };

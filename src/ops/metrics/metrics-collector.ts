@@ -133,7 +133,7 @@ export class MetricsCollector {
     }
   }
 
-  // The hot path: one object and one push per request (bench/metrics-overhead.ts measures it).
+  // The hot path: one object and one push per request (bench/metrics/metrics-overhead.ts measures it).
   readonly #onRequestEnd = (event: ServerEvents["request-end"]): void => {
     this.#pending.push(recordFromEvent(event, this.#time.wallNow()));
     if (this.#pending.length >= maxPendingRecords) this.flush();

@@ -4,6 +4,7 @@
  * runner memory near the budget, and event-loop lag. A threshold of 0 turns a rule off.
  * Percentile rules need `minRequests` in the window, so one odd request cannot raise them.
  */
+import { formatBytes } from "../../core/index.js";
 import type { SeriesStats } from "./series-stats.js";
 import type { WarningCheck } from "./warning-rules.js";
 
@@ -128,17 +129,6 @@ export function buildChecks(settings: WarningSettings, inputs: RuleInputs): Warn
 function formatNumber(value: number | null): string {
   if (value === null) return "n/a";
   return value >= 100 ? value.toFixed(0) : value.toFixed(1);
-}
-
-function formatBytes(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** "5m", "90s", "1h30m": how window lengths read in messages. */

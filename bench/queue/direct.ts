@@ -4,11 +4,13 @@
  * LlamaCompletion per sequence, as a library user would write it). What 4 streams can gain over
  * 1 on this machine before any server is involved.
  */
-import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
-import { measureCompletion } from "./direct.js";
-import { processCpuMs } from "./machine.js";
-import { streamsBlock, type StreamsBlock } from "./queue-report.js";
-import { machineCpu, machineCpuShares } from "./queue-server.js";
+import { LlamaCompletion } from "node-llama-cpp";
+import { openDirectContext } from "../lib/direct-engine.js";
+import { measureCompletion } from "../serving/direct.js";
+import { processCpuMs } from "../lib/machine.js";
+import { streamsBlock, type StreamsBlock } from "./report.js";
+import { machineCpu, machineCpuShares } from "./server.js";
+import { systemTime } from "../../src/core/index.js";
 
 export interface DirectStreamsPlan {
   modelPath: string;
@@ -20,22 +22,16 @@ export interface DirectStreamsPlan {
 }
 
 export async function runDirectStreams(plan: DirectStreamsPlan): Promise<StreamsBlock[]> {
-  const setupStart = performance.now();
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: plan.threads,
-    logLevel: LlamaLogLevel.error,
+  const setupStart = systemTime.monotonicNow();
+  const { llama, context } = await openDirectContext({
+    modelPath: plan.modelPath,
+    threads: plan.threads,
+    contextSize: plan.contextSize,
+    sequences: plan.parallel,
+    // As src/engine/runner/model-host.ts creates a runner's context.
+    batchSize: Math.min(512, plan.contextSize),
   });
   try {
-    const model = await llama.loadModel({ modelPath: plan.modelPath });
-    // As src/engine/runner/model-host.ts creates a runner's context.
-    const context = await model.createContext({
-      contextSize: plan.contextSize,
-      sequences: plan.parallel,
-      threads: plan.threads,
-      batchSize: Math.min(512, plan.contextSize),
-    });
     const completions = Array.from({ length: plan.parallel }, () => {
       const sequence = context.getSequence();
       return { sequence, completion: new LlamaCompletion({ contextSequence: sequence }) };
@@ -56,12 +52,12 @@ export async function runDirectStreams(plan: DirectStreamsPlan): Promise<Streams
       };
     };
     await generate(0, "warm up: the old farmer walked slowly down the dusty road");
-    const setupMs = performance.now() - setupStart;
+    const setupMs = systemTime.monotonicNow() - setupStart;
     const blocks: StreamsBlock[] = [];
     for (const [round, { streams, requestsPerStream, prompts }] of plan.rounds.entries()) {
       const cpuBefore = processCpuMs();
       const machineBefore = await machineCpu();
-      const start = performance.now();
+      const start = systemTime.monotonicNow();
       const results = await Promise.all(
         Array.from({ length: streams }, async (_, stream) => {
           const samples: StreamsBlock["samples"] = [];
@@ -70,7 +66,7 @@ export async function runDirectStreams(plan: DirectStreamsPlan): Promise<Streams
           return samples;
         }),
       );
-      const wallMs = performance.now() - start;
+      const wallMs = systemTime.monotonicNow() - start;
       blocks.push(
         streamsBlock({
           variant: "direct",

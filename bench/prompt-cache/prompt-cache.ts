@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/prompt-cache.ts [--model 134m|stories] [--reps 4] [--history-words 380]`
+ * `npm run bench:prompt-cache -- [--model 134m|stories] [--reps 4] [--history-words 380]`
  *
  * Time to first token of a chat's next turn after a ~1,000-token history, through the real
  * server (runner on the CPU, --parallel 1, --context-size 2048), with and without prompt reuse:
@@ -11,14 +11,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
-import { startServer } from "../src/app/index.js";
-import { loadConfig } from "../src/config/index.js";
-import { silentLogger } from "../src/core/index.js";
-import { describeMachine } from "./machine.js";
-import { benchDirectory, prepareModel, type ModelKey } from "./models.js";
-import { writeResultFiles } from "./results.js";
-import { median } from "./stats.js";
-import { formatNumber, formatTable } from "./table.js";
+import { systemTime } from "../../src/core/index.js";
+import { startBenchServer, streamTiming } from "../lib/bench-server.js";
+import { describeMachine } from "../lib/machine.js";
+import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
+import { writeResultFiles } from "../lib/results.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
+import { promptWords } from "../lib/prompt-words.js";
+import { median } from "../lib/stats.js";
+import { formatNumber, formatTable } from "../lib/table.js";
 
 interface Message {
   role: "system" | "user" | "assistant";
@@ -42,24 +43,7 @@ const { values } = parseArgs({
 });
 const reps = Number(values.reps);
 const historyWords = Number(values["history-words"]);
-const words = [
-  "river",
-  "stone",
-  "garden",
-  "window",
-  "lantern",
-  "market",
-  "harbor",
-  "meadow",
-  "candle",
-  "bridge",
-  "forest",
-  "letter",
-  "kitchen",
-  "mountain",
-  "signal",
-  "thunder",
-];
+const words = promptWords;
 
 /** A long earlier exchange: the history the next turn carries. */
 function history(rep: number): Message[] {
@@ -73,97 +57,60 @@ function history(rep: number): Message[] {
   ];
 }
 
-async function chat(url: string, messages: Message[]): Promise<Turn> {
-  const sentAt = performance.now();
-  const response = await fetch(`${url}/v1/chat/completions`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      model,
-      messages,
-      max_tokens: 16,
-      temperature: 0,
-      stream: true,
-      stream_options: { include_usage: true },
-    }),
+async function chat(client: CompletionStreamClient, messages: Message[]): Promise<Turn> {
+  const streamed = await client.stream({
+    model,
+    messages,
+    max_tokens: 16,
+    temperature: 0,
+    stream: true,
+    stream_options: { include_usage: true },
   });
-  if (response.status !== 200 || response.body === null)
-    throw new Error(`chat answered ${response.status}: ${await response.text()}`);
-  let firstAt: number | undefined;
-  let text = "";
-  let usage: { prompt_tokens: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
-  let buffered = "";
-  for await (const chunk of response.body.pipeThrough(new TextDecoderStream())) {
-    buffered += chunk;
-    for (let boundary = buffered.indexOf("\n\n"); boundary >= 0; boundary = buffered.indexOf("\n\n")) {
-      const event = buffered.slice(0, boundary);
-      buffered = buffered.slice(boundary + 2);
-      if (!event.startsWith("data: ") || event === "data: [DONE]") continue;
-      const data = JSON.parse(event.slice(6)) as {
-        choices?: { delta?: { content?: string } }[];
-        usage?: typeof usage;
-      };
-      const content = data.choices?.[0]?.delta?.content ?? "";
-      if (content.length > 0) {
-        firstAt ??= performance.now();
-        text += content;
-      }
-      if (data.usage) usage = data.usage;
-    }
-  }
   return {
-    timeToFirstTokenMs: (firstAt ?? Number.NaN) - sentAt,
-    text,
-    promptTokens: usage?.prompt_tokens ?? Number.NaN,
-    cachedTokens: usage?.prompt_tokens_details?.cached_tokens ?? Number.NaN,
+    timeToFirstTokenMs: streamTiming(streamed).timeToFirstTokenMs,
+    text: streamed.text,
+    promptTokens: streamed.usage?.prompt_tokens ?? Number.NaN,
+    cachedTokens: streamed.usage?.prompt_tokens_details?.cached_tokens ?? Number.NaN,
   };
 }
 
-const startedAt = new Date();
+const startedAt = new Date(systemTime.wallNow());
 const machine = await describeMachine();
 const benchModel = await prepareModel(values.model as ModelKey);
 const model = basename(benchModel.path, ".gguf");
 const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-cache-"));
-const config = loadConfig({
-  flags: {
-    home,
-    models: dirname(benchModel.path),
-    port: "0",
-    parallel: "1",
-    "context-size": "2048",
-    threads: "1",
-    "max-loaded-models": "1",
-    "log-level": "error",
-  },
-  env: {},
-  readConfigFile: false,
-});
 console.error(
   `prompt-cache bench: ${benchModel.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${reps} reps, threads 1, parallel 1, context 2048`,
 );
-const server = await startServer(config, { logger: silentLogger, handleSignals: false });
+const server = await startBenchServer({
+  home,
+  modelsDirectory: dirname(benchModel.path),
+  flags: { parallel: "1", "context-size": "2048", threads: "1", "max-loaded-models": "1" },
+});
+const client = new CompletionStreamClient(server.url, "/v1/chat/completions");
 const rows: { reuse: Turn; none: Turn }[] = [];
 try {
-  await chat(server.url, [{ role: "user", content: "warm up" }]);
+  await chat(client, [{ role: "user", content: "warm up" }]);
   for (let rep = 0; rep < reps; rep++) {
     const earlier = history(rep);
     // The previous turn: it leaves the whole history (and its answer) in the sequence.
-    const previous = await chat(server.url, earlier);
+    const previous = await chat(client, earlier);
     const nextTurn: Message[] = [
       ...earlier,
       { role: "assistant", content: previous.text },
       { role: "user", content: "What was the third note?" },
     ];
-    const reuse = await chat(server.url, nextTurn);
+    const reuse = await chat(client, nextTurn);
     // Something else takes the one sequence; the same next turn now starts from nothing.
-    await chat(server.url, [{ role: "user", content: `zebra ${rep}` }]);
-    const none = await chat(server.url, nextTurn);
+    await chat(client, [{ role: "user", content: `zebra ${rep}` }]);
+    const none = await chat(client, nextTurn);
     rows.push({ reuse, none });
     console.error(
       `  rep ${rep + 1}: prompt ${reuse.promptTokens} tokens; reuse TTFT ${reuse.timeToFirstTokenMs.toFixed(1)} ms (cached ${reuse.cachedTokens}), none ${none.timeToFirstTokenMs.toFixed(1)} ms (cached ${none.cachedTokens}); same text: ${reuse.text === none.text}`,
     );
   }
 } finally {
+  client.close();
   await server.close();
   rmSync(home, { recursive: true, force: true });
 }

@@ -8,7 +8,7 @@
  * normal and 14 low (70 / 25 / 5 %), shuffled within the block. So the mix cannot drift with
  * the seed, while the order within a block is still random.
  */
-import { seededRandom, type Priority } from "../src/core/index.js";
+import { seededRandom, type Priority } from "../../src/core/index.js";
 
 export interface QueueRequestPlan {
   model: string;

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's own `llama-bench` from the llama.cpp source that node-llama-cpp ships
 # (node_modules/node-llama-cpp/llama/gitRelease.bundle — the same release its prebuilt binaries
-# come from), offline, into bench/.llama.cpp/. bench/threads.ts then runs it side by side with
+# come from), offline, into bench/.llama.cpp/. bench/threads/threads.ts then runs it side by side with
 # node-llama-cpp and RawrXD on the same model, so the "≥ 0.9× llama-bench" figure is a ratio
 # measured in one run, not a comparison with numbers taken on another day.
 # llama.cpp's defaults: GGML_NATIVE=ON (tuned to this CPU) and GGML_OPENMP=ON (a persistent
 # thread team). About 5–8 minutes on 2 vCPUs; run once, never at install.
-# Usage: bench/build-llama-bench.sh [--jobs N]
+# Usage: bench/threads/build-llama-bench.sh [--jobs N]
 set -euo pipefail
-cd "$(dirname "$0")"
+# Everything below is relative to bench/, where .llama.cpp/ lives.
+cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 if [[ "${1:-}" == "--jobs" ]]; then jobs="$2"; fi
 

@@ -1,10 +1,10 @@
 /** Summaries per scenario, the printed table and the JSON file. */
-import type { MachineInfo } from "./machine.js";
-import type { BlockResult, GenerationSample, Variant } from "./samples.js";
+import type { MachineInfo } from "../lib/machine.js";
+import type { BlockResult, GenerationSample, Variant } from "../lib/samples.js";
 import type { Scenario } from "./scenarios.js";
-import { median, summarize, type Summary } from "./stats.js";
-import { formatNumber, formatSigned, formatTable } from "./table.js";
-import { writeResultFiles } from "./results.js";
+import { median, summarize, type Summary } from "../lib/stats.js";
+import { formatNumber, formatSigned, formatTable } from "../lib/table.js";
+import { writeResultFiles } from "../lib/results.js";
 
 export interface ScenarioResult {
   scenario: Scenario;

@@ -17,16 +17,15 @@ import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { Histogram, Registry } from "prom-client";
-import { startServer, type RunningServer } from "../src/app/index.js";
-import { loadConfig } from "../src/config/index.js";
-import { EventBus, silentLogger, type ServerEvents } from "../src/core/index.js";
-import { MetricsCollector, QuantileSketch, type MetricsSettings } from "../src/ops/index.js";
-import { describeMachine } from "./machine.js";
-import { benchDirectory, prepareModel } from "./models.js";
-import { decodeRate } from "./samples.js";
-import { CompletionStreamClient } from "./sse-client.js";
-import { formatNumber, formatTable } from "./table.js";
-import { writeResultFiles } from "./results.js";
+import type { RunningServer } from "../../src/app/index.js";
+import { EventBus, silentLogger, systemTime, type ServerEvents } from "../../src/core/index.js";
+import { MetricsCollector, QuantileSketch, type MetricsSettings } from "../../src/ops/index.js";
+import { completionBody, startBenchServer, streamTiming } from "../lib/bench-server.js";
+import { describeMachine } from "../lib/machine.js";
+import { benchDirectory, prepareModel } from "../lib/models.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
+import { formatNumber, formatTable } from "../lib/table.js";
+import { writeResultFiles } from "../lib/results.js";
 
 const settings: MetricsSettings = {
   intervalMs: 5000,
@@ -99,16 +98,16 @@ function measureRecording(chunks: number): RecordingResult {
     const emitMs: number[] = [];
     const flushMs: number[] = [];
     for (let chunk = 0; chunk < chunks; chunk++) {
-      const started = performance.now();
+      const started = systemTime.monotonicNow();
       for (let index = chunk * chunkSize; index < (chunk + 1) * chunkSize; index++) {
         const payload = payloads[index]!;
         events.emit("request-queued", payload.queued);
         events.emit("request-end", payload.end);
       }
-      emitMs.push(performance.now() - started);
-      const flushStarted = performance.now();
+      emitMs.push(systemTime.monotonicNow() - started);
+      const flushStarted = systemTime.monotonicNow();
       collector?.flush();
-      flushMs.push(performance.now() - flushStarted);
+      flushMs.push(systemTime.monotonicNow() - flushStarted);
     }
     collector?.close();
     return { emitMs, flushMs };
@@ -143,9 +142,9 @@ function measurePerToken(): Pick<
   const gaps = Array.from({ length: 4096 }, (_, index) => 5 + (index % 97) / 10);
   const time = (body: (index: number) => void): number => {
     for (let index = 0; index < 50_000; index++) body(index);
-    const started = performance.now();
+    const started = systemTime.monotonicNow();
     for (let index = 0; index < tokens; index++) body(index);
-    return ((performance.now() - started) * 1000) / tokens;
+    return ((systemTime.monotonicNow() - started) * 1000) / tokens;
   };
   const sketch = new QuantileSketch();
   const histogram = new Histogram({
@@ -156,11 +155,11 @@ function measurePerToken(): Pick<
     registers: [new Registry()],
   });
   const labels = { model: "alpha", priority: "normal" };
-  let last = performance.now();
+  let last = systemTime.monotonicNow();
   let maxGapMs = 0;
   return {
     perTokenClockMicros: time(() => {
-      const now = performance.now();
+      const now = systemTime.monotonicNow();
       maxGapMs = Math.max(maxGapMs, now - last);
       last = now;
     }),
@@ -179,26 +178,19 @@ interface VariantSamples {
   mainProcessCpuMs: number;
 }
 
-async function startBenchServer(
+async function startMetricsServer(
   modelsDir: string,
   isMetricsOn: boolean,
 ): Promise<{ server: RunningServer; home: string }> {
   const home = mkdtempSync(join(tmpdir(), `rawrxd-bench-metrics-${isMetricsOn ? "on" : "off"}-`));
   const flags: Record<string, string> = {
-    home,
-    models: modelsDir,
-    port: "0",
     threads: "1",
     parallel: "1",
     "context-size": "512",
     "max-loaded-models": "1",
-    "log-level": "error",
   };
   if (!isMetricsOn) flags["no-metrics"] = "true";
-  const server = await startServer(loadConfig({ flags, env: {}, readConfigFile: false }), {
-    logger: silentLogger,
-    handleSignals: false,
-  });
+  const server = await startBenchServer({ home, modelsDirectory: modelsDir, flags });
   return { server, home };
 }
 
@@ -224,32 +216,22 @@ async function measureThroughServer(options: {
   const words = ["Once", "Lily", "The dog", "A little bird", "Tom", "One day", "The sun", "Ben"];
   for (let block = 0; block < options.blocks; block++) {
     const variant = [0, 3].includes(block % 4) ? "on" : "off";
-    const { server, home } = await startBenchServer(modelsDir, variant === "on");
+    const { server, home } = await startMetricsServer(modelsDir, variant === "on");
     const client = new CompletionStreamClient(server.url);
     try {
-      await client.stream({
-        model: "stories260K",
-        prompt: "Warm up",
-        max_tokens: 16,
-        temperature: 0,
-        stream: true,
-      });
+      await client.stream(completionBody({ model: "stories260K", prompt: "Warm up", maxTokens: 16 }));
       const cpuBefore = process.cpuUsage();
       const rates: number[] = [];
       for (let index = 0; index < options.requestsPerBlock; index++) {
         const prompt = `${words[index % words.length]} ${index}`;
-        const streamed = await client.stream({
-          model: "stories260K",
-          prompt,
-          max_tokens: options.maxTokens,
-          temperature: 0,
-          stream: true,
-          stream_options: { include_usage: true },
-        });
-        const tokens = streamed.usage?.completion_tokens ?? 0;
-        const firstToLastMs =
-          (streamed.lastContentAt ?? Number.NaN) - (streamed.firstContentAt ?? Number.NaN);
-        const rate = decodeRate(tokens, firstToLastMs);
+        const streamed = await client.stream(
+          completionBody({ model: "stories260K", prompt, maxTokens: options.maxTokens }),
+        );
+        const {
+          completionTokens: tokens,
+          firstToLastMs,
+          decodeTokensPerSecond: rate,
+        } = streamTiming(streamed);
         if (!Number.isFinite(rate)) continue;
         rates.push(rate);
         samples[variant].completionTokens += tokens - 1;
@@ -272,7 +254,7 @@ async function measureThroughServer(options: {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } }, strict: true });
   const quick = values.quick;
-  const startedAt = new Date();
+  const startedAt = new Date(systemTime.wallNow());
   const machine = await describeMachine();
   console.error(
     `Metrics overhead: ${machine.cpuModel}, ${machine.availableParallelism} cores, Node ${machine.nodeVersion}`,
@@ -292,6 +274,14 @@ async function main(): Promise<void> {
     mainProcessCpuMicrosPerToken: (samples.mainProcessCpuMs * 1000) / samples.completionTokens,
   });
   const on = summary(server.on);
+  const variantRow = (label: string, variant: ReturnType<typeof summary>): string[] => [
+    label,
+    String(variant.requests),
+    formatNumber(variant.medianDecodeTokensPerSecond, 1),
+    formatNumber(variant.pooledDecodeTokensPerSecond, 1),
+    "",
+    formatNumber(variant.mainProcessCpuMicrosPerToken, 1),
+  ];
   const off = summary(server.off);
   const ratio = on.medianDecodeTokensPerSecond / off.medianDecodeTokensPerSecond;
   const pooledRatio = on.pooledDecodeTokensPerSecond / off.pooledDecodeTokensPerSecond;
@@ -327,22 +317,8 @@ async function main(): Promise<void> {
         "main CPU µs/token",
       ],
       [
-        [
-          "metrics on",
-          String(on.requests),
-          formatNumber(on.medianDecodeTokensPerSecond, 1),
-          formatNumber(on.pooledDecodeTokensPerSecond, 1),
-          "",
-          formatNumber(on.mainProcessCpuMicrosPerToken, 1),
-        ],
-        [
-          "metrics off (--no-metrics)",
-          String(off.requests),
-          formatNumber(off.medianDecodeTokensPerSecond, 1),
-          formatNumber(off.pooledDecodeTokensPerSecond, 1),
-          "",
-          formatNumber(off.mainProcessCpuMicrosPerToken, 1),
-        ],
+        variantRow("metrics on", on),
+        variantRow("metrics off (--no-metrics)", off),
         [
           "on ÷ off",
           "",

@@ -1,11 +1,12 @@
 /**
- * A minimal streaming client for POST /v1/completions over node:http (keep-alive, no fetch
- * machinery), timestamping every SSE chunk as it arrives.
+ * A minimal streaming client for POST /v1/completions or /v1/chat/completions over node:http
+ * (keep-alive, no fetch machinery), timestamping every SSE chunk as it arrives.
  */
 import { Agent, request as httpRequest } from "node:http";
+import { systemTime } from "../../src/core/index.js";
 
 export interface StreamedCompletion {
-  /** performance.now() when the request body was handed to the socket. */
+  /** systemTime.monotonicNow() when the request body was handed to the socket. */
   sentAt: number;
   firstContentAt: number | undefined;
   lastContentAt: number | undefined;
@@ -18,7 +19,8 @@ export interface StreamedCompletion {
 }
 
 interface CompletionChunk {
-  choices?: { text?: string }[];
+  /** `text` on /v1/completions, `delta.content` on /v1/chat/completions. */
+  choices?: { text?: string; delta?: { content?: string } }[];
   usage?: StreamedCompletion["usage"] | null;
   error?: unknown;
 }
@@ -27,8 +29,8 @@ export class CompletionStreamClient {
   readonly #agent = new Agent({ keepAlive: true, maxSockets: 1 });
   readonly #url: URL;
 
-  constructor(baseUrl: string) {
-    this.#url = new URL("/v1/completions", baseUrl);
+  constructor(baseUrl: string, path: "/v1/completions" | "/v1/chat/completions" = "/v1/completions") {
+    this.#url = new URL(path, baseUrl);
   }
 
   stream(
@@ -61,7 +63,7 @@ export class CompletionStreamClient {
         response.setEncoding("utf8");
         let buffered = "";
         response.on("data", (chunk: string) => {
-          const now = performance.now();
+          const now = systemTime.monotonicNow();
           buffered += chunk;
           let boundary = buffered.indexOf("\n\n");
           while (boundary >= 0) {
@@ -73,7 +75,7 @@ export class CompletionStreamClient {
         });
         response.on("error", reject);
         response.on("end", () => {
-          result.endedAt = performance.now();
+          result.endedAt = systemTime.monotonicNow();
           if (response.statusCode !== 200) {
             reject(
               new Error(`POST ${this.#url.href} answered ${response.statusCode}: ${buffered.slice(0, 500)}`),
@@ -83,7 +85,7 @@ export class CompletionStreamClient {
           }
         });
       });
-      result.sentAt = performance.now();
+      result.sentAt = systemTime.monotonicNow();
       request.end(payload);
     });
   }
@@ -95,7 +97,8 @@ export class CompletionStreamClient {
       if (data === "[DONE]") continue;
       const chunk = JSON.parse(data) as CompletionChunk;
       if (chunk.error !== undefined) throw new Error(`The stream reported an error: ${data}`);
-      const text = chunk.choices?.[0]?.text ?? "";
+      const choice = chunk.choices?.[0];
+      const text = choice?.text ?? choice?.delta?.content ?? "";
       if (text.length > 0) {
         result.firstContentAt ??= now;
         result.lastContentAt = now;

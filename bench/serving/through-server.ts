@@ -3,12 +3,12 @@
  * child process), then streamed POST /v1/completions measured from the client side.
  */
 import { basename, dirname } from "node:path";
-import { startServer, type RunningServer } from "../src/app/index.js";
-import { loadConfig } from "../src/config/index.js";
-import { silentLogger } from "../src/core/index.js";
-import { otherProcessCpuMs, processCpuMs, soleChildProcessId } from "./machine.js";
-import { decodeRate, sumTokens, type BlockPlan, type BlockResult, type GenerationSample } from "./samples.js";
-import { CompletionStreamClient } from "./sse-client.js";
+import type { RunningServer } from "../../src/app/index.js";
+import { systemTime } from "../../src/core/index.js";
+import { completionBody, startBenchServer, streamTiming } from "../lib/bench-server.js";
+import { otherProcessCpuMs, processCpuMs, soleChildProcessId } from "../lib/machine.js";
+import { sumTokens, type BlockPlan, type BlockResult, type GenerationSample } from "../lib/samples.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
 
 export interface ServerBlockPlan extends BlockPlan {
   /** RAWRXD_HOME for the bench server (no config.json is read from it). */
@@ -16,25 +16,20 @@ export interface ServerBlockPlan extends BlockPlan {
 }
 
 export async function runServerBlock(plan: ServerBlockPlan): Promise<BlockResult> {
-  const setupStart = performance.now();
-  const config = loadConfig({
+  const setupStart = systemTime.monotonicNow();
+  const server = await startBenchServer({
+    home: plan.home,
+    modelsDirectory: dirname(plan.modelPath),
     flags: {
-      home: plan.home,
-      models: dirname(plan.modelPath),
-      port: "0",
       threads: String(plan.threads),
       parallel: "1",
       "context-size": String(plan.contextSize),
       "max-loaded-models": "1",
-      "log-level": "error",
       // The same llama.cpp build as the direct variant: this suite measures the serving path, and a
       // different build (the local OpenMP one) would change both speed and greedy text.
       "engine-build": "prebuilt",
     },
-    env: {},
-    readConfigFile: false,
   });
-  const server = await startServer(config, { logger: silentLogger, handleSignals: false });
   const client = new CompletionStreamClient(server.url);
   const marks = new ServerMarks(server);
   try {
@@ -53,7 +48,7 @@ export async function runServerBlock(plan: ServerBlockPlan): Promise<BlockResult
       });
     // The first request loads the model in a fresh runner process.
     const warmup = await generate(plan.warmupPrompt, -1);
-    const setupMs = performance.now() - setupStart - warmup.totalMs + warmup.timeToFirstTokenMs;
+    const setupMs = systemTime.monotonicNow() - setupStart - warmup.totalMs + warmup.timeToFirstTokenMs;
     const runnerPid = await soleChildProcessId();
     const samples: GenerationSample[] = [];
     const benchCpuBefore = processCpuMs();
@@ -81,8 +76,12 @@ class ServerMarks {
 
   constructor(server: RunningServer) {
     this.#unsubscribe = [
-      server.events.on("request-queued", ({ requestId }) => this.queuedAt.set(requestId, performance.now())),
-      server.events.on("first-token", ({ requestId }) => this.firstTokenAt.set(requestId, performance.now())),
+      server.events.on("request-queued", ({ requestId }) =>
+        this.queuedAt.set(requestId, systemTime.monotonicNow()),
+      ),
+      server.events.on("first-token", ({ requestId }) =>
+        this.firstTokenAt.set(requestId, systemTime.monotonicNow()),
+      ),
     ];
   }
 
@@ -104,31 +103,17 @@ interface MeasureOptions {
 
 async function measureStream(options: MeasureOptions): Promise<GenerationSample> {
   const streamed = await options.client.stream(
-    {
-      model: options.modelName,
-      prompt: options.prompt,
-      stream: true,
-      stream_options: { include_usage: true },
-      temperature: 0,
-      max_tokens: options.maxTokens,
-    },
+    completionBody({ model: options.modelName, prompt: options.prompt, maxTokens: options.maxTokens }),
     { "X-Request-Id": options.requestId },
   );
-  const { firstContentAt, lastContentAt, usage, sentAt } = streamed;
-  const completionTokens = usage?.completion_tokens ?? Number.NaN;
-  const firstToLastMs =
-    firstContentAt === undefined || lastContentAt === undefined ? Number.NaN : lastContentAt - firstContentAt;
+  const { usage, sentAt } = streamed;
   const sinceSent = (at: number | undefined): number => (at === undefined ? Number.NaN : at - sentAt);
   return {
     variant: "server",
     block: options.block,
     rep: options.rep,
     prompt: options.prompt,
-    timeToFirstTokenMs: sinceSent(firstContentAt),
-    firstToLastMs,
-    totalMs: streamed.endedAt - sentAt,
-    completionTokens,
-    decodeTokensPerSecond: decodeRate(completionTokens, firstToLastMs),
+    ...streamTiming(streamed),
     promptTokens: usage?.prompt_tokens ?? Number.NaN,
     cachedPromptTokens: usage?.prompt_tokens_details?.cached_tokens ?? Number.NaN,
     contentChunks: streamed.contentChunks,

@@ -2,7 +2,7 @@
  * What to run: models × threads, with their prompts, token counts and repetitions, and the
  * per-rep prompts both variants share.
  */
-import type { ModelKey } from "./models.js";
+import type { ModelKey } from "../lib/models.js";
 
 export interface Scenario {
   model: ModelKey;

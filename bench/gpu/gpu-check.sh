@@ -5,10 +5,10 @@
 #   2. writes a synthetic ~1 B-parameter q8_0 llama model with the project's GGUF writer,
 #   3. prints the detection report (`rawrxd gpu --local`),
 #   4. measures prompt and decode tokens/s on CUDA and on the CPU, one after the other, in one run.
-# Usage: bench/gpu-check.sh [--skip-install] [--size 1b|134m] [--backends cuda,cpu] [--reps 3]
-# Takes about 5 minutes on a small GPU box (most of it npm ci and writing the 1.1 GB model).
+# Usage: bench/gpu/gpu-check.sh [--skip-install] [--size 1b|134m] [--backends cuda,cpu] [--reps 3]
+# Takes about 5 minutes on a small GPU box (most of it npm ci and writing the 1.0 GiB model).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 
 skip_install=false
 passthrough=()
@@ -41,4 +41,4 @@ node bin/rawrxd.js gpu --local
 
 echo "== prompt and decode tok/s, CUDA vs CPU"
 # ${passthrough[@]+...} keeps `set -u` quiet when no options were given.
-node --import tsx bench/gpu-check.ts ${passthrough[@]+"${passthrough[@]}"}
+node --import tsx bench/gpu/gpu-check.ts ${passthrough[@]+"${passthrough[@]}"}

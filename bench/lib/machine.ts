@@ -2,6 +2,7 @@
 import { readFile, readdir } from "node:fs/promises";
 import { availableParallelism, cpus, loadavg, release, totalmem } from "node:os";
 import { getModuleVersion } from "node-llama-cpp";
+import { systemTime } from "../../src/core/index.js";
 
 export interface MachineInfo {
   cpuModel: string;
@@ -82,15 +83,15 @@ async function childProcessIds(): Promise<number[]> {
 
 /** Waits until every child process (a runner, getLlama's binary test) has exited. */
 export async function waitForNoChildProcesses(timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
+  const deadline = systemTime.monotonicNow() + timeoutMs;
   for (;;) {
     const children = await childProcessIds();
     if (children.length === 0) return;
-    if (performance.now() > deadline) {
+    if (systemTime.monotonicNow() > deadline) {
       throw new Error(
         `Child processes ${children.join(", ")} still run ${timeoutMs} ms after their block ended; the variants would overlap.`,
       );
     }
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await systemTime.sleep(20);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * The measuring half of bench/gpu-check.sh (run that, not this, on a GPU machine):
- * `node --import tsx bench/gpu-check.ts [--size 1b|134m] [--backends cuda,cpu] [--reps 3]`
+ * `node --import tsx bench/gpu/gpu-check.ts [--size 1b|134m] [--backends cuda,cpu] [--reps 3]`
  *
- * Writes a synthetic llama model (1b: ~1.0 B parameters, q8_0, ~1.1 GB) with the project's
+ * Writes a synthetic llama model (1b: ~1.0 B parameters, q8_0, ~1.0 GiB) with the project's
  * GGUF writer, then per backend starts one RawrXD runner process (the real engine path, no
  * HTTP) and measures prompt tok/s (prefill of a ~500-token prompt) and decode tok/s (128 greedy
  * tokens), medians of `reps` after a warm-up. Prints the plan each runner chose and the measured
@@ -11,12 +11,17 @@
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { silentLogger, type GenerateRequest } from "../src/core/index.js";
-import { RunnerProcess, type GpuChoice } from "../src/engine/index.js";
-import { ensureSyntheticModel, syntheticModelShapes, type SyntheticModelPreset } from "../src/gguf/index.js";
-import { modelsDirectory } from "./models.js";
-import { median } from "./stats.js";
-import { formatNumber, formatTable } from "./table.js";
+import { formatBytes, silentLogger, systemTime, type GenerateRequest } from "../../src/core/index.js";
+import { RunnerProcess, type GpuChoice } from "../../src/engine/index.js";
+import {
+  ensureSyntheticModel,
+  syntheticModelShapes,
+  type SyntheticModelPreset,
+} from "../../src/gguf/index.js";
+import { modelsDirectory } from "../lib/models.js";
+import { promptWords } from "../lib/prompt-words.js";
+import { median } from "../lib/stats.js";
+import { formatNumber, formatTable } from "../lib/table.js";
 
 const presets: Record<string, SyntheticModelPreset> = { "1b": "llama-1b", "134m": "llama-134m" };
 
@@ -35,24 +40,13 @@ const backends = values.backends.split(",").map((name) => name.trim()) as GpuCho
 const reps = Number(values.reps);
 const decodeTokens = 128;
 
-const writeStarted = performance.now();
+const writeStarted = systemTime.monotonicNow();
 const path = await ensureSyntheticModel(preset, modelsDirectory);
-console.error(`${path}: ${shape.name}, ready in ${((performance.now() - writeStarted) / 1000).toFixed(1)} s`);
+console.error(
+  `${path}: ${shape.name}, ready in ${((systemTime.monotonicNow() - writeStarted) / 1000).toFixed(1)} s`,
+);
 
-const words = [
-  "river",
-  "stone",
-  "garden",
-  "window",
-  "lantern",
-  "market",
-  "harbor",
-  "meadow",
-  "candle",
-  "bridge",
-  "forest",
-  "letter",
-];
+const words = promptWords.slice(0, 12);
 function promptFor(rep: number): string {
   // A different first word per rep: the runner's prompt cache can reuse nothing but BOS.
   return `${words[rep % words.length]} ${rep}: ${Array.from({ length: 200 }, (_, index) => words[(index * 5 + rep) % words.length]).join(" ")}`;
@@ -89,7 +83,7 @@ async function measure(backend: GpuChoice): Promise<Measured> {
   try {
     const info = runner.info;
     const plan = info.plan!;
-    const describe = `${plan.backend}, ${plan.gpuLayers}/${plan.totalLayers} layers on the GPU, ${plan.threads.threads} decode / ${plan.threads.batchThreads} prompt thread(s) (${plan.threads.source}), estimate ${(plan.estimate.deviceBytes / 2 ** 20).toFixed(0)} MiB device + ${(plan.estimate.hostBytes / 2 ** 20).toFixed(0)} MiB host`;
+    const describe = `${plan.backend}, ${plan.gpuLayers}/${plan.totalLayers} layers on the GPU, ${plan.threads.threads} decode / ${plan.threads.batchThreads} prompt thread(s) (${plan.threads.source}), estimate ${formatBytes(plan.estimate.deviceBytes)} device + ${formatBytes(plan.estimate.hostBytes)} host`;
     console.error(`  ${backend}: ${describe}; ${plan.reason}`);
     // Prompt tok/s = uncached prompt tokens ÷ time to the first token (the prompt's last chunk is evaluated with it).
     const once = async (rep: number): Promise<{ promptTokens: number; promptMs: number; rate: number }> => {
@@ -105,10 +99,10 @@ async function measure(backend: GpuChoice): Promise<Measured> {
       };
       const times: number[] = [];
       let promptTokens = Number.NaN;
-      const started = performance.now();
+      const started = systemTime.monotonicNow();
       for await (const event of runner.generate(request, new AbortController().signal)) {
         if (event.type === "text-delta")
-          for (let index = 0; index < event.tokenCount; index++) times.push(performance.now());
+          for (let index = 0; index < event.tokenCount; index++) times.push(systemTime.monotonicNow());
         if (event.type === "end") promptTokens = event.usage.promptTokens - event.usage.cachedTokens;
       }
       return {

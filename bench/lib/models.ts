@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
-export const benchDirectory = fileURLToPath(new URL(".", import.meta.url));
+/** bench/: the models, results and llama.cpp build folders live here, beside the suites. */
+export const benchDirectory = fileURLToPath(new URL("..", import.meta.url));
 export const modelsDirectory = join(benchDirectory, ".models");
 const storiesSource = join(benchDirectory, "..", "..", "shared", "models", "stories260K.gguf");
 
@@ -34,9 +35,9 @@ export async function prepareModel(key: ModelKey): Promise<BenchModel> {
   return { key, label: "synthetic 134M q8_0", path };
 }
 
-/** Runs bench/make-model.ts, which writes the model unless a file of the right size is there. */
+/** Runs bench/lib/make-model.ts, which writes the model unless a file of the right size is there. */
 async function makeSyntheticModel(preset: string, path: string): Promise<void> {
-  const script = join(benchDirectory, "make-model.ts");
+  const script = join(benchDirectory, "lib", "make-model.ts");
   try {
     const { stdout } = await promisify(execFile)(
       process.execPath,
@@ -46,6 +47,6 @@ async function makeSyntheticModel(preset: string, path: string): Promise<void> {
     console.error(`  ${stdout.trim()}`);
   } catch (error) {
     const detail = (error as { stderr?: string }).stderr?.trim() || String(error);
-    throw new Error(`bench/make-model.ts could not write ${path}: ${detail}`);
+    throw new Error(`bench/lib/make-model.ts could not write ${path}: ${detail}`);
   }
 }

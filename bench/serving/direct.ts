@@ -2,28 +2,30 @@
  * Variant 1: node-llama-cpp in this process, the way a user of the library would call it.
  * Loads, measures and releases everything within one block, so no threads outlive it.
  */
-import { getLlama, LlamaCompletion, LlamaLogLevel, type LlamaContextSequence } from "node-llama-cpp";
-import { processCpuMs } from "./machine.js";
-import { decodeRate, sumTokens, type BlockPlan, type BlockResult, type GenerationSample } from "./samples.js";
+import { LlamaCompletion, type LlamaContextSequence } from "node-llama-cpp";
+import { openDirectContext } from "../lib/direct-engine.js";
+import { processCpuMs } from "../lib/machine.js";
+import {
+  decodeRate,
+  sumTokens,
+  type BlockPlan,
+  type BlockResult,
+  type GenerationSample,
+} from "../lib/samples.js";
+import { systemTime } from "../../src/core/index.js";
 
 export async function runDirectBlock(plan: BlockPlan): Promise<BlockResult> {
-  const setupStart = performance.now();
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: plan.threads,
-    logLevel: LlamaLogLevel.error,
+  const setupStart = systemTime.monotonicNow();
+  const { llama, context } = await openDirectContext({
+    modelPath: plan.modelPath,
+    threads: plan.threads,
+    contextSize: plan.contextSize,
+    sequences: 1,
   });
   try {
-    const model = await llama.loadModel({ modelPath: plan.modelPath });
-    const context = await model.createContext({
-      contextSize: plan.contextSize,
-      sequences: 1,
-      threads: plan.threads,
-    });
     const sequence = context.getSequence();
     const completion = new LlamaCompletion({ contextSequence: sequence });
-    const setupMs = performance.now() - setupStart;
+    const setupMs = systemTime.monotonicNow() - setupStart;
     const generate = (prompt: string, rep: number): Promise<GenerationSample> =>
       measureCompletion({ completion, sequence, prompt, rep, block: plan.block, maxTokens: plan.maxTokens });
     const warmup = await generate(plan.warmupPrompt, -1);
@@ -55,12 +57,12 @@ export async function measureCompletion(options: MeasureOptions): Promise<Genera
   let lastTokenAt = Number.NaN;
   let completionTokens = 0;
   let text = "";
-  const start = performance.now();
+  const start = systemTime.monotonicNow();
   await options.completion.generateCompletionWithMeta(options.prompt, {
     maxTokens: options.maxTokens,
     temperature: 0,
     onToken: (tokens) => {
-      const now = performance.now();
+      const now = systemTime.monotonicNow();
       firstTokenAt ??= now;
       lastTokenAt = now;
       completionTokens += tokens.length;
@@ -69,7 +71,7 @@ export async function measureCompletion(options: MeasureOptions): Promise<Genera
       text += chunk;
     },
   });
-  const end = performance.now();
+  const end = systemTime.monotonicNow();
   const firstToLastMs = firstTokenAt === undefined ? Number.NaN : lastTokenAt - firstTokenAt;
   return {
     variant: "direct",

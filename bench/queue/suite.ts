@@ -3,7 +3,7 @@
  * real engine (runner processes), measured by clients of its HTTP API on 127.0.0.1 and joined
  * with the scheduler's own events by X-Request-Id.
  *
- * 1. Mixed load (bench/queue-mixed.ts). Two models, two names for the synthetic 134M q8_0 file:
+ * 1. Mixed load (bench/queue/mixed.ts). Two models, two names for the synthetic 134M q8_0 file:
  *    the same cost per token, so both queues saturate alike and the two runners, 1 thread each,
  *    fill the 2 vCPUs between them (stories260K would finish each request in ~50 ms and leave
  *    its queue nearly empty). --parallel 2 per model; six closed-loop clients per model keep
@@ -13,23 +13,19 @@
  *    the same lists for both, windows in the order priority, fifo, fifo, priority; then one
  *    window with both servers loaded at once, for a throughput ratio that the other work on a
  *    shared machine cannot tilt (both get the same moments of the CPU).
- * 2. Concurrency (bench/queue-streams.ts). --parallel 4, 1 stream vs 4 concurrent streams.
+ * 2. Concurrency (bench/queue/streams.ts). --parallel 4, 1 stream vs 4 concurrent streams.
  *
  * Prints two tables and the verdicts; writes results/queue-<time>.json and queue-latest.json.
  */
 import { copyFile, link, mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { describeMachine } from "./machine.js";
-import { benchDirectory, modelsDirectory, prepareModel } from "./models.js";
-import { runMixedLoad } from "./queue-mixed.js";
-import {
-  renderQueueNotes,
-  renderQueueTables,
-  summarizeQueueSuite,
-  writeQueueReport,
-} from "./queue-report.js";
-import { queueSettings } from "./queue-settings.js";
-import { runStreams } from "./queue-streams.js";
+import { describeMachine } from "../lib/machine.js";
+import { benchDirectory, modelsDirectory, prepareModel } from "../lib/models.js";
+import { runMixedLoad } from "./mixed.js";
+import { renderQueueNotes, renderQueueTables, summarizeQueueSuite, writeQueueReport } from "./report.js";
+import { queueSettings } from "./settings.js";
+import { runStreams } from "./streams.js";
+import { systemTime } from "../../src/core/index.js";
 
 export interface QueueSuiteOptions {
   quick: boolean;
@@ -38,8 +34,8 @@ export interface QueueSuiteOptions {
 
 export async function runQueueSuite(options: QueueSuiteOptions): Promise<void> {
   const { log } = options;
-  const startedAt = new Date();
-  const suiteStart = performance.now();
+  const startedAt = new Date(systemTime.wallNow());
+  const suiteStart = systemTime.monotonicNow();
   const machine = await describeMachine();
   const modelsDir = await prepareQueueModels();
   const home = join(modelsDirectory, "home");
@@ -59,7 +55,7 @@ export async function runQueueSuite(options: QueueSuiteOptions): Promise<void> {
 
   const mixedRuns = await runMixedLoad({ modelsDir, home, windowMs, pairedWindowMs, log });
   const blocks = await runStreams({ modelsDir, home, log });
-  const durationMs = performance.now() - suiteStart;
+  const durationMs = systemTime.monotonicNow() - suiteStart;
   const summary = summarizeQueueSuite(mixedRuns, blocks, mixed.parallel);
 
   console.log("");

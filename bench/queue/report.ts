@@ -1,13 +1,13 @@
 /** The queue suite's summaries, printed tables, verdicts and JSON file. */
 import { loadavg } from "node:os";
-import type { Priority } from "../src/core/index.js";
-import type { MachineInfo } from "./machine.js";
-import type { ArrivalContext } from "./queue-server.js";
-import { median, percentile } from "./stats.js";
-import { formatNumber, formatTable } from "./table.js";
-import { writeResultFiles } from "./results.js";
+import type { Priority } from "../../src/core/index.js";
+import type { MachineInfo } from "../lib/machine.js";
+import type { ArrivalContext, MachineCpuShares } from "./server.js";
+import { median, percentile } from "../lib/stats.js";
+import { formatNumber, formatTable } from "../lib/table.js";
+import { writeResultFiles } from "../lib/results.js";
 
-/** One request of a mixed-load run. Times are ms since the run's window start (performance.now()). */
+/** One request of a mixed-load run. Times are ms since the run's window start (monotonic time). */
 export interface QueueSample {
   requestId: string;
   model: string;
@@ -71,7 +71,7 @@ export interface MixedRun {
   sequenceOccupancy: number;
   cpuInWindow: { runnerMs: number; mainMs: number };
   /** Whole machine over the window: shares of CPU time busy, idle and stolen. */
-  machineCpu: { busy: number; idle: number; steal: number } | undefined;
+  machineCpu: MachineCpuShares | undefined;
   samples: QueueSample[];
 }
 
@@ -96,7 +96,7 @@ export interface StreamsBlock {
   }[];
   /** Server: runner process and this process; direct: all of it is this process (mainMs). */
   cpu: { runnerMs: number; mainMs: number };
-  machineCpu: { busy: number; idle: number; steal: number } | undefined;
+  machineCpu: MachineCpuShares | undefined;
 }
 
 export function streamsBlock(

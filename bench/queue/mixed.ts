@@ -8,24 +8,25 @@
  * The idle server's runners wait on their IPC channel and use no CPU. Last, one paired window:
  * both servers loaded at once with the same seeded lists, for the throughput ratio.
  */
-import type { RunningServer } from "../src/app/index.js";
-import { waitForNoChildProcesses } from "./machine.js";
-import type { MixedRun, QueueSample } from "./queue-report.js";
-import { makeSchedule, type QueueRequestPlan } from "./queue-schedule.js";
+import type { RunningServer } from "../../src/app/index.js";
+import { waitForNoChildProcesses } from "../lib/machine.js";
+import type { MixedRun, QueueSample } from "./report.js";
+import { makeSchedule, type QueueRequestPlan } from "./schedule.js";
 import {
   machineCpuShares,
   QueueMarks,
   readCpu,
-  requestBody,
   runnerPids,
   runningIntervals,
   startQueueServer,
   warmUp,
   type CpuReading,
   type RequestMarks,
-} from "./queue-server.js";
-import { queueSettings, type QueuePolicy } from "./queue-settings.js";
-import { CompletionStreamClient, type StreamedCompletion } from "./sse-client.js";
+} from "./server.js";
+import { completionBody } from "../lib/bench-server.js";
+import { queueSettings, type QueuePolicy } from "./settings.js";
+import { CompletionStreamClient, type StreamedCompletion } from "../lib/sse-client.js";
+import { systemTime } from "../../src/core/index.js";
 
 const childExitTimeoutMs = 10_000;
 
@@ -45,7 +46,7 @@ interface PolicyServer {
 
 export async function runMixedLoad(plan: MixedPlan): Promise<MixedRun[]> {
   const { mixed } = queueSettings;
-  const setupStart = performance.now();
+  const setupStart = systemTime.monotonicNow();
   const servers: PolicyServer[] = [];
   try {
     for (const policy of ["priority", "fifo"] as const) {
@@ -67,7 +68,7 @@ export async function runMixedLoad(plan: MixedPlan): Promise<MixedRun[]> {
         queueSettings.mixedModels.map((model) => warmUp(server, model, `warm-${policy}-${model}`)),
       ),
     );
-    const setupMs = performance.now() - setupStart;
+    const setupMs = systemTime.monotonicNow() - setupStart;
     plan.log(
       `  mixed: 2 servers × ${queueSettings.mixedModels.length} runners loaded and warm in ${(setupMs / 1000).toFixed(1)} s`,
     );
@@ -138,12 +139,12 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
   const pids = runnerPids(server);
   const clients: CompletionStreamClient[] = [];
   const cpuBefore = await readCpu(pids);
-  const t0 = performance.now();
+  const t0 = systemTime.monotonicNow();
   const cutoff = t0 + plan.windowMs;
   let cpuAtCutoff: CpuReading | undefined;
   // Each client's request in flight, to hang up on those still queued when a paired window ends.
   const inFlight = new Map<CompletionStreamClient, string>();
-  const cutoffTimer = setTimeout(() => {
+  const cutoffTimer = systemTime.setTimeout(() => {
     void readCpu(pids).then((reading) => (cpuAtCutoff = reading));
     if (!plan.isPaired) return;
     // The pair measures throughput only: a request not started by the end adds no token to the
@@ -152,7 +153,7 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
       if (marks.requests.get(requestId)?.startedAt === undefined) client.close();
     }
   }, plan.windowMs);
-  const hangUp = setTimeout(
+  const hangUp = systemTime.setTimeout(
     () => clients.forEach((client) => client.close()),
     plan.windowMs + mixed.drainLimitMs,
   );
@@ -167,7 +168,7 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
         clients.push(client);
         loops.push(
           (async () => {
-            while (performance.now() < cutoff && cursor < plans.length) {
+            while (systemTime.monotonicNow() < cutoff && cursor < plans.length) {
               const request = plans[cursor++]!;
               const requestId = `w${plan.order}-${model}-${request.index}`;
               inFlight.set(client, requestId);
@@ -180,11 +181,11 @@ async function runWindow(plan: WindowPlan): Promise<MixedRun> {
     }
     await Promise.all(loops);
   } finally {
-    clearTimeout(hangUp);
-    clearTimeout(cutoffTimer);
+    hangUp.cancel();
+    cutoffTimer.cancel();
     for (const client of clients) client.close();
   }
-  const endedAt = performance.now();
+  const endedAt = systemTime.monotonicNow();
   cpuAtCutoff ??= await readCpu(pids);
   const ids = new Set(sent.map((request) => request.requestId));
   const mine = [...marks.requests.entries()].filter(([id]) => ids.has(id));
@@ -264,9 +265,9 @@ async function send(
   request: { plan: QueueRequestPlan; requestId: string; client: number },
 ): Promise<SentRequest> {
   const { plan, requestId } = request;
-  const sentAt = performance.now();
+  const sentAt = systemTime.monotonicNow();
   try {
-    const streamed = await client.stream(requestBody(plan), {
+    const streamed = await client.stream(completionBody(plan), {
       "X-Request-Id": requestId,
       "X-Priority": plan.priority,
     });
@@ -276,7 +277,7 @@ async function send(
       ...request,
       sentAt,
       streamed: undefined,
-      endedAt: performance.now(),
+      endedAt: systemTime.monotonicNow(),
       error: error instanceof Error ? error.message : String(error),
     };
   }

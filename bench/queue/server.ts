@@ -4,11 +4,11 @@
  * CPU counters for the runners, this process and the whole machine.
  */
 import { readFile } from "node:fs/promises";
-import { startServer, type RunningServer } from "../src/app/index.js";
-import { loadConfig } from "../src/config/index.js";
-import { silentLogger, type Priority } from "../src/core/index.js";
-import { otherProcessCpuMs, processCpuMs } from "./machine.js";
-import { CompletionStreamClient } from "./sse-client.js";
+import type { RunningServer } from "../../src/app/index.js";
+import { systemTime, type Priority } from "../../src/core/index.js";
+import { completionBody, startBenchServer } from "../lib/bench-server.js";
+import { otherProcessCpuMs, processCpuMs } from "../lib/machine.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
 
 export interface QueueServerOptions {
   home: string;
@@ -22,12 +22,10 @@ export interface QueueServerOptions {
 }
 
 export async function startQueueServer(options: QueueServerOptions): Promise<RunningServer> {
-  const config = loadConfig({
+  return startBenchServer({
+    home: options.home,
+    modelsDirectory: options.modelsDir,
     flags: {
-      home: options.home,
-      models: options.modelsDir,
-      host: "127.0.0.1",
-      port: "0",
       threads: String(options.threads),
       parallel: String(options.parallel),
       "context-size": String(options.contextSize),
@@ -36,28 +34,8 @@ export async function startQueueServer(options: QueueServerOptions): Promise<Run
       "no-preemption": String(!options.isPreemptionEnabled),
       // Nothing unloads between the warm-up and the end of a run.
       "keep-alive": "-1",
-      "log-level": "error",
     },
-    env: {},
-    readConfigFile: false,
   });
-  return startServer(config, { logger: silentLogger, handleSignals: false });
-}
-
-/** A streamed, greedy POST /v1/completions body with usage in the last chunk. */
-export function requestBody(fields: {
-  model: string;
-  prompt: string;
-  maxTokens: number;
-}): Record<string, unknown> {
-  return {
-    model: fields.model,
-    prompt: fields.prompt,
-    stream: true,
-    stream_options: { include_usage: true },
-    temperature: 0,
-    max_tokens: fields.maxTokens,
-  };
 }
 
 /** Loads the model (its first request does) and pays its first generation's page faults. */
@@ -65,7 +43,7 @@ export async function warmUp(server: RunningServer, model: string, requestId: st
   const client = new CompletionStreamClient(server.url);
   try {
     await client.stream(
-      requestBody({
+      completionBody({
         model,
         prompt: "warm up: the old farmer walked slowly down the dusty road",
         maxTokens: 8,
@@ -107,7 +85,7 @@ interface RunningEntry {
 }
 
 /**
- * Every scheduler event of one server, by request id, in performance.now() time. Listeners run
+ * Every scheduler event of one server, by request id, in monotonic time (systemTime). Listeners run
  * synchronously in the emitting call, so the marks are as exact as the event loop allows.
  */
 export class QueueMarks {
@@ -122,7 +100,7 @@ export class QueueMarks {
         this.requests.set(requestId, {
           model,
           priority,
-          queuedAt: performance.now(),
+          queuedAt: systemTime.monotonicNow(),
           arrival: this.#arrivalContext(model),
           preemptedAt: [],
           preemptedTokens: [],
@@ -132,19 +110,19 @@ export class QueueMarks {
       events.on("request-started", ({ requestId, model }) => {
         const marks = this.requests.get(requestId);
         if (marks === undefined) return;
-        marks.startedAt = performance.now();
+        marks.startedAt = systemTime.monotonicNow();
         this.#runningOf(model).set(requestId, { priority: marks.priority, preemptions: 0 });
       }),
       events.on("request-preempted", ({ requestId, model, completionTokens }) => {
         const marks = this.requests.get(requestId);
-        marks?.preemptedAt.push(performance.now());
+        marks?.preemptedAt.push(systemTime.monotonicNow());
         marks?.preemptedTokens.push(completionTokens);
         this.#runningOf(model).delete(requestId);
       }),
       events.on("request-resumed", ({ requestId, model }) => {
         const marks = this.requests.get(requestId);
         if (marks === undefined) return;
-        marks.resumedAt.push(performance.now());
+        marks.resumedAt.push(systemTime.monotonicNow());
         this.#runningOf(model).set(requestId, {
           priority: marks.priority,
           preemptions: marks.preemptedAt.length,
@@ -152,13 +130,13 @@ export class QueueMarks {
       }),
       events.on("first-token", ({ requestId }) => {
         const marks = this.requests.get(requestId);
-        if (marks !== undefined) marks.firstTokenAt ??= performance.now();
+        if (marks !== undefined) marks.firstTokenAt ??= systemTime.monotonicNow();
       }),
       events.on("request-end", ({ requestId, model, outcome, completionTokens }) => {
         const marks = this.requests.get(requestId);
         this.#runningOf(model).delete(requestId);
         if (marks === undefined) return;
-        marks.endedAt = performance.now();
+        marks.endedAt = systemTime.monotonicNow();
         marks.outcome = outcome;
         marks.completionTokens = completionTokens;
       }),
@@ -228,10 +206,17 @@ export async function machineCpu(): Promise<MachineCpu | undefined> {
 }
 
 /** Shares of the machine's CPU time between two readings: busy, idle and stolen by the hypervisor. */
+/** Shares of the whole machine's CPU time over an interval. */
+export interface MachineCpuShares {
+  busy: number;
+  idle: number;
+  steal: number;
+}
+
 export function machineCpuShares(
   before: MachineCpu | undefined,
   after: MachineCpu | undefined,
-): { busy: number; idle: number; steal: number } | undefined {
+): MachineCpuShares | undefined {
   if (before === undefined || after === undefined) return undefined;
   const busy = after.busy - before.busy;
   const idle = after.idle - before.idle;

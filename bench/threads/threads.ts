@@ -1,11 +1,11 @@
 /**
- * `node --import tsx bench/threads.ts [--model 134m|stories] [--threads 1,2,auto] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80] [--engine prebuilt|openmp]`
+ * `npm run bench:threads -- [--model 134m|stories] [--threads 1,2,auto] [--rounds 2] [--reps 2] [--tokens 64] [--prompt-words 80] [--engine prebuilt|openmp]`
  *
  * Where the runner's per-token time goes, which thread count to run, and how far each path is
  * from llama.cpp itself: single-stream greedy generation through up to five paths, at --threads
  * 1, 2 and auto, interleaved in blocks:
  *   llama-bench llama.cpp's own benchmark (tg with the prompt's depth in the KV cache), when
- *               bench/build-llama-bench.sh has built it: the reference the ratios are taken to
+ *               bench/threads/build-llama-bench.sh has built it: the reference the ratios are taken to
  *   completion  node-llama-cpp LlamaCompletion in this process (what a library user gets)
  *   evaluate    node-llama-cpp sequence.evaluate() in this process (the API the runner uses)
  *   runner      RawrXD's runner process over IPC, no HTTP (RunnerProcess.generate)
@@ -22,23 +22,24 @@ import { loadavg, tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { promisify } from "node:util";
 import { parseArgs } from "node:util";
-import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
-import { startServer } from "../src/app/index.js";
-import { loadConfig } from "../src/config/index.js";
-import { silentLogger, type GenerateRequest } from "../src/core/index.js";
-import { openmpBuildOptions, RunnerProcess } from "../src/engine/index.js";
+import { LlamaCompletion } from "node-llama-cpp";
+import { silentLogger, type GenerateRequest, systemTime } from "../../src/core/index.js";
+import { RunnerProcess } from "../../src/engine/index.js";
 import {
   describeMachine,
   otherProcessCpuMs,
   processCpuMs,
   soleChildProcessId,
   waitForNoChildProcesses,
-} from "./machine.js";
-import { benchDirectory, prepareModel, type ModelKey } from "./models.js";
-import { CompletionStreamClient } from "./sse-client.js";
-import { median } from "./stats.js";
-import { formatNumber, formatTable } from "./table.js";
-import { writeResultFiles } from "./results.js";
+} from "../lib/machine.js";
+import { completionBody, startBenchServer, streamTiming } from "../lib/bench-server.js";
+import { openDirectContext } from "../lib/direct-engine.js";
+import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
+import { decodeRate } from "../lib/samples.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
+import { median } from "../lib/stats.js";
+import { formatNumber, formatTable } from "../lib/table.js";
+import { writeResultFiles } from "../lib/results.js";
 
 type Path = "llama-bench" | "completion" | "evaluate" | "runner" | "server";
 type ThreadSetting = 1 | 2 | "auto";
@@ -156,36 +157,34 @@ async function directBlock(
   modelPath: string,
   threads: number,
 ): Promise<Block> {
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: threads,
-    logLevel: LlamaLogLevel.error,
-    ...(engine === "openmp" ? { cmakeOptions: { ...openmpBuildOptions }, usePrebuiltBinaries: false } : {}),
+  const { llama, context } = await openDirectContext({
+    modelPath,
+    threads,
+    contextSize,
+    sequences: 1,
+    build: engine,
   });
   try {
-    const model = await llama.loadModel({ modelPath });
-    const context = await model.createContext({ contextSize, sequences: 1, threads });
     const sequence = context.getSequence();
     const completion = new LlamaCompletion({ contextSequence: sequence });
     return await measureBlock(path, threads as ThreadSetting, {
       generate: async (index) => {
         await sequence.clearHistory();
-        const started = performance.now();
+        const started = systemTime.monotonicNow();
         const tokenTimes: number[] = [];
         if (path === "completion") {
           await completion.generateCompletion(promptFor(index), {
             maxTokens,
             temperature: 0,
-            onToken: () => void tokenTimes.push(performance.now()),
+            onToken: () => void tokenTimes.push(systemTime.monotonicNow()),
           });
         } else {
           const tokens = [
-            ...(model.tokens.bos === null ? [] : [model.tokens.bos]),
-            ...model.tokenize(promptFor(index)),
+            ...(context.model.tokens.bos === null ? [] : [context.model.tokens.bos]),
+            ...context.model.tokenize(promptFor(index)),
           ];
           for await (const _token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
-            tokenTimes.push(performance.now());
+            tokenTimes.push(systemTime.monotonicNow());
             if (tokenTimes.length >= maxTokens) break;
           }
         }
@@ -236,11 +235,11 @@ async function runnerBlock(
           reportProgress: false,
           priority: "normal",
         };
-        const started = performance.now();
+        const started = systemTime.monotonicNow();
         const tokenTimes: number[] = [];
         for await (const event of runner.generate(request, new AbortController().signal)) {
           if (event.type === "text-delta")
-            for (let token = 0; token < event.tokenCount; token++) tokenTimes.push(performance.now());
+            for (let token = 0; token < event.tokenCount; token++) tokenTimes.push(systemTime.monotonicNow());
         }
         return generationOf(started, tokenTimes);
       },
@@ -256,41 +255,31 @@ async function runnerBlock(
 }
 
 async function serverBlock(modelPath: string, setting: ThreadSetting, home: string): Promise<Block> {
-  const config = loadConfig({
+  const server = await startBenchServer({
+    home,
+    modelsDirectory: dirname(modelPath),
     flags: {
-      home,
-      models: dirname(modelPath),
-      port: "0",
       threads: String(setting),
       "engine-build": engine,
       parallel: "1",
       "context-size": String(contextSize),
       "max-loaded-models": "1",
-      "log-level": "error",
     },
-    env: {},
-    readConfigFile: false,
   });
-  const server = await startServer(config, { logger: silentLogger, handleSignals: false });
   const client = new CompletionStreamClient(server.url);
   try {
     let runnerPid: number | undefined;
     const block = await measureBlock("server", setting, {
       generate: async (index) => {
-        const streamed = await client.stream({
-          model: basename(modelPath, ".gguf"),
-          prompt: promptFor(index),
-          stream: true,
-          stream_options: { include_usage: true },
-          temperature: 0,
-          max_tokens: maxTokens,
-        });
+        const streamed = await client.stream(
+          completionBody({ model: basename(modelPath, ".gguf"), prompt: promptFor(index), maxTokens }),
+        );
         runnerPid ??= await soleChildProcessId();
+        const timing = streamTiming(streamed);
         const tokens = streamed.usage?.completion_tokens ?? streamed.contentChunks;
-        const firstToLastMs = streamed.lastContentAt! - streamed.firstContentAt!;
         return {
-          timeToFirstTokenMs: streamed.firstContentAt! - streamed.sentAt,
-          tokensPerSecond: ((tokens - 1) * 1000) / firstToLastMs,
+          timeToFirstTokenMs: timing.timeToFirstTokenMs,
+          tokensPerSecond: decodeRate(tokens, timing.firstToLastMs),
           tokens,
         };
       },
@@ -343,14 +332,14 @@ const model = await prepareModel(values.model as ModelKey);
 const scratch = mkdtempSync(join(tmpdir(), "rawrxd-bench-threads-"));
 if (!hasLlamaBench)
   console.error(
-    "threads bench: no llama-bench (run bench/build-llama-bench.sh once to compare with llama.cpp itself)",
+    "threads bench: no llama-bench (run bench/threads/build-llama-bench.sh once to compare with llama.cpp itself)",
   );
 const promptTokens = Math.round(Number(values["prompt-words"]) * 1.25);
 console.error(
   `threads bench: ${engine} engine, ${model.label}, ${machine.cpuModel}, ${machine.availableParallelism} cores, load ${machine.loadAverageAtStart.map((load) => load.toFixed(2)).join(" ")}; ${rounds} round(s) × ${reps} reps × ${maxTokens} tokens, prompt "${promptFor(0).slice(0, 40)}…" (${values["prompt-words"]} words)`,
 );
-const startedAt = new Date();
-const started = performance.now();
+const startedAt = new Date(systemTime.wallNow());
+const started = systemTime.monotonicNow();
 const blocks: Block[] = [];
 try {
   for (let round = 0; round < rounds; round++) {
@@ -358,7 +347,7 @@ try {
       for (const path of paths) {
         if (setting === "auto" && (path === "llama-bench" || path === "completion" || path === "evaluate"))
           continue;
-        const blockStart = performance.now();
+        const blockStart = systemTime.monotonicNow();
         const block =
           path === "llama-bench"
             ? await llamaBenchBlock(model.path, setting as number, promptTokens)
@@ -370,7 +359,7 @@ try {
         await waitForNoChildProcesses(10_000);
         blocks.push(block);
         console.error(
-          `  round ${round + 1} threads=${String(setting).padEnd(4)} ${path.padEnd(10)} ${((performance.now() - blockStart) / 1000).toFixed(1)} s  TTFT ms [${block.ttfts.map((ms) => ms.toFixed(0)).join(" ")}]  tok/s [${block.rates.map((rate) => rate.toFixed(1)).join(" ")}]  CPU ${block.cpuMsPerToken.toFixed(2)} ms/token${block.threadsDetail ? `  ${block.threadsDetail}` : ""}`,
+          `  round ${round + 1} threads=${String(setting).padEnd(4)} ${path.padEnd(10)} ${((systemTime.monotonicNow() - blockStart) / 1000).toFixed(1)} s  TTFT ms [${block.ttfts.map((ms) => ms.toFixed(0)).join(" ")}]  tok/s [${block.rates.map((rate) => rate.toFixed(1)).join(" ")}]  CPU ${block.cpuMsPerToken.toFixed(2)} ms/token${block.threadsDetail ? `  ${block.threadsDetail}` : ""}`,
         );
       }
     }
@@ -449,7 +438,7 @@ console.log("");
 if (autoDetail !== undefined) console.log(`--threads auto ran ${autoDetail}.`);
 const loadAverageAtEnd = loadavg();
 console.log(
-  `Total ${((performance.now() - started) / 1000).toFixed(1)} s; load average at the end ${loadAverageAtEnd.map((load) => load.toFixed(2)).join(" ")}.`,
+  `Total ${((systemTime.monotonicNow() - started) / 1000).toFixed(1)} s; load average at the end ${loadAverageAtEnd.map((load) => load.toFixed(2)).join(" ")}.`,
 );
 const report = {
   startedAt: startedAt.toISOString(),

@@ -1,24 +1,19 @@
 /**
  * Concurrency: one model with --parallel 4 on one warm runner, 1 stream vs 4 concurrent streams
  * with the same prompts and max_tokens, blocks in the order 1, 4, 4, 1; then the same through
- * node-llama-cpp in this process (bench/queue-direct.ts), the engine's ceiling on this machine.
+ * node-llama-cpp in this process (bench/queue/direct.ts), the engine's ceiling on this machine.
  */
 import { join } from "node:path";
-import { waitForNoChildProcesses } from "./machine.js";
-import { runDirectStreams } from "./queue-direct.js";
-import { streamsBlock, type StreamsBlock } from "./queue-report.js";
-import { makeSchedule } from "./queue-schedule.js";
-import {
-  machineCpuShares,
-  readCpu,
-  requestBody,
-  runnerPids,
-  startQueueServer,
-  warmUp,
-} from "./queue-server.js";
-import { queueSettings } from "./queue-settings.js";
-import { decodeRate } from "./samples.js";
-import { CompletionStreamClient, type StreamedCompletion } from "./sse-client.js";
+import { waitForNoChildProcesses } from "../lib/machine.js";
+import { runDirectStreams } from "./direct.js";
+import { streamsBlock, type StreamsBlock } from "./report.js";
+import { makeSchedule } from "./schedule.js";
+import { machineCpuShares, readCpu, runnerPids, startQueueServer, warmUp } from "./server.js";
+import { completionBody } from "../lib/bench-server.js";
+import { queueSettings } from "./settings.js";
+import { decodeRate } from "../lib/samples.js";
+import { CompletionStreamClient, type StreamedCompletion } from "../lib/sse-client.js";
+import { systemTime } from "../../src/core/index.js";
 
 const childExitTimeoutMs = 10_000;
 const roundWords = ["north", "east", "south", "west", "up", "down", "left", "right"];
@@ -66,7 +61,7 @@ function sampleOf(result: StreamedCompletion): StreamsBlock["samples"][number] {
 export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
   const { concurrency } = queueSettings;
   const model = queueSettings.mixedModels[0]!;
-  const setupStart = performance.now();
+  const setupStart = systemTime.monotonicNow();
   const server = await startQueueServer({
     home: plan.home,
     modelsDir: plan.modelsDir,
@@ -80,14 +75,14 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
   const blocks: StreamsBlock[] = [];
   try {
     await warmUp(server, model, "warm-streams");
-    const setupMs = performance.now() - setupStart;
+    const setupMs = systemTime.monotonicNow() - setupStart;
     const pids = runnerPids(server);
     for (const [round, streams] of concurrency.order.entries()) {
       const requests = concurrency.requestsPerStream[streams]!;
       const prompts = streamPrompts(round, streams * requests);
       const clients = Array.from({ length: streams }, () => new CompletionStreamClient(server.url));
       const cpuBefore = await readCpu(pids);
-      const start = performance.now();
+      const start = systemTime.monotonicNow();
       try {
         const results = await Promise.all(
           clients.map(async (client, stream) => {
@@ -95,7 +90,7 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
             for (let index = 0; index < requests; index++) {
               const prompt = prompts[stream * requests + index]!;
               done.push(
-                await client.stream(requestBody({ model, prompt, maxTokens: concurrency.maxTokens }), {
+                await client.stream(completionBody({ model, prompt, maxTokens: concurrency.maxTokens }), {
                   "X-Request-Id": `s${round}-${stream}-${index}`,
                 }),
               );
@@ -103,7 +98,7 @@ export async function runStreams(plan: StreamsPlan): Promise<StreamsBlock[]> {
             return done;
           }),
         );
-        const wallMs = performance.now() - start;
+        const wallMs = systemTime.monotonicNow() - start;
         const cpuAfter = await readCpu(pids);
         const block = streamsBlock({
           variant: "server",
