@@ -3,6 +3,7 @@ import type { Config } from "../config/index.js";
 import type { Logger } from "../core/index.js";
 import type { ModelCatalog } from "../models/index.js";
 import type { ModelQueue } from "../scheduler/index.js";
+import type { RequestDrain } from "./request-drain.js";
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -12,6 +13,8 @@ export interface ApiDeps {
   version: string;
   /** False while starting or draining; GET /ready answers 503 then. */
   isReady: () => boolean;
+  /** Graceful shutdown: refuses new work while draining, ends running streams at the end of the grace. */
+  drain: RequestDrain;
 }
 
 export type ApiEnv = { Variables: { requestId: string } };

@@ -5,6 +5,7 @@
  */
 import { AppError, type StreamEvent, type GenerateRequest, type Usage } from "../core/index.js";
 import type { ModelQueue } from "../scheduler/index.js";
+import type { RequestDrain } from "./request-drain.js";
 
 export interface StartedGeneration {
   /** Every event, the already-received first one included. */
@@ -20,10 +21,10 @@ export interface GenerationSignals {
   /** The client's request signal: a disconnect cancels the generation. */
   clientSignal: AbortSignal;
   /**
-   * Aborts when the server stops waiting for running requests (the end of --shutdown-grace):
-   * the generation is cancelled and its stream ends with a shutting-down error, not a normal end.
+   * The server's shutdown: refuses to start while draining; at the end of --shutdown-grace it
+   * cancels the generation, whose stream then ends with a shutting-down error, not a normal end.
    */
-  stopSignal?: AbortSignal | undefined;
+  drain?: RequestDrain | undefined;
   keepAliveMs?: number | undefined;
 }
 
@@ -32,8 +33,10 @@ export async function startGeneration(
   request: GenerateRequest,
   options: GenerationSignals,
 ): Promise<StartedGeneration> {
+  const leave = options.drain?.enter() ?? ((): void => undefined);
+  const stopSignal = options.drain?.stopSignal;
   const controller = new AbortController();
-  const signals = [options.clientSignal, options.stopSignal].filter((signal) => signal !== undefined);
+  const signals = [options.clientSignal, stopSignal].filter((signal) => signal !== undefined);
   const abort = (): void => controller.abort();
   const unlisten = (): void => {
     for (const signal of signals) signal.removeEventListener("abort", abort);
@@ -52,13 +55,14 @@ export async function startGeneration(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       unlisten();
-      if (isDone) return;
+      if (isDone) return leave();
       controller.abort();
       try {
         while (!(await iterator.next()).done);
       } catch {
         // A cancelled generation ends with the queue's cancelled error: nothing left to report.
       }
+      leave();
     })();
     return closing;
   };
@@ -75,14 +79,14 @@ export async function startGeneration(
         let next = first;
         while (next.done !== true) {
           const event = next.value;
-          if (options.stopSignal?.aborted === true && event.type === "end" && event.reason === "cancelled")
+          if (stopSignal?.aborted === true && event.type === "end" && event.reason === "cancelled")
             throw stopped();
           yield event;
           next = await iterator.next();
         }
         isDone = true;
       } catch (error) {
-        if (options.stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
+        if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
         throw error;
       } finally {
         await close();
@@ -91,7 +95,8 @@ export async function startGeneration(
     return { events: all(), close };
   } catch (error) {
     unlisten();
-    if (options.stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
+    leave();
+    if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
     throw error;
   }
 }
