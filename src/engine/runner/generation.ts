@@ -108,16 +108,21 @@ async function reuseCachedPrefix(sequence: LlamaContextSequence, tokens: Token[]
 }
 
 /**
- * Evaluates the prompt up to its final chunk, a chunk at a time (progress, cancellation, and
- * room for other sequences between chunks). The final chunk, which includes the last token, is
- * evaluated by `sequence.evaluate()` in decode(), in the same llama_decode that samples the
- * first new token.
+ * Evaluates the prompt but its last token, a chunk at a time (progress, cancellation, and room
+ * for other sequences between chunks). The last token is evaluated alone by
+ * `sequence.evaluate()` in decode(), in the llama_decode that samples the first new token.
+ *
+ * Alone, always: llama.cpp's logits for a token differ slightly (~1e-4) with the size of the
+ * batch it is evaluated in, and a seeded sampler turns that into different text now and then.
+ * A repeat of a request finds all but the last token cached and evaluates that one alone; the
+ * first request must do the same, so the same request and seed give the same text whether or
+ * not its prefix was cached (issue #10). The price is one extra llama_decode per request.
  */
 async function prefill(
   options: GenerationOptions & { sequence: LlamaContextSequence; tokens: Token[]; cachedTokens: number },
 ): Promise<number> {
   const { sequence, tokens, cachedTokens, signal, request } = options;
-  const finalChunkStart = Math.max(sequence.nextTokenIndex, tokens.length - prefillChunkTokens);
+  const finalChunkStart = tokens.length - 1;
   for (let start = sequence.nextTokenIndex; start < finalChunkStart; start += prefillChunkTokens) {
     signal.throwIfAborted();
     if (request.reportProgress) {
@@ -142,7 +147,7 @@ async function prefill(
 interface DecodeOptions extends GenerationOptions {
   sequence: LlamaContextSequence;
   prompt: ReturnType<typeof preparePrompt>;
-  /** The prompt's last tokens (on resume: prompt plus earlier output) not yet evaluated. */
+  /** The prompt's last token (on resume: of prompt plus earlier output), not yet evaluated. */
   finalChunk: Token[];
   grammar: LlamaGrammar | undefined;
   /** Called once the final prompt chunk and the first token are evaluated. */
