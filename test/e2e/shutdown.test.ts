@@ -84,6 +84,18 @@ describe("graceful shutdown", () => {
     await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 
+  it("a non-streaming request still running at the grace's end gets a 503 shutting-down error", async () => {
+    test = await startServing();
+    const pending = postJson(`${test.url}/api/chat`, { ...chat("slow"), stream: false });
+    await sleep(100);
+    const closing = test.server.close();
+    const response = await pending;
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
+    expect((await bodyOf(response)).error).toMatch(/shutting down/);
+    await closing;
+  });
+
   it("with nothing running, closes at once instead of waiting out the grace", async () => {
     test = await startServing();
     const started = performance.now();
