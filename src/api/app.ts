@@ -4,6 +4,8 @@
  */
 import { Hono } from "hono";
 import { AppError } from "../core/index.js";
+import { accessLog } from "./access-log.js";
+import { allowedMethods } from "./allowed-methods.js";
 import { apiKeyAuth } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
 import { dialectOf, errorResponse } from "./error-status.js";
@@ -21,6 +23,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     await next();
     context.header("X-Request-Id", id);
   });
+  app.use(accessLog(deps.logger));
   app.use(apiKeyAuth(deps.config.apiKeys));
 
   mountNativeRoutes(app, deps);
@@ -29,11 +32,21 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   mountOllamaRoutes(app, deps);
 
   app.notFound((context) => {
+    const { method, path } = context.req;
+    const allowed = allowedMethods(app.routes, path);
+    const requestId = context.get("requestId");
+    if (allowed.length > 0) {
+      const failure = errorResponse(
+        new AppError("method-not-allowed", `${path} does not accept ${method}; use ${allowed.join(" or ")}.`),
+        dialectOf(path),
+      );
+      return context.json(failure.body, 405, { Allow: allowed.join(", "), "X-Request-Id": requestId });
+    }
     const failure = errorResponse(
-      new AppError("not-found", `No route for ${context.req.method} ${context.req.path}.`),
-      dialectOf(context.req.path),
+      new AppError("not-found", `No route for ${method} ${path}.`),
+      dialectOf(path),
     );
-    return context.json(failure.body, 404, { "X-Request-Id": context.get("requestId") });
+    return context.json(failure.body, 404, { "X-Request-Id": requestId });
   });
   app.onError((error, context) => {
     const failure = errorResponse(error, dialectOf(context.req.path));

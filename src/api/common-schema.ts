@@ -35,3 +35,51 @@ export function toStopList(stop: string | string[] | undefined | null): string[]
 }
 
 export const jsonSchemaObject = z.record(z.string(), z.unknown());
+
+/**
+ * Request fields RawrXD cannot honour: the neutral values clients send by default pass, any
+ * other value is a 400 that names the field (readJson puts the path in the message).
+ */
+export const notSupported = {
+  /** OpenAI `logprobs` (boolean on chat, a count on legacy completions). */
+  logprobs: z
+    .union(
+      [z.literal(false), z.literal(0)],
+      "logprobs are not supported by RawrXD yet; omit it or send false",
+    )
+    .nullable()
+    .optional(),
+  topLogprobs: z
+    .literal(0, "top_logprobs is not supported by RawrXD yet (it needs logprobs); omit it")
+    .nullable()
+    .optional(),
+  logitBias: z
+    .record(z.string(), z.unknown())
+    .refine(
+      (bias) => Object.keys(bias).length === 0,
+      "logit_bias is not supported: its keys are token ids of OpenAI's tokenizer, not this model's",
+    )
+    .nullable()
+    .optional(),
+  /** Only when a tool call would be forced: "auto" and "none" are what a text-only model does anyway. */
+  toolChoice: z
+    .union([z.literal("auto"), z.literal("none")], "tool calls are not supported yet: only auto or none")
+    .nullable()
+    .optional(),
+  nonEmpty: (field: string, reason: string) =>
+    z
+      .unknown()
+      .refine(
+        (value) =>
+          value === null ||
+          value === undefined ||
+          value === false ||
+          value === "" ||
+          (Array.isArray(value) && value.length === 0),
+        `${field} is not supported: ${reason}`,
+      )
+      .optional(),
+};
+
+/** Fields accepted and ignored, with the reason in the README's "Request parameters". */
+export const ignored = z.unknown().optional();

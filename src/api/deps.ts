@@ -3,6 +3,7 @@ import type { Config } from "../config/index.js";
 import type { Logger, TimePort } from "../core/index.js";
 import type { ModelCatalog } from "../models/index.js";
 import type { Scheduler } from "../scheduler/index.js";
+import type { RequestDrain } from "./request-drain.js";
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -14,6 +15,8 @@ export interface ApiDeps {
   time: TimePort;
   /** False while starting or draining; GET /ready answers 503 then. */
   isReady: () => boolean;
+  /** Graceful shutdown: refuses new work while draining, ends running streams at the end of the grace. */
+  drain: RequestDrain;
 }
 
 export type ApiEnv = { Variables: { requestId: string } };

@@ -13,6 +13,7 @@ const statusByCode: Record<ErrorCode, number> = {
   forbidden: 403,
   "model-not-found": 404,
   "not-found": 404,
+  "method-not-allowed": 405,
   "body-too-large": 413,
   "prompt-too-long": 400,
   // It will not fit however long the client waits: not a retryable 503.

@@ -3,8 +3,9 @@
  * scheduler and wait for its first event before any byte is sent, so early failures (unknown
  * model, queue full, prompt too long) still get a proper status and JSON error.
  */
-import type { StreamEvent, GenerateRequest, Usage } from "../core/index.js";
+import { AppError, type StreamEvent, type GenerateRequest, type Usage } from "../core/index.js";
 import type { Scheduler } from "../scheduler/index.js";
+import type { RequestDrain } from "./request-drain.js";
 
 export interface StartedGeneration {
   /** Every event, the already-received first one included. */
@@ -16,39 +17,86 @@ export interface StartedGeneration {
   close(): Promise<void>;
 }
 
+export interface GenerationSignals {
+  /** The client's request signal: a disconnect cancels the generation. */
+  clientSignal: AbortSignal;
+  /**
+   * The server's shutdown: refuses to start while draining; at the end of --shutdown-grace it
+   * cancels the generation, whose stream then ends with a shutting-down error, not a normal end.
+   */
+  drain?: RequestDrain | undefined;
+  keepAliveMs?: number | undefined;
+}
+
 export async function startGeneration(
   queue: Scheduler,
   request: GenerateRequest,
-  options: { clientSignal: AbortSignal; keepAliveMs?: number | undefined },
+  options: GenerationSignals,
 ): Promise<StartedGeneration> {
+  const leave = options.drain?.enter() ?? ((): void => undefined);
+  const stopSignal = options.drain?.stopSignal;
   const controller = new AbortController();
+  const signals = [options.clientSignal, stopSignal].filter((signal) => signal !== undefined);
   const abort = (): void => controller.abort();
-  if (options.clientSignal.aborted) abort();
-  options.clientSignal.addEventListener("abort", abort, { once: true });
+  const unlisten = (): void => {
+    for (const signal of signals) signal.removeEventListener("abort", abort);
+  };
+  for (const signal of signals) {
+    if (signal.aborted) abort();
+    else signal.addEventListener("abort", abort, { once: true });
+  }
   const iterator = queue.generate(request, { signal: controller.signal, keepAliveMs: options.keepAliveMs });
+  let isDone = false;
   let closing: Promise<void> | undefined;
+  // Cancel, then read the queue's events to their end instead of calling return(): a generator
+  // closed at a `yield` never learns how it ended, and the request log would record an error
+  // with no code and no tokens for what was a cancellation (the runner's own `end` event, with
+  // its token counts, may still be on the way).
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      options.clientSignal.removeEventListener("abort", abort);
+      unlisten();
+      if (isDone) return leave();
       controller.abort();
-      await iterator.return(undefined);
+      try {
+        while (!(await iterator.next()).done);
+      } catch {
+        // A cancelled generation ends with the queue's cancelled error: nothing left to report.
+      }
+      leave();
     })();
     return closing;
   };
+  const stopped = (): AppError =>
+    new AppError(
+      "shutting-down",
+      "The server is shutting down and stopped this generation at the end of its grace period; retry.",
+      { retryAfterSeconds: 5 },
+    );
   try {
     const first = await iterator.next();
     async function* all(): AsyncGenerator<StreamEvent> {
       try {
-        if (!first.done) yield first.value;
-        yield* iterator;
+        let next = first;
+        while (next.done !== true) {
+          const event = next.value;
+          if (stopSignal?.aborted === true && event.type === "end" && event.reason === "cancelled")
+            throw stopped();
+          yield event;
+          next = await iterator.next();
+        }
+        isDone = true;
+      } catch (error) {
+        if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
+        throw error;
       } finally {
-        options.clientSignal.removeEventListener("abort", abort);
-        await iterator.return(undefined);
+        await close();
       }
     }
     return { events: all(), close };
   } catch (error) {
-    options.clientSignal.removeEventListener("abort", abort);
+    unlisten();
+    leave();
+    if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
     throw error;
   }
 }

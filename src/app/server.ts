@@ -1,16 +1,17 @@
 /**
  * Composition root: builds the catalog, engine, queue and HTTP app from one Config, and owns
- * the start and stop order. Stop: refuse new work (ready → 503), let streams finish up to
- * --shutdown-grace, cut what remains, then end every runner process.
+ * the start and stop order. Stop: with the port still open, refuse new work (ready and new
+ * generations → 503), let running requests finish up to --shutdown-grace, end what remains with
+ * a final error event, close the port, then end every runner process.
  */
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
-import { createApiApp } from "../api/index.js";
+import { createApiApp, RequestDrain } from "../api/index.js";
 import type { Config } from "../config/index.js";
-import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
+import { createLogger, EventBus, priorities, systemTime, type Logger, type TimePort } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
@@ -120,6 +121,7 @@ export async function startServer(
       });
   metrics?.start();
   let isReady = false;
+  const drain = new RequestDrain(systemTime);
   const app = createApiApp({
     config,
     queue,
@@ -128,6 +130,7 @@ export async function startServer(
     version,
     time: systemTime,
     isReady: () => isReady,
+    drain,
   });
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
@@ -149,8 +152,8 @@ export async function startServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       isReady = false;
-      logger.info("Shutting down: waiting for running requests", { graceMs: config.shutdownGraceMs });
-      await stopHttp(server, config.shutdownGraceMs);
+      await drainRequests(drain, { graceMs: config.shutdownGraceMs, logger });
+      await stopHttp(server, { flushMs: streamFlushMs, time: systemTime });
       await queue.close();
       metrics?.close();
       database.close();
@@ -253,13 +256,40 @@ function listen(
   });
 }
 
-/** Stops accepting connections, waits for open ones up to `graceMs`, then cuts the rest. */
-async function stopHttp(server: Server, graceMs: number): Promise<void> {
+/** How long a stream that was just ended may take to write its last event before its socket is cut. */
+const streamFlushMs = 1000;
+
+/**
+ * Shutdown, step one, with the port still open: /ready answers 503 and new work is refused with
+ * 503 and Retry-After while running requests go on for up to `graceMs`; then whatever still runs
+ * is ended with its dialect's final error event.
+ */
+async function drainRequests(
+  drain: RequestDrain,
+  options: { graceMs: number; logger: Logger },
+): Promise<void> {
+  const { graceMs, logger } = options;
+  drain.drain();
+  logger.info("Shutting down: waiting for running requests", {
+    running: drain.activeCount,
+    graceMs,
+  });
+  if (await drain.whenIdle(graceMs)) return;
+  logger.warn("Shutdown grace is over: ending the requests still running", {
+    running: drain.activeCount,
+    graceMs,
+  });
+  drain.stop();
+  await drain.whenIdle(streamFlushMs);
+}
+
+/** Stops listening, closes connections as they turn idle, and cuts the rest after `flushMs`. */
+async function stopHttp(server: Server, options: { flushMs: number; time: TimePort }): Promise<void> {
   const done = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Keep-alive connections turn idle as their streams end: close them as they do.
+  // Keep-alive connections turn idle as their last responses are written: close them as they do.
   server.closeIdleConnections();
-  const sweeper = systemTime.setInterval(() => server.closeIdleConnections(), 50);
-  const timer = systemTime.setTimeout(() => server.closeAllConnections(), graceMs);
+  const sweeper = options.time.setInterval(() => server.closeIdleConnections(), 50);
+  const timer = options.time.setTimeout(() => server.closeAllConnections(), options.flushMs);
   await done;
   sweeper.cancel();
   timer.cancel();

@@ -19,6 +19,7 @@ export const errorCodes = [
   "runner-failed",
   "shutting-down",
   "not-found",
+  "method-not-allowed",
   "internal",
 ] as const;
 

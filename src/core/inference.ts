@@ -41,6 +41,11 @@ export interface GenerateRequest {
   input: GenerateInput;
   /** Upper bound on generated tokens; the engine also stops at the context end. */
   maxTokens: number;
+  /**
+   * Ollama `num_ctx`: prompt plus output must fit this many tokens when it is below the loaded
+   * context (a prompt that does not fit is refused). Undefined: the loaded context.
+   */
+  contextLimitTokens?: number | undefined;
   /** Stop strings; the matched text is not returned. */
   stop: string[];
   sampling: SamplingOptions;

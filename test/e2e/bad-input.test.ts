@@ -339,9 +339,11 @@ describe("unknown routes", () => {
     expect(openai).toMatchObject({ type: "not_found_error", code: "not-found", param: null });
     expect(openai.message).toContain("/v1/nope");
     expect(await ollamaError(await fetch(`${url}/api/nope`), 404)).toContain("/api/nope");
-    // A known path with the wrong method is not routed either.
-    expect((await openAiError(await fetch(`${url}/v1/chat/completions`), 404)).code).toBe("not-found");
-    expect(await ollamaError(await fetch(`${url}/api/generate`), 404)).toContain("GET /api/generate");
+    // A known path with the wrong method is a 405 (test/e2e/http-front-door.test.ts), not a 404.
+    expect((await openAiError(await fetch(`${url}/v1/chat/completions`), 405)).code).toBe(
+      "method-not-allowed",
+    );
+    expect(await ollamaError(await fetch(`${url}/api/generate`), 405)).toContain("/api/generate");
     const native = await fetch(`${url}/nope`);
     expect(native.status).toBe(404);
     expect((await bodyOf(native)).error.code).toBe("not-found");

@@ -62,6 +62,7 @@ async function generate(
   const started = await startGeneration(deps.queue, request, {
     clientSignal: context.req.raw.signal,
     keepAliveMs: keepAlive,
+    drain: deps.drain,
   });
   if (body.stream === false) {
     const result = await collect(started.events);
@@ -160,22 +161,33 @@ async function loadOrUnload(
 ): Promise<Response> {
   const entry = await deps.catalog.resolve(request.model);
   const reply = { kind: request.kind, model: entry.name, time: deps.time };
-  if (request.keepAliveMs === 0) {
-    await deps.queue.unload(entry.name);
-    return context.json({ ...piece(reply, ""), done: true, done_reason: "unload" });
+  const leave = deps.drain.enter();
+  try {
+    if (request.keepAliveMs === 0) {
+      await deps.queue.unload(entry.name);
+      return context.json({ ...piece(reply, ""), done: true, done_reason: "unload" });
+    }
+    await deps.queue.preload(entry.name, {
+      signal: context.req.raw.signal,
+      keepAliveMs: request.keepAliveMs,
+    });
+    return context.json({ ...piece(reply, ""), done: true, done_reason: "load" });
+  } finally {
+    leave();
   }
-  await deps.queue.preload(entry.name, { signal: context.req.raw.signal, keepAliveMs: request.keepAliveMs });
-  return context.json({ ...piece(reply, ""), done: true, done_reason: "load" });
 }
 
 async function embed(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
   const body = await readJson(context, embedRequestSchema, deps.config.maxBodyBytes);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   const startedMs = deps.time.monotonicNow();
-  const result = await deps.queue.embed(
-    { id: context.get("requestId"), model: body.model, inputs },
-    { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) },
-  );
+  const leave = deps.drain.enter();
+  const result = await deps.queue
+    .embed(
+      { id: context.get("requestId"), model: body.model, inputs },
+      { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) },
+    )
+    .finally(leave);
   return context.json({
     model: body.model,
     embeddings: result.vectors,

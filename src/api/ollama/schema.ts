@@ -1,6 +1,13 @@
 /** Ollama request schemas (/api/generate, /api/chat, /api/embed, /api/show). */
 import { z } from "zod";
-import { finiteNumber, jsonSchemaObject, prioritySchema, stopSchema } from "../common-schema.js";
+import {
+  finiteNumber,
+  ignored,
+  jsonSchemaObject,
+  notSupported,
+  prioritySchema,
+  stopSchema,
+} from "../common-schema.js";
 
 /** Ollama `options`: unknown keys are ignored, as Ollama does. */
 export function optionsSchema(maxTokensLimit: number) {
@@ -24,7 +31,25 @@ export function optionsSchema(maxTokensLimit: number) {
       repeat_last_n: z.number().int().min(-1).max(4096).optional(),
       frequency_penalty: finiteNumber.min(-2).max(2).optional(),
       presence_penalty: finiteNumber.min(-2).max(2).optional(),
+      // A cap below the server's --context-size; a larger value (Cline sends 32768) leaves the server's.
       num_ctx: z.number().int().positive().optional(),
+      mirostat: z.literal(0, "mirostat sampling is not supported; omit it or send 0").optional(),
+      typical_p: z.literal(1, "typical_p sampling is not supported; omit it or send 1").optional(),
+      tfs_z: z.literal(1, "tail-free sampling (tfs_z) is not supported; omit it or send 1").optional(),
+      // Load-time settings, chosen per server (--threads, --gpu-layers, …), not per request.
+      num_keep: ignored,
+      num_batch: ignored,
+      num_gpu: ignored,
+      main_gpu: ignored,
+      num_thread: ignored,
+      numa: ignored,
+      use_mmap: ignored,
+      use_mlock: ignored,
+      low_vram: ignored,
+      vocab_only: ignored,
+      penalize_newline: ignored,
+      mirostat_tau: ignored,
+      mirostat_eta: ignored,
     })
     .passthrough()
     .optional();
@@ -33,6 +58,9 @@ export function optionsSchema(maxTokensLimit: number) {
 const keepAliveSchema = z.union([z.string(), finiteNumber]).optional();
 const formatSchema = z.union([z.literal("json"), z.literal(""), jsonSchemaObject]).optional();
 const noImages = z.array(z.string()).max(0, "images are not supported by RawrXD yet").optional();
+const think = z
+  .literal(false, "thinking is not supported by this server's models; omit think or send false")
+  .optional();
 
 export function generateRequestSchema(maxTokensLimit: number) {
   return z.object({
@@ -42,10 +70,21 @@ export function generateRequestSchema(maxTokensLimit: number) {
     raw: z.boolean().optional(),
     suffix: z.string().max(0, "suffix (fill-in-the-middle) is not supported yet").optional(),
     images: noImages,
+    template: notSupported.nonEmpty(
+      "template",
+      "prompts use the model's own chat template; send raw: true to format it yourself",
+    ),
+    context: notSupported.nonEmpty(
+      "context",
+      "RawrXD returns no context to continue from; send the conversation to /api/chat",
+    ),
     format: formatSchema,
     options: optionsSchema(maxTokensLimit),
     stream: z.boolean().optional(),
     keep_alive: keepAliveSchema,
+    think,
+    logprobs: notSupported.logprobs,
+    top_logprobs: notSupported.topLogprobs,
     priority: prioritySchema.optional(),
     return_progress: z.boolean().optional(),
   });
@@ -63,10 +102,15 @@ export function chatRequestSchema(maxTokensLimit: number) {
         }),
       )
       .optional(),
+    // Continue sends tools when it thinks the model can call them; a text-only model answers in text.
+    tools: ignored,
     format: formatSchema,
     options: optionsSchema(maxTokensLimit),
     stream: z.boolean().optional(),
     keep_alive: keepAliveSchema,
+    think,
+    logprobs: notSupported.logprobs,
+    top_logprobs: notSupported.topLogprobs,
     priority: prioritySchema.optional(),
     return_progress: z.boolean().optional(),
   });
@@ -78,7 +122,10 @@ export const embedRequestSchema = z.object({
     [z.string(), z.array(z.string()).min(1).max(2048)],
     "expected a string or an array of strings",
   ),
+  /** Accepted; an input longer than the embedding context is an error either way (see README). */
   truncate: z.boolean().optional(),
+  dimensions: notSupported.nonEmpty("dimensions", "embeddings have the model's own size"),
+  options: ignored,
   keep_alive: keepAliveSchema,
 });
 

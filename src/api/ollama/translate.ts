@@ -31,6 +31,7 @@ function base(body: GenerateBody | ChatBody, common: Common): Omit<GenerateReque
     id: common.id,
     model: body.model,
     maxTokens: numPredict === undefined || numPredict < 0 ? common.maxTokensLimit : numPredict,
+    contextLimitTokens: body.options?.num_ctx,
     stop: toStopList(body.options?.stop),
     sampling: sampling(body.options),
     json:

@@ -71,7 +71,10 @@ async function generate(
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
-  const started = await startGeneration(deps.queue, request, { clientSignal: context.req.raw.signal });
+  const started = await startGeneration(deps.queue, request, {
+    clientSignal: context.req.raw.signal,
+    drain: deps.drain,
+  });
   const created = Math.floor(deps.time.wallNow() / 1000);
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
@@ -184,10 +187,10 @@ async function embeddings(context: Context<ApiEnv>, deps: ApiDeps): Promise<Resp
   const body = await readJson(context, embeddingRequestSchema, deps.config.maxBodyBytes);
   const inputs = typeof body.input === "string" ? [body.input] : body.input;
   const id = context.get("requestId");
-  const result = await deps.queue.embed(
-    { id, model: body.model, inputs },
-    { signal: context.req.raw.signal },
-  );
+  const leave = deps.drain.enter();
+  const result = await deps.queue
+    .embed({ id, model: body.model, inputs }, { signal: context.req.raw.signal })
+    .finally(leave);
   return context.json({
     object: "list",
     data: result.vectors.map((vector, index) => ({

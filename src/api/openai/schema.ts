@@ -2,8 +2,10 @@
 import { z } from "zod";
 import {
   finiteNumber,
+  ignored,
   jsonSchemaObject,
   maxTokensSchema,
+  notSupported,
   prioritySchema,
   stopSchema,
 } from "../common-schema.js";
@@ -38,16 +40,37 @@ const samplingFields = (maxTokensLimit: number) => ({
   presence_penalty: finiteNumber.min(-2).max(2).nullable().optional(),
   repeat_penalty: finiteNumber.min(0).max(10).nullable().optional(),
   n: z.literal(1, "only n=1 is supported").nullable().optional(),
-  user: z.string().optional(),
+  logprobs: notSupported.logprobs,
+  top_logprobs: notSupported.topLogprobs,
+  logit_bias: notSupported.logitBias,
   priority: prioritySchema.optional(),
   /** llama-server extension: stream prompt-processing progress. */
   return_progress: z.boolean().optional(),
+  // Accepted and ignored (README "Request parameters" says why).
+  user: ignored,
+  store: ignored,
+  metadata: ignored,
+  service_tier: ignored,
+  prompt_cache_key: ignored,
+  safety_identifier: ignored,
 });
 
 export function chatRequestSchema(maxTokensLimit: number) {
   return z.object({
     ...samplingFields(maxTokensLimit),
     messages: z.array(messageSchema).min(1, "messages must contain at least one message"),
+    // Sent by default by Cline (and the openai SDK's agents); a text-only model answers in text.
+    tools: ignored,
+    parallel_tool_calls: ignored,
+    functions: ignored,
+    tool_choice: notSupported.toolChoice,
+    function_call: notSupported.toolChoice,
+    prediction: ignored,
+    reasoning_effort: ignored,
+    verbosity: ignored,
+    modalities: z.array(z.literal("text", "only text output is supported")).nullable().optional(),
+    audio: notSupported.nonEmpty("audio", "RawrXD generates text only"),
+    web_search_options: notSupported.nonEmpty("web_search_options", "RawrXD has no web search"),
     response_format: z
       .discriminatedUnion("type", [
         z.object({ type: z.literal("text") }),
@@ -71,6 +94,7 @@ export function completionRequestSchema(maxTokensLimit: number) {
     prompt: z.union([z.string(), z.array(z.string()).length(1, "only one prompt per request is supported")]),
     echo: z.literal(false, "echo is not supported").optional(),
     suffix: z.null("suffix is not supported").optional(),
+    best_of: z.literal(1, "only best_of=1 is supported").nullable().optional(),
   });
 }
 
@@ -81,8 +105,8 @@ export const embeddingRequestSchema = z.object({
     "expected a string or an array of strings",
   ),
   encoding_format: z.enum(["float", "base64"]).optional(),
-  dimensions: z.number().int().positive().optional(),
-  user: z.string().optional(),
+  dimensions: notSupported.nonEmpty("dimensions", "embeddings have the model's own size"),
+  user: ignored,
 });
 
 export type ChatRequestBody = z.infer<ReturnType<typeof chatRequestSchema>>;

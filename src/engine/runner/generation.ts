@@ -4,31 +4,20 @@
  * within one token. The prompt is evaluated in chunks so a long prefill neither blocks
  * cancellation nor starves the other sequences of the context for its whole duration.
  */
-import {
-  LlamaGrammarEvaluationState,
-  type LlamaContextSequence,
-  type LlamaGrammar,
-  type SequenceEvaluateOptions,
-  type Token,
-} from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaGrammar, Token } from "node-llama-cpp";
 import { systemTime, type FinishReason, type GenerateEvent, type GenerateRequest } from "../../core/index.js";
 import { StopMatcher } from "../stop-matcher.js";
 import type { CreditGate } from "./credit-gate.js";
+import { GenerationError } from "./generation-error.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
+import { resolveGrammar, samplingFor } from "./sampling-options.js";
 
 /** Prompt tokens evaluated per step while other work may be waiting. */
 const prefillChunkTokens = 128;
 const unknownUnicodeChar = "\uFFFD";
 
-export class GenerationError extends Error {
-  constructor(
-    readonly code: "prompt-too-long" | "bad-request",
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { GenerationError };
 
 export interface GenerationOptions {
   host: ModelHost;
@@ -47,10 +36,13 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   const prompt = preparePrompt(model, request.input);
   if (prompt.tokens.length === 0)
     throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
-  if (prompt.tokens.length >= host.contextTokens) {
+  const contextTokens = contextTokensFor(host, request);
+  if (prompt.tokens.length >= contextTokens) {
     throw new GenerationError(
       "prompt-too-long",
-      `The prompt is ${prompt.tokens.length} tokens but the model "${request.model}" is loaded with a context of ${host.contextTokens} tokens per sequence; shorten it or start the server with a larger --context-size.`,
+      contextTokens < host.contextTokens
+        ? `The prompt is ${prompt.tokens.length} tokens but the request's options.num_ctx is ${contextTokens}; shorten the prompt or raise num_ctx (the model "${request.model}" is loaded with ${host.contextTokens}).`
+        : `The prompt is ${prompt.tokens.length} tokens but the model "${request.model}" is loaded with a context of ${host.contextTokens} tokens per sequence; shorten it or start the server with a larger --context-size.`,
     );
   }
   const resumed = (request.resume?.generatedTokens ?? []) as Token[];
@@ -108,16 +100,21 @@ async function reuseCachedPrefix(sequence: LlamaContextSequence, tokens: Token[]
 }
 
 /**
- * Evaluates the prompt up to its final chunk, a chunk at a time (progress, cancellation, and
- * room for other sequences between chunks). The final chunk, which includes the last token, is
- * evaluated by `sequence.evaluate()` in decode(), in the same llama_decode that samples the
- * first new token.
+ * Evaluates the prompt but its last token, a chunk at a time (progress, cancellation, and room
+ * for other sequences between chunks). The last token is evaluated alone by
+ * `sequence.evaluate()` in decode(), in the llama_decode that samples the first new token.
+ *
+ * Alone, always: llama.cpp's logits for a token differ slightly (~1e-4) with the size of the
+ * batch it is evaluated in, and a seeded sampler turns that into different text now and then.
+ * A repeat of a request finds all but the last token cached and evaluates that one alone; the
+ * first request must do the same, so the same request and seed give the same text whether or
+ * not its prefix was cached (issue #10). The price is one extra llama_decode per request.
  */
 async function prefill(
   options: GenerationOptions & { sequence: LlamaContextSequence; tokens: Token[]; cachedTokens: number },
 ): Promise<number> {
   const { sequence, tokens, cachedTokens, signal, request } = options;
-  const finalChunkStart = Math.max(sequence.nextTokenIndex, tokens.length - prefillChunkTokens);
+  const finalChunkStart = tokens.length - 1;
   for (let start = sequence.nextTokenIndex; start < finalChunkStart; start += prefillChunkTokens) {
     signal.throwIfAborted();
     if (request.reportProgress) {
@@ -142,7 +139,7 @@ async function prefill(
 interface DecodeOptions extends GenerationOptions {
   sequence: LlamaContextSequence;
   prompt: ReturnType<typeof preparePrompt>;
-  /** The prompt's last tokens (on resume: prompt plus earlier output) not yet evaluated. */
+  /** The prompt's last token (on resume: of prompt plus earlier output), not yet evaluated. */
   finalChunk: Token[];
   grammar: LlamaGrammar | undefined;
   /** Called once the final prompt chunk and the first token are evaluated. */
@@ -198,7 +195,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
       }
       sampled.push(token);
       const mayContinue =
-        sampled.length < request.maxTokens && sequence.nextTokenIndex + 2 < host.contextTokens;
+        sampled.length < request.maxTokens && sequence.nextTokenIndex + 2 < contextTokensFor(host, request);
       if (mayContinue && gate.available > 1) next = iterator.next();
       pending.push(token);
       const text = model.detokenize(pending, false, generated);
@@ -243,56 +240,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   return { reason, generated, heldText: "" };
 }
 
-function samplingFor(options: DecodeOptions, sampled: Token[]): SequenceEvaluateOptions {
-  const { sampling } = options.request;
-  const penaltyActive =
-    (sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1) ||
-    (sampling.frequencyPenalty ?? 0) !== 0 ||
-    (sampling.presencePenalty ?? 0) !== 0;
-  const lastN = sampling.repeatLastN ?? 64;
-  return {
-    temperature: sampling.temperature,
-    ...(sampling.topK === undefined ? {} : { topK: sampling.topK }),
-    ...(sampling.topP === undefined ? {} : { topP: sampling.topP }),
-    ...(sampling.minP === undefined ? {} : { minP: sampling.minP }),
-    // node-llama-cpp's default seed is the current second: two unseeded requests would match.
-    seed: sampling.seed ?? Math.floor(Math.random() * 2 ** 31),
-    ...(penaltyActive && lastN > 0
-      ? {
-          repeatPenalty: {
-            punishTokens: () => sampled.slice(-lastN),
-            maxPunishTokens: lastN,
-            penalty: sampling.repeatPenalty ?? 1,
-            frequencyPenalty: sampling.frequencyPenalty ?? 0,
-            presencePenalty: sampling.presencePenalty ?? 0,
-          },
-        }
-      : {}),
-    ...(options.grammar === undefined
-      ? {}
-      : {
-          grammarEvaluationState: new LlamaGrammarEvaluationState({
-            model: options.host.model,
-            grammar: options.grammar,
-          }),
-        }),
-    evaluationPriority:
-      options.request.priority === "high" ? 5 : options.request.priority === "normal" ? 4 : 3,
-    yieldEogToken: true,
-  };
-}
-
-async function resolveGrammar(host: ModelHost, request: GenerateRequest): Promise<LlamaGrammar | undefined> {
-  if (request.json === undefined) return undefined;
-  try {
-    if (request.json.schema === undefined) return await host.llama.getGrammarFor("json");
-    // The schema was validated as JSON at the API edge; node-llama-cpp rejects what it cannot express.
-    return await host.llama.createGrammarForJsonSchema(request.json.schema as never);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new GenerationError(
-      "bad-request",
-      `The JSON schema in response_format/format is not supported: ${reason}`,
-    );
-  }
+/** The loaded context, or the request's smaller limit (Ollama num_ctx). */
+function contextTokensFor(host: ModelHost, request: GenerateRequest): number {
+  return Math.min(host.contextTokens, request.contextLimitTokens ?? host.contextTokens);
 }

@@ -15,6 +15,7 @@ import {
 import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
+import { LlamaLogFilter } from "./llama-log.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
 
@@ -59,12 +60,13 @@ export class ModelHost {
     const startedMs = systemTime.monotonicNow();
     const tuning = tuningOf(options);
     const maxThreads = maxThreadsFor(options.threads, tuning.threadCandidates);
+    const llamaLog = new LlamaLogFilter(log);
     const engine = await openEngine({
       gpu: options.gpu,
       requestedGpu: tuning.requestedGpu,
       engineBuild: tuning.engineBuild ?? "prebuilt",
       maxThreads,
-      log,
+      log: llamaLog.log,
     });
     const { llama } = engine;
     const baseline = readResidentMemorySync("self");
@@ -94,6 +96,7 @@ export class ModelHost {
       };
       log("warn", offload.reason);
     }
+    llamaLog.endLoad();
     const engineEstimate = await estimateWithEngine(model, {
       gpuLayers: offload.gpuLayers,
       contextTokens: contextSize,
