@@ -82,6 +82,12 @@ describe("main: usage", () => {
       '--max-tokens expects a whole number of 1 or more, got "many"',
     ],
     [["run", "tiny", "hi", "--temperature=-1"], "--temperature expects a number of 0 or more"],
+    [["run", "tiny", "hi", "--temperature", "-1"], '--temperature expects a number of 0 or more, got "-1"'],
+    [
+      ["serve", "--contxt-size", "4096"],
+      "rawrxd serve: Unknown option '--contxt-size'. Did you mean --context-size?",
+    ],
+    [["serve", "-ngx", "9"], "rawrxd serve: Unknown option '-ngx'. Did you mean -ngl?"],
     [["ls", "--port", "99999"], "Invalid setting port from flag --port"],
     [["serve", "--gpu", "quantum"], "Invalid setting gpu from flag --gpu"],
     [["pull"], "rawrxd pull: Missing argument."],
@@ -160,6 +166,31 @@ describe("main: serve", () => {
     expect(io.errors()).toBe(`RawrXD listening on http://127.0.0.1:1234 (models: ${home})\n`);
     closeServer();
     expect(await exit).toBe(0);
+  });
+});
+
+describe("main: serve with llama-server's spellings", () => {
+  it("takes -m, -c, -ngl, -t, -np and --api-key as the settings they mean", async () => {
+    const started: unknown[] = [];
+    const app: AppModule = {
+      async startServer(config): Promise<RunningServer> {
+        started.push(config);
+        return { url: "http://127.0.0.1:1", close: async () => {}, closed: Promise.resolve() };
+      },
+    };
+    const argv = ["serve", "--home", home, "-m", join(home, "x.gguf"), "-c", "4096", "-ngl", "0"];
+    argv.push("-t", "2", "-np", "3", "--api-key", "k1,k2", "--host", "127.0.0.1", "--port", "0");
+    expect(await main(argv, createRecordingIo(), { loadApp: async () => app })).toBe(0);
+    expect(started).toEqual([
+      expect.objectContaining({
+        modelsDir: join(home, "x.gguf"),
+        contextTokens: 4096,
+        gpuLayers: 0,
+        threads: 2,
+        parallel: 3,
+        apiKeys: ["k1", "k2"],
+      }),
+    ]);
   });
 });
 

@@ -9,8 +9,9 @@ export function nearestName(input: string, candidates: Iterable<string>): string
     if (best === undefined || distance < best.distance) best = { name, distance };
   }
   if (best === undefined) return undefined;
-  // A third of the typed length tolerates a dropped or swapped letter or two, not a different word.
-  const tolerance = Math.max(1, Math.floor(typed.replace(/^-+/, "").length / 3));
+  // A third of the typed length tolerates a dropped or swapped letter or two, not a different
+  // word; one- and two-letter names are too short for any guess to mean much.
+  const tolerance = Math.floor(typed.replace(/^-+/, "").length / 3);
   return best.distance <= tolerance ? best.name : undefined;
 }
 
