@@ -148,7 +148,8 @@ describe("main: serve", () => {
     const app: AppModule = {
       async startServer(config): Promise<RunningServer> {
         started.push(config);
-        return { url: "http://127.0.0.1:1234", close: async () => closeServer(), closed };
+        const models = { source: home, isSingleFile: false, count: 2, demoModelName: undefined };
+        return { url: "http://127.0.0.1:1234", models, close: async () => closeServer(), closed };
       },
     };
     const io = createRecordingIo();
@@ -163,7 +164,7 @@ describe("main: serve", () => {
     expect(started).toEqual([
       expect.objectContaining({ port: 1234, insecureNoAuth: true, modelsDir: home, home }),
     ]);
-    expect(io.errors()).toBe(`RawrXD listening on http://127.0.0.1:1234 (models: ${home})\n`);
+    expect(io.errors()).toBe(`RawrXD listening on http://127.0.0.1:1234 (2 models in ${home})\n`);
     closeServer();
     expect(await exit).toBe(0);
   });
@@ -175,7 +176,8 @@ describe("main: serve with llama-server's spellings", () => {
     const app: AppModule = {
       async startServer(config): Promise<RunningServer> {
         started.push(config);
-        return { url: "http://127.0.0.1:1", close: async () => {}, closed: Promise.resolve() };
+        const models = { source: "x.gguf", isSingleFile: true, count: 1, demoModelName: undefined };
+        return { url: "http://127.0.0.1:1", models, close: async () => {}, closed: Promise.resolve() };
       },
     };
     const argv = ["serve", "--home", home, "-m", join(home, "x.gguf"), "-c", "4096", "-ngl", "0"];
