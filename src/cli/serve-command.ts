@@ -1,10 +1,13 @@
 /**
  * `rawrxd serve`: every setting of the settings table as a flag, then src/app's startServer.
- * Resolves when the server has closed; startServer owns SIGINT/SIGTERM handling.
+ * Resolves when the server has closed; startServer owns SIGINT/SIGTERM handling, and under
+ * npm or npx a launcher watch closes the server when npm dies (launcher-watch.ts).
  */
 import type { Config } from "../config/index.js";
+import { systemTime } from "../core/index.js";
 import { CliError, type AppModule, type Command, type RunningServer } from "./cli-io.js";
 import { serveUsage } from "./help-text.js";
+import { isStartedByNpm, systemProcessProbe, watchLauncher } from "./launcher-watch.js";
 import {
   allSettingKeys,
   configFromFlags,
@@ -32,7 +35,18 @@ export const serveCommand: Command = {
       throw explainListenError(error, config) ?? error;
     });
     context.io.stderr.write(`RawrXD listening on ${server.url} (${describeModels(server.models)})\n`);
+    const launcherWatch = isStartedByNpm(context.io.env)
+      ? watchLauncher({
+          time: systemTime,
+          probe: systemProcessProbe,
+          onGone: () => {
+            context.io.stderr.write("The npm/npx process that started RawrXD has exited: shutting down.\n");
+            void server.close();
+          },
+        })
+      : undefined;
     await server.closed;
+    launcherWatch?.cancel();
     return 0;
   },
 };
