@@ -74,6 +74,7 @@ describe("main: usage", () => {
   it.each([
     [["frobnicate"], 'rawrxd: Unknown command "frobnicate". Run "rawrxd --help" for usage.'],
     [["help", "frobnicate"], 'rawrxd help: Unknown command "frobnicate".'],
+    [["serv"], 'rawrxd: Unknown command "serv". Did you mean serve?'],
     [["ls", "--frob"], "rawrxd ls: Unknown option '--frob'. Run \"rawrxd ls --help\" for usage."],
     [["ls", "extra"], 'rawrxd ls: Unexpected argument "extra".'],
     [["show"], "rawrxd show: Missing argument."],
@@ -93,7 +94,7 @@ describe("main: usage", () => {
     [["pull"], "rawrxd pull: Missing argument."],
   ])("%j returns 2 with a one-line error", async (argv, message) => {
     const io = createRecordingIo();
-    const withHome = argv[0] === "help" || argv[0] === "frobnicate" ? argv : [...argv, "--home", home];
+    const withHome = ["help", "frobnicate", "serv"].includes(argv[0]!) ? argv : [...argv, "--home", home];
     expect(await main(withHome, io)).toBe(2);
     expect(io.errors()).toContain(message);
     expect(io.errors().trimEnd().split("\n")).toHaveLength(1);
