@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readdir, realpath, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -32,7 +32,18 @@ describe("prepareModelsLocation", () => {
     await copyFile(storiesPath, join(root, "stories260K.gguf"));
     expect(await prepareModelsLocation(join(root, "stories260K.gguf"))).toEqual({
       kind: "file",
-      modelsDir: root,
+      modelsDir: await realpath(root),
+      fileName: "stories260K.gguf",
+    });
+  });
+
+  it("a link to a .gguf file elsewhere is followed to that file", async () => {
+    await mkdir(join(root, "store"));
+    await copyFile(storiesPath, join(root, "store", "stories260K.gguf"));
+    await symlink(join(root, "store", "stories260K.gguf"), join(root, "current.gguf"));
+    expect(await prepareModelsLocation(join(root, "current.gguf"))).toEqual({
+      kind: "file",
+      modelsDir: await realpath(join(root, "store")),
       fileName: "stories260K.gguf",
     });
   });

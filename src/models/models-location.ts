@@ -3,7 +3,7 @@
  * should report), or one .gguf file served as the only model, as `llama-server -m FILE` does.
  * The bundled demo model lives beside the code, never in the user's folder.
  */
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, realpath, stat } from "node:fs/promises";
 import { basename, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { AppError } from "../core/index.js";
@@ -41,7 +41,10 @@ export async function prepareModelsLocation(path: string): Promise<ModelsLocatio
   }
   if (stats.isDirectory()) return { kind: "folder", modelsDir: path, wasCreated: false };
   if (stats.isFile() && isModelFileName(basename(path))) {
-    return { kind: "file", modelsDir: dirname(path), fileName: basename(path) };
+    // A link is followed to its file: the catalog serves only files inside the folder it reads.
+    const real = await realpath(path);
+    const fileName = isModelFileName(basename(real)) ? basename(real) : undefined;
+    if (fileName !== undefined) return { kind: "file", modelsDir: dirname(real), fileName };
   }
   throw new AppError(
     "bad-request",
