@@ -13,9 +13,7 @@ import { createApiApp, RequestDrain } from "../api/index.js";
 import type { Config } from "../config/index.js";
 import { createLogger, EventBus, priorities, systemTime, type Logger, type TimePort } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
-import { readGgufHeader } from "../gguf/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
-import { ModelCatalog } from "../models/index.js";
 import {
   createMetricsRoutes,
   MetricsCollector,
@@ -31,6 +29,7 @@ import {
 import { Database } from "../store/index.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
+import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
 import { checkExposure } from "./security.js";
 
 export interface StartOptions {
@@ -50,6 +49,8 @@ export interface RunningServer {
   queue: Scheduler;
   /** Undefined with --no-metrics. */
   metrics: MetricsCollector | undefined;
+  /** What --models offered at start, for the banner. */
+  models: ModelsSummary;
   /** Graceful stop; idempotent. */
   close(): Promise<void>;
   /** Settles once the server has stopped. */
@@ -73,9 +74,9 @@ export async function startServer(
   // Before anything opens: a --gpu that names an unusable backend stops startup here.
   const gpu = await startGpuService(config.gpu, options.gpuProbes ?? systemProbes());
   logger.info("Compute backend", { chosen: gpu.initial.chosen, reason: gpu.initial.reason });
+  const { catalog, summary: models } = await openModelCatalog(config, logger);
   // Start order: state database, then the ops that subscribe to events, then the serving path.
   const database = Database.open({ path: join(config.home, "rawrxd.db") });
-  const catalog = new ModelCatalog({ modelsDir: config.modelsDir, readHeader: readGgufHeader, logger });
   const loadPath = runnerLoadPath({
     engine: options.engine ?? new LlamaCppEngine({ logger }),
     tuning: runnerTuningOf(config),
@@ -173,10 +174,10 @@ export async function startServer(
   logger.info("Listening", {
     url,
     modelsDir: config.modelsDir,
-    threads: config.threads,
+    threads: config.threads === 0 ? "auto" : config.threads,
     parallel: config.parallel,
   });
-  return { url, port, events, queue, metrics, close, closed };
+  return { url, port, events, queue, metrics, models, close, closed };
 }
 
 function metricsSettingsOf(config: Readonly<Config>): MetricsSettings {

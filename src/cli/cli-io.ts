@@ -26,6 +26,13 @@ export interface CliIo {
 /** The contract `serve` expects from src/app. */
 export interface RunningServer {
   url: string;
+  /** What --models offered at start, for the banner. */
+  models: {
+    source: string;
+    isSingleFile: boolean;
+    count: number;
+    demoModelName: string | undefined;
+  };
   close(): Promise<void>;
   /** Settles when the server has shut down (SIGINT/SIGTERM or `close()`). */
   closed: Promise<void>;

@@ -75,6 +75,7 @@ describe("main: usage", () => {
   it.each([
     [["frobnicate"], 'rawrxd: Unknown command "frobnicate". Run "rawrxd --help" for usage.'],
     [["help", "frobnicate"], 'rawrxd help: Unknown command "frobnicate".'],
+    [["serv"], 'rawrxd: Unknown command "serv". Did you mean serve?'],
     [["ls", "--frob"], "rawrxd ls: Unknown option '--frob'. Run \"rawrxd ls --help\" for usage."],
     [["ls", "extra"], 'rawrxd ls: Unexpected argument "extra".'],
     [["show"], "rawrxd show: Missing argument."],
@@ -83,12 +84,18 @@ describe("main: usage", () => {
       '--max-tokens expects a whole number of 1 or more, got "many"',
     ],
     [["run", "tiny", "hi", "--temperature=-1"], "--temperature expects a number of 0 or more"],
+    [["run", "tiny", "hi", "--temperature", "-1"], '--temperature expects a number of 0 or more, got "-1"'],
+    [
+      ["serve", "--contxt-size", "4096"],
+      "rawrxd serve: Unknown option '--contxt-size'. Did you mean --context-size?",
+    ],
+    [["serve", "-ngx", "9"], "rawrxd serve: Unknown option '-ngx'. Did you mean -ngl?"],
     [["ls", "--port", "99999"], "Invalid setting port from flag --port"],
     [["serve", "--gpu", "quantum"], "Invalid setting gpu from flag --gpu"],
     [["pull"], "rawrxd pull: Missing argument."],
   ])("%j returns 2 with a one-line error", async (argv, message) => {
     const io = createRecordingIo();
-    const withHome = argv[0] === "help" || argv[0] === "frobnicate" ? argv : [...argv, "--home", home];
+    const withHome = ["help", "frobnicate", "serv"].includes(argv[0]!) ? argv : [...argv, "--home", home];
     expect(await main(withHome, io)).toBe(2);
     expect(io.errors()).toContain(message);
     expect(io.errors().trimEnd().split("\n")).toHaveLength(1);
@@ -143,7 +150,8 @@ describe("main: serve", () => {
     const app: AppModule = {
       async startServer(config): Promise<RunningServer> {
         started.push(config);
-        return { url: "http://127.0.0.1:1234", close: async () => closeServer(), closed };
+        const models = { source: home, isSingleFile: false, count: 2, demoModelName: undefined };
+        return { url: "http://127.0.0.1:1234", models, close: async () => closeServer(), closed };
       },
     };
     const io = createRecordingIo();
@@ -158,9 +166,35 @@ describe("main: serve", () => {
     expect(started).toEqual([
       expect.objectContaining({ port: 1234, insecureNoAuth: true, modelsDir: home, home }),
     ]);
-    expect(io.errors()).toBe(`RawrXD listening on http://127.0.0.1:1234 (models: ${home})\n`);
+    expect(io.errors()).toBe(`RawrXD listening on http://127.0.0.1:1234 (2 models in ${home})\n`);
     closeServer();
     expect(await exit).toBe(0);
+  });
+});
+
+describe("main: serve with llama-server's spellings", () => {
+  it("takes -m, -c, -ngl, -t, -np and --api-key as the settings they mean", async () => {
+    const started: unknown[] = [];
+    const app: AppModule = {
+      async startServer(config): Promise<RunningServer> {
+        started.push(config);
+        const models = { source: "x.gguf", isSingleFile: true, count: 1, demoModelName: undefined };
+        return { url: "http://127.0.0.1:1", models, close: async () => {}, closed: Promise.resolve() };
+      },
+    };
+    const argv = ["serve", "--home", home, "-m", join(home, "x.gguf"), "-c", "4096", "-ngl", "0"];
+    argv.push("-t", "2", "-np", "3", "--api-key", "k1,k2", "--host", "127.0.0.1", "--port", "0");
+    expect(await main(argv, createRecordingIo(), { loadApp: async () => app })).toBe(0);
+    expect(started).toEqual([
+      expect.objectContaining({
+        modelsDir: join(home, "x.gguf"),
+        contextTokens: 4096,
+        gpuLayers: 0,
+        threads: 2,
+        parallel: 3,
+        apiKeys: ["k1", "k2"],
+      }),
+    ]);
   });
 });
 

@@ -3,6 +3,7 @@
  * of the HTTP API; `pull` downloads into the models folder locally.
  */
 import { readFile } from "node:fs/promises";
+import { nearestName } from "../config/index.js";
 import { AppError } from "../core/index.js";
 import { CliError, processIo, usageError, type CliDependencies, type CliIo, type Command } from "./cli-io.js";
 import { helpUsage, topLevelUsage } from "./help-text.js";
@@ -86,7 +87,11 @@ async function dispatch(
   if (commandName === "help") return help(args, io);
   const command = commands.get(commandName);
   if (command === undefined) {
-    throw usageError("", `Unknown command "${commandName}".`);
+    const nearest = nearestName(commandName, [...commands.keys(), "help"]);
+    throw usageError(
+      "",
+      `Unknown command "${commandName}".${nearest === undefined ? "" : ` Did you mean ${nearest}?`}`,
+    );
   }
   if (wantsHelp(args)) {
     io.stdout.write(command.usage());

@@ -30,6 +30,12 @@ export const listCommand: Command = {
         ]),
       ),
     );
+    for (const model of body.models.filter((entry) => entry.demo === true)) {
+      context.io.stdout.write(
+        `\n${model.name} is the bundled demo model, offered while the models folder has no models ` +
+          "(rawrxd serve --no-demo-model turns it off).\n",
+      );
+    }
     return 0;
   },
 };

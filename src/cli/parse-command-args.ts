@@ -1,13 +1,13 @@
 /**
- * Flag parsing on top of node:util parseArgs: settings flags come from the settings table,
- * and every parse error becomes a one-line usage error.
+ * Flag parsing for the commands: settings flags (and their llama-server aliases) come from the
+ * settings table, and every parse error becomes a one-line usage error.
  */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfig, settings, type Config, type Setting } from "../config/index.js";
 import { AppError } from "../core/index.js";
 import { usageError, type CliIo } from "./cli-io.js";
+import { OptionError, parseOptions, type OptionSpecs } from "./parse-options.js";
 
-type OptionsConfig = NonNullable<ParseArgsConfig["options"]>;
+type OptionsConfig = OptionSpecs;
 export type FlagValues = Record<string, string | boolean | undefined>;
 
 /** The settings every client command accepts. */
@@ -19,7 +19,10 @@ export function settingsFlagOptions(keys: readonly (keyof Config)[]): OptionsCon
   const options: OptionsConfig = {};
   for (const key of keys) {
     const setting = settings[key] as Setting<unknown>;
-    options[setting.flag.slice(2)] = { type: setting.isSwitch === true ? "boolean" : "string" };
+    options[setting.flag.slice(2)] = {
+      type: setting.isSwitch === true ? "boolean" : "string",
+      ...(setting.aliases === undefined ? {} : { aliases: setting.aliases }),
+    };
   }
   return options;
 }
@@ -36,16 +39,17 @@ export function parseCommandArgs(
 ): ParsedCommandArgs {
   let parsed;
   try {
-    parsed = parseArgs({ args, options: options.flags, allowPositionals: true, strict: true });
+    parsed = parseOptions(args, options.flags);
   } catch (error) {
-    throw usageError(command, firstSentence(error instanceof Error ? error.message : String(error)));
+    if (error instanceof OptionError) throw usageError(command, error.message);
+    throw error;
   }
   const { positionals } = parsed;
   if (positionals.length < options.minPositionals) throw usageError(command, "Missing argument.");
   if (positionals.length > options.maxPositionals) {
     throw usageError(command, `Unexpected argument "${positionals[options.maxPositionals]}".`);
   }
-  return { values: parsed.values as FlagValues, positionals };
+  return { values: parsed.values, positionals };
 }
 
 /** True when `--help` or `-h` appears before a `--` terminator. */
@@ -72,11 +76,4 @@ export function configFromFlags(
     if (error instanceof AppError) throw usageError(command, error.message);
     throw error;
   }
-}
-
-/** parseArgs explains at length over several lines; the first sentence is the error. */
-function firstSentence(message: string): string {
-  const firstLine = message.split("\n")[0] ?? message;
-  const end = firstLine.indexOf(". ");
-  return end === -1 ? firstLine : firstLine.slice(0, end + 1);
 }

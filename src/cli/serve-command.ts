@@ -1,10 +1,13 @@
 /**
  * `rawrxd serve`: every setting of the settings table as a flag, then src/app's startServer.
- * Resolves when the server has closed; startServer owns SIGINT/SIGTERM handling.
+ * Resolves when the server has closed; startServer owns SIGINT/SIGTERM handling, and under
+ * npm or npx a launcher watch closes the server when npm dies (launcher-watch.ts).
  */
 import type { Config } from "../config/index.js";
-import { CliError, type AppModule, type Command } from "./cli-io.js";
+import { systemTime } from "../core/index.js";
+import { CliError, type AppModule, type Command, type RunningServer } from "./cli-io.js";
 import { serveUsage } from "./help-text.js";
+import { isStartedByNpm, systemProcessProbe, watchLauncher } from "./launcher-watch.js";
 import {
   allSettingKeys,
   configFromFlags,
@@ -31,11 +34,30 @@ export const serveCommand: Command = {
     const server = await app.startServer(config).catch((error: unknown) => {
       throw explainListenError(error, config) ?? error;
     });
-    context.io.stderr.write(`RawrXD listening on ${server.url} (models: ${config.modelsDir})\n`);
+    context.io.stderr.write(`RawrXD listening on ${server.url} (${describeModels(server.models)})\n`);
+    const launcherWatch = isStartedByNpm(context.io.env)
+      ? watchLauncher({
+          time: systemTime,
+          probe: systemProcessProbe,
+          onGone: () => {
+            context.io.stderr.write("The npm/npx process that started RawrXD has exited: shutting down.\n");
+            void server.close();
+          },
+        })
+      : undefined;
     await server.closed;
+    launcherWatch?.cancel();
     return 0;
   },
 };
+
+/** "3 models in DIR", "model x.gguf", or the demo model standing in for an empty folder. */
+export function describeModels(models: RunningServer["models"]): string {
+  if (models.isSingleFile) return `model ${models.source}`;
+  const counted = `${models.count} ${models.count === 1 ? "model" : "models"} in ${models.source}`;
+  if (models.demoModelName === undefined) return counted;
+  return `${counted}; offering the demo model ${models.demoModelName} until you add one, --no-demo-model turns it off`;
+}
 
 /** EADDRINUSE and EACCES reach us as bare Node errors; say which address and what to do. */
 function explainListenError(error: unknown, config: Readonly<Config>): CliError | undefined {

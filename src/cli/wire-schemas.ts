@@ -22,6 +22,8 @@ export const tagsResponse = z.object({
       size: z.number().optional(),
       digest: z.string().optional(),
       details: details.optional(),
+      // RawrXD extension: the bundled demo model.
+      demo: z.boolean().optional(),
     }),
   ),
 });

@@ -26,13 +26,18 @@ export interface Setting<T> {
   description: string;
   /** A flag that takes no value (`--insecure-no-auth`). */
   isSwitch?: boolean;
+  /** Other spellings of the flag with the same meaning, as llama-server users type them (`-c`, `--ctx-size`). */
+  aliases?: readonly string[];
 }
 
 export interface Config {
   host: string;
   port: number;
   home: string;
+  /** A folder of .gguf files, or one .gguf file served as the only model. */
   modelsDir: string;
+  /** Do not offer the bundled demo model when the models folder is empty. */
+  noDemoModel: boolean;
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
   /** Which CPU build of llama.cpp runners load (docs/decisions/0012). */
   engineBuild: "auto" | "prebuilt" | "openmp";
@@ -131,7 +136,19 @@ export const settings: SettingsTable = {
     defaultValue: (resolved) => join(resolved.home ?? join(homedir(), ".rawrxd"), "models"),
     defaultText: "$RAWRXD_HOME/models",
     parse: parseString,
-    description: "Folder of .gguf files; a model's name is its file name without .gguf.",
+    description:
+      "Folder of .gguf files (a model's name is its file name without .gguf), or one .gguf file to serve as the only model.",
+    aliases: ["-m", "--model"],
+  },
+  noDemoModel: {
+    env: "RAWRXD_NO_DEMO_MODEL",
+    flag: "--no-demo-model",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description:
+      "Do not offer the bundled demo model (stories260K, 1 MiB) when the models folder has no models.",
+    isSwitch: true,
   },
   gpu: {
     env: "RAWRXD_GPU",
@@ -158,6 +175,7 @@ export const settings: SettingsTable = {
     parse: parseAutoOr(0, parseInteger(1, 256)),
     description:
       "CPU threads per runner. auto: the fastest count measured by a short calibration at a model's first load, cached per model file and machine in $RAWRXD_HOME/cache.",
+    aliases: ["-t"],
   },
   gpuLayers: {
     env: "RAWRXD_GPU_LAYERS",
@@ -167,6 +185,7 @@ export const settings: SettingsTable = {
     parse: parseAutoOr(-1, parseInteger(0, 1024)),
     description:
       "Layers offloaded to the GPU. auto: all that fit in free GPU memory minus --gpu-margin, else as many as fit, else none.",
+    aliases: ["-ngl", "--n-gpu-layers"],
   },
   gpuMarginBytes: {
     env: "RAWRXD_GPU_MARGIN",
@@ -185,6 +204,7 @@ export const settings: SettingsTable = {
     parse: parseInteger(64, 1_048_576),
     description:
       "Context size in tokens per sequence (prompt plus output); capped at the model's training context.",
+    aliases: ["-c", "--ctx-size"],
   },
   parallel: {
     env: "RAWRXD_PARALLEL",
@@ -193,6 +213,7 @@ export const settings: SettingsTable = {
     defaultText: "4",
     parse: parseInteger(1, 64),
     description: "Concurrent sequences per loaded model; more requests queue.",
+    aliases: ["-np"],
   },
   maxLoadedModels: {
     env: "RAWRXD_MAX_LOADED_MODELS",
@@ -286,6 +307,7 @@ export const settings: SettingsTable = {
     parse: parseList,
     description:
       "Comma-separated API keys; when set, every route but /health needs `Authorization: Bearer KEY`.",
+    aliases: ["--api-key"],
   },
   insecureNoAuth: {
     env: "RAWRXD_INSECURE_NO_AUTH",

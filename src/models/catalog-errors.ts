@@ -4,12 +4,30 @@ import { modelFileExtension } from "./model-name.js";
 
 const maxNamesShown = 10;
 
-/** AppError "model-not-found" naming the model, the folder, and the models that exist. */
+/**
+ * AppError "model-not-found" naming the model, the folder, and the models that exist; a name
+ * that differs only in case gets "did you mean" first, since names are case-sensitive.
+ */
 export function modelNotFoundError(
   name: string,
-  options: { modelsDir: string; availableFileNames: string[] },
+  options: { modelsDir: string; availableFileNames: string[]; isSingleFile?: boolean },
 ): AppError {
   const names = options.availableFileNames.map((fileName) => fileName.slice(0, -modelFileExtension.length));
+  const sameButCase = names.find((candidate) => candidate.toLowerCase() === name.toLowerCase());
+  if (sameButCase !== undefined) {
+    return new AppError(
+      "model-not-found",
+      `Model "${name}" not found; did you mean "${sameButCase}"? Model names are case-sensitive.`,
+      { param: "model" },
+    );
+  }
+  if (options.isSingleFile === true) {
+    return new AppError(
+      "model-not-found",
+      `Model "${name}" not found: this server serves only "${names[0] ?? ""}", the file --models names.`,
+      { param: "model" },
+    );
+  }
   const shown = names.slice(0, maxNamesShown).join(", ");
   const more = names.length > maxNamesShown ? ` and ${names.length - maxNamesShown} more` : "";
   const available = names.length === 0 ? "The folder has no models yet." : `Available: ${shown}${more}.`;

@@ -2,7 +2,8 @@
  * Models: the catalog of GGUF files in the models folder (names, headers, digests, manifest)
  * and `pullModel`, which downloads, verifies and installs a model file.
  */
-export { ModelCatalog, type ModelCatalogOptions } from "./model-catalog.js";
+export { ModelCatalog, type ModelCatalogOptions, type CatalogContents } from "./model-catalog.js";
+export { prepareModelsLocation, demoModelPath, type ModelsLocation } from "./models-location.js";
 export type { ModelEntry, ModelFile, InvalidModelFile, CatalogScan, ReadHeader } from "./model-entry.js";
 export { pullModel, type PullOptions, type PullProgress, type PullResult } from "./pull-model.js";
 export { parsePullSource, defaultHuggingFaceEndpoint, type PullSource } from "./pull-source.js";

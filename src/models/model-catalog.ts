@@ -1,10 +1,11 @@
 /**
- * ModelCatalog: the `*.gguf` files directly in the models folder, with their GGUF header and
- * SHA-256. Headers and digests are cached per (path, size, mtime); digests also persist in
- * the manifest; concurrent callers share one computation.
+ * ModelCatalog: the `*.gguf` files directly in the models folder (or the one file `--models`
+ * names), with their GGUF header and SHA-256, and the bundled demo model while the folder has
+ * none. Headers and digests are cached per (path, size, mtime); digests of the folder's files
+ * also persist in its manifest; concurrent callers share one computation.
  */
 import { mkdir, readdir, realpath } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { AppError, silentLogger, toAppError, type Logger } from "../core/index.js";
 import { readGgufHeader, type GgufInfo } from "../gguf/index.js";
 import { hashFileSha256, type HashFile } from "./file-digest.js";
@@ -23,6 +24,24 @@ export interface ModelCatalogOptions {
   hashFile?: HashFile;
   /** Warns once per invalid file version. Default: silent. */
   logger?: Logger;
+  /** Serve only this file of the folder (`--models FILE`); the folder's manifest is left alone. */
+  onlyFileName?: string;
+  /** A .gguf file offered, read in place, while the folder has no models: the bundled demo. */
+  demoModelPath?: string;
+}
+
+/** A located file and where it lives: the models folder, or the demo model's own folder. */
+interface CatalogFile extends LocatedModelFile {
+  folder: string;
+  isDemo: boolean;
+}
+
+/** What the folder holds, without reading any header: for the start-up banner. */
+export interface CatalogContents {
+  /** Model files in the folder (1 or 0 when serving one file). */
+  fileCount: number;
+  /** The demo model's name while it is offered. */
+  demoModelName: string | undefined;
 }
 
 interface CachedFile {
@@ -37,6 +56,8 @@ export class ModelCatalog {
   readonly #readHeader: ReadHeader;
   readonly #hashFile: HashFile;
   readonly #logger: Logger;
+  readonly #onlyFileName: string | undefined;
+  readonly #demoModelPath: string | undefined;
   readonly #cache = new Map<string, CachedFile>();
   /** Hashes run one at a time: several multi-GB files read at once only thrash the disk. */
   #hashQueue: Promise<unknown> = Promise.resolve();
@@ -46,6 +67,18 @@ export class ModelCatalog {
     this.#readHeader = options.readHeader ?? readGgufHeader;
     this.#hashFile = options.hashFile ?? hashFileSha256;
     this.#logger = options.logger ?? silentLogger;
+    this.#onlyFileName = options.onlyFileName;
+    this.#demoModelPath = options.demoModelPath;
+  }
+
+  /** How many model files the folder holds, and whether the demo model stands in for them. */
+  async contents(): Promise<CatalogContents> {
+    const available = await this.#available(await this.#prepareFolder());
+    const demo = available.find((file) => file.isDemo);
+    return {
+      fileCount: available.length - (demo === undefined ? 0 : 1),
+      demoModelName: demo?.fileName.slice(0, -modelFileExtension.length),
+    };
   }
 
   /** Valid models sorted by name. Files with an invalid header are left out (see `scan`). */
@@ -56,9 +89,12 @@ export class ModelCatalog {
   /** Every model file, valid ones with header and digest, invalid ones with their error. */
   async scan(): Promise<CatalogScan> {
     const realDir = await this.#prepareFolder();
-    const located = await this.#locateAll(realDir);
+    const located = await this.#available(realDir);
     this.#forgetOtherFiles(new Set(located.map((file) => file.realPath)));
-    await this.#pruneManifest(new Set(located.map((file) => file.realRelativePath)));
+    if (this.#onlyFileName === undefined) {
+      const inFolder = located.filter((file) => !file.isDemo);
+      await this.#pruneManifest(new Set(inFolder.map((file) => file.realRelativePath)));
+    }
 
     const scan: CatalogScan = { models: [], invalid: [] };
     for (const file of located) {
@@ -90,12 +126,14 @@ export class ModelCatalog {
     return { ...this.#basics(file), info: await this.#cachedFile(file).header };
   }
 
-  async #find(name: string): Promise<LocatedModelFile> {
+  async #find(name: string): Promise<CatalogFile> {
     const normalized = normalizeModelName(name);
     const realDir = await this.#prepareFolder();
     const fileName = normalized + modelFileExtension;
-    const result = isModelFileName(fileName) ? await locateModelFile(realDir, fileName) : undefined;
-    if (result?.kind === "found") return result.file;
+    const isServed =
+      isModelFileName(fileName) && (this.#onlyFileName === undefined || fileName === this.#onlyFileName);
+    const result = isServed ? await locateModelFile(realDir, fileName) : undefined;
+    if (result?.kind === "found") return this.#inFolder(result.file);
     if (result?.kind === "outside-folder") {
       throw new AppError(
         "forbidden",
@@ -104,19 +142,43 @@ export class ModelCatalog {
         { param: "model" },
       );
     }
-    const available = (await this.#locateAll(realDir)).map((file) => file.fileName);
-    throw modelNotFoundError(normalized, { modelsDir: this.modelsDir, availableFileNames: available });
+    const available = await this.#available(realDir);
+    const demo = available.find((file) => file.isDemo && file.fileName === fileName);
+    if (demo !== undefined) return demo;
+    throw modelNotFoundError(normalized, {
+      modelsDir: this.modelsDir,
+      availableFileNames: available.map((file) => file.fileName),
+      isSingleFile: this.#onlyFileName !== undefined,
+    });
+  }
+
+  /** The folder's model files, or the demo model alone when there are none and it is on. */
+  async #available(realDir: string): Promise<CatalogFile[]> {
+    const located = await this.#locateAll(realDir);
+    if (located.length > 0 || this.#demoModelPath === undefined) return located;
+    const demoFolder = await realpath(dirname(this.#demoModelPath)).catch(() => undefined);
+    const demo =
+      demoFolder === undefined ? undefined : await locateModelFile(demoFolder, basename(this.#demoModelPath));
+    if (demo?.kind !== "found") return [];
+    return [{ ...demo.file, folder: dirname(this.#demoModelPath), isDemo: true }];
   }
 
   /** Model files directly in the folder, sorted by name; header validity is not checked here. */
-  async #locateAll(realDir: string): Promise<LocatedModelFile[]> {
-    const fileNames = (await readdir(realDir)).filter(isModelFileName).sort();
-    const located: LocatedModelFile[] = [];
+  async #locateAll(realDir: string): Promise<CatalogFile[]> {
+    const fileNames =
+      this.#onlyFileName === undefined
+        ? (await readdir(realDir)).filter(isModelFileName).sort()
+        : [this.#onlyFileName];
+    const located: CatalogFile[] = [];
     for (const fileName of fileNames) {
       const result = await locateModelFile(realDir, fileName);
-      if (result.kind === "found") located.push(result.file);
+      if (result.kind === "found") located.push(this.#inFolder(result.file));
     }
     return located;
+  }
+
+  #inFolder(file: LocatedModelFile): CatalogFile {
+    return { ...file, folder: this.modelsDir, isDemo: false };
   }
 
   async #prepareFolder(): Promise<string> {
@@ -124,23 +186,24 @@ export class ModelCatalog {
     return realpath(this.modelsDir);
   }
 
-  #basics(file: LocatedModelFile): Omit<ModelFile, "info"> {
+  #basics(file: CatalogFile): Omit<ModelFile, "info"> {
     return {
       name: file.fileName.slice(0, -modelFileExtension.length),
-      path: join(this.modelsDir, file.fileName),
+      path: join(file.folder, file.fileName),
       sizeBytes: file.sizeBytes,
       modifiedAt: new Date(file.mtimeMs),
+      ...(file.isDemo ? { isDemo: true } : {}),
     };
   }
 
-  async #describe(file: LocatedModelFile): Promise<ModelEntry> {
+  async #describe(file: CatalogFile): Promise<ModelEntry> {
     const cached = this.#cachedFile(file);
     const info = await cached.header;
     cached.digest ??= this.#computeDigest(file, cached);
     return { ...this.#basics(file), digest: await cached.digest, info };
   }
 
-  #cachedFile(file: LocatedModelFile): CachedFile {
+  #cachedFile(file: CatalogFile): CachedFile {
     const cached = this.#cache.get(file.realPath);
     if (cached?.sizeBytes === file.sizeBytes && cached.mtimeMs === file.mtimeMs) return cached;
     const header = this.#readHeader(file.realPath);
@@ -152,20 +215,32 @@ export class ModelCatalog {
     return fresh;
   }
 
-  async #computeDigest(file: LocatedModelFile, cached: CachedFile): Promise<string> {
+  async #computeDigest(file: CatalogFile, cached: CachedFile): Promise<string> {
     const stats = { sizeBytes: file.sizeBytes, mtimeMs: file.mtimeMs };
+    // The demo model and a lone --models file are hashed in memory: their folder is not ours to write.
+    if (file.isDemo || this.#onlyFileName !== undefined) return this.#hashInTurn(file, cached);
     try {
       const recorded = await findManifestDigest(this.modelsDir, file.realRelativePath, stats);
       if (recorded !== undefined) return recorded;
-      const run = this.#hashQueue.then(() => this.#hashFile(file.realPath));
-      this.#hashQueue = run.catch(() => {});
-      const digest = await run;
+      const digest = await this.#hashInTurn(file, cached);
       await recordManifestDigest(this.modelsDir, file.realRelativePath, { ...stats, sha256: digest }).catch(
         (error: unknown) => this.#logger.warn("Cannot write the models manifest.", { error: String(error) }),
       );
       return digest;
     } catch (error) {
       // An I/O failure is not a property of the file: let the next caller try again.
+      cached.digest = undefined;
+      throw error;
+    }
+  }
+
+  /** Hashes one file at a time; a failure is forgotten so the next caller tries again. */
+  async #hashInTurn(file: CatalogFile, cached: CachedFile): Promise<string> {
+    const run = this.#hashQueue.then(() => this.#hashFile(file.realPath));
+    this.#hashQueue = run.catch(() => {});
+    try {
+      return await run;
+    } catch (error) {
       cached.digest = undefined;
       throw error;
     }

@@ -11,6 +11,8 @@ export interface ModelFile {
   sizeBytes: number;
   modifiedAt: Date;
   info: GgufInfo;
+  /** The bundled demo model, offered while the models folder has none (models/demo/README.md). */
+  isDemo?: true;
 }
 
 export interface ModelEntry extends ModelFile {

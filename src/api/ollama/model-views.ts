@@ -29,6 +29,8 @@ export function tagsBody(entries: readonly ModelEntry[]) {
       size: entry.sizeBytes,
       digest: entry.digest,
       details: details(entry),
+      // RawrXD extension: the bundled demo model, offered while the models folder is empty.
+      ...(entry.isDemo === true ? { demo: true } : {}),
     })),
   };
 }

@@ -38,7 +38,8 @@ async function listModels(context: Context<ApiEnv>, deps: ApiDeps): Promise<Resp
       id: model.name,
       object: "model",
       created: Math.floor(model.modifiedAt.getTime() / 1000),
-      owned_by: "rawrxd",
+      // The bundled demo model, offered while the models folder is empty, says so.
+      owned_by: model.isDemo === true ? "rawrxd-demo" : "rawrxd",
     })),
   });
 }
