@@ -1,12 +1,16 @@
 /**
- * The HTTP application: request ids, auth, the route table by area, and the one error
- * handler that turns any thrown value into the dialect's error body with the right status.
+ * The HTTP application: request ids, the browser guard (Host, Origin, CORS), auth and roles, the
+ * route table by area, and the one error handler that turns any thrown value into the dialect's
+ * error body with the right status.
  */
 import { Hono } from "hono";
-import { AppError } from "../core/index.js";
+import { anonymousKeyId, anonymousLocalKeyId, AppError, isLoopback } from "../core/index.js";
 import { accessLog } from "./access-log.js";
 import { allowedMethods } from "./allowed-methods.js";
+import { adminKeyRoutes } from "./admin/key-routes.js";
 import { apiKeyAuth } from "./auth.js";
+import { AuthRateLimiter } from "./auth-rate-limit.js";
+import { browserGuard } from "./browser-guard.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
 import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
@@ -14,6 +18,7 @@ import { mountNativeRoutes } from "./native/routes.js";
 import { mountOllamaRoutes } from "./ollama/routes.js";
 import { mountOpenAiRoutes } from "./openai/routes.js";
 import { acceptRequestId } from "./request-id.js";
+import { RequestOwners } from "./request-owners.js";
 
 export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -24,12 +29,38 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     context.header("X-Request-Id", id);
   });
   app.use(accessLog(deps.logger));
-  app.use(apiKeyAuth(deps.config.apiKeys));
+  const { config } = deps;
+  app.use(
+    browserGuard({
+      boundHost: config.host,
+      allowedHosts: config.allowedHosts,
+      corsOrigins: config.corsOrigins,
+    }),
+  );
+  const requestOwners = new RequestOwners();
+  app.use(async (context, next) => {
+    context.set("requestOwners", requestOwners);
+    await next();
+  });
+  app.use(
+    apiKeyAuth({
+      configKeys: config.apiKeys,
+      keys: deps.keys,
+      anonymousKeyId: isLoopback(config.host) ? anonymousLocalKeyId : anonymousKeyId,
+      limiter: new AuthRateLimiter({
+        maxFailures: config.authFailuresPerMinute,
+        windowMs: 60_000,
+        time: deps.time,
+      }),
+      events: deps.events,
+    }),
+  );
 
   mountNativeRoutes(app, deps);
   mountQueueRoutes(app, deps);
   mountOpenAiRoutes(app, deps);
   mountOllamaRoutes(app, deps);
+  if (deps.keys !== undefined) app.route("/", adminKeyRoutes(deps.keys, deps.events));
 
   app.notFound((context) => {
     const { method, path } = context.req;

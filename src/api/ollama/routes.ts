@@ -1,7 +1,7 @@
 /** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
 import type { Context, Hono } from "hono";
 import { toAppError, type MonotonicMs, type StreamEvent, type TimePort } from "../../core/index.js";
-import { resolvePriority } from "../common-schema.js";
+import { claimRequest, grantPriority } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
@@ -49,7 +49,7 @@ async function generate(
       : await readJson(context, schemas.chat, config.maxBodyBytes);
   const common = {
     id,
-    priority: resolvePriority(body.priority, context.req.header("x-priority")),
+    priority: grantPriority(context, body.priority),
     maxTokensLimit: config.maxTokensLimit,
   };
   const keepAlive = keepAliveMs(body.keep_alive);
@@ -60,6 +60,7 @@ async function generate(
   if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
   const started = await startGeneration(deps.queue, request, {
+    ...claimRequest(context),
     clientSignal: context.req.raw.signal,
     keepAliveMs: keepAlive,
     drain: deps.drain,

@@ -1,7 +1,7 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
 import type { StreamEvent } from "../../core/index.js";
-import { resolvePriority } from "../common-schema.js";
+import { claimRequest, grantPriority } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
@@ -58,7 +58,7 @@ async function generate(
     const body = await readJson(context, schemas.chat, config.maxBodyBytes);
     request = chatToNative(body, {
       ...options,
-      priority: resolvePriority(body.priority, context.req.header("x-priority")),
+      priority: grantPriority(context, body.priority),
     });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
@@ -66,12 +66,13 @@ async function generate(
     const body = await readJson(context, schemas.completion, config.maxBodyBytes);
     request = completionToNative(body, {
       ...options,
-      priority: resolvePriority(body.priority, context.req.header("x-priority")),
+      priority: grantPriority(context, body.priority),
     });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
   const started = await startGeneration(deps.queue, request, {
+    ...claimRequest(context),
     clientSignal: context.req.raw.signal,
     drain: deps.drain,
   });
