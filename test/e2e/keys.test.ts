@@ -5,7 +5,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
 import { createRecordingIo } from "../../src/cli/test-io.testing.js";
-import type { ServerEvents } from "../../src/core/index.js";
+import { startServer } from "../../src/app/index.js";
+import { loadConfig } from "../../src/config/index.js";
+import { silentLogger, type ServerEvents } from "../../src/core/index.js";
+import { FakeEngine } from "../../src/engine/index.js";
 import { bodyOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers.js";
 
 async function keysCli(
@@ -22,6 +25,12 @@ async function createKey(home: string, args: string[]): Promise<{ key: string; i
   expect(result.code, result.errors).toBe(0);
   const key = result.output.trim();
   return { key, id: key.slice(4, 16) };
+}
+
+interface MadeKey {
+  id: string;
+  key: string;
+  created_at: string;
 }
 
 const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
@@ -189,7 +198,7 @@ describe("managed keys and roles", () => {
       { headers: bearer(admin.key) },
     );
     expect(response.status).toBe(201);
-    const made = await bodyOf(response);
+    const made = (await bodyOf(response)) as MadeKey;
     expect(made).toMatchObject({ name: "svc", role: "user", max_priority: "low", revoked_at: null });
     expect(made.key.slice(4, 16)).toBe(made.id);
     expect(created).toEqual([
@@ -197,8 +206,10 @@ describe("managed keys and roles", () => {
     ]);
     expect((await fetch(`${url}/v1/models`, { headers: bearer(made.key) })).status).toBe(200);
 
-    const list = await bodyOf(await fetch(`${url}/v1/admin/keys`, { headers: bearer(admin.key) }));
-    expect(list.data.find((view: { id: string }) => view.id === made.id)).toEqual({
+    const list = (await bodyOf(await fetch(`${url}/v1/admin/keys`, { headers: bearer(admin.key) }))) as {
+      data: { id: string }[];
+    };
+    expect(list.data.find((view) => view.id === made.id)).toEqual({
       id: made.id,
       name: "svc",
       role: "user",
@@ -246,7 +257,7 @@ describe("--api-keys alongside managed keys", () => {
       );
       expect(response.status).toBe(201);
       expect(created[0]?.byKeyId).toBe("config-2");
-      const made = await bodyOf(response);
+      const made = (await bodyOf(response)) as MadeKey;
       expect((await fetch(`${test.url}/v1/models`, { headers: bearer(made.key) })).status).toBe(200);
       expect((await fetch(`${test.url}/v1/models`, { headers: bearer("first") })).status).toBe(200);
     } finally {
@@ -260,10 +271,6 @@ describe("--api-keys alongside managed keys", () => {
     // Reuse the home: create a key there, then start on 0.0.0.0 (the key counts as authentication).
     await createKey(home, ["--name", "ops", "--role", "admin"]);
     await first.server.close();
-    const { startServer } = await import("../../src/app/index.js");
-    const { loadConfig } = await import("../../src/config/index.js");
-    const { silentLogger } = await import("../../src/core/index.js");
-    const { FakeEngine } = await import("../../src/engine/index.js");
     const config = loadConfig({
       flags: { host: "0.0.0.0", port: "0", home, models: first.modelsDir },
       env: {},
