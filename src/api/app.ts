@@ -4,7 +4,7 @@
  * error body with the right status.
  */
 import { Hono } from "hono";
-import { anonymousKeyId, anonymousLocalKeyId, AppError, isLoopback } from "../core/index.js";
+import { anonymousKeyId, anonymousLocalKeyId, AppError, isLoopback, toAppError } from "../core/index.js";
 import { accessLog } from "./access-log.js";
 import { allowedMethods } from "./allowed-methods.js";
 import { adminKeyRoutes } from "./admin/key-routes.js";
@@ -12,6 +12,7 @@ import { apiKeyAuth } from "./auth.js";
 import { AuthRateLimiter } from "./auth-rate-limit.js";
 import { browserGuard } from "./browser-guard.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
+import { forClient, hiddenFolders, pathRedactor } from "./client-paths.js";
 import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
@@ -79,13 +80,17 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     );
     return context.json(failure.body, 404, { "X-Request-Id": requestId });
   });
+  const redact = pathRedactor(hiddenFolders(config));
   app.onError((error, context) => {
-    const failure = errorResponse(error, dialectOf(context.req.path));
-    if (failure.status >= 500)
-      deps.logger.error("Request failed", {
+    const original = toAppError(error);
+    const sent = forClient(original, redact);
+    const failure = errorResponse(sent, dialectOf(context.req.path));
+    // The log keeps what the client does not see: the full message, paths included.
+    if (failure.status >= 500 || sent !== original)
+      deps.logger[failure.status >= 500 ? "error" : "warn"]("Request failed", {
         requestId: context.get("requestId"),
         path: context.req.path,
-        error: error.message,
+        error: original.message,
       });
     return context.json(failure.body, failure.status as 500, {
       ...failure.headers,
