@@ -134,7 +134,12 @@ describe("failed authentication limit", () => {
         await response.arrayBuffer();
       }
       expect(failed.map((event) => event.reason)).toEqual(["invalid-key", "invalid-key", "invalid-key"]);
-      for (const headers of [{ authorization: "Bearer bad4" }, { authorization: "Bearer good" }, {}]) {
+      const attempts: Record<string, string>[] = [
+        { authorization: "Bearer bad4" },
+        { authorization: "Bearer good" },
+        {},
+      ];
+      for (const headers of attempts) {
         const response = await fetch(`${test.url}/v1/models`, { headers });
         expect(response.status).toBe(429);
         const retryAfter = Number(response.headers.get("retry-after"));
