@@ -12,7 +12,7 @@ import { apiKeyAuth } from "./auth.js";
 import { AuthRateLimiter } from "./auth-rate-limit.js";
 import { browserGuard } from "./browser-guard.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
-import { forClient, hiddenFolders, pathRedactor } from "./client-paths.js";
+import { forClient, redactorFor } from "./client-paths.js";
 import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
@@ -80,7 +80,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     );
     return context.json(failure.body, 404, { "X-Request-Id": requestId });
   });
-  const redact = pathRedactor(hiddenFolders(config));
+  const redact = redactorFor(config);
   app.onError((error, context) => {
     const original = toAppError(error);
     const sent = forClient(original, redact);

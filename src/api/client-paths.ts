@@ -54,6 +54,18 @@ export function pathRedactor(folders: readonly HiddenFolder[]): (message: string
   };
 }
 
+const redactors = new WeakMap<object, (message: string) => string>();
+
+/** The redactor of one server's folders, built once per config. */
+export function redactorFor(config: { modelsDir: string; home: string }): (message: string) => string {
+  let redact = redactors.get(config);
+  if (redact === undefined) {
+    redact = pathRedactor(hiddenFolders(config));
+    redactors.set(config, redact);
+  }
+  return redact;
+}
+
 /** The same error with its message rewritten for a client; the error itself when nothing changed. */
 export function forClient(error: AppError, redact: (message: string) => string): AppError {
   const message = redact(error.message);

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import { toAppError, type MonotonicMs, type StreamEvent, type TimePort } from "../../core/index.js";
 import { claimRequest, grantPriority } from "../caller.js";
+import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
@@ -76,7 +77,13 @@ async function generate(
       ),
     });
   }
-  const frames = ndjsonFrames(started.events, { kind, model: request.model, time: deps.time, startedMs });
+  const frames = ndjsonFrames(started.events, {
+    kind,
+    model: request.model,
+    time: deps.time,
+    startedMs,
+    redact: redactorFor(config),
+  });
   return new Response(
     frameStream(frames, {
       onCancel: () => void started.close(),
@@ -123,7 +130,7 @@ function final(
 
 async function* ndjsonFrames(
   events: AsyncGenerator<StreamEvent>,
-  shape: ReplyShape & { startedMs: MonotonicMs },
+  shape: ReplyShape & { startedMs: MonotonicMs; redact: (message: string) => string },
 ): AsyncGenerator<string> {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";
   try {
@@ -150,7 +157,7 @@ async function* ndjsonFrames(
     }
   } catch (error) {
     // After the first line the status is sent: one error line, then the stream ends.
-    yield line({ error: toAppError(error).message });
+    yield line({ error: shape.redact(toAppError(error).message) });
   }
 }
 

@@ -3,6 +3,7 @@ import type { Context, Hono } from "hono";
 import type { StreamEvent } from "../../core/index.js";
 import { claimRequest, grantPriority } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
+import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
@@ -98,7 +99,7 @@ async function generate(
       usage: usageBody(result.usage),
     });
   }
-  const frames = sseFrames(started.events, { ...shape, includeUsage });
+  const frames = sseFrames(started.events, { ...shape, includeUsage, redact: redactorFor(config) });
   const body = frameStream(frames, {
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
@@ -114,6 +115,8 @@ interface ChunkShape {
   model: string;
   kind: Kind;
   includeUsage: boolean;
+  /** Hides server paths in an error sent mid-stream. */
+  redact: (message: string) => string;
 }
 
 function data(value: unknown): string {
@@ -180,7 +183,7 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
     }
   } catch (error) {
     // After the first byte the status is sent: report the error as one event, then end.
-    yield data(errorBody(toAppError(error), "openai"));
+    yield data(errorBody(forClient(toAppError(error), shape.redact), "openai"));
   }
 }
 
