@@ -2,6 +2,7 @@
  * Managed API keys and roles, end to end: `rawrxd keys` on the home of a running server, the
  * admin key routes, 401/403 on every admin route, revocation at once, and priority caps.
  */
+import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../src/cli/index.js";
 import { createRecordingIo } from "../../src/cli/test-io.testing.js";
@@ -9,7 +10,7 @@ import { startServer } from "../../src/app/index.js";
 import { loadConfig } from "../../src/config/index.js";
 import { silentLogger, type ServerEvents } from "../../src/core/index.js";
 import { FakeEngine } from "../../src/engine/index.js";
-import { bodyOf, postJson, startTestServer, waitFor, type TestServer } from "./helpers.js";
+import { bodyOf, makeHome, postJson, startTestServer, waitFor, type TestServer } from "./helpers.js";
 
 async function keysCli(
   home: string,
@@ -286,6 +287,33 @@ describe("--api-keys alongside managed keys", () => {
     } finally {
       await server.close();
       await first.dispose();
+    }
+  });
+});
+
+describe("rawrxd keys command line", () => {
+  it("refuses incomplete or unknown arguments with exit code 2 and creates nothing", async () => {
+    const { home } = makeHome([]);
+    try {
+      for (const args of [
+        ["create", "--name", "x"],
+        ["create", "--role", "user"],
+        ["create", "--name", "x", "--role", "root"],
+        ["create", "--name", "x", "--role", "user", "--max-priority", "urgent"],
+        ["revoke"],
+        ["list", "extra"],
+        ["rotate"],
+        [],
+      ]) {
+        const result = await keysCli(home, args);
+        expect(result.code, args.join(" ")).toBe(2);
+        expect(result.errors).toMatch(/rawrxd keys/);
+      }
+      expect((await keysCli(home, ["list"])).output).toMatch(/No API keys/);
+      const help = await keysCli(home, ["--help"]);
+      expect(help.output).toContain("rawrxd keys create --name NAME --role admin|user");
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });
