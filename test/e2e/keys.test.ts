@@ -156,6 +156,7 @@ describe("managed keys and roles", () => {
       );
       expect(low.status).toBe(200);
       expect(ended.map((event) => event.priority)).toEqual(["normal", "normal", "normal", "low"]);
+      expect(new Set(ended.map((event) => event.apiKeyId))).toEqual(new Set([capped.id]));
     } finally {
       off();
     }

@@ -60,12 +60,16 @@ async function generate(
       : (body as { prompt?: string }).prompt === undefined || (body as { prompt?: string }).prompt === "";
   if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
-  const started = await startGeneration(deps.queue, request, {
-    ...claimRequest(context),
-    clientSignal: context.req.raw.signal,
-    keepAliveMs: keepAlive,
-    drain: deps.drain,
-  });
+  const started = await startGeneration(
+    deps.queue,
+    { ...request, apiKeyId: context.get("caller").keyId },
+    {
+      ...claimRequest(context),
+      clientSignal: context.req.raw.signal,
+      keepAliveMs: keepAlive,
+      drain: deps.drain,
+    },
+  );
   if (body.stream === false) {
     const result = await collect(started.events);
     return context.json({

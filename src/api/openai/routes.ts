@@ -72,11 +72,15 @@ async function generate(
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
-  const started = await startGeneration(deps.queue, request, {
-    ...claimRequest(context),
-    clientSignal: context.req.raw.signal,
-    drain: deps.drain,
-  });
+  const started = await startGeneration(
+    deps.queue,
+    { ...request, apiKeyId: context.get("caller").keyId },
+    {
+      ...claimRequest(context),
+      clientSignal: context.req.raw.signal,
+      drain: deps.drain,
+    },
+  );
   const created = Math.floor(deps.time.wallNow() / 1000);
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
