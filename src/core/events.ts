@@ -40,7 +40,7 @@ export interface ServerEvents extends AuthEvents {
     /** First token to the end, without time spent preempted. */
     decodeMs?: number;
     preemptions?: number;
-    /** The API key that sent the request. */
+    /** The API key that sent the request (`config-1`, a managed key id, `anonymous-local`). */
     apiKeyId?: string;
   };
   "model-load-start": { model: string };
