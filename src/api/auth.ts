@@ -19,7 +19,7 @@ import { mayUse } from "./access-rules.js";
 import type { AuthRateLimiter } from "./auth-rate-limit.js";
 import type { ApiEnv } from "./deps.js";
 
-const publicPaths = new Set(["/", "/health"]);
+const publicPaths = new Set(["/health"]);
 
 /** The caller of a public route on a server that has keys: nobody in particular. */
 const unauthenticated: Caller = { keyId: "unauthenticated", role: "user", maxPriority: "low" };
