@@ -47,7 +47,11 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     apiKeyAuth({
       configKeys: config.apiKeys,
       keys: deps.keys,
-      anonymousKeyId: isLoopback(config.host) ? anonymousLocalKeyId : anonymousKeyId,
+      anonymousKeyId: isLoopback(config.host)
+        ? anonymousLocalKeyId
+        : config.insecureNoAuth
+          ? anonymousKeyId
+          : undefined,
       limiter: new AuthRateLimiter({
         maxFailures: config.authFailuresPerMinute,
         windowMs: 60_000,

@@ -29,8 +29,11 @@ export interface AuthOptions {
   configKeys: readonly string[];
   /** The managed keys; undefined when the server runs without a store (tests). */
   keys: ApiKeyRegistry | undefined;
-  /** Who calls while no key is defined (`anonymous-local` on loopback). */
-  anonymousKeyId: string;
+  /**
+   * Who calls while no key is active (`anonymous-local` on loopback, `anonymous` with
+   * --insecure-no-auth); undefined: nobody, so revoking the last key of an exposed server locks it.
+   */
+  anonymousKeyId: string | undefined;
   limiter: AuthRateLimiter;
   events: EventBus | undefined;
 }
@@ -61,7 +64,10 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<ApiEnv> {
     id: `config-${index + 1}`,
     digest: digest(key),
   }));
-  const anonymous: Caller = { keyId: options.anonymousKeyId, role: "admin", maxPriority: "high" };
+  const anonymous: Caller | undefined =
+    options.anonymousKeyId === undefined
+      ? undefined
+      : { keyId: options.anonymousKeyId, role: "admin", maxPriority: "high" };
   const emit = <Name extends keyof ServerEvents>(name: Name, payload: ServerEvents[Name]): void =>
     options.events?.emit(name, payload);
 
@@ -78,7 +84,7 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<ApiEnv> {
   return async (context, next) => {
     const { method, path } = context.req;
     const hasKeys = configDigests.length > 0 || options.keys?.hasActiveKeys() === true;
-    if (!hasKeys) {
+    if (!hasKeys && anonymous !== undefined) {
       context.set("caller", anonymous);
       return next();
     }

@@ -271,7 +271,7 @@ describe("--api-keys alongside managed keys", () => {
     const first = await startTestServer({ flags: {} });
     const home = first.home;
     // Reuse the home: create a key there, then start on 0.0.0.0 (the key counts as authentication).
-    await createKey(home, ["--name", "ops", "--role", "admin"]);
+    const ops = await createKey(home, ["--name", "ops", "--role", "admin"]);
     await first.server.close();
     const config = loadConfig({
       flags: { host: "0.0.0.0", port: "0", home, models: first.modelsDir },
@@ -284,6 +284,9 @@ describe("--api-keys alongside managed keys", () => {
       handleSignals: false,
     });
     try {
+      expect((await fetch(`http://127.0.0.1:${server.port}/v1/models`)).status).toBe(401);
+      // Revoking the last key locks an exposed server; it does not open it.
+      expect((await keysCli(home, ["revoke", ops.id])).code).toBe(0);
       expect((await fetch(`http://127.0.0.1:${server.port}/v1/models`)).status).toBe(401);
     } finally {
       await server.close();
