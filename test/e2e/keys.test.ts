@@ -67,10 +67,15 @@ describe("managed keys and roles", () => {
 
   it("stays open locally until the first key exists, then needs one everywhere but /health", async () => {
     expect((await keysCli(test.home, ["list"])).output).toMatch(/No API keys/);
-    // Clients that always send some key (the OpenAI SDK) still work while no key is defined.
+    // Clients that always send some key (the OpenAI SDK) still work while no key is defined,
+    // as the anonymous local caller.
+    const ended: ServerEvents["request-end"][] = [];
+    const off = test.server.events.on("request-end", (event) => ended.push(event));
     expect(
       (await postJson(`${url}/v1/chat/completions`, chat, { headers: bearer("sk-anything") })).status,
     ).toBe(200);
+    off();
+    expect(ended.map((event) => event.apiKeyId)).toEqual(["anonymous-local"]);
     const admin = await createKey(test.home, ["--name", "ops", "--role", "admin"]);
     expect(admin.key).toMatch(/^rxd_[0-9a-f]{12}_/);
     const open = await fetch(`${url}/v1/models`);
