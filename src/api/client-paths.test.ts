@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pathRedactor } from "./client-paths.js";
+import { AppError } from "../core/index.js";
+import { forClient, pathRedactor } from "./client-paths.js";
 
 describe("pathRedactor", () => {
   const redact = pathRedactor([
@@ -22,5 +23,26 @@ describe("pathRedactor", () => {
   it("leaves other text, URL paths and look-alike folders alone", () => {
     for (const text of ["/v1/nope does not accept GET", "see /srv/rawrxd-old/x", "/srv/rawrxd.bak", "plain"])
       expect(redact(text)).toBe(text);
+  });
+});
+
+describe("forClient", () => {
+  const redact = pathRedactor([{ path: "/srv/models", label: "the models folder" }]);
+
+  it("keeps code, Retry-After and param, and returns the error itself when nothing is hidden", () => {
+    const error = new AppError("model-load-failed", "Model file /srv/models/a.gguf could not be opened.", {
+      retryAfterSeconds: 3,
+      param: "model",
+    });
+    const sent = forClient(error, redact);
+    expect(sent).toMatchObject({
+      code: "model-load-failed",
+      message: "Model file a.gguf could not be opened.",
+      retryAfterSeconds: 3,
+      param: "model",
+    });
+    expect(sent.cause).toBe(error);
+    const plain = new AppError("bad-request", "No.");
+    expect(forClient(plain, redact)).toBe(plain);
   });
 });
