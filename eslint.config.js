@@ -31,8 +31,9 @@ const allowed = {
   api: ["core", "config", "scheduler", "models"],
   store: ["core"],
   ops: ["core", "store"],
-  // The CLI is a client of the HTTP API; `serve` alone boots the composition root.
-  cli: ["core", "config", "gguf", "models", "app"],
+  // The CLI is a client of the HTTP API; `serve` alone boots the composition root; `keys`
+  // manages the keys in the state database directly, with or without a server.
+  cli: ["core", "config", "gguf", "models", "app", "store"],
   app: components.filter((name) => name !== "app"),
 };
 

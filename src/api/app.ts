@@ -1,19 +1,25 @@
 /**
- * The HTTP application: request ids, auth, the route table by area, and the one error
- * handler that turns any thrown value into the dialect's error body with the right status.
+ * The HTTP application: request ids, the browser guard (Host, Origin, CORS), auth and roles, the
+ * route table by area, and the one error handler that turns any thrown value into the dialect's
+ * error body with the right status.
  */
 import { Hono } from "hono";
-import { AppError } from "../core/index.js";
+import { anonymousKeyId, anonymousLocalKeyId, AppError, isLoopback, toAppError } from "../core/index.js";
 import { accessLog } from "./access-log.js";
 import { allowedMethods } from "./allowed-methods.js";
+import { adminKeyRoutes } from "./admin/key-routes.js";
 import { apiKeyAuth } from "./auth.js";
+import { AuthRateLimiter } from "./auth-rate-limit.js";
+import { browserGuard } from "./browser-guard.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
+import { forClient, redactorFor } from "./client-paths.js";
 import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
 import { mountOllamaRoutes } from "./ollama/routes.js";
 import { mountOpenAiRoutes } from "./openai/routes.js";
 import { acceptRequestId } from "./request-id.js";
+import { RequestOwners } from "./request-owners.js";
 
 export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   const app = new Hono<ApiEnv>();
@@ -24,12 +30,42 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     context.header("X-Request-Id", id);
   });
   app.use(accessLog(deps.logger));
-  app.use(apiKeyAuth(deps.config.apiKeys));
+  const { config } = deps;
+  app.use(
+    browserGuard({
+      boundHost: config.host,
+      allowedHosts: config.allowedHosts,
+      corsOrigins: config.corsOrigins,
+    }),
+  );
+  const requestOwners = new RequestOwners();
+  app.use(async (context, next) => {
+    context.set("requestOwners", requestOwners);
+    await next();
+  });
+  app.use(
+    apiKeyAuth({
+      configKeys: config.apiKeys,
+      keys: deps.keys,
+      anonymousKeyId: isLoopback(config.host)
+        ? anonymousLocalKeyId
+        : config.insecureNoAuth
+          ? anonymousKeyId
+          : undefined,
+      limiter: new AuthRateLimiter({
+        maxFailures: config.authFailuresPerMinute,
+        windowMs: 60_000,
+        time: deps.time,
+      }),
+      events: deps.events,
+    }),
+  );
 
   mountNativeRoutes(app, deps);
   mountQueueRoutes(app, deps);
   mountOpenAiRoutes(app, deps);
   mountOllamaRoutes(app, deps);
+  if (deps.keys !== undefined) app.route("/", adminKeyRoutes(deps.keys, deps.events));
 
   app.notFound((context) => {
     const { method, path } = context.req;
@@ -48,13 +84,17 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     );
     return context.json(failure.body, 404, { "X-Request-Id": requestId });
   });
+  const redact = redactorFor(config);
   app.onError((error, context) => {
-    const failure = errorResponse(error, dialectOf(context.req.path));
-    if (failure.status >= 500)
-      deps.logger.error("Request failed", {
+    const original = toAppError(error);
+    const sent = forClient(original, redact);
+    const failure = errorResponse(sent, dialectOf(context.req.path));
+    // The log keeps what the client does not see: the full message, paths included.
+    if (failure.status >= 500 || sent !== original)
+      deps.logger[failure.status >= 500 ? "error" : "warn"]("Request failed", {
         requestId: context.get("requestId"),
         path: context.req.path,
-        error: error.message,
+        error: original.message,
       });
     return context.json(failure.body, failure.status as 500, {
       ...failure.headers,

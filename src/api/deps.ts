@@ -1,9 +1,10 @@
 /** What the HTTP layer needs from the rest of the server, injected by src/app. */
 import type { Config } from "../config/index.js";
-import type { Logger, TimePort } from "../core/index.js";
+import type { ApiKeyRegistry, Caller, EventBus, Logger, Priority, TimePort } from "../core/index.js";
 import type { ModelCatalog } from "../models/index.js";
 import type { Scheduler } from "../scheduler/index.js";
 import type { RequestDrain } from "./request-drain.js";
+import type { RequestOwners } from "./request-owners.js";
 
 export interface ApiDeps {
   config: Readonly<Config>;
@@ -17,6 +18,19 @@ export interface ApiDeps {
   isReady: () => boolean;
   /** Graceful shutdown: refuses new work while draining, ends running streams at the end of the grace. */
   drain: RequestDrain;
+  /** Managed API keys; undefined: only --api-keys (tests without a store). */
+  keys?: ApiKeyRegistry | undefined;
+  /** Where auth events go (auth-failed, key-created, …); undefined: nowhere. */
+  events?: EventBus | undefined;
 }
 
-export type ApiEnv = { Variables: { requestId: string } };
+export type ApiEnv = {
+  Variables: {
+    requestId: string;
+    /** Set by the auth middleware on every request. */
+    caller: Caller;
+    requestOwners: RequestOwners;
+    /** Set on inference requests: what was asked for and what the key's cap granted. */
+    priority: { asked: Priority; granted: Priority };
+  };
+};

@@ -21,6 +21,7 @@ const statusByCode: Record<ErrorCode, number> = {
   // Queue full: Ollama clients expect 503; the OpenAI SDK retries 429 with Retry-After.
   "queue-full": 503,
   "queue-timeout": 503,
+  "rate-limited": 429,
   "shutting-down": 503,
   cancelled: 499,
   "model-invalid": 500,

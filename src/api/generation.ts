@@ -26,6 +26,8 @@ export interface GenerationSignals {
    */
   drain?: RequestDrain | undefined;
   keepAliveMs?: number | undefined;
+  /** Called once when the generation is over (or refused): ends its owner's claim on it. */
+  onLeave?: (() => void) | undefined;
 }
 
 export async function startGeneration(
@@ -33,7 +35,17 @@ export async function startGeneration(
   request: GenerateRequest,
   options: GenerationSignals,
 ): Promise<StartedGeneration> {
-  const leave = options.drain?.enter() ?? ((): void => undefined);
+  let leaveDrain: () => void;
+  try {
+    leaveDrain = options.drain?.enter() ?? ((): void => undefined);
+  } catch (error) {
+    options.onLeave?.();
+    throw error;
+  }
+  const leave = (): void => {
+    leaveDrain();
+    options.onLeave?.();
+  };
   const stopSignal = options.drain?.stopSignal;
   const controller = new AbortController();
   const signals = [options.clientSignal, stopSignal].filter((signal) => signal !== undefined);

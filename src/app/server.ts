@@ -26,7 +26,7 @@ import {
   memoryMarginBytes,
   type Scheduler,
 } from "../scheduler/index.js";
-import { Database } from "../store/index.js";
+import { ApiKeyStore, Database } from "../store/index.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
@@ -66,8 +66,6 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<RunningServer> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const warning = checkExposure(config);
-  if (warning !== undefined) logger.warn(warning);
   const events = new EventBus((error, event) =>
     logger.error(`Event listener for ${event} failed`, { error: String(error) }),
   );
@@ -77,6 +75,15 @@ export async function startServer(
   const { catalog, summary: models } = await openModelCatalog(config, logger);
   // Start order: state database, then the ops that subscribe to events, then the serving path.
   const database = Database.open({ path: join(config.home, "rawrxd.db") });
+  // Read per request: a key created or revoked with `rawrxd keys` counts at once.
+  const keys = new ApiKeyStore(database);
+  try {
+    const warning = checkExposure(config, keys.hasActiveKeys());
+    if (warning !== undefined) logger.warn(warning);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
   const loadPath = runnerLoadPath({
     engine: options.engine ?? new LlamaCppEngine({ logger }),
     tuning: runnerTuningOf(config),
@@ -132,6 +139,8 @@ export async function startServer(
     time: systemTime,
     isReady: () => isReady,
     drain,
+    keys,
+    events,
   });
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));

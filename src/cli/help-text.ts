@@ -12,6 +12,7 @@ Commands:
   pull SOURCE           Download a GGUF model into the models folder (no server needed)
   gpu                   Show the compute backend, every candidate with its reason, and per-model plans
   metrics               Show request statistics, or export them (metrics export --format csv)
+  keys                  Create, list and revoke API keys (no server needed)
   help [COMMAND]        Show help for a command
 
 Options:

@@ -8,6 +8,7 @@ import { AppError } from "../core/index.js";
 import { CliError, processIo, usageError, type CliDependencies, type CliIo, type Command } from "./cli-io.js";
 import { helpUsage, topLevelUsage } from "./help-text.js";
 import { gpuCommand } from "./gpu-command.js";
+import { keysCommand } from "./keys-command.js";
 import { listCommand, psCommand } from "./list-commands.js";
 import { metricsCommand } from "./metrics-command.js";
 import { pullCommand } from "./pull-command.js";
@@ -37,6 +38,7 @@ const commands: ReadonlyMap<string, Command> = new Map(
     pullCommand,
     metricsCommand,
     gpuCommand,
+    keysCommand,
   ].map((command) => [command.name, command]),
 );
 

@@ -62,6 +62,9 @@ export interface Config {
   queueTimeoutMs: number;
   apiKeys: string[];
   insecureNoAuth: boolean;
+  authFailuresPerMinute: number;
+  allowedHosts: string[];
+  corsOrigins: string[];
   maxBodyBytes: number;
   maxTokensLimit: number;
   heartbeatMs: number;
@@ -306,7 +309,7 @@ export const settings: SettingsTable = {
     defaultText: "(none)",
     parse: parseList,
     description:
-      "Comma-separated API keys; when set, every route but /health needs `Authorization: Bearer KEY`.",
+      "Comma-separated admin API keys (ids config-1, config-2, …), besides the managed keys of `rawrxd keys`.",
     aliases: ["--api-key"],
   },
   insecureNoAuth: {
@@ -317,6 +320,32 @@ export const settings: SettingsTable = {
     parse: parseBoolean,
     description: "Allow a non-loopback --host without API keys. Anyone who can reach the port can use it.",
     isSwitch: true,
+  },
+  authFailuresPerMinute: {
+    env: "RAWRXD_AUTH_FAILURES_PER_MINUTE",
+    flag: "--auth-failures-per-minute",
+    defaultValue: () => 10,
+    defaultText: "10",
+    parse: parseInteger(0, 1_000_000),
+    description:
+      "Failed authentications one address may make per minute; beyond it, 429 with Retry-After (0 = no limit).",
+  },
+  allowedHosts: {
+    env: "RAWRXD_ALLOWED_HOSTS",
+    flag: "--allowed-hosts",
+    defaultValue: () => [],
+    defaultText: "(none)",
+    parse: parseList,
+    description:
+      "Host names clients may use besides IP addresses, localhost and --host (DNS-rebinding guard); * allows any.",
+  },
+  corsOrigins: {
+    env: "RAWRXD_CORS_ORIGINS",
+    flag: "--cors-origins",
+    defaultValue: () => [],
+    defaultText: "(none)",
+    parse: parseList,
+    description: "Web origins allowed to call cross-origin (https://app.example); other origins get 403.",
   },
   maxBodyBytes: {
     env: "RAWRXD_MAX_BODY_BYTES",

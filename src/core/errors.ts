@@ -13,6 +13,7 @@ export const errorCodes = [
   "insufficient-memory",
   "body-too-large",
   "queue-full",
+  "rate-limited",
   "queue-timeout",
   "cancelled",
   "runner-crashed",

@@ -3,9 +3,10 @@
  * in src/app. Listeners run synchronously and must stay cheap; a throwing listener is
  * isolated so it never breaks the request that emitted the event.
  */
+import type { Role } from "./access.js";
 import type { FinishReason, Priority } from "./inference.js";
 
-export interface ServerEvents {
+export interface ServerEvents extends AuthEvents {
   "request-queued": { requestId: string; model: string; priority: Priority };
   "request-started": { requestId: string; model: string; queueMs: number };
   "request-preempted": {
@@ -39,7 +40,7 @@ export interface ServerEvents {
     /** First token to the end, without time spent preempted. */
     decodeMs?: number;
     preemptions?: number;
-    /** The API key that sent the request; keys have no ids yet. */
+    /** The API key that sent the request (`config-1`, a managed key id, `anonymous-local`). */
     apiKeyId?: string;
   };
   "model-load-start": { model: string };
@@ -57,6 +58,23 @@ export interface ServerEvents {
     threshold: number;
     message: string;
   };
+}
+
+/** Authentication and key management, for the audit log (issue #11). */
+export interface AuthEvents {
+  /** A request without a valid key, or with a key whose role may not use the route. */
+  "auth-failed": {
+    reason: "missing-key" | "invalid-key" | "revoked-key" | "forbidden";
+    /** The key's public id when one could be read from what was presented. */
+    keyId: string | undefined;
+    sourceAddress: string;
+    method: string;
+    path: string;
+  };
+  /** Too many failed attempts from one address: refused with 429 until `retryAfterSeconds`. */
+  "auth-rate-limited": { sourceAddress: string; retryAfterSeconds: number; path: string };
+  "key-created": { keyId: string; name: string; role: Role; maxPriority: Priority; byKeyId: string };
+  "key-revoked": { keyId: string; byKeyId: string };
 }
 
 export type EventName = keyof ServerEvents;

@@ -8,3 +8,4 @@ export * from "./seeded-random.js";
 export * from "./time.js";
 export * from "./fake-time.js";
 export * from "./bytes.js";
+export * from "./access.js";

@@ -54,6 +54,8 @@ export interface GenerateRequest {
   /** Emit `progress` events while the prompt is evaluated. */
   reportProgress: boolean;
   priority: Priority;
+  /** The API key that sent it (`anonymous-local` on an open server): request-end names it. */
+  apiKeyId?: string | undefined;
   /** Continue a preempted generation exactly where it stopped. Set by the scheduler only. */
   resume?: ResumeState | undefined;
 }

@@ -88,7 +88,11 @@ export class ModelQueue implements OwnedScheduler {
     } finally {
       untrack();
       const { id: requestId, model, priority, preemptions } = tracked;
-      this.#options.events.emit("request-end", record.endEvent({ requestId, model, priority, preemptions }));
+      const ended = record.endEvent({ requestId, model, priority, preemptions });
+      this.#options.events.emit(
+        "request-end",
+        request.apiKeyId === undefined ? ended : { ...ended, apiKeyId: request.apiKeyId },
+      );
     }
   }
 

@@ -52,4 +52,22 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: "api-keys",
+    up(connection) {
+      // Managed API keys: only the SHA-256 of each key is kept; times in Unix ms.
+      connection.exec(`
+        CREATE TABLE api_keys (
+          id TEXT PRIMARY KEY,
+          name TEXT NOT NULL,
+          role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
+          max_priority TEXT NOT NULL CHECK (max_priority IN ('high', 'normal', 'low')),
+          key_sha256 BLOB NOT NULL,
+          created_at INTEGER NOT NULL,
+          revoked_at INTEGER
+        ) WITHOUT ROWID;
+      `);
+    },
+  },
 ];

@@ -5,6 +5,7 @@
  */
 import type { Hono } from "hono";
 import { AppError } from "../../core/index.js";
+import { checkRequestOwner } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 
 export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
@@ -34,6 +35,7 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   });
   app.get("/v1/queue/:id", (context) => {
     const id = context.req.param("id");
+    checkRequestOwner(context, id);
     const status = deps.queue.snapshot().requests.find((request) => request.id === id);
     if (status === undefined)
       throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);
@@ -50,6 +52,7 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   });
   app.delete("/v1/requests/:id", async (context) => {
     const id = context.req.param("id");
+    checkRequestOwner(context, id);
     const state = await deps.queue.cancel(id);
     if (state === undefined)
       throw new AppError("not-found", `No queued or running request has id "${id}"; it may have finished.`);

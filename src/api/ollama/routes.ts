@@ -1,7 +1,8 @@
 /** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
 import type { Context, Hono } from "hono";
 import { toAppError, type MonotonicMs, type StreamEvent, type TimePort } from "../../core/index.js";
-import { resolvePriority } from "../common-schema.js";
+import { claimRequest, grantPriority } from "../caller.js";
+import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
@@ -49,7 +50,7 @@ async function generate(
       : await readJson(context, schemas.chat, config.maxBodyBytes);
   const common = {
     id,
-    priority: resolvePriority(body.priority, context.req.header("x-priority")),
+    priority: grantPriority(context, body.priority),
     maxTokensLimit: config.maxTokensLimit,
   };
   const keepAlive = keepAliveMs(body.keep_alive);
@@ -59,11 +60,16 @@ async function generate(
       : (body as { prompt?: string }).prompt === undefined || (body as { prompt?: string }).prompt === "";
   if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
-  const started = await startGeneration(deps.queue, request, {
-    clientSignal: context.req.raw.signal,
-    keepAliveMs: keepAlive,
-    drain: deps.drain,
-  });
+  const started = await startGeneration(
+    deps.queue,
+    { ...request, apiKeyId: context.get("caller").keyId },
+    {
+      ...claimRequest(context),
+      clientSignal: context.req.raw.signal,
+      keepAliveMs: keepAlive,
+      drain: deps.drain,
+    },
+  );
   if (body.stream === false) {
     const result = await collect(started.events);
     return context.json({
@@ -75,7 +81,13 @@ async function generate(
       ),
     });
   }
-  const frames = ndjsonFrames(started.events, { kind, model: request.model, time: deps.time, startedMs });
+  const frames = ndjsonFrames(started.events, {
+    kind,
+    model: request.model,
+    time: deps.time,
+    startedMs,
+    redact: redactorFor(config),
+  });
   return new Response(
     frameStream(frames, {
       onCancel: () => void started.close(),
@@ -122,7 +134,7 @@ function final(
 
 async function* ndjsonFrames(
   events: AsyncGenerator<StreamEvent>,
-  shape: ReplyShape & { startedMs: MonotonicMs },
+  shape: ReplyShape & { startedMs: MonotonicMs; redact: (message: string) => string },
 ): AsyncGenerator<string> {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";
   try {
@@ -149,7 +161,7 @@ async function* ndjsonFrames(
     }
   } catch (error) {
     // After the first line the status is sent: one error line, then the stream ends.
-    yield line({ error: toAppError(error).message });
+    yield line({ error: shape.redact(toAppError(error).message) });
   }
 }
 

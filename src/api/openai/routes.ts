@@ -1,8 +1,9 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
 import type { StreamEvent } from "../../core/index.js";
-import { resolvePriority } from "../common-schema.js";
+import { claimRequest, grantPriority } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
+import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
@@ -59,7 +60,7 @@ async function generate(
     const body = await readJson(context, schemas.chat, config.maxBodyBytes);
     request = chatToNative(body, {
       ...options,
-      priority: resolvePriority(body.priority, context.req.header("x-priority")),
+      priority: grantPriority(context, body.priority),
     });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
@@ -67,15 +68,20 @@ async function generate(
     const body = await readJson(context, schemas.completion, config.maxBodyBytes);
     request = completionToNative(body, {
       ...options,
-      priority: resolvePriority(body.priority, context.req.header("x-priority")),
+      priority: grantPriority(context, body.priority),
     });
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
-  const started = await startGeneration(deps.queue, request, {
-    clientSignal: context.req.raw.signal,
-    drain: deps.drain,
-  });
+  const started = await startGeneration(
+    deps.queue,
+    { ...request, apiKeyId: context.get("caller").keyId },
+    {
+      ...claimRequest(context),
+      clientSignal: context.req.raw.signal,
+      drain: deps.drain,
+    },
+  );
   const created = Math.floor(deps.time.wallNow() / 1000);
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
@@ -98,7 +104,7 @@ async function generate(
       usage: usageBody(result.usage),
     });
   }
-  const frames = sseFrames(started.events, { ...shape, includeUsage });
+  const frames = sseFrames(started.events, { ...shape, includeUsage, redact: redactorFor(config) });
   const body = frameStream(frames, {
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
@@ -114,6 +120,8 @@ interface ChunkShape {
   model: string;
   kind: Kind;
   includeUsage: boolean;
+  /** Hides server paths in an error sent mid-stream. */
+  redact: (message: string) => string;
 }
 
 function data(value: unknown): string {
@@ -180,7 +188,7 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
     }
   } catch (error) {
     // After the first byte the status is sent: report the error as one event, then end.
-    yield data(errorBody(toAppError(error), "openai"));
+    yield data(errorBody(forClient(toAppError(error), shape.redact), "openai"));
   }
 }
 

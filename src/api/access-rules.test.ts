@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { mayUse } from "./access-rules.js";
+
+describe("mayUse", () => {
+  it("lets a user run inference, list models and see its requests", () => {
+    for (const [method, path] of [
+      ["POST", "/v1/chat/completions"],
+      ["POST", "/api/chat"],
+      ["GET", "/v1/models"],
+      ["HEAD", "/api/tags"],
+      ["GET", "/v1/queue/req-1"],
+      ["DELETE", "/v1/requests/req-1"],
+      ["GET", "/v1/models/"],
+    ] as const)
+      expect(mayUse("user", { method, path }), `${method} ${path}`).toBe(true);
+  });
+
+  it("keeps everything else, unknown routes included, for admins", () => {
+    for (const [method, path] of [
+      ["GET", "/v1/admin/keys"],
+      ["POST", "/v1/admin/keys"],
+      ["GET", "/v1/admin/keys/"],
+      ["GET", "/v1/metrics"],
+      ["GET", "/metrics"],
+      ["POST", "/api/pull"],
+      ["DELETE", "/api/delete"],
+      ["DELETE", "/v1/requests/a/b"],
+      ["GET", "/v1/some-future-admin-route"],
+    ] as const) {
+      expect(mayUse("user", { method, path }), `${method} ${path}`).toBe(false);
+      expect(mayUse("admin", { method, path })).toBe(true);
+    }
+  });
+});

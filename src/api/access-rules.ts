@@ -1,0 +1,47 @@
+/**
+ * Which routes a `user` key may use: inference, model listings and its own requests. Everything
+ * else (keys, metrics, GPU details, and every admin route added later) is for `admin` only, so a
+ * new route is closed to users until it is listed here.
+ */
+import type { Role } from "../core/index.js";
+
+const userRoutes: Record<string, readonly (string | RegExp)[]> = {
+  GET: [
+    "/",
+    "/health",
+    "/ready",
+    "/v1/models",
+    /^\/v1\/models\/[^/]+$/,
+    "/v1/queue",
+    /^\/v1\/queue\/[^/]+$/,
+    "/api/tags",
+    "/api/ps",
+    "/api/version",
+  ],
+  POST: [
+    "/v1/chat/completions",
+    "/v1/completions",
+    "/v1/embeddings",
+    "/api/generate",
+    "/api/chat",
+    "/api/embed",
+    "/api/embeddings",
+    "/api/show",
+  ],
+  // The route itself refuses another key's request.
+  DELETE: [/^\/v1\/requests\/[^/]+$/],
+};
+
+/** Paths where a query string or a trailing slash must not dodge the table. */
+function normalize(path: string): string {
+  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
+}
+
+export function mayUse(role: Role, request: { method: string; path: string }): boolean {
+  if (role === "admin") return true;
+  const method = request.method === "HEAD" ? "GET" : request.method;
+  const path = normalize(request.path);
+  return (userRoutes[method] ?? []).some((route) =>
+    typeof route === "string" ? route === path : route.test(path),
+  );
+}

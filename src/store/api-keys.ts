@@ -1,0 +1,136 @@
+/**
+ * Managed API keys in the state database. A key reads `rxd_<id>_<secret>`: the id is public
+ * (logs and the audit name a key by it), the secret is 256 random bits. Only the SHA-256 of
+ * the whole key is stored: a fast hash is enough for keys that cannot be guessed, and it keeps
+ * checking a key per request to one primary-key lookup and one digest.
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import {
+  AppError,
+  priorities,
+  roles,
+  systemTime,
+  type ApiKeyRegistry,
+  type ApiKeyView,
+  type CreatedApiKey,
+  type KeyCheck,
+  type NewApiKey,
+  type Priority,
+  type Role,
+  type TimePort,
+} from "../core/index.js";
+import type { Database } from "./database.js";
+
+const keyPattern = /^rxd_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+const maxNameLength = 64;
+
+interface KeyRow {
+  id: string;
+  name: string;
+  role: Role;
+  max_priority: Priority;
+  key_sha256: Buffer;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function sha256(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+function viewOf(row: KeyRow): ApiKeyView {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    maxPriority: row.max_priority,
+    createdAtMs: row.created_at,
+    revokedAtMs: row.revoked_at ?? undefined,
+  };
+}
+
+export class ApiKeyStore implements ApiKeyRegistry {
+  readonly #time: TimePort;
+  readonly #insert;
+  readonly #selectOne;
+  readonly #selectAll;
+  readonly #revoke;
+  readonly #countActive;
+
+  constructor(database: Database, options: { time?: TimePort } = {}) {
+    const connection = database.connection;
+    this.#time = options.time ?? systemTime;
+    this.#insert = connection.prepare(
+      "INSERT INTO api_keys (id, name, role, max_priority, key_sha256, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.#selectOne = connection.prepare("SELECT * FROM api_keys WHERE id = ?");
+    this.#selectAll = connection.prepare("SELECT * FROM api_keys ORDER BY created_at, id");
+    this.#revoke = connection.prepare(
+      "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+    );
+    this.#countActive = connection
+      .prepare("SELECT EXISTS (SELECT 1 FROM api_keys WHERE revoked_at IS NULL)")
+      .pluck();
+  }
+
+  create(input: NewApiKey): CreatedApiKey {
+    const name = input.name.trim();
+    if (name === "" || name.length > maxNameLength || /[\p{Cc}]/u.test(name))
+      throw new AppError(
+        "bad-request",
+        `Invalid key name "${input.name}": use 1 to ${maxNameLength} printable characters.`,
+        { param: "name" },
+      );
+    if (!roles.includes(input.role))
+      throw new AppError("bad-request", `Invalid role "${input.role}": expected admin or user.`, {
+        param: "role",
+      });
+    const maxPriority = input.maxPriority ?? "high";
+    if (!priorities.includes(maxPriority))
+      throw new AppError(
+        "bad-request",
+        `Invalid max priority "${maxPriority}": expected high, normal or low.`,
+        {
+          param: "max_priority",
+        },
+      );
+    const id = randomBytes(6).toString("hex");
+    const key = `rxd_${id}_${randomBytes(32).toString("base64url")}`;
+    const createdAtMs = this.#time.wallNow();
+    this.#insert.run(id, name, input.role, maxPriority, sha256(key), createdAtMs);
+    return { key, view: { id, name, role: input.role, maxPriority, createdAtMs, revokedAtMs: undefined } };
+  }
+
+  /** Every key, revoked ones included, oldest first. */
+  list(): ApiKeyView[] {
+    return (this.#selectAll.all() as KeyRow[]).map(viewOf);
+  }
+
+  get(id: string): ApiKeyView | undefined {
+    const row = this.#selectOne.get(id) as KeyRow | undefined;
+    return row === undefined ? undefined : viewOf(row);
+  }
+
+  /** Revokes at once (idempotent); undefined when no key has this id. */
+  revoke(id: string): ApiKeyView | undefined {
+    this.#revoke.run(this.#time.wallNow(), id);
+    return this.get(id);
+  }
+
+  /** True while at least one managed key is active. */
+  hasActiveKeys(): boolean {
+    return this.#countActive.get() === 1;
+  }
+
+  /** Checks a presented key against the store: one primary-key lookup, a constant-time compare. */
+  verify(presented: string): KeyCheck {
+    const match = keyPattern.exec(presented);
+    if (match === null) return { status: "invalid", keyId: undefined };
+    const keyId = match[1]!;
+    const row = this.#selectOne.get(keyId) as KeyRow | undefined;
+    if (row === undefined || !timingSafeEqual(row.key_sha256, sha256(presented)))
+      return { status: "invalid", keyId };
+    if (row.revoked_at !== null) return { status: "revoked", keyId };
+    return { status: "valid", view: viewOf(row) };
+  }
+}
