@@ -70,6 +70,8 @@ export class AuditLog {
   #health: AuditHealth = { state: "writable" };
   #timer: Timer | undefined;
   #isClosed = false;
+  #batches = 0;
+  #timerCheckpoint: Promise<void> | undefined;
 
   private constructor(options: AuditLogOptions, state: OpenState) {
     this.#options = {
@@ -125,6 +127,11 @@ export class AuditLog {
     return this.#health;
   }
 
+  /** Batches written so far: each cost one write and one fdatasync per segment it touched. */
+  get batchesWritten(): number {
+    return this.#batches;
+  }
+
   get isWritable(): boolean {
     return this.#health.state !== "failed" && !this.#isClosed;
   }
@@ -178,9 +185,10 @@ export class AuditLog {
     });
   }
 
-  /** Resolves when every record recorded so far is on disk. */
+  /** Resolves when every record recorded so far is on disk (and a checkpoint the timer began is stored). */
   async flush(): Promise<void> {
     while (this.#flushing !== undefined) await this.#flushing;
+    await this.#timerCheckpoint;
   }
 
   /** Signs and stores a checkpoint of the current on-disk head now (no-op when nothing is new). */
@@ -267,6 +275,7 @@ export class AuditLog {
   }
 
   async #writeBatch(batch: Pending[]): Promise<void> {
+    this.#batches += 1;
     let start = 0;
     while (start < batch.length) {
       const { segmentIndex, day } = batch[start]!;
@@ -333,7 +342,9 @@ export class AuditLog {
 
   #checkpointOnTimer(): void {
     if (this.#isClosed || this.#writtenSeq <= this.#checkpointSeq) return;
-    void this.checkpoint().catch((error: unknown) => this.#degrade("checkpoint", error));
+    this.#timerCheckpoint = this.#writeCheckpoint()
+      .catch((error: unknown) => this.#degrade("checkpoint", error))
+      .finally(() => (this.#timerCheckpoint = undefined));
   }
 }
 
