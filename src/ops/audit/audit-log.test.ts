@@ -201,7 +201,8 @@ describe("a torn last line after a crash", () => {
     const log = await fixture.open({ signingKey: await loadOrCreateSigningKey(keyPath) });
     await log.close();
     const report = await verifyAuditLog({ directory: fixture.directory, publicKey });
-    expect(report.findings.filter((finding) => finding.kind !== "torn-tail")).toEqual([]);
+    // The child's last checkpoint may trail its last records; nothing else may be reported.
+    expect(report.findings.filter((finding) => finding.kind !== "unsigned-tail")).toEqual([]);
     expect(report.intact).toBe(true);
     const seqs = new Set(allRecords(await segmentPaths(fixture)).map((record) => record.seq));
     for (let seq = 1; seq <= acknowledged; seq += 1) expect(seqs.has(seq)).toBe(true);
