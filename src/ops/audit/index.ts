@@ -31,3 +31,6 @@ export {
   type AuditVerifyReport,
   type FindingSeverity,
 } from "./verify-findings.js";
+export { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } from "./audit-query.js";
+export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./retention.js";
+export { redactContent } from "./redact.js";
