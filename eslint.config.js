@@ -31,8 +31,9 @@ const allowed = {
   api: ["core", "config", "scheduler", "models"],
   store: ["core"],
   ops: ["core", "store"],
-  // The CLI is a client of the HTTP API; `serve` alone boots the composition root.
-  cli: ["core", "config", "gguf", "models", "app"],
+  // The CLI is a client of the HTTP API; `serve` alone boots the composition root; `audit`
+  // reads ops offline (ARCHITECTURE: the rest use the HTTP client or ops/ offline).
+  cli: ["core", "config", "gguf", "models", "app", "ops"],
   app: components.filter((name) => name !== "app"),
 };
 

@@ -12,6 +12,7 @@ Commands:
   pull SOURCE           Download a GGUF model into the models folder (no server needed)
   gpu                   Show the compute backend, every candidate with its reason, and per-model plans
   metrics               Show request statistics, or export them (metrics export --format csv)
+  audit verify|query    Verify the audit log with its public key, or query it (no server needed)
   help [COMMAND]        Show help for a command
 
 Options:

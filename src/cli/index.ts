@@ -4,6 +4,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { AppError } from "../core/index.js";
+import { auditCommand } from "./audit-command.js";
 import { CliError, processIo, usageError, type CliDependencies, type CliIo, type Command } from "./cli-io.js";
 import { helpUsage, topLevelUsage } from "./help-text.js";
 import { gpuCommand } from "./gpu-command.js";
@@ -36,6 +37,7 @@ const commands: ReadonlyMap<string, Command> = new Map(
     pullCommand,
     metricsCommand,
     gpuCommand,
+    auditCommand,
   ].map((command) => [command.name, command]),
 );
 

@@ -34,3 +34,4 @@ export {
 export { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } from "./audit-query.js";
 export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./retention.js";
 export { redactContent } from "./redact.js";
+export { auditPaths, type AuditPaths } from "./audit-paths.js";
