@@ -8,7 +8,7 @@ import { chmod, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
-import { buildRecord, genesisHash, recordLine, type AuditEntry, type AuditRecord } from "./audit-record.js";
+import { buildRecordLine, genesisHash, type AuditEntry, type AuditRecord } from "./audit-record.js";
 import { appendCheckpoint, signCheckpoint } from "./checkpoints.js";
 import { listSegments, readSegment, repairTornTail, segmentName, utcDay } from "./segment-files.js";
 import type { AuditSigningKey } from "./signing-key.js";
@@ -35,6 +35,7 @@ export type AuditHealth =
 
 interface Pending {
   record: AuditRecord;
+  line: string;
   segmentIndex: number;
   day: string;
   resolve: (record: AuditRecord) => void;
@@ -157,7 +158,7 @@ export class AuditLog {
         },
       }).catch(() => undefined);
     }
-    const record = buildRecord(entry, {
+    const { record, line } = buildRecordLine(entry, {
       seq: this.#seq + 1,
       prev: this.#head,
       timeMs,
@@ -166,7 +167,6 @@ export class AuditLog {
     this.#seq = record.seq;
     this.#head = record.hash;
     this.#lastTimeMs = Math.max(this.#lastTimeMs, timeMs);
-    const line = recordLine(record);
     const day = utcDay(timeMs);
     const bytes = Buffer.byteLength(line);
     if (
@@ -180,7 +180,7 @@ export class AuditLog {
     }
     this.#plannedBytes += bytes;
     return new Promise<AuditRecord>((resolve, reject) => {
-      this.#pending.push({ record, segmentIndex: this.#plannedIndex, day, resolve, reject });
+      this.#pending.push({ record, line, segmentIndex: this.#plannedIndex, day, resolve, reject });
       this.#flushing ??= this.#flushLoop();
     });
   }
@@ -285,7 +285,7 @@ export class AuditLog {
       await segment.handle.write(
         batch
           .slice(start, end)
-          .map((item) => recordLine(item.record))
+          .map((item) => item.line)
           .join(""),
       );
       await segment.handle.datasync();

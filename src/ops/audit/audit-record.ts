@@ -76,13 +76,22 @@ export interface AuditRecord {
 export const genesisHash = "0".repeat(64);
 
 export function hashRecord(record: Omit<AuditRecord, "hash">): string {
-  return createHash("sha256").update(canonicalJson(record)).digest("hex");
+  return sha256Hex(canonicalJson(record));
 }
 
-export function buildRecord(
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+/**
+ * The record and its segment line (canonical JSON + LF), serialized once, by hand in key order:
+ * the append path runs this per record, and the generic canonicalJson costs several times more.
+ * A test holds it equal to canonicalJson of the record.
+ */
+export function buildRecordLine(
   entry: AuditEntry,
   chain: { seq: number; prev: string; timeMs: number; node: string },
-): AuditRecord {
+): { record: AuditRecord; line: string } {
   const level = entry.level ?? "info";
   const body: Omit<AuditRecord, "hash"> = {
     seq: chain.seq,
@@ -100,7 +109,21 @@ export function buildRecord(
     details: entry.details ?? {},
     prev: chain.prev,
   };
-  return { ...body, hash: hashRecord(body) };
+  const text = JSON.stringify;
+  const head = `{"action":${text(body.action)},"address":${text(body.address)},"details":${canonicalJson(body.details)}`;
+  const tail =
+    `"keyId":${text(body.keyId)},"level":${text(level)},"node":${text(body.node)},"object":${text(body.object)},` +
+    `"outcome":${text(body.outcome)},"prev":${text(body.prev)},"requestId":${text(body.requestId)},` +
+    `"seq":${body.seq},"severity":${body.severity},"time":${text(body.time)},"type":${text(body.type)}}`;
+  const hash = sha256Hex(`${head},${tail}`);
+  return { record: { ...body, hash }, line: `${head},"hash":"${hash}",${tail}\n` };
+}
+
+export function buildRecord(
+  entry: AuditEntry,
+  chain: { seq: number; prev: string; timeMs: number; node: string },
+): AuditRecord {
+  return buildRecordLine(entry, chain).record;
 }
 
 /** One line of a segment file: canonical JSON plus LF. */
