@@ -117,9 +117,15 @@ async function main(): Promise<void> {
   console.log(
     formatTable(["CONCURRENCY", "RECORDS", "RECORDS/S", "RECORDS/FSYNC", "P50 MS", "P99 MS"], rows),
   );
-  const best = Math.max(...runs.map((run) => run.recordsPerSecond));
+  const medians = concurrencyLevels.map((concurrency) => ({
+    concurrency,
+    recordsPerSecond: median(
+      runs.filter((run) => run.concurrency === concurrency).map((run) => run.recordsPerSecond),
+    ),
+  }));
+  const best = medians.reduce((top, level) => (level.recordsPerSecond > top.recordsPerSecond ? level : top));
   console.log(
-    `Target ≥ 20,000 records/s: best median ${formatNumber(median(runs.filter((run) => run.concurrency === concurrencyLevels.at(-1)).map((run) => run.recordsPerSecond)), 0)} at concurrency ${concurrencyLevels.at(-1)}, best run ${formatNumber(best, 0)}`,
+    `Target ≥ 20,000 records/s: best median ${formatNumber(best.recordsPerSecond, 0)} at concurrency ${best.concurrency}`,
   );
   const path = await writeResultFiles(
     join(benchDirectory, "results"),
