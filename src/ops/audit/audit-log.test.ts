@@ -105,19 +105,35 @@ describe("segments and checkpoints on fake time", () => {
     expect((await verify()).findings).toEqual([]);
   });
 
+  it("seal the segment found at open when the first record after a restart rolls past it", async () => {
+    fixture = createFixture();
+    await writeHonestLog(fixture, 2);
+    fixture.time.advance(86_400_000);
+    const log = await fixture.open();
+    await log.record({ type: "system", action: "start" });
+    await log.close();
+    const segments = await listSegments(fixture.directory);
+    expect(segments.map((segment) => statSync(segment.path).mode & 0o777)).toEqual([0o444, 0o644]);
+    expect((await verify()).findings).toEqual([]);
+  });
+
   it("sign a checkpoint every checkpointIntervalMs while records arrive", async () => {
     fixture = createFixture();
     const log = await fixture.open({ checkpointEveryRecords: 1000, checkpointIntervalMs: 60_000 });
+    const signedSeqs = async () =>
+      (await readCheckpoints(fixture.directory)).map((stored) => stored.checkpoint?.seq);
     await log.record({ type: "system", action: "start" });
-    expect(await readCheckpoints(fixture.directory)).toEqual([]);
+    // The first batch of a session is signed at once.
+    expect(await signedSeqs()).toEqual([1]);
+    await log.record({ type: "system", action: "health-change" });
+    expect(await signedSeqs()).toEqual([1]);
     await fixture.time.advanceAsync(60_000);
     await log.flush();
-    const checkpoints = await readCheckpoints(fixture.directory);
-    expect(checkpoints.map((stored) => stored.checkpoint?.seq)).toEqual([1]);
+    expect(await signedSeqs()).toEqual([1, 2]);
     // Nothing new: the next interval signs nothing.
     await fixture.time.advanceAsync(60_000);
     await log.flush();
-    expect(await readCheckpoints(fixture.directory)).toHaveLength(1);
+    expect(await signedSeqs()).toEqual([1, 2]);
     await log.close();
   });
 
@@ -125,7 +141,7 @@ describe("segments and checkpoints on fake time", () => {
     fixture = createFixture();
     await writeHonestLog(fixture, 12);
     const seqs = (await readCheckpoints(fixture.directory)).map((stored) => stored.checkpoint?.seq);
-    expect(seqs).toEqual([5, 10, 12]);
+    expect(seqs).toEqual([1, 6, 11, 12]);
     expect((await readCheckpoints(fixture.witness)).map((stored) => stored.checkpoint?.seq)).toEqual(seqs);
   });
 });

@@ -73,6 +73,10 @@ export class AuditLog {
   #isClosed = false;
   #batches = 0;
   #timerCheckpoint: Promise<void> | undefined;
+  /** The first batch of each session is signed at once, so a log with records always has a checkpoint. */
+  #hasSignedThisSession = false;
+  /** The newest segment found at open: sealed (read-only) once the log rolls past it. */
+  readonly #recoveredSegmentPath: string | undefined;
 
   private constructor(options: AuditLogOptions, state: OpenState) {
     this.#options = {
@@ -90,6 +94,7 @@ export class AuditLog {
     this.#plannedBytes = state.segmentBytes;
     this.#writtenSeq = state.seq;
     this.#writtenHead = state.head;
+    this.#recoveredSegmentPath = state.segmentPath;
     this.#checkpointSeq = state.seq;
     this.#timer = this.#options.time
       .setInterval(() => this.#checkpointOnTimer(), this.#options.checkpointIntervalMs)
@@ -266,7 +271,10 @@ export class AuditLog {
           return;
         }
         for (const item of batch) item.resolve(item.record);
-        if (this.#writtenSeq - this.#checkpointSeq >= this.#options.checkpointEveryRecords)
+        if (
+          !this.#hasSignedThisSession ||
+          this.#writtenSeq - this.#checkpointSeq >= this.#options.checkpointEveryRecords
+        )
           await this.#writeCheckpoint().catch((error: unknown) => this.#degrade("checkpoint", error));
       }
     } finally {
@@ -301,6 +309,11 @@ export class AuditLog {
       // Sealed: never written again; read-only on disk says so to anyone who looks.
       await this.#segment.handle.close();
       await chmod(this.#segment.path, 0o444);
+    } else if (
+      this.#recoveredSegmentPath !== undefined &&
+      !this.#recoveredSegmentPath.endsWith(segmentName(index, day))
+    ) {
+      await chmod(this.#recoveredSegmentPath, 0o444);
     }
     const path = join(this.#options.directory, segmentName(index, day));
     this.#segment = { index, day, path, handle: await open(path, "a", 0o644) };
@@ -322,6 +335,7 @@ export class AuditLog {
       this.#options.signingKey,
     );
     this.#checkpointSeq = seq;
+    this.#hasSignedThisSession = true;
     await appendCheckpoint(this.#options.directory, checkpoint);
     if (this.#options.witnessDirectory === undefined) return;
     try {
@@ -355,6 +369,7 @@ interface OpenState {
   segmentIndex: number;
   day: string;
   segmentBytes: number;
+  segmentPath?: string;
 }
 
 async function recoverState(
@@ -388,6 +403,7 @@ async function recoverState(
         segmentIndex: isNewest ? segment.index : newest.index,
         day: isNewest ? segment.day : "",
         segmentBytes: isNewest ? segmentBytes : Number.POSITIVE_INFINITY,
+        segmentPath: newest.path,
       },
       repair,
     };

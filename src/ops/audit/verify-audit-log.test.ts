@@ -47,8 +47,8 @@ describe("verifyAuditLog on an honest log", () => {
     const report = await verify({ witnessDirectory: fixture.witness });
     expect(report).toMatchObject({ intact: true, records: 20, firstSeq: 1, lastSeq: 20 });
     expect(report.findings).toEqual([]);
-    expect(report.checkpointsVerified).toBe(4);
-    expect(report.witnessCheckpointsVerified).toBe(4);
+    expect(report.checkpointsVerified).toBe(5);
+    expect(report.witnessCheckpointsVerified).toBe(5);
   });
 
   it("follows one chain across segments rolled by size", async () => {
@@ -163,8 +163,9 @@ describe("the tamper corpus", () => {
     fixture.key = original;
     const report = await verify({ witnessDirectory: honestWitness });
     const found = kinds(report);
-    expect(found.filter((kind) => kind === "forged-checkpoint")).toHaveLength(4);
-    expect(found.filter((kind) => kind === "witness-mismatch")).toHaveLength(4);
+    expect(found.filter((kind) => kind === "forged-checkpoint")).toHaveLength(5);
+    expect(found.filter((kind) => kind === "witness-mismatch")).toHaveLength(5);
+    expect(found).toContain("missing-checkpoints");
     expect(errors(report)[0]!.message).toContain(`it names key ${attackerKey.keyId}`);
   });
 
@@ -177,8 +178,8 @@ describe("the tamper corpus", () => {
     await writeHonestLog(fixture, 20);
     expect((await verify()).intact).toBe(true);
     const report = await verify({ witnessDirectory: honestWitness });
-    expect(kinds(report)).toEqual(Array(4).fill("witness-mismatch"));
-    expect(errors(report)[0]!.message).toMatch(/records up to seq 5 were rewritten/);
+    expect(kinds(report)).toEqual(Array(5).fill("witness-mismatch"));
+    expect(errors(report)[0]!.message).toMatch(/records up to seq 1 were rewritten/);
   });
 
   it("a forged checkpoint line", async () => {
@@ -190,8 +191,15 @@ describe("the tamper corpus", () => {
     writeLines(checkpoints, lines);
     const report = await verify();
     expect(errors(report)).toEqual([
-      expect.objectContaining({ kind: "forged-checkpoint", line: 5, seq: 25 }),
+      expect.objectContaining({ kind: "forged-checkpoint", line: 6, seq: 25 }),
     ]);
+  });
+
+  it("deleted checkpoints: records no key signed", async () => {
+    await oneSegment();
+    rmSync(fixture.directory + "/checkpoints.jsonl");
+    const report = await verify();
+    expect(kinds(report)).toEqual(["missing-checkpoints"]);
   });
 
   it("a duplicated sequence number", async () => {

@@ -44,7 +44,15 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
     findings.push(...witness.findings);
     witnessCheckpointsVerified = witness.verified;
   }
-  if (!isRanged && walk.last !== undefined && local.highestSeq < walk.last.seq) {
+  if (!isRanged && walk.last !== undefined && local.verified === 0) {
+    // The writer signs its first batch at once, so records without any checkpoint were not
+    // written by it: the checkpoints were removed, or the log was written with another key.
+    findings.push({
+      kind: "missing-checkpoints",
+      severity: "error",
+      message: `no checkpoint verifies with public key ${keyName}: the checkpoints were deleted or the log was not signed with this key`,
+    });
+  } else if (!isRanged && walk.last !== undefined && local.highestSeq < walk.last.seq) {
     const from = local.highestSeq + 1;
     findings.push({
       kind: "unsigned-tail",

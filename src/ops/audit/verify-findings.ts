@@ -9,6 +9,7 @@ export const findingKinds = [
   "deleted-segment",
   "truncated-tail",
   "forged-checkpoint",
+  "missing-checkpoints",
   "checkpoint-mismatch",
   "witness-mismatch",
   "clock-backwards",
