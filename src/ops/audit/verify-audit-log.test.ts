@@ -142,6 +142,16 @@ describe("the tamper corpus", () => {
     );
   });
 
+  it("a deleted last segment: the signed checkpoints reach past the end", async () => {
+    fixture = createFixture();
+    await writeHonestLog(fixture, 30, { maxSegmentBytes: 2000 });
+    const paths = await segmentPaths(fixture);
+    rmSync(paths.at(-1)!);
+    const report = await verify();
+    expect(new Set(kinds(report))).toEqual(new Set(["truncated-tail"]));
+    expect(errors(report).at(-1)!.message).toMatch(/covers seq 30/);
+  });
+
   it("a deleted first segment, with no purge record to account for it", async () => {
     fixture = createFixture();
     await writeHonestLog(fixture, 30, { maxSegmentBytes: 2000 });
