@@ -8,9 +8,11 @@ import { chmod, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
-import { buildRecordLine, genesisHash, type AuditEntry, type AuditRecord } from "./audit-record.js";
+import { buildRecordLine, type AuditEntry, type AuditRecord } from "./audit-record.js";
 import { appendCheckpoint, signCheckpoint } from "./checkpoints.js";
-import { listSegments, readSegment, repairTornTail, segmentName, utcDay } from "./segment-files.js";
+import { recoverState, type OpenState } from "./recover-state.js";
+import { expiredSegments } from "./retention.js";
+import { segmentName, utcDay } from "./segment-files.js";
 import type { AuditSigningKey } from "./signing-key.js";
 
 export interface AuditLogOptions {
@@ -224,18 +226,10 @@ export class AuditLog {
    */
   async purgeExpired(retentionMs: number): Promise<{ segments: string[] }> {
     await this.flush();
-    const cutoffMs = this.#options.time.wallNow() - retentionMs;
-    const sealed = (await listSegments(this.#options.directory)).filter(
-      (segment) => segment.index < this.#plannedIndex,
-    );
-    const purged: { name: string; path: string; first: AuditRecord; last: AuditRecord }[] = [];
-    for (const segment of sealed) {
-      const records = (await readSegment(segment.path)).lines.flatMap((line) => line.record ?? []);
-      const first = records[0];
-      const last = records.at(-1);
-      if (first === undefined || last === undefined || Date.parse(last.time) >= cutoffMs) break;
-      purged.push({ name: segment.name, path: segment.path, first, last });
-    }
+    const purged = await expiredSegments(this.#options.directory, {
+      belowIndex: this.#plannedIndex,
+      cutoffMs: this.#options.time.wallNow() - retentionMs,
+    });
     const first = purged[0];
     const last = purged.at(-1);
     if (first === undefined || last === undefined) return { segments: [] };
@@ -360,53 +354,4 @@ export class AuditLog {
       .catch((error: unknown) => this.#degrade("checkpoint", error))
       .finally(() => (this.#timerCheckpoint = undefined));
   }
-}
-
-interface OpenState {
-  seq: number;
-  head: string;
-  lastTimeMs: number;
-  segmentIndex: number;
-  day: string;
-  segmentBytes: number;
-  segmentPath?: string;
-}
-
-async function recoverState(
-  directory: string,
-): Promise<{ state: OpenState; repair?: { segment: string; cutBytes: number; cutText: string } }> {
-  const segments = await listSegments(directory);
-  const newest = segments.at(-1);
-  const empty: OpenState = {
-    seq: 0,
-    head: genesisHash,
-    lastTimeMs: 0,
-    segmentIndex: 0,
-    day: "",
-    segmentBytes: 0,
-  };
-  if (newest === undefined) return { state: empty };
-  const cut = await repairTornTail(newest.path);
-  const repair = cut.cutBytes > 0 ? { segment: newest.name, ...cut } : undefined;
-  for (const segment of [...segments].reverse()) {
-    const content = await readSegment(segment.path);
-    const last = content.lines.at(-1)?.record;
-    if (last === undefined) continue;
-    const segmentBytes = content.lines.reduce((sum, line) => sum + Buffer.byteLength(line.text) + 1, 0);
-    const isNewest = segment === newest;
-    return {
-      state: {
-        seq: last.seq,
-        head: last.hash,
-        lastTimeMs: Date.parse(last.time),
-        // A fresh segment after the newest when the newest has no records of its own.
-        segmentIndex: isNewest ? segment.index : newest.index,
-        day: isNewest ? segment.day : "",
-        segmentBytes: isNewest ? segmentBytes : Number.POSITIVE_INFINITY,
-        segmentPath: newest.path,
-      },
-      repair,
-    };
-  }
-  return { state: { ...empty, segmentIndex: newest.index, segmentBytes: Number.POSITIVE_INFINITY }, repair };
 }
