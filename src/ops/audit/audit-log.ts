@@ -3,6 +3,8 @@
  * commit (one write + fdatasync per batch; `record()` resolves once its record is on disk),
  * rolls segments by size or UTC day, signs a checkpoint every N records or M ms, repairs a
  * torn last line at open, and purges whole sealed segments past retention.
+ * Over 300 lines on purpose: batching, rolling and checkpoint cadence share the same chain
+ * state (seq, head, written seq), which would otherwise have to become a public mutable object.
  */
 import { chmod, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
 import { createHash } from "node:crypto";
