@@ -32,8 +32,9 @@ const allowed = {
   store: ["core"],
   ops: ["core", "store"],
   // The CLI is a client of the HTTP API; `serve` alone boots the composition root; `keys`
-  // manages the keys in the state database directly, with or without a server.
-  cli: ["core", "config", "gguf", "models", "app", "store"],
+  // manages the keys in the state database directly, and `audit` reads ops offline, both with
+  // or without a server (ARCHITECTURE: the rest use the HTTP client or ops/ offline).
+  cli: ["core", "config", "gguf", "models", "app", "store", "ops"],
   app: components.filter((name) => name !== "app"),
 };
 

@@ -13,6 +13,7 @@ Commands:
   gpu                   Show the compute backend, every candidate with its reason, and per-model plans
   metrics               Show request statistics, or export them (metrics export --format csv)
   keys                  Create, list and revoke API keys (no server needed)
+  audit verify|query    Verify the audit log with its public key, or query it (no server needed)
   help [COMMAND]        Show help for a command
 
 Options:

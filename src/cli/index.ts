@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { nearestName } from "../config/index.js";
 import { AppError } from "../core/index.js";
+import { auditCommand } from "./audit-command.js";
 import { CliError, processIo, usageError, type CliDependencies, type CliIo, type Command } from "./cli-io.js";
 import { helpUsage, topLevelUsage } from "./help-text.js";
 import { gpuCommand } from "./gpu-command.js";
@@ -39,6 +40,7 @@ const commands: ReadonlyMap<string, Command> = new Map(
     metricsCommand,
     gpuCommand,
     keysCommand,
+    auditCommand,
   ].map((command) => [command.name, command]),
 );
 

@@ -1,0 +1,174 @@
+/**
+ * `rawrxd audit verify|query`: works offline on RAWRXD_HOME/audit, with or without a server.
+ * `verify` needs only the public key and exits 0 only when the log is intact.
+ */
+import {
+  auditPaths,
+  auditTypes,
+  verifyAuditLog,
+  formatFinding,
+  queryAuditLog,
+  auditRecordsCsv,
+  auditRecordsJsonl,
+  readPublicKey,
+  type AuditRecord,
+  type AuditType,
+} from "../ops/index.js";
+import { systemTime } from "../core/index.js";
+import { usageError, CliError, type Command, type CommandContext } from "./cli-io.js";
+import {
+  configFromFlags,
+  parseCommandArgs,
+  settingsFlagOptions,
+  type FlagValues,
+} from "./parse-command-args.js";
+
+export const auditUsage = `Usage: rawrxd audit verify|query [options]
+
+Check or read the audit log in $RAWRXD_HOME/audit. No server is needed.
+
+  verify                Recompute every hash, walk the chain across segments, check every
+                        signed checkpoint (and the witness copies). Exit 0 only when intact;
+                        each problem is printed with its segment, line and sequence number.
+  query                 Print matching records, oldest first
+
+Options (verify):
+  --public-key FILE     Ed25519 public key (PEM) to check checkpoints with
+                        (default $RAWRXD_HOME/audit-key/ed25519.pem.pub, or
+                        $RAWRXD_AUDIT_KEY_FILE.pub)
+  --witness DIR         Folder holding the witness copies of the checkpoints
+  --from TIME           Verify only records at or after TIME
+  --to TIME             Verify only records at or before TIME
+
+Options (query):
+  --since TIME          Records at or after TIME
+  --until TIME          Records before TIME
+  --type TYPE           ${auditTypes.join(", ")} (repeatable)
+  --key ID              Records of one API key id (or anonymous-local)
+  --request-id ID       Records of one request
+  --format F            jsonl (default) or csv
+
+TIME is an ISO 8601 date or time (2026-01-31, 2026-01-31T12:00:00Z) or a span back from
+now (30s, 30m, 24h, 7d).
+
+  --home DIR            Data directory (env RAWRXD_HOME, default ~/.rawrxd)
+  -h, --help            Show this help
+`;
+
+const flags = {
+  ...settingsFlagOptions(["home"]),
+  "public-key": { type: "string" },
+  witness: { type: "string" },
+  from: { type: "string" },
+  to: { type: "string" },
+  since: { type: "string" },
+  until: { type: "string" },
+  type: { type: "string", multiple: true },
+  key: { type: "string" },
+  "request-id": { type: "string" },
+  format: { type: "string" },
+} as const;
+
+export const auditCommand: Command = {
+  name: "audit",
+  usage: () => auditUsage,
+  async run(args, context) {
+    const { values, positionals } = parseCommandArgs("audit", args, {
+      flags,
+      minPositionals: 1,
+      maxPositionals: 1,
+    });
+    const config = configFromFlags("audit", values, { keys: ["home"], io: context.io });
+    const paths = auditPaths(config.home, context.io.env["RAWRXD_AUDIT_KEY_FILE"]);
+    const action = positionals[0] ?? "";
+    switch (action) {
+      case "verify":
+        return verify(values, { ...paths, context });
+      case "query":
+        return query(values, { directory: paths.directory, context });
+      default:
+        throw usageError("audit", `Unknown action "${action}"; use verify or query.`);
+    }
+  },
+};
+
+async function verify(
+  values: FlagValues,
+  options: { directory: string; publicKey: string; context: CommandContext },
+): Promise<number> {
+  const { io } = options.context;
+  const nowMs = (options.context.dependencies.time ?? systemTime).wallNow();
+  const publicKeyPath = stringFlag(values, "public-key") ?? options.publicKey;
+  let publicKey;
+  try {
+    publicKey = await readPublicKey(publicKeyPath);
+  } catch (error) {
+    throw new CliError(
+      `rawrxd audit verify: cannot read the public key ${publicKeyPath} (${(error as Error).message}). Pass --public-key FILE.`,
+    );
+  }
+  const report = await verifyAuditLog({
+    directory: options.directory,
+    publicKey,
+    witnessDirectory: stringFlag(values, "witness"),
+    fromMs: timeFlag(values, "from", nowMs),
+    toMs: timeFlag(values, "to", nowMs),
+  });
+  const range = report.firstSeq === null ? "no records" : `seq ${report.firstSeq}..${report.lastSeq}`;
+  const witness =
+    values["witness"] === undefined ? "" : `, ${report.witnessCheckpointsVerified} witness checkpoints`;
+  io.stdout.write(
+    `${report.intact ? "INTACT" : "NOT INTACT"}: ${report.records} records (${range}), ${report.checkpointsVerified} signed checkpoints verified${witness}\n`,
+  );
+  for (const finding of report.findings) io.stdout.write(formatFinding(finding) + "\n");
+  return report.intact ? 0 : 1;
+}
+
+async function query(
+  values: FlagValues,
+  options: { directory: string; context: CommandContext },
+): Promise<number> {
+  const { io } = options.context;
+  const nowMs = (options.context.dependencies.time ?? systemTime).wallNow();
+  const format = stringFlag(values, "format") ?? "jsonl";
+  if (format !== "jsonl" && format !== "csv")
+    throw usageError("audit", `--format must be jsonl or csv, not "${format}".`);
+  const types = (values["type"] as unknown as string[] | undefined)?.map((type) => {
+    if (!(auditTypes as readonly string[]).includes(type))
+      throw usageError("audit", `--type must be one of ${auditTypes.join(", ")}, not "${type}".`);
+    return type as AuditType;
+  });
+  const records: AuditRecord[] = [];
+  for await (const record of queryAuditLog(options.directory, {
+    sinceMs: timeFlag(values, "since", nowMs),
+    untilMs: timeFlag(values, "until", nowMs),
+    types,
+    keyId: stringFlag(values, "key"),
+    requestId: stringFlag(values, "request-id"),
+  }))
+    records.push(record);
+  io.stdout.write(format === "csv" ? auditRecordsCsv(records) : auditRecordsJsonl(records));
+  return 0;
+}
+
+function stringFlag(values: FlagValues, name: string): string | undefined {
+  const value = values[name];
+  return typeof value === "string" ? value : undefined;
+}
+
+const spanUnitsMs: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** ISO date/time, or a span back from now (`30m`, `24h`, `7d`). */
+function timeFlag(values: FlagValues, name: string, nowMs: number): number | undefined {
+  const text = stringFlag(values, name);
+  if (text === undefined) return undefined;
+  const span = /^(\d+)([smhd])$/.exec(text);
+  if (span) return nowMs - Number(span[1]) * spanUnitsMs[span[2]!]!;
+  const timeMs = Date.parse(text);
+  if (Number.isNaN(timeMs))
+    throw usageError(
+      "audit",
+      `--${name} must be an ISO 8601 date or time or a span like 24h, not "${text}".`,
+    );
+  return timeMs;
+}

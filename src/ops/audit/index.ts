@@ -1,0 +1,37 @@
+/**
+ * ComplianceLogger: an append-only, hash-chained audit log with Ed25519-signed checkpoints,
+ * offline verification with only the public key, retention, query/export and redaction.
+ */
+export {
+  anonymousLocal,
+  auditLevels,
+  auditTypes,
+  syslogSeverity,
+  type AuditEntry,
+  type AuditLevel,
+  type AuditOutcome,
+  type AuditRecord,
+  type AuditType,
+} from "./audit-record.js";
+export { AuditLog, AuditWriteError, type AuditHealth, type AuditLogOptions } from "./audit-log.js";
+export {
+  generateSigningKey,
+  loadOrCreateSigningKey,
+  publicKeyId,
+  publicKeyPem,
+  readPublicKey,
+  type AuditSigningKey,
+} from "./signing-key.js";
+export { verifyAuditLog, type VerifyAuditLogOptions } from "./verify-audit-log.js";
+export {
+  findingKinds,
+  formatFinding,
+  type AuditFinding,
+  type AuditFindingKind,
+  type AuditVerifyReport,
+  type FindingSeverity,
+} from "./verify-findings.js";
+export { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } from "./audit-query.js";
+export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./retention.js";
+export { redactContent } from "./redact.js";
+export { auditPaths, type AuditPaths } from "./audit-paths.js";

@@ -1,0 +1,63 @@
+/**
+ * The Ed25519 key that signs checkpoints. The private key lives in its own file (mode 0600)
+ * outside the audit folder; an auditor needs only the public key (SPKI PEM) to verify.
+ */
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+} from "node:crypto";
+import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+
+export interface AuditSigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** First 16 hex digits of the SHA-256 of the public key (DER): names the key in checkpoints. */
+  keyId: string;
+}
+
+export function publicKeyId(publicKey: KeyObject): string {
+  const der = publicKey.export({ type: "spki", format: "der" });
+  return createHash("sha256").update(der).digest("hex").slice(0, 16);
+}
+
+export function publicKeyPem(publicKey: KeyObject): string {
+  return publicKey.export({ type: "spki", format: "pem" }).toString();
+}
+
+export function generateSigningKey(): AuditSigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  return { privateKey, publicKey, keyId: publicKeyId(publicKey) };
+}
+
+/**
+ * Reads the private key at `privateKeyPath`, or creates one there (0600, folder 0700) with its
+ * public key beside it as `<path>.pub`.
+ */
+export async function loadOrCreateSigningKey(privateKeyPath: string): Promise<AuditSigningKey> {
+  let pem: string | undefined;
+  try {
+    pem = await readFile(privateKeyPath, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (pem !== undefined) {
+    const privateKey = createPrivateKey(pem);
+    const publicKey = createPublicKey(privateKey);
+    return { privateKey, publicKey, keyId: publicKeyId(publicKey) };
+  }
+  const key = generateSigningKey();
+  await mkdir(dirname(privateKeyPath), { recursive: true, mode: 0o700 });
+  const privatePem = key.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+  await writeFile(privateKeyPath, privatePem, { mode: 0o600, flag: "wx" });
+  await chmod(privateKeyPath, 0o600);
+  await writeFile(`${privateKeyPath}.pub`, publicKeyPem(key.publicKey));
+  return key;
+}
+
+export async function readPublicKey(path: string): Promise<KeyObject> {
+  return createPublicKey(await readFile(path, "utf8"));
+}
