@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError, FakeTime } from "../core/index.js";
+import { AppError, FakeTime, systemTime } from "../core/index.js";
 import { RequestDrain } from "./request-drain.js";
 
 describe("RequestDrain", () => {
@@ -43,5 +43,21 @@ describe("RequestDrain", () => {
     drain.stop();
     expect(drain.stopSignal.aborted).toBe(true);
     expect(drain.isDraining).toBe(true);
+  });
+
+  it("takes any number of running requests on its stop signal without a listener-leak warning", async () => {
+    const drain = new RequestDrain(new FakeTime());
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const listeners = Array.from({ length: 32 }, () => () => undefined);
+      for (const listener of listeners) drain.stopSignal.addEventListener("abort", listener);
+      await systemTime.sleep(1); // warnings are emitted on a later tick
+      for (const listener of listeners) drain.stopSignal.removeEventListener("abort", listener);
+    } finally {
+      process.off("warning", onWarning);
+    }
+    expect(warnings.map((warning) => warning.name)).not.toContain("MaxListenersExceededWarning");
   });
 });

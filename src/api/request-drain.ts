@@ -5,6 +5,7 @@
  * dialect instead of a torn connection. The listening socket stays open through both, so
  * clients and load balancers get answers (/ready: 503) rather than refused connections.
  */
+import { setMaxListeners } from "node:events";
 import { AppError, systemTime, type TimePort } from "../core/index.js";
 
 /** Seconds a refused client should wait: long enough for a restarted server or another instance. */
@@ -19,6 +20,9 @@ export class RequestDrain {
 
   constructor(time: TimePort = systemTime) {
     this.#time = time;
+    // Every running request listens here, so more than 10 at once is normal, not a leak: without
+    // this, Node prints MaxListenersExceededWarning under ordinary load (seen in the queue bench).
+    setMaxListeners(0, this.#stop.signal);
   }
 
   get isDraining(): boolean {
