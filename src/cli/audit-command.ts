@@ -73,7 +73,7 @@ export const auditCommand: Command = {
   name: "audit",
   usage: () => auditUsage,
   async run(args, context) {
-    const { values, positionals } = parseCommandArgs("audit", args, {
+    const { values, lists, positionals } = parseCommandArgs("audit", args, {
       flags,
       minPositionals: 1,
       maxPositionals: 1,
@@ -85,7 +85,7 @@ export const auditCommand: Command = {
       case "verify":
         return verify(values, { ...paths, context });
       case "query":
-        return query(values, { directory: paths.directory, context });
+        return query(values, { directory: paths.directory, types: lists["type"], context });
       default:
         throw usageError("audit", `Unknown action "${action}"; use verify or query.`);
     }
@@ -126,14 +126,14 @@ async function verify(
 
 async function query(
   values: FlagValues,
-  options: { directory: string; context: CommandContext },
+  options: { directory: string; types: string[] | undefined; context: CommandContext },
 ): Promise<number> {
   const { io } = options.context;
   const nowMs = (options.context.dependencies.time ?? systemTime).wallNow();
   const format = stringFlag(values, "format") ?? "jsonl";
   if (format !== "jsonl" && format !== "csv")
     throw usageError("audit", `--format must be jsonl or csv, not "${format}".`);
-  const types = (values["type"] as unknown as string[] | undefined)?.map((type) => {
+  const types = options.types?.map((type) => {
     if (!(auditTypes as readonly string[]).includes(type))
       throw usageError("audit", `--type must be one of ${auditTypes.join(", ")}, not "${type}".`);
     return type as AuditType;

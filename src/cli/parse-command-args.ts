@@ -29,6 +29,8 @@ export function settingsFlagOptions(keys: readonly (keyof Config)[]): OptionsCon
 
 export interface ParsedCommandArgs {
   values: FlagValues;
+  /** The values of repeatable options, by long name. */
+  lists: Record<string, string[]>;
   positionals: string[];
 }
 
@@ -49,7 +51,7 @@ export function parseCommandArgs(
   if (positionals.length > options.maxPositionals) {
     throw usageError(command, `Unexpected argument "${positionals[options.maxPositionals]}".`);
   }
-  return { values: parsed.values, positionals };
+  return { values: parsed.values, lists: parsed.lists, positionals };
 }
 
 /** True when `--help` or `-h` appears before a `--` terminator. */

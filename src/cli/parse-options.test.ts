@@ -7,12 +7,14 @@ const specs: OptionSpecs = {
   models: { type: "string", aliases: ["-m", "--model"] },
   temperature: { type: "string" },
   raw: { type: "boolean" },
+  type: { type: "string", multiple: true },
 };
 
 describe("parseOptions", () => {
   it("takes a negative number as an option's value and as a positional", () => {
     expect(parseOptions(["--temperature", "-1", "-0.5"], specs)).toEqual({
       values: { temperature: "-1" },
+      lists: {},
       positionals: ["-0.5"],
     });
     expect(parseOptions(["--temperature", "-.5"], specs).values).toEqual({ temperature: "-.5" });
@@ -42,8 +44,15 @@ describe("parseOptions", () => {
   it("keeps everything after -- and a lone - as positionals; the last repeat wins", () => {
     expect(parseOptions(["-", "--raw", "--", "--temperature", "x"], specs)).toEqual({
       values: { raw: true },
+      lists: {},
       positionals: ["-", "--temperature", "x"],
     });
     expect(parseOptions(["-c", "1", "-c", "2"], specs).values).toEqual({ "context-size": "2" });
+  });
+
+  it("collects a repeatable option's values in order, apart from the single values", () => {
+    const parsed = parseOptions(["--type", "inference", "-c", "1", "--type=model"], specs);
+    expect(parsed.lists).toEqual({ type: ["inference", "model"] });
+    expect(parsed.values).toEqual({ "context-size": "1" });
   });
 });

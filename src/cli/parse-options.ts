@@ -9,6 +9,8 @@ export interface OptionSpec {
   type: "string" | "boolean";
   /** Other spellings, with their dashes: `-c`, `--ctx-size`. */
   aliases?: readonly string[];
+  /** A value option that may repeat (`--type a --type b`): its values go to `lists`, in order. */
+  multiple?: boolean;
 }
 
 /** Options by long name without the dashes (`context-size`). */
@@ -17,6 +19,8 @@ export type OptionSpecs = Record<string, OptionSpec>;
 export interface ParsedOptions {
   /** By long name: a string for value options, true for switches. */
   values: Record<string, string | boolean | undefined>;
+  /** By long name, the values of `multiple` options. */
+  lists: Record<string, string[]>;
   positionals: string[];
 }
 
@@ -34,6 +38,7 @@ export function parseOptions(args: readonly string[], specs: OptionSpecs): Parse
     for (const alias of spec.aliases ?? []) byName.set(alias, name);
   }
   const values: ParsedOptions["values"] = {};
+  const lists: ParsedOptions["lists"] = {};
   const positionals: string[] = [];
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
@@ -54,18 +59,21 @@ export function parseOptions(args: readonly string[], specs: OptionSpecs): Parse
       values[name] = true;
       continue;
     }
+    let value: string;
     if (equals !== -1) {
-      values[name] = arg.slice(equals + 1);
-      continue;
+      value = arg.slice(equals + 1);
+    } else {
+      const next = args[index + 1];
+      if (next === undefined || (next.startsWith("-") && next !== "-" && !negativeNumber.test(next))) {
+        throw new OptionError(`Option '${written}' needs a value.`);
+      }
+      value = next;
+      index++;
     }
-    const next = args[index + 1];
-    if (next === undefined || (next.startsWith("-") && next !== "-" && !negativeNumber.test(next))) {
-      throw new OptionError(`Option '${written}' needs a value.`);
-    }
-    values[name] = next;
-    index++;
+    if (specs[name]!.multiple === true) (lists[name] ??= []).push(value);
+    else values[name] = value;
   }
-  return { values, positionals };
+  return { values, lists, positionals };
 }
 
 function unknownOptionError(written: string, known: Iterable<string>): OptionError {
