@@ -37,12 +37,21 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const { config, events, logger } = options;
   if (config.noAudit) return undefined;
   const paths = auditPaths(config.home, (options.env ?? process.env)["RAWRXD_AUDIT_KEY_FILE"]);
-  const log = await AuditLog.open({
-    directory: paths.directory,
-    signingKey: await loadOrCreateSigningKey(paths.privateKey),
-    nodeId: hostname(),
-    time: options.time,
-  });
+  let log: AuditLog;
+  try {
+    log = await AuditLog.open({
+      directory: paths.directory,
+      signingKey: await loadOrCreateSigningKey(paths.privateKey),
+      nodeId: hostname(),
+      time: options.time,
+    });
+  } catch (error) {
+    // Serving unrecorded is the operator's choice to make, not a silent fallback.
+    throw new Error(
+      `Cannot open the audit log in ${paths.directory} with the key ${paths.privateKey}: ` +
+        `${(error as Error).message}. Fix the folder's or key's permissions, or start with --no-audit.`,
+    );
+  }
   const append = (entry: AuditEntry): void => {
     log.record(entry).catch((error: unknown) =>
       logger.error("Audit record could not be written", {

@@ -3,11 +3,15 @@
  * and were cancelled, a failed authentication and the stop leave records whose chain and signed
  * checkpoints verify offline with only the public key, and no API key text is written.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServer } from "../../src/app/index.js";
 import { main } from "../../src/cli/index.js";
 import { createRecordingIo } from "../../src/cli/test-io.testing.js";
+import { loadConfig } from "../../src/config/index.js";
+import { silentLogger } from "../../src/core/index.js";
+import { FakeEngine } from "../../src/engine/index.js";
 import {
   auditPaths,
   queryAuditLog,
@@ -15,7 +19,16 @@ import {
   verifyAuditLog,
   type AuditRecord,
 } from "../../src/ops/index.js";
-import { bodyOf, postJson, rawPost, startTestServer, waitFor, type TestServer } from "./helpers.js";
+import {
+  baseFlags,
+  bodyOf,
+  makeHome,
+  postJson,
+  rawPost,
+  startTestServer,
+  waitFor,
+  type TestServer,
+} from "./helpers.js";
 
 const configKey = "sk-audit-wiring-secret-0123456789";
 const bearer = (key: string): Record<string, string> => ({ authorization: `Bearer ${key}` });
@@ -185,6 +198,29 @@ describe("--no-audit", () => {
       expect(readdirSync(test.home).sort()).not.toContain("audit-key");
     } finally {
       await test.dispose();
+    }
+  });
+});
+
+describe("an audit log that cannot be opened", () => {
+  it("stops the start with what to fix, and --no-audit starts anyway", async () => {
+    const { home, modelsDir } = makeHome(["alpha"]);
+    try {
+      // A file where the audit folder should be.
+      writeFileSync(join(home, "audit"), "not a folder");
+      const flags = { ...baseFlags(home, modelsDir) };
+      const engine = new FakeEngine({ alpha: {} });
+      const options = { engine, logger: silentLogger, handleSignals: false };
+      await expect(
+        startServer(loadConfig({ flags, env: {}, readConfigFile: false }), options),
+      ).rejects.toThrow(/Cannot open the audit log in .*--no-audit/);
+      const server = await startServer(
+        loadConfig({ flags: { ...flags, "no-audit": "true" }, env: {}, readConfigFile: false }),
+        options,
+      );
+      await server.close();
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });
