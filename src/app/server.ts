@@ -2,7 +2,7 @@
  * Composition root: builds the catalog, engine, queue and HTTP app from one Config, and owns
  * the start and stop order. Stop: with the port still open, refuse new work (ready and new
  * generations → 503), let running requests finish up to --shutdown-grace, end what remains with
- * a final error event, close the port, then end every runner process.
+ * a final error event, close the port, then end every runner process; the audit log closes last.
  */
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
@@ -27,6 +27,7 @@ import {
   type Scheduler,
 } from "../scheduler/index.js";
 import { ApiKeyStore, Database } from "../store/index.js";
+import { startAuditService, type AuditService } from "./audit-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
@@ -80,6 +81,14 @@ export async function startServer(
   try {
     const warning = checkExposure(config, keys.hasActiveKeys());
     if (warning !== undefined) logger.warn(warning);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  let audit: AuditService | undefined;
+  try {
+    // Before the serving path subscribes, so the first model load and request are on record.
+    audit = await startAuditService({ config, events, logger, time: systemTime, version });
   } catch (error) {
     database.close();
     throw error;
@@ -149,6 +158,7 @@ export async function startServer(
     server = await listen(app.fetch, config);
   } catch (error) {
     metrics?.close();
+    await audit?.close("listen-failed").catch(() => undefined);
     database.close();
     throw error;
   }
@@ -167,6 +177,10 @@ export async function startServer(
       await queue.close();
       metrics?.close();
       database.close();
+      // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.
+      await audit
+        ?.close("shutdown")
+        .catch((error: unknown) => logger.error("Audit log could not be closed", { error: String(error) }));
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
       logger.info("Stopped");

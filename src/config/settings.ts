@@ -72,6 +72,8 @@ export interface Config {
   loadTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   noMetrics: boolean;
+  /** Write no audit log (RAWRXD_HOME/audit). */
+  noAudit: boolean;
   metricsIntervalMs: number;
   metricsRequestLog: number;
   metricsRetentionMs: number;
@@ -403,6 +405,16 @@ export const settings: SettingsTable = {
     parse: parseBoolean,
     description:
       "Record no metrics: no /metrics or /v1/metrics routes, no request log, no performance warnings.",
+    isSwitch: true,
+  },
+  noAudit: {
+    env: "RAWRXD_NO_AUDIT",
+    flag: "--no-audit",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description:
+      "Write no audit log (RAWRXD_HOME/audit): no signed record of starts, settings, keys, models or requests.",
     isSwitch: true,
   },
   metricsIntervalMs: {
