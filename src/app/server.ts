@@ -8,10 +8,9 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Server } from "node:http";
-import { serve } from "@hono/node-server";
 import { createApiApp, RequestDrain } from "../api/index.js";
 import type { Config } from "../config/index.js";
-import { createLogger, EventBus, priorities, systemTime, type Logger, type TimePort } from "../core/index.js";
+import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
 import {
@@ -31,6 +30,7 @@ import { startAuditService, type AuditService } from "./audit-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
+import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
 import { checkExposure } from "./security.js";
 
 export interface StartOptions {
@@ -257,64 +257,4 @@ function serverStateOf(queue: Scheduler, computeBackend: string): ServerState {
     ),
     memoryBudgetBytes: snapshot.memoryBudgetBytes,
   };
-}
-
-function listen(
-  fetch: (request: Request) => Response | Promise<Response>,
-  config: Readonly<Config>,
-): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = serve(
-      { fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: 16 * 1024 } },
-      () => resolve(server),
-    ) as Server;
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      const hint =
-        error.code === "EADDRINUSE"
-          ? ` Port ${config.port} is in use: stop the other server or pass --port.`
-          : "";
-      reject(new Error(`Cannot listen on ${config.host}:${config.port}: ${error.message}.${hint}`));
-    });
-    server.headersTimeout = 30_000;
-    server.keepAliveTimeout = 5_000;
-  });
-}
-
-/** How long a stream that was just ended may take to write its last event before its socket is cut. */
-const streamFlushMs = 1000;
-
-/**
- * Shutdown, step one, with the port still open: /ready answers 503 and new work is refused with
- * 503 and Retry-After while running requests go on for up to `graceMs`; then whatever still runs
- * is ended with its dialect's final error event.
- */
-async function drainRequests(
-  drain: RequestDrain,
-  options: { graceMs: number; logger: Logger },
-): Promise<void> {
-  const { graceMs, logger } = options;
-  drain.drain();
-  logger.info("Shutting down: waiting for running requests", {
-    running: drain.activeCount,
-    graceMs,
-  });
-  if (await drain.whenIdle(graceMs)) return;
-  logger.warn("Shutdown grace is over: ending the requests still running", {
-    running: drain.activeCount,
-    graceMs,
-  });
-  drain.stop();
-  await drain.whenIdle(streamFlushMs);
-}
-
-/** Stops listening, closes connections as they turn idle, and cuts the rest after `flushMs`. */
-async function stopHttp(server: Server, options: { flushMs: number; time: TimePort }): Promise<void> {
-  const done = new Promise<void>((resolve) => server.close(() => resolve()));
-  // Keep-alive connections turn idle as their last responses are written: close them as they do.
-  server.closeIdleConnections();
-  const sweeper = options.time.setInterval(() => server.closeIdleConnections(), 50);
-  const timer = options.time.setTimeout(() => server.closeAllConnections(), options.flushMs);
-  await done;
-  sweeper.cancel();
-  timer.cancel();
 }
