@@ -3,7 +3,8 @@
  * X-Priority) at its key's --max-priority, and claim the request for the key that sent it.
  */
 import type { Context } from "hono";
-import { AppError, grantedPriority, type Priority } from "../core/index.js";
+import { AppError, grantedPriority, type GenerateRequest, type Priority } from "../core/index.js";
+import { sourceAddressOf } from "./auth.js";
 import { resolvePriority } from "./common-schema.js";
 import type { ApiEnv } from "./deps.js";
 
@@ -13,6 +14,17 @@ export function grantPriority(context: Context<ApiEnv>, bodyValue: Priority | un
   const granted = grantedPriority(asked, context.get("caller").maxPriority);
   context.set("priority", { asked, granted });
   return granted;
+}
+
+/** Who sent a generation, for request-end and the audit log; call after `grantPriority`. */
+export function requestOrigin(
+  context: Context<ApiEnv>,
+): Pick<GenerateRequest, "apiKeyId" | "sourceAddress" | "priorityAsked"> {
+  return {
+    apiKeyId: context.get("caller").keyId,
+    sourceAddress: sourceAddressOf(context),
+    priorityAsked: context.get("priority")?.asked,
+  };
 }
 
 /** Claims the request for its caller; spread into startGeneration's options (its `onLeave`). */

@@ -150,11 +150,13 @@ export function inferenceEntry(event: ServerEvents["request-end"]): AuditEntry {
     object: event.model,
     requestId: event.requestId,
     ...(event.apiKeyId === undefined ? {} : { keyId: event.apiKeyId }),
+    ...(event.sourceAddress === undefined ? {} : { address: event.sourceAddress }),
     outcome,
     level: outcome === "failure" ? "error" : "info",
     details: {
       finishReason: event.outcome,
       errorCode: event.errorCode ?? null,
+      priorityAsked: event.priorityAsked ?? null,
       priorityGranted: event.priority ?? null,
       promptTokens: event.promptTokens,
       completionTokens: event.completionTokens,

@@ -42,6 +42,10 @@ export interface ServerEvents extends AuthEvents {
     preemptions?: number;
     /** The API key that sent the request (`config-1`, a managed key id, `anonymous-local`). */
     apiKeyId?: string;
+    /** The client's address. */
+    sourceAddress?: string;
+    /** The priority asked for; `priority` is the one granted. */
+    priorityAsked?: Priority;
   };
   "model-load-start": { model: string };
   "model-load-end": { model: string; ok: boolean; ms: number; error?: string };

@@ -56,6 +56,10 @@ export interface GenerateRequest {
   priority: Priority;
   /** The API key that sent it (`anonymous-local` on an open server): request-end names it. */
   apiKeyId?: string | undefined;
+  /** The client's address, for request-end (and so the audit log). */
+  sourceAddress?: string | undefined;
+  /** The priority the client asked for, before its key's cap gave `priority`. */
+  priorityAsked?: Priority | undefined;
   /** Continue a preempted generation exactly where it stopped. Set by the scheduler only. */
   resume?: ResumeState | undefined;
 }

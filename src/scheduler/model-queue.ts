@@ -24,7 +24,7 @@ import { ModelSlots, type SlotHolder } from "./model-slots.js";
 import { isPreemptionInEffect, selectQueueOrdering } from "./policies.js";
 import { buildSnapshot } from "./queue-snapshot.js";
 import { RequestRegistry, type TrackedRequest } from "./request-registry.js";
-import { RequestRecord } from "./request-record.js";
+import { originOf, RequestRecord } from "./request-record.js";
 import { ResidencyManager } from "./residency-manager.js";
 import type { Resident } from "./residency.js";
 import type { SchedulerOptions } from "./scheduler-options.js";
@@ -89,10 +89,7 @@ export class ModelQueue implements OwnedScheduler {
       untrack();
       const { id: requestId, model, priority, preemptions } = tracked;
       const ended = record.endEvent({ requestId, model, priority, preemptions });
-      this.#options.events.emit(
-        "request-end",
-        request.apiKeyId === undefined ? ended : { ...ended, apiKeyId: request.apiKeyId },
-      );
+      this.#options.events.emit("request-end", { ...ended, ...originOf(request) });
     }
   }
 

@@ -4,7 +4,13 @@
  * spent preempted kept out of decode. Readings come from the time port's monotonic clock;
  * nothing here runs per token.
  */
-import { AppError, type MonotonicMs, type ServerEvents, type TimePort } from "../core/index.js";
+import {
+  AppError,
+  type GenerateRequest,
+  type MonotonicMs,
+  type ServerEvents,
+  type TimePort,
+} from "../core/index.js";
 import { classifyFailure } from "./policies.js";
 
 type RequestEnd = ServerEvents["request-end"];
@@ -115,4 +121,15 @@ export class RequestRecord {
       preemptions: request.preemptions,
     };
   }
+}
+
+/** Who sent the request, as request-end carries it: only the fields that are known. */
+export function originOf(
+  request: GenerateRequest,
+): Pick<RequestEnd, "apiKeyId" | "sourceAddress" | "priorityAsked"> {
+  return {
+    ...(request.apiKeyId === undefined ? {} : { apiKeyId: request.apiKeyId }),
+    ...(request.sourceAddress === undefined ? {} : { sourceAddress: request.sourceAddress }),
+    ...(request.priorityAsked === undefined ? {} : { priorityAsked: request.priorityAsked }),
+  };
 }

@@ -52,13 +52,27 @@ describe("the server's audit log", () => {
       flags: { "api-keys": configKey, "auth-failures-per-minute": "0" },
     });
     test.server.events.on("request-end", (event) => requestIds.push(event.requestId));
-    const created = await cli(test.home, ["keys", "create", "--name", "app", "--role", "user"]);
+    const created = await cli(test.home, [
+      "keys",
+      "create",
+      "--name",
+      "app",
+      "--role",
+      "user",
+      "--max-priority",
+      "normal",
+    ]);
     expect(created.code, created.errors).toBe(0);
     managed = { key: created.output.trim(), id: created.output.trim().slice(4, 16) };
 
     const completed = await postJson(
       `${test.url}/v1/chat/completions`,
-      { model: "alpha", messages: [{ role: "user", content: "a private prompt" }], max_tokens: 4 },
+      {
+        model: "alpha",
+        messages: [{ role: "user", content: "a private prompt" }],
+        max_tokens: 4,
+        priority: "high",
+      },
       { headers: bearer(managed.key) },
     );
     expect(completed.status).toBe(200);
@@ -131,9 +145,17 @@ describe("the server's audit log", () => {
     expect(inference.map((record) => record.requestId)).toEqual(requestIds);
     expect(inference[0]).toMatchObject({
       keyId: managed.id,
+      address: "127.0.0.1",
       object: "alpha",
       outcome: "success",
-      details: { finishReason: "length", promptTokens: expect.any(Number), completionTokens: 4 },
+      details: {
+        finishReason: "length",
+        promptTokens: expect.any(Number),
+        completionTokens: 4,
+        // The key is capped at normal: the record says what was asked and what was granted.
+        priorityAsked: "high",
+        priorityGranted: "normal",
+      },
     });
     expect(inference[0]!.details["promptTokens"]).toBeGreaterThan(0);
     expect(inference[1]).toMatchObject({

@@ -1,7 +1,7 @@
 /** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
 import type { Context, Hono } from "hono";
 import { toAppError, type MonotonicMs, type StreamEvent, type TimePort } from "../../core/index.js";
-import { claimRequest, grantPriority } from "../caller.js";
+import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
@@ -62,7 +62,7 @@ async function generate(
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
   const started = await startGeneration(
     deps.queue,
-    { ...request, apiKeyId: context.get("caller").keyId },
+    { ...request, ...requestOrigin(context) },
     {
       ...claimRequest(context),
       clientSignal: context.req.raw.signal,

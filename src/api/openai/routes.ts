@@ -1,7 +1,7 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
 import type { StreamEvent } from "../../core/index.js";
-import { claimRequest, grantPriority } from "../caller.js";
+import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
@@ -75,7 +75,7 @@ async function generate(
   }
   const started = await startGeneration(
     deps.queue,
-    { ...request, apiKeyId: context.get("caller").keyId },
+    { ...request, ...requestOrigin(context) },
     {
       ...claimRequest(context),
       clientSignal: context.req.raw.signal,
