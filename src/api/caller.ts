@@ -27,6 +27,12 @@ export function requestOrigin(
   };
 }
 
+/** The caller's key id and address, for routes mounted from outside the API (ops' audit routes). */
+export function callerIdentity(context: Context): { keyId: string; address: string } {
+  const typed = context as unknown as Context<ApiEnv>;
+  return { keyId: typed.get("caller").keyId, address: sourceAddressOf(typed) };
+}
+
 /** Claims the request for its caller; spread into startGeneration's options (its `onLeave`). */
 export function claimRequest(context: Context<ApiEnv>): { onLeave: () => void } {
   return {

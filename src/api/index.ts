@@ -3,3 +3,4 @@ export { createApiApp } from "./app.js";
 export type { ApiDeps } from "./deps.js";
 export { statusFor, errorBody, type Dialect } from "./error-status.js";
 export { RequestDrain } from "./request-drain.js";
+export { callerIdentity } from "./caller.js";

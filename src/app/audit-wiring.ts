@@ -6,17 +6,22 @@
  * and never reaches the request that caused it.
  */
 import { hostname } from "node:os";
+import type { Context, Hono } from "hono";
 import type { Config } from "../config/index.js";
 import type { EventBus, Logger, ServerEvents, TimePort } from "../core/index.js";
 import {
   AuditLog,
   auditPaths,
+  createAuditRoutes,
   loadOrCreateSigningKey,
   type AuditEntry,
+  type AuditSigningKey,
   type AuditOutcome,
 } from "../ops/index.js";
 
 export interface AuditService {
+  /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
+  routes(readerOf: (context: Context) => { keyId: string; address: string }): Hono;
   /** Records `system/stop`, writes the last checkpoint and closes the log: the last step of a stop. */
   close(reason: string): Promise<void>;
 }
@@ -38,10 +43,12 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   if (config.noAudit) return undefined;
   const paths = auditPaths(config.home, (options.env ?? process.env)["RAWRXD_AUDIT_KEY_FILE"]);
   let log: AuditLog;
+  let signingKey: AuditSigningKey;
   try {
+    signingKey = await loadOrCreateSigningKey(paths.privateKey);
     log = await AuditLog.open({
       directory: paths.directory,
-      signingKey: await loadOrCreateSigningKey(paths.privateKey),
+      signingKey,
       nodeId: hostname(),
       time: options.time,
     });
@@ -68,6 +75,21 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const unsubscribe = subscribe(events, append);
   let closing: Promise<void> | undefined;
   return {
+    routes: (readerOf) =>
+      createAuditRoutes({
+        directory: paths.directory,
+        publicKey: signingKey.publicKey,
+        onRead: ({ action, context, details }) => {
+          const reader = readerOf(context);
+          append({
+            type: "data",
+            action: `audit-${action}`,
+            keyId: reader.keyId,
+            address: reader.address,
+            details,
+          });
+        },
+      }),
     close: (reason) =>
       (closing ??= (async () => {
         for (const stop of unsubscribe) stop();

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Server } from "node:http";
-import { createApiApp, RequestDrain } from "../api/index.js";
+import { callerIdentity, createApiApp, RequestDrain } from "../api/index.js";
 import type { Config } from "../config/index.js";
 import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
@@ -152,6 +152,7 @@ export async function startServer(
     events,
   });
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
+  if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
   let server: Server;
   try {

@@ -45,6 +45,8 @@ describe("the server's audit log", () => {
   let managed: { key: string; id: string };
   let adminMade: { key: string; id: string };
   const requestIds: string[] = [];
+  let liveReport: { intact: boolean; records: number; findings: unknown[] };
+  const livePages: { records: AuditRecord[]; next_after: number | null }[] = [];
 
   beforeAll(async () => {
     test = await startTestServer({
@@ -106,6 +108,27 @@ describe("the server's audit log", () => {
     expect(anonymous.status).toBe(401);
     await anonymous.arrayBuffer();
 
+    // The admin audit routes, while the server runs: a user key may not read the log.
+    const verified = await fetch(`${test.url}/v1/audit/verify`, { headers: bearer(configKey) });
+    expect(verified.status).toBe(200);
+    liveReport = (await verified.json()) as typeof liveReport;
+    const firstPage = await fetch(`${test.url}/v1/audit?type=inference&limit=1`, {
+      headers: bearer(configKey),
+    });
+    expect(firstPage.status).toBe(200);
+    livePages.push((await firstPage.json()) as (typeof livePages)[number]);
+    const secondPage = await fetch(
+      `${test.url}/v1/audit?type=inference&limit=1&after=${livePages[0]!.next_after}`,
+      { headers: bearer(configKey) },
+    );
+    livePages.push((await secondPage.json()) as (typeof livePages)[number]);
+    const byUser = await fetch(`${test.url}/v1/audit`, { headers: bearer(managed.key) });
+    expect(byUser.status).toBe(403);
+    await byUser.arrayBuffer();
+    const badType = await fetch(`${test.url}/v1/audit?type=everything`, { headers: bearer(configKey) });
+    expect(badType.status).toBe(400);
+    await badType.arrayBuffer();
+
     await test.server.close();
     records = [];
     for await (const record of queryAuditLog(auditPaths(test.home).directory)) records.push(record);
@@ -165,6 +188,29 @@ describe("the server's audit log", () => {
       details: { finishReason: "cancelled" },
     });
     expect(JSON.stringify(records)).not.toContain("a private prompt");
+  });
+
+  it("serves the verifier and paged queries to admin keys, and records each read", () => {
+    // While the server runs, records after the last checkpoint are an unsigned tail: a warning.
+    expect(liveReport.intact).toBe(true);
+    expect(liveReport.findings).toEqual([
+      expect.objectContaining({ kind: "unsigned-tail", severity: "warning" }),
+    ]);
+    expect(liveReport.records).toBeGreaterThan(5);
+    expect(livePages.map((page) => page.records.map((record) => record.requestId))).toEqual([
+      [requestIds[0]],
+      [requestIds[1]],
+    ]);
+    expect(livePages[0]!.next_after).toBe(livePages[0]!.records[0]!.seq);
+    expect(livePages[1]!.next_after).toBeNull();
+    expect(find("data", "audit-verify")).toEqual([
+      expect.objectContaining({
+        keyId: "config-1",
+        address: "127.0.0.1",
+        details: expect.objectContaining({ intact: true }),
+      }),
+    ]);
+    expect(find("data", "audit-query").map((record) => record.details["records"])).toEqual([1, 1]);
   });
 
   it("records keys created and revoked through the admin routes, by whom", () => {

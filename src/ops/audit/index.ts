@@ -35,3 +35,4 @@ export { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } fr
 export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./retention.js";
 export { redactContent } from "./redact.js";
 export { auditPaths, type AuditPaths } from "./audit-paths.js";
+export { createAuditRoutes, type AuditRead, type AuditRoutesOptions } from "./audit-routes.js";
