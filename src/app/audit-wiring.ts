@@ -79,6 +79,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       createAuditRoutes({
         directory: paths.directory,
         publicKey: signingKey.publicKey,
+        time: options.time,
         onRead: ({ action, context, details }) => {
           const reader = readerOf(context);
           append({

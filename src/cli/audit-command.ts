@@ -4,6 +4,8 @@
  */
 import {
   auditPaths,
+  auditTimeForms,
+  parseAuditTime,
   auditTypes,
   verifyAuditLog,
   formatFinding,
@@ -156,19 +158,10 @@ function stringFlag(values: FlagValues, name: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-const spanUnitsMs: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/** ISO date/time, or a span back from now (`30m`, `24h`, `7d`). */
 function timeFlag(values: FlagValues, name: string, nowMs: number): number | undefined {
   const text = stringFlag(values, name);
   if (text === undefined) return undefined;
-  const span = /^(\d+)([smhd])$/.exec(text);
-  if (span) return nowMs - Number(span[1]) * spanUnitsMs[span[2]!]!;
-  const timeMs = Date.parse(text);
-  if (Number.isNaN(timeMs))
-    throw usageError(
-      "audit",
-      `--${name} must be an ISO 8601 date or time or a span like 24h, not "${text}".`,
-    );
+  const timeMs = parseAuditTime(text, nowMs);
+  if (timeMs === undefined) throw usageError("audit", `--${name} must be ${auditTimeForms}, not "${text}".`);
   return timeMs;
 }

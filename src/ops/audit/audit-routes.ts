@@ -2,15 +2,16 @@
  * The audit routes, as a Hono sub-app src/app mounts on the API (admin keys only: every route a
  * `user` key may use is listed in api/access-rules.ts, and these are not):
  *   GET /v1/audit/verify   the verifier's report (`intact`, counts, each finding)
- *   GET /v1/audit          records, oldest first: ?since ?until (ISO time or epoch ms)
+ *   GET /v1/audit          records, oldest first: ?since ?until (ISO time, epoch ms or a span like 24h)
  *                          &type=a,b &key &request_id &after=SEQ &limit=N (≤ 1000) &format=json|jsonl|csv
  * Each read is itself recorded (a `data` record) by the caller-supplied `onRead`.
  */
 import type { KeyObject } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { AppError } from "../../core/index.js";
+import { AppError, systemTime, type TimePort } from "../../core/index.js";
 import { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } from "./audit-query.js";
 import { auditTypes, type AuditRecord, type AuditType } from "./audit-record.js";
+import { auditTimeForms, parseAuditTime } from "./audit-time.js";
 import { verifyAuditLog } from "./verify-audit-log.js";
 
 export interface AuditRead {
@@ -23,6 +24,8 @@ export interface AuditRoutesOptions {
   directory: string;
   publicKey: KeyObject;
   witnessDirectory?: string;
+  /** The clock spans like `since=24h` count back from. Default systemTime. */
+  time?: TimePort;
   /** Called once per answered read, so the log records who read it. */
   onRead?: (read: AuditRead) => void;
 }
@@ -46,7 +49,7 @@ export function createAuditRoutes(options: AuditRoutesOptions): Hono {
     return context.json(report);
   });
   app.get("/v1/audit", async (context) => {
-    const query = queryOf(context);
+    const query = queryOf(context, (options.time ?? systemTime).wallNow());
     const afterSeq = integerParam(context, "after", 0) ?? -1;
     const limit = integerParam(context, "limit", 1) ?? defaultLimit;
     if (limit > maxLimit)
@@ -94,10 +97,10 @@ export function createAuditRoutes(options: AuditRoutesOptions): Hono {
   return app;
 }
 
-function queryOf(context: Context): AuditQuery {
+function queryOf(context: Context, nowMs: number): AuditQuery {
   const query: AuditQuery = {};
-  const since = timeParam(context, "since");
-  const until = timeParam(context, "until");
+  const since = timeParam(context, "since", nowMs);
+  const until = timeParam(context, "until", nowMs);
   if (since !== undefined) query.sinceMs = since;
   if (until !== undefined) query.untilMs = until;
   const types = context.req.query("type");
@@ -126,19 +129,12 @@ function auditTypeOf(value: string): AuditType {
   });
 }
 
-/** An ISO 8601 time or epoch milliseconds. */
-function timeParam(context: Context, name: string): number | undefined {
+function timeParam(context: Context, name: string, nowMs: number): number | undefined {
   const raw = context.req.query(name);
   if (raw === undefined) return undefined;
-  const value = /^\d+$/.test(raw) ? Number(raw) : Date.parse(raw);
-  if (!Number.isFinite(value))
-    throw new AppError(
-      "bad-request",
-      `${name} must be an ISO 8601 time or epoch milliseconds; got "${raw}".`,
-      {
-        param: name,
-      },
-    );
+  const value = parseAuditTime(raw, nowMs);
+  if (value === undefined)
+    throw new AppError("bad-request", `${name} must be ${auditTimeForms}; got "${raw}".`, { param: name });
   return value;
 }
 

@@ -36,3 +36,4 @@ export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./
 export { redactContent } from "./redact.js";
 export { auditPaths, type AuditPaths } from "./audit-paths.js";
 export { createAuditRoutes, type AuditRead, type AuditRoutesOptions } from "./audit-routes.js";
+export { auditTimeForms, parseAuditTime } from "./audit-time.js";
