@@ -22,7 +22,8 @@ describe("allowed downtime per calendar month", () => {
     ["2028-02", 99.99, 29, 250.56], // leap year: 0.0001 × 2 505 600
     ["2026-04", 99.9, 30, 2592], // 43.2 min
     ["2026-05", 99.9, 31, 2678.4], // 44.64 min
-  ])("%s at %d %% (%d days) allows %d s", (month, target, days, expected) => {
+  ] as const)("%s at %d %% (%d days) allows %d s", (...row) => {
+    const [month, target, days, expected] = row;
     const window = monthWindow(month)!;
     expect(window.endMs - window.startMs).toBe(days * 86_400_000);
     expect(seconds(allowedDowntimeMs(target, window.endMs - window.startMs))).toBeCloseTo(expected, 6);
