@@ -191,7 +191,8 @@ export class SlaManager {
   }
 
   #countImpact(event: ServerEvents["request-end"]): void {
-    if (this.#open === undefined) return;
+    // The probe's own requests are the checks, not the impact.
+    if (this.#open === undefined || event.apiKeyId === "sla-probe") return;
     if (event.outcome === "error") this.#impact.failed += 1;
     else if (event.outcome === "rejected") this.#impact.rejected += 1;
   }
