@@ -18,7 +18,7 @@ import {
   SlaManager,
   SlaStore,
   WebhookSink,
-  type LatencySlo,
+  ttftSlos,
   type SlaProbes,
 } from "../ops/index.js";
 import type { Scheduler } from "../scheduler/index.js";
@@ -103,7 +103,7 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
   });
   if (options.metricsRegistry !== undefined)
     registerSlaMetrics(options.metricsRegistry, () => manager.status());
-  const latencySlos = latencySlosOf(config);
+  const latencySlos = ttftSlos(config.sloTtftP95Ms);
   return {
     manager,
     routes: () =>
@@ -135,15 +135,6 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       lag.disable();
     },
   };
-}
-
-export function latencySlosOf(config: Readonly<Config>): LatencySlo[] {
-  return Object.entries(config.sloTtftP95Ms).map(([priority, thresholdMs]) => ({
-    name: `ttft-p95-${priority}`,
-    priority,
-    quantile: 0.95,
-    thresholdMs,
-  }));
 }
 
 /** A wildcard listen address is reached on loopback. */

@@ -7,9 +7,9 @@ export { SlaStore, type Incident, type MaintenanceWindow, type AlertDelivery } f
 export { AlertDispatch } from "./alert-dispatch.js";
 export { WebhookSink, type SlaAlert, type WebhookOptions, type PostJson } from "./alert-webhook.js";
 export type { SlaProbes } from "./health-checks.js";
-export type { SlaStatus } from "./sla-status.js";
+export { storedStatus, type SlaStatus } from "./sla-status.js";
 export { buildReport, reportCsv, type SlaReport } from "./sla-report.js";
-export { parseTtftSlos, type LatencySlo } from "./latency-slos.js";
+export { ttftSlos, type LatencySlo } from "./latency-slos.js";
 export { createSlaRoutes, incidentJson, type SlaRouteSource } from "./sla-routes.js";
 export { registerSlaMetrics } from "./sla-prometheus.js";
 export { monthOf, monthWindow, allowedDowntimeMs } from "./sla-arithmetic.js";

@@ -22,18 +22,13 @@ export interface LatencySloResult extends LatencySlo {
   isMet: boolean | null;
 }
 
-/** "high=500ms,normal=2s" → SLOs (durations in ms via `parseDuration`). */
-export function parseTtftSlos(text: string, parseDuration: (raw: string) => number): LatencySlo[] {
-  return text
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => part.length > 0)
-    .map((part) => {
-      const [priority, duration] = part.split("=");
-      if (priority === undefined || duration === undefined || !["high", "normal", "low"].includes(priority))
-        throw new Error(`expected PRIORITY=DURATION pairs such as high=500ms,normal=2s, got "${part}"`);
-      return { name: `ttft-p95-${priority}`, priority, quantile: 0.95, thresholdMs: parseDuration(duration) };
-    });
+/** The --slo-ttft-p95 setting ({ high: 500 }) as objectives. */
+export function ttftSlos(thresholds: Partial<Record<string, number>>): LatencySlo[] {
+  return Object.entries(thresholds).flatMap(([priority, thresholdMs]) =>
+    thresholdMs === undefined
+      ? []
+      : [{ name: `ttft-p95-${priority}`, priority, quantile: 0.95, thresholdMs }],
+  );
 }
 
 export function latencySlosOf(

@@ -152,6 +152,7 @@ export function buildReport(input: ReportInput): SlaReport {
         start: iso(entry.startMs),
         end: iso(entry.endMs),
         reason: entry.reason,
+        declaredAt: iso(entry.createdMs),
       })),
     latencySlos: latencySlosOf(input.database, window, input.latencySlos ?? []),
   };

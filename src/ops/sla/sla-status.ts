@@ -1,8 +1,17 @@
 /** The live status (GET /v1/sla/status, `rawrxd sla status`, the /metrics gauges). */
 import { reportedBurnWindows } from "./burn-rate.js";
-import { badFractionOver, type Availability, type ErrorBudget, type StateTally } from "./sla-arithmetic.js";
+import {
+  badFractionOver,
+  monthOf,
+  monthWindow,
+  type Availability,
+  type ErrorBudget,
+  type StateTally,
+} from "./sla-arithmetic.js";
+import { measureWindow } from "./sla-report.js";
 import type { CheckResult, ServiceState } from "./service-state.js";
-import type { Incident, MaintenanceWindow, SlaStore } from "./sla-store.js";
+import { SlaStore, type Incident, type MaintenanceWindow } from "./sla-store.js";
+import type { Database } from "../../store/index.js";
 
 export interface SlaStatus {
   /** `starting` until the first round of checks; `maintenance` inside a declared window. */
@@ -101,5 +110,44 @@ export function slaStatusOf(input: StatusInput): SlaStatus {
     },
     burnRates,
     firingAlerts: input.firingAlerts,
+  };
+}
+
+/**
+ * The status as the database tells it, for `rawrxd sla status` with or without a server: the
+ * newest interval's state while its heartbeat is fresh (within 3 intervals), else "not running".
+ */
+export function storedStatus(
+  database: Database,
+  options: { nowMs: number; intervalMs: number; targetPercent: number },
+): Omit<SlaStatus, "state"> & {
+  state: SlaStatus["state"] | "not-running";
+  lastHeartbeat: string | null;
+  isRunning: boolean;
+} {
+  const store = new SlaStore(database);
+  const { nowMs } = options;
+  const month = monthOf(nowMs);
+  const last = store.lastInterval();
+  const isRunning =
+    last !== undefined && last.state !== "unknown" && nowMs - last.endMs <= 3 * options.intervalMs;
+  const state = isRunning && last.state !== "unknown" ? last.state : undefined;
+  const status = slaStatusOf({
+    store,
+    nowMs,
+    month,
+    measured: measureWindow(store, monthWindow(month)!, { targetPercent: options.targetPercent, nowMs }),
+    state,
+    checks: [],
+    checkedAtMs: isRunning ? last.endMs : undefined,
+    openIncident: store.openIncidents().at(-1),
+    settings: options,
+    firingAlerts: [],
+  });
+  return {
+    ...status,
+    state: isRunning ? status.state : "not-running",
+    lastHeartbeat: last === undefined ? null : iso(last.endMs),
+    isRunning,
   };
 }
