@@ -142,7 +142,7 @@ describe("rawrxd sla", () => {
     const stopped = JSON.parse((await sla(home, ["status"], later)).stdout);
     expect(stopped).toMatchObject({
       isRunning: false,
-      state: "starting",
+      state: "not-running",
       lastHeartbeat: "2026-03-01T01:00:00.000Z",
     });
   });
