@@ -21,10 +21,17 @@ async function start(options: Parameters<typeof startTestServer>[0]): Promise<Te
   return server;
 }
 
-async function getJson(url: string): Promise<Json> {
+interface StatusBody {
+  state: string;
+  checks: { name: string; status: string }[];
+  openIncident: { cause: string[] } | null;
+  budget: { allowedSeconds: number };
+}
+
+async function getJson<T = Json>(url: string): Promise<T> {
   const response = await fetch(url);
   expect(response.status).toBe(200);
-  return response.json();
+  return (await response.json()) as T;
 }
 
 /** A webhook on loopback that answers 500 to the first POST, then 200; keeps every body. */
@@ -55,11 +62,11 @@ describe("SLA monitor (e2e)", () => {
   it("shows the live status, an empty incident list, this month's report and the /metrics gauges", async () => {
     const server = await start({ flags: { "health-interval": "100ms" } });
     const status = await waitFor(async () => {
-      const body = await getJson(`${server.url}/v1/sla/status`);
+      const body = await getJson<StatusBody>(`${server.url}/v1/sla/status`);
       return body.state === "up" ? body : undefined;
     }, "state up");
     expect(status).toMatchObject({ targetPercent: 99.9, openIncident: null, intervalSeconds: 0.1 });
-    expect(status.checks.map((check: Json) => check.name)).toEqual(expect.arrayContaining(["front", "disk"]));
+    expect(status.checks.map((check) => check.name)).toEqual(expect.arrayContaining(["front", "disk"]));
     expect(status.budget.allowedSeconds).toBeGreaterThan(2000);
     const incidents = await getJson(`${server.url}/v1/sla/incidents?limit=10`);
     expect(incidents).toEqual({ total: 0, limit: 10, offset: 0, incidents: [] });
@@ -89,14 +96,14 @@ describe("SLA monitor (e2e)", () => {
     expect(reply.status).toBe(200);
     const status = await waitFor(
       async () => {
-        const body = await getJson(`${server.url}/v1/sla/status`);
+        const body = await getJson<StatusBody>(`${server.url}/v1/sla/status`);
         return body.state === "degraded" && body.openIncident !== null ? body : undefined;
       },
       "degraded with an open incident",
       5_000,
     );
-    expect(status.openIncident.cause.join("\n")).toMatch(/probe:alpha \(fail\)|runner:alpha \(fail\)/);
-    expect(status.checks.find((check: Json) => check.name === "runner:beta")?.status).toBe("pass");
+    expect(status.openIncident?.cause.join("\n")).toMatch(/probe:alpha \(fail\)|runner:alpha \(fail\)/);
+    expect(status.checks.find((check) => check.name === "runner:beta")?.status).toBe("pass");
   });
 
   it("a runner that keeps crashing: down, an incident, and a burn-rate page delivered to the webhook", async () => {
@@ -120,9 +127,9 @@ describe("SLA monitor (e2e)", () => {
     expect(page).toMatchObject({ source: "rawrxd", severity: "page" });
     // The first POST got 500 and was retried.
     expect(webhook.bodies[0].alert).toBe(webhook.bodies[1].alert);
-    const status = await getJson(`${server.url}/v1/sla/status`);
+    const status = await getJson<StatusBody>(`${server.url}/v1/sla/status`);
     expect(status.state).toBe("down");
-    expect(status.openIncident.cause.join("\n")).toContain("alpha");
+    expect(status.openIncident?.cause.join("\n")).toContain("alpha");
     // Serving does not wait on alerting: /health answers at once.
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
