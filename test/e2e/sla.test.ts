@@ -134,4 +134,10 @@ describe("SLA monitor (e2e)", () => {
     const health = await fetch(`${server.url}/health`);
     expect(health.status).toBe(200);
   });
+
+  it("--no-sla: no routes and no records", async () => {
+    const server = await start({ flags: { "no-sla": "true" } });
+    expect((await fetch(`${server.url}/v1/sla/status`)).status).toBe(404);
+    expect(server.server.sla).toBeUndefined();
+  });
 });

@@ -135,4 +135,20 @@ describe("SlaManager", () => {
     expect(manager.status()).toMatchObject({ state: "down", firingAlerts: ["page-1h"] });
     expect(alerts[0]).toMatchObject({ alert: "incident:1", severity: "page", state: "firing" });
   });
+
+  it("records a stall (the machine slept, the loop froze) as unknown, not as the state before it", async () => {
+    const time = new FakeTime({ wallMs: Date.UTC(2026, 3, 1) });
+    const database = Database.open({ path: ":memory:" });
+    cleanups.push(() => database.close());
+    const { manager } = setUp(time, { front: () => Promise.resolve() }, database);
+    manager.start();
+    await time.advanceAsync(30_000);
+    // No round for 120 s of wall time (more than 3 intervals), then rounds resume.
+    time.setWall(time.wallNow() + 120_000);
+    await time.advanceAsync(10_000);
+    await manager.close();
+    const report = buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs: time.wallNow() });
+    // 30 s up, then the round at +160 s finds its heartbeat 130 s old: unknown, then up again.
+    expect(report.seconds).toMatchObject({ up: 30, unknown: 130, measured: 160 });
+  });
 });
