@@ -264,9 +264,9 @@ export class SlaManager {
   /** Final heartbeat, then stop; idempotent. */
   async close(): Promise<void> {
     if (this.#isClosed) return;
+    this.#timer?.cancel();
     await this.#round;
     this.#isClosed = true;
-    this.#timer?.cancel();
     this.#unsubscribe();
     this.#runners.close();
     if (this.#current !== undefined)
