@@ -1,9 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { FakeTime, silentLogger } from "../../core/index.js";
+import { FakeTime, silentLogger, type Logger } from "../../core/index.js";
 import { Database } from "../../store/index.js";
-import { waitFor } from "../../../test/support/wait-for.js";
 import { WebhookSink, type SlaAlert } from "./alert-webhook.js";
 import { SlaStore } from "./sla-store.js";
 
@@ -16,15 +15,47 @@ const alert = (id: string): SlaAlert => ({
   details: {},
 });
 
+/** Resolves once `count()` reaches `n`; `bump()` is called each time it may have changed. */
+function counter() {
+  let value = 0;
+  const waiters: { n: number; resolve: () => void }[] = [];
+  return {
+    bump(): void {
+      value += 1;
+      for (const waiter of waiters.filter((entry) => entry.n <= value)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve();
+      }
+    },
+    reached(n: number): Promise<void> {
+      return n <= value ? Promise.resolve() : new Promise((resolve) => waiters.push({ n, resolve }));
+    },
+  };
+}
+
+/** A logger that counts failed attempts: the backoff sleep starts right after each. */
+function attemptLogger() {
+  const failures = counter();
+  const logger: Logger = {
+    ...silentLogger,
+    warn: (message) => {
+      if (message.startsWith("Alert webhook attempt failed")) failures.bump();
+    },
+  };
+  return { logger, failedAttempts: failures };
+}
+
 /** A real webhook on loopback: each request gets the next planned answer ("hang" never answers). */
 async function startWebhook(plan: ("hang" | number)[]) {
   const received: unknown[] = [];
+  const arrivals = counter();
   const hanging: ServerResponse[] = [];
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
     let body = "";
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
     request.on("end", () => {
       received.push(JSON.parse(body));
+      arrivals.bump();
       const answer = plan.shift() ?? 200;
       if (answer === "hang") hanging.push(response);
       else response.writeHead(answer).end();
@@ -35,6 +66,7 @@ async function startWebhook(plan: ("hang" | number)[]) {
   return {
     url,
     received,
+    arrived: (n: number) => arrivals.reached(n),
     close: () =>
       new Promise<void>((resolve) => {
         for (const response of hanging) response.destroy();
@@ -57,10 +89,11 @@ describe("the alert webhook", () => {
     cleanups.push(() => database.close());
     const store = new SlaStore(database);
     const time = new FakeTime();
+    const { logger, failedAttempts } = attemptLogger();
     const sink = new WebhookSink({
       url: webhook.url,
       time,
-      logger: silentLogger,
+      logger,
       store,
       attemptTimeoutMs: 2_000,
       backoffMs: 1_000,
@@ -68,17 +101,15 @@ describe("the alert webhook", () => {
     cleanups.push(() => sink.close());
     sink.enqueue(alert("burn-rate:page-1h"));
     // Attempt 1 hangs: it fails at its 2 s deadline, then waits 1 s.
-    await waitFor(() => webhook.received.length === 1, "the first attempt");
+    await webhook.arrived(1);
     await time.advanceAsync(2_000);
+    await failedAttempts.reached(1);
     await time.advanceAsync(1_000);
     // Attempt 2 gets 500, then waits 2 s.
-    await waitFor(() => webhook.received.length === 2, "the second attempt");
-    await waitFor(async () => {
-      await time.advanceAsync(0);
-      return time.pendingTimers === 1;
-    }, "the backoff timer");
+    await webhook.arrived(2);
+    await failedAttempts.reached(2);
     await time.advanceAsync(2_000);
-    await waitFor(() => webhook.received.length === 3, "the third attempt");
+    await webhook.arrived(3);
     await sink.whenIdle();
     expect(webhook.received[2]).toMatchObject({
       source: "rawrxd",
@@ -117,20 +148,17 @@ describe("the alert webhook", () => {
     cleanups.push(() => database.close());
     const store = new SlaStore(database);
     const time = new FakeTime();
+    const { logger, failedAttempts } = attemptLogger();
     const sink = new WebhookSink({
       url: webhook.url,
       time,
-      logger: silentLogger,
+      logger,
       store,
       maxAttempts: 2,
       backoffMs: 500,
     });
     sink.enqueue(alert("audit"));
-    await waitFor(() => webhook.received.length === 1, "the first attempt");
-    await waitFor(async () => {
-      await time.advanceAsync(0);
-      return time.pendingTimers === 1;
-    }, "the backoff timer");
+    await failedAttempts.reached(1);
     await time.advanceAsync(500);
     await sink.whenIdle();
     expect(store.deliveries(1)).toMatchObject([
