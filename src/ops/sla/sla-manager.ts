@@ -68,11 +68,29 @@ export class SlaManager {
       this.#store.updateIncident(stale.id, { ...stale, endMs: Math.max(stale.startMs, last?.endMs ?? now) });
     if (last !== undefined && now > last.endMs) {
       this.#store.appendInterval({ startMs: last.endMs, endMs: now, state: "unknown" });
-      this.#store.addClosedIncident({
+      const cause = ["no heartbeat: the server (or its machine) was not running"];
+      const id = this.#store.addClosedIncident({
         startMs: last.endMs,
         endMs: now,
         worstState: "unknown",
-        cause: ["no heartbeat: the server (or its machine) was not running"],
+        cause,
+      });
+      this.#options.events.emit("sla-incident", {
+        id,
+        action: "closed",
+        worstState: "unknown",
+        cause,
+        startMs: last.endMs,
+        endMs: now,
+      });
+      // Found only now, already over: one alert, sent as resolved.
+      this.#options.alerts.send({
+        alert: `incident:${id}`,
+        severity: "warning",
+        state: "resolved",
+        summary: `incident ${id}: no heartbeat for ${(now - last.endMs) / 1000} s (server or machine not running), recorded as unknown`,
+        atMs: now,
+        details: { incident: id, unknownSeconds: (now - last.endMs) / 1000 },
       });
       this.#options.logger.warn("SLA: no heartbeat while the server was not running; recorded as unknown", {
         seconds: (now - last.endMs) / 1000,
