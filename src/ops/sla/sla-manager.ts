@@ -6,9 +6,9 @@
  */
 import type { EventBus, Logger, ServerEvents, TimePort, Timer } from "../../core/index.js";
 import type { AlertDispatch } from "./alert-dispatch.js";
-import { BurnRateAlertState, readBurnRates, reportedBurnWindows } from "./burn-rate.js";
+import { SlaAlertRules } from "./alert-rules.js";
 import { RunnerWatch, runHealthChecks, type SlaProbes } from "./health-checks.js";
-import { badFractionOver, monthOf, monthWindow } from "./sla-arithmetic.js";
+import { monthOf, monthWindow } from "./sla-arithmetic.js";
 import { measureWindow } from "./sla-report.js";
 import { failingChecks, serviceStateOf, type CheckResult, type ServiceState } from "./service-state.js";
 import type { SlaStore } from "./sla-store.js";
@@ -38,8 +38,7 @@ export class SlaManager {
   readonly #options: SlaManagerOptions;
   readonly #store: SlaStore;
   readonly #runners: RunnerWatch;
-  readonly #burn = new BurnRateAlertState();
-  readonly #checkAlerts = new Map<string, string>();
+  readonly #rules: SlaAlertRules;
   #timer: Timer | undefined;
   #current: { id: number; state: ServiceState } | undefined;
   #startedMs = 0;
@@ -55,6 +54,11 @@ export class SlaManager {
     this.#options = options;
     this.#store = options.store;
     this.#runners = new RunnerWatch(options.events);
+    this.#rules = new SlaAlertRules({
+      store: options.store,
+      alerts: options.alerts,
+      targetPercent: options.settings.targetPercent,
+    });
     this.#unsubscribe = options.events.on("request-end", (event) => this.#countImpact(event));
   }
 
@@ -143,7 +147,7 @@ export class SlaManager {
         });
     }
     this.#trackIncident(state, results, now);
-    this.#evaluateAlerts(results, now);
+    this.#rules.evaluate(results, now);
   }
 
   #trackIncident(state: ServiceState, results: CheckResult[], now: number): void {
@@ -215,47 +219,6 @@ export class SlaManager {
     else if (event.outcome === "rejected") this.#impact.rejected += 1;
   }
 
-  #evaluateAlerts(results: CheckResult[], now: number): void {
-    const { settings, alerts } = this.#options;
-    const span = { startMs: now - reportedBurnWindows[3].windowMs, endMs: now };
-    const input = {
-      intervals: this.#store.intervalsOverlapping(span),
-      maintenance: this.#store.maintenanceOverlapping(span),
-      monitoringStartMs: this.#store.monitoringStartMs(),
-      nowMs: now,
-    };
-    const readings = readBurnRates((windowMs) => badFractionOver(input, windowMs), settings.targetPercent);
-    for (const { reading, state } of this.#burn.update(readings))
-      alerts.send({
-        alert: `burn-rate:${reading.rule.name}`,
-        severity: reading.rule.severity,
-        state,
-        summary: `error budget burning at ${reading.longBurnRate.toFixed(1)}× over ${reading.rule.longWindowMs / 60_000} min and ${reading.shortBurnRate.toFixed(1)}× over ${reading.rule.shortWindowMs / 60_000} min (threshold ${reading.rule.factor}×, target ${settings.targetPercent} %)`,
-        atMs: now,
-        details: {
-          rule: reading.rule.name,
-          longBurnRate: reading.longBurnRate,
-          shortBurnRate: reading.shortBurnRate,
-          factor: reading.rule.factor,
-        },
-      });
-    // Backup missed or failed, audit write failure: once when it starts, once when it clears.
-    for (const result of results.filter((check) => check.kind === "audit" || check.kind === "backup")) {
-      const before = this.#checkAlerts.get(result.name) ?? "pass";
-      if (before === result.status) continue;
-      this.#checkAlerts.set(result.name, result.status);
-      const severity = result.kind === "audit" && result.status === "fail" ? "page" : "ticket";
-      alerts.send({
-        alert: result.name,
-        severity,
-        state: result.status === "pass" ? "resolved" : "firing",
-        summary: result.status === "pass" ? `${result.name} healthy again` : result.reason,
-        atMs: now,
-        details: { check: result.name, status: result.status },
-      });
-    }
-  }
-
   /** The live status: state, checks, open incident and this month's budget. */
   status(): SlaStatus {
     const { time, settings } = this.#options;
@@ -275,7 +238,7 @@ export class SlaManager {
       checkedAtMs: this.#lastCheckedMs,
       openIncident: this.#open,
       settings,
-      firingAlerts: this.#burn.firing,
+      firingAlerts: this.#rules.firing,
     });
   }
 
