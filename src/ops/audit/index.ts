@@ -37,3 +37,4 @@ export { redactContent } from "./redact.js";
 export { auditPaths, type AuditPaths } from "./audit-paths.js";
 export { createAuditRoutes, type AuditRead, type AuditRoutesOptions } from "./audit-routes.js";
 export { auditTimeForms, parseAuditTime } from "./audit-time.js";
+export { AuditLockedError, lockFileName, type LockHolder, type WriterKind } from "./writer-lock.js";
