@@ -50,9 +50,9 @@ describe("the audit inbox (server side)", () => {
   it("ingests leftovers at start in file order, with key id cli, then deletes each file", async () => {
     fixture = createFixture();
     mkdirSync(fixture.directory, { recursive: true });
-    await writeInboxFile(fixture.directory, { request: created, actor: actor }, fixture.time);
+    await writeInboxFile(fixture.directory, { request: created, actor }, fixture.time);
     fixture.time.advance(1);
-    await writeInboxFile(fixture.directory, { request: revoked, actor: actor }, fixture.time);
+    await writeInboxFile(fixture.directory, { request: revoked, actor }, fixture.time);
     expect(statSync(inboxDirectory(fixture.directory)).mode & 0o777).toBe(0o700);
     const { log, inbox } = await serverWithInbox();
     await inbox.close();
@@ -67,7 +67,7 @@ describe("the audit inbox (server side)", () => {
   it("takes a file written while it runs at the next poll", async () => {
     fixture = createFixture();
     const { log, inbox } = await serverWithInbox();
-    const path = await writeInboxFile(fixture.directory, { request: created, actor: actor }, fixture.time);
+    const path = await writeInboxFile(fixture.directory, { request: created, actor }, fixture.time);
     await fixture.time.advanceAsync(1000);
     await inbox.drain();
     expect(existsSync(path)).toBe(false);

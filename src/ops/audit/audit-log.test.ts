@@ -124,7 +124,8 @@ describe("segments and checkpoints on fake time", () => {
     const signedSeqs = async () =>
       (await readCheckpoints(fixture.directory)).map((stored) => stored.checkpoint?.seq);
     await log.record({ type: "system", action: "start" });
-    // The first batch of a session is signed at once.
+    // The first batch of a session is signed at once (right after its records resolve).
+    await log.flush();
     expect(await signedSeqs()).toEqual([1]);
     await log.record({ type: "system", action: "health-change" });
     expect(await signedSeqs()).toEqual([1]);

@@ -66,11 +66,7 @@ export async function recordFromCli(
       holderPid = error.holder.pid;
     }
   }
-  const path = await writeInboxFile(
-    options.paths.directory,
-    { request: request, actor: actor },
-    options.time,
-  );
+  const path = await writeInboxFile(options.paths.directory, { request, actor }, options.time);
   const waitedMs = options.ingestTimeoutMs ?? 5000;
   const status = await awaitIngest(path, { time: options.time, timeoutMs: waitedMs });
   return { via: "inbox", status, holderPid, path, waitedMs };

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -122,10 +123,15 @@ describe("one writer per audit folder", () => {
       opened = true;
       return log;
     });
-    await fixture.time.advanceAsync(200);
+    // Real file I/O runs between the fake clock's steps (an fs call yields to the I/O loop).
+    const step = async (): Promise<void> => {
+      await stat(fixture.root);
+      await fixture.time.advanceAsync(10);
+    };
+    for (let index = 0; index < 20; index += 1) await step();
     expect(opened).toBe(false);
     await cli.release();
-    await fixture.time.advanceAsync(100);
+    for (let index = 0; index < 500 && !opened; index += 1) await step();
     const log = await opening;
     await log.close();
     const server = await fixture.open();
