@@ -126,8 +126,13 @@ export class AuditLog {
       waitForCliMs: options.waitForCliMs,
     });
     let opened: Awaited<ReturnType<typeof recoverState>>;
+    let witnessError: unknown;
     try {
-      if (options.witnessDirectory !== undefined) await mkdir(options.witnessDirectory, { recursive: true });
+      if (options.witnessDirectory !== undefined)
+        // A witness that cannot be reached degrades the log; it never stops it.
+        await mkdir(options.witnessDirectory, { recursive: true }).catch(
+          (error: unknown) => (witnessError = error),
+        );
       opened = await recoverState(options.directory);
     } catch (error) {
       await lock.release();
@@ -135,6 +140,7 @@ export class AuditLog {
     }
     const { state, repair } = opened;
     const log = new AuditLog(options, state, lock);
+    if (witnessError !== undefined) log.#degrade("witness", witnessError);
     if (lock.tookOver !== undefined) {
       const stale = lock.tookOver;
       await log.record({

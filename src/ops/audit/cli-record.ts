@@ -9,7 +9,8 @@ import { AuditLog } from "./audit-log.js";
 import { awaitIngest, writeInboxFile, type IngestWait } from "./audit-inbox.js";
 import type { AuditPaths } from "./audit-paths.js";
 import { cliAuditEntry, type CliActor, type CliAuditRequest } from "./cli-entries.js";
-import { loadOrCreateSigningKey, type AuditSigningKey } from "./signing-key.js";
+import { listSegments } from "./segment-files.js";
+import { loadOrCreateSigningKey, loadSigningKey, type AuditSigningKey } from "./signing-key.js";
 import { AuditLockedError } from "./writer-lock.js";
 
 export type CliRecordOutcome =
@@ -38,12 +39,7 @@ export async function recordFromCli(
   options: CliRecordOptions,
 ): Promise<CliRecordOutcome> {
   const actor = cliActor();
-  let signingKey: AuditSigningKey | undefined;
-  try {
-    signingKey = await loadOrCreateSigningKey(options.paths.privateKey);
-  } catch {
-    // This user cannot read the signing key (the server's own user can): hand the entry over.
-  }
+  const signingKey = await cliSigningKey(options.paths);
   let holderPid: number | undefined;
   if (signingKey !== undefined) {
     try {
@@ -70,6 +66,23 @@ export async function recordFromCli(
   const waitedMs = options.ingestTimeoutMs ?? 5000;
   const status = await awaitIngest(path, { time: options.time, timeoutMs: waitedMs });
   return { via: "inbox", status, holderPid, path, waitedMs };
+}
+
+/**
+ * The key to write with, or undefined: the entry goes to the inbox instead. A key is created only
+ * for a log that has no records yet (`rawrxd keys create` before the first server start); a CLI
+ * that cannot read the key (the server's own user can), or a copy of a log without its key (an
+ * auditor's), never signs with a new one.
+ */
+async function cliSigningKey(paths: AuditPaths): Promise<AuditSigningKey | undefined> {
+  try {
+    const key = await loadSigningKey(paths.privateKey);
+    if (key !== undefined) return key;
+    const segments = await listSegments(paths.directory).catch(() => []);
+    return segments.length === 0 ? await loadOrCreateSigningKey(paths.privateKey) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** One line for the CLI's standard error. */
