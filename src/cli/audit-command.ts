@@ -84,7 +84,10 @@ export const auditCommand: Command = {
       minPositionals: 1,
       maxPositionals: 1,
     });
-    const config = configFromFlags("audit", values, { keys: ["home", "noAudit"], io: context.io });
+    const config = configFromFlags("audit", values, {
+      keys: ["home", "noAudit", "auditWitness"],
+      io: context.io,
+    });
     const paths = auditPaths(config.home, context.io.env["RAWRXD_AUDIT_KEY_FILE"]);
     const action = positionals[0] ?? "";
     let done: { code: number; record: CliAuditRequest };

@@ -18,7 +18,11 @@ export async function recordCliAction(
   if (config.noAudit) return;
   const paths = auditPaths(config.home, context.io.env["RAWRXD_AUDIT_KEY_FILE"]);
   try {
-    const outcome = await recordFromCli(request, { paths, time: context.dependencies.time ?? systemTime });
+    const outcome = await recordFromCli(request, {
+      paths,
+      time: context.dependencies.time ?? systemTime,
+      ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
+    });
     const warning = describeCliRecord(outcome);
     if (warning !== undefined) context.io.stderr.write(`rawrxd ${command}: ${warning}\n`);
   } catch (error) {

@@ -80,6 +80,15 @@ describe("records the CLI leaves when no server holds the log", () => {
     expect(again.output).toMatch(/^INTACT: 3 records/);
   });
 
+  it("copies the checkpoint of a direct write to RAWRXD_AUDIT_WITNESS", async () => {
+    const witness = join(home, "witness");
+    await run(["keys", "create", "--name", "ci", "--role", "user"], { RAWRXD_AUDIT_WITNESS: witness });
+    const result = await run(["audit", "verify", "--witness", witness]);
+    expect(result.output).toMatch(
+      /^INTACT: 1 records \(seq 1\.\.1\), 1 signed checkpoints verified, 1 witness checkpoints/,
+    );
+  });
+
   it("leaves no record with RAWRXD_NO_AUDIT", async () => {
     await run(["keys", "create", "--name", "ci", "--role", "user"], { RAWRXD_NO_AUDIT: "1" });
     expect(await records()).toEqual([]);

@@ -57,7 +57,10 @@ export const keysCommand: Command = {
     const action = positionals[0]!;
     const id = positionals[1];
     if (action !== "revoke" && id !== undefined) throw usageError("keys", `Unexpected argument "${id}".`);
-    const config = configFromFlags("keys", values, { keys: ["home", "noAudit"], io: context.io });
+    const config = configFromFlags("keys", values, {
+      keys: ["home", "noAudit", "auditWitness"],
+      io: context.io,
+    });
     if (!["create", "list", "revoke"].includes(action))
       throw usageError("keys", `Unknown action "${action}"; use create, list or revoke.`);
     if (action === "revoke" && id === undefined)

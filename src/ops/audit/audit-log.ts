@@ -2,7 +2,8 @@
  * AuditLog (the ComplianceLogger): appends hash-chained records to segment files with group
  * commit (one write + fdatasync per batch; `record()` resolves once its record is on disk),
  * rolls segments by size or UTC day, signs a checkpoint every N records or M ms, repairs a
- * torn last line at open, and purges whole sealed segments past retention.
+ * torn last line at open, and purges whole sealed segments past retention. One writer per
+ * folder: open takes `audit/.lock` (writer-lock.ts), close releases it.
  * Over 300 lines on purpose: batching, rolling and checkpoint cadence share the same chain
  * state (seq, head, written seq), which would otherwise have to become a public mutable object.
  */

@@ -20,6 +20,8 @@ export type CliRecordOutcome =
 export interface CliRecordOptions {
   paths: AuditPaths;
   time: TimePort;
+  /** The witness folder (RAWRXD_AUDIT_WITNESS) that gets the checkpoint of a direct write too. */
+  witnessDirectory?: string;
   /** How long to wait for the server to take an inbox file. Default 5000 ms. */
   ingestTimeoutMs?: number;
 }
@@ -49,6 +51,7 @@ export async function recordFromCli(
         nodeId: hostname(),
         time: options.time,
         writer: "cli",
+        ...(options.witnessDirectory === undefined ? {} : { witnessDirectory: options.witnessDirectory }),
         waitForCliMs: 2000,
       });
       try {
