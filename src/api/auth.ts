@@ -15,7 +15,7 @@ import {
   type EventBus,
   type ServerEvents,
 } from "../core/index.js";
-import { mayUse } from "./access-rules.js";
+import { isMonitoringRead, mayUse } from "./access-rules.js";
 import type { AuthRateLimiter } from "./auth-rate-limit.js";
 import type { ApiEnv } from "./deps.js";
 
@@ -121,7 +121,7 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<ApiEnv> {
       );
     }
     const firstUse = !seenKeys.has(caller.keyId);
-    const adminRoute = !mayUse("user", { method, path });
+    const adminRoute = !mayUse("user", { method, path }) && !isMonitoringRead({ method, path });
     if (firstUse || adminRoute) {
       seenKeys.add(caller.keyId);
       emit("auth-succeeded", {

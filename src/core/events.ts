@@ -77,8 +77,9 @@ export interface AuthEvents {
   };
   /**
    * A key was accepted: emitted the first time each key is used in this server process, and on
-   * every use of an admin-only route (keys, audit, configuration, model management). Not per
-   * inference request: those records already name their key.
+   * every use of an admin-only route (keys, audit, configuration, model management) except the
+   * monitoring reads (/metrics, /v1/metrics, /v1/gpu). Not per inference request: those records
+   * already name their key.
    */
   "auth-succeeded": {
     keyId: string;
@@ -88,7 +89,7 @@ export interface AuthEvents {
     path: string;
     /** The first request with this key since the server started. */
     firstUse: boolean;
-    /** The route is one a `user` key may not use. */
+    /** The route is one a `user` key may not use (monitoring reads excepted). */
     adminRoute: boolean;
   };
   /** Too many failed attempts from one address: refused with 429 until `retryAfterSeconds`. */

@@ -123,7 +123,7 @@ export class AuditInbox {
     this.#isClosed = true;
     this.#timer?.cancel();
     this.#watcher?.close();
-    await this.#draining;
+    await this.#draining?.catch(() => undefined);
   }
 
   #wake(): void {
@@ -149,7 +149,11 @@ export class AuditInbox {
   }
 
   async #ingest(path: string, name: string): Promise<void> {
-    const info = await lstat(path);
+    const info = await lstat(path).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined; // removed by hand meanwhile
+      throw error;
+    });
+    if (info === undefined) return;
     const content = info.isFile() && info.size <= maxFileBytes ? await readFile(path) : undefined;
     const checked =
       content === undefined
