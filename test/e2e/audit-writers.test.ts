@@ -92,7 +92,9 @@ describe("a server with --audit-witness, beside the CLI", () => {
 
   it("takes the CLI's records through its inbox: the key created and the verify", () => {
     expect(verifyWhileRunning.code).toBe(0);
-    expect(verifyWhileRunning.errors).toBe("");
+    expect(verifyWhileRunning.errors).toBe(
+      `rawrxd audit: Audit record handed to the server (pid ${process.pid}), which has it on record.\n`,
+    );
     expect(find("authentication", "key-created")).toEqual([
       expect.objectContaining({
         keyId: "cli",

@@ -88,13 +88,13 @@ async function cliSigningKey(paths: AuditPaths): Promise<AuditSigningKey | undef
   }
 }
 
-/** One line for the CLI's standard error. */
+/** One line for the CLI's standard error; none when the CLI wrote the record itself. */
 export function describeCliRecord(outcome: CliRecordOutcome): string | undefined {
   if (outcome.via === "direct") return undefined;
   const server = outcome.holderPid === undefined ? "the server" : `the server (pid ${outcome.holderPid})`;
   switch (outcome.status) {
     case "ingested":
-      return undefined;
+      return `Audit record handed to ${server}, which has it on record.`;
     case "rejected":
       return `Warning: ${server} refused the audit record handed over in ${outcome.path}.rejected; see its system/inbox-rejected record.`;
     case "pending":
