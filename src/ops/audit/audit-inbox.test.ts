@@ -64,6 +64,23 @@ describe("the audit inbox (server side)", () => {
     expect(readdirSync(inboxDirectory(fixture.directory))).toEqual([]);
   });
 
+  it("keeps the order of many files written in the same millisecond", async () => {
+    fixture = createFixture();
+    mkdirSync(fixture.directory, { recursive: true });
+    for (let index = 0; index < 12; index += 1)
+      await writeInboxFile(
+        fixture.directory,
+        { request: { ...revoked, details: { name: `key-${index}` } }, actor },
+        fixture.time,
+      );
+    const { log, inbox } = await serverWithInbox();
+    await inbox.close();
+    await log.close();
+    expect((await records()).map((record) => record.details["name"])).toEqual(
+      Array.from({ length: 12 }, (_, index) => `key-${index}`),
+    );
+  });
+
   it("takes a file written while it runs at the next poll", async () => {
     fixture = createFixture();
     const { log, inbox } = await serverWithInbox();

@@ -42,7 +42,7 @@ export async function writeInboxFile(
 ): Promise<string> {
   const directory = await ensureInbox(auditDirectory);
   written += 1;
-  const name = `${String(time.wallNow()).padStart(15, "0")}-${process.pid}-${written}.json`;
+  const name = `${String(time.wallNow()).padStart(15, "0")}-${process.pid}-${String(written).padStart(6, "0")}.json`;
   const body: InboxFile = { version: 1, request: entry.request, actor: entry.actor };
   const temporary = join(directory, `.tmp-${name}`);
   await writeFile(temporary, JSON.stringify(body) + "\n", { mode: 0o600, flush: true });
