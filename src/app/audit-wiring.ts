@@ -10,6 +10,8 @@ import type { Context, Hono } from "hono";
 import type { Config } from "../config/index.js";
 import type { EventBus, Logger, ServerEvents, TimePort } from "../core/index.js";
 import {
+  AuditInbox,
+  AuditLockedError,
   AuditLog,
   auditPaths,
   createAuditRoutes,
@@ -19,9 +21,22 @@ import {
   type AuditOutcome,
 } from "../ops/index.js";
 
+/** Who read something: the caller's key id and address. */
+export interface Reader {
+  keyId: string;
+  address: string;
+}
+
 export interface AuditService {
   /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
-  routes(readerOf: (context: Context) => { keyId: string; address: string }): Hono;
+  routes(readerOf: (context: Context) => Reader): Hono;
+  /** A `data` record for a read elsewhere (metrics export): who read what. */
+  recordRead(read: {
+    action: string;
+    object: string;
+    reader: Reader;
+    details: Record<string, unknown>;
+  }): void;
   /** Records `system/stop`, writes the last checkpoint and closes the log: the last step of a stop. */
   close(reason: string): Promise<void>;
 }
@@ -51,8 +66,15 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       signingKey,
       nodeId: hostname(),
       time: options.time,
+      ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
+      // A `rawrxd keys` or `rawrxd audit` run holds the log for one record.
+      waitForCliMs: 5000,
     });
   } catch (error) {
+    if (error instanceof AuditLockedError)
+      throw new Error(
+        `Cannot start: ${error.message} Another server on this RAWRXD_HOME (or one with --home ${config.home}) is running; stop it or use another --home.`,
+      );
     // Serving unrecorded is the operator's choice to make, not a silent fallback.
     throw new Error(
       `Cannot open the audit log in ${paths.directory} with the key ${paths.privateKey}: ` +
@@ -69,16 +91,38 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     );
   };
   append({ type: "system", action: "start", details: { version: options.version, pid: process.pid } });
+  if (log.health.state === "degraded") {
+    logger.error("Audit log degraded", { reason: log.health.reason });
+    append({
+      type: "system",
+      action: "health-degraded",
+      level: "error",
+      object: "audit-log",
+      details: { reason: log.health.reason },
+    });
+  }
   append({ type: "configuration", action: "settings-at-start", details: settingsForAudit(config) });
   if (config.insecureNoAuth)
     append({ type: "system", action: "insecure-no-auth", level: "warning", object: config.host });
   const unsubscribe = subscribe(events, append);
+  // Records the CLI hands over while this server holds the log (ADR 0015); leftovers first.
+  const onInboxError = (error: unknown): void =>
+    logger.error("Audit inbox could not be read", { folder: paths.directory, error: String(error) });
+  const inbox = await AuditInbox.start({
+    auditDirectory: paths.directory,
+    log,
+    time: options.time,
+    onError: onInboxError,
+  }).catch((error: unknown) => void onInboxError(error));
   let closing: Promise<void> | undefined;
   return {
+    recordRead: ({ action, object, reader, details }) =>
+      append({ type: "data", action, object, keyId: reader.keyId, address: reader.address, details }),
     routes: (readerOf) =>
       createAuditRoutes({
         directory: paths.directory,
         publicKey: signingKey.publicKey,
+        ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
         time: options.time,
         onRead: ({ action, context, details }) => {
           const reader = readerOf(context);
@@ -94,6 +138,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     close: (reason) =>
       (closing ??= (async () => {
         for (const stop of unsubscribe) stop();
+        await inbox?.close();
         append({ type: "system", action: "stop", details: { reason } });
         await log.close();
       })()),
@@ -155,6 +200,16 @@ function subscribe(events: EventBus, append: (entry: AuditEntry) => void): (() =
         object: event.keyId,
         keyId: event.byKeyId,
         details: { name: event.name, role: event.role, maxPriority: event.maxPriority },
+      }),
+    ),
+    events.on("auth-succeeded", (event) =>
+      append({
+        type: "authentication",
+        action: "success",
+        object: `${event.method} ${event.path}`,
+        keyId: event.keyId,
+        address: event.sourceAddress,
+        details: { role: event.role, firstUse: event.firstUse, adminRoute: event.adminRoute },
       }),
     ),
     events.on("key-revoked", (event) =>

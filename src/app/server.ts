@@ -151,7 +151,19 @@ export async function startServer(
     keys,
     events,
   });
-  if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
+  if (metrics !== undefined)
+    app.route(
+      "/",
+      createMetricsRoutes(metrics, {
+        onExport: ({ route, context, details }) =>
+          audit?.recordRead({
+            action: "metrics-export",
+            object: route,
+            reader: callerIdentity(context),
+            details,
+          }),
+      }),
+    );
   if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
   let server: Server;

@@ -74,6 +74,8 @@ export interface Config {
   noMetrics: boolean;
   /** Write no audit log (RAWRXD_HOME/audit). */
   noAudit: boolean;
+  /** A second folder that receives a copy of every signed audit checkpoint; "" = none. */
+  auditWitness: string;
   metricsIntervalMs: number;
   metricsRequestLog: number;
   metricsRetentionMs: number;
@@ -416,6 +418,15 @@ export const settings: SettingsTable = {
     description:
       "Write no audit log (RAWRXD_HOME/audit): no signed record of starts, settings, keys, models or requests.",
     isSwitch: true,
+  },
+  auditWitness: {
+    env: "RAWRXD_AUDIT_WITNESS",
+    flag: "--audit-witness",
+    defaultValue: () => "",
+    defaultText: "none",
+    parse: parseString,
+    description:
+      "Folder (best on another disk or host mount) that receives a copy of every signed audit checkpoint, so a rewrite of the whole audit folder is caught: rawrxd audit verify --witness DIR. A witness write failure degrades health, never stops serving.",
   },
   metricsIntervalMs: {
     env: "RAWRXD_METRICS_INTERVAL",

@@ -75,6 +75,23 @@ export interface AuthEvents {
     method: string;
     path: string;
   };
+  /**
+   * A key was accepted: emitted the first time each key is used in this server process, and on
+   * every use of an admin-only route (keys, audit, configuration, model management) except the
+   * monitoring reads (/metrics, /v1/metrics, /v1/gpu). Not per inference request: those records
+   * already name their key.
+   */
+  "auth-succeeded": {
+    keyId: string;
+    role: Role;
+    sourceAddress: string;
+    method: string;
+    path: string;
+    /** The first request with this key since the server started. */
+    firstUse: boolean;
+    /** The route is one a `user` key may not use (monitoring reads excepted). */
+    adminRoute: boolean;
+  };
   /** Too many failed attempts from one address: refused with 429 until `retryAfterSeconds`. */
   "auth-rate-limited": { sourceAddress: string; retryAfterSeconds: number; path: string };
   "key-created": { keyId: string; name: string; role: Role; maxPriority: Priority; byKeyId: string };

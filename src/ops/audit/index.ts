@@ -37,3 +37,12 @@ export { redactContent } from "./redact.js";
 export { auditPaths, type AuditPaths } from "./audit-paths.js";
 export { createAuditRoutes, type AuditRead, type AuditRoutesOptions } from "./audit-routes.js";
 export { auditTimeForms, parseAuditTime } from "./audit-time.js";
+export { AuditLockedError, lockFileName, type LockHolder, type WriterKind } from "./writer-lock.js";
+export { AuditInbox, inboxDirectory, inboxFolderName, type AuditInboxOptions } from "./audit-inbox.js";
+export { cliAuditEntry, cliKeyId, type CliActor, type CliAuditRequest } from "./cli-entries.js";
+export {
+  describeCliRecord,
+  recordFromCli,
+  type CliRecordOutcome,
+  type CliRecordOptions,
+} from "./cli-record.js";
