@@ -6,10 +6,11 @@
  * Over 300 lines on purpose: batching, rolling and checkpoint cadence share the same chain
  * state (seq, head, written seq), which would otherwise have to become a public mutable object.
  */
-import { chmod, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, unlink } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
+import { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 import { buildRecordLine, type AuditEntry, type AuditRecord } from "./audit-record.js";
 import { appendCheckpoint, signCheckpoint } from "./checkpoints.js";
 import { recoverState, type OpenState } from "./recover-state.js";
@@ -32,6 +33,10 @@ export interface AuditLogOptions {
   checkpointIntervalMs?: number;
   /** A second folder that receives every checkpoint too (`--audit-witness DIR`). */
   witnessDirectory?: string;
+  /** Opens segment files for appending; default node:fs. Tests inject failing writers here. */
+  openSegmentFile?: OpenSegmentFile;
+  /** Called on every change of `health` (writable, degraded, failed), synchronously. */
+  onHealthChange?: (health: AuditHealth) => void;
 }
 
 export type AuditHealth =
@@ -49,7 +54,7 @@ interface Pending {
 interface OpenSegment {
   index: number;
   day: string;
-  handle: FileHandle;
+  handle: AuditSegmentFile;
   path: string;
 }
 
@@ -58,7 +63,8 @@ export class AuditWriteError extends Error {
 }
 
 export class AuditLog {
-  readonly #options: Required<Omit<AuditLogOptions, "witnessDirectory">> & { witnessDirectory?: string };
+  readonly #options: Required<Omit<AuditLogOptions, "witnessDirectory" | "onHealthChange">> &
+    Pick<AuditLogOptions, "witnessDirectory" | "onHealthChange">;
   #seq: number;
   #head: string;
   #lastTimeMs: number;
@@ -88,6 +94,7 @@ export class AuditLog {
       maxSegmentBytes: 64 * 1024 * 1024,
       checkpointEveryRecords: 1000,
       checkpointIntervalMs: 60_000,
+      openSegmentFile,
       ...options,
     };
     this.#seq = state.seq;
@@ -260,7 +267,7 @@ export class AuditLog {
           await this.#writeBatch(batch);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
-          this.#health = { state: "failed", reason };
+          this.#setHealth({ state: "failed", reason });
           const failure = new AuditWriteError(`The audit log cannot be written: ${reason}`, { cause: error });
           for (const item of [...batch, ...this.#pending]) item.reject(failure);
           this.#pending = [];
@@ -312,7 +319,7 @@ export class AuditLog {
       await chmod(this.#recoveredSegmentPath, 0o444);
     }
     const path = join(this.#options.directory, segmentName(index, day));
-    this.#segment = { index, day, path, handle: await open(path, "a", 0o644) };
+    this.#segment = { index, day, path, handle: await this.#options.openSegmentFile(path) };
     return this.#segment;
   }
 
@@ -336,7 +343,7 @@ export class AuditLog {
     if (this.#options.witnessDirectory === undefined) return;
     try {
       await appendCheckpoint(this.#options.witnessDirectory, checkpoint);
-      if (this.#health.state === "degraded") this.#health = { state: "writable" };
+      if (this.#health.state === "degraded") this.#setHealth({ state: "writable" });
     } catch (error) {
       this.#degrade("witness", error);
     }
@@ -344,10 +351,16 @@ export class AuditLog {
 
   #degrade(what: string, error: unknown): void {
     if (this.#health.state === "failed") return;
-    this.#health = {
+    this.#setHealth({
       state: "degraded",
       reason: `${what}: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    });
+  }
+
+  #setHealth(health: AuditHealth): void {
+    const changed = health.state !== this.#health.state;
+    this.#health = health;
+    if (changed) this.#options.onHealthChange?.(health);
   }
 
   #checkpointOnTimer(): void {

@@ -14,6 +14,7 @@ export {
   type AuditType,
 } from "./audit-record.js";
 export { AuditLog, AuditWriteError, type AuditHealth, type AuditLogOptions } from "./audit-log.js";
+export { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 export {
   generateSigningKey,
   loadOrCreateSigningKey,
