@@ -1,25 +1,31 @@
 /**
  * Feeds the audit log from the core events (issue #11): system start and stop, every setting at
  * start, model loads, unloads and crashes, authentication failures and key changes, and one
- * `inference` record per finished request. Event listeners run synchronously, so each record is
- * appended in event order and its disk write is awaited elsewhere; a write that fails is logged
- * and never reaches the request that caused it.
+ * `inference` record per finished request (through the gate, audit-gate.ts, whose writes the
+ * API awaits before a response ends); runs the retention purge and reports the log's health.
+ * Listeners run synchronously, so records are appended in event order; any other write that
+ * fails is logged and never reaches the request that caused it.
  */
 import { hostname } from "node:os";
 import type { Context, Hono } from "hono";
 import type { Config } from "../config/index.js";
-import type { EventBus, Logger, ServerEvents, TimePort } from "../core/index.js";
+import type { AuditGate, EventBus, Logger, TimePort, Timer } from "../core/index.js";
 import {
   AuditLog,
   auditPaths,
   createAuditRoutes,
   loadOrCreateSigningKey,
+  retentionMs,
   type AuditEntry,
+  type AuditHealth,
   type AuditSigningKey,
-  type AuditOutcome,
+  type OpenSegmentFile,
 } from "../ops/index.js";
+import { RequestAuditGate } from "./audit-gate.js";
 
 export interface AuditService {
+  /** The API's gate: inference records on disk before the response ends; fail-closed refusals. */
+  gate: AuditGate;
   /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
   routes(readerOf: (context: Context) => { keyId: string; address: string }): Hono;
   /** Records `system/stop`, writes the last checkpoint and closes the log: the last step of a stop. */
@@ -35,6 +41,16 @@ export interface AuditWiringOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** The server's version, for the start record. */
   version: string;
+  /** How segment files are opened; tests inject failing writers. Default node:fs. */
+  openSegmentFile?: OpenSegmentFile | undefined;
+}
+
+/** The retention purge runs at start and then this often. */
+export const purgeIntervalMs = 24 * 60 * 60 * 1000;
+
+/** Fail-closed by flag, or by the hipaa profile. */
+export function isAuditFailClosed(config: Readonly<Config>): boolean {
+  return config.auditFailClosed || config.auditProfile === "hipaa";
 }
 
 /** Undefined with --no-audit. */
@@ -44,6 +60,9 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const paths = auditPaths(config.home, (options.env ?? process.env)["RAWRXD_AUDIT_KEY_FILE"]);
   let log: AuditLog;
   let signingKey: AuditSigningKey;
+  const isFailClosed = isAuditFailClosed(config);
+  // Bound once the log is open: health changes after that are recorded where they can be.
+  let onHealthChange: (health: AuditHealth) => void = () => undefined;
   try {
     signingKey = await loadOrCreateSigningKey(paths.privateKey);
     log = await AuditLog.open({
@@ -51,6 +70,8 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       signingKey,
       nodeId: hostname(),
       time: options.time,
+      ...(options.openSegmentFile === undefined ? {} : { openSegmentFile: options.openSegmentFile }),
+      onHealthChange: (health) => onHealthChange(health),
     });
   } catch (error) {
     // Serving unrecorded is the operator's choice to make, not a silent fallback.
@@ -72,9 +93,35 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   append({ type: "configuration", action: "settings-at-start", details: settingsForAudit(config) });
   if (config.insecureNoAuth)
     append({ type: "system", action: "insecure-no-auth", level: "warning", object: config.host });
-  const unsubscribe = subscribe(events, append);
+  onHealthChange = (health) => {
+    const reason = "reason" in health ? health.reason : undefined;
+    events.emit("audit-health", { state: health.state, ...(reason === undefined ? {} : { reason }) });
+    if (health.state === "failed")
+      logger.error(
+        isFailClosed
+          ? "CRITICAL: the audit log cannot be written; inference is refused (fail-closed) until it is fixed and the server restarted"
+          : "CRITICAL: the audit log cannot be written; serving continues UNRECORDED (not fail-closed)",
+        { severity: "critical", reason },
+      );
+    else {
+      logger.warn("Audit log health changed", { state: health.state, reason });
+      append({
+        type: "system",
+        action: "audit-health",
+        level: "warning",
+        details: { state: health.state, reason },
+      });
+    }
+  };
+  const gate = new RequestAuditGate({ log, isFailClosed, recordsContent: config.auditContent, logger });
+  const unsubscribe = [
+    ...subscribe(events, append),
+    events.on("request-end", (event) => gate.requestEnded(event)),
+  ];
+  const purger = startRetentionPurge(log, { config, logger, time: options.time });
   let closing: Promise<void> | undefined;
   return {
+    gate,
     routes: (readerOf) =>
       createAuditRoutes({
         directory: paths.directory,
@@ -94,6 +141,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     close: (reason) =>
       (closing ??= (async () => {
         for (const stop of unsubscribe) stop();
+        await purger.stop();
         append({ type: "system", action: "stop", details: { reason } });
         await log.close();
       })()),
@@ -160,46 +208,7 @@ function subscribe(events: EventBus, append: (entry: AuditEntry) => void): (() =
     events.on("key-revoked", (event) =>
       append({ type: "authentication", action: "key-revoked", object: event.keyId, keyId: event.byKeyId }),
     ),
-    events.on("request-end", (event) => append(inferenceEntry(event))),
   ];
-}
-
-/** One finished request: who, which model, token counts and how it ended; never the prompt. */
-export function inferenceEntry(event: ServerEvents["request-end"]): AuditEntry {
-  const outcome = inferenceOutcome(event.outcome);
-  return {
-    type: "inference",
-    action: "generate",
-    object: event.model,
-    requestId: event.requestId,
-    ...(event.apiKeyId === undefined ? {} : { keyId: event.apiKeyId }),
-    ...(event.sourceAddress === undefined ? {} : { address: event.sourceAddress }),
-    outcome,
-    level: outcome === "failure" ? "error" : "info",
-    details: {
-      finishReason: event.outcome,
-      errorCode: event.errorCode ?? null,
-      priorityAsked: event.priorityAsked ?? null,
-      priorityGranted: event.priority ?? null,
-      promptTokens: event.promptTokens,
-      completionTokens: event.completionTokens,
-      totalMs: event.totalMs,
-    },
-  };
-}
-
-function inferenceOutcome(outcome: ServerEvents["request-end"]["outcome"]): AuditOutcome {
-  switch (outcome) {
-    case "cancelled":
-      return "cancelled";
-    case "error":
-      return "failure";
-    case "rejected":
-      return "denied";
-    case "stop":
-    case "length":
-      return "success";
-  }
 }
 
 /** Every setting as the server resolved it, with secrets replaced by what names them. */
@@ -208,5 +217,38 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
     ...config,
     // Each --api-keys key is the admin key `config-N`: its id is enough, the text never leaves.
     apiKeys: { count: config.apiKeys.length, ids: config.apiKeys.map((_, index) => `config-${index + 1}`) },
+  };
+}
+
+/** Purges sealed segments past the profile's retention at start and every 24 h (each purge is a `data` record). */
+function startRetentionPurge(
+  log: AuditLog,
+  options: { config: Readonly<Config>; logger: Logger; time: TimePort },
+): { stop(): Promise<void> } {
+  const keepMs = retentionMs(options.config.auditProfile);
+  let running: Promise<void> | undefined;
+  const purge = (): void => {
+    if (running !== undefined) return;
+    running = log
+      .purgeExpired(keepMs)
+      .then(({ segments }) => {
+        if (segments.length > 0)
+          options.logger.info("Audit segments past retention purged", {
+            profile: options.config.auditProfile,
+            segments,
+          });
+      })
+      .catch((error: unknown) =>
+        options.logger.error("Audit retention purge failed", { error: String(error) }),
+      )
+      .finally(() => (running = undefined));
+  };
+  purge();
+  const timer: Timer = options.time.setInterval(purge, purgeIntervalMs).unref();
+  return {
+    async stop() {
+      timer.cancel();
+      await running;
+    },
   };
 }

@@ -35,6 +35,7 @@ export {
 export { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } from "./audit-query.js";
 export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./retention.js";
 export { redactContent } from "./redact.js";
+export { canonicalJson } from "./canonical-json.js";
 export { auditPaths, type AuditPaths } from "./audit-paths.js";
 export { createAuditRoutes, type AuditRead, type AuditRoutesOptions } from "./audit-routes.js";
 export { auditTimeForms, parseAuditTime } from "./audit-time.js";
