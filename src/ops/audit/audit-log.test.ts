@@ -10,7 +10,7 @@ import {
   writeHonestLog,
   type AuditFixture,
 } from "./audit-fixture.testing.js";
-import { failingFiles } from "./audit-files.testing.js";
+import { testFiles } from "./audit-files.testing.js";
 import type { AuditHealth } from "./audit-log.js";
 import { readCheckpoints } from "./checkpoints.js";
 import { listSegments, segmentName, utcDay } from "./segment-files.js";
@@ -246,7 +246,7 @@ describe("failure", () => {
 
   it("reports each health change once when an injected writer fails (disk full), and every waiting record rejects", async () => {
     fixture = createFixture();
-    const files = failingFiles();
+    const files = testFiles();
     const changes: AuditHealth[] = [];
     const log = await fixture.open({ openSegmentFile: files.open, onHealthChange: (h) => changes.push(h) });
     await log.record({ type: "system", action: "start" });
