@@ -84,6 +84,7 @@ export function inferenceEntry(
       priorityAsked: event.priorityAsked ?? null,
       priorityGranted: event.priority ?? null,
       promptTokens: event.promptTokens,
+      cachedTokens: event.cachedTokens ?? 0,
       completionTokens: event.completionTokens,
       totalMs: event.totalMs,
       ...(facts === undefined
