@@ -226,22 +226,22 @@ function startRetentionPurge(
   options: { config: Readonly<Config>; logger: Logger; time: TimePort },
 ): { stop(): Promise<void> } {
   const keepMs = retentionMs(options.config.auditProfile);
-  let running: Promise<void> | undefined;
+  // Runs one after another: a run that finds the previous one still going waits for it.
+  let running: Promise<void> = Promise.resolve();
+  const purgeOnce = async (): Promise<void> => {
+    try {
+      const { segments } = await log.purgeExpired(keepMs);
+      if (segments.length > 0)
+        options.logger.info("Audit segments past retention purged", {
+          profile: options.config.auditProfile,
+          segments,
+        });
+    } catch (error) {
+      options.logger.error("Audit retention purge failed", { error: String(error) });
+    }
+  };
   const purge = (): void => {
-    if (running !== undefined) return;
-    running = log
-      .purgeExpired(keepMs)
-      .then(({ segments }) => {
-        if (segments.length > 0)
-          options.logger.info("Audit segments past retention purged", {
-            profile: options.config.auditProfile,
-            segments,
-          });
-      })
-      .catch((error: unknown) =>
-        options.logger.error("Audit retention purge failed", { error: String(error) }),
-      )
-      .finally(() => (running = undefined));
+    running = running.then(purgeOnce);
   };
   purge();
   const timer: Timer = options.time.setInterval(purge, purgeIntervalMs).unref();
