@@ -10,12 +10,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/index.js";
 import { EventBus, FakeTime, silentLogger } from "../core/index.js";
 import { auditPaths, queryAuditLog, readPublicKey, verifyAuditLog } from "../ops/index.js";
-import { purgeIntervalMs, startAuditService } from "./audit-wiring.js";
+import { purgeIntervalMs, startAuditService, type AuditService } from "./audit-wiring.js";
 
 let home: string;
 afterEach(() => rmSync(home, { recursive: true, force: true }));
 
-async function runService(time: FakeTime, profile: string, during?: () => Promise<void>): Promise<void> {
+async function runService(
+  time: FakeTime,
+  profile: string,
+  during?: (service: AuditService) => Promise<void>,
+): Promise<void> {
   const config = loadConfig({
     flags: { home, models: join(home, "models"), "audit-profile": profile },
     env: {},
@@ -29,7 +33,7 @@ async function runService(time: FakeTime, profile: string, during?: () => Promis
     version: "test",
     env: {},
   });
-  await during?.();
+  await during?.(service!);
   await service!.close("test");
 }
 
@@ -63,8 +67,9 @@ describe("the retention purge", () => {
     await runService(time, "standard");
     const [oldest] = segments();
     time.setWall(Date.UTC(2020, 0, 2, 12));
-    await runService(time, "standard", async () => {
+    await runService(time, "standard", async (service) => {
       // Nothing is old enough at start; 370 days later the daily run finds the first day's segment.
+      await service.purgesIdle();
       expect(await purgeRecords()).toEqual([]);
       time.setWall(Date.UTC(2021, 0, 6, 12));
       await time.advanceAsync(purgeIntervalMs);

@@ -28,6 +28,8 @@ export interface AuditService {
   gate: AuditGate;
   /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
   routes(readerOf: (context: Context) => { keyId: string; address: string }): Hono;
+  /** Settles once the retention purges started so far (at start, daily) have finished. */
+  purgesIdle(): Promise<void>;
   /** Records `system/stop`, writes the last checkpoint and closes the log: the last step of a stop. */
   close(reason: string): Promise<void>;
 }
@@ -122,6 +124,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   let closing: Promise<void> | undefined;
   return {
     gate,
+    purgesIdle: () => purger.idle(),
     routes: (readerOf) =>
       createAuditRoutes({
         directory: paths.directory,
@@ -224,7 +227,7 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
 function startRetentionPurge(
   log: AuditLog,
   options: { config: Readonly<Config>; logger: Logger; time: TimePort },
-): { stop(): Promise<void> } {
+): { idle(): Promise<void>; stop(): Promise<void> } {
   const keepMs = retentionMs(options.config.auditProfile);
   // Runs one after another: a run that finds the previous one still going waits for it.
   let running: Promise<void> = Promise.resolve();
@@ -246,6 +249,7 @@ function startRetentionPurge(
   purge();
   const timer: Timer = options.time.setInterval(purge, purgeIntervalMs).unref();
   return {
+    idle: () => running,
     async stop() {
       timer.cancel();
       await running;
