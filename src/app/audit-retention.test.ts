@@ -10,7 +10,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../config/index.js";
 import { EventBus, FakeTime, silentLogger } from "../core/index.js";
 import { auditPaths, queryAuditLog, readPublicKey, verifyAuditLog } from "../ops/index.js";
-import { purgeIntervalMs, startAuditService, type AuditService } from "./audit-wiring.js";
+import { purgeIntervalMs } from "./audit-retention.js";
+import { startAuditService, type AuditService } from "./audit-wiring.js";
 
 let home: string;
 afterEach(() => rmSync(home, { recursive: true, force: true }));

@@ -9,19 +9,19 @@
 import { hostname } from "node:os";
 import type { Context, Hono } from "hono";
 import type { Config } from "../config/index.js";
-import type { AuditGate, EventBus, Logger, TimePort, Timer } from "../core/index.js";
+import type { AuditGate, EventBus, Logger, TimePort } from "../core/index.js";
 import {
   AuditLog,
   auditPaths,
   createAuditRoutes,
   loadOrCreateSigningKey,
-  retentionMs,
   type AuditEntry,
   type AuditHealth,
   type AuditSigningKey,
   type OpenSegmentFile,
 } from "../ops/index.js";
 import { RequestAuditGate } from "./audit-gate.js";
+import { startRetentionPurge } from "./audit-retention.js";
 
 export interface AuditService {
   /** The API's gate: inference records on disk before the response ends; fail-closed refusals. */
@@ -46,9 +46,6 @@ export interface AuditWiringOptions {
   /** How segment files are opened; tests inject failing writers. Default node:fs. */
   openSegmentFile?: OpenSegmentFile | undefined;
 }
-
-/** The retention purge runs at start and then this often. */
-export const purgeIntervalMs = 24 * 60 * 60 * 1000;
 
 /** Fail-closed by flag, or by the hipaa profile. */
 export function isAuditFailClosed(config: Readonly<Config>): boolean {
@@ -220,39 +217,5 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
     ...config,
     // Each --api-keys key is the admin key `config-N`: its id is enough, the text never leaves.
     apiKeys: { count: config.apiKeys.length, ids: config.apiKeys.map((_, index) => `config-${index + 1}`) },
-  };
-}
-
-/** Purges sealed segments past the profile's retention at start and every 24 h (each purge is a `data` record). */
-function startRetentionPurge(
-  log: AuditLog,
-  options: { config: Readonly<Config>; logger: Logger; time: TimePort },
-): { idle(): Promise<void>; stop(): Promise<void> } {
-  const keepMs = retentionMs(options.config.auditProfile);
-  // Runs one after another: a run that finds the previous one still going waits for it.
-  let running: Promise<void> = Promise.resolve();
-  const purgeOnce = async (): Promise<void> => {
-    try {
-      const { segments } = await log.purgeExpired(keepMs);
-      if (segments.length > 0)
-        options.logger.info("Audit segments past retention purged", {
-          profile: options.config.auditProfile,
-          segments,
-        });
-    } catch (error) {
-      options.logger.error("Audit retention purge failed", { error: String(error) });
-    }
-  };
-  const purge = (): void => {
-    running = running.then(purgeOnce);
-  };
-  purge();
-  const timer: Timer = options.time.setInterval(purge, purgeIntervalMs).unref();
-  return {
-    idle: () => running,
-    async stop() {
-      timer.cancel();
-      await running;
-    },
   };
 }
