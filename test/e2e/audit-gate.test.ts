@@ -139,6 +139,39 @@ describe("inference records reach the disk before the response ends", () => {
     }
   });
 
+  it("lets concurrent requests share fsyncs (group commit): 8 records, at most 2 fdatasyncs", async () => {
+    const files = testFiles();
+    test = await startTestServer({
+      models: { alpha: { reply: "one two three", tokenDelayMs: 5 } },
+      flags: { parallel: "8", "max-queue": "16" },
+      openAuditSegmentFile: files.open,
+    });
+    const server = test;
+    // Loaded first, so the model's load record does not share the requests' batches.
+    const warm = await postJson(`${server.url}/api/generate`, {
+      model: "alpha",
+      prompt: "warm",
+      stream: false,
+    });
+    await warm.arrayBuffer();
+    const ended: string[] = [];
+    server.server.events.on("request-end", (event) => ended.push(event.requestId));
+    files.hold();
+    const syncsBefore = files.syncs;
+    const answers = Array.from({ length: 8 }, (_, index) =>
+      postJson(`${server.url}/api/generate`, { model: "alpha", prompt: `p${index}`, stream: false }),
+    );
+    await waitFor(() => ended.length === 8, "all 8 generations to end");
+    files.release();
+    for (const answer of await Promise.all(answers)) {
+      expect(answer.status).toBe(200);
+      await answer.arrayBuffer();
+    }
+    expect(durableInference(files).length).toBe(9);
+    // The held batch, plus one batch for everything that queued behind it.
+    expect(files.syncs - syncsBefore).toBeLessThanOrEqual(2);
+  });
+
   it("answers a refused request (unknown model) only after its failure record is durable", async () => {
     const files = testFiles();
     const server = await start({}, files);

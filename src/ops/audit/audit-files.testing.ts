@@ -15,6 +15,8 @@ export interface TestFiles {
   release(): void;
   /** Writes attempted so far, failed ones included. */
   readonly writes: number;
+  /** fdatasync calls completed so far. */
+  readonly syncs: number;
   /** Everything written and fdatasynced so far, in order. */
   readonly durable: string;
 }
@@ -22,6 +24,7 @@ export interface TestFiles {
 export function testFiles(): TestFiles {
   let failure: string | undefined;
   let writes = 0;
+  let syncs = 0;
   let durable = "";
   let held: { promise: Promise<void>; release: () => void } | undefined;
   const files: TestFiles = {
@@ -39,6 +42,7 @@ export function testFiles(): TestFiles {
         datasync: async () => {
           await held?.promise;
           await handle.datasync();
+          syncs += 1;
           durable += unsynced;
           unsynced = "";
         },
@@ -58,6 +62,9 @@ export function testFiles(): TestFiles {
     },
     get writes() {
       return writes;
+    },
+    get syncs() {
+      return syncs;
     },
     get durable() {
       return durable;
