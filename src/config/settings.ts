@@ -76,6 +76,12 @@ export interface Config {
   noAudit: boolean;
   /** A second folder that receives a copy of every signed audit checkpoint; "" = none. */
   auditWitness: string;
+  /** Audit retention and fail-closed default: standard (365 days) or hipaa (6 years, fail-closed). */
+  auditProfile: "standard" | "hipaa";
+  /** Refuse inference (503) while the audit log cannot be written; on by default in the hipaa profile. */
+  auditFailClosed: boolean;
+  /** Inference records also carry the prompt and output text, redacted. */
+  auditContent: boolean;
   metricsIntervalMs: number;
   metricsRequestLog: number;
   metricsRetentionMs: number;
@@ -427,6 +433,35 @@ export const settings: SettingsTable = {
     parse: parseString,
     description:
       "Folder (best on another disk or host mount) that receives a copy of every signed audit checkpoint, so a rewrite of the whole audit folder is caught: rawrxd audit verify --witness DIR. A witness write failure degrades health, never stops serving.",
+  },
+  auditProfile: {
+    env: "RAWRXD_AUDIT_PROFILE",
+    flag: "--audit-profile",
+    defaultValue: () => "standard",
+    defaultText: "standard",
+    parse: parseEnum(["standard", "hipaa"] as const),
+    description:
+      "Audit retention class: standard keeps sealed segments 365 days; hipaa keeps 6 years and turns on --audit-fail-closed.",
+  },
+  auditFailClosed: {
+    env: "RAWRXD_AUDIT_FAIL_CLOSED",
+    flag: "--audit-fail-closed",
+    defaultValue: () => false,
+    defaultText: "false (hipaa: on)",
+    parse: parseBoolean,
+    description:
+      "Refuse inference with 503 while the audit log cannot be written, and end a request whose record failed with an error; off: log a critical line and keep serving.",
+    isSwitch: true,
+  },
+  auditContent: {
+    env: "RAWRXD_AUDIT_CONTENT",
+    flag: "--audit-content",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description:
+      "Inference records also carry the prompt and output text after redaction (e-mail, phone, SSN- and card-like numbers); off: only the prompt's SHA-256.",
+    isSwitch: true,
   },
   metricsIntervalMs: {
     env: "RAWRXD_METRICS_INTERVAL",

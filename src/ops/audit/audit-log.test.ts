@@ -11,6 +11,8 @@ import {
   writeHonestLog,
   type AuditFixture,
 } from "./audit-fixture.testing.js";
+import { testFiles } from "./audit-files.testing.js";
+import type { AuditHealth } from "./audit-log.js";
 import { readCheckpoints } from "./checkpoints.js";
 import { listSegments, segmentName, utcDay } from "./segment-files.js";
 import { loadOrCreateSigningKey, readPublicKey } from "./signing-key.js";
@@ -249,6 +251,24 @@ describe("failure", () => {
     expect(log.health).toMatchObject({ state: "failed" });
     await expect(log.record({ type: "system", action: "x" })).rejects.toThrow(/cannot be written/);
     await log.close();
+  });
+
+  it("reports each health change once when an injected writer fails (disk full), and every waiting record rejects", async () => {
+    fixture = createFixture();
+    const files = testFiles();
+    const changes: AuditHealth[] = [];
+    const log = await fixture.open({ openSegmentFile: files.open, onHealthChange: (h) => changes.push(h) });
+    await log.record({ type: "system", action: "start" });
+    files.fail("ENOSPC");
+    const burst = [1, 2, 3].map((n) =>
+      log.record({ type: "inference", action: "generate", requestId: `r${n}` }),
+    );
+    for (const pending of burst) await expect(pending).rejects.toThrow(/cannot be written: ENOSPC/);
+    expect(changes).toEqual([{ state: "failed", reason: expect.stringMatching(/ENOSPC/) as string }]);
+    expect(log.health.state).toBe("failed");
+    await log.close();
+    // What reached the disk before the failure still verifies.
+    expect((await verify()).intact).toBe(true);
   });
 });
 

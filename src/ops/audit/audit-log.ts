@@ -7,10 +7,11 @@
  * Over 300 lines on purpose: batching, rolling and checkpoint cadence share the same chain
  * state (seq, head, written seq), which would otherwise have to become a public mutable object.
  */
-import { chmod, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, unlink } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
+import { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 import { buildRecordLine, type AuditEntry, type AuditRecord } from "./audit-record.js";
 import { appendCheckpoint, signCheckpoint } from "./checkpoints.js";
 import { recoverState, type OpenState } from "./recover-state.js";
@@ -38,6 +39,10 @@ export interface AuditLogOptions {
   writer?: WriterKind;
   /** How long open waits while a `cli` writer holds the lock for its one record. Default 0. */
   waitForCliMs?: number;
+  /** Opens segment files for appending; default node:fs. Tests inject failing writers here. */
+  openSegmentFile?: OpenSegmentFile;
+  /** Called on every change of `health` (writable, degraded, failed), synchronously. */
+  onHealthChange?: (health: AuditHealth) => void;
 }
 
 export type AuditHealth =
@@ -55,7 +60,7 @@ interface Pending {
 interface OpenSegment {
   index: number;
   day: string;
-  handle: FileHandle;
+  handle: AuditSegmentFile;
   path: string;
 }
 
@@ -64,9 +69,10 @@ export class AuditWriteError extends Error {
 }
 
 export class AuditLog {
-  readonly #options: Required<Omit<AuditLogOptions, "witnessDirectory" | "writer" | "waitForCliMs">> & {
-    witnessDirectory?: string;
-  };
+  readonly #options: Required<
+    Omit<AuditLogOptions, "witnessDirectory" | "writer" | "waitForCliMs" | "onHealthChange">
+  > &
+    Pick<AuditLogOptions, "witnessDirectory" | "onHealthChange">;
   #seq: number;
   #head: string;
   #lastTimeMs: number;
@@ -98,6 +104,7 @@ export class AuditLog {
       maxSegmentBytes: 64 * 1024 * 1024,
       checkpointEveryRecords: 1000,
       checkpointIntervalMs: 60_000,
+      openSegmentFile,
       ...options,
     };
     this.#seq = state.seq;
@@ -310,7 +317,7 @@ export class AuditLog {
           await this.#writeBatch(batch);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
-          this.#health = { state: "failed", reason };
+          this.#setHealth({ state: "failed", reason });
           const failure = new AuditWriteError(`The audit log cannot be written: ${reason}`, { cause: error });
           for (const item of [...batch, ...this.#pending]) item.reject(failure);
           this.#pending = [];
@@ -362,7 +369,7 @@ export class AuditLog {
       await chmod(this.#recoveredSegmentPath, 0o444);
     }
     const path = join(this.#options.directory, segmentName(index, day));
-    this.#segment = { index, day, path, handle: await open(path, "a", 0o644) };
+    this.#segment = { index, day, path, handle: await this.#options.openSegmentFile(path) };
     return this.#segment;
   }
 
@@ -386,7 +393,7 @@ export class AuditLog {
     if (this.#options.witnessDirectory === undefined) return;
     try {
       await appendCheckpoint(this.#options.witnessDirectory, checkpoint);
-      if (this.#health.state === "degraded") this.#health = { state: "writable" };
+      if (this.#health.state === "degraded") this.#setHealth({ state: "writable" });
     } catch (error) {
       this.#degrade("witness", error);
     }
@@ -394,10 +401,16 @@ export class AuditLog {
 
   #degrade(what: string, error: unknown): void {
     if (this.#health.state === "failed") return;
-    this.#health = {
+    this.#setHealth({
       state: "degraded",
       reason: `${what}: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    });
+  }
+
+  #setHealth(health: AuditHealth): void {
+    const changed = health.state !== this.#health.state;
+    this.#health = health;
+    if (changed) this.#options.onHealthChange?.(health);
   }
 
   #checkpointOnTimer(): void {
