@@ -10,6 +10,20 @@ import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 /** Token events a runner may send ahead of the consumer, per generation. */
 export const initialCredits = 16;
 
+/**
+ * Generation events closer together than this share one IPC message (--stream-coalesce-ms;
+ * runner/stream-coalescer.ts). The first event after a quiet window is never delayed.
+ */
+export const defaultStreamCoalesceMs = 4;
+/** Events per IPC message at most. */
+export const maxEventsPerMessage = 64;
+
+/** One generation's event inside an `events` message. */
+export interface RunnerEvent {
+  id: string;
+  event: GenerateEvent;
+}
+
 export interface RunnerLoadOptions {
   modelPath: string;
   /** From the header the main process validated: the runner never parses the file itself. */
@@ -44,7 +58,8 @@ export interface RunnerErrorPayload {
 export type RunnerToMain =
   | LoadedMessage
   | { type: "load-error"; error: RunnerErrorPayload }
-  | { type: "event"; id: string; event: GenerateEvent }
+  /** Generation events in the order they happened, possibly of several generations. */
+  | { type: "events"; events: readonly RunnerEvent[] }
   | { type: "error"; id: string; error: RunnerErrorPayload }
   | { type: "embedded"; id: string; result: EmbedResult }
   | { type: "tokenized"; id: string; tokens: number[] }
