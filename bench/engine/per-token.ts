@@ -45,6 +45,7 @@ const rounds = Number(values.rounds);
 const requests = Number(values.requests);
 const tokens = Number(values.tokens);
 const repoRoot = join(benchDirectory, "..");
+const idleMs = 1000;
 const prompt =
   "Once upon a time there was a little girl named Lily. She liked to play in the garden with her dog. One day";
 
@@ -55,6 +56,8 @@ interface Block {
   tokens: number;
   main: ProcessCounters;
   runner: ProcessCounters;
+  /** The server over `idleMs` with no request, after the model loaded. */
+  idle: ProcessCounters;
   clientDataChunks: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
@@ -115,6 +118,10 @@ async function runBlock(
     await client.stream(body(8)); // loads the model: the runner exists from here on
     const [runnerPid] = await childrenOf(server.child.pid!);
     if (runnerPid === undefined) throw new Error("No runner process found under the server.");
+    // What the server does with no request at all (timers): part of every per-token figure below.
+    const idleBefore = await readProcessCounters(server.child.pid!);
+    await systemTime.sleep(idleMs);
+    const idle = counterDelta(await readProcessCounters(server.child.pid!), idleBefore);
     const mainBefore = await readProcessCounters(server.child.pid!);
     const runnerBefore = await readProcessCounters(runnerPid);
     const streamed = [];
@@ -129,6 +136,7 @@ async function runBlock(
       tokens: timings.reduce((sum, timing) => sum + timing.completionTokens, 0),
       main,
       runner,
+      idle,
       clientDataChunks: streamed.reduce((sum, stream) => sum + stream.dataChunks, 0),
       decodeTokensPerSecond: median(timings.map((timing) => timing.decodeTokensPerSecond)),
       timeToFirstTokenMs: median(timings.map((timing) => timing.timeToFirstTokenMs)),
@@ -171,6 +179,8 @@ interface Row {
   clientReadsPerToken: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
+  idleMainCpuMsPerSecond: number;
+  idleMainWakeupsPerSecond: number;
 }
 
 const rows: Row[] = [];
@@ -191,6 +201,8 @@ for (const key of models) {
       clientReadsPerToken: perToken((block) => block.clientDataChunks),
       decodeTokensPerSecond: median(mine.map((block) => block.decodeTokensPerSecond)),
       timeToFirstTokenMs: median(mine.map((block) => block.timeToFirstTokenMs)),
+      idleMainCpuMsPerSecond: median(mine.map((block) => (block.idle.cpuMs * 1000) / idleMs)),
+      idleMainWakeupsPerSecond: median(mine.map((block) => (block.idle.voluntarySwitches * 1000) / idleMs)),
     });
   }
 }
@@ -209,6 +221,8 @@ console.log(
       "client reads/tok",
       "decode tok/s*",
       "TTFT ms*",
+      "idle CPU ms/s",
+      "idle wake-ups/s",
     ],
     rows.map((row) => [
       row.model,
@@ -222,6 +236,8 @@ console.log(
       formatNumber(row.clientReadsPerToken, 2),
       formatNumber(row.decodeTokensPerSecond, 0),
       formatNumber(row.timeToFirstTokenMs, 1),
+      formatNumber(row.idleMainCpuMsPerSecond, 1),
+      formatNumber(row.idleMainWakeupsPerSecond, 0),
     ]),
   ),
 );

@@ -74,9 +74,14 @@ async function handle(message: MainToRunner): Promise<void> {
       };
       runs.set(message.id, running);
       const id = message.id;
-      // The last event of a generation goes out at once: nothing of it could follow to share the message.
-      const emit = (event: GenerateEvent): void =>
-        events.push({ id, event }, event.type === "end" || event.type === "preempted");
+      let hasText = false;
+      // At once: the first text (time to first token is never traded for fewer messages) and the
+      // last event (nothing of this generation could follow to share its message).
+      const emit = (event: GenerateEvent): void => {
+        const isFirstText = !hasText && event.type === "text-delta";
+        if (isFirstText) hasText = true;
+        events.push({ id, event }, isFirstText || event.type === "end" || event.type === "preempted");
+      };
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");
         await runGeneration({
