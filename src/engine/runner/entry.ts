@@ -75,12 +75,17 @@ async function handle(message: MainToRunner): Promise<void> {
       runs.set(message.id, running);
       const id = message.id;
       let hasText = false;
-      // At once: the first text (time to first token is never traded for fewer messages) and the
-      // last event (nothing of this generation could follow to share its message).
+      // At once: the first text (time to first token is never traded for fewer messages); text
+      // once half the credit window is spent (held back longer, the main process could not grant
+      // more in time and decoding would stall on credit); the last event (nothing of this
+      // generation could follow to share its message).
       const emit = (event: GenerateEvent): void => {
-        const isFirstText = !hasText && event.type === "text-delta";
-        if (isFirstText) hasText = true;
-        events.push({ id, event }, isFirstText || event.type === "end" || event.type === "preempted");
+        let isUrgent = event.type === "end" || event.type === "preempted";
+        if (event.type === "text-delta") {
+          isUrgent = !hasText || running.gate.available <= initialCredits / 2;
+          hasText = true;
+        }
+        events.push({ id, event }, isUrgent);
       };
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");
