@@ -7,8 +7,11 @@ import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.
 import type { ModelMemoryShape } from "../gpu/index.js";
 import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 
-/** Token events a runner may send ahead of the consumer, per generation. */
-export const initialCredits = 16;
+/**
+ * Token events a runner may send ahead of the consumer, per generation. The main process grants
+ * credit back in halves of this: one IPC message (a runner wake-up) per 16 tokens consumed.
+ */
+export const initialCredits = 32;
 
 /**
  * Generation events closer together than this share one IPC message (--stream-coalesce-ms;
