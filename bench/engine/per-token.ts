@@ -1,5 +1,5 @@
 /**
- * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1]`
+ * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1]`
  *
  * What one streamed token costs outside ggml (issue #17, item 1): starts `node bin/rawrxd.js
  * serve` as a child process — the path users take — streams greedy /v1/completions from this
@@ -8,7 +8,8 @@
  * the runner's CPU time and write syscalls (its IPC messages), and the client's socket reads;
  * plus decode tok/s and TTFT at the client (wall figures: indicative only on a busy machine).
  * Variants: --stream-coalesce-ms values (the default 4; 0 = one IPC message and one socket write
- * per token, as before ADR 0019), run in interleaved blocks, one server per block.
+ * per token, as before ADR 0019) and, with --baseline DIR, the server of another checkout (say
+ * the main branch before this work) at its defaults; interleaved blocks, one server per block.
  * Prints a table and writes bench/results/per-token-<time>.json and per-token-latest.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -26,8 +27,8 @@ import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 import { childrenOf, counterDelta, readProcessCounters, type ProcessCounters } from "./process-counters.js";
 
-/** A --stream-coalesce-ms value. */
-type CoalesceMs = number;
+/** A --stream-coalesce-ms value, or "baseline": the server of another checkout (--baseline DIR) at its defaults. */
+type CoalesceMs = string;
 
 const { values } = parseArgs({
   options: {
@@ -37,10 +38,14 @@ const { values } = parseArgs({
     requests: { type: "string", default: "3" },
     tokens: { type: "string", default: "256" },
     threads: { type: "string", default: "1" },
+    baseline: { type: "string" },
   },
 });
 const models = values.models.split(",") as ModelKey[];
-const coalesceValues: CoalesceMs[] = values["coalesce-ms"].split(",").map(Number);
+const coalesceValues: CoalesceMs[] = [
+  ...values["coalesce-ms"].split(","),
+  ...(values.baseline === undefined ? [] : ["baseline"]),
+];
 const rounds = Number(values.rounds);
 const requests = Number(values.requests);
 const tokens = Number(values.tokens);
@@ -69,17 +74,19 @@ interface StartedServer {
 }
 
 async function startServer(coalesceMs: CoalesceMs, home: string): Promise<StartedServer> {
+  const isBaseline = coalesceMs === "baseline";
+  const root = isBaseline ? values.baseline! : repoRoot;
   const child = spawn(
     process.execPath,
     [
-      join(repoRoot, "bin", "rawrxd.js"),
+      join(root, "bin", "rawrxd.js"),
       "serve",
       ...["--home", home, "--models", modelsDirectory, "--host", "127.0.0.1", "--port", "0"],
       ...["--threads", values.threads, "--log-level", "error"],
     ],
     {
-      cwd: repoRoot,
-      env: { ...process.env, RAWRXD_STREAM_COALESCE_MS: String(coalesceMs) },
+      cwd: root,
+      env: { ...process.env, RAWRXD_STREAM_COALESCE_MS: isBaseline ? undefined : coalesceMs },
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
@@ -226,7 +233,7 @@ console.log(
     ],
     rows.map((row) => [
       row.model,
-      String(row.coalesceMs),
+      row.coalesceMs,
       String(row.tokens),
       formatNumber(row.mainCpuMsPerToken, 3),
       formatNumber(row.runnerCpuMsPerToken, 3),
