@@ -85,7 +85,8 @@ async function handle(message: MainToRunner): Promise<void> {
           isUrgent = !hasText || running.gate.available <= initialCredits / 2;
           hasText = true;
         }
-        events.push({ id, event }, isUrgent);
+        if (isUrgent) events.pushUrgent({ id, event });
+        else events.push({ id, event });
       };
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");

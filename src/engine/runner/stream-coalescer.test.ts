@@ -64,7 +64,7 @@ describe("StreamCoalescer", () => {
     events.push("a");
     time.advance(1);
     events.push("b");
-    events.push("end", true);
+    events.pushUrgent("end");
     expect(sent).toEqual([
       { atMs: 0, items: ["a"] },
       { atMs: 1, items: ["b", "end"] },

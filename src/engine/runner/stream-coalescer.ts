@@ -39,20 +39,23 @@ export class StreamCoalescer<T> {
     return this.#pending.length;
   }
 
-  /**
-   * Queues `item`; sends now when the window allows it, when the message is full or when
-   * `isUrgent` (a generation's last event: nothing follows that it could share a message with).
-   */
-  push(item: T, isUrgent = false): void {
+  /** Queues `item`; sends now when the window allows it or the message is full. */
+  push(item: T): void {
     this.#pending.push(item);
-    if (this.#timer !== undefined && !isUrgent && this.#pending.length < this.#options.maxItems) return;
+    if (this.#timer !== undefined && this.#pending.length < this.#options.maxItems) return;
     const nowMs = this.#options.time.monotonicNow();
     const waitMs = this.#lastSentMs === undefined ? 0 : this.#lastSentMs + this.#options.windowMs - nowMs;
-    if (waitMs <= 0 || isUrgent || this.#pending.length >= this.#options.maxItems) {
+    if (waitMs <= 0 || this.#pending.length >= this.#options.maxItems) {
       this.#sendPending(nowMs);
     } else if (this.#timer === undefined) {
       this.#timer = this.#options.time.setTimeout(this.#onTimer, waitMs);
     }
+  }
+
+  /** Queues `item` and sends it now with what waits before it (say a generation's last event). */
+  pushUrgent(item: T): void {
+    this.#pending.push(item);
+    this.#sendPending(this.#options.time.monotonicNow());
   }
 
   /** Sends whatever waits now (before a message that must not overtake it). */
