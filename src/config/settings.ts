@@ -68,6 +68,8 @@ export interface Config {
   maxBodyBytes: number;
   maxTokensLimit: number;
   heartbeatMs: number;
+  /** Generation events closer than this share one runner→server message and socket write; 0 = one each. */
+  streamCoalesceMs: number;
   shutdownGraceMs: number;
   loadTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -380,6 +382,15 @@ export const settings: SettingsTable = {
     defaultText: "15s",
     parse: parseDurationMs,
     description: "Interval of the SSE comment heartbeat while a stream is silent.",
+  },
+  streamCoalesceMs: {
+    env: "RAWRXD_STREAM_COALESCE_MS",
+    flag: "--stream-coalesce-ms",
+    defaultValue: () => 16,
+    defaultText: "16",
+    parse: parseInteger(0, 100),
+    description:
+      "Tokens streamed closer than this many ms share one runner message and one socket write (still one event each); the first after a pause is never delayed. 0 = one per token. 0–100.",
   },
   shutdownGraceMs: {
     env: "RAWRXD_SHUTDOWN_GRACE",
