@@ -1,13 +1,15 @@
 /**
- * `npm run bench:audit [-- --quick] [-- --dir DIR]`: audit records per second with fsync group
- * commit (issue #11 target ≥ 20,000/s), at several concurrency levels.
+ * `npm run bench:audit [-- --quick] [-- --dir DIR] [-- --suite append|serving|all]`: audit
+ * records per second with fsync group commit (issue #11 target ≥ 20,000/s), at several
+ * concurrency levels (suite `append`); and audit on vs --no-audit through the server (suite
+ * `serving`, audit-serving.ts). Default: both.
  *
  * Concurrency C = C closed-loop writers, each awaiting its `record()` (= its record is on disk)
  * before the next: what C requests in flight cost. Each level runs three times on a fresh log;
  * the table gives the median run. The log lives on the bench folder's disk (not tmpfs, where
  * fsync is free) unless --dir says otherwise.
  *
- * Prints a table and writes bench/results/audit-<time>.json and audit-latest.json.
+ * Prints tables and writes bench/results/audit-<time>.json and audit-latest.json.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { loadavg } from "node:os";
@@ -18,6 +20,7 @@ import { AuditLog, generateSigningKey, verifyAuditLog } from "../../src/ops/inde
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
+import { runServingSuite, type ServingReport } from "./audit-serving.js";
 import { median, percentile } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 
@@ -84,17 +87,42 @@ async function measure(folder: string, concurrency: number, records: number): Pr
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { quick: { type: "boolean", default: false }, dir: { type: "string" } },
+    options: {
+      quick: { type: "boolean", default: false },
+      dir: { type: "string" },
+      suite: { type: "string", default: "all" },
+    },
     strict: true,
   });
+  const suite = values.suite;
+  if (suite !== "append" && suite !== "serving" && suite !== "all")
+    throw new Error(`--suite ${suite}: expected append, serving or all.`);
   const startedAt = new Date(systemTime.wallNow()).toISOString();
   const machine = await describeMachine();
-  const folder = await mkdtemp(join(values.dir ?? benchDirectory, ".audit-bench-"));
   const runs: Run[] = [];
+  if (suite !== "serving") await runAppendSuite({ quick: values.quick, dir: values.dir, runs });
+  let serving: ServingReport | undefined;
+  if (suite !== "append")
+    serving = await runServingSuite({ quick: values.quick, dir: values.dir ?? benchDirectory });
+  const path = await writeResultFiles(
+    join(benchDirectory, "results"),
+    { prefix: "audit", latest: "audit-latest.json", startedAt },
+    { startedAt, machine, loadAverage: loadavg(), suite, runs, serving },
+  );
+  console.log(`Raw samples: ${path} (and results/audit-latest.json)`);
+}
+
+async function runAppendSuite(options: {
+  quick: boolean;
+  dir: string | undefined;
+  runs: Run[];
+}): Promise<void> {
+  const { runs } = options;
+  const folder = await mkdtemp(join(options.dir ?? benchDirectory, ".audit-bench-"));
   const rows: string[][] = [];
   try {
     for (const concurrency of concurrencyLevels) {
-      const records = values.quick ? Math.max(500, concurrency * 10) : Math.max(2000, concurrency * 40);
+      const records = options.quick ? Math.max(500, concurrency * 10) : Math.max(2000, concurrency * 40);
       const repeats: Run[] = [];
       for (let repeat = 0; repeat < 3; repeat += 1) repeats.push(await measure(folder, concurrency, records));
       runs.push(...repeats);
@@ -112,7 +140,7 @@ async function main(): Promise<void> {
     await rm(folder, { recursive: true, force: true });
   }
   console.log(
-    `Audit append with fsync group commit (median of 3 runs; log on ${values.dir ?? benchDirectory})`,
+    `Audit append with fsync group commit (median of 3 runs; log on ${options.dir ?? benchDirectory})`,
   );
   console.log(
     formatTable(["CONCURRENCY", "RECORDS", "RECORDS/S", "RECORDS/FSYNC", "P50 MS", "P99 MS"], rows),
@@ -127,12 +155,6 @@ async function main(): Promise<void> {
   console.log(
     `Target ≥ 20,000 records/s: best median ${formatNumber(best.recordsPerSecond, 0)} at concurrency ${best.concurrency}`,
   );
-  const path = await writeResultFiles(
-    join(benchDirectory, "results"),
-    { prefix: "audit", latest: "audit-latest.json", startedAt },
-    { startedAt, machine, loadAverage: loadavg(), runs },
-  );
-  console.log(`Raw samples: ${path} (and results/audit-latest.json)`);
 }
 
 await main();

@@ -12,6 +12,8 @@ export interface StreamedCompletion {
   lastContentAt: number | undefined;
   endedAt: number;
   contentChunks: number;
+  /** Socket reads that brought stream data: about one per server write when the client keeps up. */
+  dataChunks: number;
   text: string;
   usage:
     | { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }
@@ -45,6 +47,7 @@ export class CompletionStreamClient {
         lastContentAt: undefined,
         endedAt: Number.NaN,
         contentChunks: 0,
+        dataChunks: 0,
         text: "",
         usage: undefined,
       };
@@ -64,6 +67,7 @@ export class CompletionStreamClient {
         let buffered = "";
         response.on("data", (chunk: string) => {
           const now = systemTime.monotonicNow();
+          result.dataChunks += 1;
           buffered += chunk;
           let boundary = buffered.indexOf("\n\n");
           while (boundary >= 0) {

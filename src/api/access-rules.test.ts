@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mayUse } from "./access-rules.js";
+import { isMonitoringRead, mayUse } from "./access-rules.js";
 
 describe("mayUse", () => {
   it("lets a user run inference, list models and see its requests", () => {
@@ -30,5 +30,19 @@ describe("mayUse", () => {
       expect(mayUse("user", { method, path }), `${method} ${path}`).toBe(false);
       expect(mayUse("admin", { method, path })).toBe(true);
     }
+  });
+});
+
+describe("isMonitoringRead", () => {
+  it("names the polled metrics and GPU reads, not their writes or other admin routes", () => {
+    for (const path of ["/metrics", "/v1/metrics", "/v1/metrics/requests", "/v1/gpu", "/v1/gpu/"])
+      expect(isMonitoringRead({ method: "GET", path }), path).toBe(true);
+    for (const [method, path] of [
+      ["GET", "/v1/admin/keys"],
+      ["GET", "/v1/audit"],
+      ["POST", "/v1/metrics"],
+      ["GET", "/v1/metricsx"],
+    ] as const)
+      expect(isMonitoringRead({ method, path }), `${method} ${path}`).toBe(false);
   });
 });

@@ -15,7 +15,7 @@ import {
   type EventBus,
   type ServerEvents,
 } from "../core/index.js";
-import { mayUse } from "./access-rules.js";
+import { isMonitoringRead, mayUse } from "./access-rules.js";
 import type { AuthRateLimiter } from "./auth-rate-limit.js";
 import type { ApiEnv } from "./deps.js";
 
@@ -68,6 +68,8 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<ApiEnv> {
     options.anonymousKeyId === undefined
       ? undefined
       : { keyId: options.anonymousKeyId, role: "admin", maxPriority: "high" };
+  /** Keys seen since this server started: the first use of each is on record. */
+  const seenKeys = new Set<string>();
   const emit = <Name extends keyof ServerEvents>(name: Name, payload: ServerEvents[Name]): void =>
     options.events?.emit(name, payload);
 
@@ -117,6 +119,20 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<ApiEnv> {
         "forbidden",
         `API key ${caller.keyId} has the role "${caller.role}", which may not use ${method} ${path}; this needs an admin key.`,
       );
+    }
+    const firstUse = !seenKeys.has(caller.keyId);
+    const adminRoute = !mayUse("user", { method, path }) && !isMonitoringRead({ method, path });
+    if (firstUse || adminRoute) {
+      seenKeys.add(caller.keyId);
+      emit("auth-succeeded", {
+        keyId: caller.keyId,
+        role: caller.role,
+        sourceAddress,
+        method,
+        path,
+        firstUse,
+        adminRoute,
+      });
     }
     context.set("caller", caller);
     return next();

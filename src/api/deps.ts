@@ -1,6 +1,14 @@
 /** What the HTTP layer needs from the rest of the server, injected by src/app. */
 import type { Config } from "../config/index.js";
-import type { ApiKeyRegistry, Caller, EventBus, Logger, Priority, TimePort } from "../core/index.js";
+import type {
+  ApiKeyRegistry,
+  AuditGate,
+  Caller,
+  EventBus,
+  Logger,
+  Priority,
+  TimePort,
+} from "../core/index.js";
 import type { ModelCatalog } from "../models/index.js";
 import type { Scheduler } from "../scheduler/index.js";
 import type { RequestDrain } from "./request-drain.js";
@@ -22,6 +30,8 @@ export interface ApiDeps {
   keys?: ApiKeyRegistry | undefined;
   /** Where auth events go (auth-failed, key-created, …); undefined: nowhere. */
   events?: EventBus | undefined;
+  /** The audit log's gate on generations; undefined with --no-audit (and in tests without one). */
+  audit?: AuditGate | undefined;
 }
 
 export type ApiEnv = {

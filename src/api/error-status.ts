@@ -23,6 +23,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "queue-timeout": 503,
   "rate-limited": 429,
   "shutting-down": 503,
+  // Fail-closed: nothing runs unrecorded; an operator must fix the audit folder first.
+  "audit-unavailable": 503,
   cancelled: 499,
   "model-invalid": 500,
   "model-load-failed": 500,

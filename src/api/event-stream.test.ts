@@ -59,3 +59,45 @@ describe("frameStream heartbeat", () => {
     await reader.cancel();
   });
 });
+
+/** Frames pushed by the test, read through a few async generators as the serving path reads them. */
+function pushedFrames() {
+  const queue: (string | undefined)[] = [];
+  let wake: (() => void) | undefined;
+  async function* source(): AsyncGenerator<string> {
+    for (;;) {
+      while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+      const frame = queue.shift();
+      if (frame === undefined) return;
+      yield frame;
+    }
+  }
+  async function* layer(inner: AsyncGenerator<string>): AsyncGenerator<string> {
+    for await (const frame of inner) yield frame;
+  }
+  const push = (...frames: (string | undefined)[]): void => {
+    queue.push(...frames);
+    wake?.();
+  };
+  return { frames: layer(layer(layer(layer(source())))), push };
+}
+
+describe("frameStream writes", () => {
+  it("joins frames that arrive together into one chunk, keeps order, and sends a lone frame at once", async () => {
+    const { frames, push } = pushedFrames();
+    const controller = new AbortController();
+    const reader = frameStream(frames, {
+      onCancel: () => undefined,
+      clientSignal: controller.signal,
+    }).getReader();
+    const decode = (chunk: { value?: Uint8Array }) => new TextDecoder().decode(chunk.value);
+    push("a\n");
+    expect(decode(await reader.read())).toBe("a\n");
+    // One runner message with three tokens: one write.
+    push("b\n", "c\n", "d\n");
+    expect(decode(await reader.read())).toBe("b\nc\nd\n");
+    push("e\n", undefined);
+    expect(decode(await reader.read())).toBe("e\n");
+    expect((await reader.read()).done).toBe(true);
+  });
+});

@@ -1,9 +1,18 @@
 /**
  * The native request path both dialects translate into: submit a GenerateRequest to the
  * scheduler and wait for its first event before any byte is sent, so early failures (unknown
- * model, queue full, prompt too long) still get a proper status and JSON error.
+ * model, queue full, prompt too long) still get a proper status and JSON error. With an audit
+ * gate, the last event (or the error) reaches the client only once the request's audit record
+ * is on disk: the queue's generator is run to its end first (it emits request-end there).
  */
-import { AppError, type StreamEvent, type GenerateRequest, type Usage } from "../core/index.js";
+import {
+  AppError,
+  type AuditGate,
+  type AuditTicket,
+  type StreamEvent,
+  type GenerateRequest,
+  type Usage,
+} from "../core/index.js";
 import type { Scheduler } from "../scheduler/index.js";
 import type { RequestDrain } from "./request-drain.js";
 
@@ -28,6 +37,8 @@ export interface GenerationSignals {
   keepAliveMs?: number | undefined;
   /** Called once when the generation is over (or refused): ends its owner's claim on it. */
   onLeave?: (() => void) | undefined;
+  /** The audit log's gate (undefined with --no-audit): records before the end, refuses when fail-closed. */
+  audit?: AuditGate | undefined;
 }
 
 export async function startGeneration(
@@ -46,6 +57,15 @@ export async function startGeneration(
     leaveDrain();
     options.onLeave?.();
   };
+  let ticket: AuditTicket | undefined;
+  try {
+    ticket = options.audit?.open(request);
+  } catch (error) {
+    leave();
+    throw error;
+  }
+  const recordsContent = ticket?.recordsContent === true;
+  const settledQuietly = async (): Promise<void> => ticket?.settled().catch(() => undefined);
   const stopSignal = options.drain?.stopSignal;
   const controller = new AbortController();
   const signals = [options.clientSignal, stopSignal].filter((signal) => signal !== undefined);
@@ -67,13 +87,16 @@ export async function startGeneration(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       unlisten();
-      if (isDone) return leave();
-      controller.abort();
-      try {
-        while (!(await iterator.next()).done);
-      } catch {
-        // A cancelled generation ends with the queue's cancelled error: nothing left to report.
+      if (!isDone) {
+        controller.abort();
+        try {
+          while (!(await iterator.next()).done);
+        } catch {
+          // A cancelled generation ends with the queue's cancelled error: nothing left to report.
+        }
       }
+      // The client is gone or served; the drain still waits for the record.
+      await settledQuietly();
       leave();
     })();
     return closing;
@@ -93,11 +116,21 @@ export async function startGeneration(
           const event = next.value;
           if (stopSignal?.aborted === true && event.type === "end" && event.reason === "cancelled")
             throw stopped();
+          if (event.type === "end") {
+            // Run the queue's generator past its end (request-end), then wait for the record.
+            next = await iterator.next();
+            isDone = next.done === true;
+            await ticket?.settled();
+            yield event;
+            continue;
+          }
+          if (recordsContent && event.type === "text-delta") ticket?.output(event.text);
           yield event;
           next = await iterator.next();
         }
         isDone = true;
       } catch (error) {
+        await settledQuietly();
         if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
         throw error;
       } finally {
@@ -107,6 +140,8 @@ export async function startGeneration(
     return { events: all(), close };
   } catch (error) {
     unlisten();
+    // Refused before it started (unknown model, queue full): the error waits for its record too.
+    await settledQuietly();
     leave();
     if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
     throw error;

@@ -1,27 +1,50 @@
 /**
  * Feeds the audit log from the core events (issue #11): system start and stop, every setting at
  * start, model loads, unloads and crashes, authentication failures and key changes, and one
- * `inference` record per finished request. Event listeners run synchronously, so each record is
- * appended in event order and its disk write is awaited elsewhere; a write that fails is logged
- * and never reaches the request that caused it.
+ * `inference` record per finished request (through the gate, audit-gate.ts, whose writes the
+ * API awaits before a response ends); runs the retention purge and reports the log's health.
+ * Listeners run synchronously, so records are appended in event order; any other write that
+ * fails is logged and never reaches the request that caused it.
  */
 import { hostname } from "node:os";
 import type { Context, Hono } from "hono";
 import type { Config } from "../config/index.js";
-import type { EventBus, Logger, ServerEvents, TimePort } from "../core/index.js";
+import type { AuditGate, EventBus, Logger, TimePort } from "../core/index.js";
 import {
+  AuditInbox,
+  AuditLockedError,
   AuditLog,
   auditPaths,
   createAuditRoutes,
   loadOrCreateSigningKey,
   type AuditEntry,
+  type AuditHealth,
   type AuditSigningKey,
-  type AuditOutcome,
+  type OpenSegmentFile,
 } from "../ops/index.js";
+import { RequestAuditGate } from "./audit-gate.js";
+import { startRetentionPurge } from "./audit-retention.js";
+
+/** Who read something: the caller's key id and address. */
+export interface Reader {
+  keyId: string;
+  address: string;
+}
 
 export interface AuditService {
+  /** The API's gate: inference records on disk before the response ends; fail-closed refusals. */
+  gate: AuditGate;
   /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
-  routes(readerOf: (context: Context) => { keyId: string; address: string }): Hono;
+  routes(readerOf: (context: Context) => Reader): Hono;
+  /** A `data` record for a read elsewhere (metrics export): who read what. */
+  recordRead(read: {
+    action: string;
+    object: string;
+    reader: Reader;
+    details: Record<string, unknown>;
+  }): void;
+  /** Settles once the retention purges started so far (at start, daily) have finished. */
+  purgesIdle(): Promise<void>;
   /** Records `system/stop`, writes the last checkpoint and closes the log: the last step of a stop. */
   close(reason: string): Promise<void>;
 }
@@ -35,6 +58,13 @@ export interface AuditWiringOptions {
   env?: Readonly<Record<string, string | undefined>>;
   /** The server's version, for the start record. */
   version: string;
+  /** How segment files are opened; tests inject failing writers. Default node:fs. */
+  openSegmentFile?: OpenSegmentFile | undefined;
+}
+
+/** Fail-closed by flag, or by the hipaa profile. */
+export function isAuditFailClosed(config: Readonly<Config>): boolean {
+  return config.auditFailClosed || config.auditProfile === "hipaa";
 }
 
 /** Undefined with --no-audit. */
@@ -44,6 +74,9 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const paths = auditPaths(config.home, (options.env ?? process.env)["RAWRXD_AUDIT_KEY_FILE"]);
   let log: AuditLog;
   let signingKey: AuditSigningKey;
+  const isFailClosed = isAuditFailClosed(config);
+  // Bound once the log is open: health changes after that are recorded where they can be.
+  let onHealthChange: (health: AuditHealth) => void = () => undefined;
   try {
     signingKey = await loadOrCreateSigningKey(paths.privateKey);
     log = await AuditLog.open({
@@ -51,8 +84,17 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       signingKey,
       nodeId: hostname(),
       time: options.time,
+      ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
+      // A `rawrxd keys` or `rawrxd audit` run holds the log for one record.
+      waitForCliMs: 5000,
+      ...(options.openSegmentFile === undefined ? {} : { openSegmentFile: options.openSegmentFile }),
+      onHealthChange: (health) => onHealthChange(health),
     });
   } catch (error) {
+    if (error instanceof AuditLockedError)
+      throw new Error(
+        `Cannot start: ${error.message} Another server on this RAWRXD_HOME (or one with --home ${config.home}) is running; stop it or use another --home.`,
+      );
     // Serving unrecorded is the operator's choice to make, not a silent fallback.
     throw new Error(
       `Cannot open the audit log in ${paths.directory} with the key ${paths.privateKey}: ` +
@@ -69,16 +111,65 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     );
   };
   append({ type: "system", action: "start", details: { version: options.version, pid: process.pid } });
+  if (log.health.state === "degraded") {
+    logger.error("Audit log degraded", { reason: log.health.reason });
+    append({
+      type: "system",
+      action: "health-degraded",
+      level: "error",
+      object: "audit-log",
+      details: { reason: log.health.reason },
+    });
+  }
   append({ type: "configuration", action: "settings-at-start", details: settingsForAudit(config) });
   if (config.insecureNoAuth)
     append({ type: "system", action: "insecure-no-auth", level: "warning", object: config.host });
-  const unsubscribe = subscribe(events, append);
+  onHealthChange = (health) => {
+    const reason = "reason" in health ? health.reason : undefined;
+    events.emit("audit-health", { state: health.state, ...(reason === undefined ? {} : { reason }) });
+    if (health.state === "failed")
+      logger.error(
+        isFailClosed
+          ? "CRITICAL: the audit log cannot be written; inference is refused (fail-closed) until it is fixed and the server restarted"
+          : "CRITICAL: the audit log cannot be written; serving continues UNRECORDED (not fail-closed)",
+        { severity: "critical", reason },
+      );
+    else {
+      logger.warn("Audit log health changed", { state: health.state, reason });
+      append({
+        type: "system",
+        action: "audit-health",
+        level: "warning",
+        details: { state: health.state, reason },
+      });
+    }
+  };
+  const gate = new RequestAuditGate({ log, isFailClosed, recordsContent: config.auditContent, logger });
+  const unsubscribe = [
+    ...subscribe(events, append),
+    events.on("request-end", (event) => gate.requestEnded(event)),
+  ];
+  const purger = startRetentionPurge(log, { config, logger, time: options.time });
+  // Records the CLI hands over while this server holds the log (ADR 0015); leftovers first.
+  const onInboxError = (error: unknown): void =>
+    logger.error("Audit inbox could not be read", { folder: paths.directory, error: String(error) });
+  const inbox = await AuditInbox.start({
+    auditDirectory: paths.directory,
+    log,
+    time: options.time,
+    onError: onInboxError,
+  }).catch((error: unknown) => void onInboxError(error));
   let closing: Promise<void> | undefined;
   return {
+    gate,
+    purgesIdle: () => purger.idle(),
+    recordRead: ({ action, object, reader, details }) =>
+      append({ type: "data", action, object, keyId: reader.keyId, address: reader.address, details }),
     routes: (readerOf) =>
       createAuditRoutes({
         directory: paths.directory,
         publicKey: signingKey.publicKey,
+        ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
         time: options.time,
         onRead: ({ action, context, details }) => {
           const reader = readerOf(context);
@@ -94,6 +185,8 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     close: (reason) =>
       (closing ??= (async () => {
         for (const stop of unsubscribe) stop();
+        await inbox?.close();
+        await purger.stop();
         append({ type: "system", action: "stop", details: { reason } });
         await log.close();
       })()),
@@ -157,49 +250,20 @@ function subscribe(events: EventBus, append: (entry: AuditEntry) => void): (() =
         details: { name: event.name, role: event.role, maxPriority: event.maxPriority },
       }),
     ),
+    events.on("auth-succeeded", (event) =>
+      append({
+        type: "authentication",
+        action: "success",
+        object: `${event.method} ${event.path}`,
+        keyId: event.keyId,
+        address: event.sourceAddress,
+        details: { role: event.role, firstUse: event.firstUse, adminRoute: event.adminRoute },
+      }),
+    ),
     events.on("key-revoked", (event) =>
       append({ type: "authentication", action: "key-revoked", object: event.keyId, keyId: event.byKeyId }),
     ),
-    events.on("request-end", (event) => append(inferenceEntry(event))),
   ];
-}
-
-/** One finished request: who, which model, token counts and how it ended; never the prompt. */
-export function inferenceEntry(event: ServerEvents["request-end"]): AuditEntry {
-  const outcome = inferenceOutcome(event.outcome);
-  return {
-    type: "inference",
-    action: "generate",
-    object: event.model,
-    requestId: event.requestId,
-    ...(event.apiKeyId === undefined ? {} : { keyId: event.apiKeyId }),
-    ...(event.sourceAddress === undefined ? {} : { address: event.sourceAddress }),
-    outcome,
-    level: outcome === "failure" ? "error" : "info",
-    details: {
-      finishReason: event.outcome,
-      errorCode: event.errorCode ?? null,
-      priorityAsked: event.priorityAsked ?? null,
-      priorityGranted: event.priority ?? null,
-      promptTokens: event.promptTokens,
-      completionTokens: event.completionTokens,
-      totalMs: event.totalMs,
-    },
-  };
-}
-
-function inferenceOutcome(outcome: ServerEvents["request-end"]["outcome"]): AuditOutcome {
-  switch (outcome) {
-    case "cancelled":
-      return "cancelled";
-    case "error":
-      return "failure";
-    case "rejected":
-      return "denied";
-    case "stop":
-    case "length":
-      return "success";
-  }
 }
 
 /** Every setting as the server resolved it, with secrets replaced by what names them. */

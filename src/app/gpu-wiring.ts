@@ -24,6 +24,7 @@ export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
     gpuMarginBytes: config.gpuMarginBytes,
     cacheDirectory: join(config.home, "cache"),
     engineBuild: config.engineBuild,
+    streamCoalesceMs: config.streamCoalesceMs,
   };
 }
 

@@ -17,6 +17,7 @@ import {
   createMetricsRoutes,
   MetricsCollector,
   type MetricsSettings,
+  type OpenSegmentFile,
   type ServerState,
 } from "../ops/index.js";
 import {
@@ -42,6 +43,8 @@ export interface StartOptions {
   handleSignals?: boolean;
   /** What GPU detection reads; tests pass fakeProbes(). Default: this machine. */
   gpuProbes?: GpuProbes;
+  /** How audit segment files are opened; tests inject failing writers (fault injection). */
+  openAuditSegmentFile?: OpenSegmentFile;
 }
 
 export interface RunningServer {
@@ -91,7 +94,14 @@ export async function startServer(
   let audit: AuditService | undefined;
   try {
     // Before the serving path subscribes, so the first model load and request are on record.
-    audit = await startAuditService({ config, events, logger, time: systemTime, version });
+    audit = await startAuditService({
+      config,
+      events,
+      logger,
+      time: systemTime,
+      version,
+      openSegmentFile: options.openAuditSegmentFile,
+    });
   } catch (error) {
     database.close();
     throw error;
@@ -162,8 +172,21 @@ export async function startServer(
     drain,
     keys,
     events,
+    audit: audit?.gate,
   });
-  if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
+  if (metrics !== undefined)
+    app.route(
+      "/",
+      createMetricsRoutes(metrics, {
+        onExport: ({ route, context, details }) =>
+          audit?.recordRead({
+            action: "metrics-export",
+            object: route,
+            reader: callerIdentity(context),
+            details,
+          }),
+      }),
+    );
   if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
   if (sla !== undefined) app.route("/", sla.routes());
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));

@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "../config/index.js";
-import { newRequestId, type EventBus, type Logger, type TimePort } from "../core/index.js";
+import { newRequestId, type EventBus, type Logger, type ServerEvents, type TimePort } from "../core/index.js";
 import {
   AlertDispatch,
   buildReport,
@@ -42,7 +42,7 @@ export interface SlaWiringOptions {
   queue: Scheduler;
   /** The metrics registry /metrics exposes; undefined with --no-metrics. */
   metricsRegistry: Registry | undefined;
-  /** The audit and backup states, where the server has them (see the TODO below). */
+  /** Further check inputs the server has (the backup state, see the TODO below). */
   extraProbes?: Pick<SlaProbes, "audit" | "backup">;
 }
 
@@ -52,6 +52,8 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
   if (config.noSla) return undefined;
   const store = new SlaStore(database);
   let frontUrl: string | undefined;
+  let auditHealth: ServerEvents["audit-health"] = { state: "writable" };
+  const stopAuditWatch = events.on("audit-health", (event) => (auditHealth = event));
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
   const probes: SlaProbes = {
@@ -82,13 +84,11 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       lag.reset();
       return p99Ms;
     },
-    // TODO(lead, on merge): the `audit-health` and `backup-end`/`backup-missed` events are on
-    // other branches. Once on main, pass `extraProbes` from server.ts, e.g.
-    //   let audit = { state: "writable" } as ServerEvents["audit-health"];
-    //   events.on("audit-health", (event) => (audit = event));
-    //   extraProbes: { audit: config.noAudit ? undefined : () => audit, backup: () => latest }
-    // with `latest` set from backup-end (ok → "ok", failed → "failed" + reason) and
-    // backup-missed (→ "missed"). SlaManager alerts on their transitions already.
+    // The audit writer's last reported health (`audit-health`); none with --no-audit.
+    ...(config.noAudit ? {} : { audit: () => auditHealth }),
+    // TODO(lead, on merge of the backup branch): pass `extraProbes.backup` from server.ts, a
+    // latch set from backup-end (ok → "ok", failed → "failed" + reason) and backup-missed
+    // (→ "missed"). SlaManager alerts on its transitions already.
     ...options.extraProbes,
   };
   const webhook =
@@ -136,6 +136,7 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
     },
     close: async () => {
       await manager.close();
+      stopAuditWatch();
       lag.disable();
     },
   };

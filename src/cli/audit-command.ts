@@ -15,7 +15,9 @@ import {
   readPublicKey,
   type AuditRecord,
   type AuditType,
+  type CliAuditRequest,
 } from "../ops/index.js";
+import { recordCliAction } from "./audit-record-cli.js";
 import { systemTime } from "../core/index.js";
 import { usageError, CliError, type Command, type CommandContext } from "./cli-io.js";
 import {
@@ -27,7 +29,9 @@ import {
 
 export const auditUsage = `Usage: rawrxd audit verify|query [options]
 
-Check or read the audit log in $RAWRXD_HOME/audit. No server is needed.
+Check or read the audit log in $RAWRXD_HOME/audit. No server is needed. Each verify or
+query is itself recorded (a data record, key id cli, with your OS user); while a server
+holds the log the record is handed to it through audit/inbox/.
 
   verify                Recompute every hash, walk the chain across segments, check every
                         signed checkpoint (and the witness copies). Exit 0 only when intact;
@@ -80,24 +84,33 @@ export const auditCommand: Command = {
       minPositionals: 1,
       maxPositionals: 1,
     });
-    const config = configFromFlags("audit", values, { keys: ["home"], io: context.io });
+    const config = configFromFlags("audit", values, {
+      keys: ["home", "noAudit", "auditWitness"],
+      io: context.io,
+    });
     const paths = auditPaths(config.home, context.io.env["RAWRXD_AUDIT_KEY_FILE"]);
     const action = positionals[0] ?? "";
+    let done: { code: number; record: CliAuditRequest };
     switch (action) {
       case "verify":
-        return verify(values, { ...paths, context });
+        done = await verify(values, { ...paths, context });
+        break;
       case "query":
-        return query(values, { directory: paths.directory, types: lists["type"], context });
+        done = await query(values, { directory: paths.directory, types: lists["type"], context });
+        break;
       default:
         throw usageError("audit", `Unknown action "${action}"; use verify or query.`);
     }
+    // Reading the audit log is itself on record (after the read: the record carries its result).
+    await recordCliAction("audit", done.record, { config, context });
+    return done.code;
   },
 };
 
 async function verify(
   values: FlagValues,
   options: { directory: string; publicKey: string; context: CommandContext },
-): Promise<number> {
+): Promise<{ code: number; record: CliAuditRequest }> {
   const { io } = options.context;
   const nowMs = (options.context.dependencies.time ?? systemTime).wallNow();
   const publicKeyPath = stringFlag(values, "public-key") ?? options.publicKey;
@@ -109,12 +122,14 @@ async function verify(
       `rawrxd audit verify: cannot read the public key ${publicKeyPath} (${(error as Error).message}). Pass --public-key FILE.`,
     );
   }
+  const fromMs = timeFlag(values, "from", nowMs);
+  const toMs = timeFlag(values, "to", nowMs);
   const report = await verifyAuditLog({
     directory: options.directory,
     publicKey,
     witnessDirectory: stringFlag(values, "witness"),
-    fromMs: timeFlag(values, "from", nowMs),
-    toMs: timeFlag(values, "to", nowMs),
+    fromMs,
+    toMs,
   });
   const range = report.firstSeq === null ? "no records" : `seq ${report.firstSeq}..${report.lastSeq}`;
   const witness =
@@ -123,13 +138,32 @@ async function verify(
     `${report.intact ? "INTACT" : "NOT INTACT"}: ${report.records} records (${range}), ${report.checkpointsVerified} signed checkpoints verified${witness}\n`,
   );
   for (const finding of report.findings) io.stdout.write(formatFinding(finding) + "\n");
-  return report.intact ? 0 : 1;
+  return {
+    code: report.intact ? 0 : 1,
+    record: {
+      type: "data",
+      action: "audit-verify",
+      object: "audit-log",
+      details: {
+        intact: report.intact,
+        records: report.records,
+        findings: report.findings.length,
+        from: isoOrNull(fromMs),
+        to: isoOrNull(toMs),
+        witness: values["witness"] !== undefined,
+      },
+    },
+  };
+}
+
+function isoOrNull(timeMs: number | undefined): string | null {
+  return timeMs === undefined ? null : new Date(timeMs).toISOString();
 }
 
 async function query(
   values: FlagValues,
   options: { directory: string; types: string[] | undefined; context: CommandContext },
-): Promise<number> {
+): Promise<{ code: number; record: CliAuditRequest }> {
   const { io } = options.context;
   const nowMs = (options.context.dependencies.time ?? systemTime).wallNow();
   const format = stringFlag(values, "format") ?? "jsonl";
@@ -140,17 +174,31 @@ async function query(
       throw usageError("audit", `--type must be one of ${auditTypes.join(", ")}, not "${type}".`);
     return type as AuditType;
   });
+  const sinceMs = timeFlag(values, "since", nowMs);
+  const untilMs = timeFlag(values, "until", nowMs);
+  const keyId = stringFlag(values, "key");
+  const requestId = stringFlag(values, "request-id");
   const records: AuditRecord[] = [];
-  for await (const record of queryAuditLog(options.directory, {
-    sinceMs: timeFlag(values, "since", nowMs),
-    untilMs: timeFlag(values, "until", nowMs),
-    types,
-    keyId: stringFlag(values, "key"),
-    requestId: stringFlag(values, "request-id"),
-  }))
+  for await (const record of queryAuditLog(options.directory, { sinceMs, untilMs, types, keyId, requestId }))
     records.push(record);
   io.stdout.write(format === "csv" ? auditRecordsCsv(records) : auditRecordsJsonl(records));
-  return 0;
+  return {
+    code: 0,
+    record: {
+      type: "data",
+      action: "audit-query",
+      object: "audit-log",
+      details: {
+        format,
+        records: records.length,
+        since: isoOrNull(sinceMs),
+        until: isoOrNull(untilMs),
+        types: types ?? null,
+        key: keyId?.slice(0, 200) ?? null,
+        requestId: requestId?.slice(0, 200) ?? null,
+      },
+    },
+  };
 }
 
 function stringFlag(values: FlagValues, name: string): string | undefined {

@@ -5,7 +5,9 @@
  */
 import { join } from "node:path";
 import { AppError, priorities, roles, systemTime, type Priority, type Role } from "../core/index.js";
+import type { CliAuditRequest } from "../ops/index.js";
 import { ApiKeyStore, Database } from "../store/index.js";
+import { recordCliAction } from "./audit-record-cli.js";
 import { usageError, type Command, type CommandContext } from "./cli-io.js";
 import { formatRelativeTime, formatTable } from "./format.js";
 import {
@@ -21,6 +23,8 @@ export const keysUsage = `Usage: rawrxd keys create --name NAME --role admin|use
 
 Manage API keys. Works on the data directory whether or not a server is running; a running
 server sees a new or revoked key at once. Once any key exists, every route but /health needs one.
+create and revoke leave an audit record (key id cli, with your OS user); while a server holds
+the audit log the record is handed to it through audit/inbox/.
 
   create                Create a key and print it once (only its hash is kept)
   list                  List keys: id, name, role, priority cap, created, revoked
@@ -53,24 +57,34 @@ export const keysCommand: Command = {
     const action = positionals[0]!;
     const id = positionals[1];
     if (action !== "revoke" && id !== undefined) throw usageError("keys", `Unexpected argument "${id}".`);
-    const config = configFromFlags("keys", values, { keys: ["home"], io: context.io });
+    const config = configFromFlags("keys", values, {
+      keys: ["home", "noAudit", "auditWitness"],
+      io: context.io,
+    });
     if (!["create", "list", "revoke"].includes(action))
       throw usageError("keys", `Unknown action "${action}"; use create, list or revoke.`);
     if (action === "revoke" && id === undefined)
       throw usageError("keys", "Missing the id of the key to revoke.");
     const database = Database.open({ path: join(config.home, "rawrxd.db") });
+    let done: { code: number; record?: CliAuditRequest };
     try {
       const keys = new ApiKeyStore(database, { time: context.dependencies.time ?? systemTime });
-      if (action === "create") return create(keys, values, context);
-      if (action === "list") return list(keys, context);
-      return revoke(keys, id!, context);
+      if (action === "create") done = create(keys, values, context);
+      else if (action === "list") done = { code: list(keys, context) };
+      else done = revoke(keys, id!, context);
     } finally {
       database.close();
     }
+    if (done.record !== undefined) await recordCliAction("keys", done.record, { config, context });
+    return done.code;
   },
 };
 
-function create(keys: ApiKeyStore, values: FlagValues, context: CommandContext): number {
+function create(
+  keys: ApiKeyStore,
+  values: FlagValues,
+  context: CommandContext,
+): { code: number; record: CliAuditRequest } {
   const name = values["name"];
   const role = values["role"];
   const maxPriority = values["max-priority"] ?? "high";
@@ -85,7 +99,15 @@ function create(keys: ApiKeyStore, values: FlagValues, context: CommandContext):
     `Created ${view.role} key ${view.id} ("${view.name}", max priority ${view.maxPriority}). ` +
       "Store it now: it is shown only this once.\n",
   );
-  return 0;
+  return {
+    code: 0,
+    record: {
+      type: "authentication",
+      action: "key-created",
+      object: view.id,
+      details: { name: view.name, role: view.role, maxPriority: view.maxPriority },
+    },
+  };
 }
 
 function list(keys: ApiKeyStore, context: CommandContext): number {
@@ -108,10 +130,17 @@ function list(keys: ApiKeyStore, context: CommandContext): number {
   return 0;
 }
 
-function revoke(keys: ApiKeyStore, id: string, context: CommandContext): number {
+function revoke(
+  keys: ApiKeyStore,
+  id: string,
+  context: CommandContext,
+): { code: number; record: CliAuditRequest } {
   const view = keys.revoke(id);
   if (view === undefined)
     throw new AppError("not-found", `No API key has id "${id}"; see them with "rawrxd keys list".`);
   context.io.stdout.write(`Revoked key ${view.id} ("${view.name}").\n`);
-  return 0;
+  return {
+    code: 0,
+    record: { type: "authentication", action: "key-revoked", object: view.id, details: { name: view.name } },
+  };
 }

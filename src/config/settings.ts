@@ -68,12 +68,22 @@ export interface Config {
   maxBodyBytes: number;
   maxTokensLimit: number;
   heartbeatMs: number;
+  /** Generation events closer than this share one runner→server message and socket write; 0 = one each. */
+  streamCoalesceMs: number;
   shutdownGraceMs: number;
   loadTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
   noMetrics: boolean;
   /** Write no audit log (RAWRXD_HOME/audit). */
   noAudit: boolean;
+  /** A second folder that receives a copy of every signed audit checkpoint; "" = none. */
+  auditWitness: string;
+  /** Audit retention and fail-closed default: standard (365 days) or hipaa (6 years, fail-closed). */
+  auditProfile: "standard" | "hipaa";
+  /** Refuse inference (503) while the audit log cannot be written; on by default in the hipaa profile. */
+  auditFailClosed: boolean;
+  /** Inference records also carry the prompt and output text, redacted. */
+  auditContent: boolean;
   metricsIntervalMs: number;
   metricsRequestLog: number;
   metricsRetentionMs: number;
@@ -423,6 +433,15 @@ export const settings: SettingsTable = {
     parse: parseDurationMs,
     description: "Interval of the SSE comment heartbeat while a stream is silent.",
   },
+  streamCoalesceMs: {
+    env: "RAWRXD_STREAM_COALESCE_MS",
+    flag: "--stream-coalesce-ms",
+    defaultValue: () => 16,
+    defaultText: "16",
+    parse: parseInteger(0, 100),
+    description:
+      "Tokens streamed closer than this many ms share one runner message and one socket write (still one event each); the first after a pause is never delayed. 0 = one per token. 0–100.",
+  },
   shutdownGraceMs: {
     env: "RAWRXD_SHUTDOWN_GRACE",
     flag: "--shutdown-grace",
@@ -465,6 +484,44 @@ export const settings: SettingsTable = {
     parse: parseBoolean,
     description:
       "Write no audit log (RAWRXD_HOME/audit): no signed record of starts, settings, keys, models or requests.",
+    isSwitch: true,
+  },
+  auditWitness: {
+    env: "RAWRXD_AUDIT_WITNESS",
+    flag: "--audit-witness",
+    defaultValue: () => "",
+    defaultText: "none",
+    parse: parseString,
+    description:
+      "Folder (best on another disk or host mount) that receives a copy of every signed audit checkpoint, so a rewrite of the whole audit folder is caught: rawrxd audit verify --witness DIR. A witness write failure degrades health, never stops serving.",
+  },
+  auditProfile: {
+    env: "RAWRXD_AUDIT_PROFILE",
+    flag: "--audit-profile",
+    defaultValue: () => "standard",
+    defaultText: "standard",
+    parse: parseEnum(["standard", "hipaa"] as const),
+    description:
+      "Audit retention class: standard keeps sealed segments 365 days; hipaa keeps 6 years and turns on --audit-fail-closed.",
+  },
+  auditFailClosed: {
+    env: "RAWRXD_AUDIT_FAIL_CLOSED",
+    flag: "--audit-fail-closed",
+    defaultValue: () => false,
+    defaultText: "false (hipaa: on)",
+    parse: parseBoolean,
+    description:
+      "Refuse inference with 503 while the audit log cannot be written, and end a request whose record failed with an error; off: log a critical line and keep serving.",
+    isSwitch: true,
+  },
+  auditContent: {
+    env: "RAWRXD_AUDIT_CONTENT",
+    flag: "--audit-content",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description:
+      "Inference records also carry the prompt and output text after redaction (e-mail, phone, SSN- and card-like numbers); off: only the prompt's SHA-256.",
     isSwitch: true,
   },
   metricsIntervalMs: {

@@ -19,6 +19,7 @@ export const errorCodes = [
   "runner-crashed",
   "runner-failed",
   "shutting-down",
+  "audit-unavailable",
   "not-found",
   "method-not-allowed",
   "internal",

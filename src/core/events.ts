@@ -4,10 +4,11 @@
  * isolated so it never breaks the request that emitted the event.
  */
 import type { Role } from "./access.js";
+import type { AuditEvents } from "./audit-events.js";
 import type { FinishReason, Priority } from "./inference.js";
 import type { SlaEvents } from "./sla-events.js";
 
-export interface ServerEvents extends AuthEvents, SlaEvents {
+export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents {
   "request-queued": { requestId: string; model: string; priority: Priority };
   "request-started": { requestId: string; model: string; queueMs: number };
   "request-preempted": {
@@ -75,6 +76,23 @@ export interface AuthEvents {
     sourceAddress: string;
     method: string;
     path: string;
+  };
+  /**
+   * A key was accepted: emitted the first time each key is used in this server process, and on
+   * every use of an admin-only route (keys, audit, configuration, model management) except the
+   * monitoring reads (/metrics, /v1/metrics, /v1/gpu). Not per inference request: those records
+   * already name their key.
+   */
+  "auth-succeeded": {
+    keyId: string;
+    role: Role;
+    sourceAddress: string;
+    method: string;
+    path: string;
+    /** The first request with this key since the server started. */
+    firstUse: boolean;
+    /** The route is one a `user` key may not use (monitoring reads excepted). */
+    adminRoute: boolean;
   };
   /** Too many failed attempts from one address: refused with 429 until `retryAfterSeconds`. */
   "auth-rate-limited": { sourceAddress: string; retryAfterSeconds: number; path: string };

@@ -21,6 +21,8 @@ export interface RunnerTuning {
   cacheDirectory: string | undefined;
   /** --engine-build: which CPU build of llama.cpp to load. Default "prebuilt". */
   engineBuild?: EngineBuildChoice;
+  /** --stream-coalesce-ms: generation events closer than this share an IPC message; 0 = one each. Default 4. */
+  streamCoalesceMs?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
 }

@@ -7,8 +7,25 @@ import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.
 import type { ModelMemoryShape } from "../gpu/index.js";
 import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 
-/** Token events a runner may send ahead of the consumer, per generation. */
-export const initialCredits = 16;
+/**
+ * Token events a runner may send ahead of the consumer, per generation. The main process grants
+ * credit back in halves of this: one IPC message (a runner wake-up) per 16 tokens consumed.
+ */
+export const initialCredits = 32;
+
+/**
+ * Generation events closer together than this share one IPC message (--stream-coalesce-ms;
+ * runner/stream-coalescer.ts). The first event after a quiet window is never delayed.
+ */
+export const defaultStreamCoalesceMs = 16;
+/** Events per IPC message at most. */
+export const maxEventsPerMessage = 64;
+
+/** One generation's event inside an `events` message. */
+export interface RunnerEvent {
+  id: string;
+  event: GenerateEvent;
+}
 
 export interface RunnerLoadOptions {
   modelPath: string;
@@ -44,7 +61,8 @@ export interface RunnerErrorPayload {
 export type RunnerToMain =
   | LoadedMessage
   | { type: "load-error"; error: RunnerErrorPayload }
-  | { type: "event"; id: string; event: GenerateEvent }
+  /** Generation events in the order they happened, possibly of several generations. */
+  | { type: "events"; events: readonly RunnerEvent[] }
   | { type: "error"; id: string; error: RunnerErrorPayload }
   | { type: "embedded"; id: string; result: EmbedResult }
   | { type: "tokenized"; id: string; tokens: number[] }

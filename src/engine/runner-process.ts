@@ -268,16 +268,9 @@ export class RunnerProcess implements ModelRunner {
       case "load-error":
         this.#onLoadMessage?.(message);
         return;
-      case "event": {
-        const pending = this.#generations.get(message.id);
-        if (pending === undefined) return;
-        pending.channel.push(message.event);
-        if (message.event.type === "end" || message.event.type === "preempted") {
-          this.#generations.delete(message.id);
-          pending.channel.end();
-        }
+      case "events":
+        for (const { id, event } of message.events) this.#onEvent(id, event);
         return;
-      }
       case "error": {
         const generation = this.#generations.get(message.id);
         if (generation !== undefined) {
@@ -303,6 +296,16 @@ export class RunnerProcess implements ModelRunner {
           { model: this.name },
         );
         return;
+    }
+  }
+
+  #onEvent(id: string, event: GenerateEvent): void {
+    const pending = this.#generations.get(id);
+    if (pending === undefined) return;
+    pending.channel.push(event);
+    if (event.type === "end" || event.type === "preempted") {
+      this.#generations.delete(id);
+      pending.channel.end();
     }
   }
 

@@ -214,7 +214,7 @@ describe("the server's audit log", () => {
   });
 
   it("records keys created and revoked through the admin routes, by whom", () => {
-    expect(find("authentication", "key-created")).toEqual([
+    expect(find("authentication", "key-created").filter((record) => record.keyId !== "cli")).toEqual([
       expect.objectContaining({
         object: adminMade.id,
         keyId: "config-1",
@@ -240,9 +240,16 @@ describe("the server's audit log", () => {
     );
   });
 
+  it("records the key created with the CLI beside the running server, handed over through the inbox", () => {
+    const [record] = find("authentication", "key-created").filter((candidate) => candidate.keyId === "cli");
+    expect(record).toMatchObject({ object: managed.id, address: "local" });
+    expect(record!.details).toMatchObject({ name: "app", role: "user", maxPriority: "normal", via: "inbox" });
+    expect(typeof record!.details["osUser"]).toBe("string");
+  });
+
   it("writes no API key text anywhere in the audit folder", () => {
     const directory = auditPaths(test.home).directory;
-    for (const name of readdirSync(directory)) {
+    for (const name of readdirSync(directory).filter((entry) => entry.endsWith(".jsonl"))) {
       const text = readFileSync(join(directory, name), "utf8");
       expect(text).not.toContain(configKey);
       expect(text).not.toContain(managed.key);

@@ -10,6 +10,7 @@ import { startServer, type RunningServer } from "../../src/app/index.js";
 import { loadConfig } from "../../src/config/index.js";
 import { silentLogger } from "../../src/core/index.js";
 import { FakeEngine, type FakeModelBehaviour } from "../../src/engine/index.js";
+import type { OpenSegmentFile } from "../../src/ops/index.js";
 
 /** A real GGUF file: the catalog validates headers, so every fake model is a copy of it. */
 export const storiesModelPath = resolve(process.cwd(), "../shared/models/stories260K.gguf");
@@ -19,6 +20,8 @@ export interface TestServerOptions {
   models?: Record<string, FakeModelBehaviour>;
   /** Server flags by name without "--" (`"max-queue": "1"`); merged over the defaults. */
   flags?: Record<string, string>;
+  /** How audit segment files are opened (fault injection: src/ops/audit/audit-files.testing.ts). */
+  openAuditSegmentFile?: OpenSegmentFile;
 }
 
 export interface TestServer {
@@ -63,7 +66,14 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   });
   let server: RunningServer;
   try {
-    server = await startServer(config, { engine, logger: silentLogger, handleSignals: false });
+    server = await startServer(config, {
+      engine,
+      logger: silentLogger,
+      handleSignals: false,
+      ...(options.openAuditSegmentFile === undefined
+        ? {}
+        : { openAuditSegmentFile: options.openAuditSegmentFile }),
+    });
   } catch (error) {
     rmSync(home, { recursive: true, force: true });
     throw error;

@@ -68,6 +68,7 @@ async function generate(
       clientSignal: context.req.raw.signal,
       keepAliveMs: keepAlive,
       drain: deps.drain,
+      audit: deps.audit,
     },
   );
   if (body.stream === false) {

@@ -80,6 +80,7 @@ async function generate(
       ...claimRequest(context),
       clientSignal: context.req.raw.signal,
       drain: deps.drain,
+      audit: deps.audit,
     },
   );
   const created = Math.floor(deps.time.wallNow() / 1000);

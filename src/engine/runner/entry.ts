@@ -3,12 +3,13 @@
  * protocol of ../protocol.ts. A native abort (GGML_ASSERT, OOM) ends only this process; the
  * main process sees the exit and fails this model's in-flight requests.
  */
-import type { GenerateEvent } from "../../core/index.js";
-import type { MainToRunner, RunnerErrorPayload, RunnerToMain } from "../protocol.js";
-import { initialCredits } from "../protocol.js";
+import { systemTime, type GenerateEvent } from "../../core/index.js";
+import type { MainToRunner, RunnerErrorPayload, RunnerEvent, RunnerToMain } from "../protocol.js";
+import { defaultStreamCoalesceMs, initialCredits, maxEventsPerMessage } from "../protocol.js";
 import { CreditGate } from "./credit-gate.js";
 import { GenerationError, runGeneration } from "./generation.js";
 import { ModelHost } from "./model-host.js";
+import { StreamCoalescer } from "./stream-coalescer.js";
 
 interface Running {
   controller: AbortController;
@@ -18,8 +19,26 @@ interface Running {
 
 let host: ModelHost | undefined;
 const runs = new Map<string, Running>();
+// Reused for every `events` message: the coalescer's array is serialised synchronously by send.
+const eventsMessage: { type: "events"; events: readonly RunnerEvent[] } = { type: "events", events: [] };
+let events = coalescerFor(defaultStreamCoalesceMs);
 
+function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
+  return new StreamCoalescer<RunnerEvent>({
+    windowMs,
+    maxItems: maxEventsPerMessage,
+    time: systemTime,
+    send: (items) => {
+      eventsMessage.events = items;
+      process.send?.(eventsMessage);
+      eventsMessage.events = [];
+    },
+  });
+}
+
+/** Any other message: generation events queued before it go first, so nothing overtakes them. */
 function send(message: RunnerToMain): void {
+  events.flush();
   process.send?.(message);
 }
 
@@ -39,6 +58,7 @@ async function handle(message: MainToRunner): Promise<void> {
   switch (message.type) {
     case "load": {
       try {
+        events = coalescerFor(message.options.tuning?.streamCoalesceMs ?? defaultStreamCoalesceMs);
         host = await ModelHost.load(message.options, log);
         send(host.describe());
       } catch (error) {
@@ -53,7 +73,21 @@ async function handle(message: MainToRunner): Promise<void> {
         isPreempted: false,
       };
       runs.set(message.id, running);
-      const emit = (event: GenerateEvent): void => send({ type: "event", id: message.id, event });
+      const id = message.id;
+      let hasText = false;
+      // At once: the first text (time to first token is never traded for fewer messages); text
+      // once half the credit window is spent (held back longer, the main process could not grant
+      // more in time and decoding would stall on credit); the last event (nothing of this
+      // generation could follow to share its message).
+      const emit = (event: GenerateEvent): void => {
+        let isUrgent = event.type === "end" || event.type === "preempted";
+        if (event.type === "text-delta") {
+          isUrgent = !hasText || running.gate.available <= initialCredits / 2;
+          hasText = true;
+        }
+        if (isUrgent) events.pushUrgent({ id, event });
+        else events.push({ id, event });
+      };
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");
         await runGeneration({
@@ -116,6 +150,7 @@ async function handle(message: MainToRunner): Promise<void> {
       send({ type: "pong", id: message.id });
       return;
     case "dispose":
+      events.dispose();
       for (const { controller } of runs.values()) controller.abort();
       await host?.dispose();
       process.exit(0);

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { systemTime } from "../../core/index.js";
 import type { AuditRecord } from "./audit-record.js";
 import {
   createFixture,
@@ -10,6 +11,8 @@ import {
   writeHonestLog,
   type AuditFixture,
 } from "./audit-fixture.testing.js";
+import { testFiles } from "./audit-files.testing.js";
+import type { AuditHealth } from "./audit-log.js";
 import { readCheckpoints } from "./checkpoints.js";
 import { listSegments, segmentName, utcDay } from "./segment-files.js";
 import { loadOrCreateSigningKey, readPublicKey } from "./signing-key.js";
@@ -123,7 +126,8 @@ describe("segments and checkpoints on fake time", () => {
     const signedSeqs = async () =>
       (await readCheckpoints(fixture.directory)).map((stored) => stored.checkpoint?.seq);
     await log.record({ type: "system", action: "start" });
-    // The first batch of a session is signed at once.
+    // The first batch of a session is signed at once (right after its records resolve).
+    await log.flush();
     expect(await signedSeqs()).toEqual([1]);
     await log.record({ type: "system", action: "health-change" });
     expect(await signedSeqs()).toEqual([1]);
@@ -214,8 +218,15 @@ describe("a torn last line after a crash", () => {
     expect(statSync(keyPath).mode & 0o777).toBe(0o600);
     const publicKey = await readPublicKey(`${keyPath}.pub`);
 
+    // The child wrote with the system clock; the reopening writer goes on from there.
+    fixture.time.setWall(systemTime.wallNow() + 1000);
     const log = await fixture.open({ signingKey: await loadOrCreateSigningKey(keyPath) });
     await log.close();
+    // The child's lock was left behind by kill -9: taken over, and said so.
+    const takeover = allRecords(await segmentPaths(fixture)).find(
+      (record) => record.action === "writer-lock-taken-over",
+    );
+    expect(takeover?.details).toMatchObject({ stalePid: child.pid, staleKind: "server" });
     const report = await verifyAuditLog({ directory: fixture.directory, publicKey });
     // The child's last checkpoint may trail its last records; nothing else may be reported.
     expect(report.findings.filter((finding) => finding.kind !== "unsigned-tail")).toEqual([]);
@@ -240,6 +251,24 @@ describe("failure", () => {
     expect(log.health).toMatchObject({ state: "failed" });
     await expect(log.record({ type: "system", action: "x" })).rejects.toThrow(/cannot be written/);
     await log.close();
+  });
+
+  it("reports each health change once when an injected writer fails (disk full), and every waiting record rejects", async () => {
+    fixture = createFixture();
+    const files = testFiles();
+    const changes: AuditHealth[] = [];
+    const log = await fixture.open({ openSegmentFile: files.open, onHealthChange: (h) => changes.push(h) });
+    await log.record({ type: "system", action: "start" });
+    files.fail("ENOSPC");
+    const burst = [1, 2, 3].map((n) =>
+      log.record({ type: "inference", action: "generate", requestId: `r${n}` }),
+    );
+    for (const pending of burst) await expect(pending).rejects.toThrow(/cannot be written: ENOSPC/);
+    expect(changes).toEqual([{ state: "failed", reason: expect.stringMatching(/ENOSPC/) as string }]);
+    expect(log.health.state).toBe("failed");
+    await log.close();
+    // What reached the disk before the failure still verifies.
+    expect((await verify()).intact).toBe(true);
   });
 });
 

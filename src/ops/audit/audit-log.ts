@@ -2,20 +2,23 @@
  * AuditLog (the ComplianceLogger): appends hash-chained records to segment files with group
  * commit (one write + fdatasync per batch; `record()` resolves once its record is on disk),
  * rolls segments by size or UTC day, signs a checkpoint every N records or M ms, repairs a
- * torn last line at open, and purges whole sealed segments past retention.
+ * torn last line at open, and purges whole sealed segments past retention. One writer per
+ * folder: open takes `audit/.lock` (writer-lock.ts), close releases it.
  * Over 300 lines on purpose: batching, rolling and checkpoint cadence share the same chain
  * state (seq, head, written seq), which would otherwise have to become a public mutable object.
  */
-import { chmod, mkdir, open, unlink, type FileHandle } from "node:fs/promises";
+import { chmod, mkdir, unlink } from "node:fs/promises";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
+import { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 import { buildRecordLine, type AuditEntry, type AuditRecord } from "./audit-record.js";
 import { appendCheckpoint, signCheckpoint } from "./checkpoints.js";
 import { recoverState, type OpenState } from "./recover-state.js";
 import { expiredSegments } from "./retention.js";
 import { segmentName, utcDay } from "./segment-files.js";
 import type { AuditSigningKey } from "./signing-key.js";
+import { acquireWriterLock, type WriterKind, type WriterLock } from "./writer-lock.js";
 
 export interface AuditLogOptions {
   /** The audit folder (RAWRXD_HOME/audit). */
@@ -32,6 +35,14 @@ export interface AuditLogOptions {
   checkpointIntervalMs?: number;
   /** A second folder that receives every checkpoint too (`--audit-witness DIR`). */
   witnessDirectory?: string;
+  /** Who writes, named in `audit/.lock`. Default "server". */
+  writer?: WriterKind;
+  /** How long open waits while a `cli` writer holds the lock for its one record. Default 0. */
+  waitForCliMs?: number;
+  /** Opens segment files for appending; default node:fs. Tests inject failing writers here. */
+  openSegmentFile?: OpenSegmentFile;
+  /** Called on every change of `health` (writable, degraded, failed), synchronously. */
+  onHealthChange?: (health: AuditHealth) => void;
 }
 
 export type AuditHealth =
@@ -49,7 +60,7 @@ interface Pending {
 interface OpenSegment {
   index: number;
   day: string;
-  handle: FileHandle;
+  handle: AuditSegmentFile;
   path: string;
 }
 
@@ -58,7 +69,10 @@ export class AuditWriteError extends Error {
 }
 
 export class AuditLog {
-  readonly #options: Required<Omit<AuditLogOptions, "witnessDirectory">> & { witnessDirectory?: string };
+  readonly #options: Required<
+    Omit<AuditLogOptions, "witnessDirectory" | "writer" | "waitForCliMs" | "onHealthChange">
+  > &
+    Pick<AuditLogOptions, "witnessDirectory" | "onHealthChange">;
   #seq: number;
   #head: string;
   #lastTimeMs: number;
@@ -81,13 +95,16 @@ export class AuditLog {
   #hasSignedThisSession = false;
   /** The newest segment found at open: sealed (read-only) once the log rolls past it. */
   readonly #recoveredSegmentPath: string | undefined;
+  readonly #lock: WriterLock;
 
-  private constructor(options: AuditLogOptions, state: OpenState) {
+  private constructor(options: AuditLogOptions, state: OpenState, lock: WriterLock) {
+    this.#lock = lock;
     this.#options = {
       time: systemTime,
       maxSegmentBytes: 64 * 1024 * 1024,
       checkpointEveryRecords: 1000,
       checkpointIntervalMs: 60_000,
+      openSegmentFile,
       ...options,
     };
     this.#seq = state.seq;
@@ -105,12 +122,48 @@ export class AuditLog {
       .unref();
   }
 
-  /** Opens (or creates) the log in `options.directory`, repairing a torn last line first. */
+  /**
+   * Opens (or creates) the log in `options.directory`: takes the writer lock (AuditLockedError
+   * while another live process holds it), then repairs a torn last line.
+   */
   static async open(options: AuditLogOptions): Promise<AuditLog> {
     await mkdir(options.directory, { recursive: true, mode: 0o700 });
-    if (options.witnessDirectory !== undefined) await mkdir(options.witnessDirectory, { recursive: true });
-    const { state, repair } = await recoverState(options.directory);
-    const log = new AuditLog(options, state);
+    const lock = await acquireWriterLock(options.directory, {
+      kind: options.writer ?? "server",
+      time: options.time ?? systemTime,
+      waitForCliMs: options.waitForCliMs,
+    });
+    let opened: Awaited<ReturnType<typeof recoverState>>;
+    let witnessError: unknown;
+    try {
+      if (options.witnessDirectory !== undefined)
+        // A witness that cannot be reached degrades the log; it never stops it.
+        await mkdir(options.witnessDirectory, { recursive: true }).catch(
+          (error: unknown) => (witnessError = error),
+        );
+      opened = await recoverState(options.directory);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+    const { state, repair } = opened;
+    const log = new AuditLog(options, state, lock);
+    if (witnessError !== undefined) log.#degrade("witness", witnessError);
+    if (lock.tookOver !== undefined) {
+      const stale = lock.tookOver;
+      await log.record({
+        type: "system",
+        action: "writer-lock-taken-over",
+        level: "warning",
+        object: "audit/.lock",
+        details: {
+          stalePid: stale.pid,
+          staleKind: stale.kind,
+          staleHost: stale.host,
+          staleSince: stale.since,
+        },
+      });
+    }
     if (repair !== undefined) {
       await log.record({
         type: "system",
@@ -212,9 +265,13 @@ export class AuditLog {
     await this.flush();
     this.#isClosed = true;
     this.#timer?.cancel();
-    if (this.#health.state !== "failed") await this.#writeCheckpoint();
-    await this.#segment?.handle.close();
-    this.#segment = undefined;
+    try {
+      if (this.#health.state !== "failed") await this.#writeCheckpoint();
+      await this.#segment?.handle.close();
+      this.#segment = undefined;
+    } finally {
+      await this.#lock.release();
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -260,7 +317,7 @@ export class AuditLog {
           await this.#writeBatch(batch);
         } catch (error) {
           const reason = error instanceof Error ? error.message : String(error);
-          this.#health = { state: "failed", reason };
+          this.#setHealth({ state: "failed", reason });
           const failure = new AuditWriteError(`The audit log cannot be written: ${reason}`, { cause: error });
           for (const item of [...batch, ...this.#pending]) item.reject(failure);
           this.#pending = [];
@@ -312,7 +369,7 @@ export class AuditLog {
       await chmod(this.#recoveredSegmentPath, 0o444);
     }
     const path = join(this.#options.directory, segmentName(index, day));
-    this.#segment = { index, day, path, handle: await open(path, "a", 0o644) };
+    this.#segment = { index, day, path, handle: await this.#options.openSegmentFile(path) };
     return this.#segment;
   }
 
@@ -336,7 +393,7 @@ export class AuditLog {
     if (this.#options.witnessDirectory === undefined) return;
     try {
       await appendCheckpoint(this.#options.witnessDirectory, checkpoint);
-      if (this.#health.state === "degraded") this.#health = { state: "writable" };
+      if (this.#health.state === "degraded") this.#setHealth({ state: "writable" });
     } catch (error) {
       this.#degrade("witness", error);
     }
@@ -344,10 +401,16 @@ export class AuditLog {
 
   #degrade(what: string, error: unknown): void {
     if (this.#health.state === "failed") return;
-    this.#health = {
+    this.#setHealth({
       state: "degraded",
       reason: `${what}: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    });
+  }
+
+  #setHealth(health: AuditHealth): void {
+    const changed = health.state !== this.#health.state;
+    this.#health = health;
+    if (changed) this.#options.onHealthChange?.(health);
   }
 
   #checkpointOnTimer(): void {

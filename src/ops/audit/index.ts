@@ -14,6 +14,7 @@ export {
   type AuditType,
 } from "./audit-record.js";
 export { AuditLog, AuditWriteError, type AuditHealth, type AuditLogOptions } from "./audit-log.js";
+export { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 export {
   generateSigningKey,
   loadOrCreateSigningKey,
@@ -34,6 +35,16 @@ export {
 export { auditRecordsCsv, auditRecordsJsonl, queryAuditLog, type AuditQuery } from "./audit-query.js";
 export { auditProfiles, retentionDays, retentionMs, type AuditProfile } from "./retention.js";
 export { redactContent } from "./redact.js";
+export { canonicalJson } from "./canonical-json.js";
 export { auditPaths, type AuditPaths } from "./audit-paths.js";
 export { createAuditRoutes, type AuditRead, type AuditRoutesOptions } from "./audit-routes.js";
 export { auditTimeForms, parseAuditTime } from "./audit-time.js";
+export { AuditLockedError, lockFileName, type LockHolder, type WriterKind } from "./writer-lock.js";
+export { AuditInbox, inboxDirectory, inboxFolderName, type AuditInboxOptions } from "./audit-inbox.js";
+export { cliAuditEntry, cliKeyId, type CliActor, type CliAuditRequest } from "./cli-entries.js";
+export {
+  describeCliRecord,
+  recordFromCli,
+  type CliRecordOutcome,
+  type CliRecordOptions,
+} from "./cli-record.js";

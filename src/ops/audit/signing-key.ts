@@ -33,22 +33,27 @@ export function generateSigningKey(): AuditSigningKey {
   return { privateKey, publicKey, keyId: publicKeyId(publicKey) };
 }
 
+/** Reads the private key at `privateKeyPath`; undefined when there is no such file. */
+export async function loadSigningKey(privateKeyPath: string): Promise<AuditSigningKey | undefined> {
+  let pem: string;
+  try {
+    pem = await readFile(privateKeyPath, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+  const privateKey = createPrivateKey(pem);
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, keyId: publicKeyId(publicKey) };
+}
+
 /**
  * Reads the private key at `privateKeyPath`, or creates one there (0600, folder 0700) with its
  * public key beside it as `<path>.pub`.
  */
 export async function loadOrCreateSigningKey(privateKeyPath: string): Promise<AuditSigningKey> {
-  let pem: string | undefined;
-  try {
-    pem = await readFile(privateKeyPath, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  if (pem !== undefined) {
-    const privateKey = createPrivateKey(pem);
-    const publicKey = createPublicKey(privateKey);
-    return { privateKey, publicKey, keyId: publicKeyId(publicKey) };
-  }
+  const existing = await loadSigningKey(privateKeyPath);
+  if (existing !== undefined) return existing;
   const key = generateSigningKey();
   await mkdir(dirname(privateKeyPath), { recursive: true, mode: 0o700 });
   const privatePem = key.privateKey.export({ type: "pkcs8", format: "pem" }).toString();

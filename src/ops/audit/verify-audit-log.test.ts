@@ -179,6 +179,21 @@ describe("the tamper corpus", () => {
     expect(errors(report)[0]!.message).toContain(`it names key ${attackerKey.keyId}`);
   });
 
+  it("everything and the public key replaced: verifies alone, the witness names the rewrite", async () => {
+    await oneSegment();
+    const honestWitness = fixture.witness;
+    const originalKeyId = fixture.key.keyId;
+    rmSync(fixture.directory, { recursive: true });
+    fixture.key = generateSigningKey();
+    fixture.witness = fixture.root + "/attacker-witness";
+    await writeHonestLog(fixture, 20);
+    expect((await verify()).intact).toBe(true);
+    const report = await verify({ witnessDirectory: honestWitness });
+    expect(kinds(report)).toEqual(Array(5).fill("witness-mismatch"));
+    expect(errors(report)[0]!.message).toMatch(/^the log was rewritten with another key/);
+    expect(errors(report)[0]!.message).toContain(`with key ${originalKeyId}`);
+  });
+
   it("a rewrite by someone who holds the signing key is caught by the witness alone", async () => {
     await oneSegment();
     const honestWitness = fixture.witness;

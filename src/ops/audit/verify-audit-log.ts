@@ -158,6 +158,23 @@ async function checkCheckpoints(
   let highestSeq = 0;
   for (const stored of await readCheckpoints(directory)) {
     const checkpoint = stored.checkpoint;
+    if (
+      source === "witness" &&
+      checkpoint !== undefined &&
+      checkpoint.keyId !== checks.keyName &&
+      !hasValidSignature(checkpoint, checks.publicKey)
+    ) {
+      // The witness kept checkpoints of another key: the folder and its key were replaced.
+      findings.push({
+        kind: "witness-mismatch",
+        severity: "error",
+        message: `the log was rewritten with another key: the witness holds a checkpoint of seq ${checkpoint.seq} signed at ${checkpoint.time} with key ${checkpoint.keyId}, the log and public key ${checks.keyName} do not match it`,
+        segment: where,
+        line: stored.line,
+        seq: checkpoint.seq,
+      });
+      continue;
+    }
     if (checkpoint === undefined || !hasValidSignature(checkpoint, checks.publicKey)) {
       findings.push({
         kind: "forged-checkpoint",

@@ -4,7 +4,7 @@
  */
 export { MetricsCollector, type MetricsCollectorOptions, type MetricsSettings } from "./metrics-collector.js";
 export { liveWindows } from "./metrics-windows.js";
-export { createMetricsRoutes } from "./metrics-routes.js";
+export { createMetricsRoutes, type MetricsExport, type MetricsRoutesOptions } from "./metrics-routes.js";
 export type { WarningSettings } from "./performance-rules.js";
 export type {
   ServerState,

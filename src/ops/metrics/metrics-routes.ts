@@ -5,6 +5,8 @@
  *   GET /v1/metrics/requests       the request log: ?limit=N &format=json|csv
  *   GET /v1/metrics/history        per-minute rollups: ?since=24h &format=json|csv
  *   GET /v1/metrics/warnings       active and recent performance warnings
+ * Exports (the request log, the history, and /v1/metrics with an explicit `format`, as
+ * `rawrxd metrics export` asks) are reported to `onExport`, so the audit log names the reader.
  */
 import { Hono, type Context } from "hono";
 import { AppError } from "../../core/index.js";
@@ -21,20 +23,40 @@ import {
 
 type Format = "json" | "csv";
 
-export function createMetricsRoutes(collector: MetricsCollector): Hono {
+export interface MetricsExport {
+  /** The route path, e.g. /v1/metrics/requests. */
+  route: string;
+  context: Context;
+  details: Record<string, unknown>;
+}
+
+export interface MetricsRoutesOptions {
+  /** Called once per answered export. */
+  onExport?: (read: MetricsExport) => void;
+}
+
+export function createMetricsRoutes(collector: MetricsCollector, options: MetricsRoutesOptions = {}): Hono {
   const app = new Hono();
+  const exported = (context: Context, details: Record<string, unknown>): void =>
+    options.onExport?.({
+      route: context.req.path,
+      context,
+      details: { format: formatOf(context), ...details },
+    });
   app.get("/metrics", async (context) =>
     context.body(await collector.prometheusText(), 200, { "Content-Type": collector.prometheus.contentType }),
   );
   app.get("/v1/metrics", (context) => {
     const window = context.req.query("window") ?? "5m";
     const snapshot = collector.snapshot(window);
+    if (context.req.query("format") !== undefined) exported(context, { window });
     return formatOf(context) === "csv"
       ? csv(context, snapshotCsv(snapshot), `rawrxd-metrics-${window}`)
       : context.json(snapshotJson(snapshot));
   });
   app.get("/v1/metrics/requests", (context) => {
     const records = collector.requests(limitOf(context));
+    exported(context, { rows: records.length });
     return formatOf(context) === "csv"
       ? csv(context, requestsCsv(records), "rawrxd-requests")
       : context.json({ requests: requestsJson(records) });
@@ -42,6 +64,7 @@ export function createMetricsRoutes(collector: MetricsCollector): Hono {
   app.get("/v1/metrics/history", (context) => {
     const since = context.req.query("since") ?? "1h";
     const rows = collector.history(since);
+    exported(context, { since, rows: rows.length });
     return formatOf(context) === "csv"
       ? csv(context, rollupsCsv(rows), `rawrxd-history-${since}`)
       : context.json({ since, minutes: rollupsJson(rows) });

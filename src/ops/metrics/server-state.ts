@@ -70,7 +70,13 @@ export class EventLoopLagMonitor {
   readonly #resolutionMs: number;
   #isEnabled = false;
 
-  constructor(resolutionMs = 10) {
+  /**
+   * Each sample is a timer tick that wakes the main process. 10 ms (perf_hooks' default) woke an
+   * idle server 100 times a second, more often than a 134M model streams tokens, each wake-up
+   * taking a core from the runner's threads (issue #17, ADR 0019); 50 ms still catches a blocked
+   * loop within a metrics interval.
+   */
+  constructor(resolutionMs = 50) {
     this.#resolutionMs = resolutionMs;
     this.#histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   }
