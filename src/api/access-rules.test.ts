@@ -35,13 +35,22 @@ describe("mayUse", () => {
 
 describe("isMonitoringRead", () => {
   it("names the polled metrics and GPU reads, not their writes or other admin routes", () => {
-    for (const path of ["/metrics", "/v1/metrics", "/v1/metrics/requests", "/v1/gpu", "/v1/gpu/"])
+    for (const path of [
+      "/metrics",
+      "/v1/metrics",
+      "/v1/metrics/requests",
+      "/v1/gpu",
+      "/v1/gpu/",
+      "/v1/sla/status",
+      "/v1/sla/incidents",
+    ])
       expect(isMonitoringRead({ method: "GET", path }), path).toBe(true);
     for (const [method, path] of [
       ["GET", "/v1/admin/keys"],
       ["GET", "/v1/audit"],
       ["POST", "/v1/metrics"],
       ["GET", "/v1/metricsx"],
+      ["GET", "/v1/sla/report"],
     ] as const)
       expect(isMonitoringRead({ method, path }), `${method} ${path}`).toBe(false);
   });

@@ -47,12 +47,13 @@ export function mayUse(role: Role, request: { method: string; path: string }): b
 }
 
 /**
- * Admin-only reads that monitoring polls (Prometheus scrapes, dashboards): a successful
+ * Admin-only reads that monitoring polls (Prometheus scrapes, dashboards, SLA status): a successful
  * authentication on them is not recorded per use (only a key's first use), or a 15 s scrape
  * would fill the audit log. Metrics exports leave their own `data` records.
  */
 export function isMonitoringRead(request: { method: string; path: string }): boolean {
   if (request.method !== "GET" && request.method !== "HEAD") return false;
   const path = normalize(request.path);
-  return path === "/metrics" || /^\/v1\/(metrics|gpu)(\/|$)/.test(path);
+  // The SLA status and incident list are polled too; a month's report is not.
+  return path === "/metrics" || /^\/v1\/(metrics|gpu|sla\/status|sla\/incidents)(\/|$)/.test(path);
 }

@@ -31,6 +31,7 @@ import { startAuditService, type AuditService } from "./audit-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
+import { createSlaService, type SlaService } from "./sla-wiring.js";
 import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
 import { checkExposure } from "./security.js";
 
@@ -55,6 +56,8 @@ export interface RunningServer {
   metrics: MetricsCollector | undefined;
   /** What --models offered at start, for the banner. */
   models: ModelsSummary;
+  /** Undefined with --no-sla. */
+  sla: SlaService | undefined;
   /** Graceful stop; idempotent. */
   close(): Promise<void>;
   /** Settles once the server has stopped. */
@@ -147,6 +150,15 @@ export async function startServer(
         serverState: () => serverStateOf(queue, gpu.initial.chosen),
       });
   metrics?.start();
+  const sla = createSlaService({
+    config,
+    database,
+    events,
+    logger,
+    time: systemTime,
+    queue,
+    metricsRegistry: metrics?.prometheus.registry,
+  });
   let isReady = false;
   const drain = new RequestDrain(systemTime);
   const app = createApiApp({
@@ -176,11 +188,13 @@ export async function startServer(
       }),
     );
   if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
+  if (sla !== undefined) app.route("/", sla.routes());
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
   let server: Server;
   try {
     server = await listen(app.fetch, config);
   } catch (error) {
+    await sla?.close();
     metrics?.close();
     await audit?.close("listen-failed").catch(() => undefined);
     database.close();
@@ -189,6 +203,8 @@ export async function startServer(
   const port = (server.address() as AddressInfo).port;
   const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
   isReady = true;
+  const url = `http://${host}:${port}`;
+  sla?.start(url);
 
   let closing: Promise<void> | undefined;
   let markClosed!: () => void;
@@ -196,6 +212,8 @@ export async function startServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       isReady = false;
+      // First: its last heartbeat is the stop, not a failed check of a closing front.
+      await sla?.close();
       await drainRequests(drain, { graceMs: config.shutdownGraceMs, logger });
       await stopHttp(server, { flushMs: streamFlushMs, time: systemTime });
       await queue.close();
@@ -217,14 +235,13 @@ export async function startServer(
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
   }
-  const url = `http://${host}:${port}`;
   logger.info("Listening", {
     url,
     modelsDir: config.modelsDir,
     threads: config.threads === 0 ? "auto" : config.threads,
     parallel: config.parallel,
   });
-  return { url, port, events, queue, metrics, models, close, closed };
+  return { url, port, events, queue, metrics, models, sla, close, closed };
 }
 
 function metricsSettingsOf(config: Readonly<Config>): MetricsSettings {

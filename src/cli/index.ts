@@ -16,6 +16,7 @@ import { pullCommand } from "./pull-command.js";
 import { runCommand } from "./run-command.js";
 import { serveCommand } from "./serve-command.js";
 import { showCommand } from "./show-command.js";
+import { slaCommand } from "./sla-command.js";
 import { wantsHelp } from "./parse-command-args.js";
 
 export type {
@@ -41,6 +42,7 @@ const commands: ReadonlyMap<string, Command> = new Map(
     gpuCommand,
     keysCommand,
     auditCommand,
+    slaCommand,
   ].map((command) => [command.name, command]),
 );
 

@@ -95,6 +95,17 @@ export interface Config {
   warnQueueP95Ms: number;
   warnMemoryPercent: number;
   warnEventLoopLagMs: number;
+  /** Run no SLA monitor: no health checks, no /v1/sla routes, no availability records. */
+  noSla: boolean;
+  healthIntervalMs: number;
+  /** Availability target in percent (99.9 = three nines). */
+  slaTargetPercent: number;
+  /** A model to run a few tokens of synthetic inference on each check; "" = none. */
+  slaProbeModel: string;
+  /** Where alerts are POSTed as JSON; "" = none. */
+  alertWebhook: string;
+  /** Time-to-first-token p95 objectives per priority, ms ({} = none). */
+  sloTtftP95Ms: Partial<Record<"high" | "normal" | "low", number>>;
 }
 
 /** "auto" (→ `autoValue`) or what `parse` accepts. */
@@ -119,6 +130,45 @@ function parseDurationAtLeast(minMs: number, minText: string): Parser<number> {
     return ms;
   };
 }
+
+/** A percentage strictly between 0 and 100 (an availability target). */
+const parseTargetPercent: Parser<number> = (raw) => {
+  const value = Number(raw.trim());
+  if (!Number.isFinite(value) || value <= 0 || value >= 100)
+    throw new Error(`expected a percentage above 0 and below 100 such as 99.9 or 99.99, got "${raw}"`);
+  return value;
+};
+
+/** "" or an http(s) URL. */
+const parseWebhookUrl: Parser<string> = (raw) => {
+  const text = raw.trim();
+  if (text === "") return "";
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`expected an http:// or https:// URL, got "${raw}"`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new Error(`expected an http:// or https:// URL, got "${raw}"`);
+  return url.toString();
+};
+
+/** "high=500ms,normal=2s": a duration per priority. */
+const parsePriorityDurations: Parser<Partial<Record<"high" | "normal" | "low", number>>> = (raw) => {
+  const result: Partial<Record<"high" | "normal" | "low", number>> = {};
+  for (const part of parseList(raw)) {
+    const [priority, duration, extra] = part.split("=");
+    if (
+      extra !== undefined ||
+      duration === undefined ||
+      (priority !== "high" && priority !== "normal" && priority !== "low")
+    )
+      throw new Error(`expected PRIORITY=DURATION pairs such as high=500ms,normal=2s, got "${part}"`);
+    result[priority] = parseDurationMs(duration);
+  }
+  return result;
+};
 
 export const settings: SettingsTable = {
   host: {
@@ -565,5 +615,60 @@ export const settings: SettingsTable = {
     defaultText: "500ms",
     parse: parseDurationMs,
     description: "Warn when the main event loop's delay p99 over an interval is above this (0 = off).",
+  },
+  noSla: {
+    env: "RAWRXD_NO_SLA",
+    flag: "--no-sla",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description:
+      "Run no SLA monitor: no health checks, availability records, incidents, alerts or /v1/sla routes.",
+    isSwitch: true,
+  },
+  healthIntervalMs: {
+    env: "RAWRXD_HEALTH_INTERVAL",
+    flag: "--health-interval",
+    defaultValue: () => 10_000,
+    defaultText: "10s",
+    parse: parseDurationAtLeast(100, "100ms"),
+    description:
+      "How often the SLA health checks run and the heartbeat is written (each check's deadline: this, at most 5s).",
+  },
+  slaTargetPercent: {
+    env: "RAWRXD_SLA_TARGET",
+    flag: "--sla-target",
+    defaultValue: () => 99.9,
+    defaultText: "99.9",
+    parse: parseTargetPercent,
+    description:
+      "Availability target in percent per calendar month (UTC): 99.9 allows 43.2 min of downtime in 30 days, 99.99 allows 4.32 min.",
+  },
+  slaProbeModel: {
+    env: "RAWRXD_SLA_PROBE_MODEL",
+    flag: "--sla-probe-model",
+    defaultValue: () => "",
+    defaultText: "(none)",
+    parse: parseString,
+    description:
+      "A model the health checks ask for a few tokens at high priority each interval (loads it if needed); failing counts against the SLA.",
+  },
+  alertWebhook: {
+    env: "RAWRXD_ALERT_WEBHOOK",
+    flag: "--alert-webhook",
+    defaultValue: () => "",
+    defaultText: "(none)",
+    parse: parseWebhookUrl,
+    description:
+      "URL that SLA alerts (burn rate, incidents, backup, audit) are POSTed to as JSON, retried with backoff.",
+  },
+  sloTtftP95Ms: {
+    env: "RAWRXD_SLO_TTFT_P95",
+    flag: "--slo-ttft-p95",
+    defaultValue: () => ({}),
+    defaultText: "(none)",
+    parse: parsePriorityDurations,
+    description:
+      "Time-to-first-token p95 objectives per priority for the SLA report, e.g. high=500ms,normal=2s.",
   },
 };

@@ -70,4 +70,51 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: "sla-intervals-incidents-maintenance-alerts",
+    up(connection) {
+      // ops/sla. Times in Unix ms. The newest interval's end_ms is the heartbeat, moved every
+      // health interval; a restart records the time since it as an `unknown` interval.
+      connection.exec(`
+        CREATE TABLE sla_intervals (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          start_ms INTEGER NOT NULL,
+          end_ms INTEGER NOT NULL,
+          state TEXT NOT NULL CHECK (state IN ('up', 'degraded', 'down', 'unknown')),
+          checks TEXT
+        );
+        CREATE INDEX sla_intervals_end ON sla_intervals (end_ms);
+        CREATE TABLE sla_incidents (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          start_ms INTEGER NOT NULL,
+          end_ms INTEGER,
+          worst_state TEXT NOT NULL CHECK (worst_state IN ('degraded', 'down', 'unknown')),
+          cause TEXT NOT NULL,
+          requests_failed INTEGER NOT NULL DEFAULT 0,
+          requests_rejected INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX sla_incidents_start ON sla_incidents (start_ms);
+        CREATE TABLE sla_maintenance (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          start_ms INTEGER NOT NULL,
+          end_ms INTEGER NOT NULL CHECK (end_ms > start_ms),
+          reason TEXT NOT NULL,
+          created_ms INTEGER NOT NULL
+        );
+        CREATE TABLE sla_alert_deliveries (
+          id INTEGER PRIMARY KEY AUTOINCREMENT,
+          created_ms INTEGER NOT NULL,
+          alert TEXT NOT NULL,
+          severity TEXT NOT NULL,
+          sink TEXT NOT NULL,
+          outcome TEXT NOT NULL CHECK (outcome IN ('pending', 'delivered', 'failed', 'dropped')),
+          attempts INTEGER NOT NULL DEFAULT 0,
+          last_error TEXT,
+          done_ms INTEGER,
+          body TEXT NOT NULL
+        );
+      `);
+    },
+  },
 ];

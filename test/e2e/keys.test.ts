@@ -48,6 +48,9 @@ const adminRoutes: [string, string][] = [
   ["GET", "/v1/metrics/warnings"],
   ["GET", "/metrics"],
   ["GET", "/v1/gpu"],
+  ["GET", "/v1/sla/status"],
+  ["GET", "/v1/sla/incidents"],
+  ["GET", "/v1/sla/report"],
 ];
 
 describe("managed keys and roles", () => {

@@ -98,7 +98,18 @@ describe("metrics after a mixed load", () => {
         // Bounded labels only: models the server admitted, and short fixed vocabularies.
         expect(
           Object.keys(labels).every((label) =>
-            ["model", "priority", "outcome", "backend", "engine_build", "phase"].includes(label),
+            // state, figure, window: the SLA gauges' fixed vocabularies.
+            [
+              "model",
+              "priority",
+              "outcome",
+              "backend",
+              "engine_build",
+              "phase",
+              "state",
+              "figure",
+              "window",
+            ].includes(label),
           ),
           `${sample.name} ${JSON.stringify(labels)}`,
         ).toBe(true);

@@ -1,0 +1,183 @@
+/**
+ * Wires the SLA monitor (issue #13): its check ports (a loopback GET of our own /health, the
+ * scheduler's loaded models and runner pids, an optional probe generation at high priority, free
+ * disk under RAWRXD_HOME, event-loop delay), its routes and /metrics gauges. Ops may not import
+ * the scheduler or the API, so every input is a function built here.
+ */
+import { statfs } from "node:fs/promises";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import type { Hono } from "hono";
+import type { Registry } from "prom-client";
+import type { Config } from "../config/index.js";
+import { newRequestId, type EventBus, type Logger, type ServerEvents, type TimePort } from "../core/index.js";
+import {
+  AlertDispatch,
+  buildReport,
+  createSlaRoutes,
+  registerSlaMetrics,
+  SlaManager,
+  SlaStore,
+  WebhookSink,
+  ttftSlos,
+  type SlaProbes,
+} from "../ops/index.js";
+import type { Scheduler } from "../scheduler/index.js";
+import type { Database } from "../store/index.js";
+
+export interface SlaService {
+  manager: SlaManager;
+  routes(): Hono;
+  /** Starts the checks once the server listens at `url`. */
+  start(url: string): void;
+  /** Final heartbeat and stop: before the HTTP front closes, so a stop is not recorded as down. */
+  close(): Promise<void>;
+}
+
+export interface SlaWiringOptions {
+  config: Readonly<Config>;
+  database: Database;
+  events: EventBus;
+  logger: Logger;
+  time: TimePort;
+  queue: Scheduler;
+  /** The metrics registry /metrics exposes; undefined with --no-metrics. */
+  metricsRegistry: Registry | undefined;
+  /** Further check inputs the server has (the backup state, see the TODO below). */
+  extraProbes?: Pick<SlaProbes, "audit" | "backup">;
+}
+
+/** Undefined with --no-sla. */
+export function createSlaService(options: SlaWiringOptions): SlaService | undefined {
+  const { config, database, events, logger, time } = options;
+  if (config.noSla) return undefined;
+  const store = new SlaStore(database);
+  let frontUrl: string | undefined;
+  let auditHealth: ServerEvents["audit-health"] = { state: "writable" };
+  const stopAuditWatch = events.on("audit-health", (event) => (auditHealth = event));
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
+  const probes: SlaProbes = {
+    front: async (signal) => {
+      if (frontUrl === undefined) throw new Error("the server is not listening yet");
+      const response = await fetch(`${frontUrl}/health`, { signal });
+      await response.body?.cancel();
+      if (!response.ok) throw new Error(`GET /health answered HTTP ${response.status}`);
+    },
+    loadedModels: () =>
+      options.queue.snapshot().loaded.map((view) => ({ model: view.name, pid: view.info.pid })),
+    isProcessAlive,
+    ...(config.slaProbeModel === ""
+      ? {}
+      : {
+          probe: {
+            model: config.slaProbeModel,
+            generate: probeGeneration(options.queue, config.slaProbeModel),
+          },
+        }),
+    disk: async () => {
+      const stats = await statfs(config.home);
+      return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
+    },
+    eventLoopLagMs: () => {
+      if (lag.count === 0) return undefined;
+      const p99Ms = lag.percentile(99) / 1e6;
+      lag.reset();
+      return p99Ms;
+    },
+    // The audit writer's last reported health (`audit-health`); none with --no-audit.
+    ...(config.noAudit ? {} : { audit: () => auditHealth }),
+    // TODO(lead, on merge of the backup branch): pass `extraProbes.backup` from server.ts, a
+    // latch set from backup-end (ok → "ok", failed → "failed" + reason) and backup-missed
+    // (→ "missed"). SlaManager alerts on its transitions already.
+    ...options.extraProbes,
+  };
+  const webhook =
+    config.alertWebhook === ""
+      ? undefined
+      : new WebhookSink({ url: config.alertWebhook, time, logger, store });
+  const settings = { intervalMs: config.healthIntervalMs, targetPercent: config.slaTargetPercent };
+  const manager = new SlaManager({
+    store,
+    events,
+    logger,
+    time,
+    settings,
+    probes,
+    alerts: new AlertDispatch({ events, logger, webhook }),
+  });
+  if (options.metricsRegistry !== undefined)
+    registerSlaMetrics(options.metricsRegistry, () => manager.status());
+  const latencySlos = ttftSlos(config.sloTtftP95Ms);
+  return {
+    manager,
+    routes: () =>
+      createSlaRoutes({
+        status: () => manager.status(),
+        incidents: (page) => store.incidents(page),
+        report: (month) =>
+          buildReport({
+            database,
+            month,
+            targetPercent: settings.targetPercent,
+            nowMs: time.wallNow(),
+            latencySlos,
+          }),
+        nowMs: () => time.wallNow(),
+      }),
+    start: (url) => {
+      frontUrl = loopbackUrl(url);
+      manager.start();
+      logger.info("SLA monitor started", {
+        intervalMs: settings.intervalMs,
+        targetPercent: settings.targetPercent,
+        probeModel: config.slaProbeModel === "" ? null : config.slaProbeModel,
+        webhook: webhook !== undefined,
+      });
+    },
+    close: async () => {
+      await manager.close();
+      stopAuditWatch();
+      lag.disable();
+    },
+  };
+}
+
+/** A wildcard listen address is reached on loopback. */
+function loopbackUrl(url: string): string {
+  return url.replace("://0.0.0.0:", "://127.0.0.1:").replace("://[::]:", "://[::1]:");
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * A few tokens at high priority: the probe waits like a request would, but ahead of normal and
+ * low traffic; past its deadline under load it counts as degraded, not down (health-checks.ts).
+ */
+function probeGeneration(queue: Scheduler, model: string): (signal: AbortSignal) => Promise<void> {
+  return async (signal) => {
+    const stream = queue.generate(
+      {
+        id: newRequestId("sla-probe"),
+        model,
+        input: { kind: "text", prompt: "Once upon a time" },
+        maxTokens: 4,
+        stop: [],
+        sampling: { temperature: 0 },
+        reportProgress: false,
+        priority: "high",
+        apiKeyId: "sla-probe",
+      },
+      { signal },
+    );
+    // Errors are thrown (runner-crashed, queue-full, …); the events themselves need no look.
+    for await (const event of stream) void event;
+  };
+}

@@ -1,0 +1,154 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { EventBus, FakeTime, silentLogger, type ServerEvents } from "../../core/index.js";
+import { Database } from "../../store/index.js";
+import { AlertDispatch } from "./alert-dispatch.js";
+import type { SlaProbes } from "./health-checks.js";
+import { buildReport } from "./sla-report.js";
+import { SlaManager } from "./sla-manager.js";
+import { SlaStore } from "./sla-store.js";
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function setUp(time: FakeTime, probes: SlaProbes, given?: Database) {
+  const database = given ?? Database.open({ path: ":memory:" });
+  if (given === undefined) cleanups.push(() => database.close());
+  const events = new EventBus();
+  const alerts: ServerEvents["sla-alert"][] = [];
+  const incidents: ServerEvents["sla-incident"][] = [];
+  events.on("sla-alert", (alert) => alerts.push(alert));
+  events.on("sla-incident", (incident) => incidents.push(incident));
+  const manager = new SlaManager({
+    store: new SlaStore(database),
+    events,
+    logger: silentLogger,
+    time,
+    settings: { intervalMs: 10_000, targetPercent: 99.9 },
+    probes,
+    alerts: new AlertDispatch({ events, logger: silentLogger, webhook: undefined }),
+  });
+  cleanups.push(() => manager.close());
+  return { manager, events, alerts, incidents, database };
+}
+
+describe("SlaManager", () => {
+  it("records a server stopped for 10 minutes and restarted as 600 s unknown", async () => {
+    const time = new FakeTime({ wallMs: Date.UTC(2026, 3, 1) });
+    const database = Database.open({ path: ":memory:" });
+    cleanups.push(() => database.close());
+    const up: SlaProbes = { front: () => Promise.resolve() };
+    const first = setUp(time, up, database);
+    first.manager.start();
+    await time.advanceAsync(60_000);
+    await first.manager.close();
+    // Stopped: nothing runs for 10 minutes.
+    await time.advanceAsync(600_000);
+    const second = setUp(time, up, database);
+    second.manager.start();
+    await time.advanceAsync(30_000);
+    await second.manager.close();
+    const report = buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs: time.wallNow() });
+    // 60 s up, 600 s unknown, 30 s up: measured 690 s.
+    expect(report.seconds).toMatchObject({ up: 90, unknown: 600, down: 0, measured: 690 });
+    expect(report.coverage).toBeCloseTo(90 / 690, 12);
+    expect(report.availability).toEqual({ observed: 1, conservative: 90 / 690 });
+    expect(report.incidents).toMatchObject([
+      {
+        worstState: "unknown",
+        durationSeconds: 600,
+        cause: ["no heartbeat: the server (or its machine) was not running"],
+      },
+    ]);
+  });
+
+  it("opens an incident naming the crashing model's runner check, counts its impact, closes it", async () => {
+    const time = new FakeTime({ wallMs: Date.UTC(2026, 3, 1) });
+    let isCrashing = true;
+    const loaded = [
+      { model: "alpha", pid: 1 },
+      { model: "beta", pid: 2 },
+    ];
+    const { manager, events, incidents, alerts, database } = setUp(time, {
+      front: () => Promise.resolve(),
+      loadedModels: () => loaded,
+    });
+    manager.start();
+    const crashEveryRound = time.setInterval(() => {
+      if (isCrashing) events.emit("runner-crashed", { model: "alpha", pid: 1, detail: "exit code 139" });
+    }, 5_000);
+    cleanups.push(() => crashEveryRound.cancel());
+    await time.advanceAsync(10_000);
+    expect(manager.status().state).toBe("degraded");
+    events.emit("request-end", {
+      requestId: "r1",
+      model: "alpha",
+      outcome: "error",
+      promptTokens: 1,
+      completionTokens: 0,
+      totalMs: 5,
+    });
+    events.emit("request-end", {
+      requestId: "r2",
+      model: "alpha",
+      outcome: "rejected",
+      promptTokens: 1,
+      completionTokens: 0,
+      totalMs: 1,
+    });
+    await time.advanceAsync(20_000);
+    isCrashing = false;
+    await time.advanceAsync(20_000);
+    expect(manager.status().state).toBe("up");
+    expect(incidents.map((incident) => incident.action)).toEqual(["opened", "closed"]);
+    expect(incidents[0]!.cause).toEqual(["runner:alpha (fail): runner crashed: exit code 139"]);
+    const report = buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs: time.wallNow() });
+    // Crashes at 5–30 s; rounds at 10–40 s see them (degraded), the round at 50 s does not.
+    expect(report.incidents).toMatchObject([
+      { worstState: "degraded", requestsFailed: 1, requestsRejected: 1, durationSeconds: 40 },
+    ]);
+    // Degraded counts as available: no budget spent, no burn-rate alert.
+    expect(report.actualDowntimeSeconds.conservative).toBe(0);
+    expect(alerts.map((alert) => `${alert.alert}:${alert.state}`)).toEqual([
+      "incident:1:firing",
+      "incident:1:resolved",
+    ]);
+  });
+
+  it("pages on the 1 h burn rate once 51.84 s of a down hour have passed, not before", async () => {
+    const time = new FakeTime({ wallMs: Date.UTC(2026, 3, 1) });
+    let isFrontUp = true;
+    const { manager, alerts } = setUp(time, {
+      front: () => (isFrontUp ? Promise.resolve() : Promise.reject(new Error("connection refused"))),
+    });
+    manager.start();
+    await time.advanceAsync(2 * 3_600_000);
+    isFrontUp = false;
+    // Down is recorded from the round that sees it (t = 10 s); 51.84 s of down hits at t = 70 s.
+    await time.advanceAsync(60_000);
+    expect(alerts.filter((alert) => alert.alert.startsWith("burn-rate"))).toEqual([]);
+    await time.advanceAsync(10_000);
+    expect(alerts.filter((alert) => alert.alert.startsWith("burn-rate")).map((alert) => alert.alert)).toEqual(
+      ["burn-rate:page-1h"],
+    );
+    expect(manager.status()).toMatchObject({ state: "down", firingAlerts: ["page-1h"] });
+    expect(alerts[0]).toMatchObject({ alert: "incident:1", severity: "page", state: "firing" });
+  });
+
+  it("records a stall (the machine slept, the loop froze) as unknown, not as the state before it", async () => {
+    const time = new FakeTime({ wallMs: Date.UTC(2026, 3, 1) });
+    const database = Database.open({ path: ":memory:" });
+    cleanups.push(() => database.close());
+    const { manager } = setUp(time, { front: () => Promise.resolve() }, database);
+    manager.start();
+    await time.advanceAsync(30_000);
+    // No round for 120 s of wall time (more than 3 intervals), then rounds resume.
+    time.setWall(time.wallNow() + 120_000);
+    await time.advanceAsync(10_000);
+    await manager.close();
+    const report = buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs: time.wallNow() });
+    // 30 s up, then the round at +160 s finds its heartbeat 130 s old: unknown, then up again.
+    expect(report.seconds).toMatchObject({ up: 30, unknown: 130, measured: 160 });
+  });
+});
