@@ -21,6 +21,7 @@ export const errorCodes = [
   "shutting-down",
   "not-found",
   "method-not-allowed",
+  "conflict",
   "internal",
 ] as const;
 

@@ -4,9 +4,10 @@
  * isolated so it never breaks the request that emitted the event.
  */
 import type { Role } from "./access.js";
+import type { BackupEvents } from "./backup-events.js";
 import type { FinishReason, Priority } from "./inference.js";
 
-export interface ServerEvents extends AuthEvents {
+export interface ServerEvents extends AuthEvents, BackupEvents {
   "request-queued": { requestId: string; model: string; priority: Priority };
   "request-started": { requestId: string; model: string; queueMs: number };
   "request-preempted": {
