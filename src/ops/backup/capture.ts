@@ -53,7 +53,6 @@ export async function planCapture(options: CaptureOptions, scratchName: string):
     join(options.scratchDir, scratchName),
     options,
   );
-  if (database !== undefined) sources.push(database);
   sources.push(...(await captureAudit(join(layout.home, "audit"))));
   for (const path of [join(layout.home, "config.json"), `${layout.auditPrivateKey}.pub`])
     await addWhole(sources, path, underHome(layout.home, path));
@@ -69,7 +68,9 @@ export async function planCapture(options: CaptureOptions, scratchName: string):
       await addWhole(sources, join(layout.modelsDir, name), `models/${name}`);
   }
   const excluded = layout.excluded.map((folder) => folder + sep);
-  return sources.filter((source) => !excluded.some((folder) => source.absolutePath.startsWith(folder)));
+  // The database snapshot sits in the backup folder's scratch space: it is added after the filter.
+  const kept = sources.filter((source) => !excluded.some((folder) => source.absolutePath.startsWith(folder)));
+  return database === undefined ? kept : [database, ...kept];
 }
 
 async function snapshotDatabase(
