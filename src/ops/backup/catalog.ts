@@ -13,6 +13,8 @@ export interface BackupEntry {
   kind: BackupKind | undefined;
   parent: string | null;
   createdAtMs: number;
+  /** Creation order in the folder (unknown for unreadable manifests and killed backups). */
+  sequence: number | undefined;
   status: BackupStatus;
   /** Why it is not complete. */
   reason?: string;
@@ -29,6 +31,7 @@ export function catalogOf(stored: readonly StoredManifest[]): BackupEntry[] {
           kind: manifest.kind,
           parent: manifest.parent,
           createdAtMs: manifest.createdAtMs,
+          sequence: manifest.sequence,
           status: item.isSignatureValid ? "complete" : "bad-signature",
           ...(item.isSignatureValid
             ? { manifest }
@@ -41,6 +44,7 @@ export function catalogOf(stored: readonly StoredManifest[]): BackupEntry[] {
           kind: undefined,
           parent: null,
           createdAtMs: 0,
+          sequence: undefined,
           status: "unreadable",
           reason: item.reason,
         };
@@ -50,12 +54,23 @@ export function catalogOf(stored: readonly StoredManifest[]): BackupEntry[] {
           kind: item.kind,
           parent: null,
           createdAtMs: item.createdAtMs ?? 0,
+          sequence: item.sequence,
           status: "failed",
           reason: item.error,
         };
     }
   });
-  return entries.sort((a, b) => a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : 1));
+  return entries.sort(
+    (a, b) =>
+      a.createdAtMs - b.createdAtMs ||
+      (a.sequence ?? Infinity) - (b.sequence ?? Infinity) ||
+      (a.id < b.id ? -1 : 1),
+  );
+}
+
+/** The sequence number the next backup in the folder takes. */
+export function nextSequence(entries: readonly BackupEntry[]): number {
+  return entries.reduce((highest, entry) => Math.max(highest, entry.sequence ?? 0), 0) + 1;
 }
 
 export interface ChainProblem {

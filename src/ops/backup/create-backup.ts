@@ -13,7 +13,14 @@ import { AppError } from "../../core/index.js";
 import { acquireBackupLock } from "./backup-lock.js";
 import type { BackupContext } from "./backup-context.js";
 import { planCapture, type CaptureSource } from "./capture.js";
-import { catalogOf, chainOf, resolveFiles, type BackupEntry, type ResolvedFile } from "./catalog.js";
+import {
+  catalogOf,
+  chainOf,
+  nextSequence,
+  resolveFiles,
+  type BackupEntry,
+  type ResolvedFile,
+} from "./catalog.js";
 import { Chunker } from "./chunker.js";
 import {
   failedMarkerPath,
@@ -55,8 +62,11 @@ export async function createBackup(context: BackupContext, kind: BackupKind): Pr
     // Whatever a killed backup left in tmp/ is garbage now that we hold the lock.
     await rm(scratchDir, { recursive: true, force: true });
     await mkdir(scratchDir, { recursive: true });
+    let sequence: number | undefined;
     try {
-      const parent = await findParent(context, kind);
+      const entries = catalogOf(await readManifests(backupDir, context.signingKey));
+      sequence = nextSequence(entries);
+      const parent = findParent(entries, kind);
       const sources = await planCapture(
         {
           layout: context.layout,
@@ -91,6 +101,7 @@ export async function createBackup(context: BackupContext, kind: BackupKind): Pr
         id,
         kind,
         parent: parent?.id ?? null,
+        sequence,
         createdAtMs,
         durationMs: Math.round(time.monotonicNow() - started),
         files,
@@ -107,7 +118,13 @@ export async function createBackup(context: BackupContext, kind: BackupKind): Pr
       return manifest;
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      const marker: FailedMarker = { id, kind, createdAtMs, error: message };
+      const marker: FailedMarker = {
+        id,
+        kind,
+        createdAtMs,
+        error: message,
+        ...(sequence === undefined ? {} : { sequence }),
+      };
       await writeFileAtomically(failedMarkerPath(backupDir, id), JSON.stringify(marker)).catch(
         () => undefined,
       );
@@ -129,9 +146,8 @@ interface ParentPoint {
   files: ReadonlyMap<string, ResolvedFile>;
 }
 
-async function findParent(context: BackupContext, kind: BackupKind): Promise<ParentPoint | undefined> {
+function findParent(entries: readonly BackupEntry[], kind: BackupKind): ParentPoint | undefined {
   if (kind === "full") return undefined;
-  const entries = catalogOf(await readManifests(context.backupDir, context.signingKey));
   const candidates = entries.filter((entry) => entry.status !== "failed");
   const base: BackupEntry | undefined =
     kind === "incremental" ? candidates.at(-1) : candidates.filter((entry) => entry.kind === "full").at(-1);
@@ -187,7 +203,8 @@ async function storeFile(
   return { sha256: hash.digest("hex"), chunks, storedBytes, newChunks };
 }
 
-async function markKilled(
+/** Marks the backup a killed process left unfinished as failed (no manifest, so never trusted). */
+export async function markKilled(
   backupDir: string,
   id: string,
   holder: { pid: number; startedAtMs: number; purpose: string },

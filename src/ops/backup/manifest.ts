@@ -28,6 +28,8 @@ export interface BackupManifest {
   kind: BackupKind;
   /** Incremental: the previous backup of any kind; differential: the last full; full: null. */
   parent: string | null;
+  /** 1, 2, 3… in creation order within the folder: orders backups made within one millisecond. */
+  sequence: number;
   createdAtMs: number;
   durationMs: number;
   files: ManifestFile[];
@@ -111,6 +113,7 @@ export type StoredManifest =
       state: "failed";
       kind: BackupKind | undefined;
       createdAtMs: number | undefined;
+      sequence: number | undefined;
       error: string;
     };
 
@@ -118,6 +121,7 @@ export interface FailedMarker {
   id: string;
   kind: BackupKind;
   createdAtMs: number;
+  sequence?: number;
   error: string;
 }
 
@@ -140,6 +144,7 @@ export async function readManifests(backupDir: string, key: SigningKey): Promise
         state: "failed",
         kind: marker?.kind,
         createdAtMs: marker?.createdAtMs,
+        sequence: marker?.sequence,
         error: marker?.error ?? "unknown",
       });
       continue;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { acquireBackupLock } from "./backup-lock.js";
 import type { BackupContext } from "./backup-context.js";
 import { catalogOf, chainOf, type BackupEntry } from "./catalog.js";
+import { markKilled } from "./create-backup.js";
 import { failedMarkerPath, manifestPath, readManifests } from "./manifest.js";
 
 export interface RetentionPolicy {
@@ -58,6 +59,8 @@ export async function pruneBackups(
     purpose: "prune",
   });
   try {
+    if (lock.staleHolder !== undefined)
+      await markKilled(context.backupDir, lock.staleHolder.backupId, lock.staleHolder);
     const entries = catalogOf(await readManifests(context.backupDir, context.signingKey));
     const nowMs = context.time.wallNow();
     const kept = selectKept(entries, policy, nowMs);
