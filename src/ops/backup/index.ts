@@ -15,3 +15,4 @@ export {
 } from "./verify-backups.js";
 export type { RestoreOptions, RestoreResult } from "./restore-backup.js";
 export type { PruneResult, RetentionPolicy } from "./prune-backups.js";
+export { BackupSchedule, type BackupScheduleOptions } from "./backup-schedule.js";
