@@ -27,6 +27,7 @@ import {
 } from "../scheduler/index.js";
 import { ApiKeyStore, Database } from "../store/index.js";
 import { startAuditService, type AuditService } from "./audit-wiring.js";
+import { startBackupService } from "./backup-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
@@ -137,6 +138,18 @@ export async function startServer(
         serverState: () => serverStateOf(queue, gpu.initial.chosen),
       });
   metrics?.start();
+  const backup = await startBackupService({
+    config,
+    events,
+    logger,
+    time: systemTime,
+    registry: metrics?.prometheus.registry,
+  }).catch(async (error: unknown) => {
+    metrics?.close();
+    await audit?.close("backup-failed").catch(() => undefined);
+    database.close();
+    throw error;
+  });
   let isReady = false;
   const drain = new RequestDrain(systemTime);
   const app = createApiApp({
@@ -153,11 +166,13 @@ export async function startServer(
   });
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
   if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
+  app.route("/", backup.routes());
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
   let server: Server;
   try {
     server = await listen(app.fetch, config);
   } catch (error) {
+    await backup.close();
     metrics?.close();
     await audit?.close("listen-failed").catch(() => undefined);
     database.close();
@@ -176,6 +191,8 @@ export async function startServer(
       await drainRequests(drain, { graceMs: config.shutdownGraceMs, logger });
       await stopHttp(server, { flushMs: streamFlushMs, time: systemTime });
       await queue.close();
+      // A backup in progress finishes before the database closes under it.
+      await backup.close();
       metrics?.close();
       database.close();
       // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.

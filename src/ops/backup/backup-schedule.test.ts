@@ -23,7 +23,7 @@ describe("BackupSchedule", () => {
     const manager = await folder.manager({ events });
     const schedule = new BackupSchedule({ manager, time: folder.time, intervalsMs, events });
     await schedule.start();
-    await folder.time.advanceAsync(0);
+    await folder.time.advanceAsync(60_000);
     await schedule.idle();
     for (let step = 0; step < 4; step += 1) {
       await folder.change(3, `step-${step}`);
@@ -65,7 +65,7 @@ describe("BackupSchedule", () => {
       create: () => new Promise<never>((_, reject) => (release = () => reject(new Error("stopped")))),
       prune: async () => ({ kept: [], deleted: [], chunksDeleted: 0, bytesFreed: 0, dryRun: false }),
     } as unknown as BackupManager;
-    const schedule = new BackupSchedule({ manager: fake, time, intervalsMs, events });
+    const schedule = new BackupSchedule({ manager: fake, time, intervalsMs, events, initialDelayMs: 0 });
     await schedule.start();
     await time.advanceAsync(15 * minuteMs);
     await time.advanceAsync(15 * minuteMs);

@@ -15,6 +15,8 @@ export interface BackupScheduleOptions {
   time: TimePort;
   /** Milliseconds between backups of each kind; 0 turns that kind off. */
   intervalsMs: Record<BackupKind, number>;
+  /** A kind never backed up before runs this long after start (not during model loads at boot). Default 60 000. */
+  initialDelayMs?: number;
   /** Pruned after each scheduled full; none: never pruned by the schedule. */
   retention?: RetentionPolicy;
   events?: EventBus;
@@ -43,7 +45,8 @@ export class BackupSchedule {
       const intervalMs = this.#options.intervalsMs[kind];
       if (intervalMs <= 0) continue;
       const last = complete.filter((entry) => entry.kind === kind).at(-1);
-      const dueMs = last === undefined ? nowMs : last.createdAtMs + intervalMs;
+      const dueMs =
+        last === undefined ? nowMs + (this.#options.initialDelayMs ?? 60_000) : last.createdAtMs + intervalMs;
       if (last !== undefined && nowMs - dueMs >= intervalMs)
         this.#missed(kind, dueMs, "the server was not running when it was due");
       this.#nextDueMs.set(kind, Math.min(dueMs, nowMs + intervalMs));

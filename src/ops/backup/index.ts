@@ -16,3 +16,6 @@ export {
 export type { RestoreOptions, RestoreResult } from "./restore-backup.js";
 export type { PruneResult, RetentionPolicy } from "./prune-backups.js";
 export { BackupSchedule, type BackupScheduleOptions } from "./backup-schedule.js";
+export { createBackupRoutes, type BackupAction, type BackupRoutesOptions } from "./backup-routes.js";
+export { registerBackupMetrics } from "./backup-metrics.js";
+export { findRunningServer, serverPidFileName } from "./server-presence.js";
