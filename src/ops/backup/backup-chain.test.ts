@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
@@ -81,6 +81,30 @@ describe("full → incremental → incremental → differential", () => {
     const differential = await manager.create("differential");
     expect(differential.parent).toBe(full.id);
     expect(differential.files.find((file) => file.path === "config.json")?.chunks).toBeDefined();
+  });
+
+  it("restores in place once the server has stopped: the replaced data moves aside, the WAL with it", async () => {
+    const manager = await folder.manager();
+    await folder.change(20, "before");
+    await folder.audit.flush();
+    const image = imageOfLive(folder);
+    const backup = await manager.create("full");
+    await folder.change(20, "after");
+    await folder.audit.close();
+    folder.database.close();
+    writeFileSync(join(folder.home, "rawrxd.db-wal"), "stale wal that must not meet the restored database");
+    const result = await manager.restore(backup.id, { inPlace: true });
+    expect(result.previousDataDir).toMatch(/\.before-restore-/);
+    expect(existsSync(join(result.previousDataDir!, "rawrxd.db-wal"))).toBe(true);
+    expect(imageOfFolder(folder.home)).toEqual(image);
+    expect(existsSync(join(folder.home, "models", "tiny.gguf"))).toBe(true);
+    expect((await manager.list()).map((entry) => entry.id)).toEqual([backup.id]);
+  });
+
+  it("a restore into a folder that is not empty is refused", async () => {
+    const manager = await folder.manager();
+    const backup = await manager.create("full");
+    await expect(manager.restore(backup.id, { to: folder.home })).rejects.toThrow(/is not empty/);
   });
 
   it("an incremental or differential without a full refuses clearly", async () => {

@@ -17,7 +17,7 @@ export async function findRunningServer(options: {
 }): Promise<string | undefined> {
   try {
     const pid = Number((await readFile(join(options.home, serverPidFileName), "utf8")).trim());
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isProcessAlive(pid))
+    if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid))
       return `a server (pid ${pid}, from ${join(options.home, serverPidFileName)}) is running on this data folder`;
   } catch {
     // No pid file: no server started by this version, or it stopped cleanly.
