@@ -40,6 +40,8 @@ export interface CaptureSource {
   mode: number;
   /** Read only this many bytes (the rest is a torn line, or appeared after the cut). */
   length: number;
+  /** The live file's modification time; undefined for the database snapshot (always read). */
+  mtimeMs: number | undefined;
 }
 
 export const databaseFileName = "rawrxd.db";
@@ -88,7 +90,13 @@ async function snapshotDatabase(
     connection.close();
   }
   const size = (await stat(snapshotPath)).size;
-  return { path: databaseFileName, absolutePath: snapshotPath, mode: info.mode & 0o777, length: size };
+  return {
+    path: databaseFileName,
+    absolutePath: snapshotPath,
+    mode: info.mode & 0o777,
+    length: size,
+    mtimeMs: undefined,
+  };
 }
 
 async function captureAudit(directory: string): Promise<CaptureSource[]> {
@@ -121,10 +129,22 @@ async function completeLines(path: string, backupPath: string): Promise<CaptureS
       const { bytesRead } = await handle.read(block, 0, end - start, start);
       const lastLf = block.subarray(0, bytesRead).lastIndexOf(0x0a);
       if (lastLf !== -1)
-        return { path: backupPath, absolutePath: path, mode: info.mode & 0o777, length: start + lastLf + 1 };
+        return {
+          path: backupPath,
+          absolutePath: path,
+          mode: info.mode & 0o777,
+          length: start + lastLf + 1,
+          mtimeMs: info.mtimeMs,
+        };
       end = start;
     }
-    return { path: backupPath, absolutePath: path, mode: info.mode & 0o777, length: 0 };
+    return {
+      path: backupPath,
+      absolutePath: path,
+      mode: info.mode & 0o777,
+      length: 0,
+      mtimeMs: info.mtimeMs,
+    };
   } finally {
     await handle.close();
   }
@@ -133,7 +153,13 @@ async function completeLines(path: string, backupPath: string): Promise<CaptureS
 async function wholeFile(path: string, backupPath: string): Promise<CaptureSource | undefined> {
   const info = await statOrUndefined(path);
   if (info === undefined || !info.isFile()) return undefined;
-  return { path: backupPath, absolutePath: path, mode: info.mode & 0o777, length: info.size };
+  return {
+    path: backupPath,
+    absolutePath: path,
+    mode: info.mode & 0o777,
+    length: info.size,
+    mtimeMs: info.mtimeMs,
+  };
 }
 
 /** Adds a whole file at `backupPath`, or at its path relative to home (skipped when outside home). */

@@ -6,11 +6,11 @@
 import { createHash } from "node:crypto";
 
 export interface ChunkerOptions {
-  /** No cut before this many bytes. Default 16 KiB. */
+  /** No cut before this many bytes. Default 8 KiB. */
   minBytes?: number;
-  /** The size cuts aim for (a power of two). Default 64 KiB. */
+  /** The size cuts aim for (a power of two). Default 32 KiB: a row rewritten every 400 KiB of a database changes ~8 % of its chunks. */
   averageBytes?: number;
-  /** A cut is forced here. Default 256 KiB. */
+  /** A cut is forced here. Default 128 KiB. */
   maxBytes?: number;
 }
 
@@ -37,7 +37,7 @@ export class Chunker {
   #pending: Buffer = Buffer.alloc(0);
 
   constructor(options: ChunkerOptions = {}) {
-    this.#averageBytes = options.averageBytes ?? 64 * 1024;
+    this.#averageBytes = options.averageBytes ?? 32 * 1024;
     this.#minBytes = options.minBytes ?? this.#averageBytes / 4;
     this.#maxBytes = options.maxBytes ?? this.#averageBytes * 4;
     const bits = Math.round(Math.log2(this.#averageBytes));

@@ -83,16 +83,28 @@ export async function createBackup(context: BackupContext, kind: BackupKind): Pr
       let storedBytes = 0;
       let newChunks = 0;
       for (const source of sources) {
+        const before = parent?.files.get(source.path);
+        // restic's rule: same size and modification time as in the parent = unchanged, not read again.
+        if (kind !== "full" && before !== undefined && isSameAsBefore(source, before)) {
+          files.push({
+            path: source.path,
+            size: source.length,
+            mode: source.mode,
+            sha256: before.sha256,
+            mtimeMs: before.mtimeMs,
+          });
+          continue;
+        }
         const stored = await storeFile(context, source);
         storedBytes += stored.storedBytes;
         newChunks += stored.newChunks;
-        const before = parent?.files.get(source.path);
         const isUnchanged = kind !== "full" && before !== undefined && before.sha256 === stored.sha256;
         files.push({
           path: source.path,
           size: source.length,
           mode: source.mode,
           sha256: stored.sha256,
+          ...(source.mtimeMs === undefined ? {} : { mtimeMs: source.mtimeMs }),
           ...(isUnchanged ? {} : { chunks: stored.chunks }),
         });
       }
@@ -111,6 +123,8 @@ export async function createBackup(context: BackupContext, kind: BackupKind): Pr
         includesModels: context.includeModels,
         isEncrypted: context.store.isEncrypted,
       };
+      // Every chunk on disk before the manifest that names them.
+      await context.store.sync();
       await writeFileAtomically(
         manifestPath(backupDir, id),
         JSON.stringify(signManifest(manifest, context.signingKey)),
@@ -167,6 +181,10 @@ function findParent(entries: readonly BackupEntry[], kind: BackupKind): ParentPo
   return { id: base.id, files: new Map(resolved.files.map((file) => [file.path, file])) };
 }
 
+function isSameAsBefore(source: CaptureSource, before: ResolvedFile): boolean {
+  return source.mtimeMs !== undefined && before.mtimeMs === source.mtimeMs && before.size === source.length;
+}
+
 async function storeFile(
   context: BackupContext,
   source: CaptureSource,
@@ -188,7 +206,7 @@ async function storeFile(
     const stream = createReadStream(source.absolutePath, {
       start: 0,
       end: source.length - 1,
-      highWaterMark: 1024 * 1024,
+      highWaterMark: 256 * 1024,
     });
     let read = 0;
     for await (const data of stream as AsyncIterable<Buffer>) {

@@ -18,6 +18,8 @@ export interface ManifestFile {
   /** Permission bits (0o444 for sealed audit segments). */
   mode: number;
   sha256: string;
+  /** The live file's modification time when captured (not for the database snapshot). */
+  mtimeMs?: number;
   /** Chunk ids in order; absent when the file is the same as in the parent backup. */
   chunks?: string[];
 }
