@@ -1,7 +1,7 @@
 /**
  * What a backup captures from a data folder, consistently while the server runs:
- * - `rawrxd.db` through SQLite's online backup API on a separate read connection (paged, so the
- *   event loop keeps serving), never by copying the live file;
+ * - `rawrxd.db` through SQLite's online backup API on a separate read connection, in a worker
+ *   thread (database-snapshot.ts), never by copying the live file;
  * - `audit/`: checkpoints first, then the segments, each up to its last complete line (records
  *   are appended before the checkpoint that covers them, so every captured checkpoint finds its
  *   records; a torn last line is left out);
@@ -12,7 +12,7 @@
 import { open, readdir, stat } from "node:fs/promises";
 import type { Stats } from "node:fs";
 import { join, relative, sep } from "node:path";
-import BetterSqlite3 from "better-sqlite3";
+import { snapshotDatabaseFile } from "./database-snapshot.js";
 
 export interface DataFolderLayout {
   home: string;
@@ -82,13 +82,7 @@ async function snapshotDatabase(
 ): Promise<CaptureSource | undefined> {
   const info = await statOrUndefined(livePath);
   if (info === undefined) return undefined;
-  const connection = new BetterSqlite3(livePath, { readonly: true, fileMustExist: true });
-  try {
-    const pagesPerStep = options.databasePagesPerStep ?? 256;
-    await connection.backup(snapshotPath, { progress: () => pagesPerStep });
-  } finally {
-    connection.close();
-  }
+  await snapshotDatabaseFile(livePath, snapshotPath, options.databasePagesPerStep ?? 256);
   const size = (await stat(snapshotPath)).size;
   return {
     path: databaseFileName,
