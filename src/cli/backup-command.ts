@@ -135,10 +135,7 @@ export const backupCommand: Command = {
         return 0;
       }
       default:
-        throw usageError(
-          "backup",
-          `Unknown action "${action}"; use create, list, verify, restore or prune.`,
-        );
+        throw usageError("backup", `Unknown action "${action}"; use create, list, verify, restore or prune.`);
     }
   },
 };
@@ -189,13 +186,6 @@ async function verify(
     ...(options.id === undefined ? {} : { ids: [options.id] }),
     readData: options.values["read-data"] === true,
   });
-  if (
-    options.id !== undefined &&
-    report.points.length === 1 &&
-    report.points[0]!.chain.length === 0 &&
-    report.problems.length === 0
-  )
-    throw new CliError(`rawrxd backup verify: there is no backup ${options.id}.`);
   if (options.values["json"] === true) io.stdout.write(JSON.stringify(report, null, 2) + "\n");
   else {
     const good = report.points.filter((point) => point.ok).length;

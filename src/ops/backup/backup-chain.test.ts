@@ -1,5 +1,6 @@
-import { existsSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import {
   createDataFolder,
@@ -111,5 +112,42 @@ describe("full → incremental → incremental → differential", () => {
     const manager = await folder.manager();
     await expect(manager.create("incremental")).rejects.toThrow(/create a full backup first/);
     await expect(manager.create("differential")).rejects.toThrow(/no full backup/);
+  });
+});
+
+describe("options", () => {
+  it("encrypts chunks at rest with a key file and restores with it", async () => {
+    const keyFile = join(folder.root, "keys", "backup-encryption.key");
+    mkdirSync(dirname(keyFile), { recursive: true });
+    writeFileSync(keyFile, randomBytes(32).toString("hex") + "\n");
+    const manager = await folder.manager({ encryptionKeyFile: keyFile });
+    await folder.change(10, "secret-config-value");
+    await folder.audit.flush();
+    const image = imageOfLive(folder);
+    const backup = await manager.create("full");
+    expect(backup.isEncrypted).toBe(true);
+    const chunkFiles = readdirSync(join(folder.backupDir, "chunks"), { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFileSync(join(entry.parentPath, entry.name)));
+    expect(chunkFiles.some((body) => body.includes("secret-config-value"))).toBe(false);
+    await manager.restore(backup.id, { to: join(folder.root, "restored") });
+    expect(imageOfFolder(join(folder.root, "restored"))).toEqual(image);
+    const withoutKey = await folder.manager();
+    await expect(withoutKey.restore(backup.id, { to: join(folder.root, "no-key") })).rejects.toThrow(
+      /does not match/,
+    );
+  });
+
+  it("with models included, a model file is stored once across backups", async () => {
+    const manager = await folder.manager({ includeModels: true });
+    const full = await manager.create("full");
+    expect(full.files.map((file) => file.path)).toContain("models/tiny.gguf");
+    expect(full.storedBytes).toBeGreaterThan(10_000);
+    const again = await manager.create("full");
+    expect(again.files.find((file) => file.path === "models/tiny.gguf")?.chunks).toEqual(
+      full.files.find((file) => file.path === "models/tiny.gguf")?.chunks,
+    );
+    expect(again.storedBytes).toBeLessThan(10_000);
+    await expect(manager.verify({ ids: ["nope"] })).rejects.toThrow(/There is no backup nope/);
   });
 });

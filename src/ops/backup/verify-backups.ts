@@ -4,6 +4,7 @@
  * chunk (restic's `check --read-data`). Each problem names the backup and chunk at fault and the
  * restore points it breaks; each chunk is checked once however many points share it.
  */
+import { AppError } from "../../core/index.js";
 import type { BackupContext } from "./backup-context.js";
 import { catalogOf, chainOf, resolveFiles, type BackupEntry, type ResolvedFile } from "./catalog.js";
 import { ChunkCorruptError } from "./chunk-store.js";
@@ -57,6 +58,12 @@ export async function verifyBackups(
   const byId = new Map(entries.map((entry) => [entry.id, entry]));
   const points = entries.filter((entry) => entry.status !== "failed");
   const targets = options.ids ?? points.map((entry) => entry.id);
+  const unknown = targets.filter((id) => !byId.has(id));
+  if (unknown.length > 0)
+    throw new AppError(
+      "not-found",
+      `There is no backup ${unknown.join(", ")}; "rawrxd backup list" shows them.`,
+    );
   const problems: BackupProblem[] = [];
   const resolvedById = resolveAll(points, byId);
   const usersOfChunk = (chunk: string): string[] =>
