@@ -51,6 +51,7 @@ describe("rawrxd backup", () => {
     const listed = await cli(["list"]);
     expect(listed.output).toMatch(new RegExp(`${id}\\s+full\\s+-\\s+\\S+\\s+\\S+.*signed`));
     expect((await cli(["verify", id!, "--read-data"])).output).toMatch(/^OK: 1 of 1 restore point/);
+    expect((await cli(["list"])).output).toMatch(/signed\s+ok \d{4}-\d\d-\d\dT\d\d:\d\dZ \(data\)/);
     const unknown = await cli(["verify", "nope"]);
     expect(unknown.code).toBe(1);
     expect(unknown.errors).toMatch(/There is no backup nope/);

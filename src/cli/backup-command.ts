@@ -47,7 +47,7 @@ folder, check backups, bring one back. Works with or without a running server.
 
   create                Make a backup (default --kind incremental: what changed since the
                         previous backup; differential: since the last full)
-  list                  Every backup: id, kind, parent, time, size, signature status
+  list                  Every backup: id, kind, parent, time, size, signature, last verify
   verify [ID]           Check manifest signatures, each chain back to its full and that every
                         chunk is there (--read-data: re-hash every chunk). Exit 0 only if all
                         is well; each problem names the backup and the restore points it breaks
@@ -170,9 +170,12 @@ async function list(manager: BackupManager, values: FlagValues, context: Command
     entry.totalBytes === undefined ? "-" : formatBytes(entry.totalBytes),
     entry.storedBytes === undefined ? "-" : formatBytes(entry.storedBytes),
     entry.status === "complete" ? "signed" : entry.status,
+    entry.verified === undefined
+      ? "-"
+      : `${entry.verified.ok ? "ok" : "FAILED"} ${new Date(entry.verified.atMs).toISOString().slice(0, 16)}Z${entry.verified.readData ? " (data)" : ""}`,
   ]);
   context.io.stdout.write(
-    formatTable(["ID", "KIND", "PARENT", "TIME", "SIZE", "STORED", "STATUS"], rows) + "\n",
+    formatTable(["ID", "KIND", "PARENT", "TIME", "SIZE", "STORED", "STATUS", "VERIFIED"], rows) + "\n",
   );
   return 0;
 }

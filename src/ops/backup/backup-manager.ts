@@ -13,6 +13,7 @@ import { readManifests, type BackupKind, type BackupManifest } from "./manifest.
 import { pruneBackups, type PruneResult, type RetentionPolicy } from "./prune-backups.js";
 import { restoreBackup, type RestoreOptions, type RestoreResult } from "./restore-backup.js";
 import { loadOrCreateBackupSigningKey, readBackupSigningKey, readKeyFile } from "./signing-key.js";
+import { readVerification, type VerificationRecord } from "./verification-record.js";
 import { verifyBackups, type BackupVerifyReport, type VerifyOptions } from "./verify-backups.js";
 
 export interface BackupManagerOptions {
@@ -49,6 +50,8 @@ export interface BackupListEntry {
   storedBytes?: number;
   durationMs?: number;
   files?: number;
+  /** The last `verify` of this point, if any. */
+  verified?: VerificationRecord;
 }
 
 export class BackupManager {
@@ -133,6 +136,11 @@ export class BackupManager {
   /** Every backup in the folder, oldest first, failed and unverifiable ones included. */
   async list(): Promise<BackupListEntry[]> {
     const entries = catalogOf(await readManifests(this.backupDir, this.#context.signingKey));
+    const verified = new Map<string, VerificationRecord>();
+    for (const entry of entries) {
+      const record = await readVerification(this.backupDir, entry.id);
+      if (record !== undefined) verified.set(entry.id, record);
+    }
     return entries.map((entry) => ({
       id: entry.id,
       kind: entry.kind,
@@ -140,6 +148,7 @@ export class BackupManager {
       createdAtMs: entry.createdAtMs,
       status: entry.status,
       ...(entry.reason === undefined ? {} : { reason: entry.reason }),
+      ...(verified.has(entry.id) ? { verified: verified.get(entry.id)! } : {}),
       ...(entry.manifest === undefined
         ? {}
         : {

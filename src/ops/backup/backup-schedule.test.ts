@@ -43,6 +43,7 @@ describe("BackupSchedule", () => {
     const gaps = list.slice(1).map((entry, index) => entry.createdAtMs - list[index]!.createdAtMs);
     expect(gaps.every((gap) => gap === 15 * minuteMs)).toBe(true);
     expect(ends.every((event) => event.ok && event.scheduled)).toBe(true);
+    expect(list.every((entry) => entry.verified?.ok === true)).toBe(true);
     expect((await manager.verify({ readData: true })).ok).toBe(true);
   });
 
@@ -64,6 +65,7 @@ describe("BackupSchedule", () => {
       ],
       create: () => new Promise<never>((_, reject) => (release = () => reject(new Error("stopped")))),
       prune: async () => ({ kept: [], deleted: [], chunksDeleted: 0, bytesFreed: 0, dryRun: false }),
+      verify: async () => ({ ok: true, readData: false, points: [], chunksChecked: 0, problems: [] }),
     } as unknown as BackupManager;
     const schedule = new BackupSchedule({ manager: fake, time, intervalsMs, events, initialDelayMs: 0 });
     await schedule.start();

@@ -11,7 +11,7 @@ import type { BackupKind } from "./manifest.js";
 import type { RetentionPolicy } from "./prune-backups.js";
 
 export interface BackupScheduleOptions {
-  manager: Pick<BackupManager, "create" | "list" | "prune">;
+  manager: Pick<BackupManager, "create" | "list" | "prune" | "verify">;
   time: TimePort;
   /** Milliseconds between backups of each kind; 0 turns that kind off. */
   intervalsMs: Record<BackupKind, number>;
@@ -103,12 +103,20 @@ export class BackupSchedule {
       );
       const kind = hasFull ? requested : "full";
       const manifest = await manager.create(kind, { scheduled: true });
-      logger?.info("Backup done", {
-        id: manifest.id,
-        kind,
-        storedBytes: manifest.storedBytes,
-        ms: manifest.durationMs,
-      });
+      // Each scheduled point is checked at once (signatures, chain, chunks present): a chain of verified backups.
+      const report = await manager.verify({ ids: [manifest.id] });
+      if (report.ok)
+        logger?.info("Backup done", {
+          id: manifest.id,
+          kind,
+          storedBytes: manifest.storedBytes,
+          ms: manifest.durationMs,
+        });
+      else
+        logger?.warn("Backup made but does not verify", {
+          id: manifest.id,
+          problems: report.problems.map((problem) => problem.message),
+        });
       if (kind === "full" && this.#options.retention !== undefined)
         await manager.prune(this.#options.retention);
     } catch (error) {

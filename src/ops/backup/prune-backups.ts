@@ -11,6 +11,7 @@ import type { BackupContext } from "./backup-context.js";
 import { catalogOf, chainOf, type BackupEntry } from "./catalog.js";
 import { markKilled } from "./create-backup.js";
 import { failedMarkerPath, manifestPath, readManifests } from "./manifest.js";
+import { removeVerification } from "./verification-record.js";
 
 export interface RetentionPolicy {
   keepWithinMs: number;
@@ -88,6 +89,7 @@ export async function pruneBackups(
             ? failedMarkerPath(context.backupDir, entry.id)
             : manifestPath(context.backupDir, entry.id),
         );
+        await removeVerification(context.backupDir, entry.id);
       }
       for (const chunk of orphans) await context.store.remove(chunk);
       await rm(join(context.backupDir, "tmp"), { recursive: true, force: true });

@@ -9,6 +9,7 @@ import type { BackupContext } from "./backup-context.js";
 import { catalogOf, chainOf, resolveFiles, type BackupEntry, type ResolvedFile } from "./catalog.js";
 import { ChunkCorruptError } from "./chunk-store.js";
 import { readManifests } from "./manifest.js";
+import { writeVerification } from "./verification-record.js";
 
 export type BackupProblemKind =
   | "missing-manifest"
@@ -123,6 +124,13 @@ export async function verifyBackups(
     const files = resolvedById.get(result.id) ?? [];
     if (files.some((file) => file.chunks.some((chunk) => badChunks.has(chunk)))) result.ok = false;
   }
+  const atMs = context.time.wallNow();
+  for (const result of results)
+    await writeVerification(context.backupDir, result.id, {
+      ok: result.ok,
+      readData: options.readData === true,
+      atMs,
+    });
   return {
     ok: problems.length === 0 && results.every((result) => result.ok),
     readData: options.readData === true,
