@@ -8,7 +8,7 @@ import type { BackupContext } from "./backup-context.js";
 import { catalogOf, type BackupEntry } from "./catalog.js";
 import type { ChunkerOptions } from "./chunker.js";
 import { ChunkStore, type ChunkFileWriter } from "./chunk-store.js";
-import { createBackup } from "./create-backup.js";
+import { createBackup, newBackupId } from "./create-backup.js";
 import { readManifests, type BackupKind, type BackupManifest } from "./manifest.js";
 import { pruneBackups, type PruneResult, type RetentionPolicy } from "./prune-backups.js";
 import { restoreBackup, type RestoreOptions, type RestoreResult } from "./restore-backup.js";
@@ -108,8 +108,10 @@ export class BackupManager {
 
   async create(kind: BackupKind, options: { scheduled?: boolean } = {}): Promise<BackupManifest> {
     const started = this.#context.time.monotonicNow();
+    const createdAtMs = this.#context.time.wallNow();
+    const id = newBackupId(kind, createdAtMs);
     try {
-      const manifest = await createBackup(this.#context, kind);
+      const manifest = await createBackup(this.#context, kind, { id, createdAtMs });
       this.#events?.emit("backup-end", {
         id: manifest.id,
         kind,
@@ -121,7 +123,7 @@ export class BackupManager {
       return manifest;
     } catch (error) {
       this.#events?.emit("backup-end", {
-        id: /Backup (\S+) /.exec((error as Error).message)?.[1] ?? "",
+        id,
         kind,
         ok: false,
         durationMs: Math.round(this.#context.time.monotonicNow() - started),

@@ -98,10 +98,18 @@ export class BackupSchedule {
   async #run(requested: BackupKind): Promise<void> {
     const { manager, logger } = this.#options;
     try {
-      const hasFull = (await manager.list()).some(
-        (entry) => entry.kind === "full" && entry.status === "complete",
-      );
-      const kind = hasFull ? requested : "full";
+      // No full yet, or the newest backup cannot be trusted as a parent: start a new chain.
+      const entries = await manager.list();
+      const latest = entries.filter((entry) => entry.status !== "failed").at(-1);
+      const hasFull = entries.some((entry) => entry.kind === "full" && entry.status === "complete");
+      const kind = hasFull && latest?.status === "complete" ? requested : "full";
+      if (kind !== requested)
+        logger?.warn("Scheduled backup made a full instead", {
+          requested,
+          reason: hasFull
+            ? `the newest backup ${latest?.id ?? ""} is ${latest?.status ?? "missing"}`
+            : "there is no full backup yet",
+        });
       const manifest = await manager.create(kind, { scheduled: true });
       // Each scheduled point is checked at once (signatures, chain, chunks present): a chain of verified backups.
       const report = await manager.verify({ ids: [manifest.id] });

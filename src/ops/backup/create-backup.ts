@@ -43,11 +43,15 @@ export function newBackupId(kind: BackupKind, wallMs: number): string {
   return `${stamp}-${kind}-${randomBytes(3).toString("hex")}`;
 }
 
-export async function createBackup(context: BackupContext, kind: BackupKind): Promise<BackupManifest> {
+/** The caller names the backup (`newBackupId`), so it knows the id even when the backup fails. */
+export async function createBackup(
+  context: BackupContext,
+  kind: BackupKind,
+  name: { id: string; createdAtMs: number },
+): Promise<BackupManifest> {
   const { time, backupDir } = context;
   const started = time.monotonicNow();
-  const createdAtMs = time.wallNow();
-  const id = newBackupId(kind, createdAtMs);
+  const { id, createdAtMs } = name;
   await mkdir(manifestsDirectory(backupDir), { recursive: true });
   const lock = await acquireBackupLock(backupDir, {
     pid: process.pid,
