@@ -3,6 +3,7 @@ import { existsSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { EventBus, type ServerEvents } from "../../core/index.js";
 import { createDataFolder, imageOfFolder, imageOfLive, type DataFolder } from "./backup-fixture.testing.js";
 import type { BackupManager } from "./backup-manager.js";
 import { writeFileDurably } from "./chunk-store.js";
@@ -128,7 +129,11 @@ describe("faults", () => {
 
   it("a full disk fails the backup cleanly: marked failed, no manifest, earlier points intact, live data untouched", async () => {
     let writes = 0;
+    const events = new EventBus();
+    const ends: ServerEvents["backup-end"][] = [];
+    events.on("backup-end", (event) => ends.push(event));
     const full = await folder.manager({
+      events,
       chunkWriter: async (path, data) => {
         writes += 1;
         if (writes > 2)
@@ -147,6 +152,14 @@ describe("faults", () => {
       status: "failed",
       reason: expect.stringMatching(/ENOSPC/),
     });
+    expect(ends).toEqual([
+      expect.objectContaining({
+        id: list.at(-1)!.id,
+        kind: "incremental",
+        ok: false,
+        error: expect.stringMatching(/ENOSPC/),
+      }),
+    ]);
     expect(existsSync(join(folder.backupDir, "tmp"))).toBe(false);
     expect((await manager.verify({ readData: true })).ok).toBe(true);
     // The next incremental builds on the last good backup, never on the failed one.
