@@ -14,6 +14,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "model-not-found": 404,
   "not-found": 404,
   "method-not-allowed": 405,
+  // Another operation holds the resource (a backup already running): retry once it ends.
+  conflict: 409,
   "body-too-large": 413,
   "prompt-too-long": 400,
   // It will not fit however long the client waits: not a retryable 503.

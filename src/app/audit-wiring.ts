@@ -195,6 +195,57 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
 
 function subscribe(events: EventBus, append: (entry: AuditEntry) => void): (() => void)[] {
   return [
+    events.on("backup-end", (event) =>
+      append({
+        type: "data",
+        action: "backup-create",
+        object: event.id,
+        level: event.ok ? "info" : "error",
+        outcome: event.ok ? "success" : "failure",
+        details: {
+          kind: event.kind,
+          scheduled: event.scheduled,
+          durationMs: event.durationMs,
+          storedBytes: event.storedBytes,
+          ...(event.error === undefined ? {} : { error: event.error }),
+        },
+      }),
+    ),
+    events.on("backup-missed", (event) =>
+      append({
+        type: "data",
+        action: "backup-missed",
+        object: event.kind,
+        level: "warning",
+        outcome: "failure",
+        details: { dueAt: new Date(event.dueAtMs).toISOString(), reason: event.reason },
+      }),
+    ),
+    events.on("backup-restored", (event) =>
+      append({
+        type: "data",
+        action: "backup-restore",
+        object: event.id,
+        details: { target: event.target, durationMs: event.durationMs },
+      }),
+    ),
+    events.on("backup-pruned", (event) =>
+      append({
+        type: "data",
+        action: "backup-prune",
+        object: "backups",
+        details: { ids: event.ids, chunksDeleted: event.chunksDeleted, bytesFreed: event.bytesFreed },
+      }),
+    ),
+    events.on("sla-state", (event) =>
+      append({
+        type: "system",
+        action: "health-state",
+        object: event.state,
+        level: event.state === "down" ? "critical" : event.state === "degraded" ? "warning" : "info",
+        details: { previous: event.previous, checks: event.checks },
+      }),
+    ),
     events.on("model-load-end", (event) =>
       append({
         type: "model",

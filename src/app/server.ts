@@ -28,6 +28,7 @@ import {
 } from "../scheduler/index.js";
 import { ApiKeyStore, Database } from "../store/index.js";
 import { startAuditService, type AuditService } from "./audit-wiring.js";
+import { startBackupService } from "./backup-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
@@ -159,6 +160,18 @@ export async function startServer(
     queue,
     metricsRegistry: metrics?.prometheus.registry,
   });
+  const backup = await startBackupService({
+    config,
+    events,
+    logger,
+    time: systemTime,
+    registry: metrics?.prometheus.registry,
+  }).catch(async (error: unknown) => {
+    metrics?.close();
+    await audit?.close("backup-failed").catch(() => undefined);
+    database.close();
+    throw error;
+  });
   let isReady = false;
   const drain = new RequestDrain(systemTime);
   const app = createApiApp({
@@ -189,12 +202,25 @@ export async function startServer(
     );
   if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
   if (sla !== undefined) app.route("/", sla.routes());
+  app.route(
+    "/",
+    backup.routes(({ action, context, details }) =>
+      audit?.recordRead({
+        // The created backup itself is recorded as backup-create when it ends (audit-wiring).
+        action: action === "create" ? "backup-requested" : `backup-${action}`,
+        object: "backups",
+        reader: callerIdentity(context),
+        details,
+      }),
+    ),
+  );
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
   let server: Server;
   try {
     server = await listen(app.fetch, config);
   } catch (error) {
     await sla?.close();
+    await backup.close();
     metrics?.close();
     await audit?.close("listen-failed").catch(() => undefined);
     database.close();
@@ -217,6 +243,8 @@ export async function startServer(
       await drainRequests(drain, { graceMs: config.shutdownGraceMs, logger });
       await stopHttp(server, { flushMs: streamFlushMs, time: systemTime });
       await queue.close();
+      // A backup in progress finishes before the database closes under it.
+      await backup.close();
       metrics?.close();
       database.close();
       // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.

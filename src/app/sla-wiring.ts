@@ -54,6 +54,19 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
   let frontUrl: string | undefined;
   let auditHealth: ServerEvents["audit-health"] = { state: "writable" };
   const stopAuditWatch = events.on("audit-health", (event) => (auditHealth = event));
+  // The backup schedule's last outcome: undefined until the first backup ends or is missed.
+  let backupState: { state: "ok" | "missed" | "failed"; reason?: string } | undefined;
+  const stopBackupWatch = [
+    events.on("backup-end", (event) => {
+      if (!event.scheduled) return;
+      backupState = event.ok
+        ? { state: "ok" }
+        : { state: "failed", reason: `${event.kind} backup ${event.id} failed: ${event.error ?? "unknown"}` };
+    }),
+    events.on("backup-missed", (event) => {
+      backupState = { state: "missed", reason: `${event.kind} backup missed: ${event.reason}` };
+    }),
+  ];
   const lag = monitorEventLoopDelay({ resolution: 20 });
   lag.enable();
   const probes: SlaProbes = {
@@ -86,9 +99,8 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
     },
     // The audit writer's last reported health (`audit-health`); none with --no-audit.
     ...(config.noAudit ? {} : { audit: () => auditHealth }),
-    // TODO(lead, on merge of the backup branch): pass `extraProbes.backup` from server.ts, a
-    // latch set from backup-end (ok → "ok", failed → "failed" + reason) and backup-missed
-    // (→ "missed"). SlaManager alerts on its transitions already.
+    // The schedule's last outcome (backup-end / backup-missed); SlaManager alerts on its changes.
+    ...(config.noBackup ? {} : { backup: () => backupState }),
     ...options.extraProbes,
   };
   const webhook =
@@ -137,6 +149,7 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
     close: async () => {
       await manager.close();
       stopAuditWatch();
+      for (const stop of stopBackupWatch) stop();
       lag.disable();
     },
   };

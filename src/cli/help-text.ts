@@ -15,6 +15,8 @@ Commands:
   keys                  Create, list and revoke API keys (no server needed)
   audit verify|query    Verify the audit log with its public key, or query it (no server needed)
   sla                   SLA status, monthly reports, maintenance windows (no server needed)
+  backup create|list|verify|restore|prune
+                        Back up the data folder, check backups, restore one (no server needed)
   help [COMMAND]        Show help for a command
 
 Options:

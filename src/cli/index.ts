@@ -6,6 +6,7 @@ import { readFile } from "node:fs/promises";
 import { nearestName } from "../config/index.js";
 import { AppError } from "../core/index.js";
 import { auditCommand } from "./audit-command.js";
+import { backupCommand } from "./backup-command.js";
 import { CliError, processIo, usageError, type CliDependencies, type CliIo, type Command } from "./cli-io.js";
 import { helpUsage, topLevelUsage } from "./help-text.js";
 import { gpuCommand } from "./gpu-command.js";
@@ -43,6 +44,7 @@ const commands: ReadonlyMap<string, Command> = new Map(
     keysCommand,
     auditCommand,
     slaCommand,
+    backupCommand,
   ].map((command) => [command.name, command]),
 );
 

@@ -15,7 +15,7 @@ export interface ConfigSources {
   readConfigFile?: boolean;
 }
 
-const pathKeys: ReadonlySet<keyof Config> = new Set(["home", "modelsDir"]);
+const pathKeys: ReadonlySet<keyof Config> = new Set(["home", "modelsDir", "backupDir", "backupKeyFile"]);
 
 interface Layers {
   flags: Record<string, string | boolean>;

@@ -106,6 +106,22 @@ export interface Config {
   alertWebhook: string;
   /** Time-to-first-token p95 objectives per priority, ms ({} = none). */
   sloTtftP95Ms: Partial<Record<"high" | "normal" | "low", number>>;
+  /** Where backups go (issue #12); any folder, e.g. on another disk. */
+  backupDir: string;
+  /** No backup schedule in the server (`rawrxd backup` still works). */
+  noBackup: boolean;
+  /** 0 = that kind is not scheduled. */
+  backupIncrementalEveryMs: number;
+  backupDifferentialEveryMs: number;
+  backupFullEveryMs: number;
+  backupKeepWithinMs: number;
+  backupKeepDaily: number;
+  /** HMAC-SHA-256 key that signs manifests; kept outside the backup folder. */
+  backupKeyFile: string;
+  /** AES-256-GCM key file for chunks at rest; "" = not encrypted. */
+  backupEncryptionKeyFile: string;
+  backupIncludeModels: boolean;
+  backupIncludeAuditKey: boolean;
 }
 
 /** "auto" (→ `autoValue`) or what `parse` accepts. */
@@ -670,5 +686,101 @@ export const settings: SettingsTable = {
     parse: parsePriorityDurations,
     description:
       "Time-to-first-token p95 objectives per priority for the SLA report, e.g. high=500ms,normal=2s.",
+  },
+  backupDir: {
+    env: "RAWRXD_BACKUP_DIR",
+    flag: "--backup-dir",
+    defaultValue: (resolved) => join(resolved.home ?? join(homedir(), ".rawrxd"), "backups"),
+    defaultText: "$RAWRXD_HOME/backups",
+    parse: parseString,
+    description: "Folder the backups go to (chunk store and signed manifests); best on another disk.",
+  },
+  noBackup: {
+    env: "RAWRXD_NO_BACKUP",
+    flag: "--no-backup",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description: "Run no backup schedule in the server (`rawrxd backup` commands still work).",
+    isSwitch: true,
+  },
+  backupIncrementalEveryMs: {
+    env: "RAWRXD_BACKUP_INCREMENTAL_EVERY",
+    flag: "--backup-incremental-every",
+    defaultValue: () => 15 * 60_000,
+    defaultText: "15m",
+    parse: parseDurationMs,
+    description: "How often the server makes an incremental backup: the RPO (0 = never).",
+  },
+  backupDifferentialEveryMs: {
+    env: "RAWRXD_BACKUP_DIFFERENTIAL_EVERY",
+    flag: "--backup-differential-every",
+    defaultValue: () => 60 * 60_000,
+    defaultText: "1h",
+    parse: parseDurationMs,
+    description: "How often the server makes a differential backup, against the last full (0 = never).",
+  },
+  backupFullEveryMs: {
+    env: "RAWRXD_BACKUP_FULL_EVERY",
+    flag: "--backup-full-every",
+    defaultValue: () => 24 * 60 * 60_000,
+    defaultText: "24h",
+    parse: parseDurationMs,
+    description:
+      "How often the server makes a full backup, then prunes by the retention settings (0 = never).",
+  },
+  backupKeepWithinMs: {
+    env: "RAWRXD_BACKUP_KEEP_WITHIN",
+    flag: "--backup-keep-within",
+    defaultValue: () => 30 * 24 * 60 * 60_000,
+    defaultText: "720h",
+    parse: parseDurationMs,
+    description: "Prune keeps every backup younger than this (and the chains they need).",
+  },
+  backupKeepDaily: {
+    env: "RAWRXD_BACKUP_KEEP_DAILY",
+    flag: "--backup-keep-daily",
+    defaultValue: () => 30,
+    defaultText: "30",
+    parse: parseInteger(0, 100_000),
+    description: "Prune also keeps the newest backup of each of this many most recent days that have one.",
+  },
+  backupKeyFile: {
+    env: "RAWRXD_BACKUP_KEY_FILE",
+    flag: "--backup-key-file",
+    defaultValue: (resolved) =>
+      join(resolved.home ?? join(homedir(), ".rawrxd"), "keys", "backup-signing.key"),
+    defaultText: "$RAWRXD_HOME/keys/backup-signing.key",
+    parse: parseString,
+    description:
+      "HMAC-SHA-256 key (64 hex digits, created on first backup) that signs backup manifests; keep a copy away from the backups.",
+  },
+  backupEncryptionKeyFile: {
+    env: "RAWRXD_BACKUP_ENCRYPTION_KEY_FILE",
+    flag: "--backup-encryption-key-file",
+    defaultValue: () => "",
+    defaultText: "(none)",
+    parse: parseString,
+    description:
+      "AES-256-GCM key file (64 hex digits, e.g. `openssl rand -hex 32`): encrypt backup chunks at rest.",
+  },
+  backupIncludeModels: {
+    env: "RAWRXD_BACKUP_INCLUDE_MODELS",
+    flag: "--backup-include-models",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description: "Back up the .gguf model files too (deduplicated: each file stored once across backups).",
+    isSwitch: true,
+  },
+  backupIncludeAuditKey: {
+    env: "RAWRXD_BACKUP_INCLUDE_AUDIT_KEY",
+    flag: "--backup-include-audit-key",
+    defaultValue: () => false,
+    defaultText: "false",
+    parse: parseBoolean,
+    description:
+      "Back up the audit signing private key too (off: a key stored beside the log it signs proves nothing).",
+    isSwitch: true,
   },
 };

@@ -22,6 +22,7 @@ export const errorCodes = [
   "audit-unavailable",
   "not-found",
   "method-not-allowed",
+  "conflict",
   "internal",
 ] as const;
 

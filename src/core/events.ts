@@ -5,10 +5,11 @@
  */
 import type { Role } from "./access.js";
 import type { AuditEvents } from "./audit-events.js";
+import type { BackupEvents } from "./backup-events.js";
 import type { FinishReason, Priority } from "./inference.js";
 import type { SlaEvents } from "./sla-events.js";
 
-export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents {
+export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents, BackupEvents {
   "request-queued": { requestId: string; model: string; priority: Priority };
   "request-started": { requestId: string; model: string; queueMs: number };
   "request-preempted": {

@@ -1,4 +1,5 @@
-/** Operations services (metrics, audit, SLA; backup to come): subscribed to core events, mounted by src/app. */
+/** Operations services (metrics, audit, SLA, backup): subscribed to core events, mounted by src/app. */
 export * from "./metrics/index.js";
 export * from "./audit/index.js";
 export * from "./sla/index.js";
+export * from "./backup/index.js";

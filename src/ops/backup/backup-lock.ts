@@ -1,0 +1,88 @@
+/**
+ * One backup writer at a time per backup folder: `<backupDir>/.lock` holds the pid, the backup
+ * id and the start time, created with O_EXCL. A second backup refuses with who holds the lock.
+ * A lock whose pid is gone was left by a killed backup: it is taken over, and that backup is
+ * marked failed (its chunks are orphans for prune; it never wrote a manifest).
+ */
+import { open, readFile, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { AppError } from "../../core/index.js";
+
+export interface LockHolder {
+  pid: number;
+  backupId: string;
+  startedAtMs: number;
+  purpose: string;
+}
+
+export interface HeldLock {
+  release(): Promise<void>;
+  /** What a killed earlier holder left behind, when the lock was taken over. */
+  staleHolder: LockHolder | undefined;
+}
+
+export function lockPath(backupDir: string): string {
+  return join(backupDir, ".lock");
+}
+
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export async function acquireBackupLock(backupDir: string, holder: LockHolder): Promise<HeldLock> {
+  const path = lockPath(backupDir);
+  let staleHolder: LockHolder | undefined;
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      const handle = await open(path, "wx", 0o600);
+      try {
+        await handle.writeFile(JSON.stringify(holder));
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      let isReleased = false;
+      return {
+        staleHolder,
+        release: async () => {
+          if (isReleased) return;
+          isReleased = true;
+          await unlink(path).catch(() => undefined);
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const current = await readHolder(path);
+    if (current !== undefined && isProcessAlive(current.pid)) {
+      const since = new Date(current.startedAtMs).toISOString();
+      throw new AppError(
+        "conflict",
+        `Another backup operation (${current.purpose} ${current.backupId}, pid ${current.pid}, since ${since}) holds the backup folder; wait for it to finish and try again.`,
+      );
+    }
+    staleHolder = current ?? staleHolder;
+    await unlink(path).catch(() => undefined);
+  }
+  throw new AppError("conflict", `Cannot take the backup lock ${path}; another process keeps taking it.`);
+}
+
+async function readHolder(path: string): Promise<LockHolder | undefined> {
+  try {
+    const value = JSON.parse(await readFile(path, "utf8")) as Partial<LockHolder>;
+    if (typeof value.pid !== "number") return undefined;
+    return {
+      pid: value.pid,
+      backupId: value.backupId ?? "unknown",
+      startedAtMs: value.startedAtMs ?? 0,
+      purpose: value.purpose ?? "backup",
+    };
+  } catch {
+    return undefined;
+  }
+}
