@@ -31,7 +31,9 @@ import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
 import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
+import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
+import { createWebRoutes } from "./web-routes.js";
 
 export interface StartOptions {
   /** Defaults to LlamaCppEngine (real runner processes). Tests pass FakeEngine. */
@@ -99,6 +101,7 @@ export async function startServer(
     // Loading needs the validated header only; digests are for listings.
     resolve: (name) => catalog.resolveFile(name),
   });
+  const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
   const queue = createScheduler({
     engine: loadPath.engine,
     models: loadPath.models,
@@ -109,7 +112,7 @@ export async function startServer(
     parallel: config.parallel,
     threads: config.threads,
     gpu: gpu.initial.chosen,
-    estimateMemory: plannedMemoryEstimate({ config, report: () => gpu.initial }),
+    estimateMemory,
     loadTimeoutMs: config.loadTimeoutMs,
     maxLoadedModels: config.maxLoadedModels,
     maxQueued: config.maxQueued,
@@ -154,6 +157,8 @@ export async function startServer(
   if (metrics !== undefined) app.route("/", createMetricsRoutes(metrics));
   if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
+  app.route("/", createModelRoutes({ catalog, queue, estimateMemory }));
+  app.route("/", createWebRoutes());
   let server: Server;
   try {
     server = await listen(app.fetch, config);
