@@ -7,6 +7,7 @@
  *   POST /v1/models/{name}/pin       loads it and keeps it loaded until unloaded (keep_alive -1)
  *   POST /v1/models/{name}/unload    unloads it now (its running requests fail)
  */
+import { basename } from "node:path";
 import { Hono, type Context } from "hono";
 import type { ModelCatalog } from "../models/index.js";
 import type { MemoryEstimate, ResolvedModel, Scheduler } from "../scheduler/index.js";
@@ -59,7 +60,8 @@ export function createModelRoutes(options: ModelRoutesOptions): Hono {
       invalid: scan.invalid.map((file) => ({
         name: file.name,
         size_bytes: file.sizeBytes,
-        error: file.error,
+        // HTTP bodies never carry server paths: the file is named by its name only.
+        error: file.error.split(file.path).join(basename(file.path)).split(catalog.modelsDir).join("<models>"),
         error_code: file.errorCode,
       })),
     });

@@ -91,9 +91,7 @@ function withSecurity(response: Response): Response {
 async function readOptional(path: string): Promise<Uint8Array<ArrayBuffer> | undefined> {
   try {
     const bytes = await readFile(path);
-    return new Uint8Array(
-      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
-    );
+    return new Uint8Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
   } catch {
     return undefined;
   }
