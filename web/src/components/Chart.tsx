@@ -4,6 +4,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { SeriesWindow } from "../series.js";
 
+const windowSeconds = 300;
 const palette = [
   "#2f7ed8",
   "#d9534f",
@@ -50,6 +51,8 @@ export function Chart(props: {
               spanGaps: false,
             })),
           ],
+          // The x axis always spans the last five minutes, however few points there are yet.
+          scales: { x: { time: true, range: (_plot, _min, max) => [max - windowSeconds, max + 1] } },
           axes: [{}, { label: props.unit, size: 60 }],
           legend: { live: false },
         },

@@ -13,7 +13,12 @@ export function ChatMessages(props: {
   return (
     <ol class="messages" aria-label="Messages" aria-live="polite" aria-busy={props.streaming}>
       {messages.map((message, index) => (
-        <li key={index} class={`message ${message.role} ${message.state}`} data-state={message.state}>
+        <li
+          key={index}
+          class={`message ${message.role} ${message.state}`}
+          data-state={message.state}
+          data-request-id={message.requestId}
+        >
           <div class="who">{message.role === "user" ? "You" : props.conversation.model}</div>
           {message.role === "assistant" ? (
             // Sanitised HTML: markdown-it with html off, then DOMPurify (markdown.ts).
