@@ -9,6 +9,7 @@ describe("formats", () => {
     expect(formatMs(21.4)).toBe("21 ms");
     expect(formatMs(6300)).toBe("6.3 s");
     expect(formatMs(125_000)).toBe("2 min 5 s");
+    expect(formatMs(299_600)).toBe("5 min 0 s");
     expect(formatMs(undefined)).toBe("–");
     expect(formatCount(292_800)).toBe("292.8K");
     expect(formatCount(2048, 0)).toBe("2K");

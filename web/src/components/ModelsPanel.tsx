@@ -162,7 +162,7 @@ export function ModelsPanel(props: { api: Api; admin: boolean; active: boolean; 
                   <td>{formatBytes(tag.size)}</td>
                   <td>{tag.details.quantization_level}</td>
                   <td>{tag.details.parameter_size}</td>
-                  <td>{formatCount(contextOf(show), 0)}</td>
+                  <td>{contextOf(show) ?? "–"}</td>
                   <td>{show === undefined ? "–" : show.template === "" ? "no (plain prompt)" : "yes"}</td>
                   <td class="state">{isLoaded ? "loaded" : "on disk"}</td>
                   {admin && (
@@ -249,7 +249,7 @@ export function ModelsPanel(props: { api: Api; admin: boolean; active: boolean; 
                     {model.sequences.active} / {model.sequences.total}
                     {model.sequences.queued > 0 ? ` (+${model.sequences.queued} waiting)` : ""}
                   </td>
-                  <td>{formatCount(model.context_length, 0)}</td>
+                  <td>{model.context_length}</td>
                   <td>
                     {left > 100 * 365 * 24 * 3600_000
                       ? "kept (pinned)"
@@ -288,7 +288,7 @@ function ModelDetails(props: { details: DetailsWire; onClose: () => void }) {
         <dt>Quantisation</dt>
         <dd>{details.quantization}</dd>
         <dt>Trained context</dt>
-        <dd>{formatCount(details.context_length, 0)}</dd>
+        <dd>{details.context_length ?? "–"}</dd>
         <dt>Layers / embedding</dt>
         <dd>
           {details.block_count ?? "–"} / {details.embedding_length ?? "–"}
