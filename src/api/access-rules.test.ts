@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { mayUse } from "./access-rules.js";
+import { acceptsHtml, isPublicShellRequest, mayUse } from "./access-rules.js";
 
 describe("mayUse", () => {
   it("lets a user run inference, list models and see its requests", () => {
@@ -30,5 +30,36 @@ describe("mayUse", () => {
       expect(mayUse("user", { method, path }), `${method} ${path}`).toBe(false);
       expect(mayUse("admin", { method, path })).toBe(true);
     }
+  });
+});
+
+describe("isPublicShellRequest", () => {
+  it("opens the page to browsers and the hashed assets to anyone, and nothing else", () => {
+    const html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    expect(isPublicShellRequest({ method: "GET", path: "/", accept: html })).toBe(true);
+    expect(isPublicShellRequest({ method: "HEAD", path: "/", accept: "text/html" })).toBe(true);
+    expect(isPublicShellRequest({ method: "GET", path: "/assets/index-cNaZaujU.js", accept: "*/*" })).toBe(
+      true,
+    );
+    expect(isPublicShellRequest({ method: "GET", path: "/favicon.svg", accept: undefined })).toBe(true);
+    for (const [method, path, accept] of [
+      ["GET", "/", undefined],
+      ["GET", "/", "*/*"],
+      ["GET", "/", "application/json"],
+      ["POST", "/", "text/html"],
+      ["GET", "/v1/models", "text/html"],
+      ["GET", "/assets/../v1/models", "*/*"],
+      ["GET", "/assets/data.json", "*/*"],
+      ["GET", "/assets/sub/x.js", "*/*"],
+      ["DELETE", "/assets/x.js", "*/*"],
+    ] as const)
+      expect(isPublicShellRequest({ method, path, accept }), `${method} ${path} ${accept}`).toBe(false);
+  });
+
+  it("reads Accept for text/html as its own media type, parameters allowed", () => {
+    expect(acceptsHtml("text/html;q=0.9")).toBe(true);
+    expect(acceptsHtml("application/json, text/html")).toBe(true);
+    expect(acceptsHtml("text/htmlx")).toBe(false);
+    expect(acceptsHtml(undefined)).toBe(false);
   });
 });

@@ -61,7 +61,11 @@ export function createModelRoutes(options: ModelRoutesOptions): Hono {
         name: file.name,
         size_bytes: file.sizeBytes,
         // HTTP bodies never carry server paths: the file is named by its name only.
-        error: file.error.split(file.path).join(basename(file.path)).split(catalog.modelsDir).join("<models>"),
+        error: file.error
+          .split(file.path)
+          .join(basename(file.path))
+          .split(catalog.modelsDir)
+          .join("<models>"),
         error_code: file.errorCode,
       })),
     });
