@@ -90,6 +90,27 @@ describe("access", () => {
   });
 });
 
+describe("operations", () => {
+  it("cancels a running request from the queue table", async () => {
+    const { page } = await browser.page();
+    await signIn(page, adminKey);
+    await page.locator("#tab-operations").click();
+    const id = "cancel-from-queue";
+    const stream = postJson(
+      `${test.url}/v1/chat/completions`,
+      { model: "slow", stream: true, messages: [{ role: "user", content: "long" }] },
+      { headers: { authorization: `Bearer ${adminKey}`, "x-request-id": id } },
+    ).then((response) => response.text());
+    await page.getByRole("button", { name: `Cancel ${id}`, exact: true }).click({ timeout: 15_000 });
+    await expect
+      .poll(() => page.locator("#panel-operations [role=status]").textContent())
+      .toMatch(/cancelled/);
+    const text = await stream;
+    expect(text).not.toContain("word399");
+    await screenshot(page, "operations-admin-key");
+  });
+});
+
 describe("keyboard", () => {
   it("Enter sends and Escape stops: the request ends cancelled on the server", async () => {
     const { page } = await browser.page();

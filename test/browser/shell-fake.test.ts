@@ -2,7 +2,8 @@
  * The shell in Chromium against a real server with FakeEngine: served at / with a strict CSP (no
  * violation on the page), model output rendered as text, and no serious axe-core violation.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createRequire } from "node:module";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -93,6 +94,23 @@ describe("the shell at /", () => {
     );
     expect(errors).toEqual([]);
     await screenshot(page, "chat-fake-engine");
+    // Conversations live in IndexedDB: a reload brings this one back, still as text.
+    await page.reload();
+    await expect
+      .poll(() => page.locator(".message.assistant .answer").first().textContent())
+      .toContain("<script>");
+    expect(await page.locator(".conversations li").count()).toBe(1);
+  });
+
+  it("names a model file that failed validation, and why", async () => {
+    writeFileSync(join(test.modelsDir, "broken.gguf"), "this is not a GGUF file");
+    const { page } = await browser.page();
+    await openShell(page);
+    await page.locator("#tab-models").click();
+    await expect
+      .poll(() => page.locator("#invalid-models").textContent())
+      .toMatch(/broken\.gguf.*not a valid GGUF/);
+    expect(await page.locator("#invalid-models").textContent()).not.toContain(test.modelsDir);
   });
 
   it("has no serious or critical axe-core violation on any panel, light or dark", async () => {
