@@ -4,8 +4,9 @@
  */
 import { useState } from "preact/hooks";
 import { ApiError, type Api } from "../api.js";
-import { formatBytes, formatCount, formatMs } from "../format.js";
+import { formatBytes, formatMs } from "../format.js";
 import { usePoll } from "../hooks.js";
+import { ModelDetails, type DetailsWire } from "./ModelDetails.js";
 import { PullForm } from "./PullForm.js";
 
 interface TagWire {
@@ -25,23 +26,6 @@ interface PsWire {
 interface ShowWire {
   template: string;
   model_info: Record<string, unknown>;
-}
-interface DetailsWire {
-  name: string;
-  architecture: string;
-  parameters: number;
-  quantization: string;
-  context_length: number | null;
-  block_count: number | null;
-  embedding_length: number | null;
-  tensors: number;
-  chat_template: boolean;
-  memory_estimate: {
-    total_bytes: number;
-    weights_bytes: number;
-    kv_cache_bytes: number;
-    compute_bytes: number;
-  };
 }
 interface InvalidWire {
   name: string;
@@ -266,43 +250,5 @@ export function ModelsPanel(props: { api: Api; admin: boolean; active: boolean; 
       {library !== undefined && library.loaded.length === 0 && <p class="muted">No model is loaded.</p>}
       {admin && <PullForm api={api} onDone={refresh} />}
     </section>
-  );
-}
-
-function ModelDetails(props: { details: DetailsWire; onClose: () => void }) {
-  const { details } = props;
-  const estimate = details.memory_estimate;
-  return (
-    <div class="card" id="model-details" role="region" aria-label={`Details of ${details.name}`}>
-      <h3>
-        {details.name}{" "}
-        <button type="button" onClick={props.onClose}>
-          Close
-        </button>
-      </h3>
-      <dl class="grid">
-        <dt>Architecture</dt>
-        <dd>{details.architecture}</dd>
-        <dt>Parameters</dt>
-        <dd>{formatCount(details.parameters)}</dd>
-        <dt>Quantisation</dt>
-        <dd>{details.quantization}</dd>
-        <dt>Trained context</dt>
-        <dd>{details.context_length ?? "–"}</dd>
-        <dt>Layers / embedding</dt>
-        <dd>
-          {details.block_count ?? "–"} / {details.embedding_length ?? "–"}
-        </dd>
-        <dt>Tensors</dt>
-        <dd>{details.tensors}</dd>
-        <dt>Chat template</dt>
-        <dd>{details.chat_template ? "yes" : "no: chat uses a plain prompt"}</dd>
-        <dt>Memory to load</dt>
-        <dd>
-          {formatBytes(estimate.total_bytes)} (weights {formatBytes(estimate.weights_bytes)}, KV cache{" "}
-          {formatBytes(estimate.kv_cache_bytes)}, compute {formatBytes(estimate.compute_bytes)})
-        </dd>
-      </dl>
-    </div>
   );
 }

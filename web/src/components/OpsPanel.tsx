@@ -22,18 +22,11 @@ import { AuditSection } from "./AuditSection.js";
 import { Chart } from "./Chart.js";
 import { JsonView } from "./JsonView.js";
 import { PendingSections } from "./PendingSections.js";
+import { QueueTable, type QueueRequestWire } from "./QueueTable.js";
 
 const pollMs = 3000;
 const points = 100;
 
-interface QueueRequestWire {
-  id: string;
-  model: string;
-  priority: string;
-  state: string;
-  position: number | null;
-  waited_ms: number;
-}
 interface WarningWire {
   id: string;
   rule: string;
@@ -175,42 +168,7 @@ export function OpsPanel(props: { api: Api; active: boolean }) {
         {queue === undefined ? "–" : `${queue.queued} queued`}
         {queue?.models.map((model) => ` · ${model.model}`).join("")}
       </p>
-      <div class="table-wrap">
-        <table id="queue-requests">
-          <thead>
-            <tr>
-              <th scope="col">Request</th>
-              <th scope="col">Model</th>
-              <th scope="col">Priority</th>
-              <th scope="col">State</th>
-              <th scope="col">Position</th>
-              <th scope="col">Waited</th>
-              <th scope="col">Cancel</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(queue?.requests ?? []).map((request) => (
-              <tr key={request.id}>
-                <td>{request.id}</td>
-                <td>{request.model}</td>
-                <td>{request.priority}</td>
-                <td>{request.state}</td>
-                <td>{request.position ?? "–"}</td>
-                <td>{formatMs(request.waited_ms)}</td>
-                <td>
-                  <button
-                    type="button"
-                    onClick={() => void cancel(request.id)}
-                    aria-label={`Cancel ${request.id}`}
-                  >
-                    Cancel
-                  </button>
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <QueueTable requests={queue?.requests ?? []} onCancel={(id) => void cancel(id)} />
       <h3>Performance warnings</h3>
       {warnings.length === 0 ? (
         <p class="muted" id="warnings">
