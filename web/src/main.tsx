@@ -1,5 +1,5 @@
 import { render } from "preact";
-import { App } from "./components/App.js";
+import { App } from "./components/app.js";
 import "./styles.css";
 
 const root = document.getElementById("app");

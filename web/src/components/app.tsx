@@ -10,10 +10,10 @@ import {
   type Identity,
   type PanelId,
 } from "../access.js";
-import { ChatPanel } from "./ChatPanel.js";
-import { ModelsPanel } from "./ModelsPanel.js";
-import { OpsPanel } from "./OpsPanel.js";
-import { SignIn } from "./SignIn.js";
+import { ChatPanel } from "./chat-panel.js";
+import { ModelsPanel } from "./models-panel.js";
+import { OpsPanel } from "./ops-panel.js";
+import { SignIn } from "./sign-in.js";
 
 type Session =
   { kind: "checking" } | { kind: "signed-in"; identity: Identity } | { kind: "needs-key"; message?: string };

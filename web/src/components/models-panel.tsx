@@ -6,8 +6,8 @@ import { useState } from "preact/hooks";
 import { ApiError, type Api } from "../api.js";
 import { formatBytes, formatMs } from "../format.js";
 import { usePoll } from "../hooks.js";
-import { ModelDetails, type DetailsWire } from "./ModelDetails.js";
-import { PullForm } from "./PullForm.js";
+import { ModelDetails, type DetailsWire } from "./model-details.js";
+import { PullForm } from "./pull-form.js";
 
 interface TagWire {
   name: string;

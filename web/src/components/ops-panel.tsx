@@ -18,11 +18,11 @@ import {
   type PsWire,
   type QueueWire,
 } from "../series.js";
-import { AuditSection } from "./AuditSection.js";
-import { Chart } from "./Chart.js";
-import { JsonView } from "./JsonView.js";
-import { PendingSections } from "./PendingSections.js";
-import { QueueTable, type QueueRequestWire } from "./QueueTable.js";
+import { AuditSection } from "./audit-section.js";
+import { Chart } from "./chart.js";
+import { JsonView } from "./json-view.js";
+import { PendingSections } from "./pending-sections.js";
+import { QueueTable, type QueueRequestWire } from "./queue-table.js";
 
 const pollMs = 3000;
 const points = 100;

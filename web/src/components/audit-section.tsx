@@ -2,7 +2,7 @@
 import { useState } from "preact/hooks";
 import type { Api } from "../api.js";
 import { settle, type RouteState } from "../route-state.js";
-import { JsonView } from "./JsonView.js";
+import { JsonView } from "./json-view.js";
 
 interface AuditRecordWire {
   seq: number;

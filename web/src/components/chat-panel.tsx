@@ -18,8 +18,8 @@ import {
 } from "../chat-state.js";
 import { deleteConversation, loadConversations, saveConversation } from "../conversations-db.js";
 import { parseChatChunk, SseReader } from "../sse.js";
-import { ChatMessages } from "./ChatMessages.js";
-import { ChatSettings } from "./ChatSettings.js";
+import { ChatMessages } from "./chat-messages.js";
+import { ChatSettings } from "./chat-settings.js";
 
 export function ChatPanel(props: { api: Api; active: boolean }) {
   const { api } = props;

@@ -6,7 +6,7 @@ import { useState } from "preact/hooks";
 import type { Api } from "../api.js";
 import { usePoll } from "../hooks.js";
 import { settle, type RouteState } from "../route-state.js";
-import { JsonView } from "./JsonView.js";
+import { JsonView } from "./json-view.js";
 
 function monthNow(): string {
   return new Date(Date.now()).toISOString().slice(0, 7);
