@@ -87,6 +87,9 @@ describe("the shell on the real engine", () => {
     await expect.poll(() => page.locator("#chat-model").inputValue()).toBe("stories260K");
     await page.locator("#max-tokens").fill("120");
     await page.locator("#max-tokens").dispatchEvent("change");
+    // A fixed seed: the same story every run, long enough to stream many chunks.
+    await page.locator("#seed").fill("42");
+    await page.locator("#seed").dispatchEvent("change");
     await watchAnswer({ stopAfterFirstToken: false });
     await page.locator("#prompt").fill("Once upon a time");
     await page.locator("#prompt").press("Enter");
@@ -137,7 +140,7 @@ describe("the shell on the real engine", () => {
       .poll(() => page.locator("#request-log tr[data-outcome='cancelled']").count())
       .toBeGreaterThan(0);
     await expect
-      .poll(() => page.locator("#request-log tr[data-outcome='length']").count())
+      .poll(() => page.locator("#request-log tr:is([data-outcome='length'], [data-outcome='stop'])").count())
       .toBeGreaterThan(0);
     expect(await page.locator("#gpu-report").textContent()).toMatch(/Backend/);
     await page.locator("#audit-verify").click();

@@ -86,6 +86,7 @@ export function ChatSettings(props: {
             type="number"
             step="1"
             value={parameters.seed ?? ""}
+            id="seed"
             placeholder="random"
             disabled={disabled}
             onChange={(event) =>
