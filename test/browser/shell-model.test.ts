@@ -48,14 +48,17 @@ async function watchAnswer(options: { stopAfterFirstToken: boolean }): Promise<v
       document: { querySelector(selector: string): { textContent: string | null; click(): void } | null };
       MutationObserver: new (callback: () => void) => { observe(target: unknown, options: unknown): void };
       __answerUpdates: number;
+      __firstPartial: string | undefined;
     };
     holder.__answerUpdates = 0;
+    holder.__firstPartial = undefined;
     let stopped = false;
     const list = holder.document.querySelector(".messages");
     new holder.MutationObserver(() => {
       const answer = holder.document.querySelector(".message.assistant[data-state='streaming'] .answer");
       if (answer === null || (answer.textContent ?? "") === "") return;
       holder.__answerUpdates += 1;
+      holder.__firstPartial ??= answer.textContent ?? "";
       if (stopAfterFirstToken && !stopped) {
         stopped = true;
         holder.document.querySelector("#stop")?.click();
@@ -85,7 +88,7 @@ describe("the shell on the real engine", () => {
   it("streams a prompt's answer token by token into the chat, with its figures", async () => {
     await page.locator("#tab-chat").click();
     await expect.poll(() => page.locator("#chat-model").inputValue()).toBe("stories260K");
-    await page.locator("#max-tokens").fill("120");
+    await page.locator("#max-tokens").fill("300");
     await page.locator("#max-tokens").dispatchEvent("change");
     // A fixed seed: the same story every run, long enough to stream many chunks.
     await page.locator("#seed").fill("42");
@@ -96,10 +99,16 @@ describe("the shell on the real engine", () => {
     const answer = page.locator(".message.assistant").last();
     await expect.poll(() => answer.getAttribute("data-state"), { timeout: 60_000 }).toBe("done");
     expect((await answer.locator(".answer").textContent())?.trim().length).toBeGreaterThan(10);
-    // Many updates while it streamed: tokens arrived one chunk at a time, not as one answer.
-    expect(
-      await page.evaluate(() => (globalThis as unknown as { __answerUpdates: number }).__answerUpdates),
-    ).toBeGreaterThan(5);
+    // Text showed while the answer was still streaming, and grew after: tokens arrived in pieces.
+    const final = (await answer.locator(".answer").textContent()) ?? "";
+    const seen = await page.evaluate(() => {
+      const holder = globalThis as unknown as { __answerUpdates: number; __firstPartial: string | undefined };
+      return { updates: holder.__answerUpdates, firstPartial: holder.__firstPartial ?? "" };
+    });
+    expect(seen.updates).toBeGreaterThan(1);
+    expect(seen.firstPartial.length).toBeGreaterThan(0);
+    expect(seen.firstPartial.length).toBeLessThan(final.length);
+    expect(final.startsWith(seen.firstPartial.trimEnd())).toBe(true);
     expect(await answer.locator(".figures").textContent()).toMatch(
       /First token [\d.]+ m?s · [\d.]+K? tokens\/s · prompt \d+/,
     );
