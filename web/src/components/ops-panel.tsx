@@ -25,6 +25,7 @@ import { PendingSections } from "./pending-sections.js";
 import { QueueTable, type QueueRequestWire } from "./queue-table.js";
 
 const pollMs = 3000;
+const gpuPollMs = 30_000;
 const points = 100;
 
 interface WarningWire {
@@ -72,13 +73,12 @@ export function OpsPanel(props: { api: Api; active: boolean }) {
 
   usePoll(
     async () => {
-      const [metrics, queueNow, ps, warningsNow, logNow, gpuNow] = await Promise.all([
+      const [metrics, queueNow, ps, warningsNow, logNow] = await Promise.all([
         settle(() => api.get<MetricsWire>("/v1/metrics?window=1m")),
         settle(() => api.get<QueueWire & { requests?: QueueRequestWire[]; queued: number }>("/v1/queue")),
         settle(() => api.get<PsWire>("/api/ps")),
         settle(() => api.get<{ active: WarningWire[] }>("/v1/metrics/warnings")),
         settle(() => api.get<{ requests: RequestLogWire[] }>("/v1/metrics/requests?limit=10")),
-        settle(() => api.get<GpuWire>("/v1/gpu")),
       ]);
       const nowSeconds = Date.now() / 1000;
       setMetricsState(metrics);
@@ -94,12 +94,14 @@ export function OpsPanel(props: { api: Api; active: boolean }) {
       if (ps.kind === "ok") charts.memory.add(nowSeconds, memorySample(ps.value));
       if (warningsNow.kind === "ok") setWarnings(warningsNow.value.active);
       if (logNow.kind === "ok") setLog(logNow.value.requests);
-      setGpu(gpuNow);
       setVersion((value) => value + 1);
     },
     pollMs,
     props.active,
   );
+
+  // Detection probes the hardware (driver tools): refreshed less often than the metrics.
+  usePoll(async () => setGpu(await settle(() => api.get<GpuWire>("/v1/gpu"))), gpuPollMs, props.active);
 
   const cancel = async (id: string): Promise<void> => {
     try {
