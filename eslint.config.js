@@ -100,6 +100,8 @@ export default tseslint.config(
       "bench/results/**",
       "bench/.llama.cpp/**",
       "web/**/*.js",
+      "web/dist/**",
+      "test-artifacts/**",
       "bin/**",
     ],
   },

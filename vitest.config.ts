@@ -1,7 +1,8 @@
 import { defineConfig } from "vitest/config";
 
-// Three projects, as STYLE.md §7: unit tests beside the code, e2e through the real HTTP
-// server with FakeEngine, and model tests on the real engine with stories260K.
+// Projects, as STYLE.md §7: unit tests beside the code, e2e through the real HTTP server with
+// FakeEngine, model tests on the real engine with stories260K; the shell's state logic (web, no
+// browser) and the shell in Chromium against a real server (browser: builds web/dist first).
 export default defineConfig({
   test: {
     // Real runners are processes that use the machine's cores: run test files one at a time
@@ -14,6 +15,16 @@ export default defineConfig({
         test: {
           name: "model",
           include: ["test/model/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      { test: { name: "web", include: ["web/src/**/*.test.ts"], testTimeout: 20_000 } },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          globalSetup: ["test/browser/build-shell.testing.ts"],
           testTimeout: 120_000,
           hookTimeout: 120_000,
         },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isMonitoringRead, mayUse } from "./access-rules.js";
+import { acceptsHtml, isMonitoringRead, isPublicShellRequest, mayUse } from "./access-rules.js";
 
 describe("mayUse", () => {
   it("lets a user run inference, list models and see its requests", () => {
@@ -53,5 +53,36 @@ describe("isMonitoringRead", () => {
       ["GET", "/v1/sla/report"],
     ] as const)
       expect(isMonitoringRead({ method, path }), `${method} ${path}`).toBe(false);
+  });
+});
+
+describe("isPublicShellRequest", () => {
+  it("opens the page to browsers and the hashed assets to anyone, and nothing else", () => {
+    const html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    expect(isPublicShellRequest({ method: "GET", path: "/", accept: html })).toBe(true);
+    expect(isPublicShellRequest({ method: "HEAD", path: "/", accept: "text/html" })).toBe(true);
+    expect(isPublicShellRequest({ method: "GET", path: "/assets/index-cNaZaujU.js", accept: "*/*" })).toBe(
+      true,
+    );
+    expect(isPublicShellRequest({ method: "GET", path: "/favicon.svg", accept: undefined })).toBe(true);
+    for (const [method, path, accept] of [
+      ["GET", "/", undefined],
+      ["GET", "/", "*/*"],
+      ["GET", "/", "application/json"],
+      ["POST", "/", "text/html"],
+      ["GET", "/v1/models", "text/html"],
+      ["GET", "/assets/../v1/models", "*/*"],
+      ["GET", "/assets/data.json", "*/*"],
+      ["GET", "/assets/sub/x.js", "*/*"],
+      ["DELETE", "/assets/x.js", "*/*"],
+    ] as const)
+      expect(isPublicShellRequest({ method, path, accept }), `${method} ${path} ${accept}`).toBe(false);
+  });
+
+  it("reads Accept for text/html as its own media type, parameters allowed", () => {
+    expect(acceptsHtml("text/html;q=0.9")).toBe(true);
+    expect(acceptsHtml("application/json, text/html")).toBe(true);
+    expect(acceptsHtml("text/htmlx")).toBe(false);
+    expect(acceptsHtml(undefined)).toBe(false);
   });
 });

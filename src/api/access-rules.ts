@@ -17,6 +17,8 @@ const userRoutes: Record<string, readonly (string | RegExp)[]> = {
     "/api/tags",
     "/api/ps",
     "/api/version",
+    // Who am I: the shell asks it to know which panels to show.
+    "/v1/whoami",
   ],
   POST: [
     "/v1/chat/completions",
@@ -56,4 +58,27 @@ export function isMonitoringRead(request: { method: string; path: string }): boo
   const path = normalize(request.path);
   // The SLA status and incident list are polled too; a month's report is not.
   return path === "/metrics" || /^\/v1\/(metrics|gpu|sla\/status|sla\/incidents)(\/|$)/.test(path);
+}
+
+/** The shell's files: hashed build assets and the favicon, never anything else. */
+const shellAssetPath = /^\/assets\/[A-Za-z0-9_.-]+\.(js|css|svg|woff2)$/;
+
+/**
+ * The browser shell is reachable without a key: its page and assets hold no secrets (the page
+ * then asks for a key). `/` counts only when the request asks for HTML (a browser navigating);
+ * Ollama-style probes of `/` stay behind the key like every other route.
+ */
+export function isPublicShellRequest(request: {
+  method: string;
+  path: string;
+  accept: string | undefined;
+}): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  if (request.path === "/") return acceptsHtml(request.accept);
+  return request.path === "/favicon.svg" || shellAssetPath.test(request.path);
+}
+
+/** Whether an Accept header asks for an HTML page (what browsers send when navigating). */
+export function acceptsHtml(accept: string | undefined): boolean {
+  return accept !== undefined && /(^|,)\s*text\/html\s*(;|,|$)/i.test(accept);
 }

@@ -15,10 +15,11 @@ import {
   type EventBus,
   type ServerEvents,
 } from "../core/index.js";
-import { isMonitoringRead, mayUse } from "./access-rules.js";
+import { isMonitoringRead, isPublicShellRequest, mayUse } from "./access-rules.js";
 import type { AuthRateLimiter } from "./auth-rate-limit.js";
 import type { ApiEnv } from "./deps.js";
 
+/** Public without a key; the shell's page and assets too (access-rules.ts: isPublicShellRequest). */
 const publicPaths = new Set(["/health"]);
 
 /** The caller of a public route on a server that has keys: nobody in particular. */
@@ -91,7 +92,8 @@ export function apiKeyAuth(options: AuthOptions): MiddlewareHandler<ApiEnv> {
       return next();
     }
     // Preflights carry no credentials; the browser guard answers them.
-    if (publicPaths.has(path) || method === "OPTIONS") {
+    const accept = context.req.header("accept");
+    if (publicPaths.has(path) || method === "OPTIONS" || isPublicShellRequest({ method, path, accept })) {
       context.set("caller", unauthenticated);
       return next();
     }

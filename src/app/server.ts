@@ -34,7 +34,9 @@ import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wir
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
 import { createSlaService, type SlaService } from "./sla-wiring.js";
 import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
+import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
+import { createWebRoutes } from "./web-routes.js";
 
 export interface StartOptions {
   /** Defaults to LlamaCppEngine (real runner processes). Tests pass FakeEngine. */
@@ -113,6 +115,7 @@ export async function startServer(
     // Loading needs the validated header only; digests are for listings.
     resolve: (name) => catalog.resolveFile(name),
   });
+  const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
   const queue = createScheduler({
     engine: loadPath.engine,
     models: loadPath.models,
@@ -123,7 +126,7 @@ export async function startServer(
     parallel: config.parallel,
     threads: config.threads,
     gpu: gpu.initial.chosen,
-    estimateMemory: plannedMemoryEstimate({ config, report: () => gpu.initial }),
+    estimateMemory,
     loadTimeoutMs: config.loadTimeoutMs,
     maxLoadedModels: config.maxLoadedModels,
     maxQueued: config.maxQueued,
@@ -215,6 +218,8 @@ export async function startServer(
     ),
   );
   app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
+  app.route("/", createModelRoutes({ catalog, queue, estimateMemory }));
+  app.route("/", createWebRoutes());
   let server: Server;
   try {
     server = await listen(app.fetch, config);
