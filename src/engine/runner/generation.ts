@@ -9,6 +9,7 @@ import { systemTime, type FinishReason, type GenerateEvent, type GenerateRequest
 import { StopMatcher } from "../stop-matcher.js";
 import type { CreditGate } from "./credit-gate.js";
 import { GenerationError } from "./generation-error.js";
+import { restoreInto, saveAfter } from "./kv-state.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
@@ -53,12 +54,19 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   // The prompt, up to and including the first new token, is evaluated on the batch thread count.
   host.beginBatch();
   let isBatch = true;
+  let isPreemptedRun = false;
   const endBatch = (): void => {
     if (isBatch) host.endBatch();
     isBatch = false;
   };
   try {
+    await restoreInto(host.kv, sequence, { request, tokens: evaluated });
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
+    // Earlier tokens of this request evaluated a second time (a resume whose state was not kept).
+    const reevaluatedTokens =
+      request.resume === undefined
+        ? undefined
+        : (request.resume.reevaluatedTokens ?? 0) + Math.max(0, evaluated.length - 1 - cachedTokens);
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = systemTime.monotonicNow() - startedAt;
     const decodeStart = systemTime.monotonicNow();
@@ -74,12 +82,16 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       promptTokens: prompt.tokens.length,
       completionTokens: outcome.generated.length,
       cachedTokens,
+      reevaluatedTokens,
     };
     const timings = { loadMs: 0, promptMs, decodeMs: systemTime.monotonicNow() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
+      // Saved before the preempted event: the sequence is released (to the urgent request) after.
+      isPreemptedRun = true;
+      await saveAfter(host.kv, sequence, { request, isPreempted: true, promptTokens: prompt.tokens });
       options.emit({
         type: "preempted",
-        resume: { generatedTokens: outcome.generated, heldText: outcome.heldText },
+        resume: { generatedTokens: outcome.generated, heldText: outcome.heldText, reevaluatedTokens },
         usage,
         timings,
       });
@@ -88,6 +100,8 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     }
   } finally {
     endBatch();
+    if (!isPreemptedRun)
+      await saveAfter(host.kv, sequence, { request, isPreempted: false, promptTokens: prompt.tokens });
     host.release(sequence);
   }
 }
