@@ -89,14 +89,18 @@ export async function saveAfter(
   run: { request: GenerateRequest; isPreempted: boolean; promptTokens: readonly Token[] },
 ): Promise<void> {
   const { request } = run;
-  if (run.isPreempted) {
-    await kv.preempted.save(request.id, sequence);
-    return;
+  try {
+    if (run.isPreempted) {
+      await kv.preempted.save(request.id, sequence);
+      return;
+    }
+    await kv.preempted.discard(request.id);
+    const store = kv.promptCache;
+    if (store === undefined || request.resume !== undefined) return;
+    const newTokens = run.promptTokens.length - 1 - store.longestPrefix(run.promptTokens);
+    if (newTokens >= minPrefixTokens && sequence.nextTokenIndex >= run.promptTokens.length - 1)
+      await store.save(sequence);
+  } catch {
+    // Saving is an optimisation: the sequence must go back to the pool whatever happens here.
   }
-  await kv.preempted.discard(request.id);
-  const store = kv.promptCache;
-  if (store === undefined || request.resume !== undefined) return;
-  const newTokens = run.promptTokens.length - 1 - store.longestPrefix(run.promptTokens);
-  if (newTokens >= minPrefixTokens && sequence.nextTokenIndex >= run.promptTokens.length - 1)
-    await store.save(sequence);
 }
