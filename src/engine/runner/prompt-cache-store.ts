@@ -15,7 +15,7 @@ import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, statSyn
 import { readFile, rename, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { LlamaContextSequence, Token } from "node-llama-cpp";
-import { systemTime } from "../../core/index.js";
+import { systemTime, type TimePort } from "../../core/index.js";
 import { sharedPrefixLength } from "./sequence-state.js";
 
 const formatVersion = 1;
@@ -52,13 +52,22 @@ export class PromptCacheStore {
   readonly #identity: string;
   readonly #maxBytes: number;
   readonly #log: PromptCacheLog;
+  readonly #time: TimePort;
   readonly #entries = new Map<string, Entry>();
+  #nextTemp = 0;
 
-  private constructor(parts: { folder: string; identity: string; maxBytes: number; log: PromptCacheLog }) {
+  private constructor(parts: {
+    folder: string;
+    identity: string;
+    maxBytes: number;
+    log: PromptCacheLog;
+    time: TimePort;
+  }) {
     this.folder = parts.folder;
     this.#identity = parts.identity;
     this.#maxBytes = parts.maxBytes;
     this.#log = parts.log;
+    this.#time = parts.time;
   }
 
   /** Opens (creates) this model's folder under `directory` and indexes its valid entries. */
@@ -67,12 +76,20 @@ export class PromptCacheStore {
     identity: PromptCacheIdentity;
     maxBytes: number;
     log: PromptCacheLog;
+    /** Recency of use (LRU); default the system clock. */
+    time?: TimePort;
   }): PromptCacheStore {
     const identity = JSON.stringify({ model: options.identity.modelSha256, ...options.identity.settings });
     const identityHash = createHash("sha256").update(identity).digest("hex").slice(0, 32);
     const folder = join(options.directory, identityHash);
     mkdirSync(folder, { recursive: true });
-    const store = new PromptCacheStore({ folder, identity, maxBytes: options.maxBytes, log: options.log });
+    const store = new PromptCacheStore({
+      folder,
+      identity,
+      maxBytes: options.maxBytes,
+      log: options.log,
+      time: options.time ?? systemTime,
+    });
     store.#index();
     return store;
   }
@@ -130,7 +147,7 @@ export class PromptCacheStore {
       .digest("hex");
     if (this.#entries.has(name)) return false;
     const statePath = join(this.folder, `${name}.state`);
-    const temp = `.tmp-${process.pid}-${name}`;
+    const temp = `.tmp-${process.pid}-${this.#nextTemp++}-${name}`;
     try {
       await sequence.saveStateToFile(join(this.folder, `${temp}.state`));
       const bytes = await readFile(join(this.folder, `${temp}.state`));
@@ -144,14 +161,16 @@ export class PromptCacheStore {
       await rename(join(this.folder, `${temp}.state`), statePath);
       await writeFile(join(this.folder, `${temp}.json`), JSON.stringify(meta));
       await rename(join(this.folder, `${temp}.json`), join(this.folder, `${name}.json`));
-      this.#entries.set(name, {
+      const entry: Entry = {
         name,
         tokens,
         bytes: meta.stateBytes,
         sha256: meta.stateSha256,
-        usedMs: systemTime.wallNow(),
+        usedMs: 0,
         isVerified: true,
-      });
+      };
+      this.#entries.set(name, entry);
+      await this.#touch(entry);
       await this.#evictOverBudget(name);
       return this.#entries.has(name);
     } catch (error) {
@@ -223,7 +242,7 @@ export class PromptCacheStore {
   }
 
   async #touch(entry: Entry): Promise<void> {
-    entry.usedMs = systemTime.wallNow();
+    entry.usedMs = this.#time.wallNow();
     const when = new Date(entry.usedMs);
     await utimes(join(this.folder, `${entry.name}.state`), when, when).catch(() => undefined);
   }
