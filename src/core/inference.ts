@@ -71,6 +71,8 @@ export interface GenerateRequest {
 export interface ResumeState {
   generatedTokens: number[];
   heldText: string;
+  /** Tokens of prompt plus output the preempted run had evaluated (held in its KV cache). */
+  evaluatedTokens?: number | undefined;
   /** Tokens of earlier runs evaluated again so far (a resume whose saved KV state was not kept). */
   reevaluatedTokens?: number | undefined;
 }
