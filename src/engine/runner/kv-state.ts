@@ -16,6 +16,13 @@ const preemptedStatesMaxBytes = 2 * 1024 ** 3;
 export interface KvState {
   preempted: PreemptedStates;
   promptCache: PromptCacheStore | undefined;
+  /** Saves in progress: the runner lets them finish before it disposes the model. */
+  pending: Set<Promise<void>>;
+}
+
+/** Waits for the saves in progress (a restart right after a request still keeps its prefix). */
+export async function settleSaves(kv: KvState): Promise<void> {
+  await Promise.allSettled([...kv.pending]);
 }
 
 export async function openKvState(options: {
@@ -32,7 +39,8 @@ export async function openKvState(options: {
   );
   const preempted = new PreemptedStates({ maxBytes: preemptedStatesMaxBytes, bytesPerToken, log });
   const directory = load.tuning?.promptCacheDirectory;
-  if (directory === undefined || directory === "") return { preempted, promptCache: undefined };
+  const pending = new Set<Promise<void>>();
+  if (directory === undefined || directory === "") return { preempted, promptCache: undefined, pending };
   try {
     const promptCache = PromptCacheStore.open({
       directory,
@@ -54,13 +62,13 @@ export async function openKvState(options: {
       "info",
       `Prompt cache: ${promptCache.entryCount} entries (${promptCache.totalBytes} bytes) in ${promptCache.folder}.`,
     );
-    return { preempted, promptCache };
+    return { preempted, promptCache, pending };
   } catch (error) {
     log(
       "warn",
       `The prompt cache in ${directory} cannot be used (${error instanceof Error ? error.message : String(error)}); serving without it. Check the folder exists and is writable.`,
     );
-    return { preempted, promptCache: undefined };
+    return { preempted, promptCache: undefined, pending };
   }
 }
 
@@ -84,6 +92,20 @@ export async function restoreInto(
  * cache holds. Never throws: a failed save only costs recomputation later.
  */
 export async function saveAfter(
+  kv: KvState,
+  sequence: LlamaContextSequence,
+  run: { request: GenerateRequest; isPreempted: boolean; promptTokens: readonly Token[] },
+): Promise<void> {
+  const work = saveNow(kv, sequence, run);
+  kv.pending.add(work);
+  try {
+    await work;
+  } finally {
+    kv.pending.delete(work);
+  }
+}
+
+async function saveNow(
   kv: KvState,
   sequence: LlamaContextSequence,
   run: { request: GenerateRequest; isPreempted: boolean; promptTokens: readonly Token[] },

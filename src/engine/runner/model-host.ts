@@ -16,7 +16,7 @@ import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { LlamaLogFilter } from "./llama-log.js";
-import { openKvState, type KvState } from "./kv-state.js";
+import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
 
@@ -228,6 +228,7 @@ export class ModelHost {
   }
 
   async dispose(): Promise<void> {
+    await settleSaves(this.kv);
     this.kv.preempted.disposeSync();
     await this.llama.dispose();
   }
