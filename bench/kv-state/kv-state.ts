@@ -1,5 +1,5 @@
 /**
- * `npm run bench:kv-state -- [--model 134m|stories] [--reps 3] [--system-words 1500] [--preemptions 4]`
+ * `npm run bench:kv-state -- [--model 134m|stories] [--reps 3] [--system-words 750] [--preemptions 4]`
  *
  * Saved KV state (docs/decisions/0022), through the real server (threads 1, parallel 1):
  *   restart     time to first token of the first request on a long system prompt after a server
@@ -30,7 +30,7 @@ const { values } = parseArgs({
   options: {
     model: { type: "string", default: "134m" },
     reps: { type: "string", default: "3" },
-    "system-words": { type: "string", default: "1500" },
+    "system-words": { type: "string", default: "750" },
     preemptions: { type: "string", default: "4" },
   },
   strict: true,
