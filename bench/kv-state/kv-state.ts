@@ -1,7 +1,8 @@
 /**
  * `npm run bench:kv-state -- [--model 134m|stories] [--reps 3] [--system-words 750] [--preemptions 4]`
  *
- * Saved KV state (docs/decisions/0022), through the real server (threads 1, parallel 1):
+ * Saved KV state (docs/decisions/0022), through the real server (threads 1, parallel 1); 750 system
+ * words are about 2,000 tokens of the synthetic 134M model.
  *   restart     time to first token of the first request on a long system prompt after a server
  *               restart, with --prompt-cache (its prefix saved by an earlier server) and without.
  *               Each server first answers a short unrelated request, so the model load is not
