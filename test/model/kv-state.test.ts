@@ -97,11 +97,11 @@ describe("--prompt-cache keeps a long prompt's state across a restart", () => {
     test.server.events.on("request-end", (event) => ends.push(event));
   }
 
-  async function complete(id: string): Promise<{ text: string; cachedTokens: number }> {
+  async function complete(id: string, prompt = story): Promise<{ text: string; cachedTokens: number }> {
     const response = await fetch(`${test!.url}/v1/completions`, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-Request-Id": id },
-      body: JSON.stringify({ model: "stories260K", prompt: story, max_tokens: 24, temperature: 0 }),
+      body: JSON.stringify({ model: "stories260K", prompt, max_tokens: 24, temperature: 0 }),
     });
     expect(response.status).toBe(200);
     const body = (await response.json()) as { choices: { text: string }[] };
@@ -128,6 +128,12 @@ describe("--prompt-cache keeps a long prompt's state across a restart", () => {
     const warm = await complete("warm");
     expect(warm.cachedTokens).toBeGreaterThanOrEqual(64);
     expect(warm.text).toBe(cold.text);
+
+    // Another ending after the same long start: the saved prefix serves it too (then is trimmed).
+    await restart();
+    const otherEnding = await complete("other-ending", `${story} The next day, Lily`);
+    expect(otherEnding.cachedTokens).toBeGreaterThanOrEqual(64);
+    expect(stateFiles()).toHaveLength(1);
   });
 
   it("deletes a corrupt state file instead of loading it, and serves the same text", async () => {
