@@ -7,7 +7,8 @@ import type { Llama, LlamaContext, LlamaContextSequence, LlamaModel, Token } fro
 import type { GenerateRequest } from "../../core/index.js";
 import type { RunnerLoadOptions } from "../protocol.js";
 import type { RunnerLog } from "./load-plan.js";
-import { minPrefixTokens, modelDigest, PromptCacheStore } from "./prompt-cache-store.js";
+import { modelDigest } from "./model-digest.js";
+import { minPrefixTokens, PromptCacheStore } from "./prompt-cache-store.js";
 import { PreemptedStates } from "./sequence-state.js";
 
 /** Saved states of preempted generations may take this much at most (they live until resumed). */

@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Token } from "node-llama-cpp";
 import { FakeTime } from "../../core/index.js";
 import { FakeSequence, tokenRun } from "./fake-sequence.testing.js";
-import { modelDigest, PromptCacheStore } from "./prompt-cache-store.js";
+import { modelDigest } from "./model-digest.js";
+import { PromptCacheStore } from "./prompt-cache-store.js";
 
 const identity = { modelSha256: "a".repeat(64), settings: { contextTokens: 512 } };
 
