@@ -27,6 +27,8 @@ export interface RunnerTuning {
   promptCacheDirectory?: string | undefined;
   /** --prompt-cache-size in bytes, per model and context setting. */
   promptCacheMaxBytes?: number | undefined;
+  /** Bytes preempted generations' saved KV states may take; default 2 GiB; 0 = never save (resumes re-evaluate). For tests and benchmarks. */
+  preemptedStateMaxBytes?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
 }

@@ -38,7 +38,11 @@ export async function openKvState(options: {
   const bytesPerToken = Math.ceil(
     context.stateSize / Math.max(1, context.contextSize * context.totalSequences),
   );
-  const preempted = new PreemptedStates({ maxBytes: preemptedStatesMaxBytes, bytesPerToken, log });
+  const preempted = new PreemptedStates({
+    maxBytes: load.tuning?.preemptedStateMaxBytes ?? preemptedStatesMaxBytes,
+    bytesPerToken,
+    log,
+  });
   const directory = load.tuning?.promptCacheDirectory;
   const pending = new Set<Promise<void>>();
   if (directory === undefined || directory === "") return { preempted, promptCache: undefined, pending };
