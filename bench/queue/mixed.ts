@@ -314,10 +314,13 @@ function toSample(request: SentRequest, marks: QueueMarks, t0: number): QueueSam
     contentChunks: streamed?.contentChunks ?? 0,
     preemptions: server?.preemptedAt.length ?? 0,
     pausedMs: paused,
-    recomputedTokens: (server?.preemptedTokens ?? []).reduce(
-      (sum, tokens) => sum + tokens + (Number.isFinite(promptTokens) ? promptTokens : 0),
-      0,
-    ),
+    // Counted by the runner when the request ended; before that, the worst case (no state kept).
+    recomputedTokens:
+      server?.reevaluatedTokens ??
+      (server?.preemptedTokens ?? []).reduce(
+        (sum, tokens) => sum + tokens + (Number.isFinite(promptTokens) ? promptTokens : 0),
+        0,
+      ),
     arrival: server?.arrival,
     outcome: server?.outcome,
     ...(request.error === undefined ? {} : { error: request.error }),

@@ -71,12 +71,14 @@ export interface RequestMarks {
   startedAt?: number;
   firstTokenAt?: number;
   preemptedAt: number[];
-  /** Completion tokens at each preemption: what its resume evaluates again, with the prompt. */
+  /** Completion tokens at each preemption (with the prompt: what a resume without its saved state evaluates again). */
   preemptedTokens: number[];
   resumedAt: number[];
   endedAt?: number;
   outcome?: string;
   completionTokens?: number;
+  /** From request-end: tokens its resumes evaluated again (0 when saved KV states were restored). */
+  reevaluatedTokens?: number;
 }
 
 interface RunningEntry {
@@ -132,13 +134,14 @@ export class QueueMarks {
         const marks = this.requests.get(requestId);
         if (marks !== undefined) marks.firstTokenAt ??= systemTime.monotonicNow();
       }),
-      events.on("request-end", ({ requestId, model, outcome, completionTokens }) => {
+      events.on("request-end", ({ requestId, model, outcome, completionTokens, reevaluatedTokens }) => {
         const marks = this.requests.get(requestId);
         this.#runningOf(model).delete(requestId);
         if (marks === undefined) return;
         marks.endedAt = systemTime.monotonicNow();
         marks.outcome = outcome;
         marks.completionTokens = completionTokens;
+        marks.reevaluatedTokens = reevaluatedTokens;
       }),
     ];
   }

@@ -4,7 +4,8 @@ import { FakeEngine, type InferenceEngine, type LoadSpec } from "../engine/index
 import { readGgufHeader } from "../gguf/index.js";
 import { memoryShapeOf } from "../gpu/index.js";
 import type { ModelFile } from "../models/index.js";
-import { runnerLoadPath } from "./gpu-wiring.js";
+import { loadConfig } from "../config/index.js";
+import { runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
 
 const storiesPath = resolve(process.cwd(), "../shared/models/stories260K.gguf");
 
@@ -40,5 +41,18 @@ describe("runnerLoadPath", () => {
     await path.engine.load({ ...base, path: "/elsewhere/other.gguf", loadTimeoutMs: 1000 });
     expect(specs[0]).toMatchObject({ tuning, shape: memoryShapeOf(info) });
     expect(specs[1]!.shape).toBeUndefined();
+  });
+});
+
+describe("runnerTuningOf", () => {
+  const configWith = (flags: Record<string, string>) => loadConfig({ flags, env: {}, readConfigFile: false });
+
+  it("passes --prompt-cache and --prompt-cache-size to the runners; no folder means off", () => {
+    expect(runnerTuningOf(configWith({})).promptCacheDirectory).toBeUndefined();
+    const tuning = runnerTuningOf(
+      configWith({ "prompt-cache": "/var/cache/rawrxd", "prompt-cache-size": "512MiB" }),
+    );
+    expect(tuning.promptCacheDirectory).toBe("/var/cache/rawrxd");
+    expect(tuning.promptCacheMaxBytes).toBe(512 * 1024 * 1024);
   });
 });

@@ -25,6 +25,8 @@ export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
     cacheDirectory: join(config.home, "cache"),
     engineBuild: config.engineBuild,
     streamCoalesceMs: config.streamCoalesceMs,
+    promptCacheDirectory: config.promptCache === "" ? undefined : config.promptCache,
+    promptCacheMaxBytes: config.promptCacheMaxBytes,
   };
 }
 

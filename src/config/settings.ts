@@ -70,6 +70,10 @@ export interface Config {
   heartbeatMs: number;
   /** Generation events closer than this share one runner→server message and socket write; 0 = one each. */
   streamCoalesceMs: number;
+  /** Folder for persisted prompt-prefix states (docs/decisions/0022); "" = off. */
+  promptCache: string;
+  /** Bytes the prompt cache may hold per model and context setting; least recently used files go first. */
+  promptCacheMaxBytes: number;
   shutdownGraceMs: number;
   loadTimeoutMs: number;
   logLevel: "debug" | "info" | "warn" | "error" | "silent";
@@ -457,6 +461,24 @@ export const settings: SettingsTable = {
     parse: parseInteger(0, 100),
     description:
       "Tokens streamed closer than this many ms share one runner message and one socket write (still one event each); the first after a pause is never delayed. 0 = one per token. 0–100.",
+  },
+  promptCache: {
+    env: "RAWRXD_PROMPT_CACHE",
+    flag: "--prompt-cache",
+    defaultValue: () => "",
+    defaultText: "off",
+    parse: parseString,
+    description:
+      "Folder that keeps the KV state of long prompt prefixes (a system prompt, an IDE's context) across restarts, per model and context setting; a prompt sharing 64+ tokens with a saved prefix skips evaluating them.",
+  },
+  promptCacheMaxBytes: {
+    env: "RAWRXD_PROMPT_CACHE_SIZE",
+    flag: "--prompt-cache-size",
+    defaultValue: () => 4 * 1024 ** 3,
+    defaultText: "4GiB",
+    parse: parseByteSize,
+    description:
+      "Disk the --prompt-cache may use per model and context setting (e.g. 512MiB); least recently used prefix files are deleted first.",
   },
   shutdownGraceMs: {
     env: "RAWRXD_SHUTDOWN_GRACE",

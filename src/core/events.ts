@@ -43,6 +43,8 @@ export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents, Backup
     /** First token to the end, without time spent preempted. */
     decodeMs?: number;
     preemptions?: number;
+    /** Tokens evaluated again on resumes after preemption (0 when saved KV states were restored). */
+    reevaluatedTokens?: number;
     /** The API key that sent the request (`config-1`, a managed key id, `anonymous-local`). */
     apiKeyId?: string;
     /** The client's address. */

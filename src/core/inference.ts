@@ -71,6 +71,10 @@ export interface GenerateRequest {
 export interface ResumeState {
   generatedTokens: number[];
   heldText: string;
+  /** Tokens of prompt plus output the preempted run had evaluated (held in its KV cache). */
+  evaluatedTokens?: number | undefined;
+  /** Tokens of earlier runs evaluated again so far (a resume whose saved KV state was not kept). */
+  reevaluatedTokens?: number | undefined;
 }
 
 export type FinishReason = "stop" | "length" | "cancelled";
@@ -80,6 +84,11 @@ export interface Usage {
   completionTokens: number;
   /** Prompt tokens reused from the sequence's cache instead of evaluated. */
   cachedTokens: number;
+  /**
+   * Prompt and output tokens evaluated a second time after preemptions (0 when every resume
+   * got its saved KV state back); undefined when the request was never resumed.
+   */
+  reevaluatedTokens?: number | undefined;
 }
 
 export interface GenerationTimings {

@@ -23,6 +23,12 @@ export interface RunnerTuning {
   engineBuild?: EngineBuildChoice;
   /** --stream-coalesce-ms: generation events closer than this share an IPC message; 0 = one each. Default 4. */
   streamCoalesceMs?: number | undefined;
+  /** --prompt-cache: folder of persisted prompt-prefix states; undefined or "" = off. */
+  promptCacheDirectory?: string | undefined;
+  /** --prompt-cache-size in bytes, per model and context setting. */
+  promptCacheMaxBytes?: number | undefined;
+  /** Bytes preempted generations' saved KV states may take; default 2 GiB; 0 = never save (resumes re-evaluate). For tests and benchmarks. */
+  preemptedStateMaxBytes?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
 }

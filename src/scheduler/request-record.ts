@@ -32,6 +32,7 @@ export class RequestRecord {
   #endMs: MonotonicMs | undefined;
   #pausedAfterFirstMs = 0;
   #cachedTokens: number | undefined;
+  #reevaluatedTokens: number | undefined;
   #runStartMs: MonotonicMs | undefined;
   #preemptedAtMs: MonotonicMs | undefined;
 
@@ -73,13 +74,19 @@ export class RequestRecord {
 
   ended(event: {
     reason: RequestEnd["outcome"];
-    usage: { promptTokens: number; completionTokens: number; cachedTokens: number };
+    usage: {
+      promptTokens: number;
+      completionTokens: number;
+      cachedTokens: number;
+      reevaluatedTokens?: number | undefined;
+    };
   }): void {
     this.#endMs = this.#time.monotonicNow();
     this.outcome = event.reason;
     this.promptTokens = event.usage.promptTokens;
     this.completionTokens = event.usage.completionTokens;
     this.#cachedTokens = event.usage.cachedTokens;
+    this.#reevaluatedTokens = event.usage.reevaluatedTokens;
   }
 
   failed(error: unknown, options: { isAborted: boolean }): void {
@@ -109,6 +116,7 @@ export class RequestRecord {
       completionTokens: this.completionTokens,
       totalMs: now - this.#arrivedMs,
       cachedTokens: this.#cachedTokens,
+      ...(this.#reevaluatedTokens === undefined ? {} : { reevaluatedTokens: this.#reevaluatedTokens }),
       queueMs: this.#queueMs,
       loadMs: this.#reportedLoadMs,
       timeToFirstTokenMs: this.#firstTokenMs,

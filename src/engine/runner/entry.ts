@@ -165,5 +165,7 @@ function normalize(vector: readonly number[]): number[] {
 process.on("message", (message: MainToRunner) => {
   void handle(message);
 });
+// Saved states of preempted generations are temp files of this process only.
+process.on("exit", () => host?.kv.preempted.disposeSync());
 // The main process is our only reason to exist: if it goes, so do we.
 process.on("disconnect", () => process.exit(0));

@@ -5,10 +5,19 @@
  * cancellation nor starves the other sequences of the context for its whole duration.
  */
 import type { LlamaContextSequence, LlamaGrammar, Token } from "node-llama-cpp";
-import { systemTime, type FinishReason, type GenerateEvent, type GenerateRequest } from "../../core/index.js";
+import {
+  systemTime,
+  type FinishReason,
+  type GenerateEvent,
+  type GenerateRequest,
+  type GenerationTimings,
+  type ResumeState,
+  type Usage,
+} from "../../core/index.js";
 import { StopMatcher } from "../stop-matcher.js";
 import type { CreditGate } from "./credit-gate.js";
 import { GenerationError } from "./generation-error.js";
+import { restoreInto, saveAfter } from "./kv-state.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
@@ -53,12 +62,28 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   // The prompt, up to and including the first new token, is evaluated on the batch thread count.
   host.beginBatch();
   let isBatch = true;
+  let isPreemptedRun = false;
+  let reevaluatedTokens: number | undefined;
   const endBatch = (): void => {
     if (isBatch) host.endBatch();
     isBatch = false;
   };
+  /** Keeps the sequence's state for the resume (kv-state.ts), then hands the resume state on. */
+  const preempt = async (resume: ResumeState, usage: Usage, timings: GenerationTimings): Promise<void> => {
+    isPreemptedRun = true;
+    await saveAfter(host.kv, sequence, { request, isPreempted: true, promptTokens: prompt.tokens });
+    const evaluatedTokens = Math.max(request.resume?.evaluatedTokens ?? 0, sequence.nextTokenIndex);
+    options.emit({
+      type: "preempted",
+      resume: { ...resume, evaluatedTokens, reevaluatedTokens },
+      usage,
+      timings,
+    });
+  };
   try {
+    await restoreInto(host.kv, sequence, { request, tokens: evaluated });
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
+    reevaluatedTokens = reevaluatedOnResume(request, evaluated.length - 1, cachedTokens);
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = systemTime.monotonicNow() - startedAt;
     const decodeStart = systemTime.monotonicNow();
@@ -74,22 +99,45 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       promptTokens: prompt.tokens.length,
       completionTokens: outcome.generated.length,
       cachedTokens,
+      reevaluatedTokens,
     };
     const timings = { loadMs: 0, promptMs, decodeMs: systemTime.monotonicNow() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
-      options.emit({
-        type: "preempted",
-        resume: { generatedTokens: outcome.generated, heldText: outcome.heldText },
-        usage,
-        timings,
-      });
+      await preempt({ generatedTokens: outcome.generated, heldText: outcome.heldText }, usage, timings);
     } else {
       options.emit({ type: "end", reason: outcome.reason, usage, timings });
     }
+  } catch (error) {
+    if (!options.isPreempted() || isPreemptedRun) throw error;
+    // Preempted while evaluating the prompt: what it evaluated is kept for the resume too.
+    const previous = request.resume ?? { generatedTokens: [], heldText: "" };
+    const usage = {
+      promptTokens: prompt.tokens.length,
+      completionTokens: previous.generatedTokens.length,
+      cachedTokens: 0,
+    };
+    await preempt(previous, usage, { loadMs: 0, promptMs: 0, decodeMs: 0 });
   } finally {
     endBatch();
+    if (!isPreemptedRun)
+      await saveAfter(host.kv, sequence, { request, isPreempted: false, promptTokens: prompt.tokens });
     host.release(sequence);
   }
+}
+
+/**
+ * Tokens of earlier runs evaluated again by this one (undefined when not a resume): those the
+ * preempted run had in its KV (resume.evaluatedTokens) that neither its saved state nor the
+ * sequence still held. The last token, always decoded to sample the next, is not counted.
+ */
+function reevaluatedOnResume(
+  request: GenerateRequest,
+  toEvaluate: number,
+  cachedTokens: number,
+): number | undefined {
+  if (request.resume === undefined) return undefined;
+  const heldBefore = Math.min(request.resume.evaluatedTokens ?? 0, toEvaluate);
+  return (request.resume.reevaluatedTokens ?? 0) + Math.max(0, heldBefore - cachedTokens);
 }
 
 /** Keeps the sequence's tokens that match the prompt's start; returns how many were kept. */

@@ -16,6 +16,7 @@ import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { LlamaLogFilter } from "./llama-log.js";
+import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
 
@@ -34,12 +35,15 @@ export class ModelHost {
   /** Generations evaluating a prompt chunk now: while any is, decodes run on the batch count. */
   #batchUsers = 0;
   readonly plan: ModelPlanReport;
+  /** Preempted generations' saved states and the persistent prompt cache (kv-state.ts). */
+  readonly kv: KvState;
 
   private constructor(parts: {
     llama: Llama;
     model: LlamaModel;
     context: LlamaContext;
     plan: ModelPlanReport;
+    kv: KvState;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
@@ -48,6 +52,7 @@ export class ModelHost {
     this.#threads = parts.plan.threads.threads;
     this.#batchThreads = parts.plan.threads.batchThreads;
     this.plan = parts.plan;
+    this.kv = parts.kv;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
   }
 
@@ -149,7 +154,8 @@ export class ModelHost {
             },
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
-    return new ModelHost({ llama, model, context, plan });
+    const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
+    return new ModelHost({ llama, model, context, plan, kv });
   }
 
   describe(): LoadedMessage {
@@ -222,6 +228,8 @@ export class ModelHost {
   }
 
   async dispose(): Promise<void> {
+    await settleSaves(this.kv);
+    this.kv.preempted.disposeSync();
     await this.llama.dispose();
   }
 }
