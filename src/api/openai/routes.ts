@@ -11,6 +11,7 @@ import { collect, startGeneration } from "../generation.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
 import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBody } from "./translate.js";
+import { toolCallDeltas, wireToolCalls } from "./tool-calls.js";
 
 type Kind = "chat" | "completion";
 
@@ -91,7 +92,14 @@ async function generate(
       kind === "chat"
         ? {
             index: 0,
-            message: { role: "assistant", content: result.text },
+            message:
+              result.toolCalls.length === 0
+                ? { role: "assistant", content: result.text }
+                : {
+                    role: "assistant",
+                    content: result.text.length === 0 ? null : result.text,
+                    tool_calls: wireToolCalls(result.toolCalls),
+                  },
             logprobs: null,
             finish_reason: finishReason(result.reason),
           }
@@ -173,6 +181,12 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
       } else if (event.type === "text-delta") {
         // The per-token frame: built from a prepared prefix, only the text is serialised.
         if (event.text.length > 0) yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+      } else if (event.type === "tool-call") {
+        for (const delta of toolCallDeltas(event.index, event.call)) {
+          yield data(
+            chunk([{ index: 0, delta: { tool_calls: [delta] }, logprobs: null, finish_reason: null }]),
+          );
+        }
       } else {
         yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
         if (shape.includeUsage)

@@ -1,0 +1,156 @@
+/**
+ * A generation that may call tools, through the model's own chat template: node-llama-cpp's
+ * LlamaChat with `functions` renders the tool definitions the template's way and constrains the
+ * call syntax with a grammar, so whatever the model samples inside a call is a well-formed call.
+ * `tool_choice` "required" or a named function starts the reply inside a call (the template's
+ * call prefix is appended to the prompt and function-call mode is engaged from the first token);
+ * "auto" lets the model choose between text and a call. See docs/decisions/0020-tool-calling.md.
+ */
+import {
+  LlamaChat,
+  LlamaText,
+  resolveChatWrapper,
+  type ChatModelFunctions,
+  type ChatWrapper,
+} from "node-llama-cpp";
+import { systemTime, type ChatMessage, type ToolCall, type ToolOptions } from "../../core/index.js";
+import { toChatHistory } from "./chat-history.js";
+import { GenerationError } from "./generation-error.js";
+import type { GenerationOptions } from "./generation.js";
+
+/** Whether a chat template can render tools: it names them (tools, tool_calls, the tool role). */
+export function templateSupportsTools(template: unknown): template is string {
+  return typeof template === "string" && /\btools?\b|tool_calls/.test(template);
+}
+
+export async function runToolGeneration(
+  options: GenerationOptions,
+  messages: ChatMessage[],
+  tools: ToolOptions,
+): Promise<void> {
+  const { host, request, signal } = options;
+  const model = host.model;
+  const template = model.fileInfo.metadata.tokenizer?.chat_template;
+  if (!templateSupportsTools(template)) {
+    throw new GenerationError(
+      "tools-not-supported",
+      `The model "${request.model}" cannot call tools: its chat template has no tool calling. Use a model whose template supports tools (Llama 3.1, Qwen 2.5, Mistral …), or send the request without tools.`,
+    );
+  }
+  const functions = functionsFor(tools);
+  const forced = tools.choice !== "auto";
+  const wrapper = resolveChatWrapper(model);
+  const chatWrapper = forced ? startInsideCall(wrapper, tools.parallel) : wrapper;
+  const history = toChatHistory(messages);
+  const startedAt = systemTime.monotonicNow();
+  const promptTokens = wrapper
+    .generateContextState({ chatHistory: history, availableFunctions: functions })
+    .contextText.tokenize(model.tokenizer).length;
+  const sequence = await host.acquire([], signal);
+  const cachedBefore = sequence.nextTokenIndex;
+  const chat = new LlamaChat({ contextSequence: sequence, chatWrapper });
+  let completionTokens = 0;
+  let firstTokenAt: number | undefined;
+  try {
+    const { sampling } = request;
+    const result = await chat.generateResponse(history, {
+      functions,
+      maxParallelFunctionCalls: tools.parallel ? undefined : 1,
+      maxTokens: request.maxTokens,
+      signal,
+      stopOnAbortSignal: true,
+      temperature: sampling.temperature,
+      ...(sampling.topK === undefined ? {} : { topK: sampling.topK }),
+      ...(sampling.topP === undefined ? {} : { topP: sampling.topP }),
+      ...(sampling.minP === undefined ? {} : { minP: sampling.minP }),
+      seed: sampling.seed ?? Math.floor(Math.random() * 2 ** 31),
+      ...(request.stop.length === 0 ? {} : { customStopTriggers: request.stop }),
+      onToken: (tokens) => {
+        firstTokenAt ??= systemTime.monotonicNow();
+        completionTokens += tokens.length;
+      },
+      onTextChunk: (text) => {
+        if (text.length > 0) options.emit({ type: "text-delta", text, tokenCount: 1 });
+      },
+    });
+    const calls: ToolCall[] = (result.functionCalls ?? []).map((call, index) => ({
+      id: `call_${request.id}_${index}`,
+      name: call.functionName,
+      arguments: JSON.stringify(call.params ?? {}),
+    }));
+    calls.forEach((call, index) => options.emit({ type: "tool-call", index, call }));
+    const stopReason = result.metadata.stopReason;
+    const reason =
+      calls.length > 0
+        ? "tool-calls"
+        : stopReason === "abort"
+          ? "cancelled"
+          : stopReason === "maxTokens"
+            ? "length"
+            : "stop";
+    const now = systemTime.monotonicNow();
+    options.emit({
+      type: "end",
+      reason,
+      usage: { promptTokens, completionTokens, cachedTokens: Math.min(cachedBefore, promptTokens) },
+      timings: {
+        loadMs: 0,
+        promptMs: (firstTokenAt ?? now) - startedAt,
+        decodeMs: now - (firstTokenAt ?? now),
+      },
+    });
+  } finally {
+    chat.dispose({ disposeSequence: false });
+    host.release(sequence);
+  }
+}
+
+function functionsFor(tools: ToolOptions): ChatModelFunctions {
+  const choice = tools.choice;
+  const named = typeof choice === "object" ? choice.name : undefined;
+  const definitions = tools.definitions.filter((tool) => named === undefined || tool.name === named);
+  if (definitions.length === 0) {
+    throw new GenerationError(
+      "bad-request",
+      `tool_choice names the function "${named}", which is not among the request's tools.`,
+    );
+  }
+  return Object.fromEntries(
+    definitions.map((tool) => [
+      tool.name,
+      {
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        ...(tool.parameters === undefined ? {} : { params: tool.parameters as never }),
+      },
+    ]),
+  );
+}
+
+/**
+ * The wrapper with its prompt ending inside a call: the (section and) call prefix follows the
+ * assistant header, and function-call mode is engaged from the first sampled token, so the
+ * grammar makes the reply a call of one of the offered functions.
+ */
+function startInsideCall(wrapper: ChatWrapper, parallel: boolean): ChatWrapper {
+  const callSettings = wrapper.settings.functions;
+  const prefix = LlamaText([
+    parallel ? (callSettings.parallelism?.call.sectionPrefix ?? "") : "",
+    callSettings.call.prefix,
+  ]);
+  const generateContextState: ChatWrapper["generateContextState"] = (state) => {
+    const context = wrapper.generateContextState(state);
+    return {
+      contextText: LlamaText([context.contextText, prefix]),
+      stopGenerationTriggers: context.stopGenerationTriggers,
+      ...(context.ignoreStartText === undefined ? {} : { ignoreStartText: context.ignoreStartText }),
+      functionCall: { initiallyEngaged: true, disengageInitiallyEngaged: [] },
+    };
+  };
+  return new Proxy(wrapper, {
+    get(target, property) {
+      if (property === "generateContextState") return generateContextState;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
