@@ -159,7 +159,11 @@ async function* ndjsonFrames(
         if (event.text.length > 0) yield line({ ...piece(shape, event.text), done: false });
       } else if (event.type === "tool-call") {
         // Ollama sends each complete call in a message of its own, arguments as an object.
-        const message = { role: "assistant", content: "", tool_calls: wireToolCalls([event.call], event.index) };
+        const message = {
+          role: "assistant",
+          content: "",
+          tool_calls: wireToolCalls([event.call], event.index),
+        };
         yield line({ ...piece(shape, ""), message, done: false });
       } else {
         yield line({

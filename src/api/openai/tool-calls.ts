@@ -4,7 +4,7 @@
  * (`message.tool_calls`, streamed `delta.tool_calls[i]` pieces).
  */
 import { z } from "zod";
-import type { ChatMessage, ToolCall, ToolOptions } from "../../core/index.js";
+import { AppError, type ChatMessage, type ToolCall, type ToolOptions } from "../../core/index.js";
 import { jsonSchemaObject } from "../common-schema.js";
 
 const functionDefinition = z.object({
@@ -59,6 +59,13 @@ interface ToolFields {
 export function toolOptions(body: ToolFields): ToolOptions | undefined {
   const tools = body.tools ?? [];
   const choice = body.tool_choice ?? "auto";
+  if (tools.length === 0 && choice !== "auto" && choice !== "none") {
+    throw new AppError(
+      "bad-request",
+      'Invalid "tool_choice": it asks for a tool call but the request has no tools; send tools, or tool_choice "auto".',
+      { param: "tool_choice" },
+    );
+  }
   if (tools.length === 0 || choice === "none") return undefined;
   const definitions = tools.map(({ function: fn }) => ({
     name: fn.name,

@@ -14,14 +14,10 @@ import {
   type ChatWrapper,
 } from "node-llama-cpp";
 import { systemTime, type ChatMessage, type ToolCall, type ToolOptions } from "../../core/index.js";
+import { templateSupportsTools } from "../tool-support.js";
 import { toChatHistory } from "./chat-history.js";
 import { GenerationError } from "./generation-error.js";
 import type { GenerationOptions } from "./generation.js";
-
-/** Whether a chat template can render tools: it names them (tools, tool_calls, the tool role). */
-export function templateSupportsTools(template: unknown): template is string {
-  return typeof template === "string" && /\btools?\b|tool_calls/.test(template);
-}
 
 export async function runToolGeneration(
   options: GenerationOptions,
