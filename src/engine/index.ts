@@ -17,6 +17,5 @@ export { openmpBuildOptions } from "./engine-build.js";
 export { RunnerProcess } from "./runner-process.js";
 export { FakeEngine, defaultFakeReply, type FakeModelBehaviour, type FakeRunner } from "./fake-engine.js";
 export { type FakeToolCall } from "./fake-tool-calls.js";
-export { templateSupportsTools } from "./tool-support.js";
 export { StopMatcher } from "./stop-matcher.js";
 export { renderPlainChat, plainChatStops } from "./plain-chat.js";

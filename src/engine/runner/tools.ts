@@ -14,7 +14,7 @@ import {
   type ChatWrapper,
 } from "node-llama-cpp";
 import { systemTime, type ChatMessage, type ToolCall, type ToolOptions } from "../../core/index.js";
-import { templateSupportsTools } from "../tool-support.js";
+import { templateSupportsTools } from "../../core/index.js";
 import { toChatHistory } from "./chat-history.js";
 import { GenerationError } from "./generation-error.js";
 import type { GenerationOptions } from "./generation.js";
