@@ -24,7 +24,12 @@ export function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem
       history.push({ type: "user", text: message.content });
       continue;
     }
-    const response: ChatModelResponse["response"] = message.content.length > 0 ? [message.content] : [];
+    // After tool results, the assistant goes on with the turn that made the calls.
+    const previous = history.at(-1);
+    const last = previous?.type === "model" ? previous.response.at(-1) : undefined;
+    const continues = previous?.type === "model" && typeof last === "object" && last.type === "functionCall";
+    const response: ChatModelResponse["response"] = continues ? previous.response : [];
+    if (message.content.length > 0) response.push(message.content);
     const calls = message.toolCalls ?? [];
     if (calls.length > 0) {
       const results: ChatMessage[] = [];
@@ -42,7 +47,7 @@ export function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem
       // The tool results are in: the model goes on with this same turn.
       continuesModelTurn = index === messages.length;
     }
-    history.push({ type: "model", response });
+    if (!continues) history.push({ type: "model", response });
   }
   if (!continuesModelTurn) history.push({ type: "model", response: [] });
   return history;
