@@ -127,6 +127,11 @@ export interface GenerationTimings {
 export type GenerateEvent =
   | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
   | { type: "text-delta"; text: string; tokenCount: number }
+  /**
+   * A piece of a tool call's arguments as the model writes them (the pieces of a call, joined,
+   * are its `arguments`). Optional: an engine may send only the complete `tool-call`.
+   */
+  | { type: "tool-call-delta"; index: number; id: string; name: string; argumentsDelta: string }
   /** A complete tool call; `index` counts the calls of this generation from 0. */
   | { type: "tool-call"; index: number; call: ToolCall }
   | { type: "end"; reason: FinishReason; usage: Usage; timings: GenerationTimings }

@@ -110,6 +110,9 @@ describe.each(templates)("the %s template on the real engine", (name) => {
     expect(finish).toBe("tool_calls");
     expect(deltas[0]!.function!.name).toBe("get_weather");
     expect(deltas[0]!.id).toBeDefined();
+    // The arguments stream as the model writes them: several fragments after the id and name.
+    expect(deltas.length).toBeGreaterThan(3);
+    for (const delta of deltas.slice(1)) expect(delta.id).toBeUndefined();
     const text = deltas.map((delta) => delta.function?.arguments ?? "").join("");
     expect(["Paris", "Oslo"]).toContain((JSON.parse(text) as { city: string }).city);
   });
@@ -140,6 +143,27 @@ describe.each(templates)("the %s template on the real engine", (name) => {
     const response = await postJson(`${test.url}/api/show`, { model });
     const body = (await response.json()) as { capabilities: string[] };
     expect(body.capabilities).toEqual(["completion", "tools", "embedding"]);
+  });
+});
+
+describe("parallel calls where the template has them", () => {
+  it("qwen2_5: several well-formed calls in one turn when parallel_tool_calls is left on", async () => {
+    const reply = await openai.chat.completions.create({
+      model: "tools-qwen2_5",
+      messages: [{ role: "user", content: "Weather in Paris and Oslo?" }],
+      tools: [weatherTool],
+      tool_choice: "required",
+      max_tokens: 120,
+      temperature: 0,
+    });
+    expect(reply.choices[0]!.finish_reason).toBe("tool_calls");
+    const calls = reply.choices[0]!.message.tool_calls as FunctionCall[];
+    expect(calls.length).toBeGreaterThan(1);
+    expect(new Set(calls.map((call) => call.id)).size).toBe(calls.length);
+    for (const call of calls) {
+      expect(call.function.name).toBe("get_weather");
+      expect(["Paris", "Oslo"]).toContain((JSON.parse(call.function.arguments) as { city: string }).city);
+    }
   });
 });
 

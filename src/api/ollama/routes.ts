@@ -157,6 +157,8 @@ async function* ndjsonFrames(
         });
       } else if (event.type === "text-delta") {
         if (event.text.length > 0) yield line({ ...piece(shape, event.text), done: false });
+      } else if (event.type === "tool-call-delta") {
+        // Ollama sends calls whole: the complete `tool-call` follows.
       } else if (event.type === "tool-call") {
         // Ollama sends each complete call in a message of its own, arguments as an object.
         const message = {

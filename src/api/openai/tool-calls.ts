@@ -118,3 +118,35 @@ export function toolCallDeltas(index: number, call: ToolCall): unknown[] {
   }
   return deltas;
 }
+
+/**
+ * The `delta.tool_calls` values of a stream: a call's first piece carries id, type and name,
+ * later ones only argument fragments. Calls that arrive complete (an engine that sends no
+ * deltas) are cut into fragments here; complete calls already streamed as deltas add nothing.
+ */
+export class ToolCallStream {
+  readonly #started = new Set<number>();
+
+  piece(event: { index: number; id: string; name: string; argumentsDelta: string }): unknown[] {
+    const pieces: unknown[] = [];
+    if (!this.#started.has(event.index)) {
+      this.#started.add(event.index);
+      pieces.push({
+        index: event.index,
+        id: event.id,
+        type: "function",
+        function: { name: event.name, arguments: "" },
+      });
+    }
+    if (event.argumentsDelta.length > 0) {
+      pieces.push({ index: event.index, function: { arguments: event.argumentsDelta } });
+    }
+    return pieces;
+  }
+
+  complete(index: number, call: ToolCall): unknown[] {
+    if (this.#started.has(index)) return [];
+    this.#started.add(index);
+    return toolCallDeltas(index, call);
+  }
+}

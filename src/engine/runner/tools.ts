@@ -46,6 +46,8 @@ export async function runToolGeneration(
   const cachedBefore = sequence.nextTokenIndex;
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper });
   let completionTokens = 0;
+  const callId = (index: number): string => `call_${request.id}_${index}`;
+  const streamedArguments = new Map<number, string>();
   let firstTokenAt: number | undefined;
   try {
     const { sampling } = request;
@@ -68,12 +70,36 @@ export async function runToolGeneration(
       onTextChunk: (text) => {
         if (text.length > 0) options.emit({ type: "text-delta", text, tokenCount: 1 });
       },
+      onFunctionCallParamsChunk: (chunk) => {
+        const index = chunk.callIndex;
+        streamedArguments.set(index, (streamedArguments.get(index) ?? "") + chunk.paramsChunk);
+        if (chunk.paramsChunk.length === 0 && streamedArguments.get(index) !== "") return;
+        const id = callId(index);
+        options.emit({
+          type: "tool-call-delta",
+          index,
+          id,
+          name: chunk.functionName,
+          argumentsDelta: chunk.paramsChunk,
+        });
+      },
     });
-    const calls: ToolCall[] = (result.functionCalls ?? []).map((call, index) => ({
-      id: `call_${request.id}_${index}`,
-      name: call.functionName,
-      arguments: JSON.stringify(call.params ?? {}),
-    }));
+    const calls: ToolCall[] = (result.functionCalls ?? []).map((call, index) => {
+      const streamed = streamedArguments.get(index) ?? "";
+      // The arguments as the model wrote them (what was streamed), when they are the call's JSON.
+      const text = isJsonText(streamed) ? streamed : JSON.stringify(call.params ?? {});
+      if (text !== streamed) {
+        // A call without parameters streams nothing; its "{}" goes out here.
+        options.emit({
+          type: "tool-call-delta",
+          index,
+          id: callId(index),
+          name: call.functionName,
+          argumentsDelta: text.slice(streamed.length),
+        });
+      }
+      return { id: callId(index), name: call.functionName, arguments: text };
+    });
     calls.forEach((call, index) => options.emit({ type: "tool-call", index, call }));
     const stopReason = result.metadata.stopReason;
     const reason =
@@ -149,4 +175,14 @@ function startInsideCall(wrapper: ChatWrapper, parallel: boolean): ChatWrapper {
       return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   });
+}
+
+function isJsonText(text: string): boolean {
+  if (text.trim().length === 0) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
