@@ -167,6 +167,38 @@ describe("parallel calls where the template has them", () => {
   });
 });
 
+describe("parameter schemas as client libraries write them", () => {
+  it("takes pydantic's anyOf, zod's $schema and strict", async () => {
+    const reply = await openai.chat.completions.create({
+      model: "tools-qwen2_5",
+      messages: [{ role: "user", content: "Remind me" }],
+      tools: [
+        {
+          type: "function",
+          function: {
+            name: "remind",
+            strict: true,
+            parameters: {
+              $schema: "http://json-schema.org/draft-07/schema#",
+              properties: { urgent: { anyOf: [{ type: "boolean" }, { type: "null" }] } },
+              required: ["urgent"],
+              additionalProperties: false,
+            },
+          },
+        },
+      ],
+      tool_choice: "required",
+      parallel_tool_calls: false,
+      max_tokens: 40,
+      temperature: 0,
+    });
+    const call = (reply.choices[0]!.message.tool_calls as FunctionCall[])[0]!;
+    expect([true, false, null]).toContain(
+      (JSON.parse(call.function.arguments) as { urgent: unknown }).urgent,
+    );
+  });
+});
+
 describe("a model without a tool-capable template", () => {
   it("answers tools with a 400 that says so, on both dialects", async () => {
     const openaiAnswer = await postJson(`${test.url}/v1/chat/completions`, {

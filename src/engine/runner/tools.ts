@@ -16,6 +16,7 @@ import {
 import { systemTime, type ChatMessage, type ToolCall, type ToolOptions } from "../../core/index.js";
 import { templateSupportsTools } from "../../core/index.js";
 import { toChatHistory } from "./chat-history.js";
+import { toGrammarSchema } from "./tool-schema.js";
 import { GenerationError } from "./generation-error.js";
 import type { GenerationOptions } from "./generation.js";
 
@@ -34,6 +35,7 @@ export async function runToolGeneration(
     );
   }
   const functions = functionsFor(tools);
+  await checkSchemas(host, functions);
   const forced = tools.choice !== "auto";
   const wrapper = resolveChatWrapper(model);
   const chatWrapper = forced ? startInsideCall(wrapper, tools.parallel) : wrapper;
@@ -142,7 +144,7 @@ function functionsFor(tools: ToolOptions): ChatModelFunctions {
       tool.name,
       {
         ...(tool.description === undefined ? {} : { description: tool.description }),
-        ...(tool.parameters === undefined ? {} : { params: tool.parameters as never }),
+        ...(tool.parameters === undefined ? {} : { params: toGrammarSchema(tool.parameters) as never }),
       },
     ]),
   );
@@ -184,5 +186,21 @@ function isJsonText(text: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** A schema the grammar cannot express is the request's fault: a 400 naming the tool, not a crash mid-generation. */
+async function checkSchemas(host: GenerationOptions["host"], functions: ChatModelFunctions): Promise<void> {
+  for (const [name, definition] of Object.entries(functions)) {
+    if (definition.params === undefined) continue;
+    try {
+      await host.llama.createGrammarForJsonSchema(definition.params as never);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new GenerationError(
+        "bad-request",
+        `The parameters schema of tool "${name}" is not supported: ${reason}`,
+      );
+    }
   }
 }
