@@ -127,6 +127,11 @@ export async function startGeneration(
             continue;
           }
           if (recordsContent && event.type === "text-delta") ticket?.output(event.text);
+          if (recordsContent && event.type === "tool-call") {
+            ticket?.output(
+              JSON.stringify({ tool_call: { name: event.call.name, arguments: event.call.arguments } }),
+            );
+          }
           yield event;
           next = await iterator.next();
         }

@@ -199,6 +199,30 @@ describe("parameter schemas as client libraries write them", () => {
   });
 });
 
+describe("requests tools cannot serve", () => {
+  it("refuses a JSON response format with tools, and a prompt past num_ctx, with a 400", async () => {
+    const json = await postJson(`${test.url}/v1/chat/completions`, {
+      model: "tools-qwen2_5",
+      messages: [{ role: "user", content: "x" }],
+      tools: [weatherTool],
+      response_format: { type: "json_object" },
+    });
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { error: { message: string } }).error.message).toContain(
+      "cannot be combined with tools",
+    );
+    const long = await postJson(`${test.url}/api/chat`, {
+      model: "tools-qwen2_5",
+      messages: [{ role: "user", content: "x" }],
+      tools: [weatherTool],
+      options: { num_ctx: 64 },
+      stream: false,
+    });
+    expect(long.status).toBe(400);
+    expect(((await long.json()) as { error: string }).error).toContain("with its tool definitions");
+  });
+});
+
 describe("a model without a tool-capable template", () => {
   it("answers tools with a 400 that says so, on both dialects", async () => {
     const openaiAnswer = await postJson(`${test.url}/v1/chat/completions`, {

@@ -34,6 +34,12 @@ export async function runToolGeneration(
       `The model "${request.model}" cannot call tools: its chat template has no tool calling. Use a model whose template supports tools (Llama 3.1, Qwen 2.5, Mistral …), or send the request without tools.`,
     );
   }
+  if (request.json !== undefined) {
+    throw new GenerationError(
+      "bad-request",
+      "A JSON response format cannot be combined with tools (the tool calls have their own grammar); send one or the other.",
+    );
+  }
   const functions = functionsFor(tools);
   await checkSchemas(host, functions);
   const forced = tools.choice !== "auto";
@@ -41,11 +47,19 @@ export async function runToolGeneration(
   const chatWrapper = forced ? startInsideCall(wrapper, tools.parallel) : wrapper;
   const history = toChatHistory(messages);
   const startedAt = systemTime.monotonicNow();
-  const promptTokens = wrapper
+  const prompt = (forced ? chatWrapper : wrapper)
     .generateContextState({ chatHistory: history, availableFunctions: functions })
-    .contextText.tokenize(model.tokenizer).length;
-  const sequence = await host.acquire([], signal);
-  const cachedBefore = sequence.nextTokenIndex;
+    .contextText.tokenize(model.tokenizer);
+  const promptTokens = prompt.length;
+  const contextTokens = Math.min(host.contextTokens, request.contextLimitTokens ?? host.contextTokens);
+  if (promptTokens >= contextTokens) {
+    throw new GenerationError(
+      "prompt-too-long",
+      `The prompt with its tool definitions is ${promptTokens} tokens but the model "${request.model}" has a context of ${contextTokens} tokens per sequence for this request; shorten the conversation or the tools, or raise the context size.`,
+    );
+  }
+  const sequence = await host.acquire(prompt, signal);
+  const cachedBefore = sharedPrefixLength(sequence.contextTokens, prompt);
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper });
   let completionTokens = 0;
   const callId = (index: number): string => `call_${request.id}_${index}`;
@@ -56,7 +70,8 @@ export async function runToolGeneration(
     const result = await chat.generateResponse(history, {
       functions,
       maxParallelFunctionCalls: tools.parallel ? undefined : 1,
-      maxTokens: request.maxTokens,
+      // Never past the context: LlamaChat would drop earlier turns to make room.
+      maxTokens: Math.min(request.maxTokens, contextTokens - promptTokens - 1),
       signal,
       stopOnAbortSignal: true,
       temperature: sampling.temperature,
@@ -116,7 +131,7 @@ export async function runToolGeneration(
     options.emit({
       type: "end",
       reason,
-      usage: { promptTokens, completionTokens, cachedTokens: Math.min(cachedBefore, promptTokens) },
+      usage: { promptTokens, completionTokens, cachedTokens: cachedBefore },
       timings: {
         loadMs: 0,
         promptMs: (firstTokenAt ?? now) - startedAt,
@@ -203,4 +218,11 @@ async function checkSchemas(host: GenerationOptions["host"], functions: ChatMode
       );
     }
   }
+}
+
+function sharedPrefixLength(a: readonly number[], b: readonly number[]): number {
+  const max = Math.min(a.length, b.length);
+  let index = 0;
+  while (index < max && a[index] === b[index]) index++;
+  return index;
 }
