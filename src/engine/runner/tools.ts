@@ -61,6 +61,13 @@ export async function runToolGeneration(
   const sequence = await host.acquire(prompt, signal);
   const cachedBefore = sharedPrefixLength(sequence.contextTokens, prompt);
   const chat = new LlamaChat({ contextSequence: sequence, chatWrapper });
+  // The prompt runs on the batch thread count, the decoding on the decode count (as generation.ts).
+  host.beginBatch();
+  let isBatch = true;
+  const endBatch = (): void => {
+    if (isBatch) host.endBatch();
+    isBatch = false;
+  };
   let completionTokens = 0;
   const callId = (index: number): string => `call_${request.id}_${index}`;
   const streamedArguments = new Map<number, string>();
@@ -82,6 +89,7 @@ export async function runToolGeneration(
       ...(request.stop.length === 0 ? {} : { customStopTriggers: request.stop }),
       onToken: (tokens) => {
         firstTokenAt ??= systemTime.monotonicNow();
+        endBatch();
         completionTokens += tokens.length;
       },
       onTextChunk: (text) => {
@@ -139,6 +147,7 @@ export async function runToolGeneration(
       },
     });
   } finally {
+    endBatch();
     chat.dispose({ disposeSequence: false });
     host.release(sequence);
   }
