@@ -61,9 +61,9 @@ export const notSupported = {
     )
     .nullable()
     .optional(),
-  /** Only when a tool call would be forced: "auto" and "none" are what a text-only model does anyway. */
+  /** The deprecated `function_call`: its neutral values pass; forcing a call needs tool_choice. */
   toolChoice: z
-    .union([z.literal("auto"), z.literal("none")], "tool calls are not supported yet: only auto or none")
+    .union([z.literal("auto"), z.literal("none")], "function_call is deprecated; send tools and tool_choice")
     .nullable()
     .optional(),
   nonEmpty: (field: string, reason: string) =>

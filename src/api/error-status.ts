@@ -18,6 +18,8 @@ const statusByCode: Record<ErrorCode, number> = {
   conflict: 409,
   "body-too-large": 413,
   "prompt-too-long": 400,
+  // The model's chat template has no tool calling: answering in text would silently drop the tools.
+  "tools-not-supported": 400,
   // It will not fit however long the client waits: not a retryable 503.
   "insufficient-memory": 500,
   // Queue full: Ollama clients expect 503; the OpenAI SDK retries 429 with Retry-After.

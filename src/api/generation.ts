@@ -9,8 +9,10 @@ import {
   AppError,
   type AuditGate,
   type AuditTicket,
+  type FinishReason,
   type StreamEvent,
   type GenerateRequest,
+  type ToolCall,
   type Usage,
 } from "../core/index.js";
 import type { Scheduler } from "../scheduler/index.js";
@@ -125,6 +127,11 @@ export async function startGeneration(
             continue;
           }
           if (recordsContent && event.type === "text-delta") ticket?.output(event.text);
+          if (recordsContent && event.type === "tool-call") {
+            ticket?.output(
+              JSON.stringify({ tool_call: { name: event.call.name, arguments: event.call.arguments } }),
+            );
+          }
           yield event;
           next = await iterator.next();
         }
@@ -150,7 +157,9 @@ export async function startGeneration(
 
 export interface CollectedGeneration {
   text: string;
-  reason: "stop" | "length" | "cancelled";
+  /** Tool calls in the order they were made (empty when the model answered in text). */
+  toolCalls: ToolCall[];
+  reason: FinishReason;
   usage: Usage;
   timings: { loadMs: number; promptMs: number; decodeMs: number };
 }
@@ -158,13 +167,16 @@ export interface CollectedGeneration {
 /** Drains a generation for non-streaming responses. */
 export async function collect(events: AsyncIterable<StreamEvent>): Promise<CollectedGeneration> {
   let text = "";
+  const toolCalls: ToolCall[] = [];
   for await (const event of events) {
     if (event.type === "text-delta") text += event.text;
+    if (event.type === "tool-call") toolCalls.push(event.call);
     if (event.type === "end")
-      return { text, reason: event.reason, usage: event.usage, timings: event.timings };
+      return { text, toolCalls, reason: event.reason, usage: event.usage, timings: event.timings };
   }
   return {
     text,
+    toolCalls,
     reason: "cancelled",
     usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0 },
     timings: { loadMs: 0, promptMs: 0, decodeMs: 0 },

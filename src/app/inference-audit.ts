@@ -110,6 +110,7 @@ function inferenceOutcome(outcome: ServerEvents["request-end"]["outcome"]): Audi
       return "denied";
     case "stop":
     case "length":
+    case "tool-calls":
       return "success";
   }
 }

@@ -10,6 +10,7 @@ export const errorCodes = [
   "model-invalid",
   "model-load-failed",
   "prompt-too-long",
+  "tools-not-supported",
   "insufficient-memory",
   "body-too-large",
   "queue-full",

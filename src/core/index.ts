@@ -12,3 +12,4 @@ export * from "./fake-time.js";
 export * from "./bytes.js";
 export * from "./access.js";
 export * from "./audit-events.js";
+export * from "./tool-support.js";

@@ -6,11 +6,42 @@
 export const priorities = ["high", "normal", "low"] as const;
 export type Priority = (typeof priorities)[number];
 
-export type ChatRole = "system" | "user" | "assistant";
+export type ChatRole = "system" | "user" | "assistant" | "tool";
 
 export interface ChatMessage {
   role: ChatRole;
   content: string;
+  /** Assistant turns: the tool calls it made (fed back through the template on the next turn). */
+  toolCalls?: ToolCall[] | undefined;
+  /** Tool turns: the call this result answers (OpenAI `tool_call_id`). */
+  toolCallId?: string | undefined;
+  /** Tool turns: the function that produced it (Ollama `tool_name`). */
+  toolName?: string | undefined;
+}
+
+/** A function the model may call: OpenAI `tools[].function`, Ollama `tools[].function`. */
+export interface ToolDefinition {
+  name: string;
+  description?: string | undefined;
+  /** JSON schema of the arguments object. */
+  parameters?: Record<string, unknown> | undefined;
+}
+
+/** none: never call; auto: the model decides; required: at least one call; a name: that function. */
+export type ToolChoice = "none" | "auto" | "required" | { name: string };
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** The arguments object as JSON text. */
+  arguments: string;
+}
+
+export interface ToolOptions {
+  definitions: ToolDefinition[];
+  choice: ToolChoice;
+  /** False: at most one call per turn (OpenAI `parallel_tool_calls: false`). */
+  parallel: boolean;
 }
 
 /** What to generate from: a chat rendered with the model's template, or raw text. */
@@ -51,6 +82,8 @@ export interface GenerateRequest {
   sampling: SamplingOptions;
   /** Constrain output to this JSON schema (true = any JSON object). */
   json?: { schema?: Record<string, unknown> } | undefined;
+  /** Functions the model may call, through its chat template (chat input only). */
+  tools?: ToolOptions | undefined;
   /** Emit `progress` events while the prompt is evaluated. */
   reportProgress: boolean;
   priority: Priority;
@@ -77,7 +110,7 @@ export interface ResumeState {
   reevaluatedTokens?: number | undefined;
 }
 
-export type FinishReason = "stop" | "length" | "cancelled";
+export type FinishReason = "stop" | "length" | "cancelled" | "tool-calls";
 
 export interface Usage {
   promptTokens: number;
@@ -103,6 +136,13 @@ export interface GenerationTimings {
 export type GenerateEvent =
   | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
   | { type: "text-delta"; text: string; tokenCount: number }
+  /**
+   * A piece of a tool call's arguments as the model writes them (the pieces of a call, joined,
+   * are its `arguments`). Optional: an engine may send only the complete `tool-call`.
+   */
+  | { type: "tool-call-delta"; index: number; id: string; name: string; argumentsDelta: string }
+  /** A complete tool call; `index` counts the calls of this generation from 0. */
+  | { type: "tool-call"; index: number; call: ToolCall }
   | { type: "end"; reason: FinishReason; usage: Usage; timings: GenerationTimings }
   /** The scheduler took the sequence for a more urgent request; it resumes from `resume`. Never reaches clients. */
   | { type: "preempted"; resume: ResumeState; usage: Usage; timings: GenerationTimings };

@@ -13,6 +13,7 @@ import {
   type TimePort,
 } from "../core/index.js";
 import type { InferenceEngine, LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
+import { scriptedToolCalls, type FakeToolCall } from "./fake-tool-calls.js";
 import { StopMatcher } from "./stop-matcher.js";
 
 export interface FakeModelBehaviour {
@@ -27,6 +28,11 @@ export interface FakeModelBehaviour {
   loadError?: string;
   /** Crash the runner (fail every in-flight request) after this many tokens. */
   crashAfterTokens?: number;
+  /**
+   * The model can call tools and calls these when a request offers them (filtered by the offered
+   * tools and tool_choice). Undefined: a request with tools fails with tools-not-supported.
+   */
+  toolCalls?: FakeToolCall[];
 }
 
 export const defaultFakeReply =
@@ -81,8 +87,15 @@ class FakeRunner implements ModelRunner {
         `The prompt is ${promptTokens} tokens but the model "${this.name}" is loaded with a context of ${this.info.contextTokens} tokens per sequence.`,
       );
     }
+    const toolCalls = scriptedToolCalls(request, this.name, this.#behaviour.toolCalls);
     if (request.reportProgress)
       yield { type: "progress", processedTokens: promptTokens, totalTokens: promptTokens, cachedTokens: 0 };
+    if (toolCalls !== undefined) {
+      for (const [index, call] of toolCalls.entries()) yield { type: "tool-call", index, call };
+      const usage = { promptTokens, completionTokens: toolCalls.length, cachedTokens: 0 };
+      yield { type: "end", reason: "tool-calls", usage, timings: { loadMs: 0, promptMs: 0, decodeMs: 0 } };
+      return;
+    }
     const words = (this.#behaviour.reply ?? defaultFakeReply).split(" ");
     const matcher = new StopMatcher(request.stop);
     if (request.resume !== undefined) matcher.push(request.resume.heldText);

@@ -16,5 +16,6 @@ export { LlamaCppEngine } from "./llama-cpp-engine.js";
 export { openmpBuildOptions } from "./engine-build.js";
 export { RunnerProcess } from "./runner-process.js";
 export { FakeEngine, defaultFakeReply, type FakeModelBehaviour, type FakeRunner } from "./fake-engine.js";
+export { type FakeToolCall } from "./fake-tool-calls.js";
 export { StopMatcher } from "./stop-matcher.js";
 export { renderPlainChat, plainChatStops } from "./plain-chat.js";

@@ -10,7 +10,10 @@ export function renderPlainChat(messages: readonly ChatMessage[]): string {
   const lines: string[] = [];
   for (const message of messages) {
     if (message.role === "system") lines.push(message.content, "");
-    else lines.push(`${message.role === "user" ? "User" : "Assistant"}: ${message.content}`);
+    else
+      lines.push(
+        `${message.role === "user" ? "User" : message.role === "tool" ? "Tool" : "Assistant"}: ${message.content}`,
+      );
   }
   lines.push("Assistant:");
   return lines.join("\n");

@@ -42,7 +42,12 @@ interface PendingCall {
   reject: (error: unknown) => void;
 }
 
-const knownCodes: ReadonlySet<string> = new Set(["prompt-too-long", "bad-request", "cancelled"]);
+const knownCodes: ReadonlySet<string> = new Set([
+  "prompt-too-long",
+  "bad-request",
+  "cancelled",
+  "tools-not-supported",
+]);
 
 /** The error a runner reported over IPC, as the AppError its request fails with. */
 function runnerErrorToAppError(payload: RunnerErrorPayload, model: string): AppError {

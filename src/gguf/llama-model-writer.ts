@@ -19,6 +19,8 @@ export interface LlamaModelShape {
   seed: number;
   /** `general.name`; default "synthetic-llama". */
   name?: string;
+  /** `tokenizer.chat_template` (Jinja); none by default. */
+  chatTemplate?: string;
 }
 
 const tensorTypes: Readonly<Record<LlamaModelShape["tensorType"], SyntheticTensorType>> = {
@@ -60,6 +62,9 @@ export function createLlamaModelContents(shape: LlamaModelShape): WriteGgufOptio
     uint32("tokenizer.ggml.bos_token_id", 1),
     uint32("tokenizer.ggml.eos_token_id", 2),
     uint32("tokenizer.ggml.unknown_token_id", 0),
+    ...(shape.chatTemplate === undefined
+      ? []
+      : [{ key: "tokenizer.chat_template", type: "string" as const, value: shape.chatTemplate }]),
   ];
   const weightType = tensorTypes[shape.tensorType];
   const keyValueLength = (embeddingLength / headCount) * headCountKv;

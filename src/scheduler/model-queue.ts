@@ -180,8 +180,8 @@ export class ModelQueue implements OwnedScheduler {
       const started = await this.#startOn(admitted, tracked, {
         isResumed: resume !== undefined,
         keepAliveMs: options.keepAliveMs,
-        // A JSON grammar's state cannot be carried over a preemption.
-        isPreemptible: request.json === undefined,
+        // A JSON grammar's state cannot be carried over a preemption, nor a tool-calling chat's.
+        isPreemptible: request.json === undefined && request.tools === undefined,
       });
       const model = started.resident.name;
       const queueMs = record.sequenceGranted(started.loadMs, { isLoadPending });

@@ -10,7 +10,8 @@ import { bodyOf, postJson, startTestServer, type Json, type TestServer } from ".
 let test: TestServer;
 
 beforeAll(async () => {
-  test = await startTestServer({ models: { alpha: { reply: "one two three" } } });
+  // toolCalls: [] — a model that can call tools but answers these requests in text.
+  test = await startTestServer({ models: { alpha: { reply: "one two three", toolCalls: [] } } });
 });
 
 afterAll(async () => {

@@ -1,6 +1,7 @@
 /** Ollama views of models: /api/tags, /api/ps and /api/show bodies. */
 import type { ModelEntry } from "../../models/index.js";
 import type { ApiDeps } from "../deps.js";
+import { capabilitiesOf } from "./capabilities.js";
 
 function formatParameterCount(count: number): string {
   if (count >= 1e9) return `${(count / 1e9).toFixed(1)}B`;
@@ -83,7 +84,7 @@ export function showBody(entry: ModelEntry) {
     template: template ?? "",
     details: details(entry),
     model_info: modelInfo,
-    capabilities: ["completion", "embedding"],
+    capabilities: capabilitiesOf(entry),
     modified_at: entry.modifiedAt.toISOString(),
   };
 }

@@ -10,6 +10,7 @@ import { readJson } from "../request-body.js";
 import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
 import { showBody, psBody, tagsBody } from "./model-views.js";
 import { chatToNative, generateToNative, keepAliveMs, nanoseconds } from "./translate.js";
+import { wireToolCalls } from "./tool-calls.js";
 
 type Kind = "generate" | "chat";
 
@@ -73,8 +74,11 @@ async function generate(
   );
   if (body.stream === false) {
     const result = await collect(started.events);
+    const reply = piece({ kind, model: request.model, time: deps.time }, result.text);
+    if (result.toolCalls.length > 0)
+      (reply["message"] as Record<string, unknown>)["tool_calls"] = wireToolCalls(result.toolCalls);
     return context.json({
-      ...piece({ kind, model: request.model, time: deps.time }, result.text),
+      ...reply,
       ...final(
         result.reason,
         { usage: result.usage, timings: result.timings },
@@ -153,6 +157,16 @@ async function* ndjsonFrames(
         });
       } else if (event.type === "text-delta") {
         if (event.text.length > 0) yield line({ ...piece(shape, event.text), done: false });
+      } else if (event.type === "tool-call-delta") {
+        // Ollama sends calls whole: the complete `tool-call` follows.
+      } else if (event.type === "tool-call") {
+        // Ollama sends each complete call in a message of its own, arguments as an object.
+        const message = {
+          role: "assistant",
+          content: "",
+          tool_calls: wireToolCalls([event.call], event.index),
+        };
+        yield line({ ...piece(shape, ""), message, done: false });
       } else {
         yield line({
           ...piece(shape, ""),

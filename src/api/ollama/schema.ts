@@ -8,6 +8,7 @@ import {
   prioritySchema,
   stopSchema,
 } from "../common-schema.js";
+import { messageToolCallsSchema, toolsSchema } from "./tool-calls.js";
 
 /** Ollama `options`: unknown keys are ignored, as Ollama does. */
 export function optionsSchema(maxTokensLimit: number) {
@@ -96,14 +97,19 @@ export function chatRequestSchema(maxTokensLimit: number) {
     messages: z
       .array(
         z.object({
-          role: z.enum(["system", "user", "assistant"], "expected role system, user or assistant"),
-          content: z.string(),
+          role: z.enum(
+            ["system", "user", "assistant", "tool"],
+            "expected role system, user, assistant or tool",
+          ),
+          content: z.string().optional(),
           images: noImages,
+          tool_calls: messageToolCallsSchema,
+          tool_name: z.string().optional(),
+          tool_call_id: z.string().optional(),
         }),
       )
       .optional(),
-    // Continue sends tools when it thinks the model can call them; a text-only model answers in text.
-    tools: ignored,
+    tools: toolsSchema,
     format: formatSchema,
     options: optionsSchema(maxTokensLimit),
     stream: z.boolean().optional(),

@@ -3,6 +3,7 @@ import { parseDurationMs } from "../../config/index.js";
 import { AppError, type GenerateRequest, type Priority } from "../../core/index.js";
 import { toStopList } from "../common-schema.js";
 import type { ChatBody, GenerateBody, OllamaOptions } from "./schema.js";
+import { messageToNative, toolOptions } from "./tool-calls.js";
 
 interface Common {
   id: string;
@@ -55,9 +56,11 @@ export function generateToNative(body: GenerateBody, common: Common): GenerateRe
 }
 
 export function chatToNative(body: ChatBody, common: Common): GenerateRequest {
+  const tools = toolOptions(body.tools);
   return {
     ...base(body, common),
-    input: { kind: "chat", messages: (body.messages ?? []).map(({ role, content }) => ({ role, content })) },
+    input: { kind: "chat", messages: (body.messages ?? []).map(messageToNative) },
+    ...(tools === undefined ? {} : { tools }),
   };
 }
 

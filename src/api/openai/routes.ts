@@ -11,6 +11,7 @@ import { collect, startGeneration } from "../generation.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
 import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBody } from "./translate.js";
+import { ToolCallStream, wireToolCalls } from "./tool-calls.js";
 
 type Kind = "chat" | "completion";
 
@@ -91,7 +92,14 @@ async function generate(
       kind === "chat"
         ? {
             index: 0,
-            message: { role: "assistant", content: result.text },
+            message:
+              result.toolCalls.length === 0
+                ? { role: "assistant", content: result.text }
+                : {
+                    role: "assistant",
+                    content: result.text.length === 0 ? null : result.text,
+                    tool_calls: wireToolCalls(result.toolCalls),
+                  },
             logprobs: null,
             finish_reason: finishReason(result.reason),
           }
@@ -157,6 +165,7 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
   const [before, after] = template.split('"\\u0000"') as [string, string];
   const deltaPrefix = `data: ${before}`;
   const deltaSuffix = `${after}\n\n`;
+  const toolCalls = new ToolCallStream();
   try {
     if (shape.kind === "chat") yield data(chunk([choice("", null, "assistant")]));
     for await (const event of events) {
@@ -173,6 +182,14 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
       } else if (event.type === "text-delta") {
         // The per-token frame: built from a prepared prefix, only the text is serialised.
         if (event.text.length > 0) yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+      } else if (event.type === "tool-call-delta" || event.type === "tool-call") {
+        const pieces =
+          event.type === "tool-call" ? toolCalls.complete(event.index, event.call) : toolCalls.piece(event);
+        for (const piece of pieces) {
+          yield data(
+            chunk([{ index: 0, delta: { tool_calls: [piece] }, logprobs: null, finish_reason: null }]),
+          );
+        }
       } else {
         yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
         if (shape.includeUsage)

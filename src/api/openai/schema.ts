@@ -9,19 +9,22 @@ import {
   prioritySchema,
   stopSchema,
 } from "../common-schema.js";
+import { assistantToolCallsSchema, toolChoiceSchema, toolsSchema } from "./tool-calls.js";
 
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 
 const messageSchema = z.object({
   role: z.enum(
-    ["system", "developer", "user", "assistant"],
-    "expected role system, developer, user or assistant",
+    ["system", "developer", "user", "assistant", "tool"],
+    "expected role system, developer, user, assistant or tool",
   ),
   content: z
     .union([z.string(), z.array(textPart).min(1)], "expected a string or an array of text parts")
     .nullable()
     .optional(),
   name: z.string().optional(),
+  tool_calls: assistantToolCallsSchema,
+  tool_call_id: z.string().optional(),
 });
 
 const samplingFields = (maxTokensLimit: number) => ({
@@ -59,11 +62,11 @@ export function chatRequestSchema(maxTokensLimit: number) {
   return z.object({
     ...samplingFields(maxTokensLimit),
     messages: z.array(messageSchema).min(1, "messages must contain at least one message"),
-    // Sent by default by Cline (and the openai SDK's agents); a text-only model answers in text.
-    tools: ignored,
-    parallel_tool_calls: ignored,
-    functions: ignored,
-    tool_choice: notSupported.toolChoice,
+    tools: toolsSchema,
+    tool_choice: toolChoiceSchema,
+    parallel_tool_calls: z.boolean().nullable().optional(),
+    // The deprecated function-calling fields: tools replaced them.
+    functions: notSupported.nonEmpty("functions", "send them as tools"),
     function_call: notSupported.toolChoice,
     prediction: ignored,
     reasoning_effort: ignored,

@@ -1,23 +1,31 @@
 /** Pure translation between OpenAI wire shapes and the native GenerateRequest / events. */
-import type { ChatMessage, GenerateRequest, Priority, Usage } from "../../core/index.js";
+import type { ChatMessage, FinishReason, GenerateRequest, Priority, Usage } from "../../core/index.js";
 import { toStopList } from "../common-schema.js";
 import type { ChatRequestBody, CompletionRequestBody } from "./schema.js";
+import { nameToolResults, toolCallsToNative, toolOptions } from "./tool-calls.js";
 
 export function chatToNative(
   body: ChatRequestBody,
   options: { id: string; priority: Priority; maxTokensDefault: number },
 ): GenerateRequest {
-  const messages: ChatMessage[] = body.messages.map((message) => ({
-    role: message.role === "developer" ? "system" : message.role,
-    content:
-      typeof message.content === "string"
-        ? message.content
-        : (message.content ?? []).map((part) => part.text).join(""),
-  }));
+  const messages: ChatMessage[] = body.messages.map((message) => {
+    const toolCalls = toolCallsToNative(message.tool_calls);
+    return {
+      role: message.role === "developer" ? "system" : message.role,
+      content:
+        typeof message.content === "string"
+          ? message.content
+          : (message.content ?? []).map((part) => part.text).join(""),
+      ...(toolCalls === undefined ? {} : { toolCalls }),
+      ...(message.tool_call_id === undefined ? {} : { toolCallId: message.tool_call_id }),
+    };
+  });
+  const tools = toolOptions(body);
   const format = body.response_format;
   return {
     ...common(body, options),
-    input: { kind: "chat", messages },
+    input: { kind: "chat", messages: nameToolResults(messages) },
+    ...(tools === undefined ? {} : { tools }),
     json:
       format === undefined || format.type === "text"
         ? undefined
@@ -60,7 +68,8 @@ function common(
   };
 }
 
-export function finishReason(reason: "stop" | "length" | "cancelled"): "stop" | "length" {
+export function finishReason(reason: FinishReason): "stop" | "length" | "tool_calls" {
+  if (reason === "tool-calls") return "tool_calls";
   return reason === "length" ? "length" : "stop";
 }
 

@@ -21,6 +21,7 @@ import { restoreInto, saveAfter } from "./kv-state.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
+import { runToolGeneration } from "./tools.js";
 
 /** Prompt tokens evaluated per step while other work may be waiting. */
 const prefillChunkTokens = 128;
@@ -41,6 +42,9 @@ export interface GenerationOptions {
 export async function runGeneration(options: GenerationOptions): Promise<void> {
   const { host, request, signal } = options;
   const model = host.model;
+  if (request.tools !== undefined && request.input.kind === "chat") {
+    return runToolGeneration(options, request.input.messages, request.tools);
+  }
   const startedAt = systemTime.monotonicNow();
   const prompt = preparePrompt(model, request.input);
   if (prompt.tokens.length === 0)

@@ -3,15 +3,10 @@
  * node-llama-cpp's chat wrappers; a model without a template gets RawrXD's plain fallback
  * (docs/decisions/0003-plain-chat-fallback.md), which is also what stories260K uses.
  */
-import {
-  LlamaText,
-  resolveChatWrapper,
-  type ChatHistoryItem,
-  type LlamaModel,
-  type Token,
-} from "node-llama-cpp";
+import { LlamaText, resolveChatWrapper, type LlamaModel, type Token } from "node-llama-cpp";
 import type { ChatMessage, GenerateInput } from "../../core/index.js";
 import { plainChatStops, renderPlainChat } from "../plain-chat.js";
+import { toChatHistory } from "./chat-history.js";
 
 export interface PreparedPrompt {
   tokens: Token[];
@@ -62,13 +57,4 @@ function tokenizeText(model: LlamaModel, text: string, withBos: boolean): Token[
   const bos = withBos && model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
   const tokens = model.tokenize(text, false, bos === null ? undefined : "trimLeadingSpace");
   return bos === null ? tokens : [bos, ...tokens];
-}
-
-function toChatHistory(messages: readonly ChatMessage[]): ChatHistoryItem[] {
-  const history: ChatHistoryItem[] = messages.map((message): ChatHistoryItem => {
-    if (message.role === "assistant") return { type: "model", response: [message.content] };
-    return { type: message.role, text: message.content };
-  });
-  history.push({ type: "model", response: [] });
-  return history;
 }
