@@ -27,6 +27,7 @@ const userRoutes: Record<string, readonly (string | RegExp)[]> = {
     "/api/embed",
     "/api/embeddings",
     "/api/show",
+    "/infill",
   ],
   // The route itself refuses another key's request.
   DELETE: [/^\/v1\/requests\/[^/]+$/],

@@ -16,6 +16,7 @@ import { forClient, redactorFor } from "./client-paths.js";
 import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
+import { mountInfillRoute } from "./infill/infill-route.js";
 import { mountOllamaRoutes } from "./ollama/routes.js";
 import { mountOpenAiRoutes } from "./openai/routes.js";
 import { acceptRequestId } from "./request-id.js";
@@ -65,6 +66,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   mountQueueRoutes(app, deps);
   mountOpenAiRoutes(app, deps);
   mountOllamaRoutes(app, deps);
+  mountInfillRoute(app, deps);
   if (deps.keys !== undefined) app.route("/", adminKeyRoutes(deps.keys, deps.events));
 
   app.notFound((context) => {

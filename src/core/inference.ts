@@ -18,7 +18,25 @@ export type GenerateInput =
   | { kind: "chat"; messages: ChatMessage[] }
   /** Ollama /api/generate: the model's template around system + prompt when it has one, else plain text. */
   | { kind: "instruction"; prompt: string; system?: string | undefined }
-  | { kind: "text"; prompt: string; /** Skip the BOS token. */ raw?: boolean };
+  | { kind: "text"; prompt: string; /** Skip the BOS token. */ raw?: boolean }
+  /** Fill-in-the-middle with the model's FIM tokens (docs/decisions/0021-fill-in-the-middle.md). */
+  | InfillInput;
+
+/** Other files' text placed before the FIM prefix, as llama-server's `input_extra`. */
+export interface InfillChunk {
+  text: string;
+  filename?: string | undefined;
+}
+
+/** Rendered as [BOS] extra… <PRE> prefix prompt <SUF> suffix <MID> (PSM order, as llama-server). */
+export interface InfillInput {
+  kind: "infill";
+  prefix: string;
+  suffix: string;
+  /** Text after the prefix (llama-server's `prompt`): the cursor's line so far, for instance. */
+  prompt?: string | undefined;
+  extra?: InfillChunk[] | undefined;
+}
 
 export interface SamplingOptions {
   /** 0 means greedy. */

@@ -8,6 +8,7 @@ import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
+import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
 import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBody } from "./translate.js";
@@ -73,12 +74,13 @@ async function generate(
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
+  const signal = generationSignal(context, deps);
   const started = await startGeneration(
     deps.queue,
     { ...request, ...requestOrigin(context) },
     {
       ...claimRequest(context),
-      clientSignal: context.req.raw.signal,
+      clientSignal: signal,
       drain: deps.drain,
       audit: deps.audit,
     },
@@ -87,6 +89,7 @@ async function generate(
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
     const result = await collect(started.events);
+    if (isSuperseded(signal)) throw supersededError();
     const choice =
       kind === "chat"
         ? {
@@ -109,7 +112,7 @@ async function generate(
   const body = frameStream(frames, {
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
-    clientSignal: context.req.raw.signal,
+    clientSignal: signal,
     time: deps.time,
   });
   return new Response(body, { headers: streamHeaders("text/event-stream", id) });

@@ -93,7 +93,8 @@ export function completionRequestSchema(maxTokensLimit: number) {
     ...samplingFields(maxTokensLimit),
     prompt: z.union([z.string(), z.array(z.string()).length(1, "only one prompt per request is supported")]),
     echo: z.literal(false, "echo is not supported").optional(),
-    suffix: z.null("suffix is not supported").optional(),
+    /** Fill-in-the-middle: text after the insertion point (needs a model with FIM tokens). */
+    suffix: z.string().nullable().optional(),
     best_of: z.literal(1, "only best_of=1 is supported").nullable().optional(),
   });
 }

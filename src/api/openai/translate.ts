@@ -32,7 +32,11 @@ export function completionToNative(
   options: { id: string; priority: Priority; maxTokensDefault: number },
 ): GenerateRequest {
   const prompt = Array.isArray(body.prompt) ? body.prompt[0]! : body.prompt;
-  return { ...common(body, options), input: { kind: "text", prompt } };
+  const input: GenerateRequest["input"] =
+    body.suffix == null || body.suffix === ""
+      ? { kind: "text", prompt }
+      : { kind: "infill", prefix: prompt, suffix: body.suffix };
+  return { ...common(body, options), input };
 }
 
 function common(

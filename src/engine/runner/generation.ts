@@ -33,7 +33,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   const { host, request, signal } = options;
   const model = host.model;
   const startedAt = systemTime.monotonicNow();
-  const prompt = preparePrompt(model, request.input);
+  const prompt = preparePrompt(model, request.input, request.model);
   if (prompt.tokens.length === 0)
     throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
   const contextTokens = contextTokensFor(host, request);

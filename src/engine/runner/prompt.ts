@@ -11,6 +11,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import type { ChatMessage, GenerateInput } from "../../core/index.js";
+import { infillPromptTokens } from "./infill-prompt.js";
 import { plainChatStops, renderPlainChat } from "../plain-chat.js";
 
 export interface PreparedPrompt {
@@ -21,7 +22,10 @@ export interface PreparedPrompt {
   stopTokens: Token[];
 }
 
-export function preparePrompt(model: LlamaModel, input: GenerateInput): PreparedPrompt {
+export function preparePrompt(model: LlamaModel, input: GenerateInput, modelName = "model"): PreparedPrompt {
+  if (input.kind === "infill") {
+    return { tokens: infillPromptTokens(model, input, modelName), stopStrings: [], stopTokens: [] };
+  }
   if (input.kind === "text") {
     return { tokens: tokenizeText(model, input.prompt, input.raw !== true), stopStrings: [], stopTokens: [] };
   }
