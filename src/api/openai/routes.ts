@@ -3,6 +3,7 @@ import type { Context, Hono } from "hono";
 import type { StreamEvent } from "../../core/index.js";
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
+import type { ModelFile } from "../../models/index.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
@@ -27,6 +28,9 @@ export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
     completion: completionRequestSchema(deps.config.maxTokensLimit),
   };
   app.get("/v1/models", (context) => listModels(context, deps));
+  app.get("/v1/models/:id", async (context) =>
+    context.json(modelObject(await deps.catalog.resolveFile(context.req.param("id")))),
+  );
   app.post("/v1/chat/completions", (context) => generate(context, { deps, schemas, kind: "chat" }));
   app.post("/v1/completions", (context) => generate(context, { deps, schemas, kind: "completion" }));
   app.post("/v1/embeddings", (context) => embeddings(context, deps));
@@ -34,16 +38,17 @@ export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
 
 async function listModels(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
   const models = await deps.catalog.list();
-  return context.json({
-    object: "list",
-    data: models.map((model) => ({
-      id: model.name,
-      object: "model",
-      created: Math.floor(model.modifiedAt.getTime() / 1000),
-      // The bundled demo model, offered while the models folder is empty, says so.
-      owned_by: model.isDemo === true ? "rawrxd-demo" : "rawrxd",
-    })),
-  });
+  return context.json({ object: "list", data: models.map(modelObject) });
+}
+
+function modelObject(model: ModelFile) {
+  return {
+    id: model.name,
+    object: "model",
+    created: Math.floor(model.modifiedAt.getTime() / 1000),
+    // The bundled demo model, offered while the models folder is empty, says so.
+    owned_by: model.isDemo === true ? "rawrxd-demo" : "rawrxd",
+  };
 }
 
 async function generate(
