@@ -11,6 +11,7 @@ import {
   type AuditTicket,
   type StreamEvent,
   type GenerateRequest,
+  type TokenLogprob,
   type Usage,
 } from "../core/index.js";
 import type { Scheduler } from "../scheduler/index.js";
@@ -150,6 +151,8 @@ export async function startGeneration(
 
 export interface CollectedGeneration {
   text: string;
+  /** Per-token log-probabilities, when the request asked for them. */
+  logprobs?: TokenLogprob[] | undefined;
   reason: "stop" | "length" | "cancelled";
   usage: Usage;
   timings: { loadMs: number; promptMs: number; decodeMs: number };
@@ -158,10 +161,14 @@ export interface CollectedGeneration {
 /** Drains a generation for non-streaming responses. */
 export async function collect(events: AsyncIterable<StreamEvent>): Promise<CollectedGeneration> {
   let text = "";
+  let logprobs: TokenLogprob[] | undefined;
   for await (const event of events) {
-    if (event.type === "text-delta") text += event.text;
+    if (event.type === "text-delta") {
+      text += event.text;
+      if (event.logprobs !== undefined) (logprobs ??= []).push(...event.logprobs);
+    }
     if (event.type === "end")
-      return { text, reason: event.reason, usage: event.usage, timings: event.timings };
+      return { text, logprobs, reason: event.reason, usage: event.usage, timings: event.timings };
   }
   return {
     text,

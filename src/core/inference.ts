@@ -69,6 +69,11 @@ export interface GenerateRequest {
   sampling: SamplingOptions;
   /** Constrain output to this JSON schema (true = any JSON object). */
   json?: { schema?: Record<string, unknown> } | undefined;
+  /**
+   * Per-token log-probabilities on each text-delta (OpenAI logprobs), with the `top` most likely
+   * alternatives; undefined = not computed (they cost a pass over the vocabulary per token).
+   */
+  logprobs?: { top: number } | undefined;
   /** Emit `progress` events while the prompt is evaluated. */
   reportProgress: boolean;
   priority: Priority;
@@ -91,6 +96,14 @@ export interface ResumeState {
   heldText: string;
 }
 
+/** One generated token's log-probability (natural log, after the request's sampling options). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The most likely tokens at this position, most likely first (as many as asked for). */
+  top: { token: string; logprob: number }[];
+}
+
 export type FinishReason = "stop" | "length" | "cancelled";
 
 export interface Usage {
@@ -111,7 +124,7 @@ export interface GenerationTimings {
 
 export type GenerateEvent =
   | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
-  | { type: "text-delta"; text: string; tokenCount: number }
+  | { type: "text-delta"; text: string; tokenCount: number; logprobs?: TokenLogprob[] | undefined }
   | { type: "end"; reason: FinishReason; usage: Usage; timings: GenerationTimings }
   /** The scheduler took the sequence for a more urgent request; it resumes from `resume`. Never reaches clients. */
   | { type: "preempted"; resume: ResumeState; usage: Usage; timings: GenerationTimings };

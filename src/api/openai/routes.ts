@@ -1,6 +1,6 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
-import type { StreamEvent } from "../../core/index.js";
+import type { StreamEvent, TokenLogprob } from "../../core/index.js";
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import type { ModelFile } from "../../models/index.js";
@@ -11,6 +11,7 @@ import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
 import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
+import { chatLogprobs, completionLogprobs } from "./logprobs.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
 import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBody } from "./translate.js";
 
@@ -100,10 +101,15 @@ async function generate(
         ? {
             index: 0,
             message: { role: "assistant", content: result.text },
-            logprobs: null,
+            logprobs: result.logprobs === undefined ? null : chatLogprobs(result.logprobs),
             finish_reason: finishReason(result.reason),
           }
-        : { index: 0, text: result.text, logprobs: null, finish_reason: finishReason(result.reason) };
+        : {
+            index: 0,
+            text: result.text,
+            logprobs: result.logprobs === undefined ? null : completionLogprobs(result.logprobs),
+            finish_reason: finishReason(result.reason),
+          };
     return context.json({
       id: shape.id,
       object: kind === "chat" ? "chat.completion" : "text_completion",
@@ -179,8 +185,12 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
           }),
         );
       } else if (event.type === "text-delta") {
-        // The per-token frame: built from a prepared prefix, only the text is serialised.
-        if (event.text.length > 0) yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+        if (event.logprobs !== undefined) {
+          yield data(chunk([withLogprobs(choice(event.text, null), shape.kind, event.logprobs)]));
+        } else if (event.text.length > 0) {
+          // The per-token frame: built from a prepared prefix, only the text is serialised.
+          yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+        }
       } else {
         yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
         if (shape.includeUsage)
@@ -199,6 +209,10 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
     // After the first byte the status is sent: report the error as one event, then end.
     yield data(errorBody(forClient(toAppError(error), shape.redact), "openai"));
   }
+}
+
+function withLogprobs(choice: object, kind: Kind, logprobs: TokenLogprob[]): object {
+  return { ...choice, logprobs: kind === "chat" ? chatLogprobs(logprobs) : completionLogprobs(logprobs) };
 }
 
 async function embeddings(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {

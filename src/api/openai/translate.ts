@@ -18,6 +18,7 @@ export function chatToNative(
   return {
     ...common(body, options),
     input: { kind: "chat", messages },
+    logprobs: body.logprobs === true ? { top: body.top_logprobs ?? 0 } : undefined,
     json:
       format === undefined || format.type === "text"
         ? undefined
@@ -36,7 +37,11 @@ export function completionToNative(
     body.suffix == null || body.suffix === ""
       ? { kind: "text", prompt }
       : { kind: "infill", prefix: prompt, suffix: body.suffix };
-  return { ...common(body, options), input };
+  return {
+    ...common(body, options),
+    input,
+    logprobs: body.logprobs == null ? undefined : { top: body.logprobs },
+  };
 }
 
 function common(

@@ -12,6 +12,7 @@ import { GenerationError } from "./generation-error.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
+import { evaluateTokens } from "./token-logprobs.js";
 
 /** Prompt tokens evaluated per step while other work may be waiting. */
 const prefillChunkTokens = 128;
@@ -165,12 +166,18 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   // Held text was a possible stop-string start when preempted: hold it again.
   if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
-  const iterator = sequence.evaluate(options.finalChunk, samplingFor(options, sampled));
+  const stream = evaluateTokens(sequence, model, {
+    tokens: options.finalChunk,
+    options: samplingFor(options, sampled),
+    logprobs: request.logprobs,
+  });
+  const iterator = stream.tokens;
   let reason: FinishReason = "length";
   const flushText = (text: string, tokenCount: number): void => {
     if (text.length === 0 && tokenCount === 0) return;
     gate.spend();
-    options.emit({ type: "text-delta", text, tokenCount });
+    const logprobs = tokenCount > 0 ? stream.take(tokenCount) : undefined;
+    options.emit({ type: "text-delta", text, tokenCount, ...(logprobs === undefined ? {} : { logprobs }) });
   };
   // The next token is asked for before this one is detokenized and sent, so the native decode
   // runs while JavaScript works; only when the reader has credit left and the output may go on.
