@@ -28,7 +28,7 @@ export interface InfillChunk {
   filename?: string | undefined;
 }
 
-/** Rendered as [BOS] extra… <PRE> prefix prompt <SUF> suffix <MID> (PSM order, as llama-server). */
+/** Rendered as [BOS] extra… <PRE> prefix prompt <SUF> suffix <MID> (PSM order, as llama-server), or SPM. */
 export interface InfillInput {
   kind: "infill";
   prefix: string;
@@ -36,6 +36,8 @@ export interface InfillInput {
   /** Text after the prefix (llama-server's `prompt`): the cursor's line so far, for instance. */
   prompt?: string | undefined;
   extra?: InfillChunk[] | undefined;
+  /** psm (default): prefix first; spm: suffix first, so an edit at the cursor keeps the suffix cached. */
+  order?: "psm" | "spm" | undefined;
 }
 
 export interface SamplingOptions {

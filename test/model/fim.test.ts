@@ -52,6 +52,12 @@ describe("fill-in-the-middle on the real engine", () => {
         },
         "coder",
       );
+      const spm = infillPromptTokens(
+        model,
+        { kind: "infill", prefix: "ab", suffix: "cd", order: "spm" },
+        "coder",
+      );
+      expect(spm).toEqual([model.tokens.bos, suf, ...text("cd"), pre, ...text("ab"), mid]);
       expect(withExtra).toEqual([
         model.tokens.bos,
         ...text("\n\n--- snippet ---\n\nother file"),

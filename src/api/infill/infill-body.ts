@@ -75,3 +75,11 @@ export function completionBody(
     timings: timingsBody(result.usage, result.timings),
   };
 }
+
+/** Applies the server's --fim-order to a fill-in-the-middle request; other requests pass unchanged. */
+export function withFimOrder<Request extends GenerateRequest>(
+  request: Request,
+  order: "psm" | "spm",
+): Request {
+  return request.input.kind === "infill" ? { ...request, input: { ...request.input, order } } : request;
+}

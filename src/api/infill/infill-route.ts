@@ -13,7 +13,7 @@ import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration, type StartedGeneration } from "../generation.js";
 import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
-import { completionBody, infillToNative, timingsBody } from "./infill-body.js";
+import { completionBody, infillToNative, timingsBody, withFimOrder } from "./infill-body.js";
 import { infillRequestSchema, type InfillBody } from "./schema.js";
 
 export function mountInfillRoute(app: Hono<ApiEnv>, deps: ApiDeps): void {
@@ -46,7 +46,7 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
     const keyId = context.get("caller").keyId;
     return startGeneration(
       deps.queue,
-      { ...request, ...requestOrigin(context) },
+      withFimOrder({ ...request, ...requestOrigin(context) }, deps.config.fimOrder),
       {
         onLeave: context.get("requestOwners").track(requestId, keyId),
         clientSignal: signal,

@@ -6,6 +6,7 @@ import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
+import { withFimOrder } from "../infill/infill-body.js";
 import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
@@ -68,7 +69,7 @@ async function generate(
   const signal = generationSignal(context, deps);
   const started = await startGeneration(
     deps.queue,
-    { ...request, ...requestOrigin(context) },
+    withFimOrder({ ...request, ...requestOrigin(context) }, config.fimOrder),
     {
       ...claimRequest(context),
       clientSignal: signal,

@@ -9,6 +9,7 @@ import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
+import { withFimOrder } from "../infill/infill-body.js";
 import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
 import { chatLogprobs, completionLogprobs } from "./logprobs.js";
@@ -83,7 +84,7 @@ async function generate(
   const signal = generationSignal(context, deps);
   const started = await startGeneration(
     deps.queue,
-    { ...request, ...requestOrigin(context) },
+    withFimOrder({ ...request, ...requestOrigin(context) }, config.fimOrder),
     {
       ...claimRequest(context),
       clientSignal: signal,

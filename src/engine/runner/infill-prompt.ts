@@ -1,6 +1,6 @@
 /**
  * The fill-in-the-middle prompt, as token ids: [BOS] extra… <PRE> prefix prompt <SUF> suffix <MID>,
- * the order llama-server's /infill uses (PSM). The FIM token ids come from node-llama-cpp, which
+ * the order llama-server's /infill uses (PSM), or with --fim-order spm the suffix first. The FIM token ids come from node-llama-cpp, which
  * reads `tokenizer.ggml.fim_pre_token_id` (and the older prefix/suffix/middle keys) and knows the
  * common token texts; text parts are tokenized without special-token parsing, so a file that
  * contains "<|fim_prefix|>" cannot inject one. A model without the three tokens is refused.
@@ -36,7 +36,10 @@ export function infillPromptTokens(model: LlamaModel, input: InfillInput, modelN
   const tokens: Token[] = [];
   if (model.tokens.shouldPrependBosToken && model.tokens.bos !== null) tokens.push(model.tokens.bos);
   for (const chunk of input.extra ?? []) tokens.push(...text(extraChunkSeparator + chunk.text));
-  tokens.push(fim.prefix, ...text(input.prefix), ...text(input.prompt ?? ""));
-  tokens.push(fim.suffix, ...text(input.suffix), fim.middle);
+  const prefix = [fim.prefix, ...text(input.prefix), ...text(input.prompt ?? "")];
+  const suffix = [fim.suffix, ...text(input.suffix)];
+  // SPM (llama-server's --spm-infill): the suffix first, so typing at the cursor keeps it cached.
+  if (input.order === "spm") tokens.push(...suffix, ...prefix, fim.middle);
+  else tokens.push(...prefix, ...suffix, fim.middle);
   return tokens;
 }
