@@ -17,6 +17,7 @@ const userRoutes: Record<string, readonly (string | RegExp)[]> = {
     "/api/tags",
     "/api/ps",
     "/api/version",
+    "/props",
   ],
   POST: [
     "/v1/chat/completions",

@@ -104,7 +104,9 @@ describe("IDE clients' request shapes", () => {
     expect(lines.at(-1).done).toBe(true);
   });
 
-  it("llama.vscode: warm-up, then n_cmpl 3 answers an array of {content}", async () => {
+  it("llama.vscode: /props gives n_ctx; warm-up, then n_cmpl 3 answers an array of {content}", async () => {
+    const props = (await (await fetch(`${test.url}/props`)).json()) as Json;
+    expect(props.default_generation_settings.n_ctx).toBe(512);
     const warmUp = (await (await post("/infill", fixture("llama-vscode-infill-warmup"))).json()) as Json;
     expect(warmUp.content).toBe("");
     const response = await post("/infill", { ...fixture("llama-vscode-infill"), n_predict: 8 });

@@ -22,6 +22,14 @@ export function mountInfillRoute(app: Hono<ApiEnv>, deps: ApiDeps): void {
     const body = await readJson(context, schema, deps.config.maxBodyBytes);
     return infill(context, deps, body);
   });
+  // llama-server's /props, as llama.vscode reads it: the context per sequence sizes its chunks.
+  app.get("/props", (context) =>
+    context.json({
+      default_generation_settings: { n_ctx: deps.config.contextTokens, params: { n_predict: -1 } },
+      total_slots: deps.config.parallel,
+      build_info: `rawrxd ${deps.version}`,
+    }),
+  );
 }
 
 async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody): Promise<Response> {
