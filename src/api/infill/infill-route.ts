@@ -74,7 +74,10 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
     });
     return new Response(stream, { headers: streamHeaders("text/event-stream", id) });
   }
-  // The completions run side by side when the model has free sequences, else one after another.
+  // The completions run side by side when the model has free sequences, else one after another;
+  // each is read as it runs (a start waits for its first token, so waiting for all the starts
+  // before reading would deadlock with one sequence). One that fails fails the request; the others
+  // are still read to their end, which releases their sequences.
   const results = await Promise.all(
     Array.from({ length: count }, async (_, index) => collect((await start(index)).events)),
   );

@@ -7,7 +7,7 @@
  */
 import type { Context, Hono } from "hono";
 import { z } from "zod";
-import { toAppError } from "../../core/index.js";
+import { AppError, toAppError } from "../../core/index.js";
 import {
   defaultHuggingFaceEndpoint,
   modelNameFromFileName,
@@ -53,7 +53,7 @@ async function pull(
   const name = modelNameFromFileName(parsed.fileName);
   const signal = context.req.raw.signal;
   const lines = new LineQueue();
-  const isPresent = name !== undefined && (await deps.catalog.list()).some((entry) => entry.name === name);
+  const isPresent = name !== undefined && (await isInstalled(deps, name));
   const done = (async (): Promise<void> => {
     lines.push({ status: "pulling manifest" });
     if (isPresent) {
@@ -100,6 +100,17 @@ async function pull(
   }
   const body = frameStream(frames(), { onCancel: () => undefined, clientSignal: signal, time: deps.time });
   return new Response(body, { headers: streamHeaders("application/x-ndjson", context.get("requestId")) });
+}
+
+/** Whether the folder has the model (without hashing every file, as a listing would). */
+async function isInstalled(deps: ApiDeps, name: string): Promise<boolean> {
+  try {
+    const file = await deps.catalog.resolveFile(name);
+    return file.isDemo !== true;
+  } catch (error) {
+    if (error instanceof AppError && error.code === "model-not-found") return false;
+    throw error;
+  }
 }
 
 /** Lines produced by the pull, read by the stream at its own pace. */
