@@ -67,7 +67,7 @@ export function generationSignal(context: Context<ApiEnv>, deps: ApiDeps): Abort
   return AbortSignal.any([clientSignal, superseded]);
 }
 
-/** True when the signal was aborted by a newer request of its group. */
+/** True when the signal was aborted by a newer request of its group (check only for a cancelled generation: one that ended first is complete). */
 export function isSuperseded(signal: AbortSignal): boolean {
   return signal.aborted && signal.reason instanceof AppError && signal.reason.code === "cancelled";
 }

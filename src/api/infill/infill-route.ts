@@ -81,7 +81,8 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
   const results = await Promise.all(
     Array.from({ length: count }, async (_, index) => collect((await start(index)).events)),
   );
-  if (isSuperseded(signal)) throw supersededError();
+  if (results.some((result) => result.reason === "cancelled") && isSuperseded(signal))
+    throw supersededError();
   const bodies = results.map((result, index) => completionBody(result, { index, model, isWarmUp }));
   return context.json(count === 1 ? bodies[0] : bodies);
 }

@@ -80,7 +80,7 @@ async function generate(
   );
   if (body.stream === false) {
     const result = await collect(started.events);
-    if (isSuperseded(signal)) throw supersededError();
+    if (result.reason === "cancelled" && isSuperseded(signal)) throw supersededError();
     return context.json({
       ...piece({ kind, model: request.model, time: deps.time }, result.text),
       ...final(

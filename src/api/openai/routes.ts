@@ -96,7 +96,7 @@ async function generate(
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
     const result = await collect(started.events);
-    if (isSuperseded(signal)) throw supersededError();
+    if (result.reason === "cancelled" && isSuperseded(signal)) throw supersededError();
     const choice =
       kind === "chat"
         ? {
