@@ -19,6 +19,7 @@ const userRoutes: Record<string, readonly (string | RegExp)[]> = {
     "/api/version",
     // Who am I: the shell asks it to know which panels to show.
     "/v1/whoami",
+    "/props",
   ],
   POST: [
     "/v1/chat/completions",
@@ -29,6 +30,7 @@ const userRoutes: Record<string, readonly (string | RegExp)[]> = {
     "/api/embed",
     "/api/embeddings",
     "/api/show",
+    "/infill",
   ],
   // The route itself refuses another key's request.
   DELETE: [/^\/v1\/requests\/[^/]+$/],

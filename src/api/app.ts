@@ -16,6 +16,9 @@ import { forClient, redactorFor } from "./client-paths.js";
 import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
+import { mountInfillRoute } from "./infill/infill-route.js";
+import { mountModelManagementRoutes } from "./ollama/manage-routes.js";
+import { mountPullRoute } from "./ollama/pull-route.js";
 import { mountOllamaRoutes } from "./ollama/routes.js";
 import { mountOpenAiRoutes } from "./openai/routes.js";
 import { acceptRequestId } from "./request-id.js";
@@ -65,6 +68,9 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   mountQueueRoutes(app, deps);
   mountOpenAiRoutes(app, deps);
   mountOllamaRoutes(app, deps);
+  mountInfillRoute(app, deps);
+  mountPullRoute(app, deps);
+  mountModelManagementRoutes(app, deps);
   if (deps.keys !== undefined) app.route("/", adminKeyRoutes(deps.keys, deps.events));
 
   app.notFound((context) => {

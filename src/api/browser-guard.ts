@@ -20,7 +20,7 @@ export interface BrowserGuardOptions {
 }
 
 const allowedMethods = "GET, POST, DELETE, OPTIONS";
-const allowedHeaders = "Authorization, Content-Type, X-Api-Key, X-Priority, X-Request-Id";
+const allowedHeaders = "Authorization, Content-Type, X-Api-Key, X-Priority, X-Request-Group, X-Request-Id";
 const exposedHeaders = "X-Request-Id, Retry-After";
 const preflightMaxAgeSeconds = 600;
 

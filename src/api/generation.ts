@@ -13,6 +13,7 @@ import {
   type StreamEvent,
   type GenerateRequest,
   type ToolCall,
+  type TokenLogprob,
   type Usage,
 } from "../core/index.js";
 import type { Scheduler } from "../scheduler/index.js";
@@ -159,6 +160,8 @@ export interface CollectedGeneration {
   text: string;
   /** Tool calls in the order they were made (empty when the model answered in text). */
   toolCalls: ToolCall[];
+  /** Per-token log-probabilities, when the request asked for them. */
+  logprobs?: TokenLogprob[] | undefined;
   reason: FinishReason;
   usage: Usage;
   timings: { loadMs: number; promptMs: number; decodeMs: number };
@@ -168,11 +171,15 @@ export interface CollectedGeneration {
 export async function collect(events: AsyncIterable<StreamEvent>): Promise<CollectedGeneration> {
   let text = "";
   const toolCalls: ToolCall[] = [];
+  let logprobs: TokenLogprob[] | undefined;
   for await (const event of events) {
-    if (event.type === "text-delta") text += event.text;
+    if (event.type === "text-delta") {
+      text += event.text;
+      if (event.logprobs !== undefined) (logprobs ??= []).push(...event.logprobs);
+    }
     if (event.type === "tool-call") toolCalls.push(event.call);
     if (event.type === "end")
-      return { text, toolCalls, reason: event.reason, usage: event.usage, timings: event.timings };
+      return { text, toolCalls, logprobs, reason: event.reason, usage: event.usage, timings: event.timings };
   }
   return {
     text,

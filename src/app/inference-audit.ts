@@ -60,6 +60,15 @@ function redactedInput(input: GenerateInput): unknown {
       };
     case "text":
       return { prompt: redactContent(input.prompt) };
+    case "infill":
+      return {
+        prefix: redactContent(input.prefix),
+        suffix: redactContent(input.suffix),
+        ...(input.prompt === undefined ? {} : { prompt: redactContent(input.prompt) }),
+        ...(input.extra === undefined
+          ? {}
+          : { extra: input.extra.map((chunk) => ({ ...chunk, text: redactContent(chunk.text) })) }),
+      };
   }
 }
 

@@ -67,6 +67,8 @@ export interface Config {
   corsOrigins: string[];
   maxBodyBytes: number;
   maxTokensLimit: number;
+  /** Fill-in-the-middle prompt order (docs/decisions/0021). */
+  fimOrder: "psm" | "spm";
   heartbeatMs: number;
   /** Generation events closer than this share one runner→server message and socket write; 0 = one each. */
   streamCoalesceMs: number;
@@ -444,6 +446,15 @@ export const settings: SettingsTable = {
     defaultText: "32768",
     parse: parseInteger(1, 10_000_000),
     description: "Largest max_tokens / num_predict a request may ask for.",
+  },
+  fimOrder: {
+    env: "RAWRXD_FIM_ORDER",
+    flag: "--fim-order",
+    defaultValue: () => "psm",
+    defaultText: "psm",
+    parse: parseEnum(["psm", "spm"] as const),
+    description:
+      "Fill-in-the-middle prompt order: psm (<PRE> prefix <SUF> suffix <MID>, what most code models are trained on) or spm (<SUF> suffix <PRE> prefix <MID>: a keystroke re-evaluates only the typed tokens; for models trained on it, as llama-server's --spm-infill).",
   },
   heartbeatMs: {
     env: "RAWRXD_HEARTBEAT",

@@ -49,7 +49,27 @@ export type GenerateInput =
   | { kind: "chat"; messages: ChatMessage[] }
   /** Ollama /api/generate: the model's template around system + prompt when it has one, else plain text. */
   | { kind: "instruction"; prompt: string; system?: string | undefined }
-  | { kind: "text"; prompt: string; /** Skip the BOS token. */ raw?: boolean };
+  | { kind: "text"; prompt: string; /** Skip the BOS token. */ raw?: boolean }
+  /** Fill-in-the-middle with the model's FIM tokens (docs/decisions/0021-fill-in-the-middle.md). */
+  | InfillInput;
+
+/** Other files' text placed before the FIM prefix, as llama-server's `input_extra`. */
+export interface InfillChunk {
+  text: string;
+  filename?: string | undefined;
+}
+
+/** Rendered as [BOS] extra… <PRE> prefix prompt <SUF> suffix <MID> (PSM order, as llama-server), or SPM. */
+export interface InfillInput {
+  kind: "infill";
+  prefix: string;
+  suffix: string;
+  /** Text after the prefix (llama-server's `prompt`): the cursor's line so far, for instance. */
+  prompt?: string | undefined;
+  extra?: InfillChunk[] | undefined;
+  /** psm (default): prefix first; spm: suffix first, so an edit at the cursor keeps the suffix cached. */
+  order?: "psm" | "spm" | undefined;
+}
 
 export interface SamplingOptions {
   /** 0 means greedy. */
@@ -84,6 +104,11 @@ export interface GenerateRequest {
   json?: { schema?: Record<string, unknown> } | undefined;
   /** Functions the model may call, through its chat template (chat input only). */
   tools?: ToolOptions | undefined;
+  /**
+   * Per-token log-probabilities on each text-delta (OpenAI logprobs), with the `top` most likely
+   * alternatives; undefined = not computed (they cost a pass over the vocabulary per token).
+   */
+  logprobs?: { top: number } | undefined;
   /** Emit `progress` events while the prompt is evaluated. */
   reportProgress: boolean;
   priority: Priority;
@@ -108,6 +133,14 @@ export interface ResumeState {
   evaluatedTokens?: number | undefined;
   /** Tokens of earlier runs evaluated again so far (a resume whose saved KV state was not kept). */
   reevaluatedTokens?: number | undefined;
+}
+
+/** One generated token's log-probability (natural log, after the request's sampling options). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  /** The most likely tokens at this position, most likely first (as many as asked for). */
+  top: { token: string; logprob: number }[];
 }
 
 export type FinishReason = "stop" | "length" | "cancelled" | "tool-calls";
@@ -135,7 +168,7 @@ export interface GenerationTimings {
 
 export type GenerateEvent =
   | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
-  | { type: "text-delta"; text: string; tokenCount: number }
+  | { type: "text-delta"; text: string; tokenCount: number; logprobs?: TokenLogprob[] | undefined }
   /**
    * A piece of a tool call's arguments as the model writes them (the pieces of a call, joined,
    * are its `arguments`). Optional: an engine may send only the complete `tool-call`.

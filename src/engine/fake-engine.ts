@@ -79,7 +79,16 @@ class FakeRunner implements ModelRunner {
   async *generate(request: GenerateRequest, signal: AbortSignal): AsyncGenerator<GenerateEvent> {
     const input = request.input;
     const prompt =
-      input.kind === "chat" ? input.messages.map((message) => message.content).join("\n") : input.prompt;
+      input.kind === "chat"
+        ? input.messages.map((message) => message.content).join("\n")
+        : input.kind === "infill"
+          ? [
+              ...(input.extra ?? []).map((chunk) => chunk.text),
+              input.prefix,
+              input.prompt ?? "",
+              input.suffix,
+            ].join("")
+          : input.prompt;
     const promptTokens = countTokens(prompt) + 1;
     if (promptTokens >= this.info.contextTokens) {
       throw new AppError(

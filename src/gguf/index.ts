@@ -19,3 +19,5 @@ export {
   isSyntheticModelPreset,
   type SyntheticModelPreset,
 } from "./synthetic-models.js";
+export { fimTokenIds, type FimTokenIds } from "./fim-tokens.js";
+export { createFimModelContents, writeFimModel, type FimModelOptions } from "./fim-model-writer.js";

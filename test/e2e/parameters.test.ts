@@ -30,8 +30,8 @@ async function post(path: string, body: unknown): Promise<{ status: number; body
 
 describe("refused parameters name themselves in a 400", () => {
   it.each([
-    ["/v1/chat/completions", { ...chat, logprobs: true }, "logprobs"],
-    ["/v1/chat/completions", { ...chat, top_logprobs: 3 }, "top_logprobs"],
+    ["/v1/chat/completions", { ...chat, logprobs: "yes" }, "logprobs"],
+    ["/v1/chat/completions", { ...chat, logprobs: true, top_logprobs: 21 }, "top_logprobs"],
     ["/v1/chat/completions", { ...chat, logit_bias: { "50256": -100 } }, "logit_bias"],
     ["/v1/chat/completions", { ...chat, n: 2 }, "n"],
     ["/v1/chat/completions", { ...chat, tool_choice: "required" }, "tool_choice"],
@@ -44,7 +44,7 @@ describe("refused parameters name themselves in a 400", () => {
     ["/v1/chat/completions", { ...chat, modalities: ["text", "audio"] }, "modalities.1"],
     ["/v1/chat/completions", { ...chat, audio: { voice: "alloy", format: "wav" } }, "audio"],
     ["/v1/chat/completions", { ...chat, web_search_options: {} }, "web_search_options"],
-    ["/v1/completions", { ...completion, logprobs: 5 }, "logprobs"],
+    ["/v1/completions", { ...completion, logprobs: 6 }, "logprobs"],
     ["/v1/completions", { ...completion, best_of: 3 }, "best_of"],
     ["/v1/completions", { ...completion, logit_bias: { "1": 5 } }, "logit_bias"],
     ["/v1/embeddings", { model: "alpha", input: "x", dimensions: 256 }, "dimensions"],

@@ -6,6 +6,8 @@ import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
+import { withFimOrder } from "../infill/infill-body.js";
+import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
 import { showBody, psBody, tagsBody } from "./model-views.js";
@@ -37,6 +39,10 @@ export function mountOllamaRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
   app.post("/api/embed", (context) => embed(context, deps));
 }
 
+function isBlank(value: string | undefined): boolean {
+  return value === undefined || value === "";
+}
+
 async function generate(
   context: Context<ApiEnv>,
   route: { deps: ApiDeps; schemas: Schemas; kind: Kind },
@@ -58,15 +64,16 @@ async function generate(
   const isEmpty =
     "messages" in body
       ? (body.messages ?? []).length === 0
-      : (body as { prompt?: string }).prompt === undefined || (body as { prompt?: string }).prompt === "";
+      : isBlank((body as { prompt?: string }).prompt) && isBlank((body as { suffix?: string }).suffix);
   if (isEmpty) return loadOrUnload(context, deps, { model: body.model, kind, keepAliveMs: keepAlive });
   const request = "messages" in body ? chatToNative(body, common) : generateToNative(body, common);
+  const signal = generationSignal(context, deps);
   const started = await startGeneration(
     deps.queue,
-    { ...request, ...requestOrigin(context) },
+    withFimOrder({ ...request, ...requestOrigin(context) }, config.fimOrder),
     {
       ...claimRequest(context),
-      clientSignal: context.req.raw.signal,
+      clientSignal: signal,
       keepAliveMs: keepAlive,
       drain: deps.drain,
       audit: deps.audit,
@@ -74,6 +81,7 @@ async function generate(
   );
   if (body.stream === false) {
     const result = await collect(started.events);
+    if (result.reason === "cancelled" && isSuperseded(signal)) throw supersededError();
     const reply = piece({ kind, model: request.model, time: deps.time }, result.text);
     if (result.toolCalls.length > 0)
       (reply["message"] as Record<string, unknown>)["tool_calls"] = wireToolCalls(result.toolCalls);
@@ -96,7 +104,7 @@ async function generate(
   return new Response(
     frameStream(frames, {
       onCancel: () => void started.close(),
-      clientSignal: context.req.raw.signal,
+      clientSignal: signal,
       time: deps.time,
     }),
     {

@@ -69,7 +69,8 @@ export function generateRequestSchema(maxTokensLimit: number) {
     prompt: z.string().optional(),
     system: z.string().optional(),
     raw: z.boolean().optional(),
-    suffix: z.string().max(0, "suffix (fill-in-the-middle) is not supported yet").optional(),
+    /** Fill-in-the-middle: text after the cursor (a non-empty suffix needs a model with FIM tokens). */
+    suffix: z.string().optional(),
     images: noImages,
     template: notSupported.nonEmpty(
       "template",

@@ -48,10 +48,13 @@ function base(body: GenerateBody | ChatBody, common: Common): Omit<GenerateReque
 
 export function generateToNative(body: GenerateBody, common: Common): GenerateRequest {
   const prompt = body.prompt ?? "";
+  // As Ollama: a non-empty suffix makes it fill-in-the-middle (the model's FIM tokens, no template).
   const input: GenerateRequest["input"] =
-    body.raw === true
-      ? { kind: "text", prompt, raw: true }
-      : { kind: "instruction", prompt, system: body.system };
+    body.suffix !== undefined && body.suffix !== ""
+      ? { kind: "infill", prefix: prompt, suffix: body.suffix }
+      : body.raw === true
+        ? { kind: "text", prompt, raw: true }
+        : { kind: "instruction", prompt, system: body.system };
   return { ...base(body, common), input };
 }
 

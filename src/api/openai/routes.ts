@@ -1,14 +1,18 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
-import type { StreamEvent } from "../../core/index.js";
+import type { StreamEvent, TokenLogprob } from "../../core/index.js";
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
+import type { ModelFile } from "../../models/index.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
+import { withFimOrder } from "../infill/infill-body.js";
+import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
+import { chatLogprobs, completionLogprobs } from "./logprobs.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
 import { chatToNative, completionToNative, finishReason, toBase64Floats, usageBody } from "./translate.js";
 import { ToolCallStream, wireToolCalls } from "./tool-calls.js";
@@ -27,6 +31,9 @@ export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
     completion: completionRequestSchema(deps.config.maxTokensLimit),
   };
   app.get("/v1/models", (context) => listModels(context, deps));
+  app.get("/v1/models/:id", async (context) =>
+    context.json(modelObject(await deps.catalog.resolveFile(context.req.param("id")))),
+  );
   app.post("/v1/chat/completions", (context) => generate(context, { deps, schemas, kind: "chat" }));
   app.post("/v1/completions", (context) => generate(context, { deps, schemas, kind: "completion" }));
   app.post("/v1/embeddings", (context) => embeddings(context, deps));
@@ -34,16 +41,17 @@ export function mountOpenAiRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
 
 async function listModels(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {
   const models = await deps.catalog.list();
-  return context.json({
-    object: "list",
-    data: models.map((model) => ({
-      id: model.name,
-      object: "model",
-      created: Math.floor(model.modifiedAt.getTime() / 1000),
-      // The bundled demo model, offered while the models folder is empty, says so.
-      owned_by: model.isDemo === true ? "rawrxd-demo" : "rawrxd",
-    })),
-  });
+  return context.json({ object: "list", data: models.map(modelObject) });
+}
+
+function modelObject(model: ModelFile) {
+  return {
+    id: model.name,
+    object: "model",
+    created: Math.floor(model.modifiedAt.getTime() / 1000),
+    // The bundled demo model, offered while the models folder is empty, says so.
+    owned_by: model.isDemo === true ? "rawrxd-demo" : "rawrxd",
+  };
 }
 
 async function generate(
@@ -74,12 +82,13 @@ async function generate(
     stream = body.stream === true;
     includeUsage = body.stream_options?.include_usage === true;
   }
+  const signal = generationSignal(context, deps);
   const started = await startGeneration(
     deps.queue,
-    { ...request, ...requestOrigin(context) },
+    withFimOrder({ ...request, ...requestOrigin(context) }, config.fimOrder),
     {
       ...claimRequest(context),
-      clientSignal: context.req.raw.signal,
+      clientSignal: signal,
       drain: deps.drain,
       audit: deps.audit,
     },
@@ -88,6 +97,7 @@ async function generate(
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
     const result = await collect(started.events);
+    if (result.reason === "cancelled" && isSuperseded(signal)) throw supersededError();
     const choice =
       kind === "chat"
         ? {
@@ -100,10 +110,15 @@ async function generate(
                     content: result.text.length === 0 ? null : result.text,
                     tool_calls: wireToolCalls(result.toolCalls),
                   },
-            logprobs: null,
+            logprobs: result.logprobs === undefined ? null : chatLogprobs(result.logprobs),
             finish_reason: finishReason(result.reason),
           }
-        : { index: 0, text: result.text, logprobs: null, finish_reason: finishReason(result.reason) };
+        : {
+            index: 0,
+            text: result.text,
+            logprobs: result.logprobs === undefined ? null : completionLogprobs(result.logprobs),
+            finish_reason: finishReason(result.reason),
+          };
     return context.json({
       id: shape.id,
       object: kind === "chat" ? "chat.completion" : "text_completion",
@@ -117,7 +132,7 @@ async function generate(
   const body = frameStream(frames, {
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
-    clientSignal: context.req.raw.signal,
+    clientSignal: signal,
     time: deps.time,
   });
   return new Response(body, { headers: streamHeaders("text/event-stream", id) });
@@ -180,8 +195,12 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
           }),
         );
       } else if (event.type === "text-delta") {
-        // The per-token frame: built from a prepared prefix, only the text is serialised.
-        if (event.text.length > 0) yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+        if (event.logprobs !== undefined) {
+          yield data(chunk([withLogprobs(choice(event.text, null), shape.kind, event.logprobs)]));
+        } else if (event.text.length > 0) {
+          // The per-token frame: built from a prepared prefix, only the text is serialised.
+          yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+        }
       } else if (event.type === "tool-call-delta" || event.type === "tool-call") {
         const pieces =
           event.type === "tool-call" ? toolCalls.complete(event.index, event.call) : toolCalls.piece(event);
@@ -208,6 +227,10 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
     // After the first byte the status is sent: report the error as one event, then end.
     yield data(errorBody(forClient(toAppError(error), shape.redact), "openai"));
   }
+}
+
+function withLogprobs(choice: object, kind: Kind, logprobs: TokenLogprob[]): object {
+  return { ...choice, logprobs: kind === "chat" ? chatLogprobs(logprobs) : completionLogprobs(logprobs) };
 }
 
 async function embeddings(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> {

@@ -62,6 +62,8 @@ export function chatRequestSchema(maxTokensLimit: number) {
   return z.object({
     ...samplingFields(maxTokensLimit),
     messages: z.array(messageSchema).min(1, "messages must contain at least one message"),
+    logprobs: z.boolean().nullable().optional(),
+    top_logprobs: z.number().int().min(0).max(20, "top_logprobs must be at most 20").nullable().optional(),
     tools: toolsSchema,
     tool_choice: toolChoiceSchema,
     parallel_tool_calls: z.boolean().nullable().optional(),
@@ -96,7 +98,10 @@ export function completionRequestSchema(maxTokensLimit: number) {
     ...samplingFields(maxTokensLimit),
     prompt: z.union([z.string(), z.array(z.string()).length(1, "only one prompt per request is supported")]),
     echo: z.literal(false, "echo is not supported").optional(),
-    suffix: z.null("suffix is not supported").optional(),
+    /** Legacy completions: the number of most likely alternatives per token (0-5). */
+    logprobs: z.number().int().min(0).max(5, "logprobs must be at most 5").nullable().optional(),
+    /** Fill-in-the-middle: text after the insertion point (needs a model with FIM tokens). */
+    suffix: z.string().nullable().optional(),
     best_of: z.literal(1, "only best_of=1 is supported").nullable().optional(),
   });
 }

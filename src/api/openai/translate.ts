@@ -26,6 +26,7 @@ export function chatToNative(
     ...common(body, options),
     input: { kind: "chat", messages: nameToolResults(messages) },
     ...(tools === undefined ? {} : { tools }),
+    logprobs: body.logprobs === true ? { top: body.top_logprobs ?? 0 } : undefined,
     json:
       format === undefined || format.type === "text"
         ? undefined
@@ -40,7 +41,15 @@ export function completionToNative(
   options: { id: string; priority: Priority; maxTokensDefault: number },
 ): GenerateRequest {
   const prompt = Array.isArray(body.prompt) ? body.prompt[0]! : body.prompt;
-  return { ...common(body, options), input: { kind: "text", prompt } };
+  const input: GenerateRequest["input"] =
+    body.suffix == null || body.suffix === ""
+      ? { kind: "text", prompt }
+      : { kind: "infill", prefix: prompt, suffix: body.suffix };
+  return {
+    ...common(body, options),
+    input,
+    logprobs: body.logprobs == null ? undefined : { top: body.logprobs },
+  };
 }
 
 function common(

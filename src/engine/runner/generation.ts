@@ -22,6 +22,7 @@ import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
 import { runToolGeneration } from "./tools.js";
+import { evaluateTokens } from "./token-logprobs.js";
 
 /** Prompt tokens evaluated per step while other work may be waiting. */
 const prefillChunkTokens = 128;
@@ -46,7 +47,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     return runToolGeneration(options, request.input.messages, request.tools);
   }
   const startedAt = systemTime.monotonicNow();
-  const prompt = preparePrompt(model, request.input);
+  const prompt = preparePrompt(model, request.input, request.model);
   if (prompt.tokens.length === 0)
     throw new GenerationError("bad-request", "The prompt is empty after tokenization.");
   const contextTokens = contextTokensFor(host, request);
@@ -217,12 +218,18 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   // Held text was a possible stop-string start when preempted: hold it again.
   if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
-  const iterator = sequence.evaluate(options.finalChunk, samplingFor(options, sampled));
+  const stream = evaluateTokens(sequence, model, {
+    tokens: options.finalChunk,
+    options: samplingFor(options, sampled),
+    logprobs: request.logprobs,
+  });
+  const iterator = stream.tokens;
   let reason: FinishReason = "length";
   const flushText = (text: string, tokenCount: number): void => {
     if (text.length === 0 && tokenCount === 0) return;
     gate.spend();
-    options.emit({ type: "text-delta", text, tokenCount });
+    const logprobs = tokenCount > 0 ? stream.take(tokenCount) : undefined;
+    options.emit({ type: "text-delta", text, tokenCount, ...(logprobs === undefined ? {} : { logprobs }) });
   };
   // The next token is asked for before this one is detokenized and sent, so the native decode
   // runs while JavaScript works; only when the reader has credit left and the output may go on.

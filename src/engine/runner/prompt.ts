@@ -5,6 +5,7 @@
  */
 import { LlamaText, resolveChatWrapper, type LlamaModel, type Token } from "node-llama-cpp";
 import type { ChatMessage, GenerateInput } from "../../core/index.js";
+import { infillPromptTokens } from "./infill-prompt.js";
 import { plainChatStops, renderPlainChat } from "../plain-chat.js";
 import { toChatHistory } from "./chat-history.js";
 
@@ -16,15 +17,28 @@ export interface PreparedPrompt {
   stopTokens: Token[];
 }
 
-export function preparePrompt(model: LlamaModel, input: GenerateInput): PreparedPrompt {
+export function preparePrompt(model: LlamaModel, input: GenerateInput, modelName = "model"): PreparedPrompt {
+  if (input.kind === "infill") {
+    return { tokens: infillPromptTokens(model, input, modelName), stopStrings: [], stopTokens: [] };
+  }
   if (input.kind === "text") {
-    return { tokens: tokenizeText(model, input.prompt, input.raw !== true), stopStrings: [], stopTokens: [] };
+    // Ollama's raw prompt is formatted by the client, special tokens included (Continue's raw FIM
+    // prompts "<|fim_prefix|>…"): they are parsed, as Ollama does. Other text prompts keep them as
+    // text: parsing changes how llama.cpp splits ordinary text (docs/decisions/0021).
+    return {
+      tokens: tokenizeText(model, input.prompt, {
+        withBos: input.raw !== true,
+        parseSpecial: input.raw === true,
+      }),
+      stopStrings: [],
+      stopTokens: [],
+    };
   }
   const template = model.fileInfo.metadata.tokenizer?.chat_template;
   if (input.kind === "instruction") {
     if (typeof template !== "string") {
       const text = input.system === undefined ? input.prompt : `${input.system}\n\n${input.prompt}`;
-      return { tokens: tokenizeText(model, text, true), stopStrings: [], stopTokens: [] };
+      return { tokens: tokenizeText(model, text, { withBos: true }), stopStrings: [], stopTokens: [] };
     }
     const messages: ChatMessage[] =
       input.system === undefined ? [] : [{ role: "system", content: input.system }];
@@ -35,7 +49,7 @@ export function preparePrompt(model: LlamaModel, input: GenerateInput): Prepared
   }
   if (typeof template !== "string") {
     return {
-      tokens: tokenizeText(model, renderPlainChat(input.messages), true),
+      tokens: tokenizeText(model, renderPlainChat(input.messages), { withBos: true }),
       stopStrings: [...plainChatStops],
       stopTokens: [],
     };
@@ -53,8 +67,16 @@ export function preparePrompt(model: LlamaModel, input: GenerateInput): Prepared
 }
 
 /** Tokenizes like LlamaCompletion does, so greedy output matches node-llama-cpp used directly. */
-function tokenizeText(model: LlamaModel, text: string, withBos: boolean): Token[] {
-  const bos = withBos && model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
-  const tokens = model.tokenize(text, false, bos === null ? undefined : "trimLeadingSpace");
+function tokenizeText(
+  model: LlamaModel,
+  text: string,
+  options: { withBos: boolean; parseSpecial?: boolean },
+): Token[] {
+  const bos = options.withBos && model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+  const tokens = model.tokenize(
+    text,
+    options.parseSpecial === true,
+    bos === null ? undefined : "trimLeadingSpace",
+  );
   return bos === null ? tokens : [bos, ...tokens];
 }

@@ -1,0 +1,129 @@
+/**
+ * llama-server's `POST /infill` (llama.vscode's completion endpoint): fill-in-the-middle with the
+ * model's FIM tokens. `content` for one completion, an array of completions for n_cmpl > 1, SSE
+ * chunks `{content, stop}` with stream: true. Without `model`, the only installed model answers.
+ */
+import type { Context, Hono } from "hono";
+import { AppError, toAppError } from "../../core/index.js";
+import { grantPriority, requestOrigin } from "../caller.js";
+import { forClient, redactorFor } from "../client-paths.js";
+import type { ApiDeps, ApiEnv } from "../deps.js";
+import { errorBody } from "../error-status.js";
+import { frameStream, streamHeaders } from "../event-stream.js";
+import { collect, startGeneration, type StartedGeneration } from "../generation.js";
+import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
+import { readJson } from "../request-body.js";
+import { completionBody, infillToNative, timingsBody, withFimOrder } from "./infill-body.js";
+import { infillRequestSchema, type InfillBody } from "./schema.js";
+
+export function mountInfillRoute(app: Hono<ApiEnv>, deps: ApiDeps): void {
+  const schema = infillRequestSchema(deps.config.maxTokensLimit);
+  app.post("/infill", async (context) => {
+    const body = await readJson(context, schema, deps.config.maxBodyBytes);
+    return infill(context, deps, body);
+  });
+  // llama-server's /props, as llama.vscode reads it: the context per sequence sizes its chunks.
+  app.get("/props", (context) =>
+    context.json({
+      default_generation_settings: { n_ctx: deps.config.contextTokens, params: { n_predict: -1 } },
+      total_slots: deps.config.parallel,
+      build_info: `rawrxd ${deps.version}`,
+    }),
+  );
+}
+
+async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody): Promise<Response> {
+  const model = body.model ?? (await onlyModel(deps));
+  const count = body.n_cmpl ?? 1;
+  if (count > 1 && body.stream === true)
+    throw new AppError("bad-request", "n_cmpl > 1 cannot be streamed; send stream: false.", {
+      param: "n_cmpl",
+    });
+  const id = context.get("requestId");
+  const priority = grantPriority(context, body.priority);
+  const signal = generationSignal(context, deps);
+  const isWarmUp = body.n_predict === 0;
+  const start = (index: number): Promise<StartedGeneration> => {
+    const requestId = count === 1 ? id : `${id}-${index}`;
+    const request = infillToNative(body, {
+      id: requestId,
+      model,
+      priority,
+      maxTokensLimit: deps.config.maxTokensLimit,
+    });
+    const keyId = context.get("caller").keyId;
+    return startGeneration(
+      deps.queue,
+      withFimOrder({ ...request, ...requestOrigin(context) }, deps.config.fimOrder),
+      {
+        onLeave: context.get("requestOwners").track(requestId, keyId),
+        clientSignal: signal,
+        drain: deps.drain,
+        audit: deps.audit,
+      },
+    );
+  };
+  if (body.stream === true) {
+    const started = await start(0);
+    const frames = streamFrames(started, { model, redact: redactorFor(deps.config) });
+    const stream = frameStream(frames, {
+      heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
+      onCancel: () => void started.close(),
+      clientSignal: signal,
+      time: deps.time,
+    });
+    return new Response(stream, { headers: streamHeaders("text/event-stream", id) });
+  }
+  // The completions run side by side when the model has free sequences, else one after another;
+  // each is read as it runs (a start waits for its first token, so waiting for all the starts
+  // before reading would deadlock with one sequence). One that fails fails the request; the others
+  // are still read to their end, which releases their sequences.
+  const results = await Promise.all(
+    Array.from({ length: count }, async (_, index) => collect((await start(index)).events)),
+  );
+  if (results.some((result) => result.reason === "cancelled") && isSuperseded(signal))
+    throw supersededError();
+  const bodies = results.map((result, index) => completionBody(result, { index, model, isWarmUp }));
+  return context.json(count === 1 ? bodies[0] : bodies);
+}
+
+async function onlyModel(deps: ApiDeps): Promise<string> {
+  const models = await deps.catalog.list();
+  if (models.length === 1) return models[0]!.name;
+  throw new AppError(
+    "bad-request",
+    models.length === 0
+      ? "No model is installed; pull one first (rawrxd pull), then send /infill again."
+      : `Several models are installed; name one in the request's "model" field (${models.map((entry) => entry.name).join(", ")}).`,
+    { param: "model" },
+  );
+}
+
+async function* streamFrames(
+  started: StartedGeneration,
+  shape: { model: string; redact: (message: string) => string },
+): AsyncGenerator<string> {
+  const data = (value: unknown): string => `data: ${JSON.stringify(value)}\n\n`;
+  try {
+    for await (const event of started.events) {
+      if (event.type === "text-delta") {
+        if (event.text.length > 0) yield data({ index: 0, content: event.text, stop: false, id_slot: -1 });
+      } else if (event.type === "end") {
+        yield data({
+          index: 0,
+          content: "",
+          stop: true,
+          id_slot: -1,
+          model: shape.model,
+          stop_type: event.reason === "length" ? "limit" : "eos",
+          tokens_predicted: event.usage.completionTokens,
+          tokens_evaluated: event.usage.promptTokens,
+          tokens_cached: event.usage.cachedTokens,
+          timings: timingsBody(event.usage, event.timings),
+        });
+      }
+    }
+  } catch (error) {
+    yield data(errorBody(forClient(toAppError(error), shape.redact), "native"));
+  }
+}
