@@ -89,8 +89,16 @@ describe("IDE clients' request shapes", () => {
     expect(chunks.every((chunk) => typeof chunk.choices[0]?.text === "string")).toBe(true);
   });
 
-  it("Cline: OpenAI chat with tools, tool_choice auto, parallel_tool_calls false, usage at the end; Ollama chat with num_ctx", async () => {
-    const response = await post("/v1/chat/completions", { ...fixture("cline-openai-chat"), max_tokens: 8 });
+  it("Cline: OpenAI chat with tools refused clearly on a template without tools, usage at the end without them; Ollama chat with num_ctx", async () => {
+    // Cline always sends tools: a model whose template cannot render them says so (400) instead of
+    // ignoring them (test/model/tool-calls.test.ts runs the same shape on tool-capable templates).
+    const refused = await post("/v1/chat/completions", { ...fixture("cline-openai-chat"), max_tokens: 8 });
+    expect(refused.status).toBe(400);
+    const error = ((await refused.json()) as Json).error;
+    expect(error.code).toBe("tools-not-supported");
+    expect(error.message).toMatch(/coder/);
+    const { tools: _tools, tool_choice: _choice, ...withoutTools } = fixture("cline-openai-chat");
+    const response = await post("/v1/chat/completions", { ...withoutTools, max_tokens: 8 });
     expect(response.status).toBe(200);
     const chunks = sseAsOpenAi(await response.text());
     const usage = chunks.at(-1).usage;

@@ -20,7 +20,7 @@ export function JsonView(props: { value: unknown; caption?: string }): JSX.Eleme
       ),
     ];
     return (
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table>
           {props.caption !== undefined && <caption>{props.caption}</caption>}
           <thead>
@@ -57,7 +57,7 @@ export function JsonView(props: { value: unknown; caption?: string }): JSX.Eleme
     const list = entries.find(([, item]) => Array.isArray(item));
     return (
       <div>
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0}>
           <table class="kv">
             {props.caption !== undefined && <caption>{props.caption}</caption>}
             <tbody>

@@ -122,7 +122,7 @@ export function ModelsPanel(props: { api: Api; admin: boolean; active: boolean; 
         </p>
       )}
       <h3>Library</h3>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table id="library">
           <thead>
             <tr>
@@ -207,7 +207,7 @@ export function ModelsPanel(props: { api: Api; admin: boolean; active: boolean; 
       )}
       {details !== undefined && <ModelDetails details={details} onClose={() => setDetails(undefined)} />}
       <h3>Loaded</h3>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table id="loaded">
           <thead>
             <tr>

@@ -186,7 +186,7 @@ export function OpsPanel(props: { api: Api; active: boolean }) {
         </ul>
       )}
       <h3>Recent requests</h3>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0}>
         <table id="request-log">
           <thead>
             <tr>

@@ -12,7 +12,7 @@ export interface QueueRequestWire {
 
 export function QueueTable(props: { requests: QueueRequestWire[]; onCancel: (id: string) => void }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0}>
       <table id="queue-requests">
         <thead>
           <tr>
