@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/core/index.js";
 import { LlamaCppEngine } from "../../src/engine/index.js";
+import { waitFor } from "../support/wait-for.js";
 import { storiesPath } from "./helpers.js";
 
 describe("runner log on load", () => {
@@ -23,8 +24,11 @@ describe("runner log on load", () => {
       gpu: "cpu",
       loadTimeoutMs: 60_000,
     });
+    // The runner's log lines travel beside the load's answer and may land just after it.
+    const isAboutSpecialTokens = (line: { message: string }): boolean => /special token/.test(line.message);
+    await waitFor(() => lines.some(isAboutSpecialTokens), "the special-token log line", 10_000);
     await runner.dispose();
-    const aboutSpecialTokens = lines.filter((line) => /special token/.test(line.message));
+    const aboutSpecialTokens = lines.filter(isAboutSpecialTokens);
     expect(aboutSpecialTokens.map((line) => line.level)).toEqual(["debug"]);
     expect(aboutSpecialTokens[0]?.message).toMatch(/tokenizer\.ggml\.padding_token_id/);
     expect(lines.filter((line) => line.level === "warn")).toEqual([]);
