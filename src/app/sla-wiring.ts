@@ -67,7 +67,7 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       backupState = { state: "missed", reason: `${event.kind} backup missed: ${event.reason}` };
     }),
   ];
-  const lag = monitorEventLoopDelay({ resolution: 20 });
+  const lag = monitorEventLoopDelay({ resolution: 100 });
   lag.enable();
   const probes: SlaProbes = {
     front: async (signal) => {
