@@ -42,14 +42,7 @@ export interface SlaReport {
   /** Fractions (0–1); null with no data. */
   availability: { observed: number | null; conservative: number | null };
   coverage: number | null;
-  budget: {
-    allowedSeconds: number;
-    spentSeconds: number;
-    remainingSeconds: number;
-    spentPercent: number | null;
-    burnRate: number | null;
-    projectedAvailability: number | null;
-  };
+  budget: BudgetView;
   /** Conservative availability ≥ target; null with no data. */
   isMet: boolean | null;
   incidents: {
@@ -77,7 +70,30 @@ export interface ReportInput {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const seconds = (ms: number): number => Math.round(ms) / 1000;
+/** Milliseconds as seconds with millisecond precision, as reports and the status give them. */
+export const seconds = (ms: number): number => Math.round(ms) / 1000;
+
+/** The error budget as the report and the live status show it. */
+export interface BudgetView {
+  allowedSeconds: number;
+  spentSeconds: number;
+  remainingSeconds: number;
+  spentPercent: number | null;
+  burnRate: number | null;
+  projectedAvailability: number | null;
+}
+
+/** `hasData` false: no projection (a month without data never projects 100 %). */
+export function budgetView(budget: ErrorBudget, hasData = true): BudgetView {
+  return {
+    allowedSeconds: seconds(budget.allowedMs),
+    spentSeconds: seconds(budget.spentMs),
+    remainingSeconds: seconds(budget.remainingMs),
+    spentPercent: budget.spentFraction === null ? null : budget.spentFraction * 100,
+    burnRate: budget.burnRate,
+    projectedAvailability: hasData ? budget.projectedAvailability : null,
+  };
+}
 
 /** The figures of a window up to `nowMs`, shared by the report and the live status. */
 export function measureWindow(
@@ -133,14 +149,7 @@ export function buildReport(input: ReportInput): SlaReport {
     },
     availability: { observed: availability.observed, conservative: availability.conservative },
     coverage: availability.coverage,
-    budget: {
-      allowedSeconds: seconds(budget.allowedMs),
-      spentSeconds: seconds(budget.spentMs),
-      remainingSeconds: seconds(budget.remainingMs),
-      spentPercent: budget.spentFraction === null ? null : budget.spentFraction * 100,
-      burnRate: budget.burnRate,
-      projectedAvailability: status === "no-data" ? null : budget.projectedAvailability,
-    },
+    budget: budgetView(budget, status !== "no-data"),
     isMet: budget.isMet,
     incidents: store
       .incidentsOverlapping(window, nowMs)

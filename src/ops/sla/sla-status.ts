@@ -8,7 +8,7 @@ import {
   type ErrorBudget,
   type StateTally,
 } from "./sla-arithmetic.js";
-import { measureWindow } from "./sla-report.js";
+import { budgetView, measureWindow, type BudgetView } from "./sla-report.js";
 import type { CheckResult, ServiceState } from "./service-state.js";
 import { SlaStore, type Incident, type MaintenanceWindow } from "./sla-store.js";
 import type { Database } from "../../store/index.js";
@@ -27,14 +27,7 @@ export interface SlaStatus {
   targetPercent: number;
   availability: { observed: number | null; conservative: number | null };
   coverage: number | null;
-  budget: {
-    allowedSeconds: number;
-    spentSeconds: number;
-    remainingSeconds: number;
-    spentPercent: number | null;
-    burnRate: number | null;
-    projectedAvailability: number | null;
-  };
+  budget: BudgetView;
   /** Burn rate over the last 5 m, 1 h, 6 h and 3 d. */
   burnRates: Record<string, number | null>;
   /** Burn-rate rules firing now. */
@@ -60,7 +53,6 @@ export interface StatusInput {
 }
 
 const iso = (ms: number): string => new Date(ms).toISOString();
-const seconds = (ms: number): number => Math.round(ms) / 1000;
 
 export function slaStatusOf(input: StatusInput): SlaStatus {
   const { nowMs, measured, settings, store } = input;
@@ -100,14 +92,7 @@ export function slaStatusOf(input: StatusInput): SlaStatus {
       conservative: measured.availability.conservative,
     },
     coverage: measured.availability.coverage,
-    budget: {
-      allowedSeconds: seconds(budget.allowedMs),
-      spentSeconds: seconds(budget.spentMs),
-      remainingSeconds: seconds(budget.remainingMs),
-      spentPercent: budget.spentFraction === null ? null : budget.spentFraction * 100,
-      burnRate: budget.burnRate,
-      projectedAvailability: budget.projectedAvailability,
-    },
+    budget: budgetView(budget),
     burnRates,
     firingAlerts: input.firingAlerts,
   };
