@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import type { Server } from "node:http";
 import { callerIdentity, createApiApp, RequestDrain } from "../api/index.js";
 import type { Config } from "../config/index.js";
 import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
@@ -87,17 +86,13 @@ export async function startServer(
   const database = Database.open({ path: join(config.home, "rawrxd.db") });
   // Read per request: a key created or revoked with `rawrxd keys` counts at once.
   const keys = new ApiKeyStore(database);
+  // What has opened so far: closed in reverse when a later step of the start fails.
+  const opened: (() => unknown)[] = [() => database.close()];
   try {
     const warning = checkExposure(config, keys.hasActiveKeys());
     if (warning !== undefined) logger.warn(warning);
-  } catch (error) {
-    database.close();
-    throw error;
-  }
-  let audit: AuditService | undefined;
-  try {
     // Before the serving path subscribes, so the first model load and request are on record.
-    audit = await startAuditService({
+    const audit: AuditService | undefined = await startAuditService({
       config,
       events,
       logger,
@@ -105,176 +100,169 @@ export async function startServer(
       version,
       openSegmentFile: options.openAuditSegmentFile,
     });
-  } catch (error) {
-    database.close();
-    throw error;
-  }
-  const loadPath = runnerLoadPath({
-    engine: options.engine ?? new LlamaCppEngine({ logger }),
-    tuning: runnerTuningOf(config),
-    // Loading needs the validated header only; digests are for listings.
-    resolve: (name) => catalog.resolveFile(name),
-  });
-  const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
-  const queue = createScheduler({
-    engine: loadPath.engine,
-    models: loadPath.models,
-    events,
-    time: systemTime,
-    logger,
-    contextTokens: config.contextTokens,
-    parallel: config.parallel,
-    threads: config.threads,
-    gpu: gpu.initial.chosen,
-    estimateMemory,
-    loadTimeoutMs: config.loadTimeoutMs,
-    maxLoadedModels: config.maxLoadedModels,
-    maxQueued: config.maxQueued,
-    maxQueuedPerModel: config.maxQueuedPerModel,
-    queuePolicy: config.queuePolicy,
-    agingStepMs: config.priorityAgingMs,
-    // Preemption serves priorities: under FIFO it would only redo work.
-    isPreemptionEnabled: !config.noPreemption,
-    memoryBudgetBytes:
-      config.memoryBudgetBytes >= 0
-        ? config.memoryBudgetBytes
-        : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
-    pinnedModels: config.pinnedModels,
-    queueTimeoutMs: config.queueTimeoutMs,
-    keepAliveMs: config.keepAliveMs,
-  });
-  const metrics = config.noMetrics
-    ? undefined
-    : new MetricsCollector({
-        events,
-        logger,
-        database,
-        time: systemTime,
-        settings: metricsSettingsOf(config),
-        serverState: () => serverStateOf(queue, gpu.initial.chosen),
-      });
-  metrics?.start();
-  const sla = createSlaService({
-    config,
-    database,
-    events,
-    logger,
-    time: systemTime,
-    queue,
-    metricsRegistry: metrics?.prometheus.registry,
-  });
-  const backup = await startBackupService({
-    config,
-    events,
-    logger,
-    time: systemTime,
-    registry: metrics?.prometheus.registry,
-  }).catch(async (error: unknown) => {
-    metrics?.close();
-    await audit?.close("backup-failed").catch(() => undefined);
-    database.close();
-    throw error;
-  });
-  let isReady = false;
-  const drain = new RequestDrain(systemTime);
-  const app = createApiApp({
-    config,
-    queue,
-    catalog,
-    logger,
-    version,
-    time: systemTime,
-    isReady: () => isReady,
-    drain,
-    keys,
-    events,
-    audit: audit?.gate,
-  });
-  if (metrics !== undefined)
+    opened.push(() => audit?.close("start-failed"));
+    const loadPath = runnerLoadPath({
+      engine: options.engine ?? new LlamaCppEngine({ logger }),
+      tuning: runnerTuningOf(config),
+      // Loading needs the validated header only; digests are for listings.
+      resolve: (name) => catalog.resolveFile(name),
+    });
+    const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
+    const queue = createScheduler({
+      engine: loadPath.engine,
+      models: loadPath.models,
+      events,
+      time: systemTime,
+      logger,
+      contextTokens: config.contextTokens,
+      parallel: config.parallel,
+      threads: config.threads,
+      gpu: gpu.initial.chosen,
+      estimateMemory,
+      loadTimeoutMs: config.loadTimeoutMs,
+      maxLoadedModels: config.maxLoadedModels,
+      maxQueued: config.maxQueued,
+      maxQueuedPerModel: config.maxQueuedPerModel,
+      queuePolicy: config.queuePolicy,
+      agingStepMs: config.priorityAgingMs,
+      // Preemption serves priorities: under FIFO it would only redo work.
+      isPreemptionEnabled: !config.noPreemption,
+      memoryBudgetBytes:
+        config.memoryBudgetBytes >= 0
+          ? config.memoryBudgetBytes
+          : Math.max(0, availableMemoryBytes() - memoryMarginBytes),
+      pinnedModels: config.pinnedModels,
+      queueTimeoutMs: config.queueTimeoutMs,
+      keepAliveMs: config.keepAliveMs,
+    });
+    opened.push(() => queue.close());
+    const metrics = config.noMetrics
+      ? undefined
+      : new MetricsCollector({
+          events,
+          logger,
+          database,
+          time: systemTime,
+          settings: metricsSettingsOf(config),
+          serverState: () => serverStateOf(queue, gpu.initial.chosen),
+        });
+    metrics?.start();
+    opened.push(() => metrics?.close());
+    const sla = createSlaService({
+      config,
+      database,
+      events,
+      logger,
+      time: systemTime,
+      queue,
+      metricsRegistry: metrics?.prometheus.registry,
+    });
+    opened.push(() => sla?.close());
+    const backup = await startBackupService({
+      config,
+      events,
+      logger,
+      time: systemTime,
+      registry: metrics?.prometheus.registry,
+    });
+    opened.push(() => backup.close());
+    let isReady = false;
+    const drain = new RequestDrain(systemTime);
+    const app = createApiApp({
+      config,
+      queue,
+      catalog,
+      logger,
+      version,
+      time: systemTime,
+      isReady: () => isReady,
+      drain,
+      keys,
+      events,
+      audit: audit?.gate,
+    });
+    if (metrics !== undefined)
+      app.route(
+        "/",
+        createMetricsRoutes(metrics, {
+          onExport: ({ route, context, details }) =>
+            audit?.recordRead({
+              action: "metrics-export",
+              object: route,
+              reader: callerIdentity(context),
+              details,
+            }),
+        }),
+      );
+    if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
+    if (sla !== undefined) app.route("/", sla.routes());
     app.route(
       "/",
-      createMetricsRoutes(metrics, {
-        onExport: ({ route, context, details }) =>
-          audit?.recordRead({
-            action: "metrics-export",
-            object: route,
-            reader: callerIdentity(context),
-            details,
-          }),
-      }),
+      backup.routes(({ action, context, details }) =>
+        audit?.recordRead({
+          // The created backup itself is recorded as backup-create when it ends (audit-wiring).
+          action: action === "create" ? "backup-requested" : `backup-${action}`,
+          object: "backups",
+          reader: callerIdentity(context),
+          details,
+        }),
+      ),
     );
-  if (audit !== undefined) app.route("/", audit.routes(callerIdentity));
-  if (sla !== undefined) app.route("/", sla.routes());
-  app.route(
-    "/",
-    backup.routes(({ action, context, details }) =>
-      audit?.recordRead({
-        // The created backup itself is recorded as backup-create when it ends (audit-wiring).
-        action: action === "create" ? "backup-requested" : `backup-${action}`,
-        object: "backups",
-        reader: callerIdentity(context),
-        details,
-      }),
-    ),
-  );
-  app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
-  app.route("/", createModelRoutes({ catalog, queue, estimateMemory }));
-  app.route("/", createWebRoutes());
-  let server: Server;
-  try {
-    server = await listen(app.fetch, config);
+    app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
+    app.route("/", createModelRoutes({ catalog, queue, estimateMemory }));
+    app.route("/", createWebRoutes());
+    const server = await listen(app.fetch, config);
+    const port = (server.address() as AddressInfo).port;
+    const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
+    isReady = true;
+    const url = `http://${host}:${port}`;
+    sla?.start(url);
+
+    let closing: Promise<void> | undefined;
+    let markClosed!: () => void;
+    const closed = new Promise<void>((resolve) => (markClosed = resolve));
+    const close = (): Promise<void> => {
+      closing ??= (async () => {
+        isReady = false;
+        // First: its last heartbeat is the stop, not a failed check of a closing front.
+        await sla?.close();
+        await drainRequests(drain, { graceMs: config.shutdownGraceMs, logger });
+        await stopHttp(server, { flushMs: streamFlushMs, time: systemTime });
+        await queue.close();
+        // A backup in progress finishes before the database closes under it.
+        await backup.close();
+        metrics?.close();
+        database.close();
+        // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.
+        await audit
+          ?.close("shutdown")
+          .catch((error: unknown) => logger.error("Audit log could not be closed", { error: String(error) }));
+        process.off("SIGINT", onSignal);
+        process.off("SIGTERM", onSignal);
+        logger.info("Stopped");
+        markClosed();
+      })();
+      return closing;
+    };
+    const onSignal = (): void => void close();
+    if (options.handleSignals !== false) {
+      process.once("SIGINT", onSignal);
+      process.once("SIGTERM", onSignal);
+    }
+    logger.info("Listening", {
+      url,
+      modelsDir: config.modelsDir,
+      threads: config.threads === 0 ? "auto" : config.threads,
+      parallel: config.parallel,
+    });
+    return { url, port, events, queue, metrics, models, sla, close, closed };
   } catch (error) {
-    await sla?.close();
-    await backup.close();
-    metrics?.close();
-    await audit?.close("listen-failed").catch(() => undefined);
-    database.close();
+    for (const close of opened.reverse())
+      await Promise.resolve()
+        .then(close)
+        .catch(() => undefined);
     throw error;
   }
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
-  isReady = true;
-  const url = `http://${host}:${port}`;
-  sla?.start(url);
-
-  let closing: Promise<void> | undefined;
-  let markClosed!: () => void;
-  const closed = new Promise<void>((resolve) => (markClosed = resolve));
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      isReady = false;
-      // First: its last heartbeat is the stop, not a failed check of a closing front.
-      await sla?.close();
-      await drainRequests(drain, { graceMs: config.shutdownGraceMs, logger });
-      await stopHttp(server, { flushMs: streamFlushMs, time: systemTime });
-      await queue.close();
-      // A backup in progress finishes before the database closes under it.
-      await backup.close();
-      metrics?.close();
-      database.close();
-      // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.
-      await audit
-        ?.close("shutdown")
-        .catch((error: unknown) => logger.error("Audit log could not be closed", { error: String(error) }));
-      process.off("SIGINT", onSignal);
-      process.off("SIGTERM", onSignal);
-      logger.info("Stopped");
-      markClosed();
-    })();
-    return closing;
-  };
-  const onSignal = (): void => void close();
-  if (options.handleSignals !== false) {
-    process.once("SIGINT", onSignal);
-    process.once("SIGTERM", onSignal);
-  }
-  logger.info("Listening", {
-    url,
-    modelsDir: config.modelsDir,
-    threads: config.threads === 0 ? "auto" : config.threads,
-    parallel: config.parallel,
-  });
-  return { url, port, events, queue, metrics, models, sla, close, closed };
 }
 
 function metricsSettingsOf(config: Readonly<Config>): MetricsSettings {
