@@ -20,6 +20,15 @@ export default defineConfig({
         },
       },
       { test: { name: "web", include: ["web/src/**/*.test.ts"], testTimeout: 20_000 } },
+      // Hardening (#15): hostile input, injected and real faults, and the operator's whole run.
+      ...["adversarial", "faults", "integration"].map((name) => ({
+        test: {
+          name,
+          include: [`test/${name}/**/*.test.ts`],
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      })),
       {
         test: {
           name: "browser",
