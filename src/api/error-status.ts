@@ -30,7 +30,9 @@ const statusByCode: Record<ErrorCode, number> = {
   // Fail-closed: nothing runs unrecorded; an operator must fix the audit folder first.
   "audit-unavailable": 503,
   cancelled: 499,
-  "model-invalid": 500,
+  // The file under that name cannot be served (a broken or hostile GGUF, a FIFO, a directory):
+  // the request named it, so a client error the client can act on, not a server fault (#15).
+  "model-invalid": 422,
   "model-load-failed": 500,
   "runner-crashed": 500,
   "runner-failed": 500,

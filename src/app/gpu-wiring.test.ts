@@ -17,6 +17,7 @@ describe("runnerLoadPath", () => {
       path: storiesPath,
       sizeBytes: 1,
       modifiedAt: new Date(0),
+      fileIdentity: "1:1:1:0",
       info,
     };
     const fake = new FakeEngine();

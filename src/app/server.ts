@@ -30,6 +30,7 @@ import { startAuditService, type AuditService } from "./audit-wiring.js";
 import { startBackupService } from "./backup-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
 import { plannedMemoryEstimate, runnerLoadPath, runnerTuningOf } from "./gpu-wiring.js";
+import { guardModelFileChanges } from "./model-file-guard.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
 import { createSlaService, type SlaService } from "./sla-wiring.js";
 import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
@@ -104,8 +105,13 @@ export async function startServer(
     const loadPath = runnerLoadPath({
       engine: options.engine ?? new LlamaCppEngine({ logger }),
       tuning: runnerTuningOf(config),
-      // Loading needs the validated header only; digests are for listings.
-      resolve: (name) => catalog.resolveFile(name),
+      // Loading needs the validated header only; digests are for listings. A file changed on
+      // disk since its runner loaded stops that runner first (model-file-guard.ts).
+      resolve: guardModelFileChanges({
+        resolve: (name) => catalog.resolveFile(name),
+        unload: (name) => queue.unload(name),
+        logger,
+      }),
     });
     const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
     const queue = createScheduler({

@@ -11,6 +11,12 @@ export interface GgufLimits {
   maxKeyBytes: number;
   /** Longest string value (also each string inside an array), in bytes. Default 1 MiB. */
   maxStringBytes: number;
+  /**
+   * Longest token in `tokenizer.ggml.tokens`, in bytes. Default 4 KiB: published vocabularies
+   * stay far below (byte-level BPE tokens are at most a few hundred bytes, SentencePiece pieces
+   * 16 characters unless user-defined).
+   */
+  maxTokenBytes: number;
   /** Most elements in one metadata array. Default 16,777,216. */
   maxArrayLength: number;
   /** Deepest nesting of arrays inside arrays; 1 allows no nesting. Default 2. */
@@ -28,6 +34,7 @@ export const defaultGgufLimits: Readonly<GgufLimits> = Object.freeze({
   maxKeyValueCount: 65_536,
   maxKeyBytes: 65_535,
   maxStringBytes: 1024 * 1024,
+  maxTokenBytes: 4 * 1024,
   maxArrayLength: 16 * 1024 * 1024,
   maxArrayDepth: 2,
   maxHeaderBytes: 256 * 1024 * 1024,

@@ -6,6 +6,8 @@ export { readGgufHeader, type ReadGgufHeaderOptions } from "./read-gguf-header.j
 export type { GgufInfo } from "./gguf-info.js";
 export type { GgufTensorInfo } from "./read-tensor-infos.js";
 export type { GgufArraySummary, GgufMetadataValue } from "./read-metadata.js";
+export { describeFileKind } from "./file-kind.js";
+export { llamaCppArchitectures, llamaCppArchitecturesSource } from "./llama-architectures.js";
 export { defaultGgufLimits, type GgufLimits } from "./gguf-limits.js";
 export { ggmlTypes, type GgmlType } from "./ggml-types.js";
 export { fileTypeLabel, type GgufValueTypeName } from "./gguf-format.js";

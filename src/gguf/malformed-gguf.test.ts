@@ -217,7 +217,7 @@ const cases: MalformedCase[] = [
   {
     name: "truncated inside a token",
     contents: { ...valid, truncateAtByte: 3000 },
-    problem: `the file ends (size 3000 bytes) inside the length of a string in the array "tokenizer.ggml.tokens"`,
+    problem: `the file ends (size 3000 bytes) inside the length of a token in "tokenizer.ggml.tokens" (index`,
   },
   { name: "head_count=0", contents: withUint32("llama.attention.head_count", 0), problem: "head_count is 0" },
   {
@@ -332,7 +332,7 @@ describe("readGgufHeader rejects malformed files", () => {
   it("rejects a directory", async () => {
     const path = join(directory, "directory.gguf");
     await mkdir(path);
-    await expectInvalid(path, "it is not a regular file");
+    await expectInvalid(path, "it is a directory, not a regular file");
   });
 
   it("reports a missing file as model-not-found", async () => {

@@ -1,7 +1,10 @@
+import { constants } from "node:fs";
 import { open, type FileHandle } from "node:fs/promises";
 import { AppError } from "../core/index.js";
 import { checkHyperparameters, readArchitecture } from "./check-hyperparameters.js";
+import { checkArchitectureKnown, checkVocabulary } from "./check-vocabulary.js";
 import { ChunkedFileReader } from "./chunked-file-reader.js";
+import { describeFileKind } from "./file-kind.js";
 import { defaultGgufAlignmentBytes, ggufMagic, supportedGgufVersions } from "./gguf-format.js";
 import { describeGguf, type GgufInfo } from "./gguf-info.js";
 import { defaultGgufLimits, type GgufLimits } from "./gguf-limits.js";
@@ -25,13 +28,20 @@ export async function readGgufHeader(path: string, options: ReadGgufHeaderOption
   const limits: GgufLimits = { ...defaultGgufLimits, ...options.limits };
   let handle: FileHandle;
   try {
-    handle = await open(path, "r");
+    // Non-blocking: opening a FIFO for reading would otherwise wait for a writer forever (and hold
+    // a libuv thread); the stat below then refuses it. Regular files ignore the flag.
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
     throw toOpenError(path, error);
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new GgufProblem("it is not a regular file", "Pass the path of a .gguf file.");
+    if (!stats.isFile()) {
+      throw new GgufProblem(
+        `it is ${describeFileKind(stats)}, not a regular file`,
+        "Pass the path of a .gguf file.",
+      );
+    }
     const reader = new ChunkedFileReader(handle, {
       path,
       fileBytes: stats.size,
@@ -69,6 +79,8 @@ async function readHeader(reader: ChunkedFileReader, path: string, limits: GgufL
   const keyValues = await readKeyValues(reader, keyValueCount, limits);
   const alignmentBytes = readAlignment(keyValues);
   const architecture = readArchitecture(keyValues);
+  checkArchitectureKnown(architecture);
+  checkVocabulary(keyValues);
   const tensors = await readTensorInfos(reader, tensorCount);
   const headerEnd = reader.position;
   const tensorDataOffset =

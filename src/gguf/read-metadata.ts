@@ -62,6 +62,14 @@ interface ValueContext {
   keptLength: number;
 }
 
+/** Each string of the vocabulary is a token: a far tighter bound than other strings get. */
+function elementStringLimit(context: ValueContext): { maxBytes: number; what: string } {
+  if (context.key === "tokenizer.ggml.tokens") {
+    return { maxBytes: context.limits.maxTokenBytes, what: `a token in "${context.key}"` };
+  }
+  return { maxBytes: context.limits.maxStringBytes, what: `a string in the array "${context.key}"` };
+}
+
 async function readValueType(reader: ChunkedFileReader, what: string): Promise<GgufValueTypeName> {
   await reader.need(4, what);
   const id = reader.readUint32();
@@ -164,8 +172,10 @@ async function readArray(
     if (elementType === "array") {
       const { value } = await readArray(context, depth + 1);
       if (isKept) elements.push(value);
-    } else if (elementType === "string" && !isKept) {
-      await skipString(reader, limits.maxStringBytes, `a string in the array "${key}"`);
+    } else if (elementType === "string") {
+      const { maxBytes, what: element } = elementStringLimit(context);
+      if (isKept) elements.push(await readString(reader, maxBytes, `${element} (index ${index})`));
+      else await skipString(reader, maxBytes, `${element} (index ${index})`);
     } else {
       elements.push(await readScalar(context, elementType));
     }

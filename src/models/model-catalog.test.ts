@@ -114,7 +114,11 @@ describe("ModelCatalog.resolve", () => {
     const catalog = new ModelCatalog({ modelsDir });
     await expectAppError(catalog.resolve("half.gguf.partial"), "model-not-found");
     await expectAppError(catalog.resolve(".hidden"), "model-not-found");
-    await expectAppError(catalog.resolve("folder"), "model-not-found");
+    // A folder named like a model is refused by name, so its owner learns why (#15).
+    const folder = await expectAppError(catalog.resolve("folder"), "model-invalid");
+    expect(folder.message).toContain(
+      'Model "folder" is a directory in the models folder, not a regular file',
+    );
   });
 
   it("throws the header reader's error for an invalid file", async () => {

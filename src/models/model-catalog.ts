@@ -45,8 +45,7 @@ export interface CatalogContents {
 }
 
 interface CachedFile {
-  sizeBytes: number;
-  mtimeMs: number;
+  identity: string;
   header: Promise<GgufInfo>;
   digest: Promise<string> | undefined;
 }
@@ -134,6 +133,14 @@ export class ModelCatalog {
       isModelFileName(fileName) && (this.#onlyFileName === undefined || fileName === this.#onlyFileName);
     const result = isServed ? await locateModelFile(realDir, fileName) : undefined;
     if (result?.kind === "found") return this.#inFolder(result.file);
+    if (result?.kind === "not-a-file") {
+      throw new AppError(
+        "model-invalid",
+        `Model "${normalized}" is ${result.fileKind} in the models folder, not a regular file; ` +
+          "it was not opened. Put a .gguf file under that name, or remove it.",
+        { param: "model" },
+      );
+    }
     if (result?.kind === "outside-folder") {
       throw new AppError(
         "forbidden",
@@ -192,6 +199,7 @@ export class ModelCatalog {
       path: join(file.folder, file.fileName),
       sizeBytes: file.sizeBytes,
       modifiedAt: new Date(file.mtimeMs),
+      fileIdentity: fileIdentityOf(file),
       ...(file.isDemo ? { isDemo: true } : {}),
     };
   }
@@ -205,12 +213,13 @@ export class ModelCatalog {
 
   #cachedFile(file: CatalogFile): CachedFile {
     const cached = this.#cache.get(file.realPath);
-    if (cached?.sizeBytes === file.sizeBytes && cached.mtimeMs === file.mtimeMs) return cached;
+    const identity = fileIdentityOf(file);
+    if (cached?.identity === identity) return cached;
     const header = this.#readHeader(file.realPath);
     header.catch((error: unknown) => {
       this.#logger.warn("Ignoring an invalid model file.", { path: file.realPath, error: String(error) });
     });
-    const fresh: CachedFile = { sizeBytes: file.sizeBytes, mtimeMs: file.mtimeMs, header, digest: undefined };
+    const fresh: CachedFile = { identity, header, digest: undefined };
     this.#cache.set(file.realPath, fresh);
     return fresh;
   }
@@ -259,4 +268,9 @@ export class ModelCatalog {
       this.#logger.warn("Cannot write the models manifest.", { error: String(error) }),
     );
   }
+}
+
+/** Device, inode, size and mtime: a file replaced, rewritten or touched gets a new identity. */
+function fileIdentityOf(file: LocatedModelFile): string {
+  return `${file.device}:${file.inode}:${file.sizeBytes}:${file.mtimeMs}`;
 }

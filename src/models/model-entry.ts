@@ -10,6 +10,11 @@ export interface ModelFile {
   path: string;
   sizeBytes: number;
   modifiedAt: Date;
+  /**
+   * `device:inode:size:mtimeMs` of the real file when it was resolved: a different value for the
+   * same name means the file was replaced or rewritten since (a loaded runner holds the old one).
+   */
+  fileIdentity: string;
   info: GgufInfo;
   /** The bundled demo model, offered while the models folder has none (models/demo/README.md). */
   isDemo?: true;

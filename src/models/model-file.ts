@@ -4,6 +4,7 @@
  */
 import { lstat, realpath, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
+import { describeFileKind } from "../gguf/index.js";
 
 export interface LocatedModelFile {
   fileName: string;
@@ -13,12 +14,16 @@ export interface LocatedModelFile {
   realRelativePath: string;
   sizeBytes: number;
   mtimeMs: number;
+  /** Device and inode of the real file: with size and mtime, what tells a replaced file apart. */
+  device: number;
+  inode: number;
 }
 
 export type LocateResult =
   | { kind: "found"; file: LocatedModelFile }
   | { kind: "missing" }
-  | { kind: "not-a-file" }
+  /** A directory, FIFO, device or socket: never opened (a FIFO would block the reader). */
+  | { kind: "not-a-file"; fileKind: string }
   | { kind: "outside-folder" };
 
 /** `realModelsDir` must already be a realpath. */
@@ -31,7 +36,9 @@ export async function locateModelFile(realModelsDir: string, fileName: string): 
     if (isMissingFileError(error)) return { kind: "missing" };
     throw error;
   }
-  if (!linkStats.isFile() && !linkStats.isSymbolicLink()) return { kind: "not-a-file" };
+  if (!linkStats.isFile() && !linkStats.isSymbolicLink()) {
+    return { kind: "not-a-file", fileKind: describeFileKind(linkStats) };
+  }
   let realPath: string;
   try {
     realPath = await realpath(path);
@@ -42,7 +49,7 @@ export async function locateModelFile(realModelsDir: string, fileName: string): 
   }
   if (!isInsideFolder(realModelsDir, realPath)) return { kind: "outside-folder" };
   const targetStats = linkStats.isSymbolicLink() ? await stat(realPath) : linkStats;
-  if (!targetStats.isFile()) return { kind: "not-a-file" };
+  if (!targetStats.isFile()) return { kind: "not-a-file", fileKind: describeFileKind(targetStats) };
   return {
     kind: "found",
     file: {
@@ -51,6 +58,8 @@ export async function locateModelFile(realModelsDir: string, fileName: string): 
       realRelativePath: relative(realModelsDir, realPath),
       sizeBytes: targetStats.size,
       mtimeMs: targetStats.mtimeMs,
+      device: targetStats.dev,
+      inode: targetStats.ino,
     },
   };
 }

@@ -113,7 +113,7 @@ describe("error bodies sent to clients", () => {
 
   it("name the model instead of its file", async () => {
     const response = await postJson(`${test.url}/v1/chat/completions`, chat("broken"), { headers: auth });
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(422);
     const body = (await response.json()) as { error: { message: string; code: string } };
     expect(body.error.code).toBe("model-invalid");
     expect(body.error.message).toContain("broken.gguf");

@@ -93,7 +93,7 @@ describe("runner faults on the real engine", () => {
 
   it("a truncated GGUF gets a clear error naming the problem and never reaches llama.cpp", async () => {
     const response = await postJson(`${test.url}/api/generate`, { model: "truncated", prompt: "Hi" });
-    expect(response.status).toBe(500);
+    expect(response.status).toBe(422);
     const body = (await response.json()) as { error: string };
     expect(body.error).toMatch(/truncated\.gguf/);
     expect(body.error).toMatch(/past the end of the file|truncated|ends/i);
