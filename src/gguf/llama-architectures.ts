@@ -1,7 +1,6 @@
 /**
  * The model architectures (`general.architecture`) that the llama.cpp bundled with
- * node-llama-cpp 3.21.1 (llama.cpp release v0.4.0 of node-llama-cpp's build, LLM_ARCH_NAMES in
- * src/llama-arch.cpp) can load. "clip" is left out: llama.cpp knows the name only for
+ * node-llama-cpp 3.21.1 can load (LLM_ARCH_NAMES in its src/llama-arch.cpp). "clip" is left out: llama.cpp knows the name only for
  * llama-quantize and builds no model from it. test/adversarial/model-files-architectures.test.ts
  * compares this list with the bundled source (node_modules/node-llama-cpp/llama/gitRelease.bundle).
  * Update both together when node-llama-cpp is upgraded.
