@@ -10,5 +10,10 @@ export { parsePullSource, defaultHuggingFaceEndpoint, type PullSource } from "./
 export { normalizeModelName, modelNameFromFileName } from "./model-name.js";
 export { hashFileSha256, parseSha256Hex, type HashFile } from "./file-digest.js";
 export { manifestFileName } from "./manifest.js";
+export {
+  checkChatTemplate,
+  type ChatTemplateCheckOptions,
+  type ChatTemplateVerdict,
+} from "./chat-template-check.js";
 /** Fill-in-the-middle token ids of a model file, from its header metadata. */
 export { fimTokenIds, type FimTokenIds } from "../gguf/index.js";

@@ -6,8 +6,15 @@
  */
 import { mkdir, readdir, realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { AppError, silentLogger, toAppError, type Logger } from "../core/index.js";
+import { AppError, silentLogger, systemTime, toAppError, type Logger, type TimePort } from "../core/index.js";
 import { readGgufHeader, type GgufInfo } from "../gguf/index.js";
+import {
+  chatTemplateError,
+  checkChatTemplate,
+  defaultTemplateHeapMb,
+  defaultTemplateRenderTimeoutMs,
+  type ChatTemplateVerdict,
+} from "./chat-template-check.js";
 import { hashFileSha256, type HashFile } from "./file-digest.js";
 import { findManifestDigest, recordManifestDigest, updateManifest } from "./manifest.js";
 import { locateModelFile, type LocatedModelFile } from "./model-file.js";
@@ -28,6 +35,13 @@ export interface ModelCatalogOptions {
   onlyFileName?: string;
   /** A .gguf file offered, read in place, while the folder has no models: the bundled demo. */
   demoModelPath?: string;
+  /**
+   * Test-renders each file's chat template under a deadline before it is served
+   * (chat-template-check.ts). Default: in a worker, 2 s, 256 MB; `false` skips the check.
+   */
+  checkChatTemplate?: false | ((template: string) => Promise<ChatTemplateVerdict>);
+  /** For the template check's deadline. Default: systemTime. */
+  time?: TimePort;
 }
 
 /** A located file and where it lives: the models folder, or the demo model's own folder. */
@@ -57,6 +71,7 @@ export class ModelCatalog {
   readonly #logger: Logger;
   readonly #onlyFileName: string | undefined;
   readonly #demoModelPath: string | undefined;
+  readonly #checkChatTemplate: false | ((template: string) => Promise<ChatTemplateVerdict>);
   readonly #cache = new Map<string, CachedFile>();
   /** Hashes run one at a time: several multi-GB files read at once only thrash the disk. */
   #hashQueue: Promise<unknown> = Promise.resolve();
@@ -68,6 +83,16 @@ export class ModelCatalog {
     this.#logger = options.logger ?? silentLogger;
     this.#onlyFileName = options.onlyFileName;
     this.#demoModelPath = options.demoModelPath;
+    const time = options.time ?? systemTime;
+    this.#checkChatTemplate =
+      options.checkChatTemplate ??
+      ((template) =>
+        checkChatTemplate(template, {
+          time,
+          renderTimeoutMs: defaultTemplateRenderTimeoutMs,
+          maxHeapMb: defaultTemplateHeapMb,
+          logger: this.#logger,
+        }));
   }
 
   /** How many model files the folder holds, and whether the demo model stands in for them. */
@@ -215,13 +240,25 @@ export class ModelCatalog {
     const cached = this.#cache.get(file.realPath);
     const identity = fileIdentityOf(file);
     if (cached?.identity === identity) return cached;
-    const header = this.#readHeader(file.realPath);
+    const header = this.#readHeader(file.realPath).then((info) => this.#checkTemplate(file.realPath, info));
     header.catch((error: unknown) => {
       this.#logger.warn("Ignoring an invalid model file.", { path: file.realPath, error: String(error) });
     });
     const fresh: CachedFile = { identity, header, digest: undefined };
     this.#cache.set(file.realPath, fresh);
     return fresh;
+  }
+
+  /** A template that hangs or exhausts memory when rendered fails the file like a bad header. */
+  async #checkTemplate(path: string, info: GgufInfo): Promise<GgufInfo> {
+    if (info.chatTemplate === undefined || this.#checkChatTemplate === false) return info;
+    const verdict = await this.#checkChatTemplate(info.chatTemplate);
+    const error = chatTemplateError(path, verdict, {
+      renderTimeoutMs: defaultTemplateRenderTimeoutMs,
+      maxHeapMb: defaultTemplateHeapMb,
+    });
+    if (error !== undefined) throw error;
+    return info;
   }
 
   async #computeDigest(file: CatalogFile, cached: CachedFile): Promise<string> {
