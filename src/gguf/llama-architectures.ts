@@ -1,9 +1,9 @@
 /**
  * The model architectures (`general.architecture`) that the llama.cpp bundled with
- * node-llama-cpp 3.21.1 can load (LLM_ARCH_NAMES in its src/llama-arch.cpp). "clip" is left out: llama.cpp knows the name only for
- * llama-quantize and builds no model from it. test/adversarial/model-files-architectures.test.ts
- * compares this list with the bundled source (node_modules/node-llama-cpp/llama/gitRelease.bundle).
- * Update both together when node-llama-cpp is upgraded.
+ * node-llama-cpp 3.21.1 can load: LLM_ARCH_NAMES in its src/llama-arch.cpp, less "clip", which
+ * llama.cpp knows only for llama-quantize and builds no model from.
+ * test/adversarial/model-files-architectures.test.ts compares this list with the bundled source
+ * (node_modules/node-llama-cpp/llama/gitRelease.bundle): update it when node-llama-cpp is upgraded.
  */
 export const llamaCppArchitectures: ReadonlySet<string> = new Set([
   "llama",
