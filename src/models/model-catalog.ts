@@ -169,7 +169,8 @@ export class ModelCatalog {
     if (result?.kind === "outside-folder") {
       throw new AppError(
         "forbidden",
-        `Model "${normalized}" is a link to a file outside the models folder ${this.modelsDir}; ` +
+        // No folder path: clients would read it redacted as "the models folder the models folder".
+        `Model "${normalized}" is a link to a file outside the models folder; ` +
           "links there must point to files in the same folder. Move the file into the folder instead.",
         { param: "model" },
       );

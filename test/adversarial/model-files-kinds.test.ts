@@ -85,7 +85,8 @@ describe("model files that are not regular files in the models folder", () => {
     await expectRefused(test, "dev-zero", {
       status: 403,
       code: "forbidden",
-      message: /Model "dev-zero" is a link to a file outside the models folder/,
+      message:
+        /Model "dev-zero" is a link to a file outside the models folder; links there must point to files in the same folder/,
     });
   });
 
