@@ -58,6 +58,7 @@ describe("models with hostile chat templates", () => {
     test = await startHostileModelServer();
     await writeGguf(join(test.modelsDir, "looping-template.gguf"), withTemplate(endlessLoop));
     await writeGguf(join(test.modelsDir, "nested-template.gguf"), withTemplate(nestedLoops));
+    await writeGguf(join(test.modelsDir, "recursive-template.gguf"), withTemplate(selfCall));
   });
   afterAll(async () => test?.dispose());
 
@@ -71,6 +72,24 @@ describe("models with hostile chat templates", () => {
         ),
       });
     }
+  });
+
+  it("a recursive template: node-llama-cpp falls back from it, the chat request is answered (runner load included)", async () => {
+    const startedMs = systemTime.monotonicNow();
+    const response = await fetch(`${test.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "recursive-template",
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 4,
+      }),
+    });
+    const body = (await response.json()) as { choices: { finish_reason: string }[] };
+    expect(response.status, JSON.stringify(body)).toBe(200);
+    expect(body.choices[0]!.finish_reason).toBe("length");
+    // Bounded: a runner load on a busy CI box, not a hang until the test times out.
+    expect(systemTime.monotonicNow() - startedMs).toBeLessThan(90_000);
   });
 
   it("leaves the server healthy", async () => {
