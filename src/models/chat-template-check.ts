@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { AppError, type Logger, type TimePort } from "../core/index.js";
+import type { GgufInfo } from "../gguf/index.js";
 
 export interface ChatTemplateCheckOptions {
   time: TimePort;
@@ -111,4 +112,33 @@ export function chatTemplateError(
     "model-invalid",
     `Model file ${path} cannot be served: its chat template ("tokenizer.chat_template") ${what}, and would hang the model's runner. Replace the file, or fix its template.`,
   );
+}
+
+/** The check the catalog runs by default: in a worker, 2 s, 256 MB. */
+export function defaultChatTemplateCheck(
+  time: TimePort,
+  logger: Logger,
+): (template: string) => Promise<ChatTemplateVerdict> {
+  return (template) =>
+    checkChatTemplate(template, {
+      time,
+      renderTimeoutMs: defaultTemplateRenderTimeoutMs,
+      maxHeapMb: defaultTemplateHeapMb,
+      logger,
+    });
+}
+
+/** The header when its template (if any) passes `check`; a template that hangs fails the file like a bad header. */
+export async function requireServableTemplate(
+  path: string,
+  info: GgufInfo,
+  check: false | ((template: string) => Promise<ChatTemplateVerdict>),
+): Promise<GgufInfo> {
+  if (info.chatTemplate === undefined || check === false) return info;
+  const error = chatTemplateError(path, await check(info.chatTemplate), {
+    renderTimeoutMs: defaultTemplateRenderTimeoutMs,
+    maxHeapMb: defaultTemplateHeapMb,
+  });
+  if (error !== undefined) throw error;
+  return info;
 }

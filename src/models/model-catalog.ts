@@ -9,10 +9,8 @@ import { basename, dirname, join } from "node:path";
 import { AppError, silentLogger, systemTime, toAppError, type Logger, type TimePort } from "../core/index.js";
 import { readGgufHeader, type GgufInfo } from "../gguf/index.js";
 import {
-  chatTemplateError,
-  checkChatTemplate,
-  defaultTemplateHeapMb,
-  defaultTemplateRenderTimeoutMs,
+  defaultChatTemplateCheck,
+  requireServableTemplate,
   type ChatTemplateVerdict,
 } from "./chat-template-check.js";
 import { hashFileSha256, type HashFile } from "./file-digest.js";
@@ -83,16 +81,8 @@ export class ModelCatalog {
     this.#logger = options.logger ?? silentLogger;
     this.#onlyFileName = options.onlyFileName;
     this.#demoModelPath = options.demoModelPath;
-    const time = options.time ?? systemTime;
     this.#checkChatTemplate =
-      options.checkChatTemplate ??
-      ((template) =>
-        checkChatTemplate(template, {
-          time,
-          renderTimeoutMs: defaultTemplateRenderTimeoutMs,
-          maxHeapMb: defaultTemplateHeapMb,
-          logger: this.#logger,
-        }));
+      options.checkChatTemplate ?? defaultChatTemplateCheck(options.time ?? systemTime, this.#logger);
   }
 
   /** How many model files the folder holds, and whether the demo model stands in for them. */
@@ -241,25 +231,15 @@ export class ModelCatalog {
     const cached = this.#cache.get(file.realPath);
     const identity = fileIdentityOf(file);
     if (cached?.identity === identity) return cached;
-    const header = this.#readHeader(file.realPath).then((info) => this.#checkTemplate(file.realPath, info));
+    const header = this.#readHeader(file.realPath).then((info) =>
+      requireServableTemplate(file.realPath, info, this.#checkChatTemplate),
+    );
     header.catch((error: unknown) => {
       this.#logger.warn("Ignoring an invalid model file.", { path: file.realPath, error: String(error) });
     });
     const fresh: CachedFile = { identity, header, digest: undefined };
     this.#cache.set(file.realPath, fresh);
     return fresh;
-  }
-
-  /** A template that hangs or exhausts memory when rendered fails the file like a bad header. */
-  async #checkTemplate(path: string, info: GgufInfo): Promise<GgufInfo> {
-    if (info.chatTemplate === undefined || this.#checkChatTemplate === false) return info;
-    const verdict = await this.#checkChatTemplate(info.chatTemplate);
-    const error = chatTemplateError(path, verdict, {
-      renderTimeoutMs: defaultTemplateRenderTimeoutMs,
-      maxHeapMb: defaultTemplateHeapMb,
-    });
-    if (error !== undefined) throw error;
-    return info;
   }
 
   async #computeDigest(file: CatalogFile, cached: CachedFile): Promise<string> {
