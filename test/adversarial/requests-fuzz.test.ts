@@ -19,7 +19,7 @@ import { send, violation, type FuzzKeys } from "./requests-fuzz-check.testing.js
 
 const adminKey = "rxd_fuzz_admin_key_0123456789";
 const seed = fuzzSeed();
-const iterations = fuzzIterations(300);
+const iterations = fuzzIterations(1000);
 const perRequestTimeoutMs = 10_000;
 
 let test: TestServer;
