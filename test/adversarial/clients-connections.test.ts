@@ -135,7 +135,7 @@ describe("clients that leave", () => {
     expect(end.outcome).toBe("cancelled");
     if (!waitForToken) expect(end.completionTokens).toBe(0);
 
-    const metrics = (await (await fetch(`${test.url}/v1/metrics`, { headers: auth })).json());
+    const metrics = await (await fetch(`${test.url}/v1/metrics`, { headers: auth })).json();
     expect(JSON.stringify(metrics)).toMatch(/"cancelled":[1-9]/);
     const audit = await waitFor(async () => {
       const page = (await (

@@ -62,25 +62,26 @@ export class Rng {
   }
 }
 
-const model = "alpha";
 const messages = [{ role: "user", content: "hi" }];
 
-/** A valid body per route, so one broken field is the only fault in the request. */
-export const baseBodies: Record<string, Record<string, unknown>> = {
-  "POST /v1/chat/completions": { model, messages, max_tokens: 3 },
-  "POST /v1/completions": { model, prompt: "hi", max_tokens: 3 },
-  "POST /v1/embeddings": { model, input: "hi" },
-  "POST /api/generate": { model, prompt: "hi", stream: false, options: { num_predict: 3 } },
-  "POST /api/chat": { model, messages, stream: false, options: { num_predict: 3 } },
-  "POST /api/embed": { model, input: "hi" },
-  "POST /api/show": { model },
-  "POST /infill": { model, input_prefix: "a", input_suffix: "b", n_predict: 3 },
-  "POST /api/pull": { model, stream: false },
-  "DELETE /api/delete": { model: "beta" },
-  "POST /api/copy": { source: model, destination: "gamma" },
-  "POST /v1/admin/keys": { name: "fuzz", role: "user" },
-  "POST /v1/backups": { kind: "full" },
-};
+/** A valid body per route for `model`, so one broken field is the only fault in the request. */
+export function baseBodiesFor(model: string): Record<string, Record<string, unknown>> {
+  return {
+    "POST /v1/chat/completions": { model, messages, max_tokens: 3 },
+    "POST /v1/completions": { model, prompt: "hi", max_tokens: 3 },
+    "POST /v1/embeddings": { model, input: "hi" },
+    "POST /api/generate": { model, prompt: "hi", stream: false, options: { num_predict: 3 } },
+    "POST /api/chat": { model, messages, stream: false, options: { num_predict: 3 } },
+    "POST /api/embed": { model, input: "hi" },
+    "POST /api/show": { model },
+    "POST /infill": { model, input_prefix: "a", input_suffix: "b", n_predict: 3 },
+    "POST /api/pull": { model, stream: false },
+    "DELETE /api/delete": { model: "beta" },
+    "POST /api/copy": { source: model, destination: "gamma" },
+    "POST /v1/admin/keys": { name: "fuzz", role: "user" },
+    "POST /v1/backups": { kind: "full" },
+  };
+}
 
 /** Fields the dialects know, besides each base body's own: the fuzzer breaks these too. */
 const knownFields = [
@@ -223,8 +224,12 @@ const invalidJsonTexts = [
   '{"constructor": {"prototype": {"x": 1}}}',
 ];
 
-function body(rng: Rng, key: string): { bytes: Buffer; description: string; field: string | undefined } {
-  const base = structuredClone(baseBodies[key] ?? {});
+function body(
+  rng: Rng,
+  key: string,
+  model: string,
+): { bytes: Buffer; description: string; field: string | undefined } {
+  const base = structuredClone(baseBodiesFor(model)[key] ?? {});
   const kind = rng.below(10);
   if (kind === 0) {
     const text = rng.pick(invalidJsonTexts);
@@ -282,7 +287,6 @@ function describeValue(value: unknown): string {
 
 /** Path parameters: traversal, encoded traversal, NUL, absolute paths, bad escapes, huge. */
 const hostileSegments = [
-  "alpha",
   "..",
   "%2e%2e",
   "..%2f..%2fetc%2fpasswd",
@@ -313,8 +317,8 @@ const queryNames = [
   "read_data",
 ];
 
-function path(rng: Rng, route: Route): string {
-  if (rng.chance(0.3)) return route.path.replace(/:[A-Za-z]+/g, "alpha");
+function path(rng: Rng, route: Route, model: string): string {
+  if (rng.chance(0.3)) return route.path.replace(/:[A-Za-z]+/g, model);
   let result = route.path.replace(/:[A-Za-z]+/g, () => rng.pick(hostileSegments));
   if (rng.chance(0.1)) result += rng.pick(["/", "/..", "/%2e%2e/admin", "//", "/x"]);
   if (rng.chance(0.3)) {
@@ -364,16 +368,21 @@ function headers(rng: Rng): { values: Record<string, string>; description: strin
   return { values, description: notes.join(", ") };
 }
 
-/** Case `index` of the run with `seed`: the same on every run. */
-export function fuzzCase(seed: number, index: number, routes: readonly Route[]): FuzzCase {
+/** Case `index` of the run with `seed`: the same on every run. `model`: the installed model the base bodies name. */
+export function fuzzCase(
+  seed: number,
+  index: number,
+  options: { routes: readonly Route[]; model: string },
+): FuzzCase {
+  const { routes, model } = options;
   const rng = new Rng((seed ^ Math.imul(index + 1, 0x9e3779b1)) >>> 0);
   const route = rng.pick(routes);
   const method = rng.chance(0.8) ? route.method : rng.pick(methods);
   const auth = rng.pick<Auth>(["admin", "admin", "user", "wrong", "none"]);
   const key = `${route.method} ${route.path}`;
-  const hasBody = method !== "GET" && method !== "HEAD" && (key in baseBodies || rng.chance(0.5));
-  const made = hasBody ? body(rng, key) : undefined;
-  const wire = path(rng, route);
+  const hasBody = method !== "GET" && method !== "HEAD" && (key in baseBodiesFor(model) || rng.chance(0.5));
+  const made = hasBody ? body(rng, key, model) : undefined;
+  const wire = path(rng, route, model);
   const extra = headers(rng);
   const isChunked = made !== undefined && rng.chance(0.2);
   const parts = [`${method} ${wire.length > 120 ? `${wire.slice(0, 100)}…` : wire}`, `auth ${auth}`];
@@ -389,9 +398,7 @@ export function fuzzCase(seed: number, index: number, routes: readonly Route[]):
     body: made?.bytes,
     isChunked,
     field:
-      method === route.method &&
-      wire === route.path.replace(/:[A-Za-z]+/g, "alpha") &&
-      extra.description === ""
+      method === route.method && wire === route.path.replace(/:[A-Za-z]+/g, model) && extra.description === ""
         ? made?.field
         : undefined,
     routeKey: key,
