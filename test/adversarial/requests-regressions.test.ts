@@ -53,6 +53,39 @@ describe("request fuzzer regressions", () => {
     expect((JSON.parse(text) as { modelfile: string }).modelfile).toContain("FROM alpha.gguf\n");
   });
 
+  it.each([
+    ["/api/generate", "format", '{"model":"alpha","prompt":"hi","stream":false,"format":X}'],
+    [
+      "/v1/chat/completions",
+      "tools",
+      '{"model":"alpha","messages":[{"role":"user","content":"hi"}],"tools":[X]}',
+    ],
+    ["/v1/completions", "body", "[X]"],
+  ])(
+    "%s: 100,000-deep JSON in %s is a 400 naming it, before anything recurses into it",
+    async (path, field, template) => {
+      const deep = '{"a":'.repeat(100_000) + "1" + "}".repeat(100_000);
+      const response = await postJson(`${test.url}${path}`, template.replace("X", deep), {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      expect(response.status).toBe(400);
+      const text = await response.text();
+      expect(text).toContain(field);
+      expect(text).toContain("nested more than 100 levels");
+    },
+  );
+
+  it.each(["since=99999999999999999999", "until=99999999999999999999d"])(
+    "GET /v1/audit?%s (beyond what a Date holds) is a 400 naming the parameter, not a 500",
+    async (query) => {
+      const response = await fetch(`${test.url}/v1/audit?${query}`, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { param: string } }).error.param).toBe(query.split("=")[0]);
+    },
+  );
+
   it("headers over --max-header-bytes get 431 with a JSON error body", async () => {
     const raw = await rawExchange(
       `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ${"f".repeat(20_000)}\r\n\r\n`,
