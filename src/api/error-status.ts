@@ -17,6 +17,10 @@ const statusByCode: Record<ErrorCode, number> = {
   // Another operation holds the resource (a backup already running): retry once it ends.
   conflict: 409,
   "body-too-large": 413,
+  // Refused by Node's HTTP parser before any route runs (src/app/http-client-errors.ts).
+  "headers-too-large": 431,
+  // The request (headers, or headers and body) did not arrive within --header-timeout / --request-timeout.
+  "request-timeout": 408,
   "prompt-too-long": 400,
   // The model's chat template has no tool calling: answering in text would silently drop the tools.
   "tools-not-supported": 400,

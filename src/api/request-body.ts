@@ -5,6 +5,7 @@
 import type { Context } from "hono";
 import type { z } from "zod";
 import { AppError } from "../core/index.js";
+import { maxJsonDepth, pathBeyondDepth } from "./json-depth.js";
 
 export async function readJson<Schema extends z.ZodType>(
   context: Context,
@@ -20,6 +21,15 @@ export async function readJson<Schema extends z.ZodType>(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new AppError("bad-request", `The request body is not valid JSON: ${reason}.`);
+  }
+  const tooDeep = pathBeyondDepth(parsed);
+  if (tooDeep !== undefined) {
+    const field = tooDeep.length === 0 || Array.isArray(parsed) ? undefined : String(tooDeep[0]);
+    throw new AppError(
+      "bad-request",
+      `Invalid request: ${field === undefined ? "body" : `"${field}"`}: nested more than ${maxJsonDepth} levels deep; no request needs that many (JSON schemas and tool parameters nest a dozen at most).`,
+      field === undefined ? {} : { param: field },
+    );
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {

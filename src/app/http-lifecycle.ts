@@ -7,14 +7,32 @@ import { serve } from "@hono/node-server";
 import type { RequestDrain } from "../api/index.js";
 import type { Config } from "../config/index.js";
 import type { Logger, TimePort } from "../core/index.js";
+import { answerClientErrors } from "./http-client-errors.js";
 
 export function listen(
   fetch: (request: Request) => Response | Promise<Response>,
   config: Readonly<Config>,
 ): Promise<Server> {
+  const requestTimeout = Math.max(0, config.requestTimeoutMs);
+  // Node refuses a header timeout above the request timeout: the stricter one wins.
+  const headersTimeout = Math.max(
+    1,
+    requestTimeout > 0 ? Math.min(config.headerTimeoutMs, requestTimeout) : config.headerTimeoutMs,
+  );
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch, hostname: config.host, port: config.port, serverOptions: { maxHeaderSize: 16 * 1024 } },
+      {
+        fetch,
+        hostname: config.host,
+        port: config.port,
+        serverOptions: {
+          maxHeaderSize: config.maxHeaderBytes,
+          headersTimeout,
+          requestTimeout,
+          // Node checks both timeouts on this interval (default 30 s): a quarter of the shorter one.
+          connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
+        },
+      },
       () => resolve(server),
     ) as Server;
     server.once("error", (error: NodeJS.ErrnoException) => {
@@ -24,7 +42,7 @@ export function listen(
           : "";
       reject(new Error(`Cannot listen on ${config.host}:${config.port}: ${error.message}.${hint}`));
     });
-    server.headersTimeout = 30_000;
+    answerClientErrors(server, { maxHeaderBytes: config.maxHeaderBytes });
     server.keepAliveTimeout = 5_000;
   });
 }

@@ -61,6 +61,8 @@ export interface RunningServer {
   models: ModelsSummary;
   /** Undefined with --no-sla. */
   sla: SlaService | undefined;
+  /** Every route the HTTP app serves (method and Hono path), so tests cover new routes automatically. */
+  routes: readonly { method: string; path: string }[];
   /** Graceful stop; idempotent. */
   close(): Promise<void>;
   /** Settles once the server has stopped. */
@@ -261,7 +263,8 @@ export async function startServer(
       threads: config.threads === 0 ? "auto" : config.threads,
       parallel: config.parallel,
     });
-    return { url, port, events, queue, metrics, models, sla, close, closed };
+    const routes = app.routes.map(({ method, path }) => ({ method, path }));
+    return { url, port, events, queue, metrics, models, sla, routes, close, closed };
   } catch (error) {
     for (const close of opened.reverse())
       await Promise.resolve()

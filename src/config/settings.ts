@@ -66,6 +66,12 @@ export interface Config {
   allowedHosts: string[];
   corsOrigins: string[];
   maxBodyBytes: number;
+  /** Largest total size of a request's headers; larger ones get 431 from the HTTP parser. */
+  maxHeaderBytes: number;
+  /** Longest a client may take to send a request's headers (slowloris guard). */
+  headerTimeoutMs: number;
+  /** Longest a client may take to send a whole request, body included; 0 = no limit. Responses are never cut by it. */
+  requestTimeoutMs: number;
   maxTokensLimit: number;
   /** Fill-in-the-middle prompt order (docs/decisions/0021). */
   fimOrder: "psm" | "spm";
@@ -438,6 +444,32 @@ export const settings: SettingsTable = {
     defaultText: "4194304",
     parse: parseInteger(1024, 1024 * 1024 * 1024),
     description: "Largest accepted request body; larger ones get 413.",
+  },
+  maxHeaderBytes: {
+    env: "RAWRXD_MAX_HEADER_BYTES",
+    flag: "--max-header-bytes",
+    defaultValue: () => 16 * 1024,
+    defaultText: "16384",
+    parse: parseInteger(1024, 1024 * 1024),
+    description: "Largest accepted total size of a request's headers; larger ones get 431.",
+  },
+  headerTimeoutMs: {
+    env: "RAWRXD_HEADER_TIMEOUT",
+    flag: "--header-timeout",
+    defaultValue: () => 10_000,
+    defaultText: "10s",
+    parse: parseDurationMs,
+    description:
+      "Longest a client may take to send a request's headers; slower ones (slowloris) get 408 and are closed.",
+  },
+  requestTimeoutMs: {
+    env: "RAWRXD_REQUEST_TIMEOUT",
+    flag: "--request-timeout",
+    defaultValue: () => 60_000,
+    defaultText: "60s",
+    parse: parseDurationMs,
+    description:
+      "Longest a client may take to send a whole request, body included (0 = no limit); 408 and closed after. Only receiving counts: a long streamed answer is never cut.",
   },
   maxTokensLimit: {
     env: "RAWRXD_MAX_TOKENS_LIMIT",

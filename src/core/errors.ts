@@ -13,6 +13,8 @@ export const errorCodes = [
   "tools-not-supported",
   "insufficient-memory",
   "body-too-large",
+  "headers-too-large",
+  "request-timeout",
   "queue-full",
   "rate-limited",
   "queue-timeout",

@@ -18,4 +18,10 @@ describe("parseAuditTime", () => {
     expect(parseAuditTime("5w", nowMs)).toBeUndefined();
     expect(parseAuditTime("", nowMs)).toBeUndefined();
   });
+
+  it("answers undefined for times a Date cannot hold (found by the request fuzzer: a 500)", () => {
+    expect(parseAuditTime("99999999999999999999", nowMs)).toBeUndefined();
+    expect(parseAuditTime("99999999999999999999d", nowMs)).toBeUndefined();
+    expect(parseAuditTime("8640000000000000", nowMs)).toBe(8.64e15);
+  });
 });
