@@ -269,8 +269,7 @@ export class SlaManager {
     this.#isClosed = true;
     this.#unsubscribe();
     this.#runners.close();
-    if (this.#current !== undefined)
-      this.#store.extendInterval(this.#current.id, this.#nowMs());
+    if (this.#current !== undefined) this.#store.extendInterval(this.#current.id, this.#nowMs());
     if (this.#open !== undefined) this.#saveIncident(this.#open);
     this.#options.alerts.close();
   }
