@@ -16,6 +16,7 @@ import {
 } from "../../src/core/index.js";
 import { FakeEngine } from "../../src/engine/index.js";
 import { BackupSchedule } from "../../src/ops/backup/backup-schedule.js";
+import { MetricsCollector } from "../../src/ops/metrics/metrics-collector.js";
 import type { BackupManager } from "../../src/ops/index.js";
 import { AlertDispatch } from "../../src/ops/sla/alert-dispatch.js";
 import type { SlaProbes } from "../../src/ops/sla/health-checks.js";
@@ -209,5 +210,83 @@ describe("the SLA across wall-clock steps", () => {
     expect(seconds.up + seconds.unknown).toBe(seconds.measured);
     expect(seconds.unknown).toBeGreaterThanOrEqual(dayMs / 1000);
     expect(seconds.measured).toBeLessThanOrEqual(dayMs / 1000 + 120);
+  });
+});
+
+function metricsSetUp(time: FakeTime) {
+  const events = new EventBus((error) => {
+    throw error;
+  });
+  const collector = new MetricsCollector({
+    events,
+    logger: silentLogger,
+    settings: {
+      intervalMs: 5000,
+      requestLogSize: 50,
+      retentionMs: dayMs,
+      warnings: {
+        windowMs: 60_000,
+        forMs: 30_000,
+        minRequests: 3,
+        decodeTokensPerSecond: 0,
+        timeToFirstTokenP95Ms: 0,
+        queueP95Ms: 0,
+        memoryPercent: 90,
+        eventLoopLagMs: 0,
+      },
+    },
+    time,
+    schedule: "manual",
+  });
+  collector.start();
+  cleanups.push(() => collector.close());
+  let sequence = 0;
+  const finish = (count: number): void => {
+    for (let index = 0; index < count; index += 1) {
+      const requestId = `r${sequence++}`;
+      events.emit("request-queued", { requestId, model: "alpha", priority: "normal" });
+      events.emit("request-end", {
+        requestId,
+        model: "alpha",
+        priority: "normal",
+        outcome: "stop",
+        promptTokens: 5,
+        completionTokens: 5,
+        totalMs: 100,
+        queueMs: 1,
+        timeToFirstTokenMs: 20,
+        promptMs: 19,
+        decodeMs: 80,
+        preemptions: 0,
+      });
+    }
+  };
+  const counts = (): number[] =>
+    ["1m", "5m", "1h", "start"].map((window) => collector.snapshot(window).overall.requests);
+  return { finish, counts };
+}
+
+describe("metrics windows across wall-clock steps", () => {
+  it("−1 h: the live windows keep sliding on from where they were; nothing is hidden or lost", () => {
+    const time = newTime();
+    const { finish, counts } = metricsSetUp(time);
+    finish(3);
+    time.advance(10_000);
+    step(time, -hourMs);
+    finish(2);
+    expect(counts()).toEqual([5, 5, 5, 5]);
+    time.advance(60_000);
+    expect(counts()).toEqual([0, 5, 5, 5]);
+    time.advance(hourMs);
+    expect(counts()).toEqual([0, 0, 0, 5]);
+  });
+
+  it("+1 day: the windows follow the wall clock (a day-old request is out of every live window)", () => {
+    const time = newTime();
+    const { finish, counts } = metricsSetUp(time);
+    finish(3);
+    step(time, dayMs);
+    finish(2);
+    expect(counts()).toEqual([2, 2, 2, 5]);
   });
 });
