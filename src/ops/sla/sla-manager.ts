@@ -238,10 +238,15 @@ export class SlaManager {
     else if (event.outcome === "rejected") this.#impact.rejected += 1;
   }
 
+  /** "Now" on the SLA's timeline (see #nowMs): what reports of the running server measure up to. */
+  timelineNowMs(): number {
+    return this.#isStarted ? this.#nowMs() : this.#options.time.wallNow();
+  }
+
   /** The live status: state, checks, open incident and this month's budget. */
   status(): SlaStatus {
     const { settings } = this.#options;
-    const now = this.#isStarted ? this.#nowMs() : this.#options.time.wallNow();
+    const now = this.timelineNowMs();
     const month = monthOf(now);
     const measured = measureWindow(this.#store, monthWindow(month)!, {
       targetPercent: settings.targetPercent,
