@@ -26,6 +26,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "tools-not-supported": 400,
   // It will not fit however long the client waits: not a retryable 503.
   "insufficient-memory": 500,
+  // The disk under the data or backup folder is full (WebDAV's 507): an operator must free space.
+  "insufficient-storage": 507,
   // Queue full: Ollama clients expect 503; the OpenAI SDK retries 429 with Retry-After.
   "queue-full": 503,
   "queue-timeout": 503,

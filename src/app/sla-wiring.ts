@@ -131,10 +131,10 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
             database,
             month,
             targetPercent: settings.targetPercent,
-            nowMs: time.wallNow(),
+            nowMs: manager.timelineNowMs(),
             latencySlos,
           }),
-        nowMs: () => time.wallNow(),
+        nowMs: () => manager.timelineNowMs(),
       }),
     start: (url) => {
       frontUrl = loopbackUrl(url);

@@ -12,6 +12,7 @@ export const errorCodes = [
   "prompt-too-long",
   "tools-not-supported",
   "insufficient-memory",
+  "insufficient-storage",
   "body-too-large",
   "headers-too-large",
   "request-timeout",

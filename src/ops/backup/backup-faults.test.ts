@@ -144,7 +144,7 @@ describe("faults", () => {
     await folder.change(30, "three");
     await folder.audit.flush();
     const before = imageOfLive(folder);
-    await expect(full.create("incremental")).rejects.toThrow(/failed and was marked failed: ENOSPC/);
+    await expect(full.create("incremental")).rejects.toThrow(/backup folder .* is full \(ENOSPC\)/);
     expect(imageOfLive(folder)).toEqual(before);
     const list = await manager.list();
     expect(list.at(-1)).toMatchObject({

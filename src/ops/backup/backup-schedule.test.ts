@@ -82,12 +82,10 @@ describe("BackupSchedule", () => {
     ]);
     release();
     await schedule.idle();
+    // A wall-clock step is not a late schedule (test/faults/clock-jumps.test.ts has the rest).
     time.setWall(time.wallNow() + 60 * minuteMs);
     await time.advanceAsync(15 * minuteMs);
-    expect(missed.slice(2).map((event) => [event.kind, event.reason.includes("ran late")])).toContainEqual([
-      "incremental",
-      true,
-    ]);
+    expect(missed.slice(2).filter((event) => event.reason.includes("ran late"))).toEqual([]);
     release();
     await schedule.close();
   });

@@ -28,6 +28,10 @@ const precedence: readonly BackupKind[] = ["full", "differential", "incremental"
 
 export class BackupSchedule {
   readonly #options: BackupScheduleOptions;
+  /**
+   * When each kind is next due, on the monotonic clock: a wall-clock step (NTP, an operator
+   * fixing the date) neither stretches the RPO nor counts as missed backups.
+   */
   readonly #nextDueMs = new Map<BackupKind, number>();
   #timer: Timer | undefined;
   #running: Promise<void> | undefined;
@@ -41,6 +45,8 @@ export class BackupSchedule {
   async start(): Promise<void> {
     const nowMs = this.#options.time.wallNow();
     const complete = (await this.#options.manager.list()).filter((entry) => entry.status === "complete");
+    // Wall time only to read the catalogue's timestamps, once; from here on the monotonic clock.
+    const monotonicAtStart = this.#options.time.monotonicNow();
     for (const kind of precedence) {
       const intervalMs = this.#options.intervalsMs[kind];
       if (intervalMs <= 0) continue;
@@ -49,7 +55,7 @@ export class BackupSchedule {
         last === undefined ? nowMs + (this.#options.initialDelayMs ?? 60_000) : last.createdAtMs + intervalMs;
       if (last !== undefined && nowMs - dueMs >= intervalMs)
         this.#missed(kind, dueMs, "the server was not running when it was due");
-      this.#nextDueMs.set(kind, Math.min(dueMs, nowMs + intervalMs));
+      this.#nextDueMs.set(kind, monotonicAtStart + Math.min(dueMs - nowMs, intervalMs));
     }
     this.#arm();
   }
@@ -70,26 +76,32 @@ export class BackupSchedule {
     const nextMs = Math.min(...this.#nextDueMs.values());
     this.#timer?.cancel();
     this.#timer = this.#options.time
-      .setTimeout(() => this.#tick(), Math.max(0, nextMs - this.#options.time.wallNow()))
+      .setTimeout(() => this.#tick(), Math.max(0, nextMs - this.#options.time.monotonicNow()))
       .unref();
   }
 
   #tick(): void {
-    const nowMs = this.#options.time.wallNow();
+    const nowMs = this.#options.time.monotonicNow();
     const due = precedence.filter((kind) => (this.#nextDueMs.get(kind) ?? Infinity) <= nowMs);
     for (const kind of due) {
       const intervalMs = this.#options.intervalsMs[kind];
       let dueMs = this.#nextDueMs.get(kind)!;
       // Slots that passed entirely (a suspended process, a clock jump): each one is a missed backup.
       while (dueMs + intervalMs <= nowMs) {
-        this.#missed(kind, dueMs, `it was due at ${new Date(dueMs).toISOString()} and the schedule ran late`);
+        const dueAtMs = this.#wallOf(dueMs);
+        this.#missed(
+          kind,
+          dueAtMs,
+          `it was due at ${new Date(dueAtMs).toISOString()} and the schedule ran late`,
+        );
         dueMs += intervalMs;
       }
       this.#nextDueMs.set(kind, dueMs + intervalMs);
     }
     const kind = due[0];
     if (kind !== undefined) {
-      if (this.#running !== undefined) this.#missed(kind, nowMs, "the previous backup was still running");
+      if (this.#running !== undefined)
+        this.#missed(kind, this.#wallOf(nowMs), "the previous backup was still running");
       else this.#running = this.#run(kind).finally(() => (this.#running = undefined));
     }
     this.#arm();
@@ -134,6 +146,12 @@ export class BackupSchedule {
         error: error instanceof Error ? error.message : String(error),
       });
     }
+  }
+
+  /** The wall time (for the event and the log) of a monotonic reading. */
+  #wallOf(monotonicMs: number): number {
+    const { time } = this.#options;
+    return time.wallNow() - (time.monotonicNow() - monotonicMs);
   }
 
   #missed(kind: BackupKind, dueAtMs: number, reason: string): void {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { AppError } from "../../core/index.js";
 import { acquireBackupLock } from "./backup-lock.js";
 import type { BackupContext } from "./backup-context.js";
-import { planCapture, type CaptureSource } from "./capture.js";
+import { databaseFileName, planCapture, type CaptureSource } from "./capture.js";
 import {
   catalogOf,
   chainOf,
@@ -22,6 +22,7 @@ import {
   type ResolvedFile,
 } from "./catalog.js";
 import { Chunker } from "./chunker.js";
+import { databaseBytes, diskFullError, freeBytesAt, noSpaceCode } from "./disk-full.js";
 import {
   failedMarkerPath,
   manifestPath,
@@ -67,10 +68,14 @@ export async function createBackup(
     await rm(scratchDir, { recursive: true, force: true });
     await mkdir(scratchDir, { recursive: true });
     let sequence: number | undefined;
+    // What is still to be stored, so a full disk can say how much more it needed.
+    let pendingBytes: number | undefined;
+    let phase: "snapshot" | "store" = "snapshot";
     try {
       const entries = catalogOf(await readManifests(backupDir, context.signingKey));
       sequence = nextSequence(entries);
       const parent = findParent(entries, kind);
+      pendingBytes = await databaseBytes(context.layout.home, databaseFileName);
       const sources = await planCapture(
         {
           layout: context.layout,
@@ -83,11 +88,14 @@ export async function createBackup(
         },
         `${id}.db`,
       );
+      phase = "store";
+      pendingBytes = sources.reduce((sum, source) => sum + source.length, 0);
       const files: ManifestFile[] = [];
       let storedBytes = 0;
       let newChunks = 0;
       for (const source of sources) {
         const before = parent?.files.get(source.path);
+        pendingBytes -= source.length;
         // restic's rule: same size and modification time as in the parent = unchanged, not read again.
         if (kind !== "full" && before !== undefined && isSameAsBefore(source, before)) {
           files.push({
@@ -99,7 +107,10 @@ export async function createBackup(
           });
           continue;
         }
-        const stored = await storeFile(context, source);
+        const stored = await storeFile(context, source).catch((error: unknown) => {
+          if (pendingBytes !== undefined) pendingBytes += source.length;
+          throw error;
+        });
         storedBytes += stored.storedBytes;
         newChunks += stored.newChunks;
         const isUnchanged = kind !== "full" && before !== undefined && before.sha256 === stored.sha256;
@@ -147,6 +158,18 @@ export async function createBackup(
         () => undefined,
       );
       if (error instanceof AppError) throw error;
+      const noSpace = noSpaceCode(error);
+      if (noSpace !== undefined)
+        throw diskFullError({
+          code: noSpace,
+          phase,
+          id,
+          kind,
+          backupDir,
+          pendingBytes,
+          freeBytes: await freeBytesAt(backupDir),
+          cause: error,
+        });
       throw new AppError(
         "internal",
         `Backup ${id} (${kind}) failed and was marked failed: ${message}. Earlier backups are untouched.`,

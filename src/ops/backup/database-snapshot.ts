@@ -15,7 +15,7 @@ connection
   .backup(workerData.target, { progress: () => workerData.pagesPerStep })
   .then(
     () => parentPort.postMessage({ ok: true }),
-    (error) => parentPort.postMessage({ ok: false, error: String((error && error.message) || error) }),
+    (error) => parentPort.postMessage({ ok: false, error: String((error && error.message) || error), code: error && error.code }),
   )
   .finally(() => connection.close());
 `;
@@ -32,8 +32,15 @@ export async function snapshotDatabaseFile(
   });
   try {
     await new Promise<void>((resolve, reject) => {
-      worker.once("message", (message: { ok: boolean; error?: string }) =>
-        message.ok ? resolve() : reject(new Error(`the database snapshot failed: ${message.error}`)),
+      worker.once("message", (message: { ok: boolean; error?: string; code?: string }) =>
+        message.ok
+          ? resolve()
+          : // The code (SQLITE_FULL: the disk is full) lets the caller tell what went wrong.
+            reject(
+              Object.assign(new Error(`the database snapshot failed: ${message.error}`), {
+                code: message.code,
+              }),
+            ),
       );
       worker.once("error", reject);
       worker.once("exit", (code) => reject(new Error(`the database snapshot worker ended (code ${code})`)));

@@ -94,12 +94,12 @@ export async function writeFileAtomically(path: string, text: string): Promise<v
   const temporary = `${path}.${process.pid}.tmp`;
   const handle = await open(temporary, "w", 0o600);
   try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    try {
+      await handle.writeFile(text);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);

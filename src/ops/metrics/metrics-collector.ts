@@ -88,6 +88,8 @@ export class MetricsCollector {
   readonly #history: MetricsHistory | undefined;
   readonly #startedAtMs: WallMs;
   readonly #startedMonotonicMs: MonotonicMs;
+  /** The last wall reading that moved the clock forward, with its monotonic reading: see #nowMs. */
+  #anchor: { wallMs: WallMs; monotonicMs: MonotonicMs };
   #pending: RequestRecord[] = [];
   readonly #knownModels = new Set<string>();
   readonly #windows: MetricsWindows;
@@ -110,6 +112,7 @@ export class MetricsCollector {
     this.#history = options.database === undefined ? undefined : new MetricsHistory(options.database);
     this.#startedAtMs = this.#time.wallNow();
     this.#startedMonotonicMs = this.#time.monotonicNow();
+    this.#anchor = { wallMs: this.#startedAtMs, monotonicMs: this.#startedMonotonicMs };
     this.#windows = new MetricsWindows({ ruleWindowMs: options.settings.warnings.windowMs });
     this.#tracker = new WarningTracker({ forMs: options.settings.warnings.forMs });
   }
@@ -135,7 +138,7 @@ export class MetricsCollector {
 
   // The hot path: one object and one push per request (bench/metrics/metrics-overhead.ts measures it).
   readonly #onRequestEnd = (event: ServerEvents["request-end"]): void => {
-    this.#pending.push(recordFromEvent(event, this.#time.wallNow()));
+    this.#pending.push(recordFromEvent(event, this.#nowMs()));
     if (this.#pending.length >= maxPendingRecords) this.flush();
   };
 
@@ -150,7 +153,7 @@ export class MetricsCollector {
 
   readonly #onRunnerCrashed = (event: ServerEvents["runner-crashed"]): void => {
     const model = this.#labelOf(event.model);
-    this.#crashes.push({ model, atMs: this.#time.wallNow() });
+    this.#crashes.push({ model, atMs: this.#nowMs() });
     if (this.#crashes.length > 1000) this.#crashes.shift();
     this.#restartsByModel.set(model, (this.#restartsByModel.get(model) ?? 0) + 1);
     this.prometheus.observeRestart(model);
@@ -194,7 +197,7 @@ export class MetricsCollector {
    */
   snapshot(window: string): MetricsSnapshot {
     this.flush();
-    const nowMs = this.#time.wallNow();
+    const nowMs = this.#nowMs();
     const server = this.serverSnapshot();
     if (window === "start" || window === "all") {
       return {
@@ -245,13 +248,13 @@ export class MetricsCollector {
   /** Per-minute rollups over the last `range` ("90m", "24h", "7d"), the current minute included. */
   history(range: string): RollupRow[] {
     const rangeMs = parseRange(range, "since");
-    return this.rollups(minuteFloor(addWall(this.#time.wallNow(), -rangeMs)));
+    return this.rollups(minuteFloor(addWall(this.#nowMs(), -rangeMs)));
   }
 
   /** Per-minute rollups since `sinceMs`, the current minute included (persisted first). */
   rollups(sinceMs: WallMs): RollupRow[] {
     this.flush();
-    if (this.#history === undefined) return this.#windows.minutes(this.#time.wallNow(), sinceMs);
+    if (this.#history === undefined) return this.#windows.minutes(this.#nowMs(), sinceMs);
     this.#persist({ isFinal: true });
     return this.#history.loadRollups(sinceMs);
   }
@@ -318,6 +321,23 @@ export class MetricsCollector {
     this.close();
   }
 
+  /**
+   * The time windows and rollups file records under: the wall clock, except that it never goes
+   * back. After a step back (NTP, a hand-set date) it runs on from where it was with monotonic
+   * time, so records are not filed an hour in the past, hidden from the live windows, or written
+   * over the slots of the hour before. A step forward is followed.
+   */
+  #nowMs(): WallMs {
+    const wallMs = this.#time.wallNow();
+    const monotonicMs = this.#time.monotonicNow();
+    const steadyMs = this.#anchor.wallMs + (monotonicMs - this.#anchor.monotonicMs);
+    if (wallMs >= steadyMs) {
+      this.#anchor = { wallMs, monotonicMs };
+      return wallMs;
+    }
+    return steadyMs as WallMs;
+  }
+
   #labelOf(model: string): string {
     if (this.#knownModels.has(model)) return model;
     return this.#knownModels.size >= maxModelLabels ? otherModel : unknownModel;
@@ -325,7 +345,7 @@ export class MetricsCollector {
 
   #restore(): void {
     if (this.#history === undefined) return;
-    const nowMs = this.#time.wallNow();
+    const nowMs = this.#nowMs();
     for (const row of this.#history.loadRollups(this.#windows.window("1h").startMs(nowMs))) {
       if (this.#knownModels.size < maxModelLabels) this.#knownModels.add(row.model);
       this.#windows.seedMinute(row);
@@ -336,7 +356,7 @@ export class MetricsCollector {
   /** Writes new request-log rows and the minute rollups that changed (all of them when final). */
   #persist(options: { isFinal: boolean }): void {
     if (this.#history === undefined) return;
-    const nowMs = this.#time.wallNow();
+    const nowMs = this.#nowMs();
     const currentMinute = Math.floor(nowMs / minuteMs);
     const slots = this.#windows.dirtyMinutes(nowMs, options);
     const isPruneDue = currentMinute !== this.#lastPruneMinute;
@@ -355,7 +375,7 @@ export class MetricsCollector {
 
   #evaluateWarnings(): void {
     const { settings, events, logger } = this.#options;
-    const nowMs = this.#time.wallNow();
+    const nowMs = this.#nowMs();
     const crashes = new Map<string, number>();
     for (const crash of this.#crashes) {
       if (crash.atMs > nowMs - settings.warnings.windowMs)

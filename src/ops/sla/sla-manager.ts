@@ -42,12 +42,15 @@ export class SlaManager {
   #timer: Timer | undefined;
   #current: { id: number; state: ServiceState } | undefined;
   #startedMs = 0;
+  /** A wall reading and the monotonic reading taken with it: see #nowMs. */
+  #anchor = { wallMs: 0, monotonicMs: 0 };
   #lastChecks: CheckResult[] = [];
   #lastCheckedMs: number | undefined;
   #open: Incident | undefined;
   #impact = { failed: 0, rejected: 0 };
   #round: Promise<void> | undefined;
   #isClosed = false;
+  #isStarted = false;
   readonly #unsubscribe: () => void;
 
   constructor(options: SlaManagerOptions) {
@@ -67,6 +70,8 @@ export class SlaManager {
     const { time, settings } = this.#options;
     const now = time.wallNow();
     this.#startedMs = now;
+    this.#anchor = { wallMs: now, monotonicMs: time.monotonicNow() };
+    this.#isStarted = true;
     const last = this.#store.lastInterval();
     for (const stale of this.#store.openIncidents())
       this.#store.updateIncident(stale.id, { ...stale, endMs: Math.max(stale.startMs, last?.endMs ?? now) });
@@ -118,9 +123,23 @@ export class SlaManager {
     return this.#round;
   }
 
+  /**
+   * The time of a reading while running: a wall anchor plus monotonic time since, so a step of
+   * the wall clock back (NTP, a hand-set date) neither shrinks nor reorders intervals, incidents
+   * or the uptime. A wall clock ahead of it by more than 3 intervals cannot be told from a
+   * machine that slept (Linux's monotonic clock stops in suspend): the round re-anchors and the
+   * gap becomes `unknown`, never `up`. See docs/decisions/0025-faults-and-clock-steps.md.
+   */
+  #nowMs(): number {
+    return this.#anchor.wallMs + (this.#options.time.monotonicNow() - this.#anchor.monotonicMs);
+  }
+
   #record(results: CheckResult[]): void {
-    const { time, settings, events } = this.#options;
-    const now = time.wallNow();
+    const { settings, events, time } = this.#options;
+    const wallNow = time.wallNow();
+    if (wallNow - this.#nowMs() > 3 * settings.intervalMs)
+      this.#anchor = { wallMs: wallNow, monotonicMs: time.monotonicNow() };
+    const now = this.#nowMs();
     const state = serviceStateOf(results);
     this.#lastChecks = results;
     this.#lastCheckedMs = now;
@@ -219,10 +238,15 @@ export class SlaManager {
     else if (event.outcome === "rejected") this.#impact.rejected += 1;
   }
 
+  /** "Now" on the SLA's timeline (see #nowMs): what reports of the running server measure up to. */
+  timelineNowMs(): number {
+    return this.#isStarted ? this.#nowMs() : this.#options.time.wallNow();
+  }
+
   /** The live status: state, checks, open incident and this month's budget. */
   status(): SlaStatus {
-    const { time, settings } = this.#options;
-    const now = time.wallNow();
+    const { settings } = this.#options;
+    const now = this.timelineNowMs();
     const month = monthOf(now);
     const measured = measureWindow(this.#store, monthWindow(month)!, {
       targetPercent: settings.targetPercent,
@@ -250,8 +274,7 @@ export class SlaManager {
     this.#isClosed = true;
     this.#unsubscribe();
     this.#runners.close();
-    if (this.#current !== undefined)
-      this.#store.extendInterval(this.#current.id, this.#options.time.wallNow());
+    if (this.#current !== undefined) this.#store.extendInterval(this.#current.id, this.#nowMs());
     if (this.#open !== undefined) this.#saveIncident(this.#open);
     this.#options.alerts.close();
   }
