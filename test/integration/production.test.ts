@@ -428,6 +428,17 @@ describe("production: the whole product as an operator runs it", () => {
         "--public-key",
         join(home, "audit-key", "ed25519.pem.pub"),
       ]);
+      // Nothing answered before the backup is missing from the restored audit log, and each names its key.
+      const query = await runCliOk(["audit", "query", "--type", "inference", "--home", restoredHome]);
+      const records = query.stdout
+        .trim()
+        .split("\n")
+        .map((line) => JSON.parse(line) as { requestId: string | null; keyId: string });
+      for (const id of finished.keys())
+        expect(
+          records.find((record) => record.requestId === id),
+          `an inference record of ${id} in the restored audit log`,
+        ).toMatchObject({ keyId: userKey.split("_")[1] });
       const database = new BetterSqlite3(join(restoredHome, "rawrxd.db"), { readonly: true });
       try {
         expect(database.pragma("integrity_check", { simple: true })).toBe("ok");
