@@ -147,18 +147,29 @@ describe("production: the whole product as an operator runs it", () => {
     return Object.fromEntries(metrics.server.loaded_models.map((loaded) => [loaded.model, loaded.pid!]));
   }
 
-  /** A streaming request by the user key: OpenAI completions (SSE) or Ollama generate (NDJSON). */
+  interface Sent {
+    model: string;
+    id: string;
+    priority: Priority;
+    maxTokens: number;
+    /** Chat (`/v1/chat/completions`, `/api/chat`) instead of a plain completion (`/v1/completions`, `/api/generate` raw). */
+    isChat?: boolean;
+  }
+
+  /** A streaming request by the user key in one dialect: OpenAI (SSE) or Ollama (NDJSON). */
   function send(
     dialect: "openai" | "ollama",
-    { model, id, priority, maxTokens }: { model: string; id: string; priority: Priority; maxTokens: number },
+    { model, id, priority, maxTokens, isChat = false }: Sent,
   ): Stream {
-    const prompt = "Once upon a time";
+    const prompt = isChat
+      ? { messages: [{ role: "user", content: "Tell me a story." }] }
+      : { prompt: "Once upon a time" };
     return dialect === "openai"
       ? openStream(user, {
-          path: "/v1/completions",
+          path: isChat ? "/v1/chat/completions" : "/v1/completions",
           body: {
             model,
-            prompt,
+            ...prompt,
             max_tokens: maxTokens,
             stream: true,
             stream_options: { include_usage: true },
@@ -170,8 +181,14 @@ describe("production: the whole product as an operator runs it", () => {
           now,
         })
       : openStream(user, {
-          path: "/api/generate",
-          body: { model, prompt, raw: true, stream: true, options: { num_predict: maxTokens, seed: 1 } },
+          path: isChat ? "/api/chat" : "/api/generate",
+          body: {
+            model,
+            ...prompt,
+            ...(isChat ? {} : { raw: true }),
+            stream: true,
+            options: { num_predict: maxTokens, seed: 1 },
+          },
           id,
           priority,
           dialect: "ndjson",
@@ -190,7 +207,7 @@ describe("production: the whole product as an operator runs it", () => {
         normal: send("openai", { model: "slow", id: "prod-slow-normal", priority: "normal", maxTokens: 8 }),
         low: send("ollama", { model: "slow", id: "prod-slow-low", priority: "low", maxTokens: 8 }),
       };
-      // Meanwhile stories260K serves both dialects at every priority at once.
+      // Meanwhile stories260K serves chats in both dialects at every priority at once.
       const fast: Stream[] = [];
       for (const priority of ["high", "normal", "low"] as const)
         for (const dialect of ["openai", "ollama"] as const)
@@ -200,6 +217,7 @@ describe("production: the whole product as an operator runs it", () => {
               id: `prod-fast-${dialect}-${priority}`,
               priority: priority,
               maxTokens: 24,
+              isChat: true,
             }),
           );
 
