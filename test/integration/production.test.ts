@@ -390,12 +390,12 @@ describe("production: the whole product as an operator runs it", () => {
           : undefined;
       },
       "an open incident naming runner:stories260K",
-      15_000,
+      20_000,
     );
     await waitFor(
       async () => (await admin.json<{ openIncident: unknown }>("/v1/sla/status")).openIncident === null,
       "the incident to close",
-      20_000,
+      30_000,
     );
     const incidents = await admin.json<{ incidents: { id: number; end: string | null }[] }>(
       "/v1/sla/incidents",
