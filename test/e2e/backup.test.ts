@@ -3,7 +3,7 @@
  * /metrics shows them, the CLI lists, verifies and restores them — into a new folder where the
  * audit log verifies and a server starts — and refuses an in-place restore while the server runs.
  */
-import { existsSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "../../src/app/index.js";
@@ -89,7 +89,7 @@ describe("backups of a running server", () => {
     );
   });
 
-  it("restore --to writes a folder where the audit log verifies and a server starts", async () => {
+  it("restore --to writes a folder where the audit log verifies and a server starts once the audit key is back", async () => {
     const target = join(test.home, "..", `${test.home.split("/").pop()}-restored`);
     const restored = await cli(test.home, ["backup", "restore", ids[1]!, "--to", target]);
     expect(restored.code, restored.errors).toBe(0);
@@ -102,15 +102,24 @@ describe("backups of a running server", () => {
       env: {},
       readConfigFile: false,
     });
-    const server = await startServer(config, {
-      engine: new FakeEngine({ alpha: {} }),
-      logger: silentLogger,
-      handleSignals: false,
-    });
+    const start = () =>
+      startServer(config, {
+        engine: new FakeEngine({ alpha: {} }),
+        logger: silentLogger,
+        handleSignals: false,
+      });
+    // The backup left the private key out: a new one would replace the public key the log verifies with.
+    await expect(start()).rejects.toThrow(
+      /private key is missing but its public key .*ed25519\.pem\.pub is there/,
+    );
+    copyFileSync(join(test.home, "audit-key", "ed25519.pem"), join(target, "audit-key", "ed25519.pem"));
+    const server = await start();
     try {
       expect((await fetch(`${server.url}/health`)).status).toBe(200);
     } finally {
       await server.close();
     }
+    const again = await cli(target, ["audit", "verify"]);
+    expect(again.code, again.output).toBe(0);
   });
 });

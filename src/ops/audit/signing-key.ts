@@ -49,11 +49,24 @@ export async function loadSigningKey(privateKeyPath: string): Promise<AuditSigni
 
 /**
  * Reads the private key at `privateKeyPath`, or creates one there (0600, folder 0700) with its
- * public key beside it as `<path>.pub`.
+ * public key beside it as `<path>.pub`. A `.pub` without its private key (a data folder restored
+ * from a backup, which leaves the private key out) is refused rather than replaced: a new key
+ * would overwrite the public key the log's checkpoints verify with.
  */
 export async function loadOrCreateSigningKey(privateKeyPath: string): Promise<AuditSigningKey> {
   const existing = await loadSigningKey(privateKeyPath);
   if (existing !== undefined) return existing;
+  const orphanPublicKey = await readPublicKey(`${privateKeyPath}.pub`).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (orphanPublicKey !== undefined)
+    throw new Error(
+      `the private key is missing but its public key ${privateKeyPath}.pub is there (key ` +
+        `${publicKeyId(orphanPublicKey)}, which signs this log's checkpoints; a backup leaves the private key out). ` +
+        "Put back the private key you kept, or move the .pub aside to start a new key (checkpoints signed " +
+        "before then verify only with the old public key)",
+    );
   const key = generateSigningKey();
   await mkdir(dirname(privateKeyPath), { recursive: true, mode: 0o700 });
   const privatePem = key.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
