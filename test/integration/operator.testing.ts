@@ -8,7 +8,7 @@ import { once } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { resolve } from "node:path";
-import { waitFor } from "../support/wait-for.js";
+import { sleep, waitFor } from "../support/wait-for.js";
 
 const binPath = resolve("bin/rawrxd.js");
 
@@ -122,6 +122,26 @@ export async function startServe(flags: readonly string[], timeoutMs = 60_000): 
     throw error;
   }
   return server;
+}
+
+/**
+ * Polls a server: like `waitFor`, but `intervalMs` (default 50) between probes, so that polling
+ * over HTTP does not load the server it watches (and its health checks) on a busy machine.
+ */
+export function pollServer<T>(
+  probe: () => Promise<T>,
+  what: string,
+  timeoutMs: number,
+): Promise<Exclude<T, false | undefined>> {
+  return waitFor(
+    async () => {
+      const value = await probe();
+      if (value === false || value === undefined) await sleep(50);
+      return value;
+    },
+    what,
+    timeoutMs,
+  );
 }
 
 /** Whether a process (of ours) is still alive. */

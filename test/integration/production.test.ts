@@ -19,6 +19,7 @@ import {
   apiClient,
   isAlive,
   openStream,
+  pollServer,
   runCliOk,
   startServe,
   startWebhook,
@@ -221,7 +222,7 @@ describe("production: the whole product as an operator runs it", () => {
             }),
           );
 
-      const waiting = await waitFor(
+      const waiting = await pollServer(
         async () => {
           const queue = await admin.json<{ requests: QueueRow[] }>("/v1/queue");
           const rows = queue.requests.filter((row) => row.model === "slow" && row.state === "queued");
@@ -379,7 +380,7 @@ describe("production: the whole product as an operator runs it", () => {
     const pid = (await runnerPids())["stories260K"]!;
     expect(isAlive(pid)).toBe(true);
     process.kill(pid, "SIGKILL");
-    const opened = await waitFor(
+    const opened = await pollServer(
       async () => {
         const status = await admin.json<{
           state: string;
@@ -392,7 +393,7 @@ describe("production: the whole product as an operator runs it", () => {
       "an open incident naming runner:stories260K",
       20_000,
     );
-    await waitFor(
+    await pollServer(
       async () => (await admin.json<{ openIncident: unknown }>("/v1/sla/status")).openIncident === null,
       "the incident to close",
       30_000,
