@@ -1,5 +1,6 @@
 /** Error messages of the models folder: what happened, to which model, and what to do. */
 import { AppError } from "../core/index.js";
+import type { LocateResult } from "./model-file.js";
 import { modelFileExtension } from "./model-name.js";
 
 const maxNamesShown = 10;
@@ -36,6 +37,28 @@ export function modelNotFoundError(
     `Model "${name}" not found in ${options.modelsDir}. ${available} ` +
       `Download it with "rawrxd pull <https://…/file.gguf | hf:owner/repo/file.gguf>" ` +
       "or copy a .gguf file into that folder.",
+    { param: "model" },
+  );
+}
+
+/** A name in the folder that is no file the server may open: never opened, refused by name. */
+export function unservableFileError(
+  name: string,
+  result: Extract<LocateResult, { kind: "not-a-file" | "outside-folder" }>,
+): AppError {
+  if (result.kind === "not-a-file") {
+    return new AppError(
+      "model-invalid",
+      `Model "${name}" is ${result.fileKind} in the models folder, not a regular file; ` +
+        "it was not opened. Put a .gguf file under that name, or remove it.",
+      { param: "model" },
+    );
+  }
+  return new AppError(
+    "forbidden",
+    // No folder path: clients would read it redacted as "the models folder the models folder".
+    `Model "${name}" is a link to a file outside the models folder; ` +
+      "links there must point to files in the same folder. Move the file into the folder instead.",
     { param: "model" },
   );
 }

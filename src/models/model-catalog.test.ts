@@ -62,12 +62,16 @@ describe("ModelCatalog.list", () => {
     expect(stories.info.parameterCount).toBeGreaterThan(200_000);
   });
 
-  it("reports an invalid header in scan() instead of failing the listing", async () => {
+  it("reports an invalid header, a folder and an escaping link in scan() instead of failing the listing", async () => {
     const scan = await new ModelCatalog({ modelsDir }).scan();
     expect(scan.models).toHaveLength(2);
-    expect(scan.invalid).toHaveLength(1);
-    expect(scan.invalid[0]).toMatchObject({ name: "broken", errorCode: "model-invalid" });
+    expect(scan.invalid.map(({ name, errorCode }) => [name, errorCode])).toEqual([
+      ["broken", "model-invalid"],
+      ["escape", "forbidden"],
+      ["folder", "model-invalid"],
+    ]);
     expect(scan.invalid[0]!.error.length).toBeGreaterThan(10);
+    expect(scan.invalid[2]!.error).toContain("is a directory in the models folder");
   });
 
   it("creates a missing models folder", async () => {

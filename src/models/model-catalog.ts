@@ -6,7 +6,7 @@
  */
 import { mkdir, readdir, realpath } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { AppError, silentLogger, systemTime, toAppError, type Logger, type TimePort } from "../core/index.js";
+import { silentLogger, systemTime, toAppError, type Logger, type TimePort } from "../core/index.js";
 import { readGgufHeader, type GgufInfo } from "../gguf/index.js";
 import {
   defaultChatTemplateCheck,
@@ -15,10 +15,10 @@ import {
 } from "./chat-template-check.js";
 import { hashFileSha256, type HashFile } from "./file-digest.js";
 import { findManifestDigest, recordManifestDigest, updateManifest } from "./manifest.js";
-import { locateModelFile, type LocatedModelFile } from "./model-file.js";
+import { fileIdentityOf, locateModelFile, type LocatedModelFile } from "./model-file.js";
 import { isModelFileName, modelFileExtension, normalizeModelName } from "./model-name.js";
-import { modelNotFoundError } from "./catalog-errors.js";
-import type { CatalogScan, ModelEntry, ModelFile, ReadHeader } from "./model-entry.js";
+import { modelNotFoundError, unservableFileError } from "./catalog-errors.js";
+import type { CatalogScan, InvalidModelFile, ModelEntry, ModelFile, ReadHeader } from "./model-entry.js";
 
 export interface ModelCatalogOptions {
   /** Folder of `.gguf` files; created when missing. */
@@ -119,7 +119,32 @@ export class ModelCatalog {
         scan.invalid.push({ ...this.#basics(file), error: appError.message, errorCode: appError.code });
       }
     }
+    if (this.#onlyFileName === undefined) scan.invalid.push(...(await this.#unservable(realDir, located)));
+    scan.invalid.sort((left, right) => (left.name < right.name ? -1 : 1));
     return scan;
+  }
+
+  /** Names in the folder that are no servable file (directories, FIFOs, links out): reported, never opened. */
+  async #unservable(realDir: string, located: readonly CatalogFile[]): Promise<InvalidModelFile[]> {
+    const known = new Set(located.map((file) => file.fileName));
+    const unservable: InvalidModelFile[] = [];
+    for (const fileName of (await readdir(realDir)).filter(isModelFileName).sort()) {
+      if (known.has(fileName)) continue;
+      const result = await locateModelFile(realDir, fileName);
+      if (result.kind !== "not-a-file" && result.kind !== "outside-folder") continue;
+      const name = fileName.slice(0, -modelFileExtension.length);
+      const error = unservableFileError(name, result);
+      const path = join(this.modelsDir, fileName);
+      unservable.push({
+        name,
+        path,
+        sizeBytes: 0,
+        modifiedAt: new Date(0),
+        error: error.message,
+        errorCode: error.code,
+      });
+    }
+    return unservable;
   }
 
   /**
@@ -148,23 +173,7 @@ export class ModelCatalog {
       isModelFileName(fileName) && (this.#onlyFileName === undefined || fileName === this.#onlyFileName);
     const result = isServed ? await locateModelFile(realDir, fileName) : undefined;
     if (result?.kind === "found") return this.#inFolder(result.file);
-    if (result?.kind === "not-a-file") {
-      throw new AppError(
-        "model-invalid",
-        `Model "${normalized}" is ${result.fileKind} in the models folder, not a regular file; ` +
-          "it was not opened. Put a .gguf file under that name, or remove it.",
-        { param: "model" },
-      );
-    }
-    if (result?.kind === "outside-folder") {
-      throw new AppError(
-        "forbidden",
-        // No folder path: clients would read it redacted as "the models folder the models folder".
-        `Model "${normalized}" is a link to a file outside the models folder; ` +
-          "links there must point to files in the same folder. Move the file into the folder instead.",
-        { param: "model" },
-      );
-    }
+    if (result !== undefined && result.kind !== "missing") throw unservableFileError(normalized, result);
     const available = await this.#available(realDir);
     const demo = available.find((file) => file.isDemo && file.fileName === fileName);
     if (demo !== undefined) return demo;
@@ -286,9 +295,4 @@ export class ModelCatalog {
       this.#logger.warn("Cannot write the models manifest.", { error: String(error) }),
     );
   }
-}
-
-/** Device, inode, size and mtime: a file replaced, rewritten or touched gets a new identity. */
-function fileIdentityOf(file: LocatedModelFile): string {
-  return `${file.device}:${file.inode}:${file.sizeBytes}:${file.mtimeMs}`;
 }

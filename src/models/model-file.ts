@@ -74,3 +74,8 @@ export function isMissingFileError(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
 }
+
+/** Device, inode, size and mtime: a file replaced, rewritten or touched gets a new identity. */
+export function fileIdentityOf(file: LocatedModelFile): string {
+  return `${file.device}:${file.inode}:${file.sizeBytes}:${file.mtimeMs}`;
+}

@@ -109,9 +109,22 @@ describe("model files that are not regular files in the models folder", () => {
     expect(response.status).toBe(200);
   });
 
-  it("lists only the regular files and the link inside, and stays healthy", async () => {
+  it("lists only the regular files and the link inside, reports the rest, and stays healthy", async () => {
     const listed = (await (await fetch(`${test.url}/api/tags`)).json()) as { models: { name: string }[] };
     expect(listed.models.map((model) => model.name).sort()).toEqual([goodModel, "link-in"]);
+    // The operator's view (admin): each refused name with its reason, none of them opened.
+    const files = (await (await fetch(`${test.url}/v1/model-files`)).json()) as {
+      invalid: { name: string; error: string; error_code: string }[];
+    };
+    expect(files.invalid.map(({ name, error_code }) => [name, error_code])).toEqual([
+      ["a-directory", "model-invalid"],
+      ["a-fifo", "model-invalid"],
+      ["dev-zero", "forbidden"],
+      ["link-out", "forbidden"],
+      ["link-relative-out", "forbidden"],
+      ["link-to-fifo", "model-invalid"],
+    ]);
+    expect(files.invalid[1]!.error).toContain("is a FIFO (named pipe) in the models folder");
     await expectHealthy(test);
   });
 });
