@@ -25,8 +25,16 @@ export function maxTokensSchema(limit: number) {
     .max(limit, `must be at most ${limit} (the server's --max-tokens-limit)`);
 }
 
+/** More would make every generated token a scan over them all; llama-server and OpenAI allow 4. */
+export const maxStopStrings = 16;
+
+// The cap is a refinement on the union, not inside it: a union that fails reports only "Invalid input".
 export const stopSchema = z
-  .union([z.string(), z.array(z.string()).max(16, "at most 16 stop strings")])
+  .union([z.string(), z.array(z.string())], "expected a string or an array of strings")
+  .refine(
+    (stop) => typeof stop === "string" || stop.length <= maxStopStrings,
+    `at most ${maxStopStrings} stop strings`,
+  )
   .optional();
 
 export function toStopList(stop: string | string[] | undefined | null): string[] {

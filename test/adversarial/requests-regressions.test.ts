@@ -86,6 +86,28 @@ describe("request fuzzer regressions", () => {
     },
   );
 
+  it.each([
+    [
+      "/v1/chat/completions",
+      "stop",
+      (stop: string[]) => ({ model: "alpha", messages: [{ role: "user", content: "hi" }], stop }),
+    ],
+    [
+      "/api/generate",
+      "options.stop",
+      (stop: string[]) => ({ model: "alpha", prompt: "hi", options: { stop } }),
+    ],
+  ])("%s: 10,000 stop strings are a 400 naming %s and the cap", async (path, field, body) => {
+    const stop = Array.from({ length: 10_000 }, (_, index) => `s${index}`);
+    const response = await postJson(`${test.url}${path}`, body(stop), {
+      headers: { authorization: `Bearer ${adminKey}` },
+    });
+    expect(response.status).toBe(400);
+    const text = await response.text();
+    expect(text).toContain(field);
+    expect(text).toContain("at most 16 stop strings");
+  });
+
   it("headers over --max-header-bytes get 431 with a JSON error body", async () => {
     const raw = await rawExchange(
       `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ${"f".repeat(20_000)}\r\n\r\n`,
