@@ -205,8 +205,8 @@ describe.each(steps)("the wall clock steps $name", ({ stepMs }) => {
   });
 });
 
-function slaSetUp(time: FakeTime, probes: SlaProbes) {
-  const database = Database.open({ path: ":memory:" });
+function slaSetUp(time: FakeTime, probes: SlaProbes, given?: Database) {
+  const database = given ?? Database.open({ path: ":memory:" });
   const events = new EventBus();
   const incidents: ServerEvents["sla-incident"][] = [];
   events.on("sla-incident", (incident) => incidents.push(incident));
@@ -219,7 +219,7 @@ function slaSetUp(time: FakeTime, probes: SlaProbes) {
     probes,
     alerts: new AlertDispatch({ events, logger: silentLogger, webhook: undefined }),
   });
-  cleanups.push(() => database.close());
+  if (given === undefined) cleanups.push(() => database.close());
   cleanups.push(() => manager.close());
   /** The month's report as of `nowMs` (what follows the last heartbeat counts as not running). */
   const report = (nowMs: number) => buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs });
@@ -238,6 +238,23 @@ describe("the SLA across wall-clock steps", () => {
     await manager.close();
     // The steady clock ends 120 s after the start, wherever the wall clock is.
     expect(report(startMs + 120_000).seconds).toMatchObject({ up: 120, unknown: 0, down: 0, measured: 120 });
+  });
+
+  it("−1 h across a restart: the new run carries on from the last heartbeat, never overlapping it", async () => {
+    const time = newTime();
+    const database = Database.open({ path: ":memory:" });
+    cleanups.push(() => database.close());
+    const startMs = time.wallNow();
+    const first = slaSetUp(time, { front: () => Promise.resolve() }, database);
+    first.manager.start();
+    await time.advanceAsync(60_000);
+    await first.manager.close();
+    step(time, -hourMs);
+    const second = slaSetUp(time, { front: () => Promise.resolve() }, database);
+    second.manager.start();
+    await time.advanceAsync(60_000);
+    await second.manager.close();
+    expect(second.report(startMs + 120_000).seconds).toMatchObject({ up: 120, unknown: 0, measured: 120 });
   });
 
   it("−1 h inside an incident: its duration is the monotonic time it lasted", async () => {
