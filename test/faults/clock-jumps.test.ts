@@ -19,7 +19,7 @@ import { BackupSchedule } from "../../src/ops/backup/backup-schedule.js";
 import { MetricsCollector } from "../../src/ops/metrics/metrics-collector.js";
 import type { BackupManager } from "../../src/ops/index.js";
 import { AlertDispatch } from "../../src/ops/sla/alert-dispatch.js";
-import type { SlaProbes } from "../../src/ops/sla/health-checks.js";
+import { runHealthChecks, type SlaProbes } from "../../src/ops/sla/health-checks.js";
 import { SlaManager } from "../../src/ops/sla/sla-manager.js";
 import { buildReport } from "../../src/ops/sla/sla-report.js";
 import { SlaStore } from "../../src/ops/sla/sla-store.js";
@@ -55,7 +55,7 @@ describe.each(steps)("the wall clock steps $name", ({ stepMs }) => {
     const ended: ServerEvents["request-end"][] = [];
     events.on("request-end", (event) => ended.push(event));
     const queue = createScheduler(testQueueOptions({ engine, events, time }));
-    cleanups.push(() => queue.close?.());
+    cleanups.push(() => queue.close());
     const request: GenerateRequest = {
       id: "r1",
       model: "m",
@@ -82,6 +82,71 @@ describe.each(steps)("the wall clock steps $name", ({ stepMs }) => {
     expect(ended[0]!.totalMs).toBeLessThanOrEqual(tookMs);
     expect(ended[0]!.totalMs).toBeGreaterThan(tookMs - 50);
     expect(ended[0]!.decodeMs ?? 0).toBeGreaterThanOrEqual(0);
+  });
+
+  it("queue aging counts waiting time on the monotonic clock: a low request aged 60 s starts before a newer high", async () => {
+    const time = newTime();
+    const engine = new FakeEngine({ m: { reply: "word ".repeat(400), tokenDelayMs: 1000 } }, { time });
+    const events = new EventBus();
+    const started: string[] = [];
+    events.on("request-started", (event) => started.push(event.requestId));
+    const queue = createScheduler(
+      testQueueOptions(
+        { engine, events, time },
+        { agingStepMs: 30_000, isPreemptionEnabled: false, queueTimeoutMs: 600_000 },
+      ),
+    );
+    cleanups.push(() => queue.close());
+    const run = (id: string, priority: GenerateRequest["priority"], signal: AbortSignal): Promise<void> =>
+      (async () => {
+        const request: GenerateRequest = {
+          id,
+          model: "m",
+          input: { kind: "text", prompt: "hello" },
+          maxTokens: 1000,
+          stop: [],
+          sampling: { temperature: 0 },
+          reportProgress: false,
+          priority,
+        };
+        try {
+          for await (const event of queue.generate(request, { signal })) void event;
+        } catch {
+          // The running request is cancelled on purpose; the others are cancelled at the end.
+        }
+      })();
+    const controllers = [new AbortController(), new AbortController(), new AbortController()];
+    const running = run("running", "normal", controllers[0]!.signal);
+    await time.advanceAsync(2_000);
+    const low = run("low", "low", controllers[1]!.signal);
+    await time.advanceAsync(10_000);
+    step(time, stepMs);
+    await time.advanceAsync(55_000);
+    const high = run("high", "high", controllers[2]!.signal);
+    await time.advanceAsync(1_000);
+    controllers[0]!.abort();
+    await time.advanceAsync(2_000);
+    expect(started).toEqual(["running", "low"]);
+    for (const controller of controllers) controller.abort();
+    await settle(time, Promise.all([running, low, high]), { stepMs: 100 });
+  });
+
+  it("a hanging health check fails at its deadline, measured on the monotonic clock", async () => {
+    const time = newTime();
+    let isSettled = false;
+    const round = runHealthChecks({
+      probes: { front: () => new Promise<void>(() => undefined) },
+      runners: undefined,
+      time,
+      deadlineMs: 5_000,
+    }).finally(() => (isSettled = true));
+    await time.advanceAsync(1_000);
+    step(time, stepMs);
+    await time.advanceAsync(3_999);
+    expect(isSettled).toBe(false);
+    await time.advanceAsync(1);
+    const [front] = await round;
+    expect(front).toMatchObject({ name: "front", status: "fail" });
   });
 
   it("an auth-failure rate limit window neither ends early nor lasts longer", () => {
@@ -140,8 +205,8 @@ describe.each(steps)("the wall clock steps $name", ({ stepMs }) => {
   });
 });
 
-function slaSetUp(time: FakeTime, probes: SlaProbes) {
-  const database = Database.open({ path: ":memory:" });
+function slaSetUp(time: FakeTime, probes: SlaProbes, given?: Database) {
+  const database = given ?? Database.open({ path: ":memory:" });
   const events = new EventBus();
   const incidents: ServerEvents["sla-incident"][] = [];
   events.on("sla-incident", (incident) => incidents.push(incident));
@@ -154,7 +219,7 @@ function slaSetUp(time: FakeTime, probes: SlaProbes) {
     probes,
     alerts: new AlertDispatch({ events, logger: silentLogger, webhook: undefined }),
   });
-  cleanups.push(() => database.close());
+  if (given === undefined) cleanups.push(() => database.close());
   cleanups.push(() => manager.close());
   /** The month's report as of `nowMs` (what follows the last heartbeat counts as not running). */
   const report = (nowMs: number) => buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs });
@@ -173,6 +238,23 @@ describe("the SLA across wall-clock steps", () => {
     await manager.close();
     // The steady clock ends 120 s after the start, wherever the wall clock is.
     expect(report(startMs + 120_000).seconds).toMatchObject({ up: 120, unknown: 0, down: 0, measured: 120 });
+  });
+
+  it("−1 h across a restart: the new run carries on from the last heartbeat, never overlapping it", async () => {
+    const time = newTime();
+    const database = Database.open({ path: ":memory:" });
+    cleanups.push(() => database.close());
+    const startMs = time.wallNow();
+    const first = slaSetUp(time, { front: () => Promise.resolve() }, database);
+    first.manager.start();
+    await time.advanceAsync(60_000);
+    await first.manager.close();
+    step(time, -hourMs);
+    const second = slaSetUp(time, { front: () => Promise.resolve() }, database);
+    second.manager.start();
+    await time.advanceAsync(60_000);
+    await second.manager.close();
+    expect(second.report(startMs + 120_000).seconds).toMatchObject({ up: 120, unknown: 0, measured: 120 });
   });
 
   it("−1 h inside an incident: its duration is the monotonic time it lasted", async () => {

@@ -158,6 +158,9 @@ describe("kill -9 of the server during a write burst", () => {
       const keyIds = new Set(keys.data.map((key) => key.id));
       expect(burst.createdKeyIds.filter((id) => !keyIds.has(id))).toEqual([]);
 
+      // The metrics history the first server persisted reads back.
+      await get<unknown>("/v1/metrics/history?since=1h");
+
       // The audit: the repair and the lock take-over are on record; no answered request is missing.
       const system = await get<{ records: { action: string; details: Record<string, unknown> }[] }>(
         "/v1/audit?type=system&limit=1000",

@@ -68,11 +68,13 @@ export class SlaManager {
   /** Records the gap since the last heartbeat as unknown and starts the checks. */
   start(): void {
     const { time, settings } = this.#options;
-    const now = time.wallNow();
+    const last = this.#store.lastInterval();
+    // A wall clock stepped back across a restart: the timeline carries on from the last
+    // heartbeat instead of overlapping it (the stretch would count twice in the reports).
+    const now = Math.max(time.wallNow(), last?.endMs ?? 0);
     this.#startedMs = now;
     this.#anchor = { wallMs: now, monotonicMs: time.monotonicNow() };
     this.#isStarted = true;
-    const last = this.#store.lastInterval();
     for (const stale of this.#store.openIncidents())
       this.#store.updateIncident(stale.id, { ...stale, endMs: Math.max(stale.startMs, last?.endMs ?? now) });
     if (last !== undefined && now > last.endMs) {
