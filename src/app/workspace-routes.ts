@@ -1,6 +1,7 @@
 /**
  * The Workspace panel's routes (admin-only: not in the API's userRoutes), over src/workspace:
- *   GET /v1/workspace                 {name, max_file_bytes}; 404 without --workspace
+ *   GET /v1/workspace                 {enabled, name, max_file_bytes}; {enabled: false, message} without
+ *                                     --workspace (the shell asks it to know whether to show the panel)
  *   GET /v1/workspace/tree            {entries: [{path, type, size_bytes}], truncated}
  *   GET /v1/workspace/file?path=P     {path, content, version: {sha256, size_bytes, mtime_ms}}
  *   PUT /v1/workspace/file            {path, content, base_sha256 | null} → {path, version}; 409 on conflict
@@ -21,7 +22,7 @@ export interface WorkspaceAccess {
 }
 
 export interface WorkspaceRoutesOptions {
-  /** Undefined without --workspace: every route answers 404 saying how to configure one. */
+  /** Undefined without --workspace: the file routes answer 404 saying how to configure one. */
   workspace: Workspace | undefined;
   /** The folder as configured, for its name only (never its path). */
   root: string;
@@ -41,12 +42,11 @@ const writeSchema = z.object({
 export function createWorkspaceRoutes(options: WorkspaceRoutesOptions): Hono {
   const routes = new Hono();
   const record = (access: WorkspaceAccess): void => options.onAccess?.(access);
+  const notConfigured =
+    "No workspace is configured on this server; start it with --workspace DIR (or RAWRXD_WORKSPACE).";
   const enabled = (): Workspace => {
     if (options.workspace !== undefined) return options.workspace;
-    throw new AppError(
-      "not-found",
-      "No workspace is configured on this server; start it with --workspace DIR (or RAWRXD_WORKSPACE).",
-    );
+    throw new AppError("not-found", notConfigured);
   };
   /** Runs an access; a refusal (forbidden) leaves its own record before it is answered. */
   const guarded = async <T>(context: Context, path: string, run: () => Promise<T>): Promise<T> => {
@@ -64,10 +64,13 @@ export function createWorkspaceRoutes(options: WorkspaceRoutesOptions): Hono {
     }
   };
 
-  routes.get("/v1/workspace", (context) => {
-    const workspace = enabled();
-    return context.json({ name: basename(options.root), max_file_bytes: workspace.maxFileBytes });
-  });
+  routes.get("/v1/workspace", (context) =>
+    context.json(
+      options.workspace === undefined
+        ? { enabled: false, message: notConfigured }
+        : { enabled: true, name: basename(options.root), max_file_bytes: options.workspace.maxFileBytes },
+    ),
+  );
   routes.get("/v1/workspace/tree", async (context) => {
     const tree = await enabled().tree();
     record({ action: "list", path: "", context, details: { entries: tree.entries.length } });

@@ -70,6 +70,7 @@ afterAll(async () => {
 describe("the workspace routes", () => {
   it("names the folder (not its path) and lists the tree without hidden files or links out", async () => {
     expect(await (await get("/v1/workspace")).json()).toEqual({
+      enabled: true,
       name: folder.split("/").pop(),
       max_file_bytes: 4096,
     });
@@ -221,9 +222,13 @@ describe("the workspace routes", () => {
 });
 
 describe("without --workspace", () => {
-  it("answers 404 saying how to configure one", async () => {
+  it("says it has none, and the file routes answer 404 saying how to configure one", async () => {
     const open = await startTestServer();
     try {
+      expect(await (await fetch(`${open.url}/v1/workspace`)).json()).toEqual({
+        enabled: false,
+        message: expect.stringMatching(/--workspace DIR/),
+      });
       const response = await fetch(`${open.url}/v1/workspace/tree`);
       expect(response.status).toBe(404);
       expect(((await response.json()) as Json).error.message).toMatch(/--workspace DIR/);

@@ -33,7 +33,7 @@ export class WorkspaceApi {
     readonly requestGroup: string,
   ) {}
 
-  info(): Promise<{ name: string; max_file_bytes: number }> {
+  info(): Promise<{ enabled: boolean; name?: string; message?: string; max_file_bytes?: number }> {
     return this.api.get("/v1/workspace");
   }
 

@@ -50,8 +50,8 @@ export function App() {
     setHasWorkspace(false);
     if (!isAdmin(identity)) return;
     void api
-      .get("/v1/workspace")
-      .then(() => setHasWorkspace(true))
+      .get<{ enabled: boolean }>("/v1/workspace")
+      .then((body) => setHasWorkspace(body.enabled))
       .catch(() => undefined);
   }, [api, identity?.role]);
   const panels = visiblePanels(identity, { workspace: hasWorkspace });

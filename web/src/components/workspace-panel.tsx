@@ -59,8 +59,13 @@ export function WorkspacePanel(props: { api: Api }) {
 
   const loadTree = async (): Promise<void> => {
     try {
-      const [info, tree] = await Promise.all([workspace.info(), workspace.tree()]);
-      setSetup({ kind: "ready", name: info.name, entries: tree.entries, truncated: tree.truncated });
+      const info = await workspace.info();
+      if (!info.enabled) {
+        setSetup({ kind: "missing", message: info.message ?? "No workspace is configured." });
+        return;
+      }
+      const tree = await workspace.tree();
+      setSetup({ kind: "ready", name: info.name ?? "", entries: tree.entries, truncated: tree.truncated });
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       setSetup(
