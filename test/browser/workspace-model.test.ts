@@ -37,7 +37,12 @@ describe("the Workspace panel on the real engine", () => {
     await page.locator("#tab-workspace").click();
     await page.locator('.file-tree button[data-path="add.py"]').click();
     await expect.poll(() => page.locator("#open-file").textContent()).toBe("add.py");
-    await page.locator("#workspace-model").selectOption("coder");
+    // The model with FIM tokens is chosen over stories260K (which has none).
+    await expect.poll(() => page.locator("#workspace-model").inputValue()).toBe("coder");
+    expect(await page.locator("#workspace-model option").allTextContents()).toEqual([
+      "coder",
+      "stories260K (no FIM)",
+    ]);
     await page.locator(".cm-content").click();
     await page.keyboard.press("Control+Home");
     await page.keyboard.press("ArrowDown");

@@ -24,6 +24,12 @@ export interface OpenedFile {
   version: FileVersion;
 }
 
+export interface ModelChoice {
+  name: string;
+  /** The model's GGUF names fill-in-the-middle tokens (Ollama's `insert` capability). */
+  canInsert: boolean;
+}
+
 export type SaveResult = { kind: "saved"; version: FileVersion } | { kind: "conflict"; message: string };
 
 export class WorkspaceApi {
@@ -35,6 +41,19 @@ export class WorkspaceApi {
 
   info(): Promise<{ enabled: boolean; name?: string; message?: string; max_file_bytes?: number }> {
     return this.api.get("/v1/workspace");
+  }
+
+  /** The installed models, each with whether it can complete at a cursor. */
+  async models(): Promise<ModelChoice[]> {
+    const list = await this.api.get<{ data: { id: string }[] }>("/v1/models");
+    return Promise.all(
+      list.data.map(async (entry) => {
+        const shown = await this.api
+          .post<{ capabilities?: string[] }>("/api/show", { model: entry.id })
+          .catch((): { capabilities?: string[] } => ({}));
+        return { name: entry.id, canInsert: shown.capabilities?.includes("insert") === true };
+      }),
+    );
   }
 
   async tree(): Promise<{ entries: TreeEntry[]; truncated: boolean }> {

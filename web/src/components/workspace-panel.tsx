@@ -16,6 +16,7 @@ import {
   explainPrompt,
   explainSystemPrompt,
   WorkspaceApi,
+  type ModelChoice,
   type OpenedFile,
   type TreeEntry,
 } from "../workspace-api.js";
@@ -42,7 +43,7 @@ export function WorkspacePanel(props: { api: Api }) {
     [props.api],
   );
   const [setup, setSetup] = useState<Setup>({ kind: "loading" });
-  const [models, setModels] = useState<string[]>([]);
+  const [models, setModels] = useState<ModelChoice[]>([]);
   const [model, setModel] = useState("");
   const [opened, setOpened] = useState<OpenedFile | undefined>(undefined);
   const [text, setText] = useState("");
@@ -78,11 +79,13 @@ export function WorkspacePanel(props: { api: Api }) {
 
   useEffect(() => {
     void loadTree();
-    void props.api
-      .get<{ data: { id: string }[] }>("/v1/models")
+    void workspace
+      .models()
       .then((list) => {
-        setModels(list.data.map((entry) => entry.id));
-        setModel((current) => current || (list.data[0]?.id ?? ""));
+        setModels(list);
+        // A model with FIM tokens first: the others answer completions with a 400.
+        const preferred = list.find((entry) => entry.canInsert) ?? list[0];
+        setModel((current) => current || (preferred?.name ?? ""));
       })
       .catch(() => undefined);
   }, [workspace]);
@@ -242,9 +245,9 @@ export function WorkspacePanel(props: { api: Api }) {
             value={model}
             onChange={(event) => setModel(event.currentTarget.value)}
           >
-            {models.map((name) => (
-              <option key={name} value={name}>
-                {name}
+            {models.map((entry) => (
+              <option key={entry.name} value={entry.name}>
+                {entry.canInsert ? entry.name : `${entry.name} (no FIM)`}
               </option>
             ))}
           </select>
