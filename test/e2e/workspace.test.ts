@@ -3,7 +3,15 @@
  * version (409 when the file changed on disk), traversal refused (../, %2e%2e, absolute, links and
  * linked folders out, hidden files), size limits, admin-only with keys, and an audit record per access.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
@@ -125,6 +133,19 @@ describe("the workspace routes", () => {
     expect((await put({ path: "nowhere/new.ts", content: "x", base_sha256: null })).status).toBe(404);
   });
 
+  it("lets one of two saves based on the same version win; the other gets 409", async () => {
+    const read = (await (await get("/v1/workspace/file?path=src/new.ts")).json()) as Json;
+    const statuses = await Promise.all(
+      ["first\n", "second\n"].map(async (content) => {
+        const response = await put({ path: "src/new.ts", content, base_sha256: read.version.sha256 });
+        await response.arrayBuffer();
+        return response.status;
+      }),
+    );
+    expect([...statuses].sort()).toEqual([200, 409]);
+    expect(["first\n", "second\n"]).toContain(readFileSync(join(folder, "src", "new.ts"), "utf8"));
+  });
+
   it("saves through a link inside the folder to its target", async () => {
     const read = (await (await get("/v1/workspace/file?path=readme-link.md")).json()) as Json;
     const saved = await put({
@@ -164,6 +185,7 @@ describe("the workspace routes", () => {
       "../secret.txt",
       "leak.txt",
       "out-dir/secret.txt",
+      "out-dir/new.txt",
       join(outside, "secret.txt"),
       ".env",
     ]) {
@@ -172,6 +194,7 @@ describe("the workspace routes", () => {
       expect(response.status, path).toBeLessThan(500);
     }
     expect(readFileSync(join(outside, "secret.txt"), "utf8")).toBe("outside secret\n");
+    expect(readdirSync(outside)).toEqual(["secret.txt"]);
     expect(readFileSync(join(folder, ".env"), "utf8")).toBe("TOKEN=hidden\n");
   });
 
