@@ -5,6 +5,7 @@
  * selection; a save after the file changed on disk shows the conflict; traversal refused with 4xx.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
@@ -14,6 +15,7 @@ import { startTestServer, type TestServer } from "../e2e/helpers.js";
 import { launchBrowser, screenshot, type TestBrowser } from "./browser.testing.js";
 
 const completion = "a + b;";
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
 const original = "export function add(a, b) {\n  return \n}\n";
 let folder: string;
 let outside: string;
@@ -44,6 +46,26 @@ afterAll(async () => {
   rmSync(folder, { recursive: true, force: true });
   rmSync(outside, { recursive: true, force: true });
 });
+
+/** Serious or critical axe-core violations on the page (injected through DevTools, not the page's CSP). */
+async function seriousViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => "axe" in globalThis))) await page.evaluate(axeSource);
+  return page.evaluate(async () => {
+    const { axe, document } = globalThis as unknown as {
+      document: unknown;
+      axe: {
+        run: (
+          context: unknown,
+          options: unknown,
+        ) => Promise<{ violations: { id: string; impact: string; nodes: unknown[] }[] }>;
+      };
+    };
+    const outcome = await axe.run(document, { resultTypes: ["violations"] });
+    return outcome.violations
+      .filter((violation) => violation.impact === "serious" || violation.impact === "critical")
+      .map((violation) => `${violation.id} (${violation.nodes.length})`);
+  });
+}
 
 async function openFile(page: Page, path: string): Promise<void> {
   await page.goto(`${test.url}/#workspace`);
@@ -99,6 +121,7 @@ describe("the Workspace panel", () => {
     await page.locator("#edit-instruction").fill("make it shorter");
     await page.getByRole("button", { name: "Propose" }).click();
     await page.locator("#accept-edit").waitFor({ timeout: 10_000 });
+    expect(await seriousViolations(page)).toEqual([]);
     expect(await page.locator(".diff-added").allTextContents()).toEqual([`+${completion}`]);
     expect(await page.locator(".diff-removed").count()).toBeGreaterThan(0);
     await screenshot(page, "workspace-edit-diff");

@@ -213,7 +213,7 @@ export function WorkspacePanel(props: { api: Api }) {
   if (setup.kind === "loading") return <p class="muted">Opening the workspace…</p>;
   if (setup.kind === "missing")
     return (
-      <section class="card" aria-label="Workspace">
+      <section class="panel card" id="panel-workspace" aria-label="Workspace">
         <h2>Workspace</h2>
         <p class="notice">{setup.message}</p>
       </section>
@@ -221,9 +221,9 @@ export function WorkspacePanel(props: { api: Api }) {
   if (setup.kind === "error") return <p class="error">{setup.message}</p>;
   const isDirty = opened !== undefined && text !== opened.content;
   return (
-    <section class="workspace" aria-label="Workspace">
+    <section class="panel workspace" id="panel-workspace" aria-labelledby="workspace-title">
       <div class="workspace-files card">
-        <h2>{setup.name}</h2>
+        <h2 id="workspace-title">{setup.name}</h2>
         <FileTree
           entries={setup.entries}
           truncated={setup.truncated}
