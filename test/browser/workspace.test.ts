@@ -149,6 +149,22 @@ describe("the Workspace panel", () => {
     await expect.poll(() => editorText(page)).toBe("changed elsewhere\n");
   });
 
+  it("creates a new file in an existing folder, lists and opens it, and never over an existing one", async () => {
+    const { page } = await browser.page();
+    await page.goto(`${test.url}/#workspace`);
+    await page.locator("#tab-workspace").click();
+    await page.locator("#new-file-path").fill("src/extra.ts");
+    await page.getByRole("button", { name: "Create" }).click();
+    await expect.poll(() => page.locator("#open-file").textContent()).toBe("src/extra.ts");
+    expect(readFileSync(join(folder, "src", "extra.ts"), "utf8")).toBe("");
+    await page.locator('.file-tree button[data-path="src/extra.ts"]').waitFor();
+    await page.locator("#new-file-path").fill("notes.md");
+    await page.getByRole("button", { name: "Create" }).click();
+    await expect
+      .poll(() => page.locator("#workspace-status").textContent())
+      .toMatch(/^Not created: .*already exists/);
+  });
+
   it("refuses traversal through the API with a 4xx", async () => {
     const { page } = await browser.page();
     await page.goto(`${test.url}/`);

@@ -9,19 +9,11 @@ import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, type Api } from "../api.js";
 import { createEditor, replaceRange, selectionOf, type Editor } from "../code-editor.js";
 import type { GhostStatus } from "../ghost-text.js";
-import {
-  codeOfAnswer,
-  editPrompt,
-  editSystemPrompt,
-  explainPrompt,
-  explainSystemPrompt,
-  WorkspaceApi,
-  type ModelChoice,
-  type OpenedFile,
-  type TreeEntry,
-} from "../workspace-api.js";
-import { AssistPanel, type Assist } from "./assist-panel.js";
-import { FileTree } from "./file-tree.js";
+import { WorkspaceApi, type ModelChoice, type OpenedFile, type TreeEntry } from "../workspace-api.js";
+import { AssistPanel } from "./assist-panel.js";
+import { useAssistant } from "./use-assistant.js";
+import { WorkspaceFiles } from "./workspace-files.js";
+import { WorkspaceToolbar } from "./workspace-toolbar.js";
 import "../workspace.css";
 
 const ghostLabels: Record<GhostStatus, string> = {
@@ -50,13 +42,13 @@ export function WorkspacePanel(props: { api: Api }) {
   const [hasSelection, setHasSelection] = useState(false);
   const [status, setStatus] = useState("");
   const [ghost, setGhost] = useState<{ status: GhostStatus; detail?: string }>({ status: "idle" });
-  const [assist, setAssist] = useState<Assist>({ kind: "none" });
+  const assistant = useAssistant(workspace, model);
+  const { assist, setAssist } = assistant;
   const host = useRef<HTMLDivElement>(null);
   const editor = useRef<Editor | undefined>(undefined);
   const modelRef = useRef(model);
   modelRef.current = model;
   const saveRef = useRef<() => void>(() => undefined);
-  const assistRun = useRef<AbortController | undefined>(undefined);
 
   const loadTree = async (): Promise<void> => {
     try {
@@ -131,6 +123,21 @@ export function WorkspacePanel(props: { api: Api }) {
     }
   };
 
+  /** Creates an empty file (base null: never over an existing one), lists and opens it. */
+  const create = async (path: string): Promise<void> => {
+    try {
+      const result = await workspace.save(path, "", null);
+      if (result.kind === "conflict") {
+        setStatus(`Not created: ${result.message}`);
+        return;
+      }
+      await loadTree();
+      await open(path);
+    } catch (error) {
+      setStatus(`Not created: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  };
+
   const save = async (content: string, baseSha256: string | null): Promise<void> => {
     if (opened === undefined) return;
     setStatus(`Saving ${opened.path}…`);
@@ -152,62 +159,10 @@ export function WorkspacePanel(props: { api: Api }) {
   saveRef.current = () =>
     void save(editor.current?.view.state.doc.toString() ?? text, opened?.version.sha256 ?? null);
 
-  const runAssist = async (
-    request: { system: string; user: string },
-    onText: (text: string) => void,
-  ): Promise<{ text: string; error?: string }> => {
-    assistRun.current?.abort();
-    const controller = new AbortController();
-    assistRun.current = controller;
-    try {
-      return { text: await workspace.chat({ model, ...request }, { signal: controller.signal, onText }) };
-    } catch (error) {
-      return {
-        text: "",
-        error: controller.signal.aborted
-          ? "Stopped."
-          : error instanceof Error
-            ? error.message
-            : String(error),
-      };
-    }
-  };
-
-  const explain = async (): Promise<void> => {
+  const explain = (): void => {
     const view = editor.current?.view;
-    if (view === undefined || opened === undefined) return;
-    const selection = selectionOf(view);
-    setAssist({ kind: "explain", text: "", streaming: true });
-    const result = await runAssist(
-      { system: explainSystemPrompt, user: explainPrompt(opened.path, selection.text) },
-      (partial) => setAssist({ kind: "explain", text: partial, streaming: true }),
-    );
-    setAssist((current) =>
-      current.kind !== "explain"
-        ? current
-        : {
-            kind: "explain",
-            text: current.text,
-            streaming: false,
-            ...(result.error === undefined ? {} : { error: result.error }),
-          },
-    );
-  };
-
-  const propose = async (instruction: string): Promise<void> => {
-    if (assist.kind !== "edit-ask" || opened === undefined) return;
-    const base = { kind: "edit" as const, range: assist.range, original: assist.original, instruction };
-    setAssist({ ...base, proposal: "", streaming: true });
-    const result = await runAssist(
-      { system: editSystemPrompt, user: editPrompt(opened.path, assist.original, instruction) },
-      (partial) => setAssist({ ...base, proposal: codeOfAnswer(partial), streaming: true }),
-    );
-    setAssist({
-      ...base,
-      proposal: codeOfAnswer(result.text),
-      streaming: false,
-      ...(result.error === undefined ? {} : { error: result.error }),
-    });
+    if (view !== undefined && opened !== undefined)
+      void assistant.explain(opened.path, selectionOf(view).text);
   };
 
   if (setup.kind === "loading") return <p class="muted">Opening the workspace…</p>;
@@ -222,65 +177,32 @@ export function WorkspacePanel(props: { api: Api }) {
   const isDirty = opened !== undefined && text !== opened.content;
   return (
     <section class="panel workspace" id="panel-workspace" aria-labelledby="workspace-title">
-      <div class="workspace-files card">
-        <h2 id="workspace-title">{setup.name}</h2>
-        <FileTree
-          entries={setup.entries}
-          truncated={setup.truncated}
-          selected={opened?.path}
-          onOpen={(path) => void open(path)}
-        />
-        <button type="button" onClick={() => void loadTree()}>
-          Refresh
-        </button>
-      </div>
+      <WorkspaceFiles
+        name={setup.name}
+        entries={setup.entries}
+        truncated={setup.truncated}
+        selected={opened?.path}
+        onOpen={(path) => void open(path)}
+        onRefresh={() => void loadTree()}
+        onCreate={create}
+      />
       <div class="workspace-editor">
-        <div class="row workspace-toolbar">
-          <span id="open-file">
-            {opened === undefined ? "No file open" : `${opened.path}${isDirty ? " •" : ""}`}
-          </span>
-          <label for="workspace-model">Model</label>
-          <select
-            id="workspace-model"
-            value={model}
-            onChange={(event) => setModel(event.currentTarget.value)}
-          >
-            {models.map((entry) => (
-              <option key={entry.name} value={entry.name}>
-                {entry.canInsert ? entry.name : `${entry.name} (no FIM)`}
-              </option>
-            ))}
-          </select>
-          <button
-            type="button"
-            id="save-file"
-            disabled={opened === undefined}
-            onClick={() => saveRef.current()}
-          >
-            Save
-          </button>
-          <button
-            type="button"
-            id="explain-selection"
-            disabled={!hasSelection || model === ""}
-            onClick={() => void explain()}
-          >
-            Explain selection
-          </button>
-          <button
-            type="button"
-            id="edit-selection"
-            disabled={!hasSelection || model === ""}
-            onClick={() => {
-              const view = editor.current?.view;
-              if (view === undefined) return;
-              const selection = selectionOf(view);
-              setAssist({ kind: "edit-ask", range: selection, original: selection.text });
-            }}
-          >
-            Edit selection…
-          </button>
-        </div>
+        <WorkspaceToolbar
+          openPath={opened?.path}
+          isDirty={isDirty}
+          models={models}
+          model={model}
+          hasSelection={hasSelection}
+          onModel={setModel}
+          onSave={() => saveRef.current()}
+          onExplain={explain}
+          onEdit={() => {
+            const view = editor.current?.view;
+            if (view === undefined) return;
+            const selection = selectionOf(view);
+            setAssist({ kind: "edit-ask", range: selection, original: selection.text });
+          }}
+        />
         <div ref={host} class="editor-host" hidden={opened === undefined} />
         {opened === undefined && <p class="muted">Open a file from the list.</p>}
         <p class="row muted workspace-status">
@@ -297,18 +219,17 @@ export function WorkspacePanel(props: { api: Api }) {
       <AssistPanel
         assist={assist}
         actions={{
-          propose: (instruction) => void propose(instruction),
+          propose: (instruction) => {
+            if (opened !== undefined) void assistant.propose(opened.path, instruction);
+          },
           accept: () => {
             const view = editor.current?.view;
             if (view !== undefined && assist.kind === "edit")
               replaceRange(view, assist.range, assist.proposal);
             setAssist({ kind: "none" });
           },
-          close: () => {
-            assistRun.current?.abort();
-            setAssist({ kind: "none" });
-          },
-          stop: () => assistRun.current?.abort(),
+          close: assistant.close,
+          stop: assistant.stop,
           overwrite: () => {
             if (assist.kind === "conflict") void save(assist.mine, assist.disk.version.sha256);
           },
