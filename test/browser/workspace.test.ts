@@ -130,8 +130,8 @@ describe("the Workspace panel", () => {
     expect(errors).toEqual([]);
   });
 
-  it("says so when the file changed on disk since it was opened, shows the diff and can reload", async () => {
-    const { page } = await browser.page();
+  it("says so when the file changed on disk since it was opened, shows the diff and can reload (dark)", async () => {
+    const { page } = await browser.page({ colorScheme: "dark" });
     await openFile(page, "notes.md");
     writeFileSync(join(folder, "notes.md"), "changed elsewhere\n");
     await page.locator(".cm-content").click();
@@ -143,6 +143,9 @@ describe("the Workspace panel", () => {
       .toBe("Not saved: the file changed on disk since it was opened.");
     await expect.poll(() => page.locator(".assist [role=alert]").textContent()).toMatch(/changed on disk/);
     expect(await page.locator(".diff-removed").allTextContents()).toContain("−changed elsewhere");
+    // With the ghost text of "mine" shown too: its colour must keep its contrast in the dark scheme.
+    await page.locator(".cm-ghost-text").waitFor({ timeout: 10_000 });
+    expect(await seriousViolations(page)).toEqual([]);
     await screenshot(page, "workspace-conflict");
     expect(readFileSync(join(folder, "notes.md"), "utf8")).toBe("changed elsewhere\n");
     await page.locator("#reload").click();

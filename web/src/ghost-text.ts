@@ -35,7 +35,7 @@ export interface GhostTextOptions {
 const setGhost = StateEffect.define<Ghost | null>();
 
 const ghostTheme = EditorView.baseTheme({
-  ".cm-ghost-text": { color: "var(--muted)", opacity: "0.75", fontStyle: "italic" },
+  ".cm-ghost-text": { color: "var(--muted)", fontStyle: "italic" },
 });
 
 const ghostField = StateField.define<Ghost | null>({
