@@ -17,6 +17,7 @@ const components = [
   "app",
   "ops",
   "store",
+  "workspace",
 ];
 
 /** What each folder under src/ may import, besides itself. */
@@ -31,6 +32,7 @@ const allowed = {
   api: ["core", "config", "scheduler", "models"],
   store: ["core"],
   ops: ["core", "store"],
+  workspace: ["core"],
   // The CLI is a client of the HTTP API; `serve` alone boots the composition root; `keys`
   // manages the keys in the state database directly, and `audit` reads ops offline, both with
   // or without a server (ARCHITECTURE: the rest use the HTTP client or ops/ offline).

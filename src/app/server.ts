@@ -37,6 +37,7 @@ import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle
 import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
 import { createWebRoutes } from "./web-routes.js";
+import { openWorkspaceRoutes } from "./workspace-wiring.js";
 
 export interface StartOptions {
   /** Defaults to LlamaCppEngine (real runner processes). Tests pass FakeEngine. */
@@ -218,6 +219,7 @@ export async function startServer(
     );
     app.route("/", createGpuRoutes({ gpu, loadedModels: () => queue.snapshot().loaded }));
     app.route("/", createModelRoutes({ catalog, queue, estimateMemory }));
+    app.route("/", await openWorkspaceRoutes({ config, logger, audit }));
     app.route("/", createWebRoutes());
     const server = await listen(app.fetch, config);
     const port = (server.address() as AddressInfo).port;

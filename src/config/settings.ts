@@ -38,6 +38,9 @@ export interface Config {
   modelsDir: string;
   /** Do not offer the bundled demo model when the models folder is empty. */
   noDemoModel: boolean;
+  /** The folder the shell's Workspace panel may read and write; "" = no workspace. */
+  workspace: string;
+  workspaceMaxFileBytes: number;
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
   /** Which CPU build of llama.cpp runners load (docs/decisions/0012). */
   engineBuild: "auto" | "prebuilt" | "openmp";
@@ -242,6 +245,23 @@ export const settings: SettingsTable = {
     description:
       "Do not offer the bundled demo model (stories260K, 1 MiB) when the models folder has no models.",
     isSwitch: true,
+  },
+  workspace: {
+    env: "RAWRXD_WORKSPACE",
+    flag: "--workspace",
+    defaultValue: () => "",
+    defaultText: "(none)",
+    parse: parseString,
+    description:
+      "Folder the shell's Workspace panel edits (admin-only routes /v1/workspace/*); nothing outside it is read or written, links out and hidden files are refused.",
+  },
+  workspaceMaxFileBytes: {
+    env: "RAWRXD_WORKSPACE_MAX_FILE_BYTES",
+    flag: "--workspace-max-file-bytes",
+    defaultValue: () => 1024 * 1024,
+    defaultText: "1048576",
+    parse: parseInteger(1, 64 * 1024 * 1024),
+    description: "Largest workspace file opened or saved, in bytes; larger ones get 413.",
   },
   gpu: {
     env: "RAWRXD_GPU",

@@ -1,10 +1,12 @@
 /**
  * Finds a model file inside the models folder without ever following a path out of it:
- * symlinks are allowed only when their real target is a regular file inside the same folder.
+ * symlinks are allowed only when their real target is a regular file inside the same folder
+ * (the containment rule is core's `locateInsideFolder`, shared with the workspace).
  */
-import { lstat, realpath, stat } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
 import { describeFileKind } from "../gguf/index.js";
+import { isInsideFolder, isMissingFileError, locateInsideFolder } from "../core/index.js";
+
+export { isInsideFolder, isMissingFileError };
 
 export interface LocatedModelFile {
   fileName: string;
@@ -28,51 +30,14 @@ export type LocateResult =
 
 /** `realModelsDir` must already be a realpath. */
 export async function locateModelFile(realModelsDir: string, fileName: string): Promise<LocateResult> {
-  const path = join(realModelsDir, fileName);
-  let linkStats;
-  try {
-    linkStats = await lstat(path);
-  } catch (error) {
-    if (isMissingFileError(error)) return { kind: "missing" };
-    throw error;
-  }
-  if (!linkStats.isFile() && !linkStats.isSymbolicLink()) {
-    return { kind: "not-a-file", fileKind: describeFileKind(linkStats) };
-  }
-  let realPath: string;
-  try {
-    realPath = await realpath(path);
-  } catch (error) {
-    // A dangling symlink is as good as no file.
-    if (isMissingFileError(error)) return { kind: "missing" };
-    throw error;
-  }
-  if (!isInsideFolder(realModelsDir, realPath)) return { kind: "outside-folder" };
-  const targetStats = linkStats.isSymbolicLink() ? await stat(realPath) : linkStats;
-  if (!targetStats.isFile()) return { kind: "not-a-file", fileKind: describeFileKind(targetStats) };
+  const result = await locateInsideFolder(realModelsDir, fileName);
+  if (result.kind === "not-a-file") return { kind: "not-a-file", fileKind: describeFileKind(result.stats) };
+  if (result.kind !== "found") return result;
+  const { realPath, realRelativePath, sizeBytes, mtimeMs, device, inode } = result.file;
   return {
     kind: "found",
-    file: {
-      fileName,
-      realPath,
-      realRelativePath: relative(realModelsDir, realPath),
-      sizeBytes: targetStats.size,
-      mtimeMs: targetStats.mtimeMs,
-      device: targetStats.dev,
-      inode: targetStats.ino,
-    },
+    file: { fileName, realPath, realRelativePath, sizeBytes, mtimeMs, device, inode },
   };
-}
-
-/** True when `candidate` is a path strictly below `folder` (both real paths). */
-export function isInsideFolder(folder: string, candidate: string): boolean {
-  const prefix = folder.endsWith(sep) ? folder : folder + sep;
-  return candidate.startsWith(prefix) && candidate.length > prefix.length;
-}
-
-export function isMissingFileError(error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return code === "ENOENT" || code === "ENOTDIR" || code === "ELOOP";
 }
 
 /** Device, inode, size and mtime: a file replaced, rewritten or touched gets a new identity. */

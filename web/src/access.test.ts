@@ -17,6 +17,14 @@ describe("panels by role", () => {
     const user = identityOf({ key_id: "abc", role: "user", keys_required: true });
     expect(visiblePanels(admin).map((panel) => panel.id)).toEqual(["chat", "models", "operations"]);
     expect(visiblePanels(user).map((panel) => panel.id)).toEqual(["chat", "models"]);
+    // The Workspace panel: admins only, and only when the server has a --workspace.
+    expect(visiblePanels(admin, { workspace: true }).map((panel) => panel.id)).toEqual([
+      "chat",
+      "models",
+      "operations",
+      "workspace",
+    ]);
+    expect(visiblePanels(user, { workspace: true }).map((panel) => panel.id)).toEqual(["chat", "models"]);
     expect(visiblePanels(undefined)).toEqual([]);
     expect(isAdmin(admin)).toBe(true);
     expect(isAdmin(user)).toBe(false);

@@ -7,24 +7,35 @@ export interface Identity {
   keysRequired: boolean;
 }
 
-export type PanelId = "models" | "chat" | "operations";
+export type PanelId = "models" | "chat" | "operations" | "workspace";
 
 export interface PanelSpec {
   id: PanelId;
   title: string;
   adminOnly: boolean;
+  /** Shown only when the server offers it (the workspace: --workspace). */
+  needsWorkspace?: boolean;
 }
 
 export const panels: readonly PanelSpec[] = [
   { id: "chat", title: "Chat", adminOnly: false },
   { id: "models", title: "Models", adminOnly: false },
   { id: "operations", title: "Operations", adminOnly: true },
+  // The workspace routes are admin-only (docs/decisions/0029-workspace-panel.md).
+  { id: "workspace", title: "Workspace", adminOnly: true, needsWorkspace: true },
 ];
 
-/** The panels a caller may open; user keys get no admin panel. */
-export function visiblePanels(identity: Identity | undefined): PanelSpec[] {
+/** The panels a caller may open; user keys get no admin panel; Workspace only with a workspace. */
+export function visiblePanels(
+  identity: Identity | undefined,
+  offers: { workspace?: boolean } = {},
+): PanelSpec[] {
   if (identity === undefined) return [];
-  return panels.filter((panel) => !panel.adminOnly || identity.role === "admin");
+  return panels.filter(
+    (panel) =>
+      (!panel.adminOnly || identity.role === "admin") &&
+      (panel.needsWorkspace !== true || offers.workspace === true),
+  );
 }
 
 /** Whether admin-only controls (load, unload, pin, pull, cancel others) appear. */

@@ -14,6 +14,7 @@ import { ChatPanel } from "./chat-panel.js";
 import { ModelsPanel } from "./models-panel.js";
 import { OpsPanel } from "./ops-panel.js";
 import { SignIn } from "./sign-in.js";
+import { WorkspaceLoader } from "./workspace-loader.js";
 
 type Session =
   { kind: "checking" } | { kind: "signed-in"; identity: Identity } | { kind: "needs-key"; message?: string };
@@ -43,7 +44,17 @@ export function App() {
   }, [api]);
 
   const identity = session.kind === "signed-in" ? session.identity : undefined;
-  const panels = visiblePanels(identity);
+  // The Workspace tab appears only when the server has a --workspace (admins only).
+  const [hasWorkspace, setHasWorkspace] = useState(false);
+  useEffect(() => {
+    setHasWorkspace(false);
+    if (!isAdmin(identity)) return;
+    void api
+      .get<{ enabled: boolean }>("/v1/workspace")
+      .then((body) => setHasWorkspace(body.enabled))
+      .catch(() => undefined);
+  }, [api, identity?.role]);
+  const panels = visiblePanels(identity, { workspace: hasWorkspace });
   const shown = panels.some((item) => item.id === panel) ? panel : "chat";
   const open = (id: PanelId): void => {
     setPanel(id);
@@ -114,6 +125,11 @@ export function App() {
             {isAdmin(identity) && (
               <div hidden={shown !== "operations"}>
                 <OpsPanel api={api} active={shown === "operations"} />
+              </div>
+            )}
+            {isAdmin(identity) && hasWorkspace && (
+              <div hidden={shown !== "workspace"}>
+                <WorkspaceLoader api={api} active={shown === "workspace"} />
               </div>
             )}
           </>
