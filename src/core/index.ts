@@ -13,3 +13,4 @@ export * from "./bytes.js";
 export * from "./access.js";
 export * from "./audit-events.js";
 export * from "./tool-support.js";
+export * from "./tokenizer.js";

@@ -1,0 +1,71 @@
+/**
+ * llama-server's /tokenize, /detokenize and /apply-template on a real server (FakeEngine: one
+ * token per character, BOS = 1): the shapes llama.vscode reads, the model defaulting to the only
+ * installed one, validation, and a user key's access.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { mayUse } from "../../src/api/access-rules.js";
+import { postJson, startTestServer, type Json, type TestServer } from "./helpers.js";
+
+describe("/tokenize, /detokenize and /apply-template", () => {
+  let test: TestServer;
+  const post = async (path: string, body: unknown) => {
+    const response = await postJson(`${test.url}${path}`, body);
+    return { status: response.status, body: (await response.json()) as Json };
+  };
+
+  beforeAll(async () => {
+    test = await startTestServer({ models: { alpha: {} } });
+  });
+  afterAll(async () => test.dispose());
+
+  it("tokenizes to ids, with BOS on add_special, and with pieces", async () => {
+    expect(await post("/tokenize", { content: "hi" })).toEqual({ status: 200, body: { tokens: [104, 105] } });
+    expect((await post("/tokenize", { content: "hi", add_special: true, model: "alpha" })).body).toEqual({
+      tokens: [1, 104, 105],
+    });
+    expect((await post("/tokenize", { content: "hé", with_pieces: true })).body).toEqual({
+      tokens: [
+        { id: 104, piece: "h" },
+        { id: 233, piece: "é" },
+      ],
+    });
+  });
+
+  it("detokenizes ids back to text", async () => {
+    expect(await post("/detokenize", { tokens: [104, 105] })).toEqual({
+      status: 200,
+      body: { content: "hi" },
+    });
+    expect(await post("/detokenize", { tokens: [] })).toEqual({ status: 200, body: { content: "" } });
+  });
+
+  it("renders a chat with the model's template for the assistant's turn", async () => {
+    const { status, body } = await post("/apply-template", {
+      messages: [
+        { role: "system", content: "Be brief." },
+        { role: "user", content: [{ type: "text", text: "Hello" }] },
+      ],
+    });
+    expect(status).toBe(200);
+    expect(body.prompt).toContain("Be brief.");
+    expect(body.prompt).toContain("Hello");
+  });
+
+  it("refuses bad bodies and unknown models with clear errors", async () => {
+    const missing = await post("/tokenize", {});
+    expect(missing.status).toBe(400);
+    expect(JSON.stringify(missing.body)).toMatch(/content/);
+    const negative = await post("/detokenize", { tokens: [-1] });
+    expect(negative.status).toBe(400);
+    expect(JSON.stringify(negative.body)).toMatch(/token ids are 0 or more/);
+    expect((await post("/apply-template", { messages: [] })).status).toBe(400);
+    expect((await post("/tokenize", { content: "x", model: "nope" })).status).toBe(404);
+  });
+
+  it("are open to user keys, as llama.vscode uses them", () => {
+    for (const path of ["/tokenize", "/detokenize", "/apply-template"]) {
+      expect(mayUse("user", { method: "POST", path })).toBe(true);
+    }
+  });
+});
