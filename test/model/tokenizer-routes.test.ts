@@ -4,10 +4,11 @@
  * OpenAI-provider FIM types the model's FIM tokens into the prompt, and each must reach the model
  * as one token id.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { getLlama } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { syntheticModelShapes, writeFimModel } from "../../src/gguf/index.js";
+import { syntheticModelShapes, writeFimModel, writeLlamaModel } from "../../src/gguf/index.js";
 import { postJson, startModelServer, storiesPath, type ModelTestServer } from "./helpers.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -26,6 +27,11 @@ describe("the tokenizer routes on the real engine", () => {
   beforeAll(async () => {
     test = await startModelServer({ parallel: "1" });
     await writeFimModel(join(test.modelsDir, "coder.gguf"), shape);
+    await writeLlamaModel(join(test.modelsDir, "chat-qwen.gguf"), {
+      ...syntheticModelShapes.tiny,
+      name: "synthetic-qwen2_5",
+      chatTemplate: readFileSync(join(import.meta.dirname, "templates", "qwen2_5.jinja"), "utf8"),
+    });
   });
   afterAll(async () => test.dispose());
 
@@ -60,6 +66,18 @@ describe("the tokenizer routes on the real engine", () => {
     });
     expect(chat.status).toBe(200);
     expect(chat.body.prompt).toContain("Tell me a story");
+  });
+
+  it("renders a chat with the model's own template, ready for the assistant's turn", async () => {
+    const messages = [
+      { role: "system", content: "Be brief." },
+      { role: "user", content: "Hello" },
+    ];
+    const { status, body } = await post("/apply-template", { model: "chat-qwen", messages });
+    expect(status).toBe(200);
+    const prompt = body.prompt as string;
+    expect(prompt).toContain("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n");
+    expect(prompt.endsWith("<|im_start|>assistant\n")).toBe(true);
   });
 
   it("parses the model's special tokens in /tokenize unless parse_special is false", async () => {

@@ -1,13 +1,20 @@
 /**
  * llama-server's /tokenize, /detokenize and /apply-template, answered from the loaded model's
  * vocabulary and chat template. Token ids from a client are checked against the vocabulary
- * before llama.cpp sees them. `apply-template` renders the chat exactly as a generation would
- * (prompt.ts) and shows it with special tokens as text.
+ * before llama.cpp sees them. `apply-template` renders the chat as a generation does (prompt.ts:
+ * the model's template through node-llama-cpp's chat wrapper, or the plain fallback) as text.
  */
-import type { LlamaModel, Token } from "node-llama-cpp";
-import type { TokenizerRequest, TokenizerResult, TokenPiece } from "../../core/index.js";
+import {
+  resolveChatWrapper,
+  SpecialToken,
+  SpecialTokensText,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import type { ChatMessage, TokenizerRequest, TokenizerResult, TokenPiece } from "../../core/index.js";
+import { renderPlainChat } from "../plain-chat.js";
+import { toChatHistory } from "./chat-history.js";
 import { GenerationError } from "./generation-error.js";
-import { preparePrompt } from "./prompt.js";
 
 export function answerTokenizer(model: LlamaModel, request: TokenizerRequest): TokenizerResult {
   switch (request.kind) {
@@ -23,11 +30,31 @@ export function answerTokenizer(model: LlamaModel, request: TokenizerRequest): T
       checkIds(model, request.tokens);
       return { kind: "detokenize", content: model.detokenize(request.tokens as Token[], true) };
     }
-    case "apply-template": {
-      const { tokens } = preparePrompt(model, { kind: "chat", messages: request.messages });
-      return { kind: "apply-template", prompt: model.detokenize(tokens, true) };
-    }
+    case "apply-template":
+      return { kind: "apply-template", prompt: renderChat(model, request.messages) };
   }
+}
+
+/** The chat as prompt.ts renders it for a generation, as text: builtin tokens (BOS) as their text. */
+function renderChat(model: LlamaModel, messages: readonly ChatMessage[]): string {
+  const bosText = (): string => {
+    const bos = model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
+    return bos === null ? "" : model.detokenize([bos], true);
+  };
+  if (typeof model.fileInfo.metadata.tokenizer?.chat_template !== "string") {
+    return bosText() + renderPlainChat(messages);
+  }
+  const wrapper = resolveChatWrapper(model);
+  const { contextText } = wrapper.generateContextState({ chatHistory: toChatHistory(messages) });
+  return contextText.values
+    .map((value) =>
+      value instanceof SpecialToken
+        ? model.detokenize(value.tokenize(model.tokenizer), true)
+        : value instanceof SpecialTokensText
+          ? value.value
+          : value,
+    )
+    .join("");
 }
 
 function tokenize(model: LlamaModel, request: Extract<TokenizerRequest, { kind: "tokenize" }>): Token[] {
