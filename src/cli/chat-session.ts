@@ -133,15 +133,22 @@ class ChatSession {
       this.#generation.abort();
       return;
     }
+    // Between answers but still busy (a /show request): the prompt comes back when it is done.
+    if (this.#isBusy) return;
     const rl = this.#rl;
     if (this.#multiline.isOpen || (rl !== undefined && rl.line !== "")) {
+      // As a shell does: "^C" after the text, then a fresh, empty prompt on the next line.
       this.#multiline.reset();
-      // Empty readline's buffer (Ctrl-E, Ctrl-U) and start a fresh prompt, as a shell does.
-      rl?.write(null, { ctrl: true, name: "e" });
-      rl?.write(null, { ctrl: true, name: "u" });
-      this.#write("^C\n");
       this.#interruptsAtEmptyPrompt = 0;
-      this.#prompt();
+      this.#write("^C\n");
+      if (rl === undefined || rl.line === "") {
+        this.#prompt();
+        return;
+      }
+      // Empty readline's buffer (Ctrl-E, Ctrl-U); its redraw writes the prompt.
+      rl.setPrompt(">>> ");
+      rl.write(null, { ctrl: true, name: "e" });
+      rl.write(null, { ctrl: true, name: "u" });
       return;
     }
     this.#interruptsAtEmptyPrompt += 1;

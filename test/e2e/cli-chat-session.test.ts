@@ -42,7 +42,7 @@ describe("the interactive chat in-process", () => {
   });
   afterAll(async () => test.dispose());
 
-  function chat(model: string): FakeTerminal {
+  function chat(model: string, flags: string[] = []): FakeTerminal {
     const stdin = Object.assign(new PassThrough(), { isTTY: true });
     const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 200 });
     let text = "";
@@ -61,7 +61,7 @@ describe("the interactive chat in-process", () => {
           10_000,
         );
       },
-      exitCode: main(["run", model], io),
+      exitCode: main(["run", model, ...flags], io),
     };
   }
 
@@ -112,6 +112,22 @@ describe("the interactive chat in-process", () => {
     terminal.type("/?\r");
     await terminal.waitForText(/\/set parameter NAME VALUE/, "the help");
     terminal.type("/bye\r");
+    expect(await terminal.exitCode).toBe(0);
+  });
+
+  it('Ctrl-C clears a half-typed line or an open """ block; --verbose prints the counts', async () => {
+    const terminal = chat("alpha", ["--verbose"]);
+    await terminal.waitForText(/>>> $/, "the prompt");
+    terminal.type("half a line\x03");
+    await terminal.waitForText(/half a line\^C\n>>> $/, "the line cleared");
+    terminal.type('"""one\r');
+    await terminal.waitForText(/\.\.\. $/, "the continuation prompt");
+    terminal.type("\x03");
+    await terminal.waitForText(/\^C\n>>> $/, "the block dropped");
+    terminal.type("real\r");
+    await terminal.waitForText(/eval count:\s+3 token\(s\)\n[\s\S]*>>> $/, "the answer with its counts");
+    expect(requests.at(-1)!.input).toEqual({ kind: "chat", messages: [{ role: "user", content: "real" }] });
+    terminal.type("\x04");
     expect(await terminal.exitCode).toBe(0);
   });
 

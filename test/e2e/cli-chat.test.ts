@@ -76,12 +76,14 @@ describe.runIf(hasScriptCommand())("rawrxd run as an interactive chat on a termi
     expect(await session.exited).toBe(0);
   });
 
-  it("Ctrl-C cancels the answer on the server; at an empty prompt it hints, and a second one exits", async () => {
+  it("Ctrl-C clears a line, cancels the answer on the server; at an empty prompt it hints, and a second one exits", async () => {
     const ends: { requestId: string; outcome: string }[] = [];
     const stop = test.server.events.on("request-end", (event) => ends.push(event));
     try {
       const session = chat("slow");
       await session.waitForText(prompt, "the first prompt");
+      session.type("half a line\x03");
+      await session.waitForText(/half a line\^C\n>>> $/, "the line cleared", session.mark());
       const from = session.mark();
       session.type("tell me a story\r");
       await session.waitForText(/w3 /, "the answer to start streaming", from);
