@@ -5,6 +5,8 @@
  * generation); at an empty prompt it prints a hint, and a second one exits. Ctrl-D and /bye exit.
  */
 import { createInterface, type Interface } from "node:readline";
+import { streamChatAnswer } from "./chat-answer.js";
+import { formatValue, showText } from "./chat-show.js";
 import { CliError, type OutputStream } from "./cli-io.js";
 import {
   chatHelp,
@@ -14,11 +16,8 @@ import {
   type ChatCommand,
   type ParameterValue,
 } from "./chat-commands.js";
-import { readNdjsonLines } from "./ndjson-lines.js";
 import { formatGenerationStats } from "./generation-stats.js";
 import type { ServerClient } from "./server-client.js";
-import { formatShow } from "./show-command.js";
-import { chatLine, parseWire, showResponse, type ChatLine } from "./wire-schemas.js";
 
 export interface ChatSessionOptions {
   model: string;
@@ -200,25 +199,15 @@ class ChatSession {
   }
 
   async #show(what: "info" | "parameters" | "system"): Promise<void> {
-    if (what === "system") {
-      this.#write(this.#system === undefined ? "No system message was specified.\n" : `${this.#system}\n`);
-      return;
-    }
-    if (what === "parameters") {
-      const entries = Object.entries(this.#parameters);
-      this.#write(
-        entries.length === 0
-          ? "No parameters were set in this session.\n"
-          : "Parameters set in this session:\n" +
-              entries.map(([name, value]) => `  ${name.padEnd(16)}${formatValue(value)}\n`).join(""),
-      );
-      return;
-    }
     try {
-      const raw = await this.#options.client.requestJson("POST", "/api/show", {
-        body: { model: this.#options.model },
-      });
-      this.#write(formatShow(parseWire(showResponse, raw, "POST /api/show")));
+      this.#write(
+        await showText(what, {
+          client: this.#options.client,
+          model: this.#options.model,
+          system: this.#system,
+          parameters: this.#parameters,
+        }),
+      );
     } catch (error) {
       this.#options.errors.write(`${errorText(error)}\n`);
     }
@@ -226,42 +215,26 @@ class ChatSession {
 
   async #answer(text: string): Promise<void> {
     this.#history.push({ role: "user", content: text });
-    const messages: Message[] = [
-      ...(this.#system === undefined ? [] : [{ role: "system" as const, content: this.#system }]),
-      ...this.#history,
-    ];
+    const system = this.#system === undefined ? [] : [{ role: "system" as const, content: this.#system }];
     const body = {
       model: this.#options.model,
-      messages,
-      stream: true,
+      messages: [...system, ...this.#history],
       ...(Object.keys(this.#parameters).length > 0 ? { options: { ...this.#parameters } } : {}),
     };
     const abort = new AbortController();
     this.#generation = abort;
     let answer = "";
     try {
-      const response = await this.#options.client.request("POST", "/api/chat", {
-        body,
+      const final = await streamChatAnswer(this.#options.client, body, {
         signal: abort.signal,
+        onText: (piece) => {
+          this.#write(piece);
+          answer += piece;
+        },
       });
-      if (response.body === null) throw new CliError("The server sent an empty reply.");
-      for await (const line of readNdjsonLines(response.body)) {
-        const chunk = parseChatLine(line);
-        if (chunk.error !== undefined) throw new CliError(`Error: ${chunk.error}`);
-        const content = chunk.message?.content ?? "";
-        if (content !== "") {
-          this.#write(content);
-          answer += content;
-        }
-        if (chunk.done === true) {
-          this.#write(answer.endsWith("\n") ? "\n" : "\n\n");
-          if (this.#options.isVerbose === true)
-            this.#options.errors.write(formatGenerationStats(chunk) + "\n");
-          this.#history.push({ role: "assistant", content: answer });
-          return;
-        }
-      }
-      throw new CliError("Error: the server ended the stream before the answer was done.");
+      this.#write(answer.endsWith("\n") ? "\n" : "\n\n");
+      if (this.#options.isVerbose === true) this.#options.errors.write(formatGenerationStats(final) + "\n");
+      this.#history.push({ role: "assistant", content: answer });
     } catch (error) {
       // An unanswered message leaves the history, so the next one does not follow two user turns.
       this.#history.pop();
@@ -274,20 +247,6 @@ class ChatSession {
   }
 }
 
-function formatValue(value: ParameterValue): string {
-  return Array.isArray(value) ? value.join(" ") : String(value);
-}
-
 function errorText(error: unknown): string {
   return error instanceof CliError ? error.message : `Error: ${String(error)}`;
-}
-
-function parseChatLine(line: string): ChatLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new CliError(`Error: the server sent a line that is not JSON: ${line.slice(0, 200)}`);
-  }
-  return parseWire(chatLine, value, "POST /api/chat");
 }
