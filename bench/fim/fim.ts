@@ -1,13 +1,16 @@
 /**
- * `npm run bench:fim -- [--model tiny|134m] [--reps 20] [--file-tokens 2000] [--fim-order psm|spm]`
+ * `npm run bench:fim -- [--quick] [--model tiny|134m] [--reps 20] [--file-tokens 2000] [--fim-order psm|spm]`
  *
- * Fill-in-the-middle latency after a one-character edit: a ~2,000-token file, the cursor three
- * quarters in, one character typed before the cursor per rep, then a streamed POST /infill
- * (an editor's keystroke). The prompt before the edit is still in the sequence, so only the
- * tokens from the edit on are evaluated. Reports p50/p95 of the time to first token (client:
- * the first SSE frame; server: prompt_ms) against one token's decode
- * time (predicted_per_token_ms of a 32-token request). Target: p95 ≤ 2× a token's decode time.
- * The model is synthetic, with FIM tokens in its metadata (stories260K has none).
+ * Fill-in-the-middle latency after a one-character edit, through the three request shapes editors
+ * send: llama-server's `POST /infill` (llama.vscode), `POST /v1/completions` with `suffix`
+ * (OpenAI-compatible plugins) and `POST /api/generate` with `suffix` (Continue's Ollama provider).
+ * A ~2,000-token file, the cursor three quarters in, one character typed before the cursor per
+ * rep, then a streamed request (an editor's keystroke). The prompt before the edit is still in the
+ * sequence, so only the tokens from the edit on are evaluated. Reports p50/p95 of the time to first
+ * token (client: the first streamed frame; server: the prompt time where the shape reports it)
+ * against one token's decode time (predicted_per_token_ms of a 32-token /infill). Target: p95 ≤ 2×
+ * a token's decode time. `--quick`: 3 reps on a 300-token file, a smoke run. The model is
+ * synthetic, with FIM tokens in its metadata (stories260K has none).
  */
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,27 +25,22 @@ import { promptWords } from "../lib/prompt-words.js";
 import { writeResultFiles } from "../lib/results.js";
 import { median, percentile } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
+import { fimShapes, type FimSample } from "./shapes.js";
 
 const { values } = parseArgs({
   options: {
+    quick: { type: "boolean", default: false },
     model: { type: "string", default: "tiny" },
-    reps: { type: "string", default: "20" },
-    "file-tokens": { type: "string", default: "2000" },
+    reps: { type: "string" },
+    "file-tokens": { type: "string" },
     "fim-order": { type: "string", default: "psm" },
   },
   strict: true,
 });
-const reps = Number(values.reps);
-const fileTokens = Number(values["file-tokens"]);
+const reps = Number(values.reps ?? (values.quick ? 3 : 20));
+const fileTokens = Number(values["file-tokens"] ?? (values.quick ? 300 : 2000));
 const preset = values.model === "134m" ? "llama-134m" : "tiny";
 const shape = { ...syntheticModelShapes[preset], contextLength: 4096, name: `synthetic-fim-${preset}` };
-
-interface InfillAnswer {
-  content: string;
-  tokens_evaluated: number;
-  tokens_cached: number;
-  timings: { prompt_ms: number; predicted_per_token_ms: number; predicted_n: number };
-}
 
 /** Code-like lines of plain words; roughly one token per word and symbol on a small vocabulary. */
 function sourceFile(approximateTokens: number): string {
@@ -77,105 +75,82 @@ const server = await startBenchServer({
   },
 });
 
-/**
- * Streams /infill; `ms` is the time to the first SSE frame (the first token, or the end when the
- * model stops at once), `answer` comes from the last frame. Streaming keeps the audit record's
- * write, done before a response ends, out of the time to first token.
- */
-async function infill(
-  prefix: string,
-  suffix: string,
-  nPredict: number,
-): Promise<{ ms: number; answer: InfillAnswer }> {
-  const sentAt = systemTime.monotonicNow();
-  const response = await fetch(`${server.url}/infill`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({
-      model: "coder",
-      input_prefix: prefix,
-      input_suffix: suffix,
-      n_predict: nPredict,
-      temperature: 0,
-      stream: true,
-    }),
-  });
-  if (response.status !== 200)
-    throw new Error(`infill answered ${response.status}: ${await response.text()}`);
-  let firstMs: number | undefined;
-  let text = "";
-  const decoder = new TextDecoder();
-  for await (const chunk of response.body!) {
-    firstMs ??= systemTime.monotonicNow() - sentAt;
-    text += decoder.decode(chunk as Uint8Array, { stream: true });
-  }
-  const frames = text.split("\n\n").filter((frame) => frame.startsWith("data: "));
-  const last = JSON.parse(frames.at(-1)!.slice("data: ".length)) as InfillAnswer & { error?: unknown };
-  if (last.error !== undefined) throw new Error(`infill failed: ${JSON.stringify(last.error)}`);
-  return { ms: firstMs ?? Number.NaN, answer: last };
+const shapes = fimShapes({ url: server.url, model: "coder", time: systemTime });
+const [infillShape] = shapes;
+interface ShapeResult {
+  name: string;
+  coldMs: number;
+  promptTokens: number;
+  samples: FimSample[];
 }
-
-// The vocabulary decides how many tokens a character is: measure it on a sample, then size the file.
-const sample = sourceFile(200).slice(0, 1000);
-const probe = await infill(sample, "", 1).catch(async (error: unknown) => {
-  await server.close();
-  throw error;
-});
-const charactersPerToken = sample.length / probe.answer.tokens_evaluated;
-const file = sourceFile(fileTokens * 4).slice(0, Math.floor(fileTokens * charactersPerToken));
-const cursor = Math.floor(file.length * 0.75);
-let prefix = file.slice(0, cursor);
-const suffix = file.slice(cursor);
-const samples: { ms: number; promptMs: number; evaluated: number; cached: number }[] = [];
+const results: ShapeResult[] = [];
 let decodeMsPerToken = Number.NaN;
-let cold: { ms: number; answer: InfillAnswer } | undefined;
+let decodePrefix = "";
 try {
-  cold = await infill(prefix, suffix, 1);
-  console.error(
-    `fim bench: ${shape.name}, prompt ${cold.answer.tokens_evaluated} tokens, cold TTFT ${cold.ms.toFixed(1)} ms`,
-  );
-  for (let rep = 0; rep < reps; rep++) {
-    prefix += promptWords[rep % promptWords.length]![0];
-    const { ms, answer } = await infill(prefix, suffix, 1);
-    samples.push({
-      ms,
-      promptMs: answer.timings.prompt_ms,
-      evaluated: answer.tokens_evaluated,
-      cached: answer.tokens_cached,
-    });
+  // The vocabulary decides how many tokens a character is: measure it on a sample, then size the file.
+  const sample = sourceFile(200).slice(0, 1000);
+  const probe = await infillShape!.send(sample, "", 1);
+  const charactersPerToken = sample.length / (probe.evaluated + (probe.cached ?? 0));
+  const file = sourceFile(fileTokens * 4).slice(0, Math.floor(fileTokens * charactersPerToken));
+  const cursor = Math.floor(file.length * 0.75);
+  const suffix = file.slice(cursor);
+  // One shape after another: with one sequence, interleaving them would defeat the prefix reuse.
+  for (const fim of shapes) {
+    let prefix = file.slice(0, cursor);
+    const cold = await fim.send(prefix, suffix, 1);
+    const promptTokens = cold.evaluated + (cold.cached ?? 0);
+    console.error(`fim bench: ${fim.name}, first request's TTFT ${cold.ms.toFixed(1)} ms`);
+    const samples: FimSample[] = [];
+    for (let rep = 0; rep < reps; rep++) {
+      prefix += promptWords[rep % promptWords.length]![0];
+      samples.push(await fim.send(prefix, suffix, 1));
+    }
+    results.push({ name: fim.name, coldMs: cold.ms, promptTokens, samples });
+    if (fim === infillShape) decodePrefix = prefix;
   }
-  const decode = await infill(prefix, suffix, 32);
-  decodeMsPerToken = decode.answer.timings.predicted_per_token_ms;
+  // On the last edited prefix, as an editor's next request (the original one may end at once).
+  decodeMsPerToken = (await infillShape!.send(decodePrefix, suffix, 32)).decodeMsPerToken ?? Number.NaN;
 } finally {
   await server.close();
   rmSync(home, { recursive: true, force: true });
 }
 
-const times = samples.map((sample) => sample.ms);
-const promptTimes = samples.map((sample) => sample.promptMs);
+const p95 = (values: readonly number[]) => percentile(values, 0.95);
+const cell = (value: number | undefined, digits: number) =>
+  value === undefined || Number.isNaN(value) ? "-" : formatNumber(value, digits);
+const rows = results.map(({ name, samples }) => {
+  const times = samples.map((sample) => sample.ms);
+  const promptTimes = samples.flatMap((sample) => (sample.promptMs === undefined ? [] : [sample.promptMs]));
+  const cached = samples.flatMap((sample) => (sample.cached === undefined ? [] : [sample.cached]));
+  return [
+    name,
+    cell(median(times), 2),
+    cell(p95(times), 2),
+    cell(p95(times) / decodeMsPerToken, 1),
+    cell(promptTimes.length === 0 ? undefined : median(promptTimes), 2),
+    cell(promptTimes.length === 0 ? undefined : p95(promptTimes), 2),
+    cell(median(samples.map((sample) => sample.evaluated)), 0),
+    cell(cached.length === 0 ? undefined : median(cached), 0),
+  ];
+});
 console.log("");
 console.log(
   formatTable(
-    ["measure", "p50 ms", "p95 ms", "× token decode (p95)"],
     [
-      [
-        "TTFT after 1-char edit (client)",
-        formatNumber(median(times), 2),
-        formatNumber(percentile(times, 0.95), 2),
-        formatNumber(percentile(times, 0.95) / decodeMsPerToken, 1),
-      ],
-      [
-        "prompt_ms (server)",
-        formatNumber(median(promptTimes), 2),
-        formatNumber(percentile(promptTimes, 0.95), 2),
-        formatNumber(percentile(promptTimes, 0.95) / decodeMsPerToken, 1),
-      ],
-      ["one token's decode", formatNumber(decodeMsPerToken, 2), "", ""],
+      "request shape",
+      "TTFT p50 ms",
+      "TTFT p95 ms",
+      "p95 × decode",
+      "server prompt p50 ms",
+      "p95 ms",
+      "evaluated",
+      "cached",
     ],
+    rows,
   ),
 );
 console.log(
-  `Prompt ${median(samples.map((sample) => sample.evaluated))} tokens, ${median(samples.map((sample) => sample.cached))} cached (median); cold TTFT ${formatNumber(cold?.ms ?? Number.NaN, 1)} ms. Target: p95 ≤ 2× one token's decode.`,
+  `One token's decode: ${cell(decodeMsPerToken, 2)} ms. TTFT after a one-character edit (client, first streamed frame); evaluated and cached prompt tokens are medians. Target: p95 ≤ 2× one token's decode.`,
 );
 const jsonPath = await writeResultFiles(
   join(benchDirectory, "results"),
@@ -184,10 +159,9 @@ const jsonPath = await writeResultFiles(
     startedAt: startedAt.toISOString(),
     model: shape.name,
     machine,
-    options: values,
+    options: { ...values, reps, fileTokens },
     decodeMsPerToken,
-    coldMs: cold?.ms,
-    samples,
+    shapes: results,
   },
 );
 console.log(`Raw samples: ${jsonPath} (and results/fim-latest.json)`);

@@ -31,6 +31,9 @@ const userRoutes: Record<string, readonly (string | RegExp)[]> = {
     "/api/embeddings",
     "/api/show",
     "/infill",
+    "/tokenize",
+    "/detokenize",
+    "/apply-template",
   ],
   // The route itself refuses another key's request.
   DELETE: [/^\/v1\/requests\/[^/]+$/],

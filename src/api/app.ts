@@ -17,6 +17,7 @@ import { dialectOf, errorResponse } from "./error-status.js";
 import { mountQueueRoutes } from "./native/queue-routes.js";
 import { mountNativeRoutes } from "./native/routes.js";
 import { mountInfillRoute } from "./infill/infill-route.js";
+import { mountTokenizerRoutes } from "./tokenizer/tokenizer-routes.js";
 import { mountModelManagementRoutes } from "./ollama/manage-routes.js";
 import { mountPullRoute } from "./ollama/pull-route.js";
 import { mountOllamaRoutes } from "./ollama/routes.js";
@@ -69,6 +70,7 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
   mountOpenAiRoutes(app, deps);
   mountOllamaRoutes(app, deps);
   mountInfillRoute(app, deps);
+  mountTokenizerRoutes(app, deps);
   mountPullRoute(app, deps);
   mountModelManagementRoutes(app, deps);
   if (deps.keys !== undefined) app.route("/", adminKeyRoutes(deps.keys, deps.events));

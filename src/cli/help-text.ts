@@ -5,7 +5,7 @@ export const topLevelUsage = `Usage: rawrxd <command> [options]
 
 Commands:
   serve                 Start the server (OpenAI- and Ollama-compatible HTTP API)
-  run MODEL [PROMPT]    Generate a reply on the running server, streamed as it arrives
+  run MODEL [PROMPT]    Generate a reply on the running server (a chat without PROMPT)
   ls                    List the models the server can load
   ps                    List the models loaded now
   show MODEL            Show a model's architecture, size and context
@@ -50,7 +50,9 @@ ${describeSettings("help")}
 export const runUsage = `Usage: rawrxd run MODEL [PROMPT] [options]
 
 Generate a reply from MODEL on the running server and print it as it streams.
-Without PROMPT, the prompt is read from standard input when it is not a terminal.
+Without PROMPT on a terminal: an interactive chat (/? lists its commands, """ starts
+a message of several lines, Ctrl-C stops an answer, Ctrl-D or /bye exits).
+Without PROMPT and with standard input piped: the prompt is read from it.
 Ctrl-C stops the generation.
 
 Options:

@@ -1,10 +1,11 @@
 /**
  * `rawrxd run MODEL [PROMPT]`: POST /api/generate with stream: true; each NDJSON line's
  * `response` goes to stdout as it arrives. Ctrl-C aborts the request, which makes the
- * server cancel the generation.
+ * server cancel the generation. Without PROMPT on a terminal: the chat of chat-session.ts.
  */
-import { CliError, defaultOnInterrupt, usageError, type Command } from "./cli-io.js";
-import { formatDurationNs } from "./format.js";
+import { runChatSession } from "./chat-session.js";
+import { CliError, defaultOnInterrupt, usageError, type CliIo, type Command } from "./cli-io.js";
+import { formatGenerationStats } from "./generation-stats.js";
 import { runUsage } from "./help-text.js";
 import { readAllText, readNdjsonLines } from "./ndjson-lines.js";
 import {
@@ -40,7 +41,19 @@ export const runCommand: Command = {
     let prompt = positionals[1];
     if (prompt === undefined) {
       if (io.stdin.isTTY === true) {
-        throw usageError("run", "Missing PROMPT: pass it as an argument or pipe it on standard input.");
+        const terminal = terminalOf(io);
+        if (terminal === undefined || values["raw"] === true) {
+          throw usageError("run", "Missing PROMPT: pass it as an argument or pipe it on standard input.");
+        }
+        return runChatSession({
+          model: positionals[0]!,
+          client: createServerClient(config, io.env),
+          ...terminal,
+          errors: io.stderr,
+          system: typeof values["system"] === "string" ? values["system"] : undefined,
+          parameters: options,
+          isVerbose: values["verbose"] === true,
+        });
       }
       prompt = (await readAllText(io.stdin)).replace(/\r?\n$/, "");
     }
@@ -84,6 +97,18 @@ export const runCommand: Command = {
     }
   },
 };
+
+/** Standard input and output as streams readline can drive: a real terminal, not a test double. */
+function terminalOf(io: CliIo): { input: NodeJS.ReadableStream; output: NodeJS.WritableStream } | undefined {
+  const isStream = (value: unknown, method: string) =>
+    typeof (value as Record<string, unknown>)[method] === "function";
+  if (!isStream(io.stdin, "on") || !isStream(io.stdin, "resume") || !isStream(io.stdout, "on"))
+    return undefined;
+  return {
+    input: io.stdin as unknown as NodeJS.ReadableStream,
+    output: io.stdout as unknown as NodeJS.WritableStream,
+  };
+}
 
 interface NumericFlag {
   flag: string;
@@ -131,31 +156,4 @@ function parseGenerateLine(line: string): GenerateLine {
     throw new CliError(`Error: the server sent a line that is not JSON: ${line.slice(0, 200)}`);
   }
   return parseWire(generateLine, value, "POST /api/generate");
-}
-
-/** The `--verbose` summary, from the stream's final line. */
-export function formatGenerationStats(final: GenerateLine): string {
-  const rate = (count: number | undefined, durationNs: number | undefined) =>
-    count === undefined || durationNs === undefined || durationNs <= 0
-      ? undefined
-      : `${((count * 1e9) / durationNs).toFixed(2)} tokens/s`;
-  const rows: [string, string | undefined][] = [
-    [
-      "total duration",
-      final.total_duration === undefined ? undefined : formatDurationNs(final.total_duration),
-    ],
-    ["load duration", final.load_duration === undefined ? undefined : formatDurationNs(final.load_duration)],
-    [
-      "prompt eval count",
-      final.prompt_eval_count === undefined ? undefined : `${final.prompt_eval_count} token(s)`,
-    ],
-    ["prompt eval rate", rate(final.prompt_eval_count, final.prompt_eval_duration)],
-    ["eval count", final.eval_count === undefined ? undefined : `${final.eval_count} token(s)`],
-    ["eval duration", final.eval_duration === undefined ? undefined : formatDurationNs(final.eval_duration)],
-    ["eval rate", rate(final.eval_count, final.eval_duration)],
-  ];
-  return rows
-    .filter((row): row is [string, string] => row[1] !== undefined)
-    .map(([label, value]) => `${(label + ":").padEnd(20)}${value}\n`)
-    .join("");
 }

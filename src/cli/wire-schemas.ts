@@ -83,7 +83,13 @@ export const generateLine = z.object({
   eval_duration: z.number().optional(),
 });
 
+/** One NDJSON line of a streamed POST /api/chat. */
+export const chatLine = generateLine.extend({
+  message: z.object({ role: z.string().optional(), content: z.string().optional() }).optional(),
+});
+
 export type ShowResponse = z.infer<typeof showResponse>;
+export type ChatLine = z.infer<typeof chatLine>;
 export type GenerateLine = z.infer<typeof generateLine>;
 
 /** Parses a server body; a mismatch means the server speaks another protocol version. */

@@ -14,3 +14,4 @@ export * from "./access.js";
 export * from "./audit-events.js";
 export * from "./tool-support.js";
 export * from "./contained-path.js";
+export * from "./tokenizer.js";

@@ -2,7 +2,13 @@
  * The engine contract (STYLE.md §2): what the scheduler needs from whatever runs a model.
  * LlamaCppEngine runs one child process per model; FakeEngine runs in-process for tests.
  */
-import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
+import type {
+  EmbedResult,
+  GenerateEvent,
+  GenerateRequest,
+  TokenizerRequest,
+  TokenizerResult,
+} from "../core/index.js";
 import type { ModelMemoryShape, ModelPlanReport } from "../gpu/index.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
@@ -92,6 +98,8 @@ export interface ModelRunner {
    */
   preempt(requestId: string): void;
   embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult>;
+  /** Tokenizes, detokenizes or renders a chat with the model's vocabulary and template; takes no sequence. */
+  tokenizer(request: TokenizerRequest, signal: AbortSignal): Promise<TokenizerResult>;
   /** Settles when the runner is gone, whether disposed or crashed. */
   readonly exited: Promise<RunnerExit>;
   readonly isAlive: boolean;

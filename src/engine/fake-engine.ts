@@ -11,9 +11,12 @@ import {
   type GenerateEvent,
   type GenerateRequest,
   type TimePort,
+  type TokenizerRequest,
+  type TokenizerResult,
 } from "../core/index.js";
 import type { InferenceEngine, LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
 import { scriptedToolCalls, type FakeToolCall } from "./fake-tool-calls.js";
+import { renderPlainChat } from "./plain-chat.js";
 import { StopMatcher } from "./stop-matcher.js";
 
 export interface FakeModelBehaviour {
@@ -174,6 +177,30 @@ class FakeRunner implements ModelRunner {
       return raw.map((value) => value / norm);
     });
     return { vectors, promptTokens: inputs.reduce((sum, input) => sum + countTokens(input), 0) };
+  }
+
+  /** One token per character (its code point), BOS = 1; the plain chat fallback as the template. */
+  async tokenizer(request: TokenizerRequest): Promise<TokenizerResult> {
+    switch (request.kind) {
+      case "tokenize": {
+        const characters = [...request.text];
+        const tokens = characters.map((character) => character.codePointAt(0)!);
+        return {
+          kind: "tokenize",
+          tokens: request.addSpecial ? [1, ...tokens] : tokens,
+          pieces: request.withPieces ? [...(request.addSpecial ? ["<s>"] : []), ...characters] : undefined,
+        };
+      }
+      case "detokenize":
+        if (request.tokens.some((id) => id > 0x10ffff))
+          throw new AppError("bad-request", "A token id is not in the fake model's vocabulary.");
+        return {
+          kind: "detokenize",
+          content: String.fromCodePoint(...request.tokens.filter((id) => id !== 1)),
+        };
+      case "apply-template":
+        return { kind: "apply-template", prompt: renderPlainChat(request.messages) };
+    }
   }
 
   /** Simulates kill -9 of the runner. */

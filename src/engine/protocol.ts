@@ -3,7 +3,13 @@
  * Flow control is credit based: the runner sends at most `credits` token messages for a
  * generation until the main process grants more, so a slow client pauses generation.
  */
-import type { EmbedResult, GenerateEvent, GenerateRequest } from "../core/index.js";
+import type {
+  EmbedResult,
+  GenerateEvent,
+  GenerateRequest,
+  TokenizerRequest,
+  TokenizerResult,
+} from "../core/index.js";
 import type { ModelMemoryShape } from "../gpu/index.js";
 import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 
@@ -47,6 +53,7 @@ export type MainToRunner =
   | { type: "preempt"; id: string }
   | { type: "embed"; id: string; inputs: string[] }
   | { type: "tokenize"; id: string; text: string }
+  | { type: "tokenizer"; id: string; request: TokenizerRequest }
   | { type: "ping"; id: string }
   | { type: "dispose" };
 
@@ -66,5 +73,6 @@ export type RunnerToMain =
   | { type: "error"; id: string; error: RunnerErrorPayload }
   | { type: "embedded"; id: string; result: EmbedResult }
   | { type: "tokenized"; id: string; tokens: number[] }
+  | { type: "tokenizer-result"; id: string; result: TokenizerResult }
   | { type: "pong"; id: string }
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string };

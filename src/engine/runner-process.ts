@@ -15,6 +15,8 @@ import {
   type GenerateRequest,
   type Logger,
   type TimePort,
+  type TokenizerRequest,
+  type TokenizerResult,
 } from "../core/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { memoryShapeOf, type ModelMemoryShape } from "../gpu/index.js";
@@ -242,6 +244,13 @@ export class RunnerProcess implements ModelRunner {
     return answer.result;
   }
 
+  async tokenizer(request: TokenizerRequest, signal: AbortSignal): Promise<TokenizerResult> {
+    const answer = await this.#call({ type: "tokenizer", id: newRequestId("tokenizer"), request }, signal);
+    if (answer.type !== "tokenizer-result")
+      throw new AppError("internal", `Unexpected runner answer ${answer.type} to ${request.kind}.`);
+    return answer.result;
+  }
+
   #call(message: MainToRunner & { id: string }, signal: AbortSignal): Promise<RunnerToMain> {
     if (!this.#isAlive)
       return Promise.reject(
@@ -289,6 +298,7 @@ export class RunnerProcess implements ModelRunner {
       }
       case "embedded":
       case "tokenized":
+      case "tokenizer-result":
       case "pong": {
         const call = this.#calls.get(message.id);
         this.#calls.delete(message.id);

@@ -5,7 +5,15 @@
  * being in the same process: requests are named by id, commands are async, and the snapshot is
  * plain serialisable data (docs/decisions/0013-scheduler-interface.md).
  */
-import type { EmbedResult, GenerateRequest, Priority, StreamEvent, WallMs } from "../core/index.js";
+import type {
+  EmbedResult,
+  GenerateRequest,
+  Priority,
+  StreamEvent,
+  TokenizerRequest,
+  TokenizerResult,
+  WallMs,
+} from "../core/index.js";
 import type { LoadedModelInfo } from "../engine/index.js";
 import type { QueuePolicyName } from "./policies.js";
 
@@ -32,6 +40,8 @@ export interface Scheduler {
    */
   generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent>;
   embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult>;
+  /** Asks the model's tokenizer or chat template (/tokenize…), loading the model if needed; takes no sequence. */
+  tokenizer(model: string, request: TokenizerRequest, options: SubmitOptions): Promise<TokenizerResult>;
   /** Loads a model without generating (Ollama: an empty prompt). */
   preload(model: string, options: SubmitOptions): Promise<void>;
   /** Unloads a model now; its running requests fail. Resolves to whether it was loaded. */

@@ -10,6 +10,8 @@ import {
   type GenerateRequest,
   type ResumeState,
   type StreamEvent,
+  type TokenizerRequest,
+  type TokenizerResult,
 } from "../core/index.js";
 import type { ModelRunner } from "../engine/index.js";
 import { Admission } from "./admission.js";
@@ -116,6 +118,21 @@ export class ModelQueue implements OwnedScheduler {
       }
     } finally {
       untrack();
+    }
+  }
+
+  async tokenizer(
+    model: string,
+    request: TokenizerRequest,
+    options: SubmitOptions,
+  ): Promise<TokenizerResult> {
+    const resident = await this.#admit(model, undefined);
+    this.#residency.hold(resident);
+    try {
+      const runner = await this.#residency.runnerOf(resident);
+      return await runner.tokenizer(request, options.signal);
+    } finally {
+      this.#residency.release(resident, options.keepAliveMs);
     }
   }
 

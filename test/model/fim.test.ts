@@ -174,7 +174,7 @@ describe("fill-in-the-middle on the real engine", () => {
     expect(lines.at(-1).done).toBe(true);
   });
 
-  it("parses FIM tokens typed into a raw /api/generate prompt (Continue's raw path), not into other prompts", async () => {
+  it("parses FIM tokens typed into a raw /api/generate prompt (Continue's raw path) and into /v1/completions prompts (its OpenAI path)", async () => {
     const count = async (path: string, body: object): Promise<number> => {
       const answer = (await (await postJson(`${test.url}${path}`, body)).json()) as Json;
       return Number(answer.usage?.prompt_tokens ?? answer.prompt_eval_count);
@@ -188,8 +188,9 @@ describe("fill-in-the-middle on the real engine", () => {
     };
     // The one control token (raw: no BOS), not the characters of "<fim_prefix>".
     expect(await count("/api/generate", raw)).toBe(1);
+    // BOS and the one control token (docs/decisions/0028).
     const text = { model: "coder", prompt: "<fim_prefix>", max_tokens: 1 };
-    expect(await count("/v1/completions", text)).toBeGreaterThan(2);
+    expect(await count("/v1/completions", text)).toBe(2);
   });
 
   it("refuses a model without FIM tokens with a 400 that says why", async () => {

@@ -10,6 +10,7 @@ import { forClient, redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { errorBody } from "../error-status.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
+import { onlyModel } from "../default-model.js";
 import { collect, startGeneration, type StartedGeneration } from "../generation.js";
 import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
 import { readJson } from "../request-body.js";
@@ -33,7 +34,7 @@ export function mountInfillRoute(app: Hono<ApiEnv>, deps: ApiDeps): void {
 }
 
 async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody): Promise<Response> {
-  const model = body.model ?? (await onlyModel(deps));
+  const model = body.model ?? (await onlyModel(deps, "/infill"));
   const count = body.n_cmpl ?? 1;
   if (count > 1 && body.stream === true)
     throw new AppError("bad-request", "n_cmpl > 1 cannot be streamed; send stream: false.", {
@@ -85,18 +86,6 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
     throw supersededError();
   const bodies = results.map((result, index) => completionBody(result, { index, model, isWarmUp }));
   return context.json(count === 1 ? bodies[0] : bodies);
-}
-
-async function onlyModel(deps: ApiDeps): Promise<string> {
-  const models = await deps.catalog.list();
-  if (models.length === 1) return models[0]!.name;
-  throw new AppError(
-    "bad-request",
-    models.length === 0
-      ? "No model is installed; pull one first (rawrxd pull), then send /infill again."
-      : `Several models are installed; name one in the request's "model" field (${models.map((entry) => entry.name).join(", ")}).`,
-    { param: "model" },
-  );
 }
 
 async function* streamFrames(

@@ -10,6 +10,7 @@ import { CreditGate } from "./credit-gate.js";
 import { GenerationError, runGeneration } from "./generation.js";
 import { ModelHost } from "./model-host.js";
 import { StreamCoalescer } from "./stream-coalescer.js";
+import { answerTokenizer } from "./tokenizer-service.js";
 
 interface Running {
   controller: AbortController;
@@ -145,6 +146,18 @@ async function handle(message: MainToRunner): Promise<void> {
     }
     case "tokenize":
       send({ type: "tokenized", id: message.id, tokens: host?.model.tokenize(message.text) ?? [] });
+      return;
+    case "tokenizer":
+      try {
+        if (host === undefined) throw new Error("The runner has no model loaded.");
+        send({
+          type: "tokenizer-result",
+          id: message.id,
+          result: answerTokenizer(host.model, message.request),
+        });
+      } catch (error) {
+        send({ type: "error", id: message.id, error: toPayload(error) });
+      }
       return;
     case "ping":
       send({ type: "pong", id: message.id });

@@ -8,6 +8,7 @@ import type { ChatMessage, GenerateInput } from "../../core/index.js";
 import { infillPromptTokens } from "./infill-prompt.js";
 import { plainChatStops, renderPlainChat } from "../plain-chat.js";
 import { toChatHistory } from "./chat-history.js";
+import { containsSpecialToken } from "./special-tokens.js";
 
 export interface PreparedPrompt {
   tokens: Token[];
@@ -23,12 +24,13 @@ export function preparePrompt(model: LlamaModel, input: GenerateInput, modelName
   }
   if (input.kind === "text") {
     // Ollama's raw prompt is formatted by the client, special tokens included (Continue's raw FIM
-    // prompts "<|fim_prefix|>…"): they are parsed, as Ollama does. Other text prompts keep them as
-    // text: parsing changes how llama.cpp splits ordinary text (docs/decisions/0021).
+    // prompts "<|fim_prefix|>…"): they are parsed, as Ollama does. Other text prompts
+    // (/v1/completions) are parsed when they contain a special token's text: parsing changes how
+    // llama.cpp splits some ordinary text (docs/decisions/0021, 0028).
     return {
       tokens: tokenizeText(model, input.prompt, {
         withBos: input.raw !== true,
-        parseSpecial: input.raw === true,
+        parseSpecial: input.raw === true || containsSpecialToken(model, input.prompt),
       }),
       stopStrings: [],
       stopTokens: [],
