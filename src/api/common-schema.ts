@@ -37,6 +37,20 @@ export const stopSchema = z
   )
   .optional();
 
+/**
+ * A string, or an array of `min`..`max` strings. The count is checked after the union: inside it,
+ * a failing branch's own message is lost and zod reports only "Invalid input".
+ */
+export function stringOrStrings(options: { min: number; max: number; what: string }) {
+  const { min, max, what } = options;
+  return z
+    .union([z.string(), z.array(z.string())], "expected a string or an array of strings")
+    .refine(
+      (value) => typeof value === "string" || (value.length >= min && value.length <= max),
+      min === max ? `only ${min} ${what} per request is supported` : `expected ${min} to ${max} ${what}`,
+    );
+}
+
 export function toStopList(stop: string | string[] | undefined | null): string[] {
   if (stop === undefined || stop === null) return [];
   return (Array.isArray(stop) ? stop : [stop]).filter((item) => item.length > 0);

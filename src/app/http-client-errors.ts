@@ -6,7 +6,7 @@
  */
 import type { Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { errorBody } from "../api/index.js";
+import { dialectOf, errorBody, type Dialect } from "../api/index.js";
 import { AppError } from "../core/index.js";
 
 const reasons: Record<number, string> = {
@@ -45,9 +45,20 @@ export function clientErrorOf(
   };
 }
 
-/** The raw HTTP response written on the socket; a HEAD request gets the headers only. */
-export function clientErrorResponse(status: number, error: AppError, options: { isHead: boolean }): string {
-  const body = JSON.stringify(errorBody(error, "native"));
+/** The method and path of what the parser had read, when its request line is complete. */
+export function requestLineOf(rawPacket: Buffer | undefined): { method: string; path: string } | undefined {
+  const line = rawPacket?.subarray(0, 8192).toString("latin1").split("\r\n", 1)[0];
+  const match = line === undefined ? null : /^([A-Z]+) (\/\S*) HTTP\/1\.[01]$/.exec(line);
+  return match === null ? undefined : { method: match[1]!, path: match[2]! };
+}
+
+/** The raw HTTP response written on the socket, in the dialect of its path; a HEAD request gets the headers only. */
+export function clientErrorResponse(
+  status: number,
+  error: AppError,
+  options: { isHead: boolean; dialect: Dialect },
+): string {
+  const body = JSON.stringify(errorBody(error, options.dialect));
   return [
     `HTTP/1.1 ${status} ${reasons[status] ?? "Bad Request"}`,
     "Content-Type: application/json",
@@ -68,8 +79,13 @@ export function answerClientErrors(server: Server, limits: { maxHeaderBytes: num
       return;
     }
     const { status, error: sent } = clientErrorOf(error.code, limits);
-    // What the parser had read: a HEAD request must not be answered with a body.
-    const isHead = (error as { rawPacket?: Buffer }).rawPacket?.subarray(0, 5).toString("latin1") === "HEAD ";
-    socket.end(clientErrorResponse(status, sent, { isHead }));
+    // What the parser had read: a HEAD request gets no body; /api paths get Ollama's error shape.
+    const request = requestLineOf((error as { rawPacket?: Buffer }).rawPacket);
+    socket.end(
+      clientErrorResponse(status, sent, {
+        isHead: request?.method === "HEAD",
+        dialect: request === undefined ? "native" : dialectOf(request.path),
+      }),
+    );
   });
 }

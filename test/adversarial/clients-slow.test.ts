@@ -39,10 +39,11 @@ describe("slowloris", () => {
     expect(statusOf(client.received())).toBe(408);
     expect(jsonBodyOf(client.received()).error).toMatchObject({ code: "request-timeout" });
     expect(jsonBodyOf(client.received()).error.message).toContain("--header-timeout");
-    // Cut after the header timeout (checked every quarter of it), long before 100 lines were sent.
+    // Cut after the header timeout (checked every quarter of it), long before 100 lines (10 s) were
+    // sent; the upper bound leaves room for a loaded CI machine.
     expect(openMs).toBeGreaterThanOrEqual(headerTimeoutMs - 50);
-    expect(openMs).toBeLessThan(headerTimeoutMs * 3);
-    expect(linesSent).toBeLessThan(20);
+    expect(openMs).toBeLessThan(headerTimeoutMs + 4000);
+    expect(linesSent).toBeLessThan(50);
   });
 
   it("a body dribbled one byte every 100 ms: 408 after --request-timeout, then closed; the server goes on", async () => {
@@ -57,7 +58,7 @@ describe("slowloris", () => {
     expect(statusOf(client.received())).toBe(408);
     expect(jsonBodyOf(client.received()).error.code).toBe("request-timeout");
     expect(openMs).toBeGreaterThanOrEqual(requestTimeoutMs - 50);
-    expect(openMs).toBeLessThan(requestTimeoutMs * 3);
+    expect(openMs).toBeLessThan(requestTimeoutMs + 4000);
     expect(bytesSent).toBeLessThan(body.length);
     // Nothing of the half-read request is left running, and the next request is served.
     expect(test.server.queue.snapshot().loaded.every((model) => model.active === 0)).toBe(true);
@@ -85,6 +86,6 @@ describe("slowloris", () => {
   it("an idle keep-alive connection that never sends a request is closed too", async () => {
     const client = await openClient(test.url);
     const { openMs } = await client.closed;
-    expect(openMs).toBeLessThan(headerTimeoutMs * 3 + 5000);
+    expect(openMs).toBeLessThan(headerTimeoutMs + 4000);
   });
 });

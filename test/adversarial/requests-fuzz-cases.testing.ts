@@ -230,6 +230,8 @@ function body(
   model: string,
 ): { bytes: Buffer; description: string; field: string | undefined } {
   const base = structuredClone(baseBodiesFor(model)[key] ?? {});
+  // A third of the generation cases stream: errors then travel in SSE / NDJSON, after the head.
+  if ("model" in base && rng.chance(0.3)) base["stream"] = true;
   const kind = rng.below(10);
   if (kind === 0) {
     const text = rng.pick(invalidJsonTexts);

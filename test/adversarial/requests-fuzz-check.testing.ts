@@ -118,6 +118,9 @@ export function violation(
   if (status < 400 || fuzz.method === "HEAD") return undefined;
   const text = errorText(reply.body);
   if (text === undefined) return `status ${status} without a JSON error body: ${reply.body.slice(0, 200)}`;
+  // zod's bare "Invalid input" (a union none of whose branches matched) says neither what nor why.
+  if (status === 400 && /: Invalid input\.?"/.test(reply.body))
+    return `a 400 that does not say what was expected: ${text.slice(0, 300)}`;
   if (status === 400 && fuzz.field !== undefined && fuzz.auth === "admin" && options.isBaseValid) {
     // The broken field, or the one it sits in (`options` for `options.num_predict`).
     const names = fuzz.field.split(".").filter((segment) => !/^\d+$/.test(segment));

@@ -108,6 +108,51 @@ describe("request fuzzer regressions", () => {
     expect(text).toContain("at most 16 stop strings");
   });
 
+  it.each([
+    {
+      path: "/api/generate",
+      field: "format",
+      body: { model: "alpha", prompt: "hi", format: -0.5 },
+      expected: 'expected "json" or a JSON schema',
+    },
+    {
+      path: "/api/generate",
+      field: "keep_alive",
+      body: { model: "alpha", prompt: "hi", keep_alive: [] },
+      expected: "expected a duration",
+    },
+    {
+      path: "/v1/completions",
+      field: "prompt",
+      body: { model: "alpha", prompt: ["a", "b"] },
+      expected: "only 1 prompt per request",
+    },
+    {
+      path: "/v1/embeddings",
+      field: "input",
+      body: { model: "alpha", input: [] },
+      expected: "expected 1 to 2048 inputs",
+    },
+    {
+      path: "/api/embed",
+      field: "input",
+      body: { model: "alpha", input: Array.from({ length: 3000 }, () => "x") },
+      expected: "expected 1 to 2048 inputs",
+    },
+  ])(
+    '$path: a wrong $field says what was expected, not zod\'s bare "Invalid input"',
+    async ({ path, field, body, expected }) => {
+      const response = await postJson(`${test.url}${path}`, body, {
+        headers: { authorization: `Bearer ${adminKey}` },
+      });
+      expect(response.status).toBe(400);
+      const { error } = (await response.json()) as { error: string | { message: string } };
+      const message = typeof error === "string" ? error : error.message;
+      expect(message).toContain(field);
+      expect(message).toContain(expected);
+    },
+  );
+
   it("headers over --max-header-bytes get 431 with a JSON error body", async () => {
     const raw = await rawExchange(
       `GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Filler: ${"f".repeat(20_000)}\r\n\r\n`,

@@ -7,6 +7,7 @@ import {
   notSupported,
   prioritySchema,
   stopSchema,
+  stringOrStrings,
 } from "../common-schema.js";
 import { messageToolCallsSchema, toolsSchema } from "./tool-calls.js";
 
@@ -56,8 +57,12 @@ export function optionsSchema(maxTokensLimit: number) {
     .optional();
 }
 
-const keepAliveSchema = z.union([z.string(), finiteNumber]).optional();
-const formatSchema = z.union([z.literal("json"), z.literal(""), jsonSchemaObject]).optional();
+const keepAliveSchema = z
+  .union([z.string(), finiteNumber], 'expected a duration such as "5m" or a number of seconds')
+  .optional();
+const formatSchema = z
+  .union([z.literal("json"), z.literal(""), jsonSchemaObject], 'expected "json" or a JSON schema object')
+  .optional();
 const noImages = z.array(z.string()).max(0, "images are not supported by RawrXD yet").optional();
 const think = z
   .literal(false, "thinking is not supported by this server's models; omit think or send false")
@@ -125,10 +130,7 @@ export function chatRequestSchema(maxTokensLimit: number) {
 
 export const embedRequestSchema = z.object({
   model: z.string().min(1, "model is required"),
-  input: z.union(
-    [z.string(), z.array(z.string()).min(1).max(2048)],
-    "expected a string or an array of strings",
-  ),
+  input: stringOrStrings({ min: 1, max: 2048, what: "inputs" }),
   /** Accepted; an input longer than the embedding context is an error either way (see README). */
   truncate: z.boolean().optional(),
   dimensions: notSupported.nonEmpty("dimensions", "embeddings have the model's own size"),

@@ -27,7 +27,7 @@ export const messageToolCallsSchema = z
       id: z.string().optional(),
       function: z.object({
         name: z.string().min(1),
-        arguments: z.union([jsonSchemaObject, z.string()]).optional(),
+        arguments: z.union([jsonSchemaObject, z.string()], "expected a JSON object or a string").optional(),
         index: z.number().int().optional(),
       }),
     }),

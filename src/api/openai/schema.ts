@@ -8,6 +8,7 @@ import {
   notSupported,
   prioritySchema,
   stopSchema,
+  stringOrStrings,
 } from "../common-schema.js";
 import { assistantToolCallsSchema, toolChoiceSchema, toolsSchema } from "./tool-calls.js";
 
@@ -96,7 +97,7 @@ export function chatRequestSchema(maxTokensLimit: number) {
 export function completionRequestSchema(maxTokensLimit: number) {
   return z.object({
     ...samplingFields(maxTokensLimit),
-    prompt: z.union([z.string(), z.array(z.string()).length(1, "only one prompt per request is supported")]),
+    prompt: stringOrStrings({ min: 1, max: 1, what: "prompt" }),
     echo: z.literal(false, "echo is not supported").optional(),
     /** Legacy completions: the number of most likely alternatives per token (0-5). */
     logprobs: z.number().int().min(0).max(5, "logprobs must be at most 5").nullable().optional(),
@@ -108,10 +109,7 @@ export function completionRequestSchema(maxTokensLimit: number) {
 
 export const embeddingRequestSchema = z.object({
   model: z.string().min(1, "model is required"),
-  input: z.union(
-    [z.string(), z.array(z.string()).min(1).max(2048)],
-    "expected a string or an array of strings",
-  ),
+  input: stringOrStrings({ min: 1, max: 2048, what: "inputs" }),
   encoding_format: z.enum(["float", "base64"]).optional(),
   dimensions: notSupported.nonEmpty("dimensions", "embeddings have the model's own size"),
   user: ignored,
