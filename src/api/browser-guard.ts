@@ -19,7 +19,7 @@ export interface BrowserGuardOptions {
   corsOrigins: readonly string[];
 }
 
-const allowedMethods = "GET, POST, DELETE, OPTIONS";
+const allowedMethods = "GET, POST, PUT, DELETE, OPTIONS";
 const allowedHeaders = "Authorization, Content-Type, X-Api-Key, X-Priority, X-Request-Group, X-Request-Id";
 const exposedHeaders = "X-Request-Id, Retry-After";
 const preflightMaxAgeSeconds = 600;

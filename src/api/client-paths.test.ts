@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AppError } from "../core/index.js";
-import { forClient, pathRedactor } from "./client-paths.js";
+import { forClient, hiddenFolders, pathRedactor } from "./client-paths.js";
 
 describe("pathRedactor", () => {
   const redact = pathRedactor([
@@ -23,6 +23,25 @@ describe("pathRedactor", () => {
   it("leaves other text, URL paths and look-alike folders alone", () => {
     for (const text of ["/v1/nope does not accept GET", "see /srv/rawrxd-old/x", "/srv/rawrxd.bak", "plain"])
       expect(redact(text)).toBe(text);
+  });
+});
+
+describe("hiddenFolders", () => {
+  it("hides the backup folder and the workspace wherever the operator put them", () => {
+    const redact = pathRedactor(
+      hiddenFolders({
+        modelsDir: "/srv/models",
+        home: "/srv/rawrxd",
+        backupDir: "/mnt/backups",
+        workspace: "/code/project",
+        promptCache: "",
+      }),
+    );
+    expect(redact("No space left in /mnt/backups/2026-12-01 (12 MB needed).")).toBe(
+      "No space left in 2026-12-01 (12 MB needed).",
+    );
+    expect(redact("Cannot write /mnt/backups: read-only")).toBe("Cannot write the backup folder: read-only");
+    expect(redact("Cannot list /code/project.")).toBe("Cannot list the workspace.");
   });
 });
 

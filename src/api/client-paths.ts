@@ -1,6 +1,7 @@
 /**
  * Server paths never reach a client: an error message that names a file under the models folder,
- * the data folder, the user's home or the temporary folder is rewritten to name only the file
+ * the data folder, the backup, workspace, prompt-cache or witness folder, the user's home or the
+ * temporary folder is rewritten to name only the file
  * (`Model file broken.gguf is not a valid GGUF`) or the folder's role. The full message stays in
  * the server log.
  */
@@ -13,10 +14,24 @@ export interface HiddenFolder {
   label: string;
 }
 
-export function hiddenFolders(options: { modelsDir: string; home: string }): HiddenFolder[] {
+export interface ServerFolders {
+  modelsDir: string;
+  home: string;
+  /** Folders an operator may place anywhere ("" = not configured). */
+  backupDir?: string;
+  workspace?: string;
+  promptCache?: string;
+  auditWitness?: string;
+}
+
+export function hiddenFolders(options: ServerFolders): HiddenFolder[] {
   return [
     { path: options.modelsDir, label: "the models folder" },
     { path: options.home, label: "the server's data folder" },
+    { path: options.backupDir ?? "", label: "the backup folder" },
+    { path: options.workspace ?? "", label: "the workspace" },
+    { path: options.promptCache ?? "", label: "the prompt cache folder" },
+    { path: options.auditWitness ?? "", label: "the audit witness folder" },
     { path: homedir(), label: "the server user's home" },
     { path: tmpdir(), label: "the temporary folder" },
   ].filter((folder) => folder.path.length > 1);

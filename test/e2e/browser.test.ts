@@ -101,6 +101,7 @@ describe("Host and Origin checks", () => {
     expect(preflight.status).toBe(204);
     expect(preflight.headers["access-control-allow-origin"]).toBe("https://app.example");
     expect(preflight.headers["access-control-allow-methods"]).toContain("POST");
+    expect(preflight.headers["access-control-allow-methods"]).toContain("PUT");
     expect(String(preflight.headers["access-control-allow-headers"]).toLowerCase()).toContain(
       "authorization",
     );
