@@ -73,13 +73,42 @@ describe("queue visibility and cancellation", () => {
 
     const deletedRunning = await fetch(`${url}/v1/requests/d-run`, { method: "DELETE" });
     expect((await bodyOf(deletedRunning)).state).toBe("running");
-    const runningBody = await bodyOf(await running);
-    expect((runningBody.choices[0].message.content as string).split(" ").length).toBeLessThan(10);
+    // Cut short is not complete: the client reads the cancellation, not finish_reason "stop".
+    const runningResponse = await running;
+    expect(runningResponse.status).toBe(499);
+    expect((await bodyOf(runningResponse)).error.message).toMatch(/d-run was cancelled \(DELETE/);
     expect((await fetch(`${url}/v1/requests/d-run`, { method: "DELETE" })).status).toBe(404);
     await waitFor(
       () => test.server.queue.snapshot().loaded.find((model) => model.name === "busy")?.active === 0,
       "the sequence to be free",
     );
+  });
+
+  it("a stream cancelled by DELETE ends with a cancelled error in each dialect, never a normal finish", async () => {
+    for (const [path, id, body] of [
+      [
+        "/v1/chat/completions",
+        "s-openai",
+        { model: "busy", stream: true, messages: [{ role: "user", content: "go" }] },
+      ],
+      ["/api/generate", "s-ollama", { model: "busy", prompt: "go" }],
+    ] as const) {
+      const response = await fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": id },
+        body: JSON.stringify(body),
+      });
+      const reader = response.body!.getReader();
+      let text = new TextDecoder().decode((await reader.read()).value as Uint8Array);
+      await waitFor(() => state(id) === "running", `${id} to run`);
+      expect((await fetch(`${url}/v1/requests/${id}`, { method: "DELETE" })).status).toBe(200);
+      for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+        text += new TextDecoder().decode(chunk.value as Uint8Array);
+      expect(text, path).toMatch(new RegExp(`${id} was cancelled \\(DELETE`));
+      expect(text, path).not.toContain('"finish_reason":"stop"');
+      expect(text, path).not.toContain("[DONE]");
+      expect(text, path).not.toContain('"done":true');
+    }
   });
 
   it("the body's priority wins over the header; an invalid header is a 400", async () => {

@@ -7,7 +7,8 @@ import type { ApiDeps, ApiEnv } from "../deps.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
-import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
+import { endingCancelledAsError } from "../cancelled-ending.js";
+import { generationSignal } from "../request-groups.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
 import { showBody, psBody, tagsBody } from "./model-views.js";
@@ -80,8 +81,7 @@ async function generate(
     },
   );
   if (body.stream === false) {
-    const result = await collect(started.events);
-    if (result.reason === "cancelled" && isSuperseded(signal)) throw supersededError();
+    const result = await collect(endingCancelledAsError(started.events, signal, id));
     const reply = piece({ kind, model: request.model, time: deps.time }, result.text);
     if (result.toolCalls.length > 0)
       (reply["message"] as Record<string, unknown>)["tool_calls"] = wireToolCalls(result.toolCalls);
@@ -94,7 +94,7 @@ async function generate(
       ),
     });
   }
-  const frames = ndjsonFrames(started.events, {
+  const frames = ndjsonFrames(endingCancelledAsError(started.events, signal, id), {
     kind,
     model: request.model,
     time: deps.time,

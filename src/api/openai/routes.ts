@@ -10,7 +10,8 @@ import { toAppError } from "../../core/index.js";
 import { frameStream, streamHeaders } from "../event-stream.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
-import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
+import { endingCancelledAsError } from "../cancelled-ending.js";
+import { generationSignal } from "../request-groups.js";
 import { readJson } from "../request-body.js";
 import { chatLogprobs, completionLogprobs } from "./logprobs.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
@@ -96,8 +97,7 @@ async function generate(
   const created = Math.floor(deps.time.wallNow() / 1000);
   const shape = { id: `${kind === "chat" ? "chatcmpl" : "cmpl"}-${id}`, created, model: request.model, kind };
   if (!stream) {
-    const result = await collect(started.events);
-    if (result.reason === "cancelled" && isSuperseded(signal)) throw supersededError();
+    const result = await collect(endingCancelledAsError(started.events, signal, id));
     const choice =
       kind === "chat"
         ? {
@@ -128,7 +128,11 @@ async function generate(
       usage: usageBody(result.usage),
     });
   }
-  const frames = sseFrames(started.events, { ...shape, includeUsage, redact: redactorFor(config) });
+  const frames = sseFrames(endingCancelledAsError(started.events, signal, id), {
+    ...shape,
+    includeUsage,
+    redact: redactorFor(config),
+  });
   const body = frameStream(frames, {
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
