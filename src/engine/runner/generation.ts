@@ -68,6 +68,12 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   host.beginBatch();
   let isBatch = true;
   let isPreemptedRun = false;
+  // While it evaluates, the other sequences' decodes wait for this one's to batch with it.
+  let isDecoding = false;
+  const stopDecoding = (): void => {
+    if (isDecoding) host.gather.leave();
+    isDecoding = false;
+  };
   let reevaluatedTokens: number | undefined;
   const endBatch = (): void => {
     if (isBatch) host.endBatch();
@@ -89,6 +95,8 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     await restoreInto(host.kv, sequence, { request, tokens: evaluated });
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
     reevaluatedTokens = reevaluatedOnResume(request, evaluated.length - 1, cachedTokens);
+    host.gather.join();
+    isDecoding = true;
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = systemTime.monotonicNow() - startedAt;
     const decodeStart = systemTime.monotonicNow();
@@ -100,6 +108,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       grammar,
       onFirstResult: endBatch,
     });
+    stopDecoding();
     const usage = {
       promptTokens: prompt.tokens.length,
       completionTokens: outcome.generated.length,
@@ -123,6 +132,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     };
     await preempt(previous, usage, { loadMs: 0, promptMs: 0, decodeMs: 0 });
   } finally {
+    stopDecoding();
     endBatch();
     if (!isPreemptedRun)
       await saveAfter(host.kv, sequence, { request, isPreempted: false, promptTokens: prompt.tokens });
@@ -277,7 +287,11 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
         break;
       }
       if (next === undefined) {
-        await gate.waitForCredit(signal);
+        if (gate.available <= 0) {
+          // Waiting for its reader, this sequence has no decode for the next batch.
+          host.gather.leave();
+          await gate.waitForCredit(signal).finally(() => host.gather.join());
+        }
         if (signal.aborted) {
           reason = "cancelled";
           break;

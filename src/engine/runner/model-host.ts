@@ -15,6 +15,7 @@ import {
 import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
+import { DecodeGather } from "./decode-gather.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
@@ -37,6 +38,8 @@ export class ModelHost {
   readonly plan: ModelPlanReport;
   /** Preempted generations' saved states and the persistent prompt cache (kv-state.ts). */
   readonly kv: KvState;
+  /** Holds each sequence's decode until the others' are asked for: one batch per step (ADR 0030). */
+  readonly gather: DecodeGather;
 
   private constructor(parts: {
     llama: Llama;
@@ -53,6 +56,7 @@ export class ModelHost {
     this.#batchThreads = parts.plan.threads.batchThreads;
     this.plan = parts.plan;
     this.kv = parts.kv;
+    this.gather = new DecodeGather(parts.context);
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
   }
 
