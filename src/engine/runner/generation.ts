@@ -21,6 +21,7 @@ import { restoreInto, saveAfter } from "./kv-state.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
+import { startSpeculation, type SpeculationCounts } from "./speculation.js";
 import { runToolGeneration } from "./tools.js";
 import { evaluateTokens } from "./token-logprobs.js";
 
@@ -114,6 +115,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       completionTokens: outcome.generated.length,
       cachedTokens,
       reevaluatedTokens,
+      ...outcome.speculation,
     };
     const timings = { loadMs: 0, promptMs, decodeMs: systemTime.monotonicNow() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
@@ -215,6 +217,8 @@ interface DecodeOutcome {
   generated: Token[];
   /** Text the stop matcher still holds (sent at the end, or carried over a preemption). */
   heldText: string;
+  /** What speculative decoding drafted and got accepted; undefined when it was off. */
+  speculation: SpeculationCounts | undefined;
 }
 
 async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
@@ -228,6 +232,12 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   // Held text was a possible stop-string start when preempted: hold it again.
   if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
+  const speculation = startSpeculation({
+    mode: host.speculative,
+    sequence,
+    request,
+    grammar: options.grammar,
+  });
   const stream = evaluateTokens(sequence, model, {
     tokens: options.finalChunk,
     options: samplingFor(options, sampled),
@@ -304,13 +314,14 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     await next?.catch(() => undefined);
     await iterator.return();
   }
+  const speculated = await speculation.finish();
   if (reason === "cancelled") {
     // Pending tokens (a partial character) are dropped: their text was never sent, and a resume
     // from the same state samples them again.
-    return { reason, generated, heldText: stopMatcher.flush() };
+    return { reason, generated, heldText: stopMatcher.flush(), speculation: speculated };
   }
   flushText(stopMatcher.flush(), 0);
-  return { reason, generated, heldText: "" };
+  return { reason, generated, heldText: "", speculation: speculated };
 }
 
 /** The loaded context, or the request's smaller limit (Ollama num_ctx). */

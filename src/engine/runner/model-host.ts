@@ -14,9 +14,11 @@ import {
 } from "node-llama-cpp";
 import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
+import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather } from "./decode-gather.js";
 import { LlamaLogFilter } from "./llama-log.js";
+import { LookupTokenPredictor } from "./lookup-predictor.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
@@ -40,6 +42,8 @@ export class ModelHost {
   readonly kv: KvState;
   /** Holds each sequence's decode until the others' are asked for: one batch per step (ADR 0030). */
   readonly gather: DecodeGather;
+  /** --speculative; with "off" the sequences have no token predictor. */
+  readonly speculative: SpeculativeMode;
 
   private constructor(parts: {
     llama: Llama;
@@ -47,6 +51,7 @@ export class ModelHost {
     context: LlamaContext;
     plan: ModelPlanReport;
     kv: KvState;
+    speculative: SpeculativeMode;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
@@ -57,7 +62,11 @@ export class ModelHost {
     this.plan = parts.plan;
     this.kv = parts.kv;
     this.gather = new DecodeGather(parts.context);
-    while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
+    this.speculative = parts.speculative;
+    while (this.context.sequencesLeft > 0) {
+      const tokenPredictor = parts.speculative === "off" ? undefined : new LookupTokenPredictor();
+      this.#free.push(this.context.getSequence(tokenPredictor === undefined ? {} : { tokenPredictor }));
+    }
   }
 
   /**
@@ -159,7 +168,7 @@ export class ModelHost {
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
-    return new ModelHost({ llama, model, context, plan, kv });
+    return new ModelHost({ llama, model, context, plan, kv, speculative: tuning.speculative ?? "auto" });
   }
 
   describe(): LoadedMessage {
@@ -219,6 +228,8 @@ export class ModelHost {
   }
 
   release(sequence: LlamaContextSequence): void {
+    // A generation that failed before finishing its speculation leaves no drafting behind.
+    if (sequence.tokenPredictor instanceof LookupTokenPredictor) sequence.tokenPredictor.begin(undefined);
     this.#free.push(sequence);
     this.#waiters.shift()?.();
   }
