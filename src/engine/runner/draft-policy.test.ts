@@ -25,8 +25,7 @@ describe("DraftPolicy", () => {
   function step(
     policy: DraftPolicy,
     state: { validated: number },
-    drafted: number,
-    accepted: number,
+    [drafted, accepted]: [number, number],
   ): number {
     const length = policy.nextDraftLength(state.validated);
     if (length > 0) policy.drafted(Math.min(drafted, length));
