@@ -3,7 +3,7 @@
  *
  * Speculative decoding by prompt lookup (issue #17, item 4; ADR 0031), node-llama-cpp used
  * directly as the runner drives it: one sequence without a predictor, one with the runner's
- * LookupTokenPredictor under "auto" (adaptive) and "input-lookup" (always drafting), greedy,
+ * prompt-lookup predictor attached (speculation.ts) under "auto" (adaptive) and "input-lookup" (always drafting), greedy,
  * interleaved in each round, on three prompts: copy (a passage the model wrote, repeated, then
  * its start again), free (a story start) and loop (a sentence repeated). Reports tok/s, the
  * ratio to no speculation, drafted and accepted tokens and whether the text is identical.
@@ -12,10 +12,8 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
-import { systemTime } from "../../src/core/index.js";
-import { DraftPolicy } from "../../src/engine/runner/draft-policy.js";
-import { LookupTokenPredictor } from "../../src/engine/runner/lookup-predictor.js";
-import { maxDraftTokens } from "../../src/engine/runner/speculation.js";
+import { systemTime, type GenerateRequest } from "../../src/core/index.js";
+import { startSpeculation } from "../../src/engine/runner/speculation.js";
 import { openDirectContext } from "../lib/direct-engine.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
@@ -36,6 +34,7 @@ const rounds = Number(values.rounds);
 const storyStart = "Once upon a time there was a little girl named Lily.";
 type Variant = "off" | "auto" | "input-lookup";
 const variants: readonly Variant[] = ["off", "auto", "input-lookup"];
+const greedyRequest = { sampling: { temperature: 0 } } as GenerateRequest;
 
 interface Row {
   model: string;
@@ -55,18 +54,11 @@ async function generate(
 ): Promise<{ text: string; rate: number; drafted: number; accepted: number }> {
   const { prompt, variant } = run;
   await sequence.clearHistory();
-  const predictor =
-    sequence.tokenPredictor instanceof LookupTokenPredictor ? sequence.tokenPredictor : undefined;
-  const usedBefore = sequence.tokenPredictions.used;
-  const policy =
+  // As the runner does it: a predictor attached for this generation only (speculation.ts).
+  const speculation =
     variant === "off"
       ? undefined
-      : new DraftPolicy({
-          maxDraft: maxDraftTokens,
-          adaptive: variant === "auto",
-          validatedAtStart: sequence.tokenPredictions.validated,
-        });
-  predictor?.begin(policy);
+      : startSpeculation({ mode: variant, sequence, request: greedyRequest, grammar: undefined });
   const out: Token[] = [];
   const startedAt = systemTime.monotonicNow();
   for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
@@ -74,12 +66,12 @@ async function generate(
     if (out.length >= tokens) break;
   }
   const rate = (out.length / (systemTime.monotonicNow() - startedAt)) * 1000;
-  predictor?.begin(undefined);
+  const counts = await speculation?.finish();
   return {
     text: context.model.detokenize(out),
     rate,
-    drafted: policy?.counts.drafted ?? 0,
-    accepted: sequence.tokenPredictions.used - usedBefore,
+    drafted: counts?.draftedTokens ?? 0,
+    accepted: counts?.acceptedTokens ?? 0,
   };
 }
 
@@ -92,7 +84,7 @@ async function measure(model: { label: string; path: string }, threads: number, 
   });
   try {
     const plain = context.getSequence();
-    const speculative = context.getSequence({ tokenPredictor: new LookupTokenPredictor() });
+    const speculative = context.getSequence();
     const own = await generate(context, plain, {
       prompt: context.model.tokenize(storyStart),
       variant: "off",

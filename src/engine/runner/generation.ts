@@ -245,6 +245,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   });
   const iterator = stream.tokens;
   let reason: FinishReason = "length";
+  let speculated: SpeculationCounts | undefined;
   const flushText = (text: string, tokenCount: number): void => {
     if (text.length === 0 && tokenCount === 0) return;
     gate.spend();
@@ -310,11 +311,15 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
       }
     }
   } finally {
-    // A prefetched token must settle before the generator can be closed.
-    await next?.catch(() => undefined);
-    await iterator.return();
+    try {
+      // A prefetched token must settle before the generator can be closed.
+      await next?.catch(() => undefined);
+      await iterator.return();
+    } finally {
+      // The pooled sequence goes back without a predictor, whatever happened.
+      speculated = await speculation.finish();
+    }
   }
-  const speculated = await speculation.finish();
   if (reason === "cancelled") {
     // Pending tokens (a partial character) are dropped: their text was never sent, and a resume
     // from the same state samples them again.

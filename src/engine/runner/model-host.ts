@@ -18,7 +18,6 @@ import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather } from "./decode-gather.js";
 import { LlamaLogFilter } from "./llama-log.js";
-import { LookupTokenPredictor } from "./lookup-predictor.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
@@ -42,7 +41,7 @@ export class ModelHost {
   readonly kv: KvState;
   /** Holds each sequence's decode until the others' are asked for: one batch per step (ADR 0030). */
   readonly gather: DecodeGather;
-  /** --speculative; with "off" the sequences have no token predictor. */
+  /** --speculative: whether generations attach a token predictor to their sequence (speculation.ts). */
   readonly speculative: SpeculativeMode;
 
   private constructor(parts: {
@@ -63,10 +62,7 @@ export class ModelHost {
     this.kv = parts.kv;
     this.gather = new DecodeGather(parts.context);
     this.speculative = parts.speculative;
-    while (this.context.sequencesLeft > 0) {
-      const tokenPredictor = parts.speculative === "off" ? undefined : new LookupTokenPredictor();
-      this.#free.push(this.context.getSequence(tokenPredictor === undefined ? {} : { tokenPredictor }));
-    }
+    while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
   }
 
   /**
@@ -228,8 +224,6 @@ export class ModelHost {
   }
 
   release(sequence: LlamaContextSequence): void {
-    // A generation that failed before finishing its speculation leaves no drafting behind.
-    if (sequence.tokenPredictor instanceof LookupTokenPredictor) sequence.tokenPredictor.begin(undefined);
     this.#free.push(sequence);
     this.#waiters.shift()?.();
   }

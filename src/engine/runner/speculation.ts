@@ -36,17 +36,13 @@ export function startSpeculation(options: {
   grammar: LlamaGrammar | undefined;
 }): Speculation {
   const { mode, sequence, request, grammar } = options;
-  const predictor =
-    sequence.tokenPredictor instanceof LookupTokenPredictor ? sequence.tokenPredictor : undefined;
   const isOn =
-    predictor !== undefined &&
     !isPenaltyActive(request.sampling) &&
     (mode === "input-lookup" ||
       (mode === "auto" && request.sampling.temperature === 0 && grammar === undefined));
-  if (!isOn) {
-    predictor?.begin(undefined);
-    return { finish: () => Promise.resolve(undefined) };
-  }
+  if (!isOn) return { finish: () => Promise.resolve(undefined) };
+  const internal = sequence as unknown as SequenceInternals;
+  const predictor = new LookupTokenPredictor();
   const before = sequence.tokenPredictions;
   const policy = new DraftPolicy({
     maxDraft: maxDraftTokens,
@@ -54,17 +50,32 @@ export function startSpeculation(options: {
     validatedAtStart: before.validated,
   });
   predictor.begin(policy);
+  internal._tokenPredictor = predictor;
   return {
     async finish() {
-      predictor.begin(undefined);
-      // Drafts verified but not consumed stay in the KV cache until the next evaluation: drop
-      // them now, before the sequence's state is saved or reused (internal, 3.21.1).
-      const internal = sequence as unknown as { _abortTokenPredictor?: () => Promise<void> };
-      await internal._abortTokenPredictor?.();
+      try {
+        // Drafts verified but not consumed stay in the KV cache until the next evaluation:
+        // drop them now, before the sequence's state is saved or reused.
+        await internal._abortTokenPredictor?.();
+      } finally {
+        internal._tokenPredictor = undefined;
+        predictor.dispose();
+      }
       return {
         draftedTokens: policy.counts.drafted,
         acceptedTokens: sequence.tokenPredictions.used - before.used,
       };
     },
   };
+}
+
+/**
+ * node-llama-cpp 3.21.1 internals: `evaluate()` drafts through `_speculativeEvaluate` while the
+ * sequence has a `_tokenPredictor` (read at each call); attaching it only to the generations
+ * that speculate leaves every other one (sampled, penalised, tool calls through LlamaChat) on
+ * the plain path, exactly as without speculation.
+ */
+interface SequenceInternals {
+  _tokenPredictor: LookupTokenPredictor | undefined;
+  _abortTokenPredictor?: () => Promise<void>;
 }
