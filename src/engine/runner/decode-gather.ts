@@ -9,9 +9,9 @@
  *
  * The gatherer holds each sequence's decode request until every active sequence has asked
  * (then hands them over together and dispatches at once, skipping node-llama-cpp's wait for
- * the next event-loop turn), or until the next timer turn when one is late (a sequence that
- * waits for its reader's credit, or is between prompt chunks). One active sequence never
- * waits. It relies on `LlamaContext._decodeTokens` (internal, node-llama-cpp 3.21.1, pinned;
+ * the next event-loop turn), or, once nothing handed over is still being decoded or sampled,
+ * until the next timer turn when one is late (a sequence between prompt chunks, or not counted
+ * as active). One active sequence never waits. It relies on `LlamaContext._decodeTokens` (internal, node-llama-cpp 3.21.1, pinned;
  * test/model/decode-gather.test.ts checks the hook still sees every decode).
  */
 import type { LlamaContext } from "node-llama-cpp";
@@ -41,6 +41,8 @@ export class DecodeGather {
   readonly #time: TimePort;
   readonly #staged: Staged[] = [];
   #active = 0;
+  /** Requests handed to node-llama-cpp and not settled yet: their sequences will surely ask again. */
+  #inFlight = 0;
   #timer: Timer | undefined;
   readonly stats: DecodeGatherStats = { batches: 0, requests: 0, lateBatches: 0 };
 
@@ -88,7 +90,19 @@ export class DecodeGather {
       this.#flush(false);
       return;
     }
-    this.#timer ??= this.#time.setTimeout(() => this.#flush(true), 0);
+    // While a batch is being decoded or sampled, its sequences come back when it settles (their
+    // samples can complete in different event-loop turns); only then may a late one be left out.
+    if (this.#inFlight > 0) return;
+    this.#timer ??= this.#time.setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#inFlight === 0) this.#flush(true);
+    }, 0);
+  }
+
+  #settled(settle: () => void): void {
+    this.#inFlight -= 1;
+    settle();
+    this.#check();
   }
 
   #flush(isLate: boolean): void {
@@ -100,8 +114,12 @@ export class DecodeGather {
     if (isLate) this.stats.lateBatches += 1;
     const staged = this.#staged.splice(0);
     // All requests are queued synchronously, then dispatched together now.
+    this.#inFlight += staged.length;
     for (const { item, logitDataMapper, resolve, reject } of staged) {
-      this.#original(item, logitDataMapper).then(resolve, reject);
+      this.#original(item, logitDataMapper).then(
+        (value) => this.#settled(() => resolve(value)),
+        (error: unknown) => this.#settled(() => reject(error)),
+      );
     }
     this.#context.dispatchPendingBatch();
   }
