@@ -60,4 +60,31 @@ describe("DraftPolicy", () => {
     const lengths = Array.from({ length: 50 }, () => step(policy, state, [99, 0]));
     expect(lengths.every((length) => length === 1 || length === 4)).toBe(true);
   });
+
+  it("adaptively pauses when steps with a draft cost more time per emitted token than steps without", () => {
+    /** Plain steps at 10 ms a token, then drafts accepted whole at `draftMsPerToken`; the lengths asked for. */
+    function run(draftMsPerToken: number): number[] {
+      let clock = 0;
+      const policy = new DraftPolicy({ maxDraft: 4, adaptive: true, validatedAtStart: 0, now: () => clock });
+      let validated = 0;
+      for (let index = 0; index < 6; index++) {
+        policy.nextDraftLength(validated);
+        policy.drafted(0);
+        policy.advance(1);
+        clock += 10;
+      }
+      const lengths: number[] = [];
+      for (let index = 0; index < 12; index++) {
+        const length = policy.nextDraftLength(validated);
+        lengths.push(length);
+        if (length > 0) policy.drafted(length);
+        policy.advance(1 + length);
+        validated += length;
+        clock += draftMsPerToken * (1 + length);
+      }
+      return lengths;
+    }
+    expect(run(4).every((length) => length === 4)).toBe(true);
+    expect(run(11)).toContain(0);
+  });
 });

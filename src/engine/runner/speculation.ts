@@ -3,7 +3,7 @@
  * policy, and what it drafted and got accepted, for `usage` and the metrics.
  */
 import type { LlamaContextSequence, LlamaGrammar } from "node-llama-cpp";
-import type { GenerateRequest } from "../../core/index.js";
+import { systemTime, type GenerateRequest } from "../../core/index.js";
 import type { SpeculativeMode } from "../contract.js";
 import { DraftPolicy } from "./draft-policy.js";
 import { LookupTokenPredictor } from "./lookup-predictor.js";
@@ -48,6 +48,7 @@ export function startSpeculation(options: {
     maxDraft: maxDraftTokens,
     adaptive: mode === "auto",
     validatedAtStart: before.validated,
+    now: () => systemTime.monotonicNow(),
   });
   predictor.begin(policy);
   internal._tokenPredictor = predictor;
