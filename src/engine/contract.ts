@@ -38,6 +38,11 @@ export interface RunnerTuning {
    * refuted; "input-lookup" drafts for every request, always; "off" never. Default "auto".
    */
   speculative?: SpeculativeMode | undefined;
+  /**
+   * Other processes' CPU use (cores, averaged over the calibration) above which a --threads auto
+   * calibration is used for that load only, not cached; default 0.3. For tests on busy machines.
+   */
+  calibrationLoadLimitCores?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
 }

@@ -132,6 +132,7 @@ export class ModelHost {
       engineKey: `${llama.buildType}-${engine.backend}`,
       cacheDirectory: tuning.cacheDirectory,
       candidates: tuning.threadCandidates,
+      loadLimitCores: tuning.calibrationLoadLimitCores,
       log,
     });
     llama.maxThreads = threads.threads;
