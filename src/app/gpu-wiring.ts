@@ -24,6 +24,7 @@ export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
     gpuMarginBytes: config.gpuMarginBytes,
     cacheDirectory: join(config.home, "cache"),
     engineBuild: config.engineBuild,
+    speculative: config.speculative,
     streamCoalesceMs: config.streamCoalesceMs,
     promptCacheDirectory: config.promptCache === "" ? undefined : config.promptCache,
     promptCacheMaxBytes: config.promptCacheMaxBytes,

@@ -44,6 +44,7 @@ export interface Config {
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
   /** Which CPU build of llama.cpp runners load (docs/decisions/0012). */
   engineBuild: "auto" | "prebuilt" | "openmp";
+  speculative: "auto" | "off" | "input-lookup";
   /** 0 = auto: measured per model file and machine (see docs/decisions/0011). */
   threads: number;
   /** -1 = auto: the offload planner chooses. */
@@ -279,6 +280,15 @@ export const settings: SettingsTable = {
     parse: parseEnum(["auto", "prebuilt", "openmp"] as const),
     description:
       "CPU engine build: prebuilt (node-llama-cpp's npm binaries), openmp (the local build `npm run engine:build` makes; fails when it is missing), auto: openmp when it has been built, else prebuilt.",
+  },
+  speculative: {
+    env: "RAWRXD_SPECULATIVE",
+    flag: "--speculative",
+    defaultValue: () => "auto",
+    defaultText: "auto",
+    parse: parseEnum(["auto", "off", "input-lookup"] as const),
+    description:
+      "Speculative decoding by prompt lookup (drafts what followed the context's last tokens earlier in the prompt or output; greedy output unchanged): auto = for greedy requests, pausing while drafts are refuted; input-lookup = every request, always; off. usage and /v1/metrics report drafted and accepted tokens.",
   },
   threads: {
     env: "RAWRXD_THREADS",

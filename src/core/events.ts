@@ -45,6 +45,9 @@ export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents, Backup
     preemptions?: number;
     /** Tokens evaluated again on resumes after preemption (0 when saved KV states were restored). */
     reevaluatedTokens?: number;
+    /** Speculative decoding: tokens drafted and drafted tokens accepted; absent when it was off. */
+    draftedTokens?: number;
+    acceptedTokens?: number;
     /** The API key that sent the request (`config-1`, a managed key id, `anonymous-local`). */
     apiKeyId?: string;
     /** The client's address. */

@@ -155,6 +155,10 @@ export interface Usage {
    * got its saved KV state back); undefined when the request was never resumed.
    */
   reevaluatedTokens?: number | undefined;
+  /** Tokens proposed by speculative decoding (prompt lookup); undefined when it was off for the request. */
+  draftedTokens?: number | undefined;
+  /** Drafted tokens the model confirmed and that went into the output. */
+  acceptedTokens?: number | undefined;
 }
 
 export interface GenerationTimings {

@@ -16,6 +16,10 @@ export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
 /** Offload and thread tuning from the operator's settings; absent = the runner's defaults. */
 export type EngineBuildChoice = "auto" | "prebuilt" | "openmp";
 
+/** --speculative (docs/decisions/0031). */
+export type SpeculativeMode = "auto" | "off" | "input-lookup";
+export const speculativeModes: readonly SpeculativeMode[] = ["auto", "off", "input-lookup"];
+
 export interface RunnerTuning {
   /** The operator's --gpu. With "auto", a GPU backend that fails in the runner falls back to the CPU. */
   requestedGpu: GpuChoice;
@@ -35,6 +39,16 @@ export interface RunnerTuning {
   promptCacheMaxBytes?: number | undefined;
   /** Bytes preempted generations' saved KV states may take; default 2 GiB; 0 = never save (resumes re-evaluate). For tests and benchmarks. */
   preemptedStateMaxBytes?: number | undefined;
+  /**
+   * --speculative: "auto" drafts by prompt lookup for greedy requests and stops while drafts are
+   * refuted; "input-lookup" drafts for every request, always; "off" never. Default "auto".
+   */
+  speculative?: SpeculativeMode | undefined;
+  /**
+   * Other processes' CPU use (cores, averaged over the calibration) above which a --threads auto
+   * calibration is used for that load only, not cached; default 0.3. For tests on busy machines.
+   */
+  calibrationLoadLimitCores?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
 }

@@ -11,7 +11,9 @@ export type {
   GpuChoice,
   EngineBuildChoice,
   RunnerTuning,
+  SpeculativeMode,
 } from "./contract.js";
+export { speculativeModes } from "./contract.js";
 export { LlamaCppEngine } from "./llama-cpp-engine.js";
 export { openmpBuildOptions } from "./engine-build.js";
 export { RunnerProcess } from "./runner-process.js";

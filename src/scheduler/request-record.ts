@@ -33,6 +33,7 @@ export class RequestRecord {
   #pausedAfterFirstMs = 0;
   #cachedTokens: number | undefined;
   #reevaluatedTokens: number | undefined;
+  #speculation: { draftedTokens: number; acceptedTokens: number } | undefined;
   #runStartMs: MonotonicMs | undefined;
   #preemptedAtMs: MonotonicMs | undefined;
 
@@ -79,6 +80,8 @@ export class RequestRecord {
       completionTokens: number;
       cachedTokens: number;
       reevaluatedTokens?: number | undefined;
+      draftedTokens?: number | undefined;
+      acceptedTokens?: number | undefined;
     };
   }): void {
     this.#endMs = this.#time.monotonicNow();
@@ -87,6 +90,9 @@ export class RequestRecord {
     this.completionTokens = event.usage.completionTokens;
     this.#cachedTokens = event.usage.cachedTokens;
     this.#reevaluatedTokens = event.usage.reevaluatedTokens;
+    const { draftedTokens, acceptedTokens } = event.usage;
+    this.#speculation =
+      draftedTokens === undefined ? undefined : { draftedTokens, acceptedTokens: acceptedTokens ?? 0 };
   }
 
   failed(error: unknown, options: { isAborted: boolean }): void {
@@ -117,6 +123,7 @@ export class RequestRecord {
       totalMs: now - this.#arrivedMs,
       cachedTokens: this.#cachedTokens,
       ...(this.#reevaluatedTokens === undefined ? {} : { reevaluatedTokens: this.#reevaluatedTokens }),
+      ...this.#speculation,
       queueMs: this.#queueMs,
       loadMs: this.#reportedLoadMs,
       timeToFirstTokenMs: this.#firstTokenMs,

@@ -140,6 +140,8 @@ describe("--threads auto calibration", () => {
           gpuMarginBytes: -1,
           cacheDirectory,
           threadCandidates: [1, 2],
+          // Cached whatever else runs meanwhile (other test files): calibration-load.test.ts covers the limit.
+          calibrationLoadLimitCores: 1000,
         },
       },
       { logger: silentLogger },

@@ -142,6 +142,10 @@ function final(
     prompt_eval_duration: nanoseconds(end.timings.promptMs),
     eval_count: end.usage.completionTokens,
     eval_duration: nanoseconds(end.timings.decodeMs),
+    // RawrXD extension (llama-server's names): speculative decoding's drafted and accepted tokens.
+    ...(end.usage.draftedTokens === undefined
+      ? {}
+      : { draft_n: end.usage.draftedTokens, draft_n_accepted: end.usage.acceptedTokens ?? 0 }),
   };
 }
 

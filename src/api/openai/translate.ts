@@ -88,6 +88,16 @@ export function usageBody(usage: Usage) {
     completion_tokens: usage.completionTokens,
     total_tokens: usage.promptTokens + usage.completionTokens,
     prompt_tokens_details: { cached_tokens: usage.cachedTokens },
+    // Speculative decoding (prompt lookup), in OpenAI's predicted-outputs fields: drafted tokens
+    // the model confirmed, and those it refuted (or that were not needed).
+    ...(usage.draftedTokens === undefined
+      ? {}
+      : {
+          completion_tokens_details: {
+            accepted_prediction_tokens: usage.acceptedTokens ?? 0,
+            rejected_prediction_tokens: usage.draftedTokens - (usage.acceptedTokens ?? 0),
+          },
+        }),
   };
 }
 

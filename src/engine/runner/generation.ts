@@ -21,6 +21,7 @@ import { restoreInto, saveAfter } from "./kv-state.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
 import { resolveGrammar, samplingFor } from "./sampling-options.js";
+import { startSpeculation, type SpeculationCounts } from "./speculation.js";
 import { runToolGeneration } from "./tools.js";
 import { evaluateTokens } from "./token-logprobs.js";
 
@@ -68,6 +69,12 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
   host.beginBatch();
   let isBatch = true;
   let isPreemptedRun = false;
+  // While it evaluates, the other sequences' decodes wait for this one's to batch with it.
+  let isDecoding = false;
+  const stopDecoding = (): void => {
+    if (isDecoding) host.gather.leave();
+    isDecoding = false;
+  };
   let reevaluatedTokens: number | undefined;
   const endBatch = (): void => {
     if (isBatch) host.endBatch();
@@ -89,6 +96,8 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     await restoreInto(host.kv, sequence, { request, tokens: evaluated });
     const cachedTokens = await reuseCachedPrefix(sequence, evaluated);
     reevaluatedTokens = reevaluatedOnResume(request, evaluated.length - 1, cachedTokens);
+    host.gather.join();
+    isDecoding = true;
     const finalChunkStart = await prefill({ ...options, sequence, tokens: evaluated, cachedTokens });
     const promptMs = systemTime.monotonicNow() - startedAt;
     const decodeStart = systemTime.monotonicNow();
@@ -100,11 +109,13 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       grammar,
       onFirstResult: endBatch,
     });
+    stopDecoding();
     const usage = {
       promptTokens: prompt.tokens.length,
       completionTokens: outcome.generated.length,
       cachedTokens,
       reevaluatedTokens,
+      ...outcome.speculation,
     };
     const timings = { loadMs: 0, promptMs, decodeMs: systemTime.monotonicNow() - decodeStart };
     if (outcome.reason === "cancelled" && options.isPreempted()) {
@@ -123,6 +134,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
     };
     await preempt(previous, usage, { loadMs: 0, promptMs: 0, decodeMs: 0 });
   } finally {
+    stopDecoding();
     endBatch();
     if (!isPreemptedRun)
       await saveAfter(host.kv, sequence, { request, isPreempted: false, promptTokens: prompt.tokens });
@@ -205,6 +217,8 @@ interface DecodeOutcome {
   generated: Token[];
   /** Text the stop matcher still holds (sent at the end, or carried over a preemption). */
   heldText: string;
+  /** What speculative decoding drafted and got accepted; undefined when it was off. */
+  speculation: SpeculationCounts | undefined;
 }
 
 async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
@@ -218,6 +232,12 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   // Held text was a possible stop-string start when preempted: hold it again.
   if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
+  const speculation = startSpeculation({
+    mode: host.speculative,
+    sequence,
+    request,
+    grammar: options.grammar,
+  });
   const stream = evaluateTokens(sequence, model, {
     tokens: options.finalChunk,
     options: samplingFor(options, sampled),
@@ -225,6 +245,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   });
   const iterator = stream.tokens;
   let reason: FinishReason = "length";
+  let speculated: SpeculationCounts | undefined;
   const flushText = (text: string, tokenCount: number): void => {
     if (text.length === 0 && tokenCount === 0) return;
     gate.spend();
@@ -277,7 +298,11 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
         break;
       }
       if (next === undefined) {
-        await gate.waitForCredit(signal);
+        if (gate.available <= 0) {
+          // Waiting for its reader, this sequence has no decode for the next batch.
+          host.gather.leave();
+          await gate.waitForCredit(signal).finally(() => host.gather.join());
+        }
         if (signal.aborted) {
           reason = "cancelled";
           break;
@@ -286,17 +311,22 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
       }
     }
   } finally {
-    // A prefetched token must settle before the generator can be closed.
-    await next?.catch(() => undefined);
-    await iterator.return();
+    try {
+      // A prefetched token must settle before the generator can be closed.
+      await next?.catch(() => undefined);
+      await iterator.return();
+    } finally {
+      // The pooled sequence goes back without a predictor, whatever happened.
+      speculated = await speculation.finish();
+    }
   }
   if (reason === "cancelled") {
     // Pending tokens (a partial character) are dropped: their text was never sent, and a resume
     // from the same state samples them again.
-    return { reason, generated, heldText: stopMatcher.flush() };
+    return { reason, generated, heldText: stopMatcher.flush(), speculation: speculated };
   }
   flushText(stopMatcher.flush(), 0);
-  return { reason, generated, heldText: "" };
+  return { reason, generated, heldText: "", speculation: speculated };
 }
 
 /** The loaded context, or the request's smaller limit (Ollama num_ctx). */

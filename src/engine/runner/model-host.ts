@@ -14,7 +14,9 @@ import {
 } from "node-llama-cpp";
 import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
+import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
+import { DecodeGather } from "./decode-gather.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
@@ -37,6 +39,10 @@ export class ModelHost {
   readonly plan: ModelPlanReport;
   /** Preempted generations' saved states and the persistent prompt cache (kv-state.ts). */
   readonly kv: KvState;
+  /** Holds each sequence's decode until the others' are asked for: one batch per step (ADR 0030). */
+  readonly gather: DecodeGather;
+  /** --speculative: whether generations attach a token predictor to their sequence (speculation.ts). */
+  readonly speculative: SpeculativeMode;
 
   private constructor(parts: {
     llama: Llama;
@@ -44,6 +50,7 @@ export class ModelHost {
     context: LlamaContext;
     plan: ModelPlanReport;
     kv: KvState;
+    speculative: SpeculativeMode;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
@@ -53,6 +60,8 @@ export class ModelHost {
     this.#batchThreads = parts.plan.threads.batchThreads;
     this.plan = parts.plan;
     this.kv = parts.kv;
+    this.gather = new DecodeGather(parts.context);
+    this.speculative = parts.speculative;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
   }
 
@@ -123,6 +132,7 @@ export class ModelHost {
       engineKey: `${llama.buildType}-${engine.backend}`,
       cacheDirectory: tuning.cacheDirectory,
       candidates: tuning.threadCandidates,
+      loadLimitCores: tuning.calibrationLoadLimitCores,
       log,
     });
     llama.maxThreads = threads.threads;
@@ -155,7 +165,7 @@ export class ModelHost {
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
-    return new ModelHost({ llama, model, context, plan, kv });
+    return new ModelHost({ llama, model, context, plan, kv, speculative: tuning.speculative ?? "auto" });
   }
 
   describe(): LoadedMessage {

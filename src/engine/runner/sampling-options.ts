@@ -17,10 +17,6 @@ export function samplingFor(
   sampled: Token[],
 ): SequenceEvaluateOptions {
   const { sampling } = options.request;
-  const penaltyActive =
-    (sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1) ||
-    (sampling.frequencyPenalty ?? 0) !== 0 ||
-    (sampling.presencePenalty ?? 0) !== 0;
   const lastN = sampling.repeatLastN ?? 64;
   return {
     temperature: sampling.temperature,
@@ -29,7 +25,7 @@ export function samplingFor(
     ...(sampling.minP === undefined ? {} : { minP: sampling.minP }),
     // node-llama-cpp's default seed is the current second: two unseeded requests would match.
     seed: sampling.seed ?? Math.floor(Math.random() * 2 ** 31),
-    ...(penaltyActive && lastN > 0
+    ...(isPenaltyActive(sampling)
       ? {
           repeatPenalty: {
             punishTokens: () => sampled.slice(-lastN),
@@ -52,6 +48,16 @@ export function samplingFor(
       options.request.priority === "high" ? 5 : options.request.priority === "normal" ? 4 : 3,
     yieldEogToken: true,
   };
+}
+
+/** Whether a repeat, frequency or presence penalty applies (over a window of at least one token). */
+export function isPenaltyActive(sampling: GenerateRequest["sampling"]): boolean {
+  return (
+    (sampling.repeatLastN ?? 64) > 0 &&
+    ((sampling.repeatPenalty !== undefined && sampling.repeatPenalty !== 1) ||
+      (sampling.frequencyPenalty ?? 0) !== 0 ||
+      (sampling.presencePenalty ?? 0) !== 0)
+  );
 }
 
 export async function resolveGrammar(

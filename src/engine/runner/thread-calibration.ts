@@ -12,6 +12,7 @@
  * during prefill and the decode count while streaming.
  */
 import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
+import { maxOtherLoadCores, otherLoadCores, readCpuSnapshot } from "./calibration-load.js";
 import { availableParallelism, cpus } from "node:os";
 import { dirname, join } from "node:path";
 import type { Llama, LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
@@ -67,6 +68,8 @@ export interface ChooseThreadsOptions {
   /** Decode counts to measure; default threadCandidates(cores). Benchmarks and tests widen it. */
   candidates?: readonly number[] | undefined;
   log: (level: "debug" | "info" | "warn", message: string) => void;
+  /** Other processes' CPU use above which the result is not cached (calibration-load.ts). */
+  loadLimitCores?: number | undefined;
 }
 
 /** The most threads a context may be asked for: the bound `llama.maxThreads` starts at. */
@@ -109,6 +112,7 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
     };
   }
   const started = systemTime.monotonicNow();
+  const cpuBefore = readCpuSnapshot();
   const sequence = options.context.getSequence();
   try {
     const decode = await calibrate(candidates, (threads) =>
@@ -133,7 +137,11 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
     const batchThreads = batchSamples.length === 0 ? threads : pickThreads(batchSamples);
     const describe = (samples: readonly ThreadSample[]): string =>
       samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
-    const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(systemTime.monotonicNow() - started)} ms`;
+    const cpuAfter = readCpuSnapshot();
+    const otherLoad =
+      cpuBefore === undefined || cpuAfter === undefined ? 0 : otherLoadCores(cpuBefore, cpuAfter);
+    const isLoaded = otherLoad > (options.loadLimitCores ?? maxOtherLoadCores);
+    const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(systemTime.monotonicNow() - started)} ms${isLoaded ? `; not cached: other processes used ${otherLoad.toFixed(2)} cores meanwhile` : ""}`;
     const choice: ThreadChoice = {
       threads,
       batchThreads,
@@ -143,7 +151,8 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
       detail,
     };
     options.log("info", `Threads for ${options.modelPath}: ${detail}`);
-    if (cachePath !== undefined) {
+    // A measurement taken under visible load is used for this load only (issue #17, item 2).
+    if (cachePath !== undefined && !isLoaded) {
       await writeCacheEntry(cachePath, key, {
         choice,
         measuredAt: new Date(systemTime.wallNow()).toISOString(),

@@ -171,7 +171,7 @@ describe("MetricsCollector windows", () => {
     expect(overall.stats.decode_tokens_per_second.p50).toBeCloseTo(40, 0);
     expect(overall.stats.inter_token_latency_ms.count).toBe(2);
     expect(overall.stats.prompt_tokens_per_second.p50).toBeCloseTo(16 / 0.045, -1);
-    expect(overall.tokens).toEqual({ prompt: 40, completion: 22, cached: 8 });
+    expect(overall.tokens).toEqual({ prompt: 40, completion: 22, cached: 8, drafted: 0, accepted: 0 });
   });
 
   it("labels models it never saw admitted as (unknown), so clients cannot add series", async () => {

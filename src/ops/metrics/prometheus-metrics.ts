@@ -32,6 +32,8 @@ interface SeriesChildren {
   promptTokens: Counter.Internal;
   generationTokens: Counter.Internal;
   cachedTokens: Counter.Internal;
+  draftedTokens: Counter.Internal;
+  acceptedTokens: Counter.Internal;
   preemptions: Counter.Internal;
 }
 
@@ -78,6 +80,8 @@ export class PrometheusMetrics {
   readonly #promptTokens: Counter<ModelPriority>;
   readonly #generationTokens: Counter<ModelPriority>;
   readonly #cachedTokens: Counter<ModelPriority>;
+  readonly #draftedTokens: Counter<ModelPriority>;
+  readonly #acceptedTokens: Counter<ModelPriority>;
   readonly #preemptions: Counter<ModelPriority>;
   readonly #restarts: Counter<"model">;
   readonly #modelLoads: Histogram<"model" | "outcome">;
@@ -178,6 +182,16 @@ export class PrometheusMetrics {
     this.#cachedTokens = counter(
       "rawrxd_cached_prompt_tokens_total",
       "Prompt tokens reused from a sequence's cache.",
+      byRequest,
+    );
+    this.#draftedTokens = counter(
+      "rawrxd_draft_tokens_total",
+      "Tokens drafted by speculative decoding (prompt lookup).",
+      byRequest,
+    );
+    this.#acceptedTokens = counter(
+      "rawrxd_draft_accepted_tokens_total",
+      "Drafted tokens the model confirmed and that went into the output.",
       byRequest,
     );
     this.#preemptions = counter(
@@ -282,6 +296,8 @@ export class PrometheusMetrics {
     if (record.promptTokens > 0) children.promptTokens.inc(record.promptTokens);
     if (record.completionTokens > 0) children.generationTokens.inc(record.completionTokens);
     if ((record.cachedTokens ?? 0) > 0) children.cachedTokens.inc(record.cachedTokens);
+    if ((record.draftedTokens ?? 0) > 0) children.draftedTokens.inc(record.draftedTokens);
+    if ((record.acceptedTokens ?? 0) > 0) children.acceptedTokens.inc(record.acceptedTokens);
     if (record.preemptions > 0) children.preemptions.inc(record.preemptions);
   }
 
@@ -348,6 +364,8 @@ export class PrometheusMetrics {
         promptTokens: this.#promptTokens.labels(labels),
         generationTokens: this.#generationTokens.labels(labels),
         cachedTokens: this.#cachedTokens.labels(labels),
+        draftedTokens: this.#draftedTokens.labels(labels),
+        acceptedTokens: this.#acceptedTokens.labels(labels),
         preemptions: this.#preemptions.labels(labels),
       };
       this.#children.set(key, children);

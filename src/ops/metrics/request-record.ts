@@ -25,6 +25,9 @@ export interface RequestRecord {
   promptTokens: number;
   completionTokens: number;
   cachedTokens: number | undefined;
+  /** Speculative decoding's drafted and accepted tokens; undefined when it was off. */
+  draftedTokens?: number | undefined;
+  acceptedTokens?: number | undefined;
   preemptions: number;
 }
 
@@ -46,6 +49,9 @@ export function recordFromEvent(event: ServerEvents["request-end"], endedAtMs: W
     promptTokens: event.promptTokens,
     completionTokens: event.completionTokens,
     cachedTokens: event.cachedTokens,
+    ...(event.draftedTokens === undefined
+      ? {}
+      : { draftedTokens: event.draftedTokens, acceptedTokens: event.acceptedTokens ?? 0 }),
     preemptions: event.preemptions ?? 0,
   };
 }

@@ -10,6 +10,9 @@ export interface TokenTotals {
   prompt: number;
   completion: number;
   cached: number;
+  /** Speculative decoding: tokens drafted, and drafted tokens accepted into the output. */
+  drafted: number;
+  accepted: number;
 }
 
 export interface SeriesSummary {
@@ -32,7 +35,7 @@ export class SeriesStats {
   requests = 0;
   readonly outcomes: Record<string, number> = {};
   readonly errors: Record<string, number> = {};
-  readonly tokens: TokenTotals = { prompt: 0, completion: 0, cached: 0 };
+  readonly tokens: TokenTotals = { prompt: 0, completion: 0, cached: 0, drafted: 0, accepted: 0 };
   readonly #sketches: Partial<Record<MetricName, QuantileSketch>> = {};
 
   add(record: RequestRecord, values: MetricValues): void {
@@ -44,6 +47,8 @@ export class SeriesStats {
     this.tokens.prompt += record.promptTokens;
     this.tokens.completion += record.completionTokens;
     this.tokens.cached += record.cachedTokens ?? 0;
+    this.tokens.drafted += record.draftedTokens ?? 0;
+    this.tokens.accepted += record.acceptedTokens ?? 0;
     for (const name of metricNames) {
       const value = values[name];
       if (value !== undefined) (this.#sketches[name] ??= new QuantileSketch()).add(value);
@@ -57,6 +62,9 @@ export class SeriesStats {
     this.tokens.prompt += other.tokens.prompt;
     this.tokens.completion += other.tokens.completion;
     this.tokens.cached += other.tokens.cached;
+    // Rollups written before speculative decoding have no drafted/accepted counts.
+    this.tokens.drafted += other.tokens.drafted ?? 0;
+    this.tokens.accepted += other.tokens.accepted ?? 0;
     for (const name of metricNames) {
       const sketch = other.#sketches[name];
       if (sketch !== undefined) (this.#sketches[name] ??= new QuantileSketch()).merge(sketch);

@@ -1,0 +1,213 @@
+/**
+ * `npm run bench:batching -- [--models stories,134m] [--threads 1,2] [--tokens 64] [--rounds 2] [--server]`
+ *
+ * Concurrent streams (issue #17, item 3; ADR 0030): one context with 4 sequences, 1 against 4
+ * greedy streams at once, with node-llama-cpp's own batch dispatch and with the runner's
+ * decode gatherer (src/engine/runner/decode-gather.ts), interleaved in each round. Reports the
+ * aggregate tok/s, the decode batches (llama_decode calls and tokens per call) and the 4-stream
+ * ÷ 1-stream ratio. With --server, the same 1 and 4 streams through a RawrXD server
+ * (--parallel 4: runner process, IPC, HTTP). Prints a table, writes bench/results/batching-*.json.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { LlamaContext, Token } from "node-llama-cpp";
+import { systemTime } from "../../src/core/index.js";
+import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
+import { completionBody } from "../lib/bench-server.js";
+import { startBenchServer } from "../lib/bench-server.js";
+import { openDirectContext } from "../lib/direct-engine.js";
+import { describeMachine } from "../lib/machine.js";
+import { benchDirectory, modelsDirectory, prepareModel, type ModelKey } from "../lib/models.js";
+import { writeResultFiles } from "../lib/results.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
+import { median } from "../lib/stats.js";
+import { formatNumber, formatTable } from "../lib/table.js";
+
+const { values } = parseArgs({
+  options: {
+    models: { type: "string", default: "stories,134m" },
+    threads: { type: "string", default: "1,2" },
+    tokens: { type: "string", default: "64" },
+    rounds: { type: "string", default: "2" },
+    server: { type: "boolean", default: false },
+  },
+});
+const tokens = Number(values.tokens);
+const rounds = Number(values.rounds);
+const prompts = [
+  "Once upon a time there was a little girl named Lily. She liked to play",
+  "The dog ran to the park with a big red ball. He was very happy and",
+  "Tom had a toy car. He liked to play with it every day. One day his car",
+  "One day, a bird sat on a tree and sang a happy song. A little boy heard",
+];
+
+interface Row {
+  model: string;
+  threads: number;
+  path: "direct" | "server";
+  dispatch: "node-llama-cpp" | "gather";
+  streams: number;
+  tokPerSecond: number[];
+  decodeCalls: number[];
+}
+
+/** Counts llama_decode calls (the addon object is frozen: a proxy counts initBatch). */
+function countDecodes(context: LlamaContext): { calls: number } {
+  const counter = { calls: 0 };
+  const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
+  internal._ctx = new Proxy(internal._ctx, {
+    get(target, property) {
+      const value = target[property];
+      if (typeof value !== "function") return value;
+      if (property === "initBatch") counter.calls += 1;
+      return (value as () => unknown).bind(target);
+    },
+  });
+  return counter;
+}
+
+async function directStreams(
+  context: LlamaContext,
+  gather: DecodeGather | undefined,
+  count: number,
+): Promise<number> {
+  const sequences = prompts.slice(0, count).map(() => context.getSequence());
+  const startedAt = systemTime.monotonicNow();
+  let total = 0;
+  await Promise.all(
+    sequences.map(async (sequence, index) => {
+      await sequence.clearHistory();
+      gather?.join();
+      let produced = 0;
+      const prompt: Token[] = context.model.tokenize(prompts[index]!);
+      for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
+        void token;
+        total += 1;
+        if (++produced >= tokens) break;
+      }
+      gather?.leave();
+    }),
+  );
+  const rate = (total / (systemTime.monotonicNow() - startedAt)) * 1000;
+  for (const sequence of sequences) await sequence.dispose();
+  return rate;
+}
+
+async function direct(model: { label: string; path: string }, threads: number, rows: Row[]): Promise<void> {
+  const { llama, context } = await openDirectContext({
+    modelPath: model.path,
+    threads,
+    contextSize: 1024,
+    sequences: 4,
+  });
+  const decodes = countDecodes(context);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const dispatch of ["node-llama-cpp", "gather"] as const) {
+        const gather = dispatch === "gather" ? new DecodeGather(context) : undefined;
+        for (const streams of [1, 4]) {
+          const before = decodes.calls;
+          const rate = await directStreams(context, gather, streams);
+          const row = rowFor(rows, { model: model.label, threads, path: "direct", dispatch, streams });
+          row.tokPerSecond.push(rate);
+          row.decodeCalls.push(decodes.calls - before);
+        }
+        gather?.uninstall();
+      }
+    }
+  } finally {
+    await llama.dispose();
+  }
+}
+
+async function server(model: { key: ModelKey; label: string }, threads: number, rows: Row[]): Promise<void> {
+  const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-batching-"));
+  const running = await startBenchServer({
+    home,
+    modelsDirectory,
+    flags: { threads: String(threads), parallel: "4", "context-size": "1024", "engine-build": "prebuilt" },
+  });
+  const name = model.key === "stories" ? "stories260K" : "synthetic-llama-134m";
+  const clients = prompts.map(() => new CompletionStreamClient(running.url));
+  try {
+    await clients[0]!.stream(completionBody({ model: name, prompt: prompts[0]!, maxTokens: 4 }));
+    for (let round = 0; round < rounds; round++) {
+      for (const streams of [1, 4]) {
+        const startedAt = systemTime.monotonicNow();
+        const results = await Promise.all(
+          clients
+            .slice(0, streams)
+            .map((client, index) =>
+              client.stream(completionBody({ model: name, prompt: prompts[index]!, maxTokens: tokens })),
+            ),
+        );
+        const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
+        const row = rowFor(rows, {
+          model: model.label,
+          threads,
+          path: "server",
+          dispatch: "gather",
+          streams,
+        });
+        row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
+      }
+    }
+  } finally {
+    await running.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls">): Row {
+  let row = rows.find((candidate) =>
+    Object.entries(key).every(([field, value]) => candidate[field as keyof Row] === value),
+  );
+  if (row === undefined) {
+    row = { ...key, tokPerSecond: [], decodeCalls: [] };
+    rows.push(row);
+  }
+  return row;
+}
+
+const startedAt = new Date(systemTime.wallNow()).toISOString();
+const machine = await describeMachine();
+const rows: Row[] = [];
+for (const key of values.models.split(",") as ModelKey[]) {
+  const model = await prepareModel(key);
+  for (const threads of values.threads.split(",").map(Number)) {
+    await direct(model, threads, rows);
+    if (values.server) await server(model, threads, rows);
+  }
+}
+const single = (row: Row): Row | undefined =>
+  rows.find(
+    (other) =>
+      other.model === row.model &&
+      other.threads === row.threads &&
+      other.path === row.path &&
+      other.dispatch === row.dispatch &&
+      other.streams === 1,
+  );
+console.log(
+  formatTable(
+    ["model", "threads", "path", "dispatch", "streams", "tok/s (median)", "× 1 stream", "llama_decode calls"],
+    rows.map((row) => [
+      row.model,
+      String(row.threads),
+      row.path,
+      row.dispatch,
+      String(row.streams),
+      formatNumber(median(row.tokPerSecond), 0),
+      formatNumber(median(row.tokPerSecond) / median(single(row)?.tokPerSecond ?? [Number.NaN]), 2),
+      row.decodeCalls.length === 0 ? "–" : formatNumber(median(row.decodeCalls), 0),
+    ]),
+  ),
+);
+const path = await writeResultFiles(
+  join(benchDirectory, "results"),
+  { prefix: "batching", latest: "batching-latest.json", startedAt },
+  { startedAt, machine, tokens, rounds, rows },
+);
+console.log(`\nwrote ${path} (smoke figures on a shared machine are indicative only; compare ratios)`);

@@ -1,0 +1,90 @@
+import type { Token } from "node-llama-cpp";
+import { describe, expect, it } from "vitest";
+import { DraftPolicy } from "./draft-policy.js";
+import { lookupDraft } from "./lookup-predictor.js";
+
+const t = (values: number[]): Token[] => values as Token[];
+
+describe("lookupDraft", () => {
+  it("drafts what followed the latest earlier occurrence of the context's last tokens", () => {
+    expect(lookupDraft(t([1, 2, 3, 4, 5, 9, 1, 2, 3]), 3)).toEqual([4, 5, 9]);
+    // The latest occurrence wins, the longest suffix first.
+    expect(lookupDraft(t([7, 2, 3, 8, 1, 2, 3, 6, 1, 2, 3]), 2)).toEqual([6, 1]);
+  });
+
+  it("continues a loop in the output and drafts nothing for a suffix that never recurred", () => {
+    expect(lookupDraft(t([5, 6, 5, 6]), 4)).toEqual([5, 6]);
+    expect(lookupDraft(t([1, 2, 3, 4]), 4)).toEqual([]);
+    // One recurring token is not enough of a pattern.
+    expect(lookupDraft(t([1, 9, 2, 9]), 4)).toEqual([]);
+  });
+});
+
+describe("DraftPolicy", () => {
+  /** One step: asks for a length with the counter, drafts `drafted`, the model accepts `accepted`. */
+  function step(
+    policy: DraftPolicy,
+    state: { validated: number },
+    [drafted, accepted]: [number, number],
+  ): number {
+    const length = policy.nextDraftLength(state.validated);
+    if (length > 0) policy.drafted(Math.min(drafted, length));
+    policy.advance(1 + Math.min(accepted, length));
+    state.validated += Math.min(accepted, length, drafted);
+    return length;
+  }
+
+  it("grows the draft while drafts are accepted whole, up to the maximum, and shrinks on a refusal", () => {
+    const policy = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
+    const state = { validated: 0 };
+    expect([4, 8, 16, 16].map(() => step(policy, state, [99, 99]))).toEqual([4, 8, 16, 16]);
+    step(policy, state, [99, 2]);
+    expect(policy.nextDraftLength(state.validated)).toBe(3);
+    expect(policy.counts.accepted).toBe(4 + 8 + 16 + 16 + 2);
+  });
+
+  it("adaptively pauses while drafts are refuted, longer each time, and drafts again after", () => {
+    const policy = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
+    const state = { validated: 0 };
+    const lengths: number[] = [];
+    for (let index = 0; index < 200; index++) lengths.push(step(policy, state, [99, 0]));
+    const drafting = lengths.filter((length) => length > 0).length;
+    expect(drafting).toBeGreaterThan(3);
+    expect(drafting).toBeLessThan(30);
+    expect(lengths.slice(-16)).toContain(0);
+  });
+
+  it("without adaptation keeps drafting however many are refuted", () => {
+    const policy = new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0 });
+    const state = { validated: 0 };
+    const lengths = Array.from({ length: 50 }, () => step(policy, state, [99, 0]));
+    expect(lengths.every((length) => length === 1 || length === 4)).toBe(true);
+  });
+
+  it("adaptively pauses when steps with a draft cost more time per emitted token than steps without", () => {
+    /** Plain steps at 10 ms a token, then drafts accepted whole at `draftMsPerToken`; the lengths asked for. */
+    function run(draftMsPerToken: number): number[] {
+      let clock = 0;
+      const policy = new DraftPolicy({ maxDraft: 4, adaptive: true, validatedAtStart: 0, now: () => clock });
+      let validated = 0;
+      for (let index = 0; index < 6; index++) {
+        policy.nextDraftLength(validated);
+        policy.drafted(0);
+        policy.advance(1);
+        clock += 10;
+      }
+      const lengths: number[] = [];
+      for (let index = 0; index < 12; index++) {
+        const length = policy.nextDraftLength(validated);
+        lengths.push(length);
+        if (length > 0) policy.drafted(length);
+        policy.advance(1 + length);
+        validated += length;
+        clock += draftMsPerToken * (1 + length);
+      }
+      return lengths;
+    }
+    expect(run(4).every((length) => length === 4)).toBe(true);
+    expect(run(11)).toContain(0);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * When and how much one request drafts (docs/decisions/0031): the draft grows while drafts are
+ * accepted whole and shrinks to what was accepted when one is refuted; adaptively, drafting
+ * pauses when the recent acceptance rate is too low to pay for the wider batches (free text),
+ * or when steps with a draft take longer per emitted token than steps without (a CPU where a
+ * batch of k tokens costs nearly k decodes), for a number of tokens that doubles each time it
+ * still does not pay on the next try.
+ */
+export interface DraftCounts {
+  /** Tokens proposed by the predictor. */
+  drafted: number;
+  /** Drafted tokens the model confirmed (validated by node-llama-cpp). */
+  accepted: number;
+}
+
+export interface DraftPolicyOptions {
+  /** Longest draft per step. */
+  maxDraft: number;
+  /** Pause drafting when the recent acceptance rate falls below `minAcceptance`. */
+  adaptive: boolean;
+  /** The sequence's validated-prediction counter when the request starts. */
+  validatedAtStart: number;
+  /**
+   * Monotonic milliseconds: adaptively, drafting also pauses when steps with a draft cost more
+   * time per emitted token than steps without (÷ 0.97). Absent = acceptance alone decides.
+   */
+  now?: () => number;
+}
+
+const firstDraft = 4;
+/** Recent-rate memory: each step's counts weigh this much less one step later. */
+const decay = 0.8;
+/** Acceptance below which drafting does not pay on a CPU (measured: ADR 0031). */
+export const minAcceptance = 0.5;
+/** Drafted tokens since drafting (re)started before the rate is trusted. */
+const minSample = 8;
+/** Drafting may be this much slower per token than not drafting before it pauses (free text ≥ 0.97×). */
+const minSpeedup = 0.97;
+/** Timed steps of each kind before their costs are compared. */
+const minTimedSteps = 4;
+const firstPauseTokens = 16;
+const maxPauseTokens = 1024;
+
+export class DraftPolicy {
+  readonly counts: DraftCounts = { drafted: 0, accepted: 0 };
+  readonly #options: DraftPolicyOptions;
+  #validated: number;
+  #length = firstDraft;
+  #lastDraft = 0;
+  #recentDrafted = 0;
+  #recentAccepted = 0;
+  #sampled = 0;
+  #pausedFor = 0;
+  #nextPause = firstPauseTokens;
+  /** The current step: when it started, tokens emitted since, whether it carried a draft. */
+  #stepStart: number | undefined;
+  #stepTokens = 0;
+  #stepDrafted = false;
+  /** Decayed milliseconds per emitted token, for steps with and without a draft. */
+  readonly #cost = { drafting: new DecayedMean(), plain: new DecayedMean() };
+
+  constructor(options: DraftPolicyOptions) {
+    this.#options = options;
+    this.#validated = options.validatedAtStart;
+    this.#length = Math.min(firstDraft, options.maxDraft);
+  }
+
+  /** The draft length for the next step (0 = do not draft), given the sequence's validated counter. */
+  nextDraftLength(validated: number): number {
+    const accepted = Math.max(0, validated - this.#validated);
+    this.#validated = validated;
+    this.#timeStep();
+    if (this.#lastDraft > 0) this.#settle(accepted);
+    if (this.#pausedFor > 0) return 0;
+    return this.#length;
+  }
+
+  #timeStep(): void {
+    const now = this.#options.now?.();
+    if (now === undefined) return;
+    if (this.#stepStart !== undefined && this.#stepTokens > 0) {
+      const msPerToken = (now - this.#stepStart) / this.#stepTokens;
+      (this.#stepDrafted ? this.#cost.drafting : this.#cost.plain).add(msPerToken);
+    }
+    this.#stepStart = now;
+    this.#stepTokens = 0;
+    this.#stepDrafted = false;
+  }
+
+  /** Drafting costs more per emitted token than not drafting, by the recent timed steps. */
+  #isSlower(): boolean {
+    const { drafting, plain } = this.#cost;
+    if (drafting.count < minTimedSteps || plain.count < minTimedSteps) return false;
+    return drafting.value > plain.value / minSpeedup;
+  }
+
+  /** The predictor proposed `count` tokens. */
+  drafted(count: number): void {
+    this.#lastDraft = count;
+    this.#stepDrafted = count > 0;
+    this.counts.drafted += count;
+  }
+
+  /** `count` tokens entered the sequence. */
+  advance(count: number): void {
+    this.#pausedFor = Math.max(0, this.#pausedFor - count);
+    this.#stepTokens += count;
+  }
+
+  #settle(accepted: number): void {
+    const draft = this.#lastDraft;
+    this.#lastDraft = 0;
+    this.counts.accepted += Math.min(accepted, draft);
+    this.#length =
+      accepted >= draft
+        ? Math.min(this.#options.maxDraft, this.#length * 2)
+        : Math.max(1, Math.min(this.#length, accepted + 1));
+    this.#recentDrafted = this.#recentDrafted * decay + draft;
+    this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
+    this.#sampled += draft;
+    if (!this.#options.adaptive || this.#sampled < minSample) return;
+    if (this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
+      this.#nextPause = firstPauseTokens;
+      return;
+    }
+    // Timed again from scratch when drafting resumes.
+    this.#cost.drafting.reset();
+    this.#pausedFor = this.#nextPause;
+    this.#nextPause = Math.min(maxPauseTokens, this.#nextPause * 2);
+    this.#recentDrafted = 0;
+    this.#recentAccepted = 0;
+    this.#sampled = 0;
+    this.#length = Math.min(firstDraft, this.#options.maxDraft);
+  }
+}
+
+class DecayedMean {
+  value = 0;
+  count = 0;
+  #weight = 0;
+
+  add(sample: number): void {
+    this.#weight = this.#weight * decay + 1;
+    this.value += (sample - this.value) / this.#weight;
+    this.count += 1;
+  }
+
+  reset(): void {
+    this.value = 0;
+    this.count = 0;
+    this.#weight = 0;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * Speculative decoding for one generation (docs/decisions/0031): whether it drafts, under which
+ * policy, and what it drafted and got accepted, for `usage` and the metrics.
+ */
+import type { LlamaContextSequence, LlamaGrammar } from "node-llama-cpp";
+import { systemTime, type GenerateRequest } from "../../core/index.js";
+import type { SpeculativeMode } from "../contract.js";
+import { DraftPolicy } from "./draft-policy.js";
+import { LookupTokenPredictor } from "./lookup-predictor.js";
+import { isPenaltyActive } from "./sampling-options.js";
+
+/** Longest draft per step: a copied passage grows the draft up to this (4, 8, 16). */
+export const maxDraftTokens = 16;
+
+export interface SpeculationCounts {
+  draftedTokens: number;
+  acceptedTokens: number;
+}
+
+export interface Speculation {
+  /** Stops drafting, drops verified drafts not consumed; undefined when the request did not speculate. */
+  finish(): Promise<SpeculationCounts | undefined>;
+}
+
+/**
+ * "auto" speculates on greedy requests without a grammar (a seeded sampler would draw its
+ * random numbers differently with drafts, so sampled output would no longer repeat by seed)
+ * and adaptively; "input-lookup" on every request, always drafting. Never with a repeat
+ * penalty: node-llama-cpp would judge a drafted position by the penalty window of the step
+ * before it, which would change the text.
+ */
+export function startSpeculation(options: {
+  mode: SpeculativeMode;
+  sequence: LlamaContextSequence;
+  request: GenerateRequest;
+  grammar: LlamaGrammar | undefined;
+}): Speculation {
+  const { mode, sequence, request, grammar } = options;
+  const isOn =
+    !isPenaltyActive(request.sampling) &&
+    (mode === "input-lookup" ||
+      (mode === "auto" && request.sampling.temperature === 0 && grammar === undefined));
+  if (!isOn) return { finish: () => Promise.resolve(undefined) };
+  const internal = sequence as unknown as SequenceInternals;
+  const predictor = new LookupTokenPredictor();
+  const before = sequence.tokenPredictions;
+  const policy = new DraftPolicy({
+    maxDraft: maxDraftTokens,
+    adaptive: mode === "auto",
+    validatedAtStart: before.validated,
+    now: () => systemTime.monotonicNow(),
+  });
+  predictor.begin(policy);
+  internal._tokenPredictor = predictor;
+  return {
+    async finish() {
+      try {
+        // Drafts verified but not consumed stay in the KV cache until the next evaluation:
+        // drop them now, before the sequence's state is saved or reused.
+        await internal._abortTokenPredictor?.();
+      } finally {
+        internal._tokenPredictor = undefined;
+        predictor.dispose();
+      }
+      return {
+        draftedTokens: policy.counts.drafted,
+        acceptedTokens: sequence.tokenPredictions.used - before.used,
+      };
+    },
+  };
+}
+
+/**
+ * node-llama-cpp 3.21.1 internals: `evaluate()` drafts through `_speculativeEvaluate` while the
+ * sequence has a `_tokenPredictor` (read at each call); attaching it only to the generations
+ * that speculate leaves every other one (sampled, penalised, tool calls through LlamaChat) on
+ * the plain path, exactly as without speculation.
+ */
+interface SequenceInternals {
+  _tokenPredictor: LookupTokenPredictor | undefined;
+  _abortTokenPredictor?: () => Promise<void>;
+}
