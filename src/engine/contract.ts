@@ -31,6 +31,8 @@ export interface RunnerTuning {
   preemptedStateMaxBytes?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
+  /** What thread calibration reads as the machine's load: "system" (/proc, default), or fixed "quiet" / "busy" readings for tests. */
+  loadProbe?: "system" | "quiet" | "busy" | undefined;
 }
 
 export interface LoadSpec {

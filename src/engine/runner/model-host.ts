@@ -18,7 +18,15 @@ import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
-import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
+import { loadProbeFor, readProcLoad } from "./load-check.js";
+import {
+  chooseThreads,
+  maxThreadsFor,
+  type ChooseThreadsOptions,
+  type ThreadDecision,
+} from "./thread-calibration.js";
+import { deleteCacheEntry } from "./thread-choice-cache.js";
+import { ThreadTuner, watchLoad } from "./thread-tuner.js";
 
 export type { RunnerLog } from "./load-plan.js";
 
@@ -30,8 +38,10 @@ export class ModelHost {
   readonly #free: LlamaContextSequence[] = [];
   readonly #waiters: (() => void)[] = [];
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
-  readonly #threads: number;
-  readonly #batchThreads: number;
+  /** The thread choice, measured again while serving when it was provisional or looks wrong (ADR 0032). */
+  readonly #tuner: ThreadTuner;
+  /** A re-calibration holds the cores and a sequence: acquire() waits. */
+  #isCalibrating = false;
   /** Generations evaluating a prompt chunk now: while any is, decodes run on the batch count. */
   #batchUsers = 0;
   readonly plan: ModelPlanReport;
@@ -44,16 +54,59 @@ export class ModelHost {
     context: LlamaContext;
     plan: ModelPlanReport;
     kv: KvState;
+    threads: ThreadDecision;
+    calibration: ChooseThreadsOptions;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
     this.context = parts.context;
     this.contextTokens = parts.context.contextSize;
-    this.#threads = parts.plan.threads.threads;
-    this.#batchThreads = parts.plan.threads.batchThreads;
     this.plan = parts.plan;
     this.kv = parts.kv;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
+    const checkLoad = watchLoad(parts.calibration.loadProbe ?? readProcLoad, () => this.#inFlight());
+    this.#tuner = new ThreadTuner({
+      time: systemTime,
+      decision: parts.threads,
+      apply: (choice) => {
+        this.plan.threads = choice;
+        this.llama.maxThreads = choice.threads;
+      },
+      isIdle: () => this.#inFlight() === 0,
+      checkLoad,
+      recalibrate: () => this.#recalibrate(parts.calibration),
+      forget: (cache) => deleteCacheEntry(cache.path, cache.key),
+      log: parts.calibration.log,
+    });
+  }
+
+  #inFlight(): number {
+    return this.context.totalSequences - this.#free.length;
+  }
+
+  /** Measures on a free sequence while acquire() waits; the sequence goes back to the pool after. */
+  async #recalibrate(calibration: ChooseThreadsOptions): Promise<ThreadDecision> {
+    const sequence = this.#free.pop()!;
+    this.#isCalibrating = true;
+    try {
+      return await chooseThreads({
+        ...calibration,
+        sequence,
+        ignoreCache: true,
+        inFlight: () => this.#inFlight() - 1,
+      });
+    } finally {
+      // The measurement leaves the last candidate's count: back to the current choice (a new one is applied after).
+      this.llama.maxThreads = this.#tuner.choice.threads;
+      this.#isCalibrating = false;
+      this.#free.push(sequence);
+      for (const wake of this.#waiters.splice(0)) wake();
+    }
+  }
+
+  /** One generation's decode, for the live check of the thread choice (thread-tuner.ts). */
+  recordDecode(tokens: number, decodeMs: number): void {
+    this.#tuner.recordDecode(tokens, decodeMs, this.#inFlight() - 1);
   }
 
   /**
@@ -115,7 +168,7 @@ export class ModelHost {
       threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 },
       batchSize: batchTokens,
     });
-    const threads = await chooseThreads({
+    const calibration: ChooseThreadsOptions = {
       llama,
       context,
       requested: options.threads,
@@ -123,8 +176,11 @@ export class ModelHost {
       engineKey: `${llama.buildType}-${engine.backend}`,
       cacheDirectory: tuning.cacheDirectory,
       candidates: tuning.threadCandidates,
+      loadProbe: loadProbeFor(tuning.loadProbe),
       log,
-    });
+    };
+    const decision = await chooseThreads(calibration);
+    const threads = decision.choice;
     llama.maxThreads = threads.threads;
     const loaded = readResidentMemorySync("self");
     const plan: ModelPlanReport = {
@@ -155,7 +211,7 @@ export class ModelHost {
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
-    return new ModelHost({ llama, model, context, plan, kv });
+    return new ModelHost({ llama, model, context, plan, kv, threads: decision, calibration });
   }
 
   describe(): LoadedMessage {
@@ -165,7 +221,7 @@ export class ModelHost {
       contextTokens: this.contextTokens,
       parallel: this.context.totalSequences,
       trainContextTokens: this.model.trainContextSize,
-      threads: this.#threads,
+      threads: this.#tuner.choice.threads,
       backend: this.plan.backend,
       chatTemplate: hasTemplate ? "model" : "plain-fallback",
       memoryBytes: this.plan.estimate.totalBytes,
@@ -180,18 +236,19 @@ export class ModelHost {
    */
   beginBatch(): void {
     this.#batchUsers += 1;
-    if (this.#batchUsers === 1 && this.#batchThreads !== this.#threads)
-      this.llama.maxThreads = this.#batchThreads;
+    const { threads, batchThreads } = this.#tuner.choice;
+    if (this.#batchUsers === 1 && batchThreads !== threads) this.llama.maxThreads = batchThreads;
   }
 
   endBatch(): void {
     this.#batchUsers -= 1;
-    if (this.#batchUsers === 0 && this.#batchThreads !== this.#threads) this.llama.maxThreads = this.#threads;
+    const { threads, batchThreads } = this.#tuner.choice;
+    if (this.#batchUsers === 0 && batchThreads !== threads) this.llama.maxThreads = threads;
   }
 
   /** Takes the free sequence with the longest cached prefix of `tokens`; waits when none is free. */
   async acquire(tokens: readonly Token[], signal: AbortSignal): Promise<LlamaContextSequence> {
-    while (this.#free.length === 0) {
+    while (this.#free.length === 0 || this.#isCalibrating) {
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
         const wake = (): void => {
@@ -222,12 +279,13 @@ export class ModelHost {
   embeddingContext(): Promise<LlamaEmbeddingContext> {
     this.#embeddingContext ??= this.model.createEmbeddingContext({
       contextSize: Math.min(this.contextTokens, 2048),
-      threads: this.#threads,
+      threads: this.#tuner.choice.threads,
     });
     return this.#embeddingContext;
   }
 
   async dispose(): Promise<void> {
+    this.#tuner.dispose();
     await settleSaves(this.kv);
     this.kv.preempted.disposeSync();
     await this.llama.dispose();
