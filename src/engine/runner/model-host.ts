@@ -18,15 +18,15 @@ import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
-import { loadProbeFor, readProcLoad } from "./load-check.js";
+import { createHostThreadTuner } from "./host-thread-tuner.js";
+import { loadProbeFor } from "./load-check.js";
 import {
   chooseThreads,
   maxThreadsFor,
   type ChooseThreadsOptions,
   type ThreadDecision,
 } from "./thread-calibration.js";
-import { deleteCacheEntry } from "./thread-choice-cache.js";
-import { ThreadTuner, watchLoad } from "./thread-tuner.js";
+import type { ThreadTuner } from "./thread-tuner.js";
 
 export type { RunnerLog } from "./load-plan.js";
 
@@ -64,44 +64,29 @@ export class ModelHost {
     this.plan = parts.plan;
     this.kv = parts.kv;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
-    const checkLoad = watchLoad(parts.calibration.loadProbe ?? readProcLoad, () => this.#inFlight());
-    this.#tuner = new ThreadTuner({
-      time: systemTime,
+    this.#tuner = createHostThreadTuner({
+      llama: this.llama,
       decision: parts.threads,
-      apply: (choice) => {
-        this.plan.threads = choice;
-        this.llama.maxThreads = choice.threads;
+      calibration: parts.calibration,
+      inFlight: () => this.#inFlight(),
+      batchUsers: () => this.#batchUsers,
+      borrowSequence: () => {
+        this.#isCalibrating = true;
+        return this.#free.pop()!;
       },
-      isIdle: () => this.#inFlight() === 0,
-      checkLoad,
-      recalibrate: () => this.#recalibrate(parts.calibration),
-      forget: (cache) => deleteCacheEntry(cache.path, cache.key),
-      log: parts.calibration.log,
+      giveBack: (sequence) => {
+        this.#isCalibrating = false;
+        this.#free.push(sequence);
+        for (const wake of this.#waiters.splice(0)) wake();
+      },
+      onChoice: (choice) => {
+        this.plan.threads = choice;
+      },
     });
   }
 
   #inFlight(): number {
     return this.context.totalSequences - this.#free.length;
-  }
-
-  /** Measures on a free sequence while acquire() waits; the sequence goes back to the pool after. */
-  async #recalibrate(calibration: ChooseThreadsOptions): Promise<ThreadDecision> {
-    const sequence = this.#free.pop()!;
-    this.#isCalibrating = true;
-    try {
-      return await chooseThreads({
-        ...calibration,
-        sequence,
-        ignoreCache: true,
-        inFlight: () => this.#inFlight() - 1,
-      });
-    } finally {
-      // The measurement leaves the last candidate's count: back to the current choice (a new one is applied after).
-      this.llama.maxThreads = this.#tuner.choice.threads;
-      this.#isCalibrating = false;
-      this.#free.push(sequence);
-      for (const wake of this.#waiters.splice(0)) wake();
-    }
   }
 
   /** One generation's decode, for the live check of the thread choice (thread-tuner.ts). */
@@ -236,14 +221,16 @@ export class ModelHost {
    */
   beginBatch(): void {
     this.#batchUsers += 1;
-    const { threads, batchThreads } = this.#tuner.choice;
-    if (this.#batchUsers === 1 && batchThreads !== threads) this.llama.maxThreads = batchThreads;
+    const { batchThreads } = this.#tuner.choice;
+    if (this.#batchUsers === 1 && batchThreads !== this.#tuner.decodeThreads)
+      this.llama.maxThreads = batchThreads;
   }
 
   endBatch(): void {
     this.#batchUsers -= 1;
-    const { threads, batchThreads } = this.#tuner.choice;
-    if (this.#batchUsers === 0 && batchThreads !== threads) this.llama.maxThreads = threads;
+    const decodeThreads = this.#tuner.decodeThreads;
+    if (this.#batchUsers === 0 && this.#tuner.choice.batchThreads !== decodeThreads)
+      this.llama.maxThreads = decodeThreads;
   }
 
   /** Takes the free sequence with the longest cached prefix of `tokens`; waits when none is free. */

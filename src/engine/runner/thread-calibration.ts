@@ -100,6 +100,19 @@ export function decodeCandidates(cores: number): number[] {
   return cores <= 2 ? [Math.max(1, cores - 1)] : threadCandidates(cores);
 }
 
+/**
+ * Decode counts a served trial compares (served-trial.ts): on machines with 2 cores or fewer, the
+ * headroom count and all cores — whether the second core pays through the serving path is
+ * measured on what users get. None where the candidates are given (benchmarks, tests) or on
+ * larger machines, whose calibration already compares several counts.
+ */
+export function servedTrialCounts(
+  cores: number,
+  explicit: readonly number[] | undefined,
+): number[] | undefined {
+  return explicit === undefined && cores === 2 ? [1, 2] : undefined;
+}
+
 /** The most threads a context may be asked for: the bound `llama.maxThreads` starts at. */
 export function maxThreadsFor(requested: number, candidates: readonly number[] | undefined): number {
   return requested > 0 ? requested : Math.max(...(candidates ?? threadCandidates(availableParallelism())));

@@ -45,6 +45,15 @@ export async function writeCacheEntry(path: string, key: string, entry: CacheEnt
   await saveCache(path, cache);
 }
 
+/** Replaces the choice of an entry (the served trial settled it), keeping when and under what it was measured. */
+export async function updateCacheChoice(path: string, key: string, choice: ThreadChoice): Promise<void> {
+  const cache = await readCache(path);
+  const entry = cache.entries[key];
+  if (entry === undefined) return;
+  cache.entries[key] = { ...entry, choice };
+  await saveCache(path, cache);
+}
+
 /** Drops one entry (a choice that looked wrong while serving): the next calibration measures again. */
 export async function deleteCacheEntry(path: string, key: string): Promise<void> {
   const cache = await readCache(path);

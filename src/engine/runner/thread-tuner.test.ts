@@ -19,9 +19,17 @@ const calibrated: ThreadChoice = {
 const rule: ThreadChoice = { ...calibrated, threads: 1, batchThreads: 1, source: "rule", samples: [] };
 const cache = { path: "/tmp/threads.json", key: "model" };
 
-function setUp(decision: ThreadDecision) {
+function setUp(decision: ThreadDecision, trialCounts?: number[]) {
   const time = new FakeTime();
-  const state = { idle: true, quiet: true, applied: [] as ThreadChoice[], forgotten: 0, calibrations: 0 };
+  const state = {
+    idle: true,
+    quiet: true,
+    applied: [] as ThreadChoice[],
+    forgotten: 0,
+    calibrations: 0,
+    decodeThreads: [] as number[],
+    saved: [] as ThreadChoice[],
+  };
   const next: ThreadDecision[] = [];
   const tuner = new ThreadTuner({
     time,
@@ -41,6 +49,12 @@ function setUp(decision: ThreadDecision) {
       state.forgotten += 1;
       return Promise.resolve();
     },
+    setDecodeThreads: (threads) => state.decodeThreads.push(threads),
+    save: (saved) => {
+      state.saved.push(saved.choice);
+      return Promise.resolve();
+    },
+    trialCounts,
     log: () => undefined,
   });
   return { time, state, tuner, next };
@@ -125,5 +139,58 @@ describe("thread choice while serving", () => {
     inFlight = 0;
     expect(quiet(0).isQuiet).toBe(true);
     expect(watchLoad(fixedLoadProbe("busy", 2), () => 0)(0).isQuiet).toBe(false);
+  });
+
+  it("after a fresh calibration a served trial alternates decode counts on single streams and keeps the faster", () => {
+    const fresh: ThreadChoice = {
+      ...calibrated,
+      threads: 1,
+      samples: [{ threads: 1, tokensPerSecond: 200 }],
+    };
+    const { state, tuner } = setUp({ choice: fresh, isProvisional: false, cache }, [1, 2]);
+    expect(tuner.decodeThreads).toBe(1);
+    const served: number[] = [];
+    // Served rates: 1 thread 175 tok/s, 2 threads 130 tok/s (issue #17's figures through HTTP).
+    for (let round = 0; round < 6; round++) {
+      served.push(tuner.decodeThreads);
+      const rate = tuner.decodeThreads === 1 ? 175 : 130;
+      tuner.recordDecode(128, (128 * 1000) / rate, 0);
+      // A generation beside another one does not count and does not switch.
+      tuner.recordDecode(128, 1, 1);
+    }
+    // 256 tokens each, then 1 thread for good.
+    expect(served).toEqual([1, 2, 1, 2, 1, 1]);
+    expect(tuner.decodeThreads).toBe(1);
+    expect(tuner.choice.samples).toEqual([
+      { threads: 1, tokensPerSecond: 175 },
+      { threads: 2, tokensPerSecond: 130 },
+    ]);
+    expect(tuner.choice.detail).toMatch(/served: 1T 175 tok\/s, 2T 130 tok\/s → decode 1$/);
+    expect(state.saved).toEqual([tuner.choice]);
+    expect(state.applied).toEqual([tuner.choice]);
+  });
+
+  it("the served trial takes the second core when it pays through the serving path", () => {
+    const fresh: ThreadChoice = {
+      ...calibrated,
+      threads: 1,
+      samples: [{ threads: 1, tokensPerSecond: 200 }],
+    };
+    const { tuner } = setUp({ choice: fresh, isProvisional: false, cache }, [1, 2]);
+    for (let round = 0; round < 8; round++) {
+      const rate = tuner.decodeThreads === 1 ? 140 : 157;
+      tuner.recordDecode(64, (64 * 1000) / rate, 0);
+    }
+    expect(tuner.choice.threads).toBe(2);
+    expect(tuner.decodeThreads).toBe(2);
+  });
+
+  it("a cached choice runs no trial", () => {
+    const { state, tuner } = setUp(
+      { choice: { ...calibrated, source: "cached" }, isProvisional: false, cache },
+      [1, 2],
+    );
+    expect(tuner.decodeThreads).toBe(2);
+    expect(state.decodeThreads).toEqual([]);
   });
 });

@@ -4,13 +4,16 @@
  *   the next quiet, idle moment, checked every `retryMs` through the time port;
  * - the live single-stream decode rate is compared with the rate calibrated for the chosen
  *   count: a window that decodes well below it on a quiet machine drops the cached choice and
- *   measures again at the next quiet, idle moment (at most once per `minRecheckGapMs`).
+ *   measures again at the next quiet, idle moment (at most once per `minRecheckGapMs`);
+ * - after a fresh calibration with `trialCounts`, a served trial (served-trial.ts) picks the
+ *   decode count by the rates single-stream generations get, and caches that.
  */
 import { availableParallelism } from "node:os";
 import type { MonotonicMs, TimePort, Timer } from "../../core/index.js";
 import type { ThreadChoice } from "../../gpu/index.js";
 import { assessLoad, type LoadProbe, type LoadVerdict } from "./load-check.js";
-import type { ThreadDecision } from "./thread-calibration.js";
+import { ServedTrial } from "./served-trial.js";
+import { pickThreads, type ThreadDecision } from "./thread-calibration.js";
 
 /** A live rate below this share of the calibrated one counts as wrong. */
 export const slowRateRatio = 0.5;
@@ -33,6 +36,12 @@ export interface ThreadTunerOptions {
   /** Drops the cached entry of the current choice. */
   forget: (cache: { path: string; key: string }) => Promise<void>;
   retryMs?: number | undefined;
+  /** Decode counts to try while serving after a fresh calibration (the served trial); none: no trial. */
+  trialCounts?: readonly number[] | undefined;
+  /** Switches the decode count (the served trial), leaving a prompt chunk in progress its batch count. */
+  setDecodeThreads: (threads: number) => void;
+  /** Caches a choice the served trial settled. */
+  save: (decision: ThreadDecision) => Promise<void>;
   log: (level: "debug" | "info" | "warn", message: string) => void;
 }
 
@@ -44,11 +53,18 @@ export class ThreadTuner {
   #windowTokens = 0;
   #windowMs = 0;
   #lastRecheckAt: MonotonicMs | undefined;
+  #trial: ServedTrial | undefined;
 
   constructor(options: ThreadTunerOptions) {
     this.#options = options;
     this.#decision = options.decision;
     if (options.decision.isProvisional) this.#scheduleRetry();
+    else this.#startTrial();
+  }
+
+  /** The decode count now: the served trial's while one runs, else the choice's. */
+  get decodeThreads(): number {
+    return this.#trial?.current ?? this.#decision.choice.threads;
   }
 
   get choice(): ThreadChoice {
@@ -66,6 +82,10 @@ export class ThreadTuner {
 
   /** One generation's decode: `tokens` in `decodeMs`, with `concurrent` generations decoding beside it. */
   recordDecode(tokens: number, decodeMs: number, concurrent: number): void {
+    if (this.#trial !== undefined) {
+      if (concurrent === 0) this.#recordTrial(tokens, decodeMs);
+      return;
+    }
     const calibrated = this.#calibratedRate();
     if (calibrated === undefined || concurrent > 0 || tokens < 2 || decodeMs <= 0 || this.isPending) return;
     this.#windowTokens += tokens;
@@ -101,6 +121,7 @@ export class ThreadTuner {
       this.#options.apply(decision.choice);
       this.#timer?.cancel();
       this.#timer = undefined;
+      this.#startTrial();
       return true;
     } catch (error) {
       this.#options.log(
@@ -116,6 +137,36 @@ export class ThreadTuner {
   dispose(): void {
     this.#timer?.cancel();
     this.#timer = undefined;
+  }
+
+  #startTrial(): void {
+    const counts = this.#options.trialCounts;
+    if (this.#decision.choice.source !== "calibrated" || counts === undefined || counts.length < 2) return;
+    this.#trial = new ServedTrial(counts);
+    this.#options.setDecodeThreads(this.#trial.current);
+  }
+
+  #recordTrial(tokens: number, decodeMs: number): void {
+    const trial = this.#trial!;
+    trial.record(tokens, decodeMs);
+    if (!trial.isDone) {
+      this.#options.setDecodeThreads(trial.current);
+      return;
+    }
+    this.#trial = undefined;
+    const samples = trial.samples();
+    const threads = pickThreads(samples);
+    const served = samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
+    const choice: ThreadChoice = {
+      ...this.#decision.choice,
+      threads,
+      samples,
+      detail: `${this.#decision.choice.detail}; served: ${served} → decode ${threads}`,
+    };
+    this.#decision = { ...this.#decision, choice };
+    this.#options.apply(choice);
+    this.#options.log("info", `Threads: served decode ${served}: decoding on ${threads}`);
+    void this.#options.save(this.#decision).catch(() => undefined);
   }
 
   #calibratedRate(): number | undefined {
