@@ -4,10 +4,10 @@
  * calibrates and caches, recording the conditions it measured under.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/core/index.js";
+import { silentLogger, type GenerateRequest } from "../../src/core/index.js";
 import { RunnerProcess } from "../../src/engine/index.js";
 import type { ThreadChoice } from "../../src/gpu/index.js";
 import { storiesPath } from "./helpers.js";
@@ -23,8 +23,8 @@ describe("--threads auto under load", () => {
   });
   afterAll(() => rmSync(cacheDirectory, { recursive: true, force: true }));
 
-  async function load(loadProbe: "quiet" | "busy"): Promise<ThreadChoice> {
-    const runner = await RunnerProcess.start(
+  function start(loadProbe: "quiet" | "busy", candidates: number[] | undefined): Promise<RunnerProcess> {
+    return RunnerProcess.start(
       {
         name: "stories260K",
         path: storiesPath,
@@ -38,12 +38,16 @@ describe("--threads auto under load", () => {
           gpuLayers: "auto",
           gpuMarginBytes: -1,
           cacheDirectory,
-          threadCandidates: [1, 2],
+          threadCandidates: candidates,
           loadProbe,
         },
       },
       { logger: silentLogger },
     );
+  }
+
+  async function load(loadProbe: "quiet" | "busy"): Promise<ThreadChoice> {
+    const runner = await start(loadProbe, [1, 2]);
     try {
       return runner.info.plan!.threads;
     } finally {
@@ -68,4 +72,41 @@ describe("--threads auto under load", () => {
     // A busy reading later does not touch a fresh cached answer.
     expect((await load("busy")).source).toBe("cached");
   });
+
+  // The served trial runs with the default candidates on 2 cores only (ADR 0032).
+  it.runIf(availableParallelism() === 2)(
+    "on 2 cores, single-stream generations compare 1 and 2 decode threads and the served rates are cached",
+    async () => {
+      rmSync(join(cacheDirectory, "threads.json"), { force: true });
+      const runner = await start("quiet", undefined);
+      try {
+        expect(runner.info.plan!.threads).toMatchObject({ source: "calibrated", threads: 1 });
+        expect(runner.info.plan!.threads.samples.map((sample) => sample.threads)).toEqual([1]);
+        let served: ThreadChoice | undefined;
+        for (let index = 0; index < 40 && served === undefined; index++) {
+          const request: GenerateRequest = {
+            id: `trial-${index}`,
+            model: "stories260K",
+            input: { kind: "text", prompt: "Once upon a time" },
+            maxTokens: 120,
+            stop: [],
+            sampling: { temperature: 0.9, seed: index },
+            reportProgress: false,
+            priority: "normal",
+          };
+          for await (const _event of runner.generate(request, new AbortController().signal));
+          const cache = JSON.parse(
+            readFileSync(join(cacheDirectory, "threads.json"), "utf8"),
+          ) as ThreadsCache;
+          served = Object.values(cache.entries).find((entry) =>
+            entry.choice.detail.includes("served:"),
+          )?.choice;
+        }
+        expect(served?.samples.map((sample) => sample.threads)).toEqual([1, 2]);
+        expect([1, 2]).toContain(served?.threads);
+      } finally {
+        await runner.dispose();
+      }
+    },
+  );
 });
