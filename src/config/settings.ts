@@ -297,7 +297,7 @@ export const settings: SettingsTable = {
     defaultText: "auto",
     parse: parseAutoOr(0, parseInteger(1, 256)),
     description:
-      "CPU threads per runner. auto: the fastest count measured by a short calibration at a model's first load, cached per model file and machine in $RAWRXD_HOME/cache.",
+      "CPU threads per runner. auto: measured at a model's first load when the machine is quiet (2 cores: decode compared on served requests), cached per model file and machine in $RAWRXD_HOME/cache; busy: cores − 1, measured later.",
     aliases: ["-t"],
   },
   gpuLayers: {

@@ -44,13 +44,10 @@ export interface RunnerTuning {
    * refuted; "input-lookup" drafts for every request, always; "off" never. Default "auto".
    */
   speculative?: SpeculativeMode | undefined;
-  /**
-   * Other processes' CPU use (cores, averaged over the calibration) above which a --threads auto
-   * calibration is used for that load only, not cached; default 0.3. For tests on busy machines.
-   */
-  calibrationLoadLimitCores?: number | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
+  /** What thread calibration reads as the machine's load: "system" (/proc, default), or fixed "quiet" / "busy" readings for tests. */
+  loadProbe?: "system" | "quiet" | "busy" | undefined;
 }
 
 export interface LoadSpec {

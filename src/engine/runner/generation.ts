@@ -118,6 +118,7 @@ export async function runGeneration(options: GenerationOptions): Promise<void> {
       ...outcome.speculation,
     };
     const timings = { loadMs: 0, promptMs, decodeMs: systemTime.monotonicNow() - decodeStart };
+    host.recordDecode(outcome.generated.length, timings.decodeMs);
     if (outcome.reason === "cancelled" && options.isPreempted()) {
       await preempt({ generatedTokens: outcome.generated, heldText: outcome.heldText }, usage, timings);
     } else {

@@ -20,7 +20,15 @@ import { DecodeGather } from "./decode-gather.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
-import { chooseThreads, maxThreadsFor } from "./thread-calibration.js";
+import { createHostThreadTuner } from "./host-thread-tuner.js";
+import { loadProbeFor } from "./load-check.js";
+import {
+  chooseThreads,
+  maxThreadsFor,
+  type ChooseThreadsOptions,
+  type ThreadDecision,
+} from "./thread-calibration.js";
+import type { ThreadTuner } from "./thread-tuner.js";
 
 export type { RunnerLog } from "./load-plan.js";
 
@@ -32,8 +40,10 @@ export class ModelHost {
   readonly #free: LlamaContextSequence[] = [];
   readonly #waiters: (() => void)[] = [];
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
-  readonly #threads: number;
-  readonly #batchThreads: number;
+  /** The thread choice, measured again while serving when it was provisional or looks wrong (ADR 0032). */
+  readonly #tuner: ThreadTuner;
+  /** A re-calibration holds the cores and a sequence: acquire() waits. */
+  #isCalibrating = false;
   /** Generations evaluating a prompt chunk now: while any is, decodes run on the batch count. */
   #batchUsers = 0;
   readonly plan: ModelPlanReport;
@@ -51,18 +61,46 @@ export class ModelHost {
     plan: ModelPlanReport;
     kv: KvState;
     speculative: SpeculativeMode;
+    threads: ThreadDecision;
+    calibration: ChooseThreadsOptions;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
     this.context = parts.context;
     this.contextTokens = parts.context.contextSize;
-    this.#threads = parts.plan.threads.threads;
-    this.#batchThreads = parts.plan.threads.batchThreads;
     this.plan = parts.plan;
     this.kv = parts.kv;
     this.gather = new DecodeGather(parts.context);
     this.speculative = parts.speculative;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
+    this.#tuner = createHostThreadTuner({
+      llama: this.llama,
+      decision: parts.threads,
+      calibration: parts.calibration,
+      inFlight: () => this.#inFlight(),
+      batchUsers: () => this.#batchUsers,
+      borrowSequence: () => {
+        this.#isCalibrating = true;
+        return this.#free.pop()!;
+      },
+      giveBack: (sequence) => {
+        this.#isCalibrating = false;
+        this.#free.push(sequence);
+        for (const wake of this.#waiters.splice(0)) wake();
+      },
+      onChoice: (choice) => {
+        this.plan.threads = choice;
+      },
+    });
+  }
+
+  #inFlight(): number {
+    return this.context.totalSequences - this.#free.length;
+  }
+
+  /** One generation's decode, for the live check of the thread choice (thread-tuner.ts). */
+  recordDecode(tokens: number, decodeMs: number): void {
+    this.#tuner.recordDecode(tokens, decodeMs, this.#inFlight() - 1);
   }
 
   /**
@@ -124,7 +162,7 @@ export class ModelHost {
       threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 },
       batchSize: batchTokens,
     });
-    const threads = await chooseThreads({
+    const calibration: ChooseThreadsOptions = {
       llama,
       context,
       requested: options.threads,
@@ -132,9 +170,11 @@ export class ModelHost {
       engineKey: `${llama.buildType}-${engine.backend}`,
       cacheDirectory: tuning.cacheDirectory,
       candidates: tuning.threadCandidates,
-      loadLimitCores: tuning.calibrationLoadLimitCores,
+      loadProbe: loadProbeFor(tuning.loadProbe),
       log,
-    });
+    };
+    const decision = await chooseThreads(calibration);
+    const threads = decision.choice;
     llama.maxThreads = threads.threads;
     const loaded = readResidentMemorySync("self");
     const plan: ModelPlanReport = {
@@ -165,7 +205,16 @@ export class ModelHost {
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
-    return new ModelHost({ llama, model, context, plan, kv, speculative: tuning.speculative ?? "auto" });
+    return new ModelHost({
+      llama,
+      model,
+      context,
+      plan,
+      kv,
+      speculative: tuning.speculative ?? "auto",
+      threads: decision,
+      calibration,
+    });
   }
 
   describe(): LoadedMessage {
@@ -175,7 +224,7 @@ export class ModelHost {
       contextTokens: this.contextTokens,
       parallel: this.context.totalSequences,
       trainContextTokens: this.model.trainContextSize,
-      threads: this.#threads,
+      threads: this.#tuner.choice.threads,
       backend: this.plan.backend,
       chatTemplate: hasTemplate ? "model" : "plain-fallback",
       memoryBytes: this.plan.estimate.totalBytes,
@@ -190,18 +239,21 @@ export class ModelHost {
    */
   beginBatch(): void {
     this.#batchUsers += 1;
-    if (this.#batchUsers === 1 && this.#batchThreads !== this.#threads)
-      this.llama.maxThreads = this.#batchThreads;
+    const { batchThreads } = this.#tuner.choice;
+    if (this.#batchUsers === 1 && batchThreads !== this.#tuner.decodeThreads)
+      this.llama.maxThreads = batchThreads;
   }
 
   endBatch(): void {
     this.#batchUsers -= 1;
-    if (this.#batchUsers === 0 && this.#batchThreads !== this.#threads) this.llama.maxThreads = this.#threads;
+    const decodeThreads = this.#tuner.decodeThreads;
+    if (this.#batchUsers === 0 && this.#tuner.choice.batchThreads !== decodeThreads)
+      this.llama.maxThreads = decodeThreads;
   }
 
   /** Takes the free sequence with the longest cached prefix of `tokens`; waits when none is free. */
   async acquire(tokens: readonly Token[], signal: AbortSignal): Promise<LlamaContextSequence> {
-    while (this.#free.length === 0) {
+    while (this.#free.length === 0 || this.#isCalibrating) {
       signal.throwIfAborted();
       await new Promise<void>((resolve) => {
         const wake = (): void => {
@@ -232,12 +284,13 @@ export class ModelHost {
   embeddingContext(): Promise<LlamaEmbeddingContext> {
     this.#embeddingContext ??= this.model.createEmbeddingContext({
       contextSize: Math.min(this.contextTokens, 2048),
-      threads: this.#threads,
+      threads: this.#tuner.choice.threads,
     });
     return this.#embeddingContext;
   }
 
   async dispose(): Promise<void> {
+    this.#tuner.dispose();
     await settleSaves(this.kv);
     this.kv.preempted.disposeSync();
     await this.llama.dispose();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { pickThreads, ruleThreads, threadCandidates } from "./thread-calibration.js";
+import { decodeCandidates, pickThreads, ruleThreads, threadCandidates } from "./thread-calibration.js";
 
 describe("thread calibration policy", () => {
   it("candidates: 1, half the cores, all but one, all; at most 16", () => {
@@ -40,5 +40,11 @@ describe("thread calibration policy", () => {
 
   it("the rule without a measurement: cores − 1, at least 1, at most 8", () => {
     expect([1, 2, 4, 32].map(ruleThreads)).toEqual([1, 1, 3, 8]);
+  });
+
+  it("decode candidates leave one core to the serving path on machines with 2 cores or fewer", () => {
+    expect(decodeCandidates(1)).toEqual([1]);
+    expect(decodeCandidates(2)).toEqual([1]);
+    expect(decodeCandidates(4)).toEqual(threadCandidates(4));
   });
 });

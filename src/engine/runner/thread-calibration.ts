@@ -10,27 +10,30 @@
  * at every llama_decode (the addon sets n_threads and n_threads_batch together): no extra
  * contexts, so nothing is left resident by calibration, and ModelHost can use the batch count
  * during prefill and the decode count while streaming.
+ *
+ * docs/decisions/0032: nothing measured while the machine is busy is cached (the rule stands in
+ * and thread-tuner.ts measures again at a quiet moment), machines with ≤ 2 cores leave a core to
+ * the serving path when decoding, and a choice that serves well below its measured rate is
+ * dropped and measured again.
  */
-import { mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
-import { maxOtherLoadCores, otherLoadCores, readCpuSnapshot } from "./calibration-load.js";
-import { availableParallelism, cpus } from "node:os";
-import { dirname, join } from "node:path";
-import type { Llama, LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import { availableParallelism } from "node:os";
+import { join } from "node:path";
+import type { Llama, LlamaContext, LlamaContextSequence } from "node-llama-cpp";
 import { systemTime } from "../../core/index.js";
 import type { ThreadChoice, ThreadSample } from "../../gpu/index.js";
+import {
+  calibrate,
+  measureDecodeRate,
+  measurePrefillRate,
+  slowestCalibratedTokenMs,
+} from "./thread-measure.js";
+import { assessLoad, readProcLoad, type LoadProbe } from "./load-check.js";
+import { cacheFileName, cacheKey, readCacheEntry, writeCacheEntry } from "./thread-choice-cache.js";
 
 /** More threads must beat fewer by this factor to be chosen: fewer threads leave cores to the server and clients. */
 const minimumGain = 1.05;
-const decodeTokensPerSample = 8;
-const prefillTokensPerSample = 64;
-/** One sample stops after this long even with fewer tokens (big models, slow counts). */
-const sampleBudgetMs = 600;
-/** A model slower than this per token at the first count is not calibrated: the rule applies. */
-const slowestCalibratedTokenMs = 1_000;
-const cacheFileName = "threads.json";
 /** Load on a machine changes: a day-old answer is measured again at the next load. */
 const cacheMaxAgeMs = 24 * 3_600_000;
-const cacheVersion = 2;
 
 /** The rule when no measurement is possible: one core for everything else, at most 8 threads. */
 export function ruleThreads(cores: number): number {
@@ -59,17 +62,55 @@ export interface ChooseThreadsOptions {
   llama: Llama;
   /** The serving context, created with `threads: {ideal: max of all candidates, min: 1}`, with a free sequence. */
   context: LlamaContext;
+  /** A sequence to measure on (a re-calibration while serving); default: a new one of the context, disposed after. */
+  sequence?: LlamaContextSequence | undefined;
   /** --threads; 0 = auto. */
   requested: number;
   modelPath: string;
   /** What the engine runs on, part of the cache key: "prebuilt-cpu", "localBuild-cuda". */
   engineKey: string;
   cacheDirectory: string | undefined;
-  /** Decode counts to measure; default threadCandidates(cores). Benchmarks and tests widen it. */
+  /** Counts to measure; default decode: decodeCandidates(cores), prompt: threadCandidates(cores). Benchmarks and tests set both. */
   candidates?: readonly number[] | undefined;
+  /** Reads the machine's load before and after measuring (load-check.ts); default /proc. */
+  loadProbe?: LoadProbe | undefined;
+  /** Generations in flight in this runner now. */
+  inFlight?: (() => number) | undefined;
+  /** Measure even when a cached answer exists (a re-check while serving). */
+  ignoreCache?: boolean | undefined;
   log: (level: "debug" | "info" | "warn", message: string) => void;
-  /** Other processes' CPU use above which the result is not cached (calibration-load.ts). */
-  loadLimitCores?: number | undefined;
+}
+
+/** What chooseThreads decided, and whether the runner should measure again at a quiet moment. */
+export interface ThreadDecision {
+  choice: ThreadChoice;
+  /** The rule stands in because the machine was busy: calibrate later (thread-tuner.ts). */
+  isProvisional: boolean;
+  /** The cache file and key of this choice, to drop it when it looks wrong while serving. */
+  cache: { path: string; key: string } | undefined;
+}
+
+/**
+ * Decode counts worth measuring. On machines with 2 cores or fewer one core is left to the
+ * serving path (main process, IPC, client): through HTTP, 2 decode threads served at 0.54–0.62×
+ * llama-server where 1 served at 0.78–0.82× (issue #17), though inside the runner 2 measured
+ * faster. Prompt chunks still use every core (threadCandidates). docs/decisions/0032.
+ */
+export function decodeCandidates(cores: number): number[] {
+  return cores <= 2 ? [Math.max(1, cores - 1)] : threadCandidates(cores);
+}
+
+/**
+ * Decode counts a served trial compares (served-trial.ts): on machines with 2 cores or fewer, the
+ * headroom count and all cores — whether the second core pays through the serving path is
+ * measured on what users get. None where the candidates are given (benchmarks, tests) or on
+ * larger machines, whose calibration already compares several counts.
+ */
+export function servedTrialCounts(
+  cores: number,
+  explicit: readonly number[] | undefined,
+): number[] | undefined {
+  return explicit === undefined && cores === 2 ? [1, 2] : undefined;
 }
 
 /** The most threads a context may be asked for: the bound `llama.maxThreads` starts at. */
@@ -77,71 +118,108 @@ export function maxThreadsFor(requested: number, candidates: readonly number[] |
   return requested > 0 ? requested : Math.max(...(candidates ?? threadCandidates(availableParallelism())));
 }
 
-export async function chooseThreads(options: ChooseThreadsOptions): Promise<ThreadChoice> {
+export async function chooseThreads(options: ChooseThreadsOptions): Promise<ThreadDecision> {
   const cores = availableParallelism();
+  const settled = (choice: ThreadChoice): ThreadDecision => ({
+    choice,
+    isProvisional: false,
+    cache: undefined,
+  });
   if (options.requested > 0) {
-    return {
+    return settled({
       threads: options.requested,
       batchThreads: options.requested,
       source: "flag",
       samples: [],
       batchSamples: [],
       detail: `--threads ${options.requested}`,
-    };
+    });
   }
-  const candidates = uniqueSorted(options.candidates ?? threadCandidates(cores));
-  if (candidates.length === 1) {
-    return {
-      threads: candidates[0]!,
-      batchThreads: candidates[0]!,
+  const batchCandidates = uniqueSorted(options.candidates ?? threadCandidates(cores));
+  const decodeCounts = uniqueSorted(options.candidates ?? decodeCandidates(cores));
+  if (batchCandidates.length === 1) {
+    return settled({
+      threads: batchCandidates[0]!,
+      batchThreads: batchCandidates[0]!,
       source: "rule",
       samples: [],
       batchSamples: [],
       detail: `${cores} core: nothing to compare`,
-    };
+    });
   }
-  const key = `${await cacheKey(options, cores)}|${candidates.join(",")}`;
+  const key = await cacheKey({ ...options, cores, candidates: batchCandidates });
   const cachePath =
     options.cacheDirectory === undefined ? undefined : join(options.cacheDirectory, cacheFileName);
-  const cached = cachePath === undefined ? undefined : (await readCache(cachePath)).entries[key];
+  const cache = cachePath === undefined ? undefined : { path: cachePath, key };
+  const cached =
+    cachePath === undefined || options.ignoreCache === true
+      ? undefined
+      : await readCacheEntry(cachePath, key);
   if (cached !== undefined && systemTime.wallNow() - Date.parse(cached.measuredAt) < cacheMaxAgeMs) {
     return {
-      ...cached.choice,
-      source: "cached",
-      detail: `measured ${cached.measuredAt} on this machine for this model file: ${cached.choice.detail}`,
+      choice: {
+        ...cached.choice,
+        source: "cached",
+        detail: `measured ${cached.measuredAt} on this machine for this model file: ${cached.choice.detail}`,
+      },
+      isProvisional: false,
+      cache,
     };
   }
+  const probe = options.loadProbe ?? readProcLoad;
+  const inFlight = (): number => options.inFlight?.() ?? 0;
+  const busyRule = (reason: string): ThreadDecision => {
+    const threads = ruleThreads(cores);
+    options.log(
+      "info",
+      `Threads for ${options.modelPath}: the machine is busy (${reason}); the rule for now, measured later`,
+    );
+    return {
+      choice: {
+        threads,
+        batchThreads: threads,
+        source: "rule",
+        samples: [],
+        batchSamples: [],
+        detail: `machine busy (${reason}): rule ${threads} thread(s) until a quiet moment`,
+      },
+      isProvisional: true,
+      cache,
+    };
+  };
+  const before = probe();
+  const first = assessLoad({ before, cores, inFlight: inFlight() });
+  if (!first.isQuiet) return busyRule(first.reason);
   const started = systemTime.monotonicNow();
-  const cpuBefore = readCpuSnapshot();
-  const sequence = options.context.getSequence();
+  const sequence = options.sequence ?? options.context.getSequence();
   try {
-    const decode = await calibrate(candidates, (threads) =>
+    const decode = await calibrate(decodeCounts, (threads) =>
       measureDecodeRate(options.llama, sequence, threads),
     );
     if (decode === "too-slow") {
       const threads = ruleThreads(cores);
-      return {
+      return settled({
         threads,
         batchThreads: threads,
         source: "rule",
         samples: [],
         batchSamples: [],
         detail: `decoding takes over ${slowestCalibratedTokenMs} ms per token: no calibration, cores − 1 = ${threads}`,
-      };
+      });
     }
-    const batch = await calibrate(candidates, (threads) =>
+    const batch = await calibrate(batchCandidates, (threads) =>
       measurePrefillRate(options.llama, sequence, threads),
     );
+    const verdict = assessLoad({ before, after: probe(), cores, inFlight: inFlight() });
+    if (!verdict.isQuiet) return busyRule(`while measuring: ${verdict.reason}`);
     const batchSamples = batch === "too-slow" ? [] : batch;
     const threads = pickThreads(decode);
     const batchThreads = batchSamples.length === 0 ? threads : pickThreads(batchSamples);
     const describe = (samples: readonly ThreadSample[]): string =>
       samples.map((sample) => `${sample.threads}T ${sample.tokensPerSecond} tok/s`).join(", ");
-    const cpuAfter = readCpuSnapshot();
-    const otherLoad =
-      cpuBefore === undefined || cpuAfter === undefined ? 0 : otherLoadCores(cpuBefore, cpuAfter);
-    const isLoaded = otherLoad > (options.loadLimitCores ?? maxOtherLoadCores);
-    const detail = `decode ${threads} (${describe(decode)}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(systemTime.monotonicNow() - started)} ms${isLoaded ? `; not cached: other processes used ${otherLoad.toFixed(2)} cores meanwhile` : ""}`;
+    const headroom =
+      decodeCounts.length < batchCandidates.length ? ", one core left to the serving path" : "";
+    const detail = `decode ${threads} (${describe(decode)}${headroom}); prompt ${batchThreads}${batchSamples.length === 0 ? "" : ` (${describe(batchSamples)})`}; calibrated in ${Math.round(systemTime.monotonicNow() - started)} ms`;
     const choice: ThreadChoice = {
       threads,
       batchThreads,
@@ -151,11 +229,11 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
       detail,
     };
     options.log("info", `Threads for ${options.modelPath}: ${detail}`);
-    // A measurement taken under visible load is used for this load only (issue #17, item 2).
-    if (cachePath !== undefined && !isLoaded) {
+    if (cachePath !== undefined) {
       await writeCacheEntry(cachePath, key, {
         choice,
         measuredAt: new Date(systemTime.wallNow()).toISOString(),
+        conditions: verdict.conditions,
       }).catch((error: unknown) => {
         options.log(
           "warn",
@@ -163,123 +241,14 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
         );
       });
     }
-    return choice;
+    return { choice, isProvisional: false, cache };
   } finally {
     // Gives the slot back, its KV range empty, to the serving pool.
-    await sequence.dispose();
+    if (options.sequence === undefined) await sequence.dispose();
+    else await sequence.clearHistory();
   }
-}
-
-/** Best rate per candidate over an ABBA pass; "too-slow" when the first sample is. */
-async function calibrate(
-  candidates: readonly number[],
-  measure: (threads: number) => Promise<number | undefined>,
-): Promise<ThreadSample[] | "too-slow"> {
-  const best = new Map<number, number>();
-  // ABBA: a change of load on the machine during calibration hits every count alike.
-  for (const threads of [...candidates, ...[...candidates].reverse()]) {
-    const rate = await measure(threads);
-    if (rate === undefined) return "too-slow";
-    if (best.size === 0 && 1000 / rate > slowestCalibratedTokenMs) return "too-slow";
-    best.set(threads, Math.max(best.get(threads) ?? 0, rate));
-  }
-  return candidates.map((threads) => ({
-    threads,
-    tokensPerSecond: Math.round(best.get(threads)! * 10) / 10,
-  }));
-}
-
-async function useThreads(llama: Llama, threads: number): Promise<void> {
-  // The splitter frees a decode's threads on the next macrotask: let it, then cap the next decodes.
-  await systemTime.sleep(1);
-  llama.maxThreads = threads;
-}
-
-function calibrationTokens(sequence: LlamaContextSequence, count: number): Token[] {
-  const model = sequence.model;
-  const sentence = model.tokenize("The quick brown fox jumps over the lazy dog near the quiet river bank. ");
-  const tokens: Token[] = [];
-  while (sentence.length > 0 && tokens.length < count) tokens.push(...sentence);
-  return tokens.slice(0, Math.min(count, Math.floor(sequence.contextSize / 2)));
-}
-
-/** Single-stream greedy decode rate at `threads`, after the prompt's first token. */
-async function measureDecodeRate(
-  llama: Llama,
-  sequence: LlamaContextSequence,
-  threads: number,
-): Promise<number | undefined> {
-  await sequence.clearHistory();
-  const tokens = calibrationTokens(sequence, 8);
-  if (tokens.length === 0) return undefined;
-  await useThreads(llama, threads);
-  let firstAt: number | undefined;
-  let lastAt = 0;
-  let decoded = 0;
-  for await (const _token of sequence.evaluate(tokens, { temperature: 0, yieldEogToken: true })) {
-    const now = systemTime.monotonicNow();
-    if (firstAt === undefined) {
-      firstAt = now;
-      continue;
-    }
-    decoded += 1;
-    lastAt = now;
-    if (decoded >= decodeTokensPerSample || now - firstAt > sampleBudgetMs) break;
-  }
-  return firstAt === undefined || decoded === 0 ? undefined : (decoded * 1000) / (lastAt - firstAt);
-}
-
-/** Prompt evaluation rate at `threads`: one batch of up to 64 tokens. */
-async function measurePrefillRate(
-  llama: Llama,
-  sequence: LlamaContextSequence,
-  threads: number,
-): Promise<number | undefined> {
-  await sequence.clearHistory();
-  const tokens = calibrationTokens(sequence, prefillTokensPerSample);
-  if (tokens.length < 8) return undefined;
-  await useThreads(llama, threads);
-  const started = systemTime.monotonicNow();
-  await sequence.evaluateWithoutGeneratingNewTokens(tokens);
-  return (tokens.length * 1000) / (systemTime.monotonicNow() - started);
-}
-
-interface CacheEntry {
-  choice: ThreadChoice;
-  measuredAt: string;
-}
-
-interface CacheFile {
-  version: number;
-  entries: Record<string, CacheEntry>;
 }
 
 function uniqueSorted(counts: readonly number[]): number[] {
   return [...new Set(counts.filter((count) => count >= 1))].sort((a, b) => a - b);
-}
-
-async function cacheKey(options: ChooseThreadsOptions, cores: number): Promise<string> {
-  const file = await stat(options.modelPath);
-  const cpu = cpus()[0]?.model.trim() ?? "unknown CPU";
-  return `${options.modelPath}|${file.size}|${Math.round(file.mtimeMs)}|${cpu}|${cores} cores|${options.engineKey}`;
-}
-
-async function readCache(path: string): Promise<CacheFile> {
-  try {
-    const parsed = JSON.parse(await readFile(path, "utf8")) as Partial<CacheFile>;
-    if (parsed.version === cacheVersion && parsed.entries !== null && typeof parsed.entries === "object")
-      return { version: cacheVersion, entries: parsed.entries };
-  } catch {
-    // Missing or unreadable: start over.
-  }
-  return { version: cacheVersion, entries: {} };
-}
-
-async function writeCacheEntry(path: string, key: string, entry: CacheEntry): Promise<void> {
-  const cache = await readCache(path);
-  cache.entries[key] = entry;
-  await mkdir(dirname(path), { recursive: true });
-  const temporaryPath = `${path}.${process.pid}.tmp`;
-  await writeFile(temporaryPath, JSON.stringify(cache, null, 2));
-  await rename(temporaryPath, path);
 }
