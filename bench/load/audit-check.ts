@@ -18,6 +18,8 @@ export interface AuditCheck {
   missingExamples: string[];
   /** Served requests whose record does not say success. */
   servedNotSuccess: number;
+  /** A few of them: request id and the record's outcome and finish reason. */
+  servedNotSuccessExamples: string[];
   /** Client-cancelled requests (aborted, disconnected, DELETE) that have a record, of how many. */
   cancelledRecorded: { recorded: number; of: number };
   /** Outcomes of the inference records (success, cancelled, denied, failure). */
@@ -56,27 +58,37 @@ export async function checkAudit(
     throw new Error(`rawrxd audit query failed (exit ${query.code}): ${query.stderr.slice(0, 500)}`);
   }
   const outcomes = new Map<string, string>();
+  const finishReasons = new Map<string, unknown>();
   const recordOutcomes: Record<string, number> = {};
   let inferenceRecords = 0;
   for (const line of query.stdout.split("\n")) {
     if (line.trim() === "") continue;
-    const record = JSON.parse(line) as { requestId: string | null; outcome: string };
+    const record = JSON.parse(line) as {
+      requestId: string | null;
+      outcome: string;
+      details: { finishReason?: unknown };
+    };
     inferenceRecords += 1;
     recordOutcomes[record.outcome] = (recordOutcomes[record.outcome] ?? 0) + 1;
-    if (record.requestId !== null) outcomes.set(record.requestId, record.outcome);
+    if (record.requestId === null) continue;
+    outcomes.set(record.requestId, record.outcome);
+    finishReasons.set(record.requestId, record.details.finishReason);
   }
   const missing = requests.served.filter((id) => !outcomes.has(id));
   const servedNotSuccess = requests.served.filter((id) => {
     const outcome = outcomes.get(id);
     return outcome !== undefined && outcome !== "success";
-  }).length;
+  });
   const verify = await rawrxd(["audit", "verify", "--home", home]);
   return {
     inferenceRecords,
     servedRequests: requests.served.length,
     missingRecords: missing.length,
     missingExamples: missing.slice(0, 5),
-    servedNotSuccess,
+    servedNotSuccess: servedNotSuccess.length,
+    servedNotSuccessExamples: servedNotSuccess
+      .slice(0, 5)
+      .map((id) => `${id} ${outcomes.get(id)} (${String(finishReasons.get(id))})`),
     cancelledRecorded: {
       recorded: requests.cancelled.filter((id) => outcomes.has(id)).length,
       of: requests.cancelled.length,

@@ -30,7 +30,9 @@ export interface RequestPlan {
 }
 
 /**
- * How a request ended, as the client saw it. The violations (the load's properties say zero):
+ * How a request ended, as the client saw it. `cancelled`: the client's DELETE was answered 200
+ * (a running request's stream then ends normally with the tokens so far; a queued one gets 499).
+ * The violations (the load's properties say zero):
  * `unmarked-rejection` (429/503 without Retry-After), `server-error` (any other 5xx),
  * `broken-stream` (200 whose stream ended without its end marker or with an error frame the
  * client did not cause), `hang` (no byte for the hang timeout), `reset` (connection reset or
@@ -148,7 +150,8 @@ export function sendRequest(
     let tail = "";
     let sawErrorFrame = false;
     let isLeaving = false; // the client itself aborts or disconnects: errors after that are expected
-    let hasDeleted = false;
+    /** The DELETE's status once sent: 200 means the server cancelled the request (a running one then ends its stream normally, with the tokens so far). */
+    let deleted: Promise<number> | undefined;
     let isSettled = false;
     const timers: { cancel(): void }[] = [];
     const inFlight: InFlight = {
@@ -224,12 +227,18 @@ export function sendRequest(
         if (isLeaving) return;
         finish("reset", "the response was cut before its end");
       });
-      response.on("end", () => finish(...classify()));
+      response.on("end", () => {
+        void (deleted ?? Promise.resolve(undefined)).then((deleteStatus) =>
+          finish(...classify(deleteStatus)),
+        );
+      });
     });
 
-    function classify(): [OutcomeKind, string?] {
+    function classify(deleteStatus: number | undefined): [OutcomeKind, string?] {
       const code = status ?? 0;
+      const hasDeleted = deleteStatus !== undefined;
       if (code === 200) {
+        if (deleteStatus === 200) return ["cancelled"];
         if (!sawErrorFrame && isComplete(tail, plan.dialect)) return ["served"];
         if (hasDeleted) return ["cancelled"];
         return ["broken-stream", tail.slice(-200)];
@@ -249,8 +258,7 @@ export function sendRequest(
     } else if (plan.behaviour === "delete") {
       timers.push(
         systemTime.setTimeout(() => {
-          hasDeleted = true;
-          deleteRequest(target, plan.id);
+          deleted = deleteRequest(target, plan.id);
         }, plan.actionDelayMs),
       );
     }
@@ -259,21 +267,25 @@ export function sendRequest(
 }
 
 /**
- * DELETE /v1/requests/{id}, not waited on: 200 (cancelled) and 404 (already over) are both
- * fine; its status is counted on the target (a 5xx there is a violation too).
+ * DELETE /v1/requests/{id}: 200 (cancelled) and 404 (already over) are both fine; its status
+ * (0: no answer) is counted on the target, where a 5xx or 0 is a violation too.
  */
-function deleteRequest(target: LoadTarget, id: string): void {
-  const count = (status: number): void => {
-    target.deleteStatuses.set(status, (target.deleteStatuses.get(status) ?? 0) + 1);
-  };
-  const request = httpRequest(new URL(`/v1/requests/${id}`, target.url), {
-    method: "DELETE",
-    agent: target.agent,
+function deleteRequest(target: LoadTarget, id: string): Promise<number> {
+  return new Promise((resolve) => {
+    const done = (status: number): void => {
+      target.deleteStatuses.set(status, (target.deleteStatuses.get(status) ?? 0) + 1);
+      resolve(status);
+    };
+    const request = httpRequest(new URL(`/v1/requests/${id}`, target.url), {
+      method: "DELETE",
+      agent: target.agent,
+    });
+    request.on("error", () => done(0));
+    request.on("response", (response) => {
+      response.resume();
+      response.on("end", () => done(response.statusCode ?? 0));
+      response.on("error", () => done(0));
+    });
+    request.end();
   });
-  request.on("error", () => count(0));
-  request.on("response", (response) => {
-    count(response.statusCode ?? 0);
-    response.resume();
-  });
-  request.end();
 }
