@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { cleanEnvironment, rawrxdBin } from "./server-process.js";
+import { cleanEnvironment, rawrxdBin } from "../lib/server-process.js";
 
 export interface AuditCheck {
   /** Inference records in the log. */

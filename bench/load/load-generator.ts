@@ -30,7 +30,7 @@ import {
   residentBytes,
   ServerProcess,
   type EventLoopLagReading,
-} from "./server-process.js";
+} from "../lib/server-process.js";
 
 export interface LoadOptions {
   model: ModelKey;

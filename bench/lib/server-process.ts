@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { systemTime } from "../../src/core/index.js";
-import { benchDirectory } from "../lib/models.js";
+import { benchDirectory } from "./models.js";
 
 export const rawrxdBin = join(benchDirectory, "..", "bin", "rawrxd.js");
 
