@@ -162,7 +162,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     startTimeoutMs: 60_000,
   });
   try {
-    const agent = new Agent({ keepAlive: true, maxSockets: options.clients * 2 + 8 });
+    // `timeout` makes the agent honour the server's Keep-Alive hint (5 s): it retires an idle
+    // socket a second early (Node applies the hint only below the agent's own timeout), so a
+    // client back from its Retry-After wait never writes into a socket the server is closing.
+    const agent = new Agent({ keepAlive: true, maxSockets: options.clients * 2 + 8, timeout: 600_000 });
     const target: LoadTarget = { url: server.url, agent, deleteStatuses: new Map() };
     await warmUp(target, modelName);
     options.log(
