@@ -18,12 +18,15 @@ export interface StreamedCompletion {
   usage:
     | { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }
     | undefined;
+  /** llama-server's `timings` of the last chunk (draft_n and draft_n_accepted with speculation); undefined from RawrXD. */
+  timings?: Record<string, number> | undefined;
 }
 
 interface CompletionChunk {
   /** `text` on /v1/completions, `delta.content` on /v1/chat/completions. */
   choices?: { text?: string; delta?: { content?: string } }[];
   usage?: StreamedCompletion["usage"] | null;
+  timings?: Record<string, number>;
   error?: unknown;
 }
 
@@ -110,6 +113,7 @@ export class CompletionStreamClient {
         result.text += text;
       }
       if (chunk.usage) result.usage = chunk.usage;
+      if (chunk.timings) result.timings = chunk.timings;
     }
   }
 

@@ -55,8 +55,10 @@ export function httpEngine(options: { url: string; model: string; pid: number | 
         const tokens = usage?.completion_tokens ?? streamed.contentChunks;
         const first = streamed.firstContentAt ?? Number.NaN;
         const last = streamed.lastContentAt ?? Number.NaN;
+        // OpenAI's usage fields where a server reports them; llama-server puts its counts in `timings`.
         const details = usage?.completion_tokens_details;
-        const accepted = details?.accepted_prediction_tokens;
+        const accepted = details?.accepted_prediction_tokens ?? streamed.timings?.["draft_n_accepted"];
+        const drafted = streamed.timings?.["draft_n"];
         const rejected = details?.rejected_prediction_tokens;
         return {
           timeToFirstTokenMs: first - streamed.sentAt,
@@ -66,7 +68,8 @@ export function httpEngine(options: { url: string; model: string; pid: number | 
           lastTokenAt: last,
           text: streamed.text,
           acceptedTokens: accepted,
-          draftedTokens: accepted === undefined || rejected === undefined ? undefined : accepted + rejected,
+          draftedTokens:
+            drafted ?? (accepted === undefined || rejected === undefined ? undefined : accepted + rejected),
         };
       } finally {
         idle.push(client);
