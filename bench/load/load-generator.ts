@@ -42,7 +42,10 @@ export interface LoadOptions {
   mix: Readonly<Record<Exclude<Behaviour, "complete">, number>>;
   /** max_tokens / num_predict, drawn uniformly from this range per request. */
   maxTokens: { min: number; max: number };
-  /** A request with no byte from the server for this long is a hang (it includes queue wait: no byte is sent before a request starts). */
+  /**
+   * A request with no byte from the server for this long is a hang (it includes queue wait: no
+   * byte is sent before a request starts), and so is one not ended within twice this.
+   */
   hangTimeoutMs: number;
   /** RSS and event-loop lag every this many ms. */
   sampleIntervalMs: number;
@@ -124,7 +127,10 @@ async function warmUp(target: LoadTarget, model: string): Promise<void> {
       actionDelayMs: 0,
     },
     (request) => {
-      const timer = systemTime.setTimeout(() => request.giveUp(), 180_000);
+      const timer = systemTime.setTimeout(
+        () => request.giveUp("the warm-up did not end within 180 s"),
+        180_000,
+      );
       return () => timer.cancel();
     },
   );
@@ -187,7 +193,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadRun> {
     const sweeper = systemTime.setInterval(() => {
       const now = systemTime.monotonicNow();
       for (const request of inFlight) {
-        if (now - request.lastProgressAt > options.hangTimeoutMs) request.giveUp();
+        if (now - request.lastProgressAt > options.hangTimeoutMs) {
+          request.giveUp(`no byte from the server for ${options.hangTimeoutMs / 1000} s`);
+        } else if (now - request.sentAt > 2 * options.hangTimeoutMs) {
+          // Heartbeats alone must not keep a request that never ends alive: the run must end.
+          request.giveUp(`no end of the stream within ${(2 * options.hangTimeoutMs) / 1000} s`);
+        }
       }
     }, 1_000);
     let isSampling = false;

@@ -85,9 +85,10 @@ export interface LoadTarget {
 
 /** An in-flight request the generator's sweeper can see and end. */
 export interface InFlight {
+  readonly sentAt: MonotonicMs;
   lastProgressAt: MonotonicMs;
-  /** Ends the request as a hang (the client gives up). */
-  giveUp(): void;
+  /** Ends the request as a hang (the client gives up), saying why. */
+  giveUp(reason: string): void;
 }
 
 const firstTextPattern = /"(?:text|response)":"[^"]/;
@@ -155,9 +156,10 @@ export function sendRequest(
     let isSettled = false;
     const timers: { cancel(): void }[] = [];
     const inFlight: InFlight = {
+      sentAt,
       lastProgressAt: sentAt,
-      giveUp: () => {
-        finish("hang", "no byte from the server within the hang timeout");
+      giveUp: (reason) => {
+        finish("hang", reason);
         request.destroy();
       },
     };
