@@ -1,7 +1,7 @@
 /**
  * `npm run bench:load -- [--clients 200] [--duration 120s] [--max-queue 64] [--model 134m|stories]
  *   [--soak] [--quick] [--threads N] [--parallel N] [--max-tokens 16-96] [--hang-timeout 180s]
- *   [--sample-interval 5s] [--seed 1]`
+ *   [--sample-interval 5s] [--seed 1] [--serve-args "--metrics-request-log 1000 …"]`
  *
  * Issue #15 §3: a bounded, self-stopping load on loopback against a real `rawrxd serve` child
  * process with audit on. --soak runs 30 minutes (release checks); --quick is a smoke run
@@ -32,6 +32,7 @@ const { values } = parseArgs({
     "max-tokens": { type: "string" },
     "hang-timeout": { type: "string" },
     "sample-interval": { type: "string" },
+    "serve-args": { type: "string" },
     seed: { type: "string", default: "1" },
   },
 });
@@ -60,6 +61,7 @@ const durationMs = parseDurationMs(values.duration ?? (values.soak ? "30m" : qui
 const serverFlags = [
   ...(values.threads === undefined ? [] : ["--threads", values.threads]),
   ...(values.parallel === undefined ? [] : ["--parallel", values.parallel]),
+  ...(values["serve-args"]?.split(/\s+/).filter((arg) => arg.length > 0) ?? []),
 ];
 const options: LoadOptions = {
   model,
