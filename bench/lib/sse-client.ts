@@ -31,11 +31,20 @@ interface CompletionChunk {
 }
 
 export class CompletionStreamClient {
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #agent: Agent;
   readonly #url: URL;
 
-  constructor(baseUrl: string, path: "/v1/completions" | "/v1/chat/completions" = "/v1/completions") {
+  /**
+   * `keepAlive: false` opens a connection per request: llama-server closes a keep-alive
+   * connection after a streamed response, so a reused socket answers "socket hang up".
+   */
+  constructor(
+    baseUrl: string,
+    path: "/v1/completions" | "/v1/chat/completions" = "/v1/completions",
+    options: { keepAlive?: boolean } = {},
+  ) {
     this.#url = new URL(path, baseUrl);
+    this.#agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets: 1 });
   }
 
   stream(

@@ -33,14 +33,21 @@ type Usage = NonNullable<StreamedCompletion["usage"]> & {
   completion_tokens_details?: { accepted_prediction_tokens?: number; rejected_prediction_tokens?: number };
 };
 
-/** An OpenAI-compatible server on `url`; `pid` for its CPU counters. */
-export function httpEngine(options: { url: string; model: string; pid: number | undefined }): PeerEngine {
+/** An OpenAI-compatible server on `url`; `pid` for its CPU counters; `keepAlive: false` for llama-server (see CompletionStreamClient). */
+export function httpEngine(options: {
+  url: string;
+  model: string;
+  pid: number | undefined;
+  keepAlive?: boolean;
+}): PeerEngine {
   // One client per concurrent stream: each has its own keep-alive socket.
   const clients: CompletionStreamClient[] = [];
   const idle: CompletionStreamClient[] = [];
   return {
     async generate(prompt, maxTokens) {
-      const client = idle.pop() ?? new CompletionStreamClient(options.url);
+      const client =
+        idle.pop() ??
+        new CompletionStreamClient(options.url, "/v1/completions", { keepAlive: options.keepAlive });
       if (!clients.includes(client)) clients.push(client);
       try {
         const streamed = await client.stream({
@@ -62,7 +69,9 @@ export function httpEngine(options: { url: string; model: string; pid: number | 
         const rejected = details?.rejected_prediction_tokens;
         return {
           timeToFirstTokenMs: first - streamed.sentAt,
-          decodeTokensPerSecond: decodeRate(tokens, last - first),
+          // Tokens that reached the client in one or two socket reads (a short, fast stream, or a
+          // client that was not scheduled) carry no timing: n/a rather than an absurd rate.
+          decodeTokensPerSecond: streamed.dataChunks < 3 ? Number.NaN : decodeRate(tokens, last - first),
           tokens,
           firstTokenAt: first,
           lastTokenAt: last,

@@ -20,7 +20,12 @@ const rows: { metric: Metric; label: string; digits: number; reference: boolean 
   { metric: "aggregate", label: "4 concurrent streams, aggregate tok/s", digits: 1, reference: true },
   { metric: "copyDecode", label: "copying prompt, decode tok/s", digits: 1, reference: true },
   { metric: "acceptance", label: "copying prompt, draft acceptance", digits: 2, reference: false },
-  { metric: "cpuPerToken", label: "serving process CPU ms / streamed token", digits: 3, reference: false },
+  {
+    metric: "cpuPerToken",
+    label: "CPU ms / streamed token: RawrXD main process (llama-server: whole process)",
+    digits: 3,
+    reference: false,
+  },
 ];
 
 function pairs(
