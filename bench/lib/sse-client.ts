@@ -18,21 +18,33 @@ export interface StreamedCompletion {
   usage:
     | { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens?: number } }
     | undefined;
+  /** llama-server's `timings` of the last chunk (draft_n and draft_n_accepted with speculation); undefined from RawrXD. */
+  timings?: Record<string, number> | undefined;
 }
 
 interface CompletionChunk {
   /** `text` on /v1/completions, `delta.content` on /v1/chat/completions. */
   choices?: { text?: string; delta?: { content?: string } }[];
   usage?: StreamedCompletion["usage"] | null;
+  timings?: Record<string, number>;
   error?: unknown;
 }
 
 export class CompletionStreamClient {
-  readonly #agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  readonly #agent: Agent;
   readonly #url: URL;
 
-  constructor(baseUrl: string, path: "/v1/completions" | "/v1/chat/completions" = "/v1/completions") {
+  /**
+   * `keepAlive: false` opens a connection per request: llama-server closes a keep-alive
+   * connection after a streamed response, so a reused socket answers "socket hang up".
+   */
+  constructor(
+    baseUrl: string,
+    path: "/v1/completions" | "/v1/chat/completions" = "/v1/completions",
+    options: { keepAlive?: boolean } = {},
+  ) {
     this.#url = new URL(path, baseUrl);
+    this.#agent = new Agent({ keepAlive: options.keepAlive ?? true, maxSockets: 1 });
   }
 
   stream(
@@ -110,6 +122,7 @@ export class CompletionStreamClient {
         result.text += text;
       }
       if (chunk.usage) result.usage = chunk.usage;
+      if (chunk.timings) result.timings = chunk.timings;
     }
   }
 

@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's own `llama-bench` from the llama.cpp source that node-llama-cpp ships
+# Builds llama.cpp's own `llama-bench` (and, with --server, `llama-server`) from the llama.cpp source that node-llama-cpp ships
 # (node_modules/node-llama-cpp/llama/gitRelease.bundle — the same release its prebuilt binaries
 # come from), offline, into bench/.llama.cpp/. bench/threads/threads.ts then runs it side by side with
 # node-llama-cpp and RawrXD on the same model, so the "≥ 0.9× llama-bench" figure is a ratio
-# measured in one run, not a comparison with numbers taken on another day.
+# measured in one run, not a comparison with numbers taken on another day. bench/peer/peer.ts
+# (`npm run bench:peer`) runs it with --server to also get llama-server for the serving comparison.
 # llama.cpp's defaults: GGML_NATIVE=ON (tuned to this CPU) and GGML_OPENMP=ON (a persistent
 # thread team). About 5–8 minutes on 2 vCPUs; run once, never at install.
-# Usage: bench/threads/build-llama-bench.sh [--jobs N]
+# Usage: bench/threads/build-llama-bench.sh [--jobs N] [--server]
 set -euo pipefail
 # Everything below is relative to bench/, where .llama.cpp/ lives.
 cd "$(dirname "$0")/.."
 jobs="$(nproc)"
-if [[ "${1:-}" == "--jobs" ]]; then jobs="$2"; fi
+server=OFF
+targets=(llama-bench)
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --jobs) jobs="$2"; shift 2 ;;
+    --server) server=ON; targets=(llama-server llama-bench); shift ;;
+    *) echo "build-llama-bench: unknown argument $1 (use --jobs N, --server)" >&2; exit 2 ;;
+  esac
+done
 
 bundle="../node_modules/node-llama-cpp/llama/gitRelease.bundle"
 info="../node_modules/node-llama-cpp/llama/llama.cpp.info.json"
@@ -34,6 +43,6 @@ echo "llama.cpp source: $(cat "$info" | tr -d '\n ') at $(git -C "$source_dir" r
 
 cmake -S "$source_dir" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release \
   -DGGML_NATIVE=ON -DGGML_OPENMP=ON -DLLAMA_CURL=OFF -DLLAMA_BUILD_TESTS=OFF \
-  -DLLAMA_BUILD_SERVER=OFF -DBUILD_SHARED_LIBS=OFF >/dev/null
-cmake --build "$build_dir" --target llama-bench -j "$jobs"
-echo "built: bench/$build_dir/bin/llama-bench"
+  -DLLAMA_BUILD_SERVER="$server" -DBUILD_SHARED_LIBS=OFF >/dev/null
+cmake --build "$build_dir" --target "${targets[@]}" -j "$jobs"
+for target in "${targets[@]}"; do echo "built: bench/$build_dir/bin/$target"; done

@@ -1,0 +1,95 @@
+/**
+ * One block of the peer benchmark: a fresh engine of one variant, a warm-up, then its workloads
+ * on the same prompts every variant gets in that round (so greedy texts can be compared).
+ */
+import type { BenchModel } from "../lib/models.js";
+import type { Generation } from "./peer-engines.js";
+import type { BlockResult } from "./peer-report.js";
+import type { Variant } from "./peer-variants.js";
+
+const words = [
+  "the", "old", "farmer", "walked", "slowly", "down", "the", "dusty", "road", "toward",
+  "the", "quiet", "village", "where", "his", "daughter", "was", "waiting", "with", "bread",
+]; // prettier-ignore
+
+/** The passage the copying workload repeats: output that follows the input pays for prompt lookup. */
+const passage =
+  "Lily found a small red box under the big tree in the garden. She opened it and saw a shiny key. " +
+  "The key was cold and bright. Lily ran to her mom and said, look what I found. Her mom smiled and " +
+  "said, that key opens the old door in the attic. They went up the stairs together.";
+
+/** ~`count` words of plain text; the first word differs per (round, rep, stream), so nothing but BOS is reused. */
+export function freePrompt(count: number, tag: string): string {
+  return `${tag} ${Array.from({ length: count }, (_, index) => words[index % words.length]).join(" ")}`;
+}
+
+/** The passage, the passage again, then its start: a model that copies continues it verbatim. */
+export function copyPrompt(tag: string): string {
+  const start = passage.split(" ").slice(0, 8).join(" ");
+  return `${tag}. ${passage}\n\n${passage}\n\n${start}`;
+}
+
+export async function runBlock(plan: {
+  model: BenchModel;
+  variant: Variant;
+  round: number;
+  reps: number;
+  maxTokens: number;
+  promptWords: number;
+}): Promise<BlockResult> {
+  const { variant, round, reps, maxTokens, promptWords } = plan;
+  const opened = await plan.variant.open(plan.model);
+  try {
+    const { engine } = opened;
+    await engine.generate(freePrompt(promptWords, "warm"), Math.min(16, maxTokens));
+    const cpuBefore = await engine.mainCpuMs();
+    const generations: BlockResult["generations"] = {};
+    const fourAggregate: number[] = [];
+    let tokens = 0;
+    const count = (generation: Generation): Generation => {
+      tokens += generation.tokens;
+      return generation;
+    };
+    if (variant.workloads.includes("single")) {
+      generations.single = [];
+      for (let rep = 0; rep < reps; rep++) {
+        generations.single.push(
+          count(await engine.generate(freePrompt(promptWords, `${round}-${rep}`), maxTokens)),
+        );
+      }
+    }
+    if (variant.workloads.includes("four")) {
+      generations.four = [];
+      for (let rep = 0; rep < reps; rep++) {
+        const streams = await Promise.all(
+          [0, 1, 2, 3].map((stream) =>
+            engine.generate(freePrompt(promptWords, `${round}-${rep}-${stream}`), maxTokens),
+          ),
+        );
+        streams.forEach(count);
+        generations.four.push(...streams);
+        const first = Math.min(...streams.map((generation) => generation.firstTokenAt));
+        const last = Math.max(...streams.map((generation) => generation.lastTokenAt));
+        const decoded = streams.reduce((sum, generation) => sum + Math.max(0, generation.tokens - 1), 0);
+        fourAggregate.push(last > first ? (decoded * 1000) / (last - first) : Number.NaN);
+      }
+    }
+    if (variant.workloads.includes("copy")) {
+      generations.copy = [];
+      for (let rep = 0; rep < reps; rep++) {
+        generations.copy.push(count(await engine.generate(copyPrompt(`${round}-${rep}`), maxTokens)));
+      }
+    }
+    const cpuAfter = await engine.mainCpuMs();
+    return {
+      model: plan.model.label,
+      variant: variant.key,
+      round,
+      generations,
+      fourAggregateTokensPerSecond: fourAggregate,
+      mainCpuMsPerToken: (cpuAfter - cpuBefore) / tokens,
+    };
+  } finally {
+    await opened.stop();
+  }
+}
