@@ -151,7 +151,7 @@ export function sendRequest(
     let tail = "";
     let sawErrorFrame = false;
     let isLeaving = false; // the client itself aborts or disconnects: errors after that are expected
-    /** The DELETE's status once sent: 200 means the server cancelled the request (a running one then ends its stream normally, with the tokens so far). */
+    /** The DELETE's status once sent: 200 means the server cancelled the request (a running one then ends its stream with a `cancelled` error after the tokens so far). */
     let deleted: Promise<number> | undefined;
     let isSettled = false;
     const timers: { cancel(): void }[] = [];
