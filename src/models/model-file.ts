@@ -4,21 +4,13 @@
  * (the containment rule is core's `locateInsideFolder`, shared with the workspace).
  */
 import { describeFileKind } from "../gguf/index.js";
-import { isInsideFolder, isMissingFileError, locateInsideFolder } from "../core/index.js";
+import { isInsideFolder, isMissingFileError, locateInsideFolder, type ContainedFile } from "../core/index.js";
 
 export { isInsideFolder, isMissingFileError };
 
-export interface LocatedModelFile {
+/** A model file found by core's containment rule (`realRelativePath` is the manifest's key, shared by links to one file), and the name it was asked by. */
+export interface LocatedModelFile extends Omit<ContainedFile, "kind"> {
   fileName: string;
-  /** The resolved path that is actually read. */
-  realPath: string;
-  /** `realPath` relative to the models folder: the manifest's key, shared by links to one file. */
-  realRelativePath: string;
-  sizeBytes: number;
-  mtimeMs: number;
-  /** Device and inode of the real file: with size and mtime, what tells a replaced file apart. */
-  device: number;
-  inode: number;
 }
 
 export type LocateResult =
@@ -33,11 +25,8 @@ export async function locateModelFile(realModelsDir: string, fileName: string): 
   const result = await locateInsideFolder(realModelsDir, fileName);
   if (result.kind === "not-a-file") return { kind: "not-a-file", fileKind: describeFileKind(result.stats) };
   if (result.kind !== "found") return result;
-  const { realPath, realRelativePath, sizeBytes, mtimeMs, device, inode } = result.file;
-  return {
-    kind: "found",
-    file: { fileName, realPath, realRelativePath, sizeBytes, mtimeMs, device, inode },
-  };
+  const { kind: _fileKind, ...file } = result.file;
+  return { kind: "found", file: { fileName, ...file } };
 }
 
 /** Device, inode, size and mtime: a file replaced, rewritten or touched gets a new identity. */
