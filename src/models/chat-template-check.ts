@@ -1,20 +1,22 @@
 /**
  * A chat template that loops without end would hang its runner on the first chat request
  * (node-llama-cpp renders `tokenizer.chat_template` with @huggingface/jinja in the runner's one
- * thread). Before a model is served, its template renders a short conversation in a worker
- * thread with node-llama-cpp's own JinjaTemplateChatWrapper, under a deadline and a heap limit;
- * a worker that misses the deadline or runs out of memory is terminated and the model refused.
+ * thread). Before a model is served, its template renders a short conversation in a child
+ * process with node-llama-cpp's own JinjaTemplateChatWrapper, under a deadline and a heap limit;
+ * a child that misses the deadline is killed, one that runs out of memory dies alone, and the
+ * model is refused. A process, not a worker thread: a worker that outgrows its heap limit in one
+ * allocation (an array grown by a loop) aborts the whole process that hosts it.
  * Render errors are not judged here: node-llama-cpp falls back from a template it cannot use.
  */
+import { spawn } from "node:child_process";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { AppError, type Logger, type TimePort } from "../core/index.js";
 import type { GgufInfo } from "../gguf/index.js";
 
 export interface ChatTemplateCheckOptions {
   time: TimePort;
-  /** Longest the test render may take, ms (the worker's start-up is not counted). */
+  /** Longest the test render may take, ms (the child's start-up is not counted). */
   renderTimeoutMs: number;
   /** Heap the render may use, MB. */
   maxHeapMb: number;
@@ -25,20 +27,21 @@ export type ChatTemplateVerdict = { kind: "ok" } | { kind: "timeout" } | { kind:
 
 export const defaultTemplateRenderTimeoutMs = 2_000;
 export const defaultTemplateHeapMb = 256;
-/** Importing the wrapper in a fresh worker: not the template's time, but not unbounded either. */
-const workerStartTimeoutMs = 60_000;
+/** Importing the wrapper in a fresh process: not the template's time, but not unbounded either. */
+const childStartTimeoutMs = 60_000;
 
-const workerSource = `
-const { workerData, parentPort } = require("node:worker_threads");
-import(workerData.wrapperUrl).then(({ JinjaTemplateChatWrapper }) => {
-  parentPort.once("message", () => {
-    try {
-      const wrapper = new JinjaTemplateChatWrapper({ template: workerData.template });
-      wrapper.generateContextState({ chatHistory: workerData.chatHistory });
-    } catch {}
-    parentPort.postMessage("done");
+const childSource = `
+process.once("message", (job) => {
+  import(job.wrapperUrl).then(({ JinjaTemplateChatWrapper }) => {
+    // Render once the parent knows the deadline runs: the render may never give the loop back.
+    process.send("ready", () => {
+      try {
+        const wrapper = new JinjaTemplateChatWrapper({ template: job.template });
+        wrapper.generateContextState({ chatHistory: job.chatHistory });
+      } catch {}
+      process.send("done", () => process.exit(0));
+    });
   });
-  parentPort.postMessage("ready");
 });
 `;
 
@@ -58,12 +61,12 @@ export async function checkChatTemplate(
   template: string,
   options: ChatTemplateCheckOptions,
 ): Promise<ChatTemplateVerdict> {
-  const worker = new Worker(workerSource, {
-    eval: true,
-    workerData: { wrapperUrl: wrapperModuleUrl(), template, chatHistory: testConversation },
-    resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: 32 },
-    stdout: true,
-    stderr: true,
+  const child = spawn(process.execPath, [`--max-old-space-size=${options.maxHeapMb}`, "-e", childSource], {
+    stdio: ["ignore", "ignore", "pipe", "ipc"],
+  });
+  let stderr = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    if (stderr.length < 4096) stderr += chunk;
   });
   const { time } = options;
   try {
@@ -71,29 +74,34 @@ export async function checkChatTemplate(
       let timer = time.setTimeout(() => {
         options.logger.warn("The chat template check did not start; the template is not checked.");
         resolve({ kind: "ok" });
-      }, workerStartTimeoutMs);
-      worker.on("message", (message: string) => {
+      }, childStartTimeoutMs);
+      child.on("message", (message: string) => {
         timer.cancel();
-        if (message === "ready") {
+        if (message === "ready")
           timer = time.setTimeout(() => resolve({ kind: "timeout" }), options.renderTimeoutMs);
-          worker.postMessage("start");
-        } else resolve({ kind: "ok" });
+        else resolve({ kind: "ok" });
       });
-      worker.once("error", (error: Error & { code?: string }) => {
+      child.once("error", (error) => {
         timer.cancel();
-        if (error.code === "ERR_WORKER_OUT_OF_MEMORY") return resolve({ kind: "out-of-memory" });
         options.logger.warn("The chat template check failed; the template is not checked.", {
           error: String(error),
         });
         resolve({ kind: "ok" });
       });
-      worker.once("exit", () => {
+      child.once("exit", (code, signal) => {
         timer.cancel();
+        if (/heap out of memory|heap limit/i.test(stderr)) return resolve({ kind: "out-of-memory" });
+        if (code !== 0)
+          options.logger.warn("The chat template check ended early; the template is not checked.", {
+            code,
+            signal,
+          });
         resolve({ kind: "ok" });
       });
+      child.send({ wrapperUrl: wrapperModuleUrl(), template, chatHistory: testConversation });
     });
   } finally {
-    await worker.terminate();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
 }
 
