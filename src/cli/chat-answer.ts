@@ -2,7 +2,7 @@
 import { CliError } from "./cli-io.js";
 import { readNdjsonLines } from "./ndjson-lines.js";
 import type { ServerClient } from "./server-client.js";
-import { chatLine, parseWire, type ChatLine } from "./wire-schemas.js";
+import { chatLine, parseWireLine, type ChatLine } from "./wire-schemas.js";
 
 export interface ChatRequestBody {
   model: string;
@@ -26,21 +26,11 @@ export async function streamChatAnswer(
   });
   if (response.body === null) throw new CliError("Error: the server sent an empty reply.");
   for await (const line of readNdjsonLines(response.body)) {
-    const chunk = parseChatLine(line);
+    const chunk = parseWireLine(chatLine, line, "POST /api/chat");
     if (chunk.error !== undefined) throw new CliError(`Error: ${chunk.error}`);
     const content = chunk.message?.content ?? "";
     if (content !== "") options.onText(content);
     if (chunk.done === true) return chunk;
   }
   throw new CliError("Error: the server ended the stream before the answer was done.");
-}
-
-function parseChatLine(line: string): ChatLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new CliError(`Error: the server sent a line that is not JSON: ${line.slice(0, 200)}`);
-  }
-  return parseWire(chatLine, value, "POST /api/chat");
 }

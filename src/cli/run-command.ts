@@ -16,7 +16,7 @@ import {
   type FlagValues,
 } from "./parse-command-args.js";
 import { createServerClient } from "./server-client.js";
-import { generateLine, parseWire, type GenerateLine } from "./wire-schemas.js";
+import { generateLine, parseWireLine } from "./wire-schemas.js";
 
 export const runCommand: Command = {
   name: "run",
@@ -74,7 +74,7 @@ export const runCommand: Command = {
       const response = await client.request("POST", "/api/generate", { body, signal: abort.signal });
       if (response.body === null) throw new CliError(`The server at ${client.baseUrl} sent an empty reply.`);
       for await (const line of readNdjsonLines(response.body)) {
-        const chunk = parseGenerateLine(line);
+        const chunk = parseWireLine(generateLine, line, "POST /api/generate");
         if (chunk.error !== undefined) throw new CliError(`Error: ${chunk.error}`);
         if (chunk.response !== undefined && chunk.response !== "") {
           io.stdout.write(chunk.response);
@@ -146,14 +146,4 @@ function generationOptions(values: FlagValues): Record<string, number> {
     options[key] = value;
   }
   return options;
-}
-
-function parseGenerateLine(line: string): GenerateLine {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    throw new CliError(`Error: the server sent a line that is not JSON: ${line.slice(0, 200)}`);
-  }
-  return parseWire(generateLine, value, "POST /api/generate");
 }

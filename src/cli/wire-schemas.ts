@@ -93,6 +93,17 @@ export type ChatLine = z.infer<typeof chatLine>;
 export type GenerateLine = z.infer<typeof generateLine>;
 
 /** Parses a server body; a mismatch means the server speaks another protocol version. */
+/** One NDJSON line of a streamed answer, parsed and checked against its schema. */
+export function parseWireLine<T>(schema: z.ZodType<T>, line: string, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new CliError(`Error: the server sent a line that is not JSON: ${line.slice(0, 200)}`);
+  }
+  return parseWire(schema, value, what);
+}
+
 export function parseWire<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) {
