@@ -54,7 +54,7 @@ describe("speculative decoding (real engine, stories260K)", () => {
     expected = { copy: await complete(off.url, copyPrompt), free: await complete(off.url, free) };
     await off.dispose();
     off = undefined;
-    on = await startModelServer();
+    on = await startModelServer({ speculative: "auto" });
   });
   afterAll(async () => {
     await off?.dispose();

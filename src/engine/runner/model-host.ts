@@ -211,7 +211,7 @@ export class ModelHost {
       context,
       plan,
       kv,
-      speculative: tuning.speculative ?? "auto",
+      speculative: tuning.speculative ?? "off",
       threads: decision,
       calibration,
     });
