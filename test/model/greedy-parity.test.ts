@@ -1,21 +1,29 @@
 /**
- * Greedy decoding through the server must give exactly what node-llama-cpp gives when called
- * directly on the same model, prompt and token budget.
+ * Greedy decoding through the server must give exactly what llama.cpp gives for the same model,
+ * prompt and token budget: node-llama-cpp's sequence fed BOS plus the prompt tokenized as
+ * llama.cpp's servers tokenize it (llama-server and Ollama: the tokenizer's space prefix kept),
+ * which `npm run bench:peer` checks against llama-server itself.
  */
-import { getLlama, LlamaCompletion, LlamaLogLevel } from "node-llama-cpp";
+import { getLlama, LlamaLogLevel, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, sseData, startModelServer, storiesPath, type ModelTestServer } from "./helpers.js";
 
 const prompt = "Once upon a time, there was a little";
 const maxTokens = 48;
 
-async function direct(): Promise<string> {
+async function direct(): Promise<{ text: string; promptTokens: number }> {
   const llama = await getLlama({ gpu: false, build: "never", maxThreads: 1, logLevel: LlamaLogLevel.error });
   try {
     const model = await llama.loadModel({ modelPath: storiesPath });
     const context = await model.createContext({ contextSize: 512, threads: 1 });
-    const completion = new LlamaCompletion({ contextSequence: context.getSequence() });
-    return await completion.generateCompletion(prompt, { maxTokens, temperature: 0 });
+    const input = [model.tokens.bos!, ...model.tokenize(prompt)];
+    const output: Token[] = [];
+    for await (const token of context.getSequence().evaluate(input, { temperature: 0 })) {
+      if (model.isEogToken(token)) break;
+      output.push(token);
+      if (output.length >= maxTokens) break;
+    }
+    return { text: model.detokenize(output), promptTokens: input.length };
   } finally {
     await llama.dispose();
   }
@@ -24,9 +32,10 @@ async function direct(): Promise<string> {
 describe("greedy parity with node-llama-cpp", () => {
   let test: ModelTestServer;
   let expected: string;
+  let promptTokens: number;
 
   beforeAll(async () => {
-    expected = await direct();
+    ({ text: expected, promptTokens } = await direct());
     test = await startModelServer();
   });
   afterAll(async () => test.dispose());
@@ -46,9 +55,11 @@ describe("greedy parity with node-llama-cpp", () => {
     expect(response.status).toBe(200);
     const body = (await response.json()) as {
       choices: { text: string; finish_reason: string }[];
-      usage: { completion_tokens: number };
+      usage: { completion_tokens: number; prompt_tokens: number };
     };
     expect(body.choices[0]!.text).toBe(expected);
+    // "Once" as "▁Once" (1 token), not node-llama-cpp's trimmed "On" "c" "e": the same prompt tokens.
+    expect(body.usage.prompt_tokens).toBe(promptTokens);
     expect(body.choices[0]!.finish_reason).toBe("length");
     expect(body.usage.completion_tokens).toBe(maxTokens);
   });

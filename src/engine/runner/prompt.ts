@@ -68,17 +68,18 @@ export function preparePrompt(model: LlamaModel, input: GenerateInput, modelName
   return { tokens: state.contextText.tokenize(model.tokenizer), stopStrings, stopTokens };
 }
 
-/** Tokenizes like LlamaCompletion does, so greedy output matches node-llama-cpp used directly. */
+/**
+ * Tokenizes as llama.cpp's own servers do (llama-server's /completion, Ollama's generate): BOS,
+ * then the text with the tokenizer's space prefix, so "Once" is "▁Once" as the model was trained.
+ * (node-llama-cpp's LlamaCompletion trims that space — "On" "c" "e" — and its greedy text then
+ * differs from llama-server's: bench:peer measured 0/9 agreement before, docs/decisions/0033.)
+ */
 function tokenizeText(
   model: LlamaModel,
   text: string,
   options: { withBos: boolean; parseSpecial?: boolean },
 ): Token[] {
   const bos = options.withBos && model.tokens.shouldPrependBosToken ? model.tokens.bos : null;
-  const tokens = model.tokenize(
-    text,
-    options.parseSpecial === true,
-    bos === null ? undefined : "trimLeadingSpace",
-  );
+  const tokens = model.tokenize(text, options.parseSpecial === true);
   return bos === null ? tokens : [bos, ...tokens];
 }
