@@ -23,7 +23,9 @@ async function direct(): Promise<{ text: string; promptTokens: number }> {
       output.push(token);
       if (output.length >= maxTokens) break;
     }
-    return { text: model.detokenize(output), promptTokens: input.length };
+    // The prompt is the output's context, as llama.cpp's servers render it: a first token
+    // "▁girl" is " girl".
+    return { text: model.detokenize(output, false, input), promptTokens: input.length };
   } finally {
     await llama.dispose();
   }

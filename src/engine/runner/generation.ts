@@ -279,7 +279,14 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
         sampled.length < request.maxTokens && sequence.nextTokenIndex + 2 < contextTokensFor(host, request);
       if (mayContinue && gate.available > 1) next = iterator.next();
       pending.push(token);
-      const text = model.detokenize(pending, false, generated);
+      // Without tokens before it the detokenizer drops a SentencePiece token's leading space: the
+      // prompt's last token is the first output token's context, so " box" stays " box", as
+      // llama-server streams it (docs/decisions/0033).
+      const text = model.detokenize(
+        pending,
+        false,
+        generated.length > 0 ? generated : prompt.tokens.slice(-1),
+      );
       // Part of a multi-byte character: wait for the rest before sending.
       const isPartialCharacter =
         text.endsWith(unknownUnicodeChar) && !model.isSpecialToken(token) && pending.length < 4;
