@@ -73,6 +73,15 @@ export function subscribeAuditRecords(events: EventBus, append: (entry: AuditEnt
     events.on("model-unloaded", (event) =>
       append({ type: "model", action: "unload", object: event.model, details: { reason: event.reason } }),
     ),
+    events.on("model-file-changed", (event) =>
+      append({
+        type: "model",
+        action: event.action,
+        object: event.model,
+        keyId: event.keyId,
+        details: event.details,
+      }),
+    ),
     events.on("runner-crashed", (event) =>
       append({
         type: "model",

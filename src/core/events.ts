@@ -59,6 +59,14 @@ export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents, Backup
   "model-load-end": { model: string; ok: boolean; ms: number; error?: string };
   "model-unloaded": { model: string; reason: "idle" | "evicted" | "requested" | "shutdown" };
   "runner-crashed": { model: string; pid: number | undefined; detail: string };
+  /** A model file added or removed through the API (Ollama's /api/pull, /api/copy, /api/delete). */
+  "model-file-changed": {
+    action: "pull" | "copy" | "delete";
+    model: string;
+    /** The key that asked for it. */
+    keyId: string;
+    details: Record<string, string | number>;
+  };
   /** A performance rule started or stopped holding (ops/metrics); once each way, no flapping. */
   "performance-warning": {
     rule: string;

@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { Ollama } from "ollama";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mayUse } from "../../src/api/access-rules.js";
+import { auditPaths, queryAuditLog, type AuditRecord } from "../../src/ops/index.js";
 import {
   postJson,
   readNdjson,
@@ -140,5 +141,25 @@ describe("Ollama model management", () => {
     }
     expect(mayUse("user", { method: "GET", path: "/v1/models/alpha" })).toBe(true);
     expect(mayUse("user", { method: "POST", path: "/infill" })).toBe(true);
+  });
+
+  it("leaves a model record of each pull, copy and delete, naming the key (runs last: closes the server)", async () => {
+    await test.server.close();
+    const records: AuditRecord[] = [];
+    for await (const record of queryAuditLog(auditPaths(test.home).directory)) records.push(record);
+    const changes = records
+      .filter((record) => record.type === "model" && ["pull", "copy", "delete"].includes(record.action))
+      .map((record) => ({ action: record.action, object: record.object, keyId: record.keyId }));
+    expect(changes).toEqual(
+      expect.arrayContaining([
+        { action: "pull", object: "tiny-story", keyId: expect.any(String) },
+        { action: "copy", object: "alpha-copy", keyId: expect.any(String) },
+        { action: "delete", object: "alpha-copy", keyId: expect.any(String) },
+        { action: "copy", object: "loaded", keyId: expect.any(String) },
+        { action: "delete", object: "loaded", keyId: expect.any(String) },
+      ]),
+    );
+    const pulled = records.find((record) => record.type === "model" && record.action === "pull");
+    expect(pulled?.details).toMatchObject({ sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 });

@@ -30,6 +30,12 @@ export function mountModelManagementRoutes(app: Hono<ApiEnv>, deps: ApiDeps): vo
     await deps.queue.unload(file.name);
     await unlink(file.path);
     deps.logger.info(`Deleted model "${file.name}" (${file.path}) through /api/delete.`);
+    deps.events?.emit("model-file-changed", {
+      action: "delete",
+      model: file.name,
+      keyId: context.get("caller").keyId,
+      details: {},
+    });
     return context.body(null, 200);
   });
   app.post("/api/copy", (context) => copy(context, deps));
@@ -56,6 +62,12 @@ async function copy(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response> 
     });
   }
   deps.logger.info(`Copied model "${source.name}" to "${destinationName}" through /api/copy.`);
+  deps.events?.emit("model-file-changed", {
+    action: "copy",
+    model: destinationName,
+    keyId: context.get("caller").keyId,
+    details: { source: source.name },
+  });
   return context.body(null, 200);
 }
 

@@ -47,6 +47,7 @@ async function pull(
   deps: ApiDeps,
   request: { source: string; stream: boolean },
 ): Promise<Response> {
+  const keyId = context.get("caller").keyId;
   const endpoint = process.env["HF_ENDPOINT"] ?? defaultHuggingFaceEndpoint;
   // Bad sources answer 400 before any byte is streamed.
   const parsed = parsePullSource(request.source, { endpoint });
@@ -82,6 +83,12 @@ async function pull(
     lines.push({ status: "verifying sha256 digest" });
     lines.push({ status: "writing manifest" });
     deps.logger.info(`Pulled model "${result.name}" through /api/pull (${result.bytes} bytes).`);
+    deps.events?.emit("model-file-changed", {
+      action: "pull",
+      model: result.name,
+      keyId,
+      details: { bytes: result.bytes, sha256: result.sha256 },
+    });
   })().then(
     () => lines.end({ status: "success" }),
     (error: unknown) => lines.fail(error),
