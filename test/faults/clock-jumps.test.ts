@@ -18,11 +18,9 @@ import { FakeEngine } from "../../src/engine/index.js";
 import { BackupSchedule } from "../../src/ops/backup/backup-schedule.js";
 import { MetricsCollector } from "../../src/ops/metrics/metrics-collector.js";
 import type { BackupManager } from "../../src/ops/index.js";
-import { AlertDispatch } from "../../src/ops/sla/alert-dispatch.js";
 import { runHealthChecks, type SlaProbes } from "../../src/ops/sla/health-checks.js";
-import { SlaManager } from "../../src/ops/sla/sla-manager.js";
+import { startTestSlaManager } from "../../src/ops/sla/sla-manager.testing.js";
 import { buildReport } from "../../src/ops/sla/sla-report.js";
-import { SlaStore } from "../../src/ops/sla/sla-store.js";
 import { createScheduler } from "../../src/scheduler/index.js";
 import { settle, testQueueOptions } from "../../src/scheduler/test-queue-options.testing.js";
 import { Database } from "../../src/store/index.js";
@@ -206,21 +204,7 @@ describe.each(steps)("the wall clock steps $name", ({ stepMs }) => {
 });
 
 function slaSetUp(time: FakeTime, probes: SlaProbes, given?: Database) {
-  const database = given ?? Database.open({ path: ":memory:" });
-  const events = new EventBus();
-  const incidents: ServerEvents["sla-incident"][] = [];
-  events.on("sla-incident", (incident) => incidents.push(incident));
-  const manager = new SlaManager({
-    store: new SlaStore(database),
-    events,
-    logger: silentLogger,
-    time,
-    settings: { intervalMs: 10_000, targetPercent: 99.9 },
-    probes,
-    alerts: new AlertDispatch({ events, logger: silentLogger, webhook: undefined }),
-  });
-  if (given === undefined) cleanups.push(() => database.close());
-  cleanups.push(() => manager.close());
+  const { manager, incidents, database } = startTestSlaManager({ time, probes, cleanups, database: given });
   /** The month's report as of `nowMs` (what follows the last heartbeat counts as not running). */
   const report = (nowMs: number) => buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs });
   return { manager, incidents, report };

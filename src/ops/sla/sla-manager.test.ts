@@ -1,11 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { EventBus, FakeTime, silentLogger, type ServerEvents } from "../../core/index.js";
+import { FakeTime } from "../../core/index.js";
 import { Database } from "../../store/index.js";
-import { AlertDispatch } from "./alert-dispatch.js";
 import type { SlaProbes } from "./health-checks.js";
 import { buildReport } from "./sla-report.js";
-import { SlaManager } from "./sla-manager.js";
-import { SlaStore } from "./sla-store.js";
+import { startTestSlaManager } from "./sla-manager.testing.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -13,24 +11,7 @@ afterEach(async () => {
 });
 
 function setUp(time: FakeTime, probes: SlaProbes, given?: Database) {
-  const database = given ?? Database.open({ path: ":memory:" });
-  if (given === undefined) cleanups.push(() => database.close());
-  const events = new EventBus();
-  const alerts: ServerEvents["sla-alert"][] = [];
-  const incidents: ServerEvents["sla-incident"][] = [];
-  events.on("sla-alert", (alert) => alerts.push(alert));
-  events.on("sla-incident", (incident) => incidents.push(incident));
-  const manager = new SlaManager({
-    store: new SlaStore(database),
-    events,
-    logger: silentLogger,
-    time,
-    settings: { intervalMs: 10_000, targetPercent: 99.9 },
-    probes,
-    alerts: new AlertDispatch({ events, logger: silentLogger, webhook: undefined }),
-  });
-  cleanups.push(() => manager.close());
-  return { manager, events, alerts, incidents, database };
+  return startTestSlaManager({ time, probes, cleanups, database: given });
 }
 
 describe("SlaManager", () => {
