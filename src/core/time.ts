@@ -86,3 +86,11 @@ export const systemTime: TimePort = {
     wrapNodeTimer(setInterval(callback, Math.max(1, intervalMs)), clearInterval),
   sleep: (delayMs, signal) => sleepOn(systemTime, delayMs, signal),
 };
+
+/**
+ * Resolves once the event loop has run what native threads have already handed it (their
+ * thread-safe callbacks) — not a timer: no time passes, so fake time has nothing to drive.
+ */
+export function afterPendingCallbacks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -6,6 +6,7 @@
 import { getLlama, LlamaLogLevel, type LlamaContext, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
+import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
 import { storiesPath } from "./helpers.js";
 
 const prompts = [
@@ -72,6 +73,8 @@ describe("decode gather (real engine, stories260K)", () => {
     llama = await getLlama({ gpu: false, build: "never", maxThreads: 1, logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: storiesPath });
     context = await model.createContext({ contextSize: 256, sequences: 4, threads: 1 });
+    // As the runner does: without it, parallel samples can exchange two streams' tokens (ADR 0034).
+    installSampleGate(context);
   });
   afterAll(async () => llama?.dispose());
 

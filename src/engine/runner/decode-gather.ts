@@ -38,6 +38,8 @@ export interface DecodeGatherStats {
 export class DecodeGather {
   readonly #context: LlamaContext;
   readonly #original: DecodeTokens;
+  /** What `_decodeTokens` was before, when another wrapper (the sample gate) had set it. */
+  readonly #previous: PropertyDescriptor | undefined;
   readonly #time: TimePort;
   readonly #staged: Staged[] = [];
   #active = 0;
@@ -54,6 +56,7 @@ export class DecodeGather {
       throw new Error(
         "node-llama-cpp's LlamaContext has no _decodeTokens: the pinned version changed; update src/engine/runner/decode-gather.ts.",
       );
+    this.#previous = Object.getOwnPropertyDescriptor(context, "_decodeTokens");
     this.#original = internal._decodeTokens.bind(context);
     internal._decodeTokens = (item, logitDataMapper) =>
       new Promise((resolve, reject) => {
@@ -65,7 +68,9 @@ export class DecodeGather {
   /** Hands what waits over and gives node-llama-cpp its own dispatch back (benchmarks compare both). */
   uninstall(): void {
     this.#flush(false);
-    delete (this.#context as unknown as { _decodeTokens?: DecodeTokens })._decodeTokens;
+    if (this.#previous === undefined)
+      delete (this.#context as unknown as { _decodeTokens?: DecodeTokens })._decodeTokens;
+    else Object.defineProperty(this.#context, "_decodeTokens", this.#previous);
   }
 
   /** Sequences that decode now and whose next decode request a batch should wait for. */

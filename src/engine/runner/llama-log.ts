@@ -4,7 +4,12 @@
  * tokens it does not have (stories260K: the separator and padding ids are 2^32 − 1): llama.cpp
  * falls back to "none" and generation does not use them, so nothing is wrong and nothing is to
  * be done. They become one debug line per load naming the tokens, instead of one warning each.
+ *
+ * llama.cpp logs from the loading thread; node-llama-cpp hands each line to JavaScript through a
+ * thread-safe callback, which the event loop may run after the load's own completion. So the
+ * report waits for those callbacks, and a line that still comes later is reported on its own.
  */
+import { afterPendingCallbacks } from "../../core/index.js";
 import type { RunnerLog } from "./load-plan.js";
 
 const badSpecialToken = /^load: bad special token: '([^']+)'/;
@@ -12,6 +17,7 @@ const badSpecialToken = /^load: bad special token: '([^']+)'/;
 export class LlamaLogFilter {
   readonly #log: RunnerLog;
   readonly #missingSpecialTokens: string[] = [];
+  #isLoadEnded = false;
 
   constructor(log: RunnerLog) {
     this.#log = log;
@@ -20,12 +26,21 @@ export class LlamaLogFilter {
   /** The RunnerLog to give node-llama-cpp (and the load steps around it). */
   readonly log: RunnerLog = (level, message) => {
     const missing = badSpecialToken.exec(message);
-    if (missing !== null) this.#missingSpecialTokens.push(missing[1]!);
-    else this.#log(level, message);
+    if (missing === null) this.#log(level, message);
+    else {
+      this.#missingSpecialTokens.push(missing[1]!);
+      if (this.#isLoadEnded) this.#report();
+    }
   };
 
   /** Call once the model is loaded: says what was collected while loading, in one line. */
-  endLoad(): void {
+  async endLoad(): Promise<void> {
+    await afterPendingCallbacks();
+    this.#isLoadEnded = true;
+    this.#report();
+  }
+
+  #report(): void {
     if (this.#missingSpecialTokens.length === 0) return;
     this.#log(
       "debug",

@@ -17,6 +17,7 @@ import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } 
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather } from "./decode-gather.js";
+import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
@@ -70,6 +71,7 @@ export class ModelHost {
     this.contextTokens = parts.context.contextSize;
     this.plan = parts.plan;
     this.kv = parts.kv;
+    installSampleGate(parts.context);
     this.gather = new DecodeGather(parts.context);
     this.speculative = parts.speculative;
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
@@ -148,7 +150,7 @@ export class ModelHost {
       };
       log("warn", offload.reason);
     }
-    llamaLog.endLoad();
+    await llamaLog.endLoad();
     const engineEstimate = await estimateWithEngine(model, {
       gpuLayers: offload.gpuLayers,
       contextTokens: contextSize,
