@@ -18,6 +18,7 @@ const components = [
   "ops",
   "store",
   "workspace",
+  "cluster",
 ];
 
 /** What each folder under src/ may import, besides itself. */
@@ -33,6 +34,8 @@ const allowed = {
   store: ["core"],
   ops: ["core", "store"],
   workspace: ["core"],
+  // Several nodes as one server (issue #18): an adapter around the Scheduler interface.
+  cluster: ["core", "scheduler"],
   // The CLI is a client of the HTTP API; `serve` alone boots the composition root; `keys`
   // manages the keys in the state database directly, and `audit` reads ops offline, both with
   // or without a server (ARCHITECTURE: the rest use the HTTP client or ops/ offline).

@@ -20,8 +20,9 @@ export default defineConfig({
         },
       },
       { test: { name: "web", include: ["web/src/**/*.test.ts"], testTimeout: 20_000 } },
-      // Hardening (#15): hostile input, injected and real faults, and the operator's whole run.
-      ...["adversarial", "faults", "integration"].map((name) => ({
+      // Hardening (#15): hostile input, injected and real faults, and the operator's whole run;
+      // cluster (#18): several nodes on a real redis-server and PostgreSQL.
+      ...["adversarial", "faults", "integration", "cluster"].map((name) => ({
         test: {
           name,
           include: [`test/${name}/**/*.test.ts`],

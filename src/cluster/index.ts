@@ -1,0 +1,12 @@
+/**
+ * Several RawrXD nodes as one server on Redis (BullMQ) and PostgreSQL (issue #18). Without
+ * `--cluster` nothing here runs and the single-node product is unchanged.
+ */
+export type {
+  NodeAdvert,
+  NodeModelAdvert,
+  Membership,
+  Placement,
+  PlacementRequest,
+  PlacementPolicy,
+} from "./contract.js";
