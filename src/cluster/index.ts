@@ -10,3 +10,10 @@ export type {
   PlacementRequest,
   PlacementPolicy,
 } from "./contract.js";
+export {
+  affinityPlacement,
+  createAffinityPlacement,
+  randomPlacement,
+  seededRandom,
+  type AffinityOptions,
+} from "./placement.js";
