@@ -17,3 +17,12 @@ export {
   seededRandom,
   type AffinityOptions,
 } from "./placement.js";
+export {
+  clusterView,
+  clusterQueueJson,
+  clusterMetrics,
+  type ClusterView,
+  type ClusterNodeView,
+  type ClusterModelView,
+  type ClusterMetrics,
+} from "./cluster-view.js";
