@@ -51,6 +51,19 @@ describe("affinityPlacement: holders", () => {
     expect(placement.kind === "load" && placement.reason).toContain('all 2 holder(s) of "alpha" are full');
   });
 
+  it("counts a loading holder with a long queue as full, so another node loads the model too", () => {
+    const loading = (queued: number) =>
+      modelAdvert("alpha", { state: "loading", queued: { high: 0, normal: queued, low: 0 } });
+    expect(place([nodeAdvert("a", { models: [loading(7)] }), nodeAdvert("b")])).toEqual({
+      kind: "resident",
+      nodeIds: ["a"],
+    });
+    expect(place([nodeAdvert("a", { models: [loading(8)] }), nodeAdvert("b")])).toMatchObject({
+      kind: "load",
+      nodeId: "b",
+    });
+  });
+
   it("the fullness threshold is an option", () => {
     const nodes = [nodeAdvert("a", { models: [busyModel("alpha", 4)] }), nodeAdvert("b")];
     const strict = createAffinityPlacement({ queuedPerSequenceLimit: 1 });

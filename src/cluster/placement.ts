@@ -17,8 +17,8 @@ import type {
 
 export interface AffinityOptions {
   /**
-   * A holder with no free sequence is full once its queue for the model reaches this many
-   * requests per sequence (at least one sequence counted). Default 2.
+   * A holder with no free sequence (a loading one has none yet) is full once its queue for the
+   * model reaches this many requests per sequence (at least one sequence counted). Default 2.
    */
   queuedPerSequenceLimit?: number;
   /** Assumed load speed when no node has measured a load of the model, bytes/ms. Default 1 GB/s. */
@@ -141,8 +141,9 @@ export function createAffinityPlacement(options: AffinityOptions = {}): Placemen
     queuedPerSequenceLimit: options.queuedPerSequenceLimit ?? 2,
     assumedLoadBytesPerMs: options.assumedLoadBytesPerMs ?? 1_000_000,
   };
+  // A loading holder has no sequence to give yet: its queue share alone decides.
   const isFull = (holder: Holder) =>
-    freeSequences(holder.model) === 0 &&
+    (holder.model.state !== "ready" || freeSequences(holder.model) === 0) &&
     totalQueued(holder.model.queued) >=
       Math.max(1, holder.model.sequences.total) * settings.queuedPerSequenceLimit;
   return (request): Placement => {
