@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   const nodeCounts = (values.nodes ?? (values.quick ? "10" : "10,50,200"))
     .split(",")
     .map((text) => Math.round(positiveNumber("nodes", text)));
-  const requests = Math.round(positiveNumber("requests", values.requests ?? (values.quick ? "300" : "2000")));
+  const requests = Math.round(positiveNumber("requests", values.requests ?? (values.quick ? "300" : "4000")));
   const seed = Math.round(positiveNumber("seed", values.seed));
   const utilisation = positiveNumber("utilisation", values.utilisation);
   const routingMs = values.quick ? 100 : 400;
