@@ -3,6 +3,7 @@ export * from "./errors.js";
 export * from "./inference.js";
 export * from "./events.js";
 export * from "./sla-events.js";
+export * from "./cluster-sla-events.js";
 export * from "./backup-events.js";
 export * from "./logger.js";
 export * from "./ids.js";
