@@ -11,7 +11,7 @@ export interface ClusterSlaJson {
   checkedAt: string;
   /** The node answering (the cluster as this node sees it). */
   nodeId: string;
-  /** Since this node started watching the cluster (in memory: restarts begin again). */
+  /** From when this node started watching the cluster (in memory: a restart begins again) to checkedAt. */
   availability: AvailabilityJson;
   nodes: {
     nodeId: string;

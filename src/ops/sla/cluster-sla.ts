@@ -115,7 +115,8 @@ export class ClusterSla {
   /** The `cluster` section of GET /v1/sla/status; undefined before the first observe(). */
   json(): ClusterSlaJson | undefined {
     if (this.#health === undefined || this.#checkedAtMs === undefined) return undefined;
-    const nowMs = this.#options.time.wallNow();
+    // Figures as of the last tick: the time since is not observed yet, not unknown.
+    const nowMs = this.#checkedAtMs;
     return clusterSlaJson({
       nodeId: this.#options.nodeId,
       health: this.#health,
