@@ -30,3 +30,9 @@ export {
   type NodeHealth,
 } from "./cluster-health.js";
 export type { ClusterSlaJson } from "./cluster-sla-json.js";
+export {
+  startClusterSlaTicks,
+  type ClusterSlaTicks,
+  type ClusterSlaTicksOptions,
+} from "./cluster-sla-ticks.js";
+export { registerClusterSlaMetrics } from "./cluster-sla-prometheus.js";
