@@ -2,37 +2,40 @@
  * The shell's Nodes panel in Chromium. The clustered server is not merged yet, so the shell is
  * served through a small real HTTP front in this test: it passes everything through to a real
  * RawrXD server (FakeEngine) and answers GET /v1/queue with that server's own answer plus a
- * recorded three-node `nodes` snapshot (heartbeats re-aged to now), and GET /v1/sla/status with
- * the real ClusterSla's `cluster` section over the same adverts. Once the cluster runtime is
- * merged, this should start a real three-node cluster instead (the lead's follow-up).
- * A second server without the front shows the page unchanged (no Nodes panel).
+ * three-node `nodes` snapshot written by hand in the contract's NodeAdvert shape (heartbeats
+ * re-aged to now), and GET /v1/sla/status with the real ClusterSla's `cluster` section over the
+ * same adverts. Once the cluster runtime is merged, this should start a real three-node cluster
+ * instead (the lead's follow-up). A server without the front shows the page unchanged.
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NodeAdvert, NodeModelAdvert } from "../../src/cluster/index.js";
 import { systemTime } from "../../src/core/index.js";
-import { ClusterSla, type ClusterAdvert } from "../../src/ops/index.js";
+import { ClusterSla } from "../../src/ops/index.js";
 import { startTestServer, type TestServer } from "../e2e/helpers.js";
 import { launchBrowser, screenshot, type TestBrowser } from "./browser.testing.js";
 
 const gib = 1024 ** 3;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-type Model = ClusterAdvert["models"][number] & {
-  sequences: { total: number; active: number };
-  queued: { high: number; normal: number; low: number };
-};
-const model = (name: string, state: Model["state"], [active, ...queued]: number[]): Model => ({
+const model = (
+  name: string,
+  state: NodeModelAdvert["state"],
+  [active, ...queued]: number[],
+): NodeModelAdvert => ({
   name,
   state,
   memoryEstimateBytes: 2 * gib,
   sequences: { total: state === "loading" ? 0 : 4, active: active! },
   queued: { high: queued[0]!, normal: queued[1]!, low: queued[2]! },
+  averageServiceMs: null,
+  loadMs: null,
 });
 
-/** Recorded from a three-node set-up; `ageMs` replaces the heartbeat time (re-aged per answer). */
-const recorded: (Omit<ClusterAdvert, "heartbeatAtMs" | "models"> & { ageMs: number; models: Model[] })[] = [
+/** A three-node snapshot in the contract's NodeAdvert shape; `ageMs` replaces the heartbeat (re-aged per answer). */
+const recorded: (Omit<NodeAdvert, "heartbeatAtMs" | "startedAtMs" | "version"> & { ageMs: number })[] = [
   {
     nodeId: "node-1",
     url: "http://10.0.0.1:11434",
@@ -59,7 +62,8 @@ const recorded: (Omit<ClusterAdvert, "heartbeatAtMs" | "models"> & { ageMs: numb
   },
 ];
 
-function adverts() {
+/** The cluster's own advert type: it must fit the SLA's ClusterAdvert (observe() below). */
+function adverts(): NodeAdvert[] {
   const now = systemTime.wallNow();
   return recorded.map(({ ageMs, ...advert }) => ({
     ...advert,
