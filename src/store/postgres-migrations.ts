@@ -17,11 +17,12 @@ export async function applyPostgresMigrations(
 ): Promise<number[]> {
   const client = await pool.connect();
   try {
-    await client.query(
-      "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-    );
+    // Locked first: two CREATE TABLE IF NOT EXISTS at once can still collide in PostgreSQL.
     await client.query("SELECT pg_advisory_lock($1)", [migrationLockKey]);
     try {
+      await client.query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+      );
       const applied = new Set(
         (await client.query<{ version: number }>("SELECT version FROM schema_migrations")).rows.map(
           (row) => row.version,

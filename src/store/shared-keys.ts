@@ -48,6 +48,7 @@ export class SharedApiKeys implements ApiKeyRegistry {
   #reconnectTimer: Timer | undefined;
   #isClosed = false;
   #isOnline = false;
+  #listens = 0;
 
   constructor(options: SharedApiKeysOptions) {
     this.#options = options;
@@ -70,6 +71,11 @@ export class SharedApiKeys implements ApiKeyRegistry {
   /** Whether the LISTEN connection is up (changes arrive as they happen). */
   get isListening(): boolean {
     return this.#isOnline;
+  }
+
+  /** LISTEN connections made so far (1 after a clean start; each reconnect adds one). */
+  get listens(): number {
+    return this.#listens;
   }
 
   async #listen(): Promise<void> {
@@ -95,6 +101,7 @@ export class SharedApiKeys implements ApiKeyRegistry {
       await client.connect();
       await client.query(`LISTEN ${keysChannel}`);
       this.#isOnline = true;
+      this.#listens += 1;
       await this.resync();
     } catch (error) {
       this.#lost(client, error);
