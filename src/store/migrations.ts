@@ -56,12 +56,13 @@ export const migrations: readonly Migration[] = [
         ) WITHOUT ROWID;
       `);
     },
+    // Times are DOUBLE PRECISION: SQLite keeps a fractional ms in an INTEGER column.
     postgres: `
       CREATE TABLE request_log (
         node_id TEXT NOT NULL,
         seq BIGINT NOT NULL,
         request_id TEXT NOT NULL,
-        ended_at BIGINT NOT NULL,
+        ended_at DOUBLE PRECISION NOT NULL,
         model TEXT NOT NULL,
         priority TEXT NOT NULL,
         outcome TEXT NOT NULL,
@@ -82,7 +83,7 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX request_log_ended_at ON request_log (ended_at);
       CREATE TABLE metric_rollups (
         node_id TEXT NOT NULL,
-        minute BIGINT NOT NULL,
+        minute DOUBLE PRECISION NOT NULL,
         model TEXT NOT NULL,
         priority TEXT NOT NULL,
         requests BIGINT NOT NULL,
@@ -117,8 +118,8 @@ export const migrations: readonly Migration[] = [
         role TEXT NOT NULL CHECK (role IN ('admin', 'user')),
         max_priority TEXT NOT NULL CHECK (max_priority IN ('high', 'normal', 'low')),
         key_sha256 BYTEA NOT NULL,
-        created_at BIGINT NOT NULL,
-        revoked_at BIGINT
+        created_at DOUBLE PRECISION NOT NULL,
+        revoked_at DOUBLE PRECISION
       );
       CREATE FUNCTION rawrxd_api_keys_notify() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
@@ -180,8 +181,8 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE sla_intervals (
         node_id TEXT NOT NULL,
         id BIGINT NOT NULL,
-        start_ms BIGINT NOT NULL,
-        end_ms BIGINT NOT NULL,
+        start_ms DOUBLE PRECISION NOT NULL,
+        end_ms DOUBLE PRECISION NOT NULL,
         state TEXT NOT NULL,
         checks TEXT,
         PRIMARY KEY (node_id, id)
@@ -190,8 +191,8 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE sla_incidents (
         node_id TEXT NOT NULL,
         id BIGINT NOT NULL,
-        start_ms BIGINT NOT NULL,
-        end_ms BIGINT,
+        start_ms DOUBLE PRECISION NOT NULL,
+        end_ms DOUBLE PRECISION,
         worst_state TEXT NOT NULL,
         cause TEXT NOT NULL,
         requests_failed BIGINT NOT NULL DEFAULT 0,
@@ -202,10 +203,10 @@ export const migrations: readonly Migration[] = [
       CREATE TABLE sla_maintenance (
         node_id TEXT NOT NULL,
         id BIGINT NOT NULL,
-        start_ms BIGINT NOT NULL,
-        end_ms BIGINT NOT NULL,
+        start_ms DOUBLE PRECISION NOT NULL,
+        end_ms DOUBLE PRECISION NOT NULL,
         reason TEXT NOT NULL,
-        created_ms BIGINT NOT NULL,
+        created_ms DOUBLE PRECISION NOT NULL,
         PRIMARY KEY (node_id, id)
       );
     `,

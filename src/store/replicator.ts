@@ -70,20 +70,32 @@ export class OutboxReplicator {
   }
 
   async #shipAll(): Promise<void> {
+    let failure: unknown = undefined;
     try {
       await this.#options.beforeShipping?.();
-      for (const table of this.#tables) while ((await this.#shipBatch(table)) > 0 && !this.#isClosed);
+      // Each table on its own: one that fails (a row PostgreSQL refuses) does not hold up the rest.
+      for (const table of this.#tables) {
+        try {
+          while ((await this.#shipBatch(table)) > 0 && !this.#isClosed);
+        } catch (error) {
+          failure ??= error;
+        }
+      }
+    } catch (error) {
+      failure = error;
+    }
+    if (failure === undefined) {
       if (this.#isFailing) this.#options.logger.info("Shipping state to the PostgreSQL store again");
       this.#isFailing = false;
-    } catch (error) {
-      if (!this.#isFailing)
-        this.#options.logger.warn(
-          "Could not ship state to the PostgreSQL store; the node keeps recording locally and retries",
-          { error: error instanceof Error ? error.message : String(error) },
-        );
-      this.#isFailing = true;
-      this.#capOutbox();
+      return;
     }
+    if (!this.#isFailing)
+      this.#options.logger.warn(
+        "Could not ship state to the PostgreSQL store; the node keeps recording locally and retries",
+        { error: failure instanceof Error ? failure.message : JSON.stringify(failure) },
+      );
+    this.#isFailing = true;
+    this.#capOutbox();
   }
 
   /** Ships one batch of a table; returns how many outbox rows it took. */
@@ -140,12 +152,15 @@ export class OutboxReplicator {
     }
   }
 
-  /** Stops; a last shipment first unless PostgreSQL is failing (the outbox keeps it for the next start). */
+  /**
+   * Stops: waits for a shipment in progress, then ships what is left unless PostgreSQL is
+   * failing (the outbox keeps it for the next start).
+   */
   async close(): Promise<void> {
     this.#timer?.cancel();
+    await this.#running;
     if (!this.#isFailing) await this.flush();
     this.#isClosed = true;
-    await this.#running;
   }
 }
 

@@ -7,8 +7,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { startServer, type RunningServer } from "../../src/app/index.js";
+import { loadConfig } from "../../src/config/index.js";
+import { FakeEngine } from "../../src/engine/index.js";
 import { silentLogger, systemTime } from "../../src/core/index.js";
 import { Database, openSharedStore, type SharedStore } from "../../src/store/index.js";
+import { baseFlags, makeHome } from "../e2e/helpers.js";
 import { PostgresTestServer } from "../support/postgres-server.js";
 
 export interface StoreNode {
@@ -98,4 +102,28 @@ export class StoreFixture {
     await this.cleanup();
     await this.#postgres?.dispose();
   }
+}
+
+/** A RawrXD server (FakeEngine, model "alpha") on `home` with --store `url`; reuse a home to restart a node. */
+export async function startStoreServer(
+  url: string,
+  home?: { home: string; modelsDir: string },
+): Promise<{ server: RunningServer; home: string; modelsDir: string }> {
+  const folders = home ?? makeHome(["alpha"]);
+  const config = loadConfig({
+    flags: {
+      ...baseFlags(folders.home, folders.modelsDir),
+      store: url,
+      "metrics-interval": "100ms",
+      "health-interval": "200ms",
+    },
+    env: {},
+    readConfigFile: false,
+  });
+  const server = await startServer(config, {
+    engine: new FakeEngine({ alpha: {} }),
+    logger: silentLogger,
+    handleSignals: false,
+  });
+  return { server, ...folders };
 }
