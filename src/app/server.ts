@@ -94,8 +94,9 @@ export async function startServer(
   // What has opened so far: closed in reverse when a later step of the start fails.
   const opened: (() => unknown)[] = [() => database.close()];
   try {
-    const { keys, store } = await openServerState(config, database, { time: systemTime, logger });
-    opened.push(() => store?.close());
+    const state = await openServerState(config, database, { time: systemTime, logger, events });
+    const { keys, store } = state;
+    opened.push(() => state.close());
     const warning = checkExposure(config, keys.hasActiveKeys());
     if (warning !== undefined) logger.warn(warning);
     // Before the serving path subscribes, so the first model load and request are on record.
@@ -246,7 +247,7 @@ export async function startServer(
         await backup.close();
         metrics?.close();
         // After the metrics' last write: its rows ship before the database closes.
-        await store?.close();
+        await state.close();
         database.close();
         // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.
         await audit

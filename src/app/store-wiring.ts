@@ -5,9 +5,10 @@
  * (the outbox triggers and rows) is removed, so a single node pays nothing for it.
  */
 import type { Config } from "../config/index.js";
-import type { ApiKeyRegistry, Logger, TimePort } from "../core/index.js";
+import type { ApiKeyRegistry, EventBus, Logger, TimePort } from "../core/index.js";
 import {
   ApiKeyStore,
+  BackupCatalogTable,
   disableOutbox,
   openSharedStore,
   type Database,
@@ -18,18 +19,32 @@ export interface ServerState {
   keys: ApiKeyRegistry;
   /** Undefined without --store. */
   store: SharedStore | undefined;
+  /** Ships what is left and stops (before the database closes); idempotent. */
+  close(): Promise<void>;
 }
 
 export async function openServerState(
   config: Readonly<Config>,
   database: Database,
-  options: { time: TimePort; logger: Logger },
+  options: { time: TimePort; logger: Logger; events: EventBus },
 ): Promise<ServerState> {
+  const { time, logger, events } = options;
   if (config.store === "") {
     disableOutbox(database);
     // Read per request: a key created or revoked with `rawrxd keys` counts at once.
-    return { keys: new ApiKeyStore(database, { time: options.time }), store: undefined };
+    return { keys: new ApiKeyStore(database, { time }), store: undefined, close: () => Promise.resolve() };
   }
-  const store = await openSharedStore({ url: config.store, database, ...options });
-  return { keys: store.keys, store };
+  const store = await openSharedStore({ url: config.store, database, time, logger });
+  // The backup catalogue as rows, so it is shipped like the rest.
+  const unfollow = new BackupCatalogTable(database, time).follow(events);
+  let closing: Promise<void> | undefined;
+  return {
+    keys: store.keys,
+    store,
+    close: () =>
+      (closing ??= (async () => {
+        unfollow();
+        await store.close();
+      })()),
+  };
 }

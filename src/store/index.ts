@@ -17,3 +17,4 @@ export {
 export { OutboxReplicator, type ReplicatorOptions } from "./replicator.js";
 export { SharedApiKeys, keysChannel, type SharedApiKeysOptions } from "./shared-keys.js";
 export { isStoreUrl, openSharedStore, type SharedStore, type SharedStoreOptions } from "./shared-store.js";
+export { BackupCatalogTable } from "./backup-catalog.js";

@@ -236,4 +236,41 @@ export const migrations: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 5,
+    name: "backup-catalog",
+    up(connection) {
+      // With --store (store/backup-catalog.ts): one row per backup this node made (from the
+      // backup-end event) and when it was pruned, shipped through the outbox. The signed
+      // manifests in the backup folder stay the truth for restores.
+      connection.exec(`
+        CREATE TABLE backup_catalog (
+          id TEXT PRIMARY KEY,
+          kind TEXT NOT NULL,
+          ok INTEGER NOT NULL,
+          ended_at REAL NOT NULL,
+          duration_ms REAL NOT NULL,
+          stored_bytes INTEGER NOT NULL,
+          scheduled INTEGER NOT NULL,
+          error TEXT,
+          pruned_at REAL
+        ) WITHOUT ROWID;
+      `);
+    },
+    postgres: `
+      CREATE TABLE backup_catalog (
+        node_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ok INTEGER NOT NULL,
+        ended_at DOUBLE PRECISION NOT NULL,
+        duration_ms DOUBLE PRECISION NOT NULL,
+        stored_bytes BIGINT NOT NULL,
+        scheduled INTEGER NOT NULL,
+        error TEXT,
+        pruned_at DOUBLE PRECISION,
+        PRIMARY KEY (node_id, id)
+      );
+    `,
+  },
 ];

@@ -57,6 +57,21 @@ export const replicatedTables: readonly ReplicatedTable[] = [
   },
   { name: "sla_intervals", key: ["id"], columns: ["id", "start_ms", "end_ms", "state", "checks"] },
   { name: "sla_maintenance", key: ["id"], columns: ["id", "start_ms", "end_ms", "reason", "created_ms"] },
+  {
+    name: "backup_catalog",
+    key: ["id"],
+    columns: [
+      "id",
+      "kind",
+      "ok",
+      "ended_at",
+      "duration_ms",
+      "stored_bytes",
+      "scheduled",
+      "error",
+      "pruned_at",
+    ],
+  },
 ];
 
 const triggerName = (table: string, event: "insert" | "update"): string => `store_outbox_${table}_${event}`;

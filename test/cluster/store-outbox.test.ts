@@ -77,6 +77,28 @@ describe("the outbox ships each node's records to PostgreSQL", () => {
     }
   });
 
+  it("a backup made on a server lands in PostgreSQL's backup catalogue under the node id", async () => {
+    const url = fixture.database("outbox_backup");
+    const node = await server(url);
+    fixture.cleanups.push(() => rmSync(node.home, { recursive: true, force: true }));
+    await ask(node.server.url, 1);
+    const made = await postJson(`${node.server.url}/v1/backups`, { kind: "full" });
+    expect(made.status).toBe(201);
+    const { backup } = (await made.json()) as { backup: { id: string } };
+    const client = await fixture.client(url);
+    const rows = await waitFor(
+      async () => {
+        const result = await client.query("SELECT node_id, id, kind, ok, scheduled FROM backup_catalog");
+        return result.rows.length > 0 ? result.rows : undefined;
+      },
+      "the backup in PostgreSQL",
+      10_000,
+    );
+    expect(rows).toEqual([
+      { node_id: node.server.store!.nodeId, id: backup.id, kind: "full", ok: 1, scheduled: 0 },
+    ]);
+  });
+
   it("an SLA incident opened, updated and closed on a node ends in PostgreSQL as the node has it", async () => {
     const url = fixture.database("outbox_incident");
     const node = await fixture.node(url);
