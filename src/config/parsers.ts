@@ -92,7 +92,7 @@ export const parseStoreUrl: Parser<string> = (raw) => {
     throw new Error("expected a URL such as postgres://user:password@host:5432/rawrxd");
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
-    throw new Error(`expected a postgres:// URL, got a ${url.protocol}// one`);
+    throw new Error("expected a postgres:// or postgresql:// URL");
   if (url.hostname === "") throw new Error("expected a host in the postgres:// URL");
   return raw.trim();
 };

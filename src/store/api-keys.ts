@@ -114,7 +114,8 @@ export class ApiKeyStore implements ApiKeyRegistry {
     const upsert = connection.prepare(
       `INSERT INTO api_keys (id, name, role, max_priority, key_sha256, created_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role, max_priority = excluded.max_priority,
-         key_sha256 = excluded.key_sha256, created_at = excluded.created_at, revoked_at = excluded.revoked_at`,
+         key_sha256 = excluded.key_sha256, created_at = excluded.created_at,
+         revoked_at = COALESCE(api_keys.revoked_at, excluded.revoked_at)`,
     );
     this.#upsertMany = connection.transaction((rows: readonly KeyRow[]) => {
       for (const row of rows)
@@ -144,7 +145,11 @@ export class ApiKeyStore implements ApiKeyRegistry {
     return this.#selectAll.all() as KeyRow[];
   }
 
-  /** Writes rows as the shared store has them (a replica's update): inserted or replaced. */
+  /**
+   * Writes rows as the shared store has them (a replica's update): inserted or replaced, except
+   * that a revocation is never undone (an older snapshot arriving after a newer one, as a full
+   * resync read before a revoke's notification, cannot bring a revoked key back).
+   */
   upsertRows(rows: readonly KeyRow[]): void {
     this.#upsertMany(rows);
   }

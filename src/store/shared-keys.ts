@@ -49,6 +49,7 @@ export class SharedApiKeys implements ApiKeyRegistry {
   #isClosed = false;
   #isOnline = false;
   #listens = 0;
+  #hasWarned = false;
 
   constructor(options: SharedApiKeysOptions) {
     this.#options = options;
@@ -101,6 +102,7 @@ export class SharedApiKeys implements ApiKeyRegistry {
       await client.connect();
       await client.query(`LISTEN ${keysChannel}`);
       this.#isOnline = true;
+      this.#hasWarned = false;
       this.#listens += 1;
       await this.resync();
     } catch (error) {
@@ -111,12 +113,14 @@ export class SharedApiKeys implements ApiKeyRegistry {
   #lost(client: pg.Client, error: unknown): void {
     if (this.#listener !== client) return;
     this.#listener = undefined;
-    if (this.#isOnline || error !== undefined)
+    // Once per outage: when an established connection drops, or the first attempt fails.
+    if (this.#isOnline || !this.#hasWarned)
       this.#options.logger.warn(
         "Lost the PostgreSQL store's key notifications; serving the local copy of the keys and reconnecting",
         { error: error instanceof Error ? error.message : String(error) },
       );
     this.#isOnline = false;
+    this.#hasWarned = true;
     void client.end().catch(() => {});
     if (this.#isClosed) return;
     this.#reconnectTimer?.cancel();
