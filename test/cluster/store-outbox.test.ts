@@ -137,6 +137,26 @@ describe("the outbox ships each node's records to PostgreSQL", () => {
     expect(node.store.replicator.pending()).toBe(0);
   });
 
+  it("a batch shipped again (a crash between PostgreSQL's commit and the high-water mark) leaves each row once", async () => {
+    const url = fixture.database("outbox_again");
+    const node = await fixture.node(url);
+    const sla = new SlaStore(node.database);
+    for (let index = 0; index < 3; index++)
+      sla.openIncident({ startMs: index, worstState: "down", cause: [] });
+    await node.store.replicator.flush();
+    // As if the mark had not moved: the same outbox rows once more.
+    node.database.connection.exec(`
+      DELETE FROM store_shipped;
+      INSERT INTO store_outbox (table_name, row)
+        SELECT 'sla_incidents', json_object('id', id, 'start_ms', start_ms, 'end_ms', end_ms, 'worst_state', worst_state,
+          'cause', cause, 'requests_failed', requests_failed, 'requests_rejected', requests_rejected)
+        FROM sla_incidents;
+    `);
+    await node.store.replicator.flush();
+    expect(node.store.replicator.pending()).toBe(0);
+    expect(await countsByNode(url, "sla_incidents")).toEqual({ [node.store.nodeId]: 3 });
+  });
+
   it("PostgreSQL stopped: the server serves and records; after PostgreSQL and the node restart every row arrives once", async () => {
     const url = fixture.database("outbox_outage");
     const first = await server(url);
