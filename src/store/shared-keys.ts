@@ -170,12 +170,19 @@ export class SharedApiKeys implements ApiKeyRegistry {
   }
 
   async revoke(id: string): Promise<ApiKeyView | undefined> {
-    const result = await this.#write(() =>
-      this.#options.pool.query<KeyRow>(
-        "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING *",
-        [this.#options.time.wallNow(), id],
-      ),
-    );
+    const revoke = () =>
+      this.#write(() =>
+        this.#options.pool.query<KeyRow>(
+          "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING *",
+          [this.#options.time.wallNow(), id],
+        ),
+      );
+    let result = await revoke();
+    // A key only this node has (made before it joined, not yet uploaded): upload, then revoke.
+    if (result.rows.length === 0 && this.#options.local.get(id) !== undefined) {
+      await this.#write(() => this.resync());
+      result = await revoke();
+    }
     this.#options.local.upsertRows(result.rows);
     const row = result.rows[0];
     return row === undefined ? undefined : viewOf(row);

@@ -71,6 +71,16 @@ describe("API keys on PostgreSQL", () => {
     await waitFor(() => two.store.keys.verify(early.key).status === "valid", "the early key on node 2", 2000);
     expect(two.store.keys.verify(revokedEarly.key).status).toBe("revoked");
     expect(one.store.keys.list().map((view) => view.name)).toEqual(["early", "revoked-early"]);
+
+    // Made on node 1's database while it runs (`rawrxd keys create` without --store), revoked
+    // through the shared store before any resync uploaded it: uploaded, then revoked everywhere.
+    const sideways = new ApiKeyStore(one.database).create({ name: "sideways", role: "user" });
+    expect((await one.store.keys.revoke(sideways.view.id))?.revokedAtMs).toBeDefined();
+    await waitFor(
+      () => two.store.keys.verify(sideways.key).status === "revoked",
+      "sideways revoked on node 2",
+      1000,
+    );
   });
 
   it("PostgreSQL down: keys are still checked from the local copy, changes are refused with 503, and revocations arrive after it is back", async () => {
