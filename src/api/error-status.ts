@@ -35,6 +35,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "shutting-down": 503,
   // Fail-closed: nothing runs unrecorded; an operator must fix the audit folder first.
   "audit-unavailable": 503,
+  // The shared PostgreSQL store (--store) is unreachable: key changes wait for it.
+  "store-unavailable": 503,
   cancelled: 499,
   // The file under that name cannot be served (a broken or hostile GGUF, a FIFO, a directory):
   // the request named it, so a client error the client can act on, not a server fault (#15).

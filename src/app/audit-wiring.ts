@@ -22,6 +22,7 @@ import {
   type AuditSigningKey,
   type OpenSegmentFile,
 } from "../ops/index.js";
+import { redactStoreUrl } from "../store/index.js";
 import { RequestAuditGate } from "./audit-gate.js";
 import { startRetentionPurge } from "./audit-retention.js";
 import { subscribeAuditRecords } from "./audit-subscriptions.js";
@@ -200,5 +201,7 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
     ...config,
     // Each --api-keys key is the admin key `config-N`: its id is enough, the text never leaves.
     apiKeys: { count: config.apiKeys.length, ids: config.apiKeys.map((_, index) => `config-${index + 1}`) },
+    // The shared store's URL without its password.
+    store: config.store === "" ? "" : redactStoreUrl(config.store),
   };
 }

@@ -11,6 +11,7 @@ import {
   parseEnum,
   parseInteger,
   parseList,
+  parseStoreUrl,
   parseString,
   type Parser,
 } from "./parsers.js";
@@ -94,6 +95,8 @@ export interface Config {
   noAudit: boolean;
   /** A second folder that receives a copy of every signed audit checkpoint; "" = none. */
   auditWitness: string;
+  /** The shared PostgreSQL (postgres://…) of a cluster; "" = SQLite only (docs/decisions/0038). */
+  store: string;
   /** Audit retention and fail-closed default: standard (365 days) or hipaa (6 years, fail-closed). */
   auditProfile: "standard" | "hipaa";
   /** Refuse inference (503) while the audit log cannot be written; on by default in the hipaa profile. */
@@ -607,6 +610,15 @@ export const settings: SettingsTable = {
     parse: parseString,
     description:
       "Folder (best on another disk or host mount) that receives a copy of every signed audit checkpoint, so a rewrite of the whole audit folder is caught: rawrxd audit verify --witness DIR. A witness write failure degrades health, never stops serving.",
+  },
+  store: {
+    env: "RAWRXD_STORE",
+    flag: "--store",
+    defaultValue: () => "",
+    defaultText: "none (SQLite only)",
+    parse: parseStoreUrl,
+    description:
+      "Shared state on PostgreSQL (postgres://user:password@host:port/database): the authority for API keys (each node keeps a synchronous local copy) and where every node ships its request log, metric rollups and SLA records. Unreachable, nodes go on serving from their local state.",
   },
   auditProfile: {
     env: "RAWRXD_AUDIT_PROFILE",
