@@ -14,6 +14,7 @@ import {
   AuditInbox,
   AuditLockedError,
   AuditLog,
+  PostgresWitness,
   auditPaths,
   createAuditRoutes,
   loadOrCreateSigningKey,
@@ -21,6 +22,8 @@ import {
   type AuditHealth,
   type AuditSigningKey,
   type OpenSegmentFile,
+  type PostgresWitnessStatus,
+  witnessUrlForDisplay,
 } from "../ops/index.js";
 import { RequestAuditGate } from "./audit-gate.js";
 import { startRetentionPurge } from "./audit-retention.js";
@@ -35,7 +38,7 @@ export interface Reader {
 export interface AuditService {
   /** The API's gate: inference records on disk before the response ends; fail-closed refusals. */
   gate: AuditGate;
-  /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
+  /** The admin routes (/v1/audit, /v1/audit/verify, /v1/audit/status); each read leaves a `data` record naming its reader. */
   routes(readerOf: (context: Context) => Reader): Hono;
   /** A `data` record for a read elsewhere (metrics export): who read what. */
   recordRead(read: {
@@ -78,8 +81,23 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const isFailClosed = isAuditFailClosed(config);
   // Bound once the log is open: health changes after that are recorded where they can be.
   let onHealthChange: (health: AuditHealth) => void = () => undefined;
+  let onWitnessChange: (status: PostgresWitnessStatus) => void = () => undefined;
+  let witness: PostgresWitness | undefined;
   try {
     signingKey = await loadOrCreateSigningKey(paths.privateKey);
+    // The cluster's witness (issue #18): every checkpoint also goes to PostgreSQL, queued.
+    const postgresWitness =
+      config.auditWitnessUrl === ""
+        ? undefined
+        : new PostgresWitness({
+            url: config.auditWitnessUrl,
+            nodeId: hostname(),
+            publicKey: signingKey.publicKey,
+            auditDirectory: paths.directory,
+            time: options.time,
+            onStateChange: (status) => onWitnessChange(status),
+          });
+    witness = postgresWitness;
     log = await AuditLog.open({
       directory: paths.directory,
       signingKey,
@@ -90,6 +108,9 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       waitForCliMs: 5000,
       ...(options.openSegmentFile === undefined ? {} : { openSegmentFile: options.openSegmentFile }),
       onHealthChange: (health) => onHealthChange(health),
+      ...(postgresWitness === undefined
+        ? {}
+        : { onCheckpoint: (checkpoint, segment) => postgresWitness.submit(checkpoint, segment) }),
     });
   } catch (error) {
     if (error instanceof AuditLockedError)
@@ -145,6 +166,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       });
     }
   };
+  onWitnessChange = witnessReporter({ logger, append, url: config.auditWitnessUrl });
   const gate = new RequestAuditGate({ log, isFailClosed, recordsContent: config.auditContent, logger });
   const unsubscribe = [
     ...subscribeAuditRecords(events, append),
@@ -172,6 +194,15 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
         publicKey: signingKey.publicKey,
         ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
         time: options.time,
+        status: () => ({
+          node: hostname(),
+          health: log.health,
+          head: log.head,
+          witness: {
+            folder: config.auditWitness !== "",
+            postgres: witness?.status() ?? null,
+          },
+        }),
         onRead: ({ action, context, details }) => {
           const reader = readerOf(context);
           append({
@@ -190,6 +221,8 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
         await purger.stop();
         append({ type: "system", action: "stop", details: { reason } });
         await log.close();
+        // One last try for what is queued (the stop's checkpoint); the rest stays local.
+        await witness?.close();
       })()),
   };
 }
@@ -200,5 +233,49 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
     ...config,
     // Each --api-keys key is the admin key `config-N`: its id is enough, the text never leaves.
     apiKeys: { count: config.apiKeys.length, ids: config.apiKeys.map((_, index) => `config-${index + 1}`) },
+    auditWitnessUrl: config.auditWitnessUrl === "" ? "" : witnessUrlForDisplay(config.auditWitnessUrl),
+  };
+}
+
+/** Logs each change of the PostgreSQL witness and records it (never the URL's password). */
+function witnessReporter(options: {
+  logger: Logger;
+  append: (entry: AuditEntry) => void;
+  url: string;
+}): (status: PostgresWitnessStatus) => void {
+  const { logger, append } = options;
+  let wasFailing = false;
+  return (status) => {
+    const fields = {
+      witness: witnessUrlForDisplay(options.url),
+      pending: status.pending,
+      reason: status.lastError,
+    };
+    if (status.state === "writing") return;
+    if (status.state === "retrying" && !wasFailing) {
+      wasFailing = true;
+      logger.error(
+        "Audit checkpoints cannot reach the PostgreSQL witness; queued and retried, serving goes on",
+        fields,
+      );
+      append({ type: "system", action: "audit-witness-unreachable", level: "warning", details: fields });
+    } else if (status.state === "idle" && wasFailing) {
+      wasFailing = false;
+      logger.info("Audit checkpoints reach the PostgreSQL witness again; the queue is written", fields);
+      append({
+        type: "system",
+        action: "audit-witness-restored",
+        details: { ...fields, written: status.written },
+      });
+    } else if (status.state === "refused") {
+      logger.error(
+        "CRITICAL: the PostgreSQL audit witness refuses this node; checkpoints stay local until an operator fixes it",
+        {
+          ...fields,
+          severity: "critical",
+        },
+      );
+      append({ type: "system", action: "audit-witness-refused", level: "error", details: fields });
+    }
   };
 }

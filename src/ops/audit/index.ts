@@ -28,6 +28,7 @@ export { verifyAuditLog, type VerifyAuditLogOptions } from "./verify-audit-log.j
 export {
   PostgresWitness,
   readPostgresWitness,
+  witnessUrlForDisplay,
   type PostgresWitnessOptions,
   type PostgresWitnessState,
   type PostgresWitnessStatus,

@@ -232,3 +232,14 @@ export async function readPostgresWitness(
     await connection.end().catch(() => undefined);
   }
 }
+
+/** The URL without its password, for messages and the settings record. */
+export function witnessUrlForDisplay(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(an invalid URL)";
+  }
+}
