@@ -16,6 +16,7 @@ import {
   AuditLog,
   PostgresWitness,
   auditPaths,
+  checkpointBacklog,
   createAuditRoutes,
   loadOrCreateSigningKey,
   type AuditEntry,
@@ -95,6 +96,8 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
             publicKey: signingKey.publicKey,
             auditDirectory: paths.directory,
             time: options.time,
+            backlog: (afterSeq) =>
+              checkpointBacklog(paths.directory, { publicKey: signingKey.publicKey, afterSeq }),
             onStateChange: (status) => onWitnessChange(status),
           });
     witness = postgresWitness;

@@ -11,6 +11,7 @@ import { FakeTime } from "../../src/core/index.js";
 import {
   AuditLog,
   PostgresWitness,
+  checkpointBacklog,
   generateSigningKey,
   publicKeyPem,
   type AuditSigningKey,
@@ -25,7 +26,7 @@ export interface AuditNode {
   key: AuditSigningKey;
   log: AuditLog;
   witness: PostgresWitness;
-  /** Appends `count` inference records (each on disk when it resolves). */
+  /** Appends `count` inference records; resolves once they and any checkpoint they caused are stored. */
   write(count: number): Promise<void>;
   close(): Promise<void>;
 }
@@ -34,12 +35,12 @@ export const clusterStartMs = Date.UTC(2026, 11, 1, 12, 0, 0);
 
 export async function startAuditNode(
   nodeId: string,
-  options: { url: string; time: FakeTime; root: string },
+  options: { url: string; time: FakeTime; root: string; key?: AuditSigningKey },
 ): Promise<AuditNode> {
   const home = join(options.root, nodeId);
   const directory = join(home, "audit");
   mkdirSync(join(home, "audit-key"), { recursive: true });
-  const key = generateSigningKey();
+  const key = options.key ?? generateSigningKey();
   writeFileSync(join(home, "audit-key", "ed25519.pem.pub"), publicKeyPem(key.publicKey));
   const witness = new PostgresWitness({
     url: options.url,
@@ -47,6 +48,7 @@ export async function startAuditNode(
     publicKey: key.publicKey,
     auditDirectory: directory,
     time: options.time,
+    backlog: (afterSeq) => checkpointBacklog(directory, { publicKey: key.publicKey, afterSeq }),
     retry: { initialMs: 1000, maxMs: 4000 },
   });
   const log = await AuditLog.open({
@@ -79,6 +81,7 @@ export async function startAuditNode(
           details: { promptTokens: written, outputTokens: 2 * written },
         });
       }
+      await log.flush();
     },
     close: async () => {
       await log.close();

@@ -7,7 +7,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readPostgresWitness, verifyAuditCluster } from "../../src/ops/index.js";
 import { PostgresTestServer } from "../support/postgres-server.js";
-import { drainWitnesses, startAuditNodes } from "./audit-nodes.testing.js";
+import { drainWitnesses, startAuditNode, startAuditNodes } from "./audit-nodes.testing.js";
 
 let postgres: PostgresTestServer;
 
@@ -70,6 +70,34 @@ describe("audit witness during a PostgreSQL outage", () => {
       const report = await verifyAuditCluster({ witness: await readPostgresWitness(url) });
       expect(report.intact).toBe(true);
       expect(report.nodes.map((node) => node.report?.witnessCheckpointsVerified)).toEqual([5, 5, 5]);
+    } finally {
+      await started.dispose();
+    }
+  });
+
+  it("checkpoints still queued when a node stops are written from its folder after it starts again", async () => {
+    const url = postgres.createDatabase("restart");
+    const started = await startAuditNodes(url, 1);
+    const { time, root } = started;
+    const node = started.nodes[0]!;
+    try {
+      await node.write(3);
+      await drainWitnesses([node], time);
+      await postgres.stop();
+      await node.write(9);
+      await node.close();
+      // The stop's last try failed too: 6, 11 and 12 are only in the node's checkpoints.jsonl.
+      expect(node.witness.status()).toMatchObject({ state: "closed", pending: 3, lastWrittenSeq: 1 });
+      await postgres.restart();
+      const again = await startAuditNode(node.nodeId, { url, time, root, key: node.key });
+      started.nodes.push(again);
+      await again.write(1);
+      await drainWitnesses([again], time);
+      expect(again.witness.status()).toMatchObject({ written: 4, lastWrittenSeq: 13 });
+      const report = await verifyAuditCluster({ witness: await readPostgresWitness(url) });
+      expect(report.intact).toBe(true);
+      expect(report.nodes[0]).toMatchObject({ nodeId: "node-1", witnessed: 5 });
+      expect(report.nodes[0]!.findings).toEqual([]);
     } finally {
       await started.dispose();
     }

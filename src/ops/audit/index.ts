@@ -35,6 +35,7 @@ export {
   type WitnessConnection,
 } from "./postgres-witness.js";
 export { retryDelayMs, type RetryPolicy } from "./witness-retry.js";
+export { checkpointBacklog, type WitnessItem } from "./witness-backlog.js";
 export {
   WitnessConflictError,
   WitnessKeyError,

@@ -9,6 +9,7 @@ import type { KeyObject } from "node:crypto";
 import pg from "pg";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
 import type { Checkpoint } from "./checkpoints.js";
+import type { WitnessItem } from "./witness-backlog.js";
 import { retryDelayMs, type RetryPolicy } from "./witness-retry.js";
 import {
   WitnessConflictError,
@@ -17,6 +18,7 @@ import {
   migrateWitnessTables,
   readWitness,
   registerNodeKey,
+  witnessedSeq,
   type Queryable,
 } from "./witness-table.js";
 
@@ -36,6 +38,12 @@ export interface PostgresWitnessOptions {
   retry?: Partial<RetryPolicy>;
   /** Opens a connection; default a pg.Client on `url` (5 s connect timeout). */
   connect?: (url: string) => Promise<WitnessConnection>;
+  /**
+   * On each (re)connect: the node's signed checkpoints after `afterSeq`, the newest seq the
+   * table holds for it (checkpointBacklog on the audit folder), written before the queue. This
+   * covers a restart while PostgreSQL was down and a witness turned on for an existing log.
+   */
+  backlog?: (afterSeq: number) => Promise<WitnessItem[]>;
   /** Called on each change of state (the wiring logs it and records it); synchronous. */
   onStateChange?: (status: PostgresWitnessStatus) => void;
 }
@@ -56,10 +64,7 @@ export interface PostgresWitnessStatus {
   failures: number;
 }
 
-interface Queued {
-  checkpoint: Checkpoint;
-  segment: string;
-}
+type Queued = WitnessItem;
 
 export class PostgresWitness {
   readonly #options: PostgresWitnessOptions;
@@ -85,6 +90,9 @@ export class PostgresWitness {
   /** Queues a checkpoint (what AuditLog's `onCheckpoint` calls) and starts writing it. */
   submit(checkpoint: Checkpoint, segment: string): void {
     if (this.#state === "closed") return;
+    // Already taken from the backlog (read while this checkpoint was being stored)?
+    if ((this.#lastWrittenSeq ?? 0) >= checkpoint.seq) return;
+    if (this.#queue.some((item) => item.checkpoint.seq === checkpoint.seq)) return;
     this.#queue.push({ checkpoint, segment });
     this.#kick();
   }
@@ -162,12 +170,25 @@ export class PostgresWitness {
           ? {}
           : { auditDirectory: this.#options.auditDirectory }),
       });
+      if (this.#options.backlog !== undefined)
+        this.#enqueueBacklog(
+          await this.#options.backlog(await witnessedSeq(connection, this.#options.nodeId)),
+        );
     } catch (error) {
       await connection.end().catch(() => undefined);
       throw error;
     }
     this.#connection = connection;
     return connection;
+  }
+
+  /** Adds the backlog's checkpoints not queued yet; the queue stays in seq order. */
+  #enqueueBacklog(items: readonly WitnessItem[]): void {
+    const queued = new Set(this.#queue.map((item) => item.checkpoint.seq));
+    const missing = items.filter((item) => !queued.has(item.checkpoint.seq));
+    if (missing.length === 0) return;
+    this.#queue.push(...missing);
+    this.#queue.sort((a, b) => a.checkpoint.seq - b.checkpoint.seq);
   }
 
   async #failed(error: unknown): Promise<void> {

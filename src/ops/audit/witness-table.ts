@@ -138,6 +138,15 @@ export async function insertCheckpoint(
   );
 }
 
+/** The newest seq witnessed for `nodeId`; 0 when none. */
+export async function witnessedSeq(client: Queryable, nodeId: string): Promise<number> {
+  const { rows } = await client.query<{ seq: string | null }>(
+    `select max(seq) as seq from ${witnessCheckpointsTable} where node_id = $1`,
+    [nodeId],
+  );
+  return Number(rows[0]?.seq ?? 0);
+}
+
 export interface WitnessedNode {
   nodeId: string;
   keyId: string;
