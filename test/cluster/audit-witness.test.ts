@@ -16,7 +16,7 @@ import {
   type ClusterVerifyReport,
 } from "../../src/ops/index.js";
 import { PostgresTestServer } from "../support/postgres-server.js";
-import { drainWitnesses, startAuditNodes, type AuditNode } from "./audit-nodes.testing.js";
+import { drainWitnesses, startAuditNode, startAuditNodes, type AuditNode } from "./audit-nodes.testing.js";
 
 let postgres: PostgresTestServer;
 let databases = 0;
@@ -206,5 +206,21 @@ describe("audit verify across a cluster (PostgreSQL witness)", () => {
     await impostor.close();
     expect((await verify(url)).intact).toBe(true);
     expect(nodes[0]!.witness.status().state).toBe("idle");
+  });
+
+  it("once the tables exist a node needs only INSERT and SELECT", async () => {
+    const { url, time, root } = await cluster(2);
+    await query(url, "create role audit_writer login");
+    await query(url, "grant select, insert on rawrxd_audit_nodes, rawrxd_audit_checkpoints to audit_writer");
+    const limited = url.replace("postgres://rawrxd@", "postgres://audit_writer@");
+    const node4 = await startAuditNode("node-4", { url: limited, time, root });
+    cleanups.push(() => node4.close());
+    await node4.write(3);
+    await node4.log.checkpoint();
+    await drainWitnesses([node4], time);
+    expect(node4.witness.status()).toMatchObject({ state: "idle", written: 2, lastError: null });
+    const report = await verify(url);
+    expect(report.intact).toBe(true);
+    expect(report.nodes.map((node) => node.nodeId)).toEqual(["node-1", "node-2", "node-3", "node-4"]);
   });
 });

@@ -53,12 +53,19 @@ create trigger rawrxd_audit_checkpoints_insert_only before update or delete on $
   for each row execute function rawrxd_audit_insert_only();
 `;
 
-/** Creates the tables when missing (safe to run from every node at every start). */
+/**
+ * Creates the tables and triggers when missing (safe from every node at every start). Once they
+ * exist nothing is altered, so a node's role then needs only INSERT and SELECT.
+ */
 export async function migrateWitnessTables(client: Queryable): Promise<void> {
   await client.query("begin");
   try {
     await client.query("select pg_advisory_xact_lock($1)", [migrationLock]);
-    await client.query(migration);
+    const { rows } = await client.query<{ triggers: string }>(
+      `select count(*) as triggers from pg_trigger
+       where tgname in ('rawrxd_audit_nodes_insert_only', 'rawrxd_audit_checkpoints_insert_only')`,
+    );
+    if (Number(rows[0]?.triggers ?? 0) < 2) await client.query(migration);
     await client.query("commit");
   } catch (error) {
     await client.query("rollback").catch(() => undefined);
