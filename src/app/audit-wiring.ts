@@ -14,18 +14,18 @@ import {
   AuditInbox,
   AuditLockedError,
   AuditLog,
-  PostgresWitness,
   auditPaths,
-  checkpointBacklog,
   createAuditRoutes,
   loadOrCreateSigningKey,
   type AuditEntry,
   type AuditHealth,
   type AuditSigningKey,
   type OpenSegmentFile,
+  type PostgresWitness,
   type PostgresWitnessStatus,
   witnessUrlForDisplay,
 } from "../ops/index.js";
+import { createPostgresWitness, witnessReporter } from "./audit-witness-wiring.js";
 import { RequestAuditGate } from "./audit-gate.js";
 import { startRetentionPurge } from "./audit-retention.js";
 import { subscribeAuditRecords } from "./audit-subscriptions.js";
@@ -87,19 +87,14 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   try {
     signingKey = await loadOrCreateSigningKey(paths.privateKey);
     // The cluster's witness (issue #18): every checkpoint also goes to PostgreSQL, queued.
-    const postgresWitness =
-      config.auditWitnessUrl === ""
-        ? undefined
-        : new PostgresWitness({
-            url: config.auditWitnessUrl,
-            nodeId: hostname(),
-            publicKey: signingKey.publicKey,
-            auditDirectory: paths.directory,
-            time: options.time,
-            backlog: (afterSeq) =>
-              checkpointBacklog(paths.directory, { publicKey: signingKey.publicKey, afterSeq }),
-            onStateChange: (status) => onWitnessChange(status),
-          });
+    const postgresWitness = createPostgresWitness({
+      config,
+      nodeId: hostname(),
+      directory: paths.directory,
+      signingKey,
+      time: options.time,
+      onStateChange: (status) => onWitnessChange(status),
+    });
     witness = postgresWitness;
     log = await AuditLog.open({
       directory: paths.directory,
@@ -237,48 +232,5 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
     // Each --api-keys key is the admin key `config-N`: its id is enough, the text never leaves.
     apiKeys: { count: config.apiKeys.length, ids: config.apiKeys.map((_, index) => `config-${index + 1}`) },
     auditWitnessUrl: config.auditWitnessUrl === "" ? "" : witnessUrlForDisplay(config.auditWitnessUrl),
-  };
-}
-
-/** Logs each change of the PostgreSQL witness and records it (never the URL's password). */
-function witnessReporter(options: {
-  logger: Logger;
-  append: (entry: AuditEntry) => void;
-  url: string;
-}): (status: PostgresWitnessStatus) => void {
-  const { logger, append } = options;
-  let wasFailing = false;
-  return (status) => {
-    const fields = {
-      witness: witnessUrlForDisplay(options.url),
-      pending: status.pending,
-      reason: status.lastError,
-    };
-    if (status.state === "writing") return;
-    if (status.state === "retrying" && !wasFailing) {
-      wasFailing = true;
-      logger.error(
-        "Audit checkpoints cannot reach the PostgreSQL witness; queued and retried, serving goes on",
-        fields,
-      );
-      append({ type: "system", action: "audit-witness-unreachable", level: "warning", details: fields });
-    } else if (status.state === "idle" && wasFailing) {
-      wasFailing = false;
-      logger.info("Audit checkpoints reach the PostgreSQL witness again; the queue is written", fields);
-      append({
-        type: "system",
-        action: "audit-witness-restored",
-        details: { ...fields, written: status.written },
-      });
-    } else if (status.state === "refused") {
-      logger.error(
-        "CRITICAL: the PostgreSQL audit witness refuses this node; checkpoints stay local until an operator fixes it",
-        {
-          ...fields,
-          severity: "critical",
-        },
-      );
-      append({ type: "system", action: "audit-witness-refused", level: "error", details: fields });
-    }
   };
 }
