@@ -27,13 +27,11 @@ export {
 export { verifyAuditLog, type VerifyAuditLogOptions } from "./verify-audit-log.js";
 export {
   PostgresWitness,
-  readPostgresWitness,
-  witnessUrlForDisplay,
   type PostgresWitnessOptions,
   type PostgresWitnessState,
   type PostgresWitnessStatus,
-  type WitnessConnection,
 } from "./postgres-witness.js";
+export { readPostgresWitness, witnessUrlForDisplay, type WitnessConnection } from "./postgres-connection.js";
 export { retryDelayMs, type RetryPolicy } from "./witness-retry.js";
 export { checkpointBacklog, type WitnessItem } from "./witness-backlog.js";
 export {

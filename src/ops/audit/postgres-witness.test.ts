@@ -5,7 +5,8 @@
 import { describe, expect, it } from "vitest";
 import { FakeTime } from "../../core/index.js";
 import type { Checkpoint } from "./checkpoints.js";
-import { PostgresWitness, witnessUrlForDisplay, type WitnessConnection } from "./postgres-witness.js";
+import { witnessUrlForDisplay, type WitnessConnection } from "./postgres-connection.js";
+import { PostgresWitness } from "./postgres-witness.js";
 import { generateSigningKey, publicKeyId } from "./signing-key.js";
 import { retryDelayMs } from "./witness-retry.js";
 

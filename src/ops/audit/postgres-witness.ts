@@ -6,9 +6,9 @@
  * first. A node id registered with another key stops the witness (`refused`) until restart.
  */
 import type { KeyObject } from "node:crypto";
-import pg from "pg";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
 import type { Checkpoint } from "./checkpoints.js";
+import { connectPg, type WitnessConnection } from "./postgres-connection.js";
 import type { WitnessItem } from "./witness-backlog.js";
 import { retryDelayMs, type RetryPolicy } from "./witness-retry.js";
 import {
@@ -16,16 +16,9 @@ import {
   WitnessKeyError,
   insertCheckpoint,
   migrateWitnessTables,
-  readWitness,
   registerNodeKey,
   witnessedSeq,
-  type Queryable,
 } from "./witness-table.js";
-
-/** A connection the witness opens, uses and ends; tests and the default use pg.Client. */
-export interface WitnessConnection extends Queryable {
-  end(): Promise<void>;
-}
 
 export interface PostgresWitnessOptions {
   /** postgres://user[:password]@host:port/database — never logged or shown (it may hold a password). */
@@ -224,14 +217,6 @@ export class PostgresWitness {
   }
 }
 
-async function connectPg(url: string): Promise<WitnessConnection> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  // A dropped connection surfaces on the next query; without a listener it would crash the process.
-  client.on("error", () => undefined);
-  await client.connect();
-  return client;
-}
-
 /** The error's message without anything that could carry the URL (pg never puts it in messages). */
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -239,28 +224,4 @@ function describe(error: unknown): string {
     return code === undefined || error.message.includes(code) ? error.message : `${error.message} (${code})`;
   }
   return String(error);
-}
-
-/** Reads every node and witnessed checkpoint from the witness tables at `url` (for verify --cluster). */
-export async function readPostgresWitness(
-  url: string,
-  connect: (url: string) => Promise<WitnessConnection> = connectPg,
-): Promise<Awaited<ReturnType<typeof readWitness>>> {
-  const connection = await connect(url);
-  try {
-    return await readWitness(connection);
-  } finally {
-    await connection.end().catch(() => undefined);
-  }
-}
-
-/** The URL without its password, for messages and the settings record. */
-export function witnessUrlForDisplay(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(an invalid URL)";
-  }
 }
