@@ -4,13 +4,16 @@
  * chain against them. Tampering with a node's log, forging a row or reusing a node id with
  * another key is caught and named; a PostgreSQL outage delays the witness, never the records.
  */
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { sign } from "node:crypto";
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   PostgresWitness,
+  canonicalJson,
   generateSigningKey,
+  publicKeyPem,
   readPostgresWitness,
   verifyAuditCluster,
   type ClusterVerifyReport,
@@ -155,12 +158,19 @@ describe("audit verify across a cluster (PostgreSQL witness)", () => {
     const honest = (
       await query(url, "select * from rawrxd_audit_checkpoints where node_id = 'node-3' and seq = 12")
     ).rows[0] as Record<string, unknown>;
-    await query(
-      url,
-      `insert into rawrxd_audit_checkpoints (node_id, seq, segment, head, signed_at, key_id, signature)
-       values ('node-3', 13, $1, $2, $3, $4, $5)`,
-      [honest["segment"], "ab".repeat(32), honest["signed_at"], mallory.keyId, "AAAA"],
-    );
+    // Seq 13 properly signed, but by Mallory's key; seq 14 names node 3's key with a bad signature.
+    const body = {
+      seq: 13,
+      head: "ab".repeat(32),
+      time: honest["signed_at"],
+      node: "node-3",
+      keyId: mallory.keyId,
+    };
+    const signed = sign(null, Buffer.from(canonicalJson(body)), mallory.privateKey).toString("base64");
+    const insert = `insert into rawrxd_audit_checkpoints (node_id, seq, segment, head, signed_at, key_id, signature)
+       values ('node-3', $1, $2, $3, $4, $5, $6)`;
+    await query(url, insert, [13, honest["segment"], body.head, body.time, mallory.keyId, signed]);
+    await query(url, insert, [14, honest["segment"], body.head, body.time, honest["key_id"], signed]);
     await expect(
       query(url, "update rawrxd_audit_checkpoints set head = 'x' where node_id = 'node-1'"),
     ).rejects.toThrow(/insert-only/);
@@ -171,7 +181,9 @@ describe("audit verify across a cluster (PostgreSQL witness)", () => {
     expect(report.intact).toBe(false);
     expect(errorsOf(report, "node-3").map((finding) => [finding.kind, finding.seq])).toEqual([
       ["forged-checkpoint", 13],
+      ["forged-checkpoint", 14],
     ]);
+    expect(errorsOf(report, "node-3")[0]!.message).toContain(`(it names key ${mallory.keyId})`);
     expect(errorsOf(report, "node-1")).toEqual([]);
     expect(nodes).toHaveLength(3);
   });
@@ -222,5 +234,29 @@ describe("audit verify across a cluster (PostgreSQL witness)", () => {
     const report = await verify(url);
     expect(report.intact).toBe(true);
     expect(report.nodes.map((node) => node.nodeId)).toEqual(["node-1", "node-2", "node-3", "node-4"]);
+  });
+
+  it("a node's folder gone, or its key swapped beside it, is named", async () => {
+    const { url, nodes } = await cluster(3);
+    const [node1, node2, node3] = nodes as [AuditNode, AuditNode, AuditNode];
+    await node3.close();
+    rmSync(node3.home, { recursive: true, force: true });
+    await node2.close();
+    writeFileSync(
+      join(node2.home, "audit-key", "ed25519.pem.pub"),
+      publicKeyPem(generateSigningKey().publicKey),
+    );
+    const report = await verify(url, [node1.home, node2.home]);
+    expect(report.intact).toBe(false);
+    expect(errorsOf(report, "node-1")).toEqual([]);
+    expect(errorsOf(report, "node-2").map((finding) => finding.kind)).toEqual(["key-mismatch"]);
+    expect(errorsOf(report, "node-3")).toEqual([
+      expect.objectContaining({
+        kind: "missing-node",
+        message: expect.stringMatching(
+          /node "node-3" has 2 checkpoint\(s\) witnessed in PostgreSQL but no audit folder was given/,
+        ),
+      }),
+    ]);
   });
 });
