@@ -11,7 +11,14 @@ export interface WitnessConnection extends Queryable {
 }
 
 export async function connectPg(url: string): Promise<WitnessConnection> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  // Bounded waits: a PostgreSQL that stops answering (a partition, not a refusal) fails the
+  // attempt, and the witness retries, instead of holding its queue forever.
+  const client = new pg.Client({
+    connectionString: url,
+    connectionTimeoutMillis: 5000,
+    query_timeout: 10_000,
+    keepAlive: true,
+  });
   // A dropped connection surfaces on the next query; without a listener it would crash the process.
   client.on("error", () => undefined);
   await client.connect();

@@ -14,7 +14,7 @@ const key = generateSigningKey();
 
 /** A database that keeps inserted checkpoint seqs and refuses connections while `down`. */
 function standIn(registeredKeyId = key.keyId) {
-  const state = { down: false, connects: 0, seqs: [] as number[], ended: 0 };
+  const state = { down: false, hang: false, connects: 0, seqs: [] as number[], ended: 0 };
   const connect = (): Promise<WitnessConnection> => {
     state.connects += 1;
     if (state.down)
@@ -24,6 +24,7 @@ function standIn(registeredKeyId = key.keyId) {
     return Promise.resolve({
       query: (text: string, values?: unknown[]) => {
         if (state.down) return Promise.reject(new Error("Connection terminated unexpectedly"));
+        if (state.hang) return new Promise<never>(() => undefined);
         if (text.startsWith("select key_id"))
           return Promise.resolve({ rows: [{ key_id: registeredKeyId }], rowCount: 1 });
         if (text.startsWith("insert into rawrxd_audit_checkpoints")) {
@@ -185,5 +186,23 @@ describe("PostgresWitness", () => {
       "postgres://rawrxd:***@db:5432/rawrxd",
     );
     expect(witnessUrlForDisplay("postgres://rawrxd@db/rawrxd")).toBe("postgres://rawrxd@db/rawrxd");
+  });
+
+  it("close waits at most its timeout for a PostgreSQL that stopped answering", async () => {
+    const time = new FakeTime();
+    const { state, connect } = standIn();
+    const witness = witnessOn(time, connect);
+    witness.submit(checkpoint(1), "s");
+    await witness.settled();
+    state.hang = true;
+    witness.submit(checkpoint(6), "s");
+    let isClosed = false;
+    const closing = witness.close(3000).then(() => (isClosed = true));
+    await time.advanceAsync(2999);
+    expect(isClosed).toBe(false);
+    await time.advanceAsync(1);
+    await closing;
+    expect(witness.status()).toMatchObject({ state: "closed", pending: 1, lastWrittenSeq: 1 });
+    expect(state.ended).toBe(1);
   });
 });

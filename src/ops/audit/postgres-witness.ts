@@ -107,19 +107,26 @@ export class PostgresWitness {
   }
 
   /**
-   * Tries once more to write what is queued (a stop's last checkpoint), then ends the
-   * connection. Checkpoints still queued stay only in the node's checkpoints.jsonl.
+   * Tries once more to write what is queued (a stop's last checkpoint) for at most
+   * `timeoutMs`, then ends the connection. Checkpoints still queued stay only in the node's
+   * checkpoints.jsonl (the next start's backlog writes them).
    */
-  async close(): Promise<void> {
+  async close(timeoutMs = 3000): Promise<void> {
     if (this.#state === "closed") return;
     this.#isClosing = true;
     this.#retryTimer?.cancel();
     this.#retryTimer = undefined;
-    await this.settled();
-    if (this.#queue.length > 0 && this.#state !== "refused") {
-      this.#draining = this.#drain().finally(() => (this.#draining = undefined));
+    const lastTry = (async () => {
       await this.settled();
-    }
+      if (this.#queue.length > 0 && this.#state !== "refused") {
+        this.#draining = this.#drain().finally(() => (this.#draining = undefined));
+        await this.settled();
+      }
+    })();
+    // A stop never waits long on PostgreSQL: ending the connection fails a query still hanging.
+    const abort = new AbortController();
+    await Promise.race([lastTry, this.#time.sleep(timeoutMs, abort.signal).catch(() => undefined)]);
+    abort.abort();
     this.#setState("closed");
     await this.#dropConnection();
   }
@@ -155,6 +162,7 @@ export class PostgresWitness {
     const connect = this.#options.connect ?? connectPg;
     const connection = await connect(this.#options.url);
     try {
+      if (this.#state === "closed") throw new Error("the witness was closed while connecting");
       await migrateWitnessTables(connection);
       await registerNodeKey(connection, {
         nodeId: this.#options.nodeId,
@@ -211,6 +219,7 @@ export class PostgresWitness {
   }
 
   #setState(state: PostgresWitnessState): void {
+    if (this.#state === "closed") return;
     const changed = state !== this.#state;
     this.#state = state;
     if (changed) this.#options.onStateChange?.(this.status());
