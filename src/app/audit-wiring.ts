@@ -65,6 +65,8 @@ export interface AuditWiringOptions {
   version: string;
   /** How segment files are opened; tests inject failing writers. Default node:fs. */
   openSegmentFile?: OpenSegmentFile | undefined;
+  /** Names this node in records, checkpoints and the PostgreSQL witness (the cluster's node id). Default the host name. */
+  nodeId?: string | undefined;
 }
 
 /** Fail-closed by flag, or by the hipaa profile. */
@@ -77,6 +79,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const { config, events, logger } = options;
   if (config.noAudit) return undefined;
   const paths = auditPaths(config.home, (options.env ?? process.env)["RAWRXD_AUDIT_KEY_FILE"]);
+  const nodeId = options.nodeId ?? hostname();
   let log: AuditLog;
   let signingKey: AuditSigningKey;
   const isFailClosed = isAuditFailClosed(config);
@@ -89,7 +92,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     // The cluster's witness (issue #18): every checkpoint also goes to PostgreSQL, queued.
     const postgresWitness = createPostgresWitness({
       config,
-      nodeId: hostname(),
+      nodeId,
       directory: paths.directory,
       signingKey,
       time: options.time,
@@ -99,7 +102,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
     log = await AuditLog.open({
       directory: paths.directory,
       signingKey,
-      nodeId: hostname(),
+      nodeId,
       time: options.time,
       ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
       // A `rawrxd keys` or `rawrxd audit` run holds the log for one record.
@@ -193,7 +196,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
         ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
         time: options.time,
         status: () => ({
-          node: hostname(),
+          node: nodeId,
           health: log.health,
           head: log.head,
           witness: {
