@@ -150,10 +150,13 @@ async function verify(
   const range = report.firstSeq === null ? "no records" : `seq ${report.firstSeq}..${report.lastSeq}`;
   const witness =
     values["witness"] === undefined ? "" : `, ${report.witnessCheckpointsVerified} witness checkpoints`;
-  io.stdout.write(
-    `${report.intact ? "INTACT" : "NOT INTACT"}: ${report.records} records (${range}), ${report.checkpointsVerified} signed checkpoints verified${witness}\n`,
-  );
-  for (const finding of report.findings) io.stdout.write(formatFinding(finding) + "\n");
+  if (values["json"] === true) io.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  else {
+    io.stdout.write(
+      `${report.intact ? "INTACT" : "NOT INTACT"}: ${report.records} records (${range}), ${report.checkpointsVerified} signed checkpoints verified${witness}\n`,
+    );
+    for (const finding of report.findings) io.stdout.write(formatFinding(finding) + "\n");
+  }
   return {
     code: report.intact ? 0 : 1,
     record: {
