@@ -97,6 +97,8 @@ export interface Config {
   auditWitness: string;
   /** The shared PostgreSQL (postgres://…) of a cluster; "" = SQLite only (docs/decisions/0038). */
   store: string;
+  /** PostgreSQL URL whose witness table receives every signed audit checkpoint of this node; "" = none. */
+  auditWitnessUrl: string;
   /** Audit retention and fail-closed default: standard (365 days) or hipaa (6 years, fail-closed). */
   auditProfile: "standard" | "hipaa";
   /** Refuse inference (503) while the audit log cannot be written; on by default in the hipaa profile. */
@@ -187,6 +189,21 @@ const parseWebhookUrl: Parser<string> = (raw) => {
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new Error(`expected an http:// or https:// URL, got "${raw}"`);
   return url.toString();
+};
+
+/** "" or a postgres:// (postgresql://) connection URL. */
+const parsePostgresUrl: Parser<string> = (raw) => {
+  const text = raw.trim();
+  if (text === "") return "";
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error("expected a postgres://user@host:port/database URL");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
+    throw new Error(`expected a postgres://user@host:port/database URL, got a ${url.protocol} URL`);
+  return text;
 };
 
 /** "high=500ms,normal=2s": a duration per priority. */
@@ -619,6 +636,15 @@ export const settings: SettingsTable = {
     parse: parseStoreUrl,
     description:
       "Shared state on PostgreSQL (postgres://user:password@host:port/database): the authority for API keys (each node keeps a synchronous local copy) and where every node ships its request log, metric rollups and SLA records. Unreachable, nodes go on serving from their local state.",
+  },
+  auditWitnessUrl: {
+    env: "RAWRXD_AUDIT_WITNESS_URL",
+    flag: "--audit-witness-url",
+    defaultValue: () => "",
+    defaultText: "none",
+    parse: parsePostgresUrl,
+    description:
+      "PostgreSQL (postgres://user@host:port/db) whose insert-only table witnesses every signed audit checkpoint of each cluster node: rawrxd audit verify --cluster URL. Writes are queued and retried; an outage never stops serving (pending count in GET /v1/audit/status).",
   },
   auditProfile: {
     env: "RAWRXD_AUDIT_PROFILE",
