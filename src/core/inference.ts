@@ -183,6 +183,12 @@ export type GenerateEvent =
        * `ResumeState.generatedTokens` holds. Engine-internal: never written to HTTP clients.
        */
       tokenIds?: number[] | undefined;
+      /**
+       * Set when the runner joined deltas that came close together into this one (ADR 0039):
+       * the UTF-16 lengths of their texts, in order. Streaming writers give each piece its own
+       * SSE event or NDJSON line (textPieces), as if they had come apart. Engine-internal.
+       */
+      pieceLengths?: number[] | undefined;
     }
   /**
    * A piece of a tool call's arguments as the model writes them (the pieces of a call, joined,

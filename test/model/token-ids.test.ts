@@ -39,7 +39,7 @@ interface Streamed {
   last: GenerateEvent;
 }
 
-/** One generation's text, token ids and last event; preempts it after `preemptAfterDeltas` deltas. */
+/** One generation's text, token ids and last event; preempts it after `preemptAfterDeltas` deltas (each may join several tokens). */
 async function stream(
   runner: ModelRunner,
   generate: GenerateRequest,
@@ -109,13 +109,13 @@ describe("text-delta token ids (real engine, stories260K)", () => {
   });
 
   it("of a preempted stream are its ResumeState.generatedTokens, and the resume continues them", async () => {
-    const whole = await stream(runner, request("whole", { maxTokens: 80 }));
-    const first = await stream(runner, request("resumed", { maxTokens: 80 }), 10);
+    const whole = await stream(runner, request("whole", { maxTokens: 200 }));
+    const first = await stream(runner, request("resumed", { maxTokens: 200 }), 1);
     expect(first.last.type).toBe("preempted");
     if (first.last.type !== "preempted") return;
     expect(first.last.resume.generatedTokens).toEqual(first.tokenIds);
-    expect(first.tokenIds.length).toBeGreaterThanOrEqual(10);
-    const rest = await stream(runner, request("resumed", { maxTokens: 80, resume: first.last.resume }));
+    expect(first.tokenIds.length).toBeGreaterThan(0);
+    const rest = await stream(runner, request("resumed", { maxTokens: 200, resume: first.last.resume }));
     expect(rest.last.type).toBe("end");
     expect([...first.tokenIds, ...rest.tokenIds]).toEqual(whole.tokenIds);
     expect(first.text + rest.text).toBe(whole.text);
