@@ -2,9 +2,11 @@
  * text-delta events carry the ids of the tokens they stand for (the cluster resumes a stream on
  * another node from them): concatenated over a greedy stream they are the generation's tokens —
  * what a preemption's ResumeState.generatedTokens holds — and detokenized they are its text.
+ * Deltas that waited for one runner message arrive joined, with per-token pieces (ADR 0039).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  forEachTextPiece,
   silentLogger,
   type GenerateEvent,
   type GenerateRequest,
@@ -119,6 +121,22 @@ describe("text-delta token ids (real engine, stories260K)", () => {
     expect(rest.last.type).toBe("end");
     expect([...first.tokenIds, ...rest.tokenIds]).toEqual(whole.tokenIds);
     expect(first.text + rest.text).toBe(whole.text);
+  });
+
+  it("tokens that wait for one runner message come as one delta, its pieces one per runner delta", async () => {
+    const whole = await stream(runner, request("joined", { maxTokens: 200 }));
+    expect(whole.last.type === "end" && whole.last.usage.completionTokens).toBe(200);
+    // stories260K decodes hundreds of tokens per second: the 50 ms window joins several.
+    expect(whole.deltas.length).toBeLessThan(100);
+    for (const delta of whole.deltas) {
+      expect(delta.tokenIds?.length).toBe(delta.tokenCount);
+      const pieces: string[] = [];
+      forEachTextPiece(delta, (piece) => pieces.push(piece));
+      expect(pieces.join("")).toBe(delta.text);
+      const lengths = delta.pieceLengths ?? [delta.text.length];
+      expect(lengths.reduce((sum, length) => sum + length, 0)).toBe(delta.text.length);
+    }
+    expect(whole.deltas.some((delta) => (delta.pieceLengths?.length ?? 1) > 1)).toBe(true);
   });
 
   it("cover the tokens whose text a stop string held (the held text's delta carries none)", async () => {
