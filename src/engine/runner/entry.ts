@@ -8,6 +8,7 @@ import type { MainToRunner, RunnerErrorPayload, RunnerEvent, RunnerToMain } from
 import { defaultStreamCoalesceMs, initialCredits, maxEventsPerMessage } from "../protocol.js";
 import { CreditGate } from "./credit-gate.js";
 import { mergeTextDeltas, runnerEventKey } from "./delta-merge.js";
+import { SendUrgency } from "./send-urgency.js";
 import { GenerationError, runGeneration } from "./generation.js";
 import { ModelHost } from "./model-host.js";
 import { StreamCoalescer } from "./stream-coalescer.js";
@@ -80,19 +81,9 @@ async function handle(message: MainToRunner): Promise<void> {
       };
       runs.set(message.id, running);
       const id = message.id;
-      let texts = 0;
-      // At once: the first text (time to first token is never traded for fewer messages); every
-      // (initialCredits / 2)th text, the amount the main process grants back at a time (held
-      // back longer, credit could not return in time and decoding would stall), and the text
-      // that spends the last credits (the run waits for credit next); the last event (nothing
-      // of this generation could follow to share its message). Until ADR 0039 every text after
-      // half the window was spent went alone, until credit came back: most messages held one.
+      const urgency = new SendUrgency(creditGrant);
       const emit = (event: GenerateEvent): void => {
-        let isUrgent = event.type === "end" || event.type === "preempted";
-        if (event.type === "text-delta") {
-          texts += 1;
-          isUrgent = texts === 1 || texts % creditGrant === 0 || running.gate.available <= 1;
-        }
+        const isUrgent = urgency.isUrgent(event, running.gate.available);
         if (isUrgent) events.pushUrgent({ id, event });
         else events.push({ id, event });
       };
