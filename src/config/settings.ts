@@ -551,8 +551,8 @@ export const settings: SettingsTable = {
   streamCoalesceMs: {
     env: "RAWRXD_STREAM_COALESCE_MS",
     flag: "--stream-coalesce-ms",
-    defaultValue: () => 16,
-    defaultText: "16",
+    defaultValue: () => 50,
+    defaultText: "50",
     parse: parseInteger(0, 100),
     description:
       "Tokens streamed closer than this many ms share one runner message and one socket write (still one event each); the first after a pause is never delayed. 0 = one per token. 0–100.",
