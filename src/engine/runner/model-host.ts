@@ -17,6 +17,8 @@ import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } 
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather } from "./decode-gather.js";
+import { DraftModel } from "./draft-model.js";
+import { maxDraftTokens } from "./speculation.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
@@ -54,6 +56,8 @@ export class ModelHost {
   readonly gather: DecodeGather;
   /** --speculative: whether generations attach a token predictor to their sequence (speculation.ts). */
   readonly speculative: SpeculativeMode;
+  /** --draft-model: drafts for the speculating generations instead of prompt lookup (ADR 0041). */
+  readonly draft: DraftModel | undefined;
 
   private constructor(parts: {
     llama: Llama;
@@ -62,6 +66,7 @@ export class ModelHost {
     plan: ModelPlanReport;
     kv: KvState;
     speculative: SpeculativeMode;
+    draft: DraftModel | undefined;
     threads: ThreadDecision;
     calibration: ChooseThreadsOptions;
   }) {
@@ -74,6 +79,9 @@ export class ModelHost {
     installSampleGate(parts.context);
     this.gather = new DecodeGather(parts.context);
     this.speculative = parts.speculative;
+    this.draft = parts.draft;
+    // With a draft model its loader took the sequences to pair them with draft sequences.
+    this.#free.push(...(parts.draft?.targetSequences ?? []));
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
     this.#tuner = createHostThreadTuner({
       llama: this.llama,
@@ -158,10 +166,11 @@ export class ModelHost {
       batchTokens,
     });
     // With --threads auto the context may use up to maxThreads; llama.maxThreads then switches between the chosen counts.
+    const threadSetting = options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 };
     const context = await model.createContext({
       contextSize,
       sequences: options.parallel,
-      threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 },
+      threads: threadSetting,
       batchSize: batchTokens,
     });
     const calibration: ChooseThreadsOptions = {
@@ -207,6 +216,14 @@ export class ModelHost {
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
+    const draft = await loadDraft({
+      load: options,
+      llama,
+      context,
+      threadSetting,
+      gpuLayers: offload.gpuLayers,
+      log,
+    });
     return new ModelHost({
       llama,
       model,
@@ -214,6 +231,7 @@ export class ModelHost {
       plan,
       kv,
       speculative: tuning.speculative ?? "off",
+      draft,
       threads: decision,
       calibration,
     });
@@ -297,6 +315,41 @@ export class ModelHost {
     this.kv.preempted.disposeSync();
     await this.llama.dispose();
   }
+}
+
+/**
+ * The draft model beside the target (the main process checked its vocabulary): its context
+ * holds one sequence per target sequence, created before the pool takes them, and shares the
+ * target's thread budget (the same Llama's splitter).
+ */
+async function loadDraft(options: {
+  load: RunnerLoadOptions;
+  llama: Llama;
+  context: LlamaContext;
+  threadSetting: number | { ideal: number; min: number };
+  gpuLayers: number;
+  log: RunnerLog;
+}): Promise<DraftModel | undefined> {
+  const ref = tuningOf(options.load).draftModel;
+  if (ref === undefined) return undefined;
+  const { context } = options;
+  const targets: LlamaContextSequence[] = [];
+  while (context.sequencesLeft > 0) targets.push(context.getSequence());
+  const draft = await DraftModel.load({
+    llama: options.llama,
+    path: ref.path,
+    targetSequences: targets,
+    contextTokens: context.contextSize,
+    batchTokens: context.batchSize,
+    threads: options.threadSetting,
+    gpuLayers: options.gpuLayers === 0 ? 0 : "auto",
+    maxDraftTokens,
+  });
+  options.log(
+    "info",
+    `draft model "${ref.name}" loaded for speculative decoding (${targets.length} draft sequences)`,
+  );
+  return draft;
 }
 
 function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
