@@ -16,7 +16,10 @@ import {
   type SequenceEvaluateOptions,
   type Token,
 } from "node-llama-cpp";
+import type { RunnerLoadOptions } from "../protocol.js";
 import type { DraftPolicy } from "./draft-policy.js";
+import { tuningOf, type RunnerLog } from "./load-plan.js";
+import { maxDraftTokens } from "./speculation.js";
 
 export interface DraftModelOptions {
   llama: Llama;
@@ -75,6 +78,41 @@ export class DraftModel {
     const inner = this.#predictors.get(target);
     return inner === undefined ? undefined : new PolicyTokenPredictor(inner, policy);
   }
+}
+
+/**
+ * The draft model beside the target (the main process checked its vocabulary): its context
+ * holds one sequence per target sequence, created before the pool takes them, and shares the
+ * target's thread budget (the same Llama's splitter).
+ */
+export async function loadDraft(options: {
+  load: RunnerLoadOptions;
+  llama: Llama;
+  context: LlamaContext;
+  threadSetting: number | { ideal: number; min: number };
+  gpuLayers: number;
+  log: RunnerLog;
+}): Promise<DraftModel | undefined> {
+  const ref = tuningOf(options.load).draftModel;
+  if (ref === undefined) return undefined;
+  const { context } = options;
+  const targets: LlamaContextSequence[] = [];
+  while (context.sequencesLeft > 0) targets.push(context.getSequence());
+  const draft = await DraftModel.load({
+    llama: options.llama,
+    path: ref.path,
+    targetSequences: targets,
+    contextTokens: context.contextSize,
+    batchTokens: context.batchSize,
+    threads: options.threadSetting,
+    gpuLayers: options.gpuLayers === 0 ? 0 : "auto",
+    maxDraftTokens,
+  });
+  options.log(
+    "info",
+    `draft model "${ref.name}" loaded for speculative decoding (${targets.length} draft sequences)`,
+  );
+  return draft;
 }
 
 /**

@@ -17,8 +17,7 @@ import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } 
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather } from "./decode-gather.js";
-import { DraftModel } from "./draft-model.js";
-import { maxDraftTokens } from "./speculation.js";
+import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
@@ -315,41 +314,6 @@ export class ModelHost {
     this.kv.preempted.disposeSync();
     await this.llama.dispose();
   }
-}
-
-/**
- * The draft model beside the target (the main process checked its vocabulary): its context
- * holds one sequence per target sequence, created before the pool takes them, and shares the
- * target's thread budget (the same Llama's splitter).
- */
-async function loadDraft(options: {
-  load: RunnerLoadOptions;
-  llama: Llama;
-  context: LlamaContext;
-  threadSetting: number | { ideal: number; min: number };
-  gpuLayers: number;
-  log: RunnerLog;
-}): Promise<DraftModel | undefined> {
-  const ref = tuningOf(options.load).draftModel;
-  if (ref === undefined) return undefined;
-  const { context } = options;
-  const targets: LlamaContextSequence[] = [];
-  while (context.sequencesLeft > 0) targets.push(context.getSequence());
-  const draft = await DraftModel.load({
-    llama: options.llama,
-    path: ref.path,
-    targetSequences: targets,
-    contextTokens: context.contextSize,
-    batchTokens: context.batchSize,
-    threads: options.threadSetting,
-    gpuLayers: options.gpuLayers === 0 ? 0 : "auto",
-    maxDraftTokens,
-  });
-  options.log(
-    "info",
-    `draft model "${ref.name}" loaded for speculative decoding (${targets.length} draft sequences)`,
-  );
-  return draft;
 }
 
 function sharedPrefixLength(a: readonly Token[], b: readonly Token[]): number {
