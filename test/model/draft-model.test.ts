@@ -74,6 +74,16 @@ describe("draft model (real engine, stories260K)", () => {
       expect(copy.accepted).toBeLessThanOrEqual(copy.drafted!);
     });
 
+    // node-llama-cpp 3.21.1 validates at most one drafted token per step (`validatedTokens` is
+    // never filled in `_speculativeEvaluate`; ADR 0041): a model drafting for itself should have
+    // (nearly) every drafted token accepted, and does once that is fixed — then drop `.fails`.
+    it.fails("accepts most tokens a model drafts for itself (fails: node-llama-cpp 3.21.1 bug)", async () => {
+      const copy = await complete(server!.url, copyPrompt);
+      // Under the bug about half (one per draft of two); with it fixed 25 of 25 on a fresh
+      // sequence, 17 of 21 on a reused one (near-ties decided differently at other batch sizes).
+      expect(copy.accepted! / copy.drafted!).toBeGreaterThanOrEqual(0.75);
+    });
+
     it("gives the same greedy text on free text", async () => {
       const text = await complete(server!.url, free);
       expect(text.text).toBe(expected.free.text);
