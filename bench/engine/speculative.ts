@@ -1,5 +1,5 @@
 /**
- * `npm run bench:speculative -- [--models stories,134m] [--threads 1] [--tokens 128] [--rounds 3]`
+ * `npm run bench:speculative -- [--models stories,134m] [--threads 1] [--tokens 128] [--rounds 3] [--draft stories]`
  *
  * Speculative decoding by prompt lookup (issue #17, item 4; ADR 0031), node-llama-cpp used
  * directly as the runner drives it: one sequence without a predictor, one with the runner's
@@ -7,13 +7,16 @@
  * interleaved in each round, on three prompts: copy (a passage the model wrote, repeated, then
  * its start again), free (a story start) and loop (a sentence repeated). Reports tok/s, the
  * ratio to no speculation, drafted and accepted tokens and whether the text is identical.
+ * With `--draft MODEL` a "draft" variant drafts with that model beside the target instead
+ * (--draft-model, ADR 0041; same Llama, same threads, under "auto"'s adaptive policy).
  * Prints a table and writes bench/results/speculative-*.json.
  */
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { systemTime, type GenerateRequest } from "../../src/core/index.js";
-import { startSpeculation } from "../../src/engine/runner/speculation.js";
+import { DraftModel } from "../../src/engine/runner/draft-model.js";
+import { maxDraftTokens, startSpeculation } from "../../src/engine/runner/speculation.js";
 import { openDirectContext } from "../lib/direct-engine.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
@@ -27,13 +30,16 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1" },
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
+    draft: { type: "string", default: "" },
   },
 });
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
 const storyStart = "Once upon a time there was a little girl named Lily.";
-type Variant = "off" | "auto" | "input-lookup";
-const variants: readonly Variant[] = ["off", "auto", "input-lookup"];
+type Variant = "off" | "auto" | "input-lookup" | "draft";
+const variants: readonly Variant[] =
+  values.draft === "" ? ["off", "auto", "input-lookup"] : ["off", "auto", "input-lookup", "draft"];
+const draftPath = values.draft === "" ? undefined : (await prepareModel(values.draft as ModelKey)).path;
 const greedyRequest = { sampling: { temperature: 0 } } as GenerateRequest;
 
 interface Row {
@@ -50,7 +56,7 @@ interface Row {
 async function generate(
   context: LlamaContext,
   sequence: LlamaContextSequence,
-  run: { prompt: Token[]; variant: Variant },
+  run: { prompt: Token[]; variant: Variant; draft?: DraftModel | undefined },
 ): Promise<{ text: string; rate: number; drafted: number; accepted: number }> {
   const { prompt, variant } = run;
   await sequence.clearHistory();
@@ -58,7 +64,13 @@ async function generate(
   const speculation =
     variant === "off"
       ? undefined
-      : startSpeculation({ mode: variant, sequence, request: greedyRequest, grammar: undefined });
+      : startSpeculation({
+          mode: variant === "draft" ? "auto" : variant,
+          sequence,
+          request: greedyRequest,
+          grammar: undefined,
+          draft: variant === "draft" ? run.draft : undefined,
+        });
   const out: Token[] = [];
   const startedAt = systemTime.monotonicNow();
   for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
@@ -85,6 +97,19 @@ async function measure(model: { label: string; path: string }, threads: number, 
   try {
     const plain = context.getSequence();
     const speculative = context.getSequence();
+    const draft =
+      draftPath === undefined
+        ? undefined
+        : await DraftModel.load({
+            llama,
+            path: draftPath,
+            targetSequences: [speculative],
+            contextTokens: context.contextSize,
+            batchTokens: context.batchSize,
+            threads,
+            gpuLayers: 0,
+            maxDraftTokens,
+          });
     const own = await generate(context, plain, {
       prompt: context.model.tokenize(storyStart),
       variant: "off",
@@ -103,6 +128,7 @@ async function measure(model: { label: string; path: string }, threads: number, 
           const result = await generate(context, variant === "off" ? plain : speculative, {
             prompt,
             variant,
+            draft,
           });
           if (variant === "off") reference = result.text;
           let row = rows.find(

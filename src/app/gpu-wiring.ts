@@ -16,6 +16,7 @@ import {
 } from "../gpu/index.js";
 import type { ModelFile } from "../models/index.js";
 import type { MemoryEstimate, ModelResolver, ResolvedModel } from "../scheduler/index.js";
+import { draftModelCheck } from "./draft-model-check.js";
 
 export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
   return {
@@ -40,8 +41,14 @@ export function runnerLoadPath(options: {
   engine: InferenceEngine;
   tuning: RunnerTuning;
   resolve: (name: string) => Promise<ModelFile>;
+  /** --draft-model: loaded beside every model once its vocabulary is checked; "" or absent = none. */
+  draftModel?: string | undefined;
 }): { engine: InferenceEngine; models: ModelResolver } {
   const shapes = new Map<string, ModelMemoryShape>();
+  const drafts =
+    options.draftModel === undefined || options.draftModel === ""
+      ? undefined
+      : draftModelCheck({ draftModel: options.draftModel, resolve: options.resolve });
   return {
     models: {
       resolve: async (name) => {
@@ -51,11 +58,11 @@ export function runnerLoadPath(options: {
       },
     },
     engine: {
-      load: (spec, signal) =>
-        options.engine.load(
-          { ...spec, tuning: options.tuning, shape: spec.shape ?? shapes.get(spec.path) },
-          signal,
-        ),
+      load: async (spec, signal) => {
+        const draftModel = await drafts?.draftFor({ name: spec.name, path: spec.path });
+        const tuning = draftModel === undefined ? options.tuning : { ...options.tuning, draftModel };
+        return options.engine.load({ ...spec, tuning, shape: spec.shape ?? shapes.get(spec.path) }, signal);
+      },
     },
   };
 }

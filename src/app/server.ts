@@ -112,6 +112,7 @@ export async function startServer(
     const loadPath = runnerLoadPath({
       engine: options.engine ?? new LlamaCppEngine({ logger }),
       tuning: runnerTuningOf(config),
+      draftModel: config.draftModel,
       // Loading needs the validated header only; digests are for listings. A file changed on
       // disk since its runner loaded stops that runner first (model-file-guard.ts).
       resolve: guardModelFileChanges({

@@ -46,6 +46,8 @@ export interface Config {
   /** Which CPU build of llama.cpp runners load (docs/decisions/0012). */
   engineBuild: "auto" | "prebuilt" | "openmp";
   speculative: "auto" | "off" | "input-lookup";
+  /** A model (catalog name) that drafts tokens for speculative decoding; "" = none (docs/decisions/0041). */
+  draftModel: string;
   /** 0 = auto: measured per model file and machine (see docs/decisions/0011). */
   threads: number;
   /** -1 = auto: the offload planner chooses. */
@@ -311,6 +313,15 @@ export const settings: SettingsTable = {
     parse: parseEnum(["auto", "off", "input-lookup"] as const),
     description:
       "Speculative decoding by prompt lookup (drafts what followed the context's last tokens earlier in the prompt or output; greedy output unchanged): auto = for greedy requests, pausing while drafts are refuted; input-lookup = every request, always; off (default: on CPU it has not paid yet, see README). usage and /v1/metrics report drafted and accepted tokens.",
+  },
+  draftModel: {
+    env: "RAWRXD_DRAFT_MODEL",
+    flag: "--draft-model",
+    defaultValue: () => "",
+    defaultText: "none",
+    parse: parseString,
+    description:
+      "A small model of the same vocabulary (checked at load: token count, texts and types) that drafts tokens for speculative decoding, in the same runner and thread budget; used for greedy requests without grammar or penalties (every request without penalties under --speculative input-lookup), pausing while drafts are refuted. Greedy output unchanged.",
   },
   threads: {
     env: "RAWRXD_THREADS",

@@ -44,6 +44,12 @@ export interface RunnerTuning {
    * refuted; "input-lookup" drafts for every request, always; "off" never. Default "auto".
    */
   speculative?: SpeculativeMode | undefined;
+  /**
+   * --draft-model: the draft model speculative decoding runs beside each model (same runner,
+   * same thread budget; docs/decisions/0041). The main process resolved it and checked that its
+   * vocabulary equals the target's before the load.
+   */
+  draftModel?: { name: string; path: string } | undefined;
   /** Thread counts --threads auto measures; default 1, half the cores, all but one. For benchmarks and tests. */
   threadCandidates?: number[] | undefined;
   /** What thread calibration reads as the machine's load: "system" (/proc, default), or fixed "quiet" / "busy" readings for tests. */

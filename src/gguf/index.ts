@@ -23,3 +23,4 @@ export {
 } from "./synthetic-models.js";
 export { fimTokenIds, type FimTokenIds } from "./fim-tokens.js";
 export { createFimModelContents, writeFimModel, type FimModelOptions } from "./fim-model-writer.js";
+export { readVocabulary, vocabularyDifference, type Vocabulary } from "./compare-vocabulary.js";

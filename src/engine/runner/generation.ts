@@ -235,6 +235,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   const stopTokens = new Set(prompt.stopTokens);
   const speculation = startSpeculation({
     mode: host.speculative,
+    draft: host.draft,
     sequence,
     request,
     grammar: options.grammar,

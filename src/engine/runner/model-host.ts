@@ -17,6 +17,7 @@ import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } 
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather } from "./decode-gather.js";
+import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
@@ -54,6 +55,8 @@ export class ModelHost {
   readonly gather: DecodeGather;
   /** --speculative: whether generations attach a token predictor to their sequence (speculation.ts). */
   readonly speculative: SpeculativeMode;
+  /** --draft-model: drafts for the speculating generations instead of prompt lookup (ADR 0041). */
+  readonly draft: DraftModel | undefined;
 
   private constructor(parts: {
     llama: Llama;
@@ -62,6 +65,7 @@ export class ModelHost {
     plan: ModelPlanReport;
     kv: KvState;
     speculative: SpeculativeMode;
+    draft: DraftModel | undefined;
     threads: ThreadDecision;
     calibration: ChooseThreadsOptions;
   }) {
@@ -74,6 +78,9 @@ export class ModelHost {
     installSampleGate(parts.context);
     this.gather = new DecodeGather(parts.context);
     this.speculative = parts.speculative;
+    this.draft = parts.draft;
+    // With a draft model its loader took the sequences to pair them with draft sequences.
+    this.#free.push(...(parts.draft?.targetSequences ?? []));
     while (this.context.sequencesLeft > 0) this.#free.push(this.context.getSequence());
     this.#tuner = createHostThreadTuner({
       llama: this.llama,
@@ -158,10 +165,11 @@ export class ModelHost {
       batchTokens,
     });
     // With --threads auto the context may use up to maxThreads; llama.maxThreads then switches between the chosen counts.
+    const threadSetting = options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 };
     const context = await model.createContext({
       contextSize,
       sequences: options.parallel,
-      threads: options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 },
+      threads: threadSetting,
       batchSize: batchTokens,
     });
     const calibration: ChooseThreadsOptions = {
@@ -207,6 +215,14 @@ export class ModelHost {
       loadMs: Math.round(systemTime.monotonicNow() - startedMs),
     };
     const kv = await openKvState({ load: options, llama, model, context, backend: engine.backend, log });
+    const draft = await loadDraft({
+      load: options,
+      llama,
+      context,
+      threadSetting,
+      gpuLayers: offload.gpuLayers,
+      log,
+    });
     return new ModelHost({
       llama,
       model,
@@ -214,6 +230,7 @@ export class ModelHost {
       plan,
       kv,
       speculative: tuning.speculative ?? "off",
+      draft,
       threads: decision,
       calibration,
     });

@@ -2,9 +2,10 @@
  * Speculative decoding for one generation (docs/decisions/0031): whether it drafts, under which
  * policy, and what it drafted and got accepted, for `usage` and the metrics.
  */
-import type { LlamaContextSequence, LlamaGrammar } from "node-llama-cpp";
+import type { LlamaContextSequence, LlamaGrammar, TokenPredictor } from "node-llama-cpp";
 import { systemTime, type GenerateRequest } from "../../core/index.js";
 import type { SpeculativeMode } from "../contract.js";
+import type { DraftModel } from "./draft-model.js";
 import { DraftPolicy } from "./draft-policy.js";
 import { LookupTokenPredictor } from "./lookup-predictor.js";
 import { isPenaltyActive } from "./sampling-options.js";
@@ -27,22 +28,24 @@ export interface Speculation {
  * random numbers differently with drafts, so sampled output would no longer repeat by seed)
  * and adaptively; "input-lookup" on every request, always drafting. Never with a repeat
  * penalty: node-llama-cpp would judge a drafted position by the penalty window of the step
- * before it, which would change the text.
+ * before it, which would change the text. With a draft model (--draft-model, ADR 0041) it
+ * drafts instead of prompt lookup, under "auto" rules unless the mode is "input-lookup".
  */
 export function startSpeculation(options: {
   mode: SpeculativeMode;
   sequence: LlamaContextSequence;
   request: GenerateRequest;
   grammar: LlamaGrammar | undefined;
+  draft?: DraftModel | undefined;
 }): Speculation {
-  const { mode, sequence, request, grammar } = options;
+  const { sequence, request, grammar, draft } = options;
+  const mode = draft === undefined || options.mode === "input-lookup" ? options.mode : "auto";
   const isOn =
     !isPenaltyActive(request.sampling) &&
     (mode === "input-lookup" ||
       (mode === "auto" && request.sampling.temperature === 0 && grammar === undefined));
   if (!isOn) return { finish: () => Promise.resolve(undefined) };
   const internal = sequence as unknown as SequenceInternals;
-  const predictor = new LookupTokenPredictor();
   const before = sequence.tokenPredictions;
   const policy = new DraftPolicy({
     maxDraft: maxDraftTokens,
@@ -50,7 +53,8 @@ export function startSpeculation(options: {
     validatedAtStart: before.validated,
     now: () => systemTime.monotonicNow(),
   });
-  predictor.begin(policy);
+  const predictor = draft === undefined ? lookupPredictor(policy) : draft.predictorFor(sequence, policy);
+  if (predictor === undefined) return { finish: () => Promise.resolve(undefined) };
   internal._tokenPredictor = predictor;
   return {
     async finish() {
@@ -70,6 +74,12 @@ export function startSpeculation(options: {
   };
 }
 
+function lookupPredictor(policy: DraftPolicy): LookupTokenPredictor {
+  const predictor = new LookupTokenPredictor();
+  predictor.begin(policy);
+  return predictor;
+}
+
 /**
  * node-llama-cpp 3.21.1 internals: `evaluate()` drafts through `_speculativeEvaluate` while the
  * sequence has a `_tokenPredictor` (read at each call); attaching it only to the generations
@@ -77,6 +87,6 @@ export function startSpeculation(options: {
  * the plain path, exactly as without speculation.
  */
 interface SequenceInternals {
-  _tokenPredictor: LookupTokenPredictor | undefined;
+  _tokenPredictor: TokenPredictor | undefined;
   _abortTokenPredictor?: () => Promise<void>;
 }
