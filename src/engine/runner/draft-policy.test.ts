@@ -13,7 +13,9 @@ describe("lookupDraft", () => {
   });
 
   it("continues a loop in the output and drafts nothing for a suffix that never recurred", () => {
-    expect(lookupDraft(t([5, 6, 5, 6]), 4)).toEqual([5, 6]);
+    // The occurrence two tokens back: the draft repeats the period as far as asked.
+    expect(lookupDraft(t([5, 6, 5, 6]), 4)).toEqual([5, 6, 5, 6]);
+    expect(lookupDraft(t([7, 7, 7]), 5)).toEqual([7, 7, 7, 7, 7]);
     expect(lookupDraft(t([1, 2, 3, 4]), 4)).toEqual([]);
     // One recurring token is not enough of a pattern.
     expect(lookupDraft(t([1, 9, 2, 9]), 4)).toEqual([]);
@@ -34,13 +36,18 @@ describe("DraftPolicy", () => {
     return length;
   }
 
-  it("grows the draft while drafts are accepted whole, up to the maximum, and shrinks on a refusal", () => {
+  it("grows the draft while drafts are accepted whole, up to the maximum, and shrinks on a refusal, never below 4", () => {
     const policy = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
     const state = { validated: 0 };
     expect([4, 8, 16, 16].map(() => step(policy, state, [99, 99]))).toEqual([4, 8, 16, 16]);
-    step(policy, state, [99, 2]);
-    expect(policy.nextDraftLength(state.validated)).toBe(3);
-    expect(policy.counts.accepted).toBe(4 + 8 + 16 + 16 + 2);
+    step(policy, state, [99, 6]);
+    expect(policy.nextDraftLength(state.validated)).toBe(7);
+    policy.drafted(7);
+    policy.advance(2);
+    state.validated += 1;
+    // Accepted + 1 = 2, but a batch of fewer than 4 tokens only loses on a CPU.
+    expect(policy.nextDraftLength(state.validated)).toBe(4);
+    expect(policy.counts.accepted).toBe(4 + 8 + 16 + 16 + 6 + 1);
   });
 
   it("adaptively pauses while drafts are refuted, longer each time, and drafts again after", () => {

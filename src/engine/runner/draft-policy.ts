@@ -28,6 +28,12 @@ export interface DraftPolicyOptions {
 }
 
 const firstDraft = 4;
+/**
+ * Shortest draft: on a CPU a batch of 2 tokens costs more than two single decodes and one of 4
+ * about 2.7 (llama-bench pp1/pp2/pp4 on the 134M model: 143, 122, 211 tok/s), so a draft of
+ * fewer than 4 tokens can only lose (ADR 0042 addendum).
+ */
+export const minDraft = 4;
 /** Recent-rate memory: each step's counts weigh this much less one step later. */
 const decay = 0.8;
 /** Acceptance below which drafting does not pay on a CPU (measured: ADR 0031). */
@@ -114,7 +120,7 @@ export class DraftPolicy {
     this.#length =
       accepted >= draft
         ? Math.min(this.#options.maxDraft, this.#length * 2)
-        : Math.max(1, Math.min(this.#length, accepted + 1));
+        : Math.max(Math.min(minDraft, this.#options.maxDraft), Math.min(this.#length, accepted + 1));
     this.#recentDrafted = this.#recentDrafted * decay + draft;
     this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
     this.#sampled += draft;

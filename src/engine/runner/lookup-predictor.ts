@@ -66,8 +66,21 @@ export class LookupTokenPredictor extends TokenPredictor {
 }
 
 /**
- * The up to `length` tokens that followed the latest earlier occurrence of the longest suffix
- * (maxPatternTokens down to minPatternTokens) of `tokens`; empty when none recurs.
+ * `length` tokens from `from` on; past the end, the draft repeats what it drafted (the text
+ * repeats with period end − from: "a b a b" drafts "a b a b …", not just "a b").
+ */
+function continueFrom(tokens: readonly Token[], from: number, length: number): Token[] {
+  const end = tokens.length;
+  const draft: Token[] = [];
+  for (let index = from; draft.length < length; index++)
+    draft.push(index < end ? tokens[index]! : draft[index - end]!);
+  return draft;
+}
+
+/**
+ * The `length` tokens that followed the latest earlier occurrence of the longest suffix
+ * (maxPatternTokens down to minPatternTokens) of `tokens`, continued periodically when that
+ * occurrence is close to the end; empty when none recurs.
  */
 export function lookupDraft(tokens: readonly Token[], length: number): Token[] {
   const end = tokens.length;
@@ -77,7 +90,7 @@ export function lookupDraft(tokens: readonly Token[], length: number): Token[] {
     for (let start = end - pattern - 1; start >= floor; start--) {
       let matched = 0;
       while (matched < pattern && tokens[start + matched] === tokens[end - pattern + matched]) matched++;
-      if (matched === pattern) return tokens.slice(start + pattern, Math.min(end, start + pattern + length));
+      if (matched === pattern) return continueFrom(tokens, start + pattern, length);
     }
   }
   return [];
