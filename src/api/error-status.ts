@@ -35,6 +35,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "shutting-down": 503,
   // Fail-closed: nothing runs unrecorded; an operator must fix the audit folder first.
   "audit-unavailable": 503,
+  // --cluster: Redis (the shared queue) cannot be reached; admission resumes once it is back.
+  "cluster-unavailable": 503,
   cancelled: 499,
   // The file under that name cannot be served (a broken or hostile GGUF, a FIFO, a directory):
   // the request named it, so a client error the client can act on, not a server fault (#15).

@@ -1,0 +1,545 @@
+/**
+ * The cluster's Scheduler (docs/decisions/0035-cluster-on-redis.md): an adapter around the
+ * node's local scheduler. A `generate` is admitted into its model's BullMQ queue (priority, aging,
+ * bounded length, deadline); a worker on a node holding the model claims it and this node (the
+ * origin, holding the client connection) pulls the events from that node's internal run route.
+ * Embeddings, tokenizer calls, preloads and unloads stay on this node's local scheduler.
+ */
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import {
+  AppError,
+  priorities,
+  type EmbedResult,
+  type GenerateRequest,
+  type Logger,
+  type StreamEvent,
+  type TimePort,
+  type TokenizerRequest,
+  type TokenizerResult,
+} from "../core/index.js";
+import type {
+  EmbedRequest,
+  OwnedScheduler,
+  RequestState,
+  RequestStatus,
+  SchedulerSnapshot,
+  SubmitOptions,
+} from "../scheduler/index.js";
+import { ClusterWorkers } from "./cluster-workers.js";
+import type { NodeAdvert, NodeModelAdvert, PlacementPolicy } from "./contract.js";
+import { RedisMembership } from "./membership.js";
+import { OriginRequest } from "./origin-request.js";
+import { residentFirstPlacement } from "./resident-first.js";
+import {
+  bullPriority,
+  channels,
+  clusterSecretHeader,
+  frameError,
+  jobIdOf,
+  queueNameOf,
+  readFrames,
+  requestKey,
+  runPath,
+  type CancelMessage,
+  type ClaimMessage,
+  type GenerateJobData,
+  type LoadMessage,
+  type RunBody,
+  type RunFrame,
+} from "./wire.js";
+
+/** Who this node is in the cluster: known once its HTTP port listens. */
+export interface ClusterIdentity {
+  nodeId: string;
+  /** This node's base URL for the other nodes. */
+  url: string;
+}
+
+export interface ClusterSchedulerOptions {
+  local: OwnedScheduler;
+  redisUrl: string;
+  secret: string;
+  time: TimePort;
+  logger: Logger;
+  version: string;
+  parallel: number;
+  /** Waiting jobs per model queue beyond which admission answers queue-full. */
+  maxQueued: number;
+  queueTimeoutMs: number;
+  /** 0: no aging. */
+  agingStepMs: number;
+  placement?: PlacementPolicy | undefined;
+  memoryEstimateBytes?: ((model: string) => Promise<number>) | undefined;
+  heartbeatMs?: number;
+  ttlMs?: number;
+  claimWaitMs?: number;
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
+  /** How long an origin waits for another node after losing the running one. Default 15 s. */
+  recoveryWaitMs?: number;
+  /** Longest a Redis call of admission may take before 503 cluster-unavailable. Default 2 s. */
+  redisTimeoutMs?: number;
+}
+
+export interface ClusterSnapshot extends SchedulerSnapshot {
+  cluster: { nodeId: string; nodes: NodeAdvert[] };
+}
+
+export class ClusterScheduler implements OwnedScheduler {
+  nodeId = "";
+  #url = "";
+  #membership: RedisMembership | undefined;
+  readonly #options: ClusterSchedulerOptions;
+  readonly #local: OwnedScheduler;
+  readonly #commands: Redis;
+  readonly #subscriber: Redis;
+  #workers: ClusterWorkers | undefined;
+  readonly #queues = new Map<string, Queue<GenerateJobData>>();
+  readonly #origins = new Map<string, OriginRequest>();
+  readonly #startedAtMs: number;
+  readonly #heartbeatMs: number;
+  #isClosed = false;
+
+  /** Connects to Redis; call start() once the node's URL is known. */
+  constructor(options: ClusterSchedulerOptions) {
+    this.#options = options;
+    this.#local = options.local;
+    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#startedAtMs = options.time.wallNow();
+    // BullMQ needs maxRetriesPerRequest null; admission checks the status and times out instead.
+    this.#commands = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.#commands.on("error", () => undefined);
+    this.#subscriber = this.#commands.duplicate();
+    this.#subscriber.on("error", () => undefined);
+  }
+
+  /** Subscribes, writes the first advert and starts the workers of what the node holds. */
+  async start(identity: ClusterIdentity): Promise<void> {
+    const options = this.#options;
+    this.nodeId = identity.nodeId;
+    this.#url = identity.url;
+    this.#membership = new RedisMembership({
+      redis: this.#commands,
+      nodeId: identity.nodeId,
+      advert: () => this.#advert(),
+      time: options.time,
+      logger: options.logger,
+      heartbeatMs: this.#heartbeatMs,
+      ttlMs: options.ttlMs ?? 3000,
+    });
+    this.#workers = new ClusterWorkers({
+      connection: this.#commands,
+      local: options.local,
+      nodeId: identity.nodeId,
+      url: identity.url,
+      time: options.time,
+      logger: options.logger,
+      parallel: options.parallel,
+      claimWaitMs: options.claimWaitMs ?? 10_000,
+      lockDurationMs: options.lockDurationMs ?? 2000,
+      stalledIntervalMs: options.stalledIntervalMs ?? 2000,
+    });
+    const workers = this.#workers;
+    this.#subscriber.on("message", (channel: string, message: string) => this.#onMessage(channel, message));
+    await this.#subscriber.subscribe(channels.claim, channels.cancel, channels.load);
+    await this.#membership.start();
+    await workers.sync();
+    const timer = options.time.setInterval(() => void workers.sync(), this.#heartbeatMs).unref();
+    this.#stopSync = () => timer.cancel();
+  }
+
+  #stopSync = (): void => undefined;
+
+  /** The internal run route: the origin of a request this node claimed pulls its frames. */
+  serveRun(requestId: string, body: RunBody, signal: AbortSignal): AsyncGenerator<RunFrame> {
+    if (this.#workers === undefined) throw new AppError("not-found", "This cluster node has not started.");
+    return this.#workers.serve(requestId, body, signal);
+  }
+
+  get membership(): RedisMembership {
+    if (this.#membership === undefined) throw new Error("The cluster scheduler has not started.");
+    return this.#membership;
+  }
+
+  /** Live nodes' adverts as read on the last heartbeat. */
+  nodes(): readonly NodeAdvert[] {
+    return this.#membership?.latest ?? [];
+  }
+
+  async *generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent> {
+    if (this.#membership === undefined)
+      throw new AppError("cluster-unavailable", "This node has not joined the cluster yet; retry shortly.", {
+        retryAfterSeconds: 1,
+      });
+    if (this.#isClosed)
+      throw new AppError("shutting-down", "This node is leaving the cluster; retry on another node.", {
+        retryAfterSeconds: 2,
+      });
+    const origin = new OriginRequest(request, bullPriority[request.priority], this.#options.time);
+    const abort = (): void => origin.controller.abort();
+    if (options.signal.aborted) abort();
+    else options.signal.addEventListener("abort", abort, { once: true });
+    this.#origins.set(request.id, origin);
+    try {
+      await this.#admit(origin);
+      yield* this.#follow(origin);
+    } finally {
+      options.signal.removeEventListener("abort", abort);
+      this.#origins.delete(request.id);
+      void this.#commands.del(requestKey(request.id)).catch(() => undefined);
+    }
+  }
+
+  embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
+    return this.#local.embed(request, options);
+  }
+
+  tokenizer(model: string, request: TokenizerRequest, options: SubmitOptions): Promise<TokenizerResult> {
+    return this.#local.tokenizer(model, request, options);
+  }
+
+  preload(model: string, options: SubmitOptions): Promise<void> {
+    return this.#local.preload(model, options);
+  }
+
+  unload(model: string): Promise<boolean> {
+    return this.#local.unload(model);
+  }
+
+  async cancel(requestId: string): Promise<RequestState | undefined> {
+    const origin = this.#origins.get(requestId);
+    const local = await this.#local.cancel(requestId);
+    if (origin !== undefined) {
+      await this.#publishCancel(requestId);
+      this.#cancelOrigin(origin);
+      return local ?? origin.state;
+    }
+    if (local !== undefined) return local;
+    const known = await this.#redis(() => this.#commands.get(requestKey(requestId)), "cancel");
+    if (known === null) return undefined;
+    await this.#publishCancel(requestId);
+    const { model } = JSON.parse(known) as { model: string };
+    const job = await this.#queueFor(model).getJob(jobIdOf(requestId));
+    const state = job === undefined ? undefined : await job.getState();
+    return state === "active" ? "running" : "queued";
+  }
+
+  snapshot(): ClusterSnapshot {
+    const local = this.#local.snapshot();
+    const localIds = new Set(local.requests.map((request) => request.id));
+    const now = this.#options.time.monotonicNow();
+    const remote: RequestStatus[] = [...this.#origins.values()]
+      .filter((origin) => !localIds.has(origin.request.id))
+      .map((origin) => ({
+        id: origin.request.id,
+        model: origin.request.model,
+        priority: origin.request.priority,
+        state: origin.state,
+        waitedMs: now - origin.enqueuedMs,
+        position: null,
+        estimatedStartMs: null,
+        preemptions: 0,
+      }));
+    return {
+      ...local,
+      requests: [...local.requests, ...remote],
+      cluster: { nodeId: this.nodeId, nodes: [...this.nodes()] },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    this.#stopSync();
+    for (const origin of this.#origins.values()) origin.controller.abort();
+    await this.#workers?.close();
+    await this.#membership?.close();
+    await Promise.all([...this.#queues.values()].map((queue) => queue.close().catch(() => undefined)));
+    this.#subscriber.disconnect();
+    this.#commands.disconnect();
+    await this.#local.close();
+  }
+
+  async #admit(origin: OriginRequest): Promise<void> {
+    const { request } = origin;
+    const queue = this.#queueFor(request.model);
+    const counts = await this.#redis(
+      () => queue.getJobCounts("waiting", "prioritized", "delayed"),
+      "admission",
+    );
+    const waiting = Object.values(counts).reduce((sum, count) => sum + count, 0);
+    if (waiting >= this.#options.maxQueued)
+      throw new AppError(
+        "queue-full",
+        `The cluster is busy: ${waiting} requests for "${request.model}" are already queued (--max-queue ${this.#options.maxQueued}). Retry later.`,
+        { retryAfterSeconds: 2 },
+      );
+    await this.#place(request.model, true);
+    const ttlMs = this.#options.queueTimeoutMs + 60 * 60_000;
+    await this.#redis(
+      () =>
+        this.#commands.set(
+          requestKey(request.id),
+          JSON.stringify({ model: request.model, origin: this.nodeId }),
+          "PX",
+          ttlMs,
+        ),
+      "admission",
+    );
+    await this.#redis(() => this.#add(origin), "admission");
+  }
+
+  #add(origin: OriginRequest): Promise<unknown> {
+    const data: GenerateJobData = {
+      request: origin.request,
+      originNodeId: this.nodeId,
+      originUrl: this.#url,
+    };
+    return this.#queueFor(origin.request.model).add("generate", data, {
+      jobId: jobIdOf(origin.request.id),
+      priority: origin.bullPriority,
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
+  }
+
+  async *#follow(origin: OriginRequest): AsyncGenerator<StreamEvent> {
+    const { time } = this.#options;
+    const signal = origin.controller.signal;
+    let deadline = origin.enqueuedMs + this.#options.queueTimeoutMs;
+    let lost: string | undefined;
+    for (;;) {
+      const claim = await this.#awaitClaim(origin, deadline, lost);
+      origin.state = "running";
+      origin.runningOn = claim.nodeId;
+      const body: RunBody = { resume: lost === undefined ? undefined : origin.resumeState(lost) };
+      let response: Response | undefined;
+      try {
+        response = await fetch(`${claim.url}${runPath(origin.request.id)}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", [clusterSecretHeader]: this.#options.secret },
+          body: JSON.stringify(body),
+          signal,
+        });
+      } catch {
+        response = undefined;
+      }
+      if (response?.ok === true && response.body !== null) {
+        let frames: AsyncGenerator<RunFrame> | undefined;
+        try {
+          frames = readFrames(response.body);
+          for await (const frame of frames) {
+            if ("error" in frame) throw frameError(frame);
+            origin.sent(frame.event);
+            yield frame.event;
+            if (frame.event.type === "end") return;
+          }
+        } catch (error) {
+          if (error instanceof AppError) throw error;
+        }
+      } else await response?.body?.cancel().catch(() => undefined);
+      if (signal.aborted) throw cancelledError(origin.request.id);
+      // The running node is gone (or refused): wait for the job's next claim.
+      lost = claim.nodeId;
+      try {
+        origin.resumeState(lost);
+      } catch (error) {
+        await this.#removeJob(origin);
+        throw error;
+      }
+      origin.state = "queued";
+      origin.runningOn = undefined;
+      deadline = time.monotonicNow() + (this.#options.recoveryWaitMs ?? 15_000);
+      this.#options.logger.warn("Cluster node lost mid-request; waiting for another node", {
+        request: origin.request.id,
+        node: claim.nodeId,
+      });
+    }
+  }
+
+  /** Waits for a claim; meanwhile ages the job, re-places it, and re-adds it if Redis lost it. */
+  async #awaitClaim(
+    origin: OriginRequest,
+    deadline: number,
+    lost: string | undefined,
+  ): Promise<ClaimMessage> {
+    const { time } = this.#options;
+    const signal = origin.controller.signal;
+    for (;;) {
+      const claim = origin.takeClaim();
+      if (claim !== undefined) return claim;
+      if (signal.aborted) {
+        await this.#removeJob(origin);
+        throw cancelledError(origin.request.id);
+      }
+      if (time.monotonicNow() >= deadline) {
+        await this.#removeJob(origin);
+        if (lost !== undefined)
+          throw new AppError(
+            "runner-crashed",
+            `Cluster node "${lost}" stopped while running request "${origin.request.id}" and no other node took it over; retry.`,
+          );
+        throw new AppError(
+          "queue-timeout",
+          `Request "${origin.request.id}" waited longer than --queue-timeout (${this.#options.queueTimeoutMs} ms) in the cluster queue for "${origin.request.model}". Retry later.`,
+          { retryAfterSeconds: 5 },
+        );
+      }
+      await origin.waitForClaim(
+        time,
+        Math.min(this.#heartbeatMs, Math.max(0, deadline - time.monotonicNow())),
+      );
+      if (origin.hasClaim || signal.aborted) continue;
+      await this.#tend(origin).catch(() => undefined);
+    }
+  }
+
+  /** Periodic care of a waiting job: aging, placement, and re-adding a job that disappeared. */
+  async #tend(origin: OriginRequest): Promise<void> {
+    const { time, agingStepMs } = this.#options;
+    const queue = this.#queueFor(origin.request.model);
+    const job = await queue.getJob(jobIdOf(origin.request.id));
+    if (job === undefined) {
+      // Failed (its claim was never answered), or lost with a Redis restart: queue it again.
+      await this.#add(origin);
+      return;
+    }
+    if (
+      agingStepMs > 0 &&
+      origin.bullPriority > 1 &&
+      time.monotonicNow() - origin.lastAgedMs >= agingStepMs
+    ) {
+      origin.lastAgedMs = time.monotonicNow();
+      origin.bullPriority -= 1;
+      if ((await job.getState()) === "prioritized")
+        await job.changePriority({ priority: origin.bullPriority });
+    }
+    await this.#place(origin.request.model, false);
+  }
+
+  /** Asks placement where the model runs; tells the chosen node to load it when nobody holds it. */
+  async #place(model: string, isAdmission: boolean): Promise<void> {
+    const nodes = isAdmission ? await this.#redis(() => this.membership.nodes(), "admission") : this.nodes();
+    const estimate = (await this.#options.memoryEstimateBytes?.(model).catch(() => 0)) ?? 0;
+    const policy = this.#options.placement ?? residentFirstPlacement;
+    const placement = policy({ model, memoryEstimateBytes: estimate, nodes });
+    if (placement.kind === "none") {
+      if (isAdmission) throw new AppError("insufficient-memory", placement.reason);
+      return;
+    }
+    if (placement.kind === "resident") return;
+    const message: LoadMessage = { nodeId: placement.nodeId, model };
+    await this.#commands.publish(channels.load, JSON.stringify(message));
+  }
+
+  #onMessage(channel: string, raw: string): void {
+    try {
+      if (channel === channels.claim) {
+        const claim = JSON.parse(raw) as ClaimMessage;
+        this.#origins.get(claim.requestId)?.claimed(claim);
+      } else if (channel === channels.cancel) {
+        const { requestId } = JSON.parse(raw) as CancelMessage;
+        const origin = this.#origins.get(requestId);
+        if (origin !== undefined) this.#cancelOrigin(origin);
+        void this.#local.cancel(requestId).catch(() => undefined);
+      } else if (channel === channels.load) {
+        const message = JSON.parse(raw) as LoadMessage;
+        if (message.nodeId !== this.nodeId || this.#isClosed) return;
+        this.#workers?.want(message.model, 60_000);
+        void this.#local
+          .preload(message.model, { signal: new AbortController().signal })
+          .catch((error: unknown) =>
+            this.#options.logger.warn("Cluster preload failed", {
+              model: message.model,
+              error: String(error),
+            }),
+          );
+      }
+    } catch (error) {
+      this.#options.logger.warn("Cluster message ignored", { channel, error: String(error) });
+    }
+  }
+
+  /** Queued: it ends now. Running: the running node cancels (its stream ends with `cancelled`). */
+  #cancelOrigin(origin: OriginRequest): void {
+    if (origin.state === "queued") origin.controller.abort();
+  }
+
+  async #publishCancel(requestId: string): Promise<void> {
+    const message: CancelMessage = { requestId };
+    await this.#redis(() => this.#commands.publish(channels.cancel, JSON.stringify(message)), "cancel");
+  }
+
+  async #removeJob(origin: OriginRequest): Promise<void> {
+    await this.#queueFor(origin.request.model)
+      .remove(jobIdOf(origin.request.id))
+      .catch(() => undefined);
+  }
+
+  #queueFor(model: string): Queue<GenerateJobData> {
+    let queue = this.#queues.get(model);
+    if (queue === undefined) {
+      queue = new Queue<GenerateJobData>(queueNameOf(model), { connection: this.#commands });
+      queue.on("error", () => undefined);
+      this.#queues.set(model, queue);
+    }
+    return queue;
+  }
+
+  /** A Redis call of the request path: 503 cluster-unavailable when Redis is down or slow. */
+  async #redis<T>(call: () => Promise<T>, what: string): Promise<T> {
+    const unavailable = (cause?: unknown): AppError =>
+      new AppError(
+        "cluster-unavailable",
+        `The cluster's Redis cannot be reached (${what}); the node retries the connection. Retry shortly.`,
+        { retryAfterSeconds: 2, cause },
+      );
+    if (this.#commands.status !== "ready") throw unavailable();
+    const timeoutMs = this.#options.redisTimeoutMs ?? 2000;
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.#options.time.setTimeout(() => reject(unavailable()), timeoutMs);
+    });
+    try {
+      return await Promise.race([call(), timeout]);
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw unavailable(error);
+    } finally {
+      timer?.cancel();
+    }
+  }
+
+  #advert(): NodeAdvert {
+    const snapshot = this.#local.snapshot();
+    const models: NodeModelAdvert[] = snapshot.models.map((model) => ({
+      name: model.model,
+      state: model.state,
+      sequences: model.sequences,
+      queued: Object.fromEntries(
+        priorities.map((priority) => [priority, model.priorities[priority].queued]),
+      ) as NodeModelAdvert["queued"],
+      memoryEstimateBytes: model.memoryEstimateBytes,
+      averageServiceMs: model.averageServiceMs,
+      loadMs: null,
+    }));
+    return {
+      nodeId: this.nodeId,
+      url: this.#url,
+      heartbeatAtMs: this.#options.time.wallNow(),
+      startedAtMs: this.#startedAtMs,
+      version: this.#options.version,
+      models,
+      memory: {
+        budgetBytes: snapshot.memoryBudgetBytes,
+        usedBytes: models.reduce((sum, model) => sum + model.memoryEstimateBytes, 0),
+      },
+      isAccepting: !this.#isClosed,
+    };
+  }
+}
+
+function cancelledError(requestId: string): AppError {
+  return new AppError("cancelled", `Request "${requestId}" was cancelled.`);
+}
