@@ -9,6 +9,15 @@ import { clusterSecret, startsOn, startTestCluster, type TestCluster } from "./c
 
 const reply = "one two three four five six";
 
+interface QueueBody {
+  node_id: string;
+  nodes: { node_id: string; models: { model: string }[] }[];
+}
+
+async function queueOf(url: string): Promise<QueueBody> {
+  return (await (await fetch(`${url}/v1/queue`)).json()) as QueueBody;
+}
+
 describe("a three-node cluster", () => {
   let cluster: TestCluster;
   /** Node b holds the model (placement would pick node a for a load: most free memory, then id). */
@@ -22,8 +31,8 @@ describe("a three-node cluster", () => {
     // Every node has read node b's advert naming the model.
     for (const node of cluster.nodes)
       await waitFor(async () => {
-        const body = await (await fetch(`${node.url}/v1/queue`)).json();
-        const b = body.nodes.find((entry: { node_id: string }) => entry.node_id === "node-b");
+        const body = await queueOf(node.url);
+        const b = body.nodes.find((entry) => entry.node_id === "node-b");
         return b?.models.length === 1 ? true : undefined;
       }, "node b's advert");
   });
@@ -50,7 +59,7 @@ describe("a three-node cluster", () => {
     );
     expect(streamed.status).toBe(200);
     const lines = await readNdjson(streamed);
-    expect(lines.map((line) => line.response).join("")).toBe(reply);
+    expect(lines.map((line: { response: string }) => line.response).join("")).toBe(reply);
     expect(lines.at(-1).done).toBe(true);
     const whole = await postJson(`${cluster.nodes[0]!.url}/api/generate`, {
       model: "alpha",
@@ -62,15 +71,11 @@ describe("a three-node cluster", () => {
   });
 
   it("shows every node in /v1/queue", async () => {
-    const body = await (await fetch(`${cluster.nodes[1]!.url}/v1/queue`)).json();
+    const body = await queueOf(cluster.nodes[1]!.url);
     expect(body.node_id).toBe("node-b");
-    expect(body.nodes.map((node: { node_id: string }) => node.node_id)).toEqual([
-      "node-a",
-      "node-b",
-      "node-c",
-    ]);
-    const b = body.nodes.find((node: { node_id: string }) => node.node_id === "node-b");
-    expect(b.models.map((model: { model: string }) => model.model)).toEqual(["alpha"]);
+    expect(body.nodes.map((node) => node.node_id)).toEqual(["node-a", "node-b", "node-c"]);
+    const b = body.nodes.find((node) => node.node_id === "node-b");
+    expect(b?.models.map((model) => model.model)).toEqual(["alpha"]);
   });
 
   it("refuses the internal run route without the right secret", async () => {
