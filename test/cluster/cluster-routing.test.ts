@@ -66,7 +66,7 @@ describe("a three-node cluster", () => {
       prompt: "hi",
       stream: false,
     });
-    expect((await whole.json()).response).toBe(reply);
+    expect(((await whole.json()) as { response: string }).response).toBe(reply);
     expect(startedOnB).toContain("ollama-through-a");
   });
 
