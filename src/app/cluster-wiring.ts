@@ -8,6 +8,15 @@ import type { Config } from "../config/index.js";
 import { AppError, isLoopback, systemTime, type Logger } from "../core/index.js";
 import type { OwnedScheduler } from "../scheduler/index.js";
 
+/** Refuses --cluster without --cluster-secret on a node other machines can reach. */
+export function checkClusterSettings(config: Readonly<Config>): void {
+  if (config.cluster !== "" && config.clusterSecret === "" && !isLoopback(config.host))
+    throw new AppError(
+      "bad-request",
+      `--cluster on a node listening on ${config.host} needs a shared --cluster-secret (set RAWRXD_CLUSTER_SECRET on every node) so only cluster nodes can use the internal routes.`,
+    );
+}
+
 export function createClusterScheduler(options: {
   config: Readonly<Config>;
   local: OwnedScheduler;
@@ -17,11 +26,6 @@ export function createClusterScheduler(options: {
 }): ClusterScheduler | undefined {
   const { config } = options;
   if (config.cluster === "") return undefined;
-  if (config.clusterSecret === "" && !isLoopback(config.host))
-    throw new AppError(
-      "bad-request",
-      `--cluster on a node listening on ${config.host} needs a shared --cluster-secret (set RAWRXD_CLUSTER_SECRET on every node) so only cluster nodes can use the internal routes.`,
-    );
   return new ClusterScheduler({
     local: options.local,
     redisUrl: config.cluster,

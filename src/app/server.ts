@@ -37,7 +37,7 @@ import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle
 import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
 import { createClusterFetch, isClusterPath } from "./cluster-routes.js";
-import { createClusterScheduler, joinCluster } from "./cluster-wiring.js";
+import { checkClusterSettings, createClusterScheduler, joinCluster } from "./cluster-wiring.js";
 import { createWebRoutes } from "./web-routes.js";
 import { openWorkspaceRoutes } from "./workspace-wiring.js";
 
@@ -119,6 +119,7 @@ export async function startServer(
       }),
     });
     const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
+    checkClusterSettings(config);
     const localQueue = createScheduler({
       engine: loadPath.engine,
       models: loadPath.models,
@@ -146,7 +147,6 @@ export async function startServer(
       queueTimeoutMs: config.queueTimeoutMs,
       keepAliveMs: config.keepAliveMs,
     });
-    opened.push(() => localQueue.close());
     // --cluster: the same interface over the shared queue in Redis (cluster-wiring.ts).
     const cluster = createClusterScheduler({
       config,
