@@ -117,4 +117,22 @@ describe("the cluster queue", () => {
     expect(lines.map((line) => line.response ?? "").join("")).not.toBe(words.join(" "));
     expect(startedOnB).not.toContain("to-cancel-queued");
   });
+
+  it("answers a full model queue (--max-queue 4) as one node does: 429 OpenAI, 503 Ollama, Retry-After", async () => {
+    const blocker = await submit(1, "full-blocker", { priority: "normal", waiting: 0 });
+    await waitFor(() => startedOnB.includes("full-blocker"), "blocker running");
+    const queued = [];
+    for (let index = 1; index <= 4; index++)
+      queued.push(await submit(index % 3, `full-${index}`, { priority: "normal", waiting: index }));
+    const openai = await postJson(`${cluster.nodes[0]!.url}/v1/chat/completions`, {
+      model: "alpha",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(openai.status).toBe(429);
+    expect(openai.headers.get("retry-after")).toBe("2");
+    expect(((await openai.json()) as { error: { code: string } }).error.code).toBe("queue-full");
+    const ollama = await postJson(`${cluster.nodes[2]!.url}/api/generate`, { model: "alpha", prompt: "hi" });
+    expect(ollama.status).toBe(503);
+    await Promise.all([blocker, ...queued].map((submitted) => submitted.done));
+  });
 });
