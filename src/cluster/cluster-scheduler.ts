@@ -9,7 +9,6 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import {
   AppError,
-  priorities,
   type EmbedResult,
   type GenerateRequest,
   type Logger,
@@ -27,20 +26,19 @@ import type {
   SubmitOptions,
 } from "../scheduler/index.js";
 import { ClusterWorkers } from "./cluster-workers.js";
-import type { NodeAdvert, NodeModelAdvert, PlacementPolicy } from "./contract.js";
+import type { NodeAdvert, PlacementPolicy } from "./contract.js";
 import { RedisMembership } from "./membership.js";
 import { OriginRequest } from "./origin-request.js";
+import { followOrigin } from "./origin-follow.js";
+import { advertOf } from "./node-advert.js";
+import { boundedRedisCall } from "./bounded-redis.js";
 import { residentFirstPlacement } from "./resident-first.js";
 import {
   bullPriority,
   channels,
-  clusterSecretHeader,
-  frameError,
   jobIdOf,
   queueNameOf,
-  readFrames,
   requestKey,
-  runPath,
   type CancelMessage,
   type ClaimMessage,
   type GenerateJobData,
@@ -183,7 +181,18 @@ export class ClusterScheduler implements OwnedScheduler {
     this.#origins.set(request.id, origin);
     try {
       await this.#admit(origin);
-      yield* this.#follow(origin);
+      yield* followOrigin(origin, {
+        time: this.#options.time,
+        logger: this.#options.logger,
+        secret: this.#options.secret,
+        heartbeatMs: this.#heartbeatMs,
+        queueTimeoutMs: this.#options.queueTimeoutMs,
+        recoveryWaitMs: this.#options.recoveryWaitMs ?? 15_000,
+        agingStepMs: this.#options.agingStepMs,
+        queue: (model) => this.#queueFor(model),
+        add: (entry) => this.#add(entry),
+        place: (model) => this.#place(model, false),
+      });
     } finally {
       options.signal.removeEventListener("abort", abort);
       this.#origins.delete(request.id);
@@ -304,120 +313,6 @@ export class ClusterScheduler implements OwnedScheduler {
     });
   }
 
-  async *#follow(origin: OriginRequest): AsyncGenerator<StreamEvent> {
-    const { time } = this.#options;
-    const signal = origin.controller.signal;
-    let deadline = origin.enqueuedMs + this.#options.queueTimeoutMs;
-    let lost: string | undefined;
-    for (;;) {
-      const claim = await this.#awaitClaim(origin, deadline, lost);
-      origin.state = "running";
-      origin.runningOn = claim.nodeId;
-      const body: RunBody = { resume: lost === undefined ? undefined : origin.resumeState(lost) };
-      let response: Response | undefined;
-      try {
-        response = await fetch(`${claim.url}${runPath(origin.request.id)}`, {
-          method: "POST",
-          headers: { "content-type": "application/json", [clusterSecretHeader]: this.#options.secret },
-          body: JSON.stringify(body),
-          signal,
-        });
-      } catch {
-        response = undefined;
-      }
-      if (response?.ok === true && response.body !== null) {
-        let frames: AsyncGenerator<RunFrame> | undefined;
-        try {
-          frames = readFrames(response.body);
-          for await (const frame of frames) {
-            if ("error" in frame) throw frameError(frame);
-            origin.sent(frame.event);
-            yield frame.event;
-            if (frame.event.type === "end") return;
-          }
-        } catch (error) {
-          if (error instanceof AppError) throw error;
-        }
-      } else await response?.body?.cancel().catch(() => undefined);
-      if (signal.aborted) throw cancelledError(origin.request.id);
-      // The running node is gone (or refused): wait for the job's next claim.
-      lost = claim.nodeId;
-      try {
-        origin.resumeState(lost);
-      } catch (error) {
-        await this.#removeJob(origin);
-        throw error;
-      }
-      origin.state = "queued";
-      origin.runningOn = undefined;
-      deadline = time.monotonicNow() + (this.#options.recoveryWaitMs ?? 15_000);
-      this.#options.logger.warn("Cluster node lost mid-request; waiting for another node", {
-        request: origin.request.id,
-        node: claim.nodeId,
-      });
-    }
-  }
-
-  /** Waits for a claim; meanwhile ages the job, re-places it, and re-adds it if Redis lost it. */
-  async #awaitClaim(
-    origin: OriginRequest,
-    deadline: number,
-    lost: string | undefined,
-  ): Promise<ClaimMessage> {
-    const { time } = this.#options;
-    const signal = origin.controller.signal;
-    for (;;) {
-      const claim = origin.takeClaim();
-      if (claim !== undefined) return claim;
-      if (signal.aborted) {
-        await this.#removeJob(origin);
-        throw cancelledError(origin.request.id);
-      }
-      if (time.monotonicNow() >= deadline) {
-        await this.#removeJob(origin);
-        if (lost !== undefined)
-          throw new AppError(
-            "runner-crashed",
-            `Cluster node "${lost}" stopped while running request "${origin.request.id}" and no other node took it over; retry.`,
-          );
-        throw new AppError(
-          "queue-timeout",
-          `Request "${origin.request.id}" waited longer than --queue-timeout (${this.#options.queueTimeoutMs} ms) in the cluster queue for "${origin.request.model}". Retry later.`,
-          { retryAfterSeconds: 5 },
-        );
-      }
-      await origin.waitForClaim(
-        time,
-        Math.min(this.#heartbeatMs, Math.max(0, deadline - time.monotonicNow())),
-      );
-      if (origin.hasClaim || signal.aborted) continue;
-      await this.#tend(origin).catch(() => undefined);
-    }
-  }
-
-  /** Periodic care of a waiting job: aging, placement, and re-adding a job that disappeared. */
-  async #tend(origin: OriginRequest): Promise<void> {
-    const { time, agingStepMs } = this.#options;
-    const queue = this.#queueFor(origin.request.model);
-    const job = await queue.getJob(jobIdOf(origin.request.id));
-    if (job === undefined) {
-      // Failed (its claim was never answered), or lost with a Redis restart: queue it again.
-      await this.#add(origin);
-      return;
-    }
-    if (
-      agingStepMs > 0 &&
-      origin.bullPriority > 1 &&
-      time.monotonicNow() - origin.lastAgedMs >= agingStepMs
-    ) {
-      origin.lastAgedMs = time.monotonicNow();
-      origin.bullPriority -= 1;
-      if ((await job.getState()) === "prioritized")
-        await job.changePriority({ priority: origin.bullPriority });
-    }
-    await this.#place(origin.request.model, false);
-  }
-
   /** Asks placement where the model runs; tells the chosen node to load it when nobody holds it. */
   async #place(model: string, isAdmission: boolean): Promise<void> {
     const nodes = isAdmission ? await this.#redis(() => this.membership.nodes(), "admission") : this.nodes();
@@ -471,12 +366,6 @@ export class ClusterScheduler implements OwnedScheduler {
     await this.#redis(() => this.#commands.publish(channels.cancel, JSON.stringify(message)), "cancel");
   }
 
-  async #removeJob(origin: OriginRequest): Promise<void> {
-    await this.#queueFor(origin.request.model)
-      .remove(jobIdOf(origin.request.id))
-      .catch(() => undefined);
-  }
-
   #queueFor(model: string): Queue<GenerateJobData> {
     let queue = this.#queues.get(model);
     if (queue === undefined) {
@@ -488,58 +377,23 @@ export class ClusterScheduler implements OwnedScheduler {
   }
 
   /** A Redis call of the request path: 503 cluster-unavailable when Redis is down or slow. */
-  async #redis<T>(call: () => Promise<T>, what: string): Promise<T> {
-    const unavailable = (cause?: unknown): AppError =>
-      new AppError(
-        "cluster-unavailable",
-        `The cluster's Redis cannot be reached (${what}); the node retries the connection. Retry shortly.`,
-        { retryAfterSeconds: 2, cause },
-      );
-    if (this.#commands.status !== "ready") throw unavailable();
-    const timeoutMs = this.#options.redisTimeoutMs ?? 2000;
-    let timer: { cancel(): void } | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = this.#options.time.setTimeout(() => reject(unavailable()), timeoutMs);
+  #redis<T>(call: () => Promise<T>, what: string): Promise<T> {
+    return boundedRedisCall(call, {
+      redis: this.#commands,
+      time: this.#options.time,
+      timeoutMs: this.#options.redisTimeoutMs ?? 2000,
+      what,
     });
-    try {
-      return await Promise.race([call(), timeout]);
-    } catch (error) {
-      if (error instanceof AppError) throw error;
-      throw unavailable(error);
-    } finally {
-      timer?.cancel();
-    }
   }
 
   #advert(): NodeAdvert {
-    const snapshot = this.#local.snapshot();
-    const models: NodeModelAdvert[] = snapshot.models.map((model) => ({
-      name: model.model,
-      state: model.state,
-      sequences: model.sequences,
-      queued: Object.fromEntries(
-        priorities.map((priority) => [priority, model.priorities[priority].queued]),
-      ) as NodeModelAdvert["queued"],
-      memoryEstimateBytes: model.memoryEstimateBytes,
-      averageServiceMs: model.averageServiceMs,
-      loadMs: null,
-    }));
-    return {
+    return advertOf(this.#local.snapshot(), {
       nodeId: this.nodeId,
       url: this.#url,
       heartbeatAtMs: this.#options.time.wallNow(),
       startedAtMs: this.#startedAtMs,
       version: this.#options.version,
-      models,
-      memory: {
-        budgetBytes: snapshot.memoryBudgetBytes,
-        usedBytes: models.reduce((sum, model) => sum + model.memoryEstimateBytes, 0),
-      },
       isAccepting: !this.#isClosed,
-    };
+    });
   }
-}
-
-function cancelledError(requestId: string): AppError {
-  return new AppError("cancelled", `Request "${requestId}" was cancelled.`);
 }
