@@ -174,6 +174,7 @@ export class ClusterScheduler implements OwnedScheduler {
       throw new AppError("shutting-down", "This node is leaving the cluster; retry on another node.", {
         retryAfterSeconds: 2,
       });
+    if (this.#origins.has(request.id)) throw idInUse(request.id);
     const origin = new OriginRequest(request, bullPriority[request.priority], this.#options.time);
     const abort = (): void => origin.controller.abort();
     if (options.signal.aborted) abort();
@@ -196,7 +197,7 @@ export class ClusterScheduler implements OwnedScheduler {
     } finally {
       options.signal.removeEventListener("abort", abort);
       this.#origins.delete(request.id);
-      void this.#commands.del(requestKey(request.id)).catch(() => undefined);
+      if (origin.holdsRequestKey) void this.#commands.del(requestKey(request.id)).catch(() => undefined);
     }
   }
 
@@ -273,6 +274,15 @@ export class ClusterScheduler implements OwnedScheduler {
   async #admit(origin: OriginRequest): Promise<void> {
     const { request } = origin;
     const queue = this.#queueFor(request.model);
+    // One request per id in the whole cluster (as on one node): the key also lets any node find it.
+    const ttlMs = this.#options.queueTimeoutMs + 60 * 60_000;
+    const value = JSON.stringify({ model: request.model, origin: this.nodeId });
+    const isNew = await this.#redis(
+      () => this.#commands.set(requestKey(request.id), value, "PX", ttlMs, "NX"),
+      "admission",
+    );
+    if (isNew === null) throw idInUse(request.id);
+    origin.holdsRequestKey = true;
     const counts = await this.#redis(
       () => queue.getJobCounts("waiting", "prioritized", "delayed"),
       "admission",
@@ -285,17 +295,6 @@ export class ClusterScheduler implements OwnedScheduler {
         { retryAfterSeconds: 2 },
       );
     await this.#place(request.model, true);
-    const ttlMs = this.#options.queueTimeoutMs + 60 * 60_000;
-    await this.#redis(
-      () =>
-        this.#commands.set(
-          requestKey(request.id),
-          JSON.stringify({ model: request.model, origin: this.nodeId }),
-          "PX",
-          ttlMs,
-        ),
-      "admission",
-    );
     await this.#redis(() => this.#add(origin), "admission");
   }
 
@@ -396,4 +395,11 @@ export class ClusterScheduler implements OwnedScheduler {
       isAccepting: !this.#isClosed,
     });
   }
+}
+
+function idInUse(requestId: string): AppError {
+  return new AppError(
+    "bad-request",
+    `Request id "${requestId}" is already in use by a running request in the cluster; send a unique X-Request-Id or none.`,
+  );
 }

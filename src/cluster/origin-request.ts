@@ -22,6 +22,8 @@ export class OriginRequest {
   bullPriority: number;
   lastAgedMs: MonotonicMs;
   runningOn: string | undefined;
+  /** This origin set the cluster-wide `rawrxd:request:<id>` key (and deletes it at the end). */
+  holdsRequestKey = false;
   /** Aborts on the client's signal or a cluster-wide cancel. */
   readonly controller = new AbortController();
   readonly #claims: ClaimMessage[] = [];

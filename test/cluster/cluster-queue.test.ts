@@ -135,4 +135,17 @@ describe("the cluster queue", () => {
     expect(ollama.status).toBe(503);
     await Promise.all([blocker, ...queued].map((submitted) => submitted.done));
   });
+
+  it("refuses a request id already in flight anywhere in the cluster", async () => {
+    const first = await submit(0, "dup", { priority: "normal", waiting: 0 });
+    await waitFor(() => startedOnB.includes("dup"), "dup running");
+    const second = await postJson(
+      `${cluster.nodes[2]!.url}/api/generate`,
+      { model: "alpha", prompt: "hi" },
+      { headers: { "x-request-id": "dup" } },
+    );
+    expect(second.status).toBe(400);
+    expect(((await second.json()) as { error: string }).error).toMatch(/already in use/);
+    expect(await first.done).toContain(words.join(" "));
+  });
 });
