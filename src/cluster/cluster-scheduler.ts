@@ -76,6 +76,8 @@ export interface ClusterSchedulerOptions {
   stalledIntervalMs?: number;
   /** How long an origin waits for another node after losing the running one. Default 15 s. */
   recoveryWaitMs?: number;
+  /** Longest start() waits for Redis before it fails. Default 10 s. */
+  connectTimeoutMs?: number;
   /** Longest a Redis call of admission may take before 503 cluster-unavailable. Default 2 s. */
   redisTimeoutMs?: number;
 }
@@ -115,6 +117,7 @@ export class ClusterScheduler implements OwnedScheduler {
   /** Subscribes, writes the first advert and starts the workers of what the node holds. */
   async start(identity: ClusterIdentity): Promise<void> {
     const options = this.#options;
+    await this.#connected(options.connectTimeoutMs ?? 10_000);
     this.nodeId = identity.nodeId;
     this.#url = identity.url;
     this.#membership = new RedisMembership({
@@ -148,6 +151,35 @@ export class ClusterScheduler implements OwnedScheduler {
   }
 
   #stopSync = (): void => undefined;
+
+  /** A node that cannot reach Redis at start says so instead of waiting silently. */
+  async #connected(timeoutMs: number): Promise<void> {
+    if (this.#commands.status === "ready") return;
+    let lastError = "";
+    const onError = (error: Error): void => {
+      lastError = error.message;
+    };
+    this.#commands.on("error", onError);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = this.#options.time.setTimeout(() => {
+          const target = redactedUrl(this.#options.redisUrl);
+          reject(
+            new AppError(
+              "cluster-unavailable",
+              `Cannot reach the cluster's Redis at ${target} within ${timeoutMs} ms${lastError === "" ? "" : ` (${lastError})`}; check --cluster and that Redis runs.`,
+            ),
+          );
+        }, timeoutMs);
+        this.#commands.once("ready", () => {
+          timer.cancel();
+          resolve();
+        });
+      });
+    } finally {
+      this.#commands.off("error", onError);
+    }
+  }
 
   /** The internal run route: the origin of a request this node claimed pulls its frames. */
   serveRun(requestId: string, body: RunBody, signal: AbortSignal): AsyncGenerator<RunFrame> {
@@ -402,4 +434,15 @@ function idInUse(requestId: string): AppError {
     "bad-request",
     `Request id "${requestId}" is already in use by a running request in the cluster; send a unique X-Request-Id or none.`,
   );
+}
+
+/** The Redis URL without its password, for messages. */
+function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== "") parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "the --cluster URL";
+  }
 }
