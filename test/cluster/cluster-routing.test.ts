@@ -78,6 +78,15 @@ describe("a three-node cluster", () => {
     expect(b?.models.map((model) => model.model)).toEqual(["alpha"]);
   });
 
+  it("answers an unknown model with 404 as one node does", async () => {
+    const response = await postJson(`${cluster.nodes[2]!.url}/v1/chat/completions`, {
+      model: "nope",
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(response.status).toBe(404);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("model-not-found");
+  });
+
   it("refuses the internal run route without the right secret", async () => {
     const url = `${cluster.nodes[0]!.url}/internal/cluster/requests/nope/run`;
     expect((await postJson(url, {})).status).toBe(401);
