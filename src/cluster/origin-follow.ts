@@ -71,7 +71,15 @@ export async function* followOrigin(origin: OriginRequest, deps: FollowDeps): As
       } catch (error) {
         if (error instanceof AppError) throw error;
       }
-    } else await response?.body?.cancel().catch(() => undefined);
+    } else if (response !== undefined) {
+      // 401: the nodes disagree on --cluster-secret; 404: the claim was already given up.
+      deps.logger.warn("Cluster node refused the run of a request it claimed", {
+        request: origin.request.id,
+        node: claim.nodeId,
+        status: response.status,
+      });
+      await response.body?.cancel().catch(() => undefined);
+    }
     if (signal.aborted) throw cancelledError(origin.request.id);
     // The running node is gone (or refused): wait for the job's next claim.
     lost = claim.nodeId;
