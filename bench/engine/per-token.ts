@@ -1,5 +1,5 @@
 /**
- * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1]`
+ * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1] [--cpu-prof DIR]`
  *
  * What one streamed token costs outside ggml (issue #17, item 1): starts `node bin/rawrxd.js
  * serve` as a child process — the path users take — streams greedy /v1/completions from this
@@ -39,6 +39,8 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "256" },
     threads: { type: "string", default: "1" },
     baseline: { type: "string" },
+    /** Writes a V8 CPU profile of each server (main) process into this folder. */
+    "cpu-prof": { type: "string" },
   },
 });
 const models = values.models.split(",") as ModelKey[];
@@ -79,6 +81,7 @@ async function startServer(coalesceMs: CoalesceMs, home: string): Promise<Starte
   const child = spawn(
     process.execPath,
     [
+      ...(values["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["cpu-prof"]]),
       join(root, "bin", "rawrxd.js"),
       "serve",
       ...["--home", home, "--models", modelsDirectory, "--host", "127.0.0.1", "--port", "0"],

@@ -37,6 +37,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "audit-unavailable": 503,
   // --cluster: Redis (the shared queue) cannot be reached; admission resumes once it is back.
   "cluster-unavailable": 503,
+  // The shared PostgreSQL store (--store) is unreachable: key changes wait for it.
+  "store-unavailable": 503,
   cancelled: 499,
   // The file under that name cannot be served (a broken or hostile GGUF, a FIFO, a directory):
   // the request named it, so a client error the client can act on, not a server fault (#15).

@@ -21,7 +21,12 @@ import {
   type AuditHealth,
   type AuditSigningKey,
   type OpenSegmentFile,
+  type PostgresWitness,
+  type PostgresWitnessStatus,
+  witnessUrlForDisplay,
 } from "../ops/index.js";
+import { redactStoreUrl } from "../store/index.js";
+import { createPostgresWitness, witnessReporter } from "./audit-witness-wiring.js";
 import { RequestAuditGate } from "./audit-gate.js";
 import { startRetentionPurge } from "./audit-retention.js";
 import { subscribeAuditRecords } from "./audit-subscriptions.js";
@@ -35,7 +40,7 @@ export interface Reader {
 export interface AuditService {
   /** The API's gate: inference records on disk before the response ends; fail-closed refusals. */
   gate: AuditGate;
-  /** The admin routes (/v1/audit, /v1/audit/verify); each read leaves a `data` record naming its reader. */
+  /** The admin routes (/v1/audit, /v1/audit/verify, /v1/audit/status); each read leaves a `data` record naming its reader. */
   routes(readerOf: (context: Context) => Reader): Hono;
   /** A `data` record for a read elsewhere (metrics export): who read what. */
   recordRead(read: {
@@ -61,6 +66,8 @@ export interface AuditWiringOptions {
   version: string;
   /** How segment files are opened; tests inject failing writers. Default node:fs. */
   openSegmentFile?: OpenSegmentFile | undefined;
+  /** Names this node in records, checkpoints and the PostgreSQL witness (the cluster's node id). Default the host name. */
+  nodeId?: string | undefined;
 }
 
 /** Fail-closed by flag, or by the hipaa profile. */
@@ -73,23 +80,39 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   const { config, events, logger } = options;
   if (config.noAudit) return undefined;
   const paths = auditPaths(config.home, (options.env ?? process.env)["RAWRXD_AUDIT_KEY_FILE"]);
+  const nodeId = options.nodeId ?? hostname();
   let log: AuditLog;
   let signingKey: AuditSigningKey;
   const isFailClosed = isAuditFailClosed(config);
   // Bound once the log is open: health changes after that are recorded where they can be.
   let onHealthChange: (health: AuditHealth) => void = () => undefined;
+  let onWitnessChange: (status: PostgresWitnessStatus) => void = () => undefined;
+  let witness: PostgresWitness | undefined;
   try {
     signingKey = await loadOrCreateSigningKey(paths.privateKey);
+    // The cluster's witness (issue #18): every checkpoint also goes to PostgreSQL, queued.
+    const postgresWitness = createPostgresWitness({
+      config,
+      nodeId,
+      directory: paths.directory,
+      signingKey,
+      time: options.time,
+      onStateChange: (status) => onWitnessChange(status),
+    });
+    witness = postgresWitness;
     log = await AuditLog.open({
       directory: paths.directory,
       signingKey,
-      nodeId: hostname(),
+      nodeId,
       time: options.time,
       ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
       // A `rawrxd keys` or `rawrxd audit` run holds the log for one record.
       waitForCliMs: 5000,
       ...(options.openSegmentFile === undefined ? {} : { openSegmentFile: options.openSegmentFile }),
       onHealthChange: (health) => onHealthChange(health),
+      ...(postgresWitness === undefined
+        ? {}
+        : { onCheckpoint: (checkpoint, segment) => postgresWitness.submit(checkpoint, segment) }),
     });
   } catch (error) {
     if (error instanceof AuditLockedError)
@@ -145,6 +168,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       });
     }
   };
+  onWitnessChange = witnessReporter({ logger, append, url: config.auditWitnessUrl });
   const gate = new RequestAuditGate({ log, isFailClosed, recordsContent: config.auditContent, logger });
   const unsubscribe = [
     ...subscribeAuditRecords(events, append),
@@ -172,6 +196,15 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
         publicKey: signingKey.publicKey,
         ...(config.auditWitness === "" ? {} : { witnessDirectory: config.auditWitness }),
         time: options.time,
+        status: () => ({
+          node: nodeId,
+          health: log.health,
+          head: log.head,
+          witness: {
+            folder: config.auditWitness !== "",
+            postgres: witness?.status() ?? null,
+          },
+        }),
         onRead: ({ action, context, details }) => {
           const reader = readerOf(context);
           append({
@@ -190,6 +223,8 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
         await purger.stop();
         append({ type: "system", action: "stop", details: { reason } });
         await log.close();
+        // One last try for what is queued (the stop's checkpoint); the rest stays local.
+        await witness?.close();
       })()),
   };
 }
@@ -200,5 +235,8 @@ export function settingsForAudit(config: Readonly<Config>): Record<string, unkno
     ...config,
     // Each --api-keys key is the admin key `config-N`: its id is enough, the text never leaves.
     apiKeys: { count: config.apiKeys.length, ids: config.apiKeys.map((_, index) => `config-${index + 1}`) },
+    // The shared store's URL without its password.
+    store: config.store === "" ? "" : redactStoreUrl(config.store),
+    auditWitnessUrl: config.auditWitnessUrl === "" ? "" : witnessUrlForDisplay(config.auditWitnessUrl),
   };
 }

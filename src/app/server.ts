@@ -25,7 +25,7 @@ import {
   memoryMarginBytes,
   type Scheduler,
 } from "../scheduler/index.js";
-import { ApiKeyStore, Database } from "../store/index.js";
+import { Database, type SharedStore } from "../store/index.js";
 import { startAuditService, type AuditService } from "./audit-wiring.js";
 import { startBackupService } from "./backup-wiring.js";
 import { createGpuRoutes, startGpuService } from "./gpu-routes.js";
@@ -38,6 +38,7 @@ import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
 import { createClusterFetch, isClusterPath } from "./cluster-routes.js";
 import { checkClusterSettings, createClusterScheduler, joinCluster } from "./cluster-wiring.js";
+import { openServerState } from "./store-wiring.js";
 import { createWebRoutes } from "./web-routes.js";
 import { openWorkspaceRoutes } from "./workspace-wiring.js";
 
@@ -64,6 +65,8 @@ export interface RunningServer {
   models: ModelsSummary;
   /** Undefined with --no-sla. */
   sla: SlaService | undefined;
+  /** The shared PostgreSQL state; undefined without --store. */
+  store: SharedStore | undefined;
   /** Every route the HTTP app serves (method and Hono path), so tests cover new routes automatically. */
   routes: readonly { method: string; path: string }[];
   /** Graceful stop; idempotent. */
@@ -90,11 +93,12 @@ export async function startServer(
   const { catalog, summary: models } = await openModelCatalog(config, logger);
   // Start order: state database, then the ops that subscribe to events, then the serving path.
   const database = Database.open({ path: join(config.home, "rawrxd.db") });
-  // Read per request: a key created or revoked with `rawrxd keys` counts at once.
-  const keys = new ApiKeyStore(database);
   // What has opened so far: closed in reverse when a later step of the start fails.
   const opened: (() => unknown)[] = [() => database.close()];
   try {
+    const state = await openServerState(config, database, { time: systemTime, logger, events });
+    const { keys, store } = state;
+    opened.push(() => state.close());
     const warning = checkExposure(config, keys.hasActiveKeys());
     if (warning !== undefined) logger.warn(warning);
     // Before the serving path subscribes, so the first model load and request are on record.
@@ -268,6 +272,8 @@ export async function startServer(
         // A backup in progress finishes before the database closes under it.
         await backup.close();
         metrics?.close();
+        // After the metrics' last write: its rows ship before the database closes.
+        await state.close();
         database.close();
         // Last: whatever the steps above emitted (unloads, request ends) is on record before the stop.
         await audit
@@ -292,7 +298,7 @@ export async function startServer(
       parallel: config.parallel,
     });
     const routes = app.routes.map(({ method, path }) => ({ method, path }));
-    return { url, port, events, queue, metrics, models, sla, routes, close, closed };
+    return { url, port, events, queue, metrics, models, sla, store, routes, close, closed };
   } catch (error) {
     for (const close of opened.reverse())
       await Promise.resolve()

@@ -13,6 +13,11 @@ import { newRequestId, type EventBus, type Logger, type ServerEvents, type TimeP
 import {
   AlertDispatch,
   buildReport,
+  ClusterSla,
+  registerClusterSlaMetrics,
+  startClusterSlaTicks,
+  type ClusterAdvert,
+  type ClusterSlaTicks,
   createSlaRoutes,
   registerSlaMetrics,
   SlaManager,
@@ -44,6 +49,11 @@ export interface SlaWiringOptions {
   metricsRegistry: Registry | undefined;
   /** Further check inputs the server has (the backup state, see the TODO below). */
   extraProbes?: Pick<SlaProbes, "audit" | "backup">;
+  /**
+   * When clustered (issue #18): this node's id and the live nodes' adverts (the membership's
+   * `nodeId` and `nodes()`). Adds the cluster SLA: `cluster` in GET /v1/sla/status, its gauges.
+   */
+  cluster?: { nodeId: string; nodes: () => Promise<readonly ClusterAdvert[]> } | undefined;
 }
 
 /** Undefined with --no-sla. */
@@ -119,6 +129,18 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
   });
   if (options.metricsRegistry !== undefined)
     registerSlaMetrics(options.metricsRegistry, () => manager.status());
+  const clusterSla =
+    options.cluster === undefined
+      ? undefined
+      : new ClusterSla({
+          nodeId: options.cluster.nodeId,
+          time,
+          events,
+          settings: { intervalMs: settings.intervalMs, pinnedModels: config.pinnedModels },
+        });
+  if (clusterSla !== undefined && options.metricsRegistry !== undefined)
+    registerClusterSlaMetrics(options.metricsRegistry, () => clusterSla.json());
+  let clusterTicks: ClusterSlaTicks | undefined;
   const latencySlos = ttftSlos(config.sloTtftP95Ms);
   return {
     manager,
@@ -135,10 +157,20 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
             latencySlos,
           }),
         nowMs: () => manager.timelineNowMs(),
+        ...(clusterSla === undefined ? {} : { cluster: () => clusterSla.json() }),
       }),
     start: (url) => {
       frontUrl = loopbackUrl(url);
       manager.start();
+      if (clusterSla !== undefined && options.cluster !== undefined)
+        clusterTicks = startClusterSlaTicks({
+          sla: clusterSla,
+          time,
+          logger,
+          intervalMs: settings.intervalMs,
+          nodes: options.cluster.nodes,
+          localStatus: () => manager.status(),
+        });
       logger.info("SLA monitor started", {
         intervalMs: settings.intervalMs,
         targetPercent: settings.targetPercent,
@@ -147,6 +179,7 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       });
     },
     close: async () => {
+      await clusterTicks?.close();
       await manager.close();
       stopAuditWatch();
       for (const stop of stopBackupWatch) stop();

@@ -47,6 +47,18 @@ describe("rawrxd audit verify", () => {
     expect(result.output).toMatch(/^INTACT: 3 records \(seq 1\.\.3\), 2 signed checkpoints verified\n$/);
   });
 
+  it("--json prints the verifier's report", async () => {
+    const result = await run("verify", "--json");
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.output)).toMatchObject({
+      intact: true,
+      records: 3,
+      firstSeq: 1,
+      lastSeq: 3,
+      findings: [],
+    });
+  });
+
   it("exits 1 and names the place of a modified record", async () => {
     const directory = auditPaths(home).directory;
     const segment = join(

@@ -17,6 +17,7 @@ import {
   type AuditType,
   type CliAuditRequest,
 } from "../ops/index.js";
+import { verifyCluster } from "./audit-cluster-verify.js";
 import { recordCliAction } from "./audit-record-cli.js";
 import { systemTime } from "../core/index.js";
 import { usageError, CliError, type Command, type CommandContext } from "./cli-io.js";
@@ -45,6 +46,12 @@ Options (verify):
   --witness DIR         Folder holding the witness copies of the checkpoints
   --from TIME           Verify only records at or after TIME
   --to TIME             Verify only records at or before TIME
+  --cluster URL         Verify every node of a cluster against the checkpoints witnessed
+                        in PostgreSQL (postgres://user@host:port/db, the nodes'
+                        --audit-witness-url): each node's chain with the key it registered
+  --node DIR            A node's RAWRXD_HOME or audit folder (repeatable; default: the
+                        folders the nodes registered in PostgreSQL)
+  --json                Print the report as JSON
 
 Options (query):
   --since TIME          Records at or after TIME
@@ -67,6 +74,9 @@ const flags = {
   witness: { type: "string" },
   from: { type: "string" },
   to: { type: "string" },
+  cluster: { type: "string" },
+  node: { type: "string", multiple: true },
+  json: { type: "boolean" },
   since: { type: "string" },
   until: { type: "string" },
   type: { type: "string", multiple: true },
@@ -93,7 +103,13 @@ export const auditCommand: Command = {
     let done: { code: number; record: CliAuditRequest };
     switch (action) {
       case "verify":
-        done = await verify(values, { ...paths, context });
+        done =
+          typeof values["cluster"] === "string"
+            ? await verifyCluster(
+                { url: values["cluster"], nodes: lists["node"], json: values["json"] === true },
+                context,
+              )
+            : await verify(values, { ...paths, context });
         break;
       case "query":
         done = await query(values, { directory: paths.directory, types: lists["type"], context });
@@ -134,10 +150,13 @@ async function verify(
   const range = report.firstSeq === null ? "no records" : `seq ${report.firstSeq}..${report.lastSeq}`;
   const witness =
     values["witness"] === undefined ? "" : `, ${report.witnessCheckpointsVerified} witness checkpoints`;
-  io.stdout.write(
-    `${report.intact ? "INTACT" : "NOT INTACT"}: ${report.records} records (${range}), ${report.checkpointsVerified} signed checkpoints verified${witness}\n`,
-  );
-  for (const finding of report.findings) io.stdout.write(formatFinding(finding) + "\n");
+  if (values["json"] === true) io.stdout.write(JSON.stringify(report, null, 2) + "\n");
+  else {
+    io.stdout.write(
+      `${report.intact ? "INTACT" : "NOT INTACT"}: ${report.records} records (${range}), ${report.checkpointsVerified} signed checkpoints verified${witness}\n`,
+    );
+    for (const finding of report.findings) io.stdout.write(formatFinding(finding) + "\n");
+  }
   return {
     code: report.intact ? 0 : 1,
     record: {

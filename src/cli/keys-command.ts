@@ -1,12 +1,29 @@
 /**
  * `rawrxd keys create|list|revoke`: manages the API keys in RAWRXD_HOME's state database
  * directly, so it works whether or not a server runs (the database is in WAL mode; a running
- * server reads keys per request and sees a change at once).
+ * server reads keys per request and sees a change at once). With --store the shared PostgreSQL
+ * is written first (every node's copy follows within a second), then the local copy.
  */
 import { join } from "node:path";
-import { AppError, priorities, roles, systemTime, type Priority, type Role } from "../core/index.js";
+import {
+  AppError,
+  priorities,
+  roles,
+  silentLogger,
+  systemTime,
+  type ApiKeyRegistry,
+  type Priority,
+  type Role,
+  type TimePort,
+} from "../core/index.js";
 import type { CliAuditRequest } from "../ops/index.js";
-import { ApiKeyStore, Database } from "../store/index.js";
+import {
+  ApiKeyStore,
+  applyPostgresMigrations,
+  Database,
+  openPostgresPool,
+  SharedApiKeys,
+} from "../store/index.js";
 import { recordCliAction } from "./audit-record-cli.js";
 import { usageError, type Command, type CommandContext } from "./cli-io.js";
 import { formatRelativeTime, formatTable } from "./format.js";
@@ -35,11 +52,13 @@ Options:
   --role ROLE           create: admin (every route) or user (inference, model lists, own requests)
   --max-priority P      create: highest priority the key may ask for: high (default), normal, low
   --home DIR            Data directory (env RAWRXD_HOME, default ~/.rawrxd)
+  --store URL           Shared PostgreSQL of a cluster (env RAWRXD_STORE): keys change there,
+                        and every node refuses a revoked key within a second
   -h, --help            Show this help
 `;
 
 const flags = {
-  ...settingsFlagOptions(["home"]),
+  ...settingsFlagOptions(["home", "store"]),
   name: { type: "string" },
   role: { type: "string" },
   "max-priority": { type: "string" },
@@ -58,7 +77,7 @@ export const keysCommand: Command = {
     const id = positionals[1];
     if (action !== "revoke" && id !== undefined) throw usageError("keys", `Unexpected argument "${id}".`);
     const config = configFromFlags("keys", values, {
-      keys: ["home", "noAudit", "auditWitness"],
+      keys: ["home", "noAudit", "auditWitness", "store"],
       io: context.io,
     });
     if (!["create", "list", "revoke"].includes(action))
@@ -68,10 +87,13 @@ export const keysCommand: Command = {
     const database = Database.open({ path: join(config.home, "rawrxd.db") });
     let done: { code: number; record?: CliAuditRequest };
     try {
-      const keys = new ApiKeyStore(database, { time: context.dependencies.time ?? systemTime });
-      if (action === "create") done = create(keys, values, context);
-      else if (action === "list") done = { code: list(keys, context) };
-      else done = revoke(keys, id!, context);
+      const time = context.dependencies.time ?? systemTime;
+      const local = new ApiKeyStore(database, { time });
+      done = await withKeys({ local, storeUrl: config.store, time }, async (keys) => {
+        if (action === "create") return create(keys, values, context);
+        if (action === "list") return { code: list(keys, context) };
+        return revoke(keys, id!, context);
+      });
     } finally {
       database.close();
     }
@@ -80,11 +102,36 @@ export const keysCommand: Command = {
   },
 };
 
-function create(
-  keys: ApiKeyStore,
+/** The local keys, or with a store URL the shared ones (the local copy brought up to date first). */
+async function withKeys<T>(
+  { local, storeUrl, time }: { local: ApiKeyStore; storeUrl: string; time: TimePort },
+  use: (keys: ApiKeyRegistry) => Promise<T>,
+): Promise<T> {
+  if (storeUrl === "") return use(local);
+  const pool = openPostgresPool(storeUrl, silentLogger, 1);
+  try {
+    const keys = new SharedApiKeys({ local, pool, url: storeUrl, time, logger: silentLogger });
+    try {
+      await applyPostgresMigrations(pool);
+      await keys.resync();
+    } catch (error) {
+      throw new AppError(
+        "store-unavailable",
+        `Cannot reach the PostgreSQL store given with --store: ${error instanceof Error ? error.message : String(error)}. Check the URL and that PostgreSQL runs.`,
+        { cause: error },
+      );
+    }
+    return await use(keys);
+  } finally {
+    await pool.end().catch(() => {});
+  }
+}
+
+async function create(
+  keys: ApiKeyRegistry,
   values: FlagValues,
   context: CommandContext,
-): { code: number; record: CliAuditRequest } {
+): Promise<{ code: number; record: CliAuditRequest }> {
   const name = values["name"];
   const role = values["role"];
   const maxPriority = values["max-priority"] ?? "high";
@@ -93,7 +140,7 @@ function create(
     throw usageError("keys", "create needs --role admin or --role user.");
   if (typeof maxPriority !== "string" || !(priorities as readonly string[]).includes(maxPriority))
     throw usageError("keys", "--max-priority must be high, normal or low.");
-  const { key, view } = keys.create({ name, role: role as Role, maxPriority: maxPriority as Priority });
+  const { key, view } = await keys.create({ name, role: role as Role, maxPriority: maxPriority as Priority });
   context.io.stdout.write(`${key}\n`);
   context.io.stderr.write(
     `Created ${view.role} key ${view.id} ("${view.name}", max priority ${view.maxPriority}). ` +
@@ -110,7 +157,7 @@ function create(
   };
 }
 
-function list(keys: ApiKeyStore, context: CommandContext): number {
+function list(keys: ApiKeyRegistry, context: CommandContext): number {
   const now = new Date((context.dependencies.time ?? systemTime).wallNow());
   const rows = keys
     .list()
@@ -130,12 +177,12 @@ function list(keys: ApiKeyStore, context: CommandContext): number {
   return 0;
 }
 
-function revoke(
-  keys: ApiKeyStore,
+async function revoke(
+  keys: ApiKeyRegistry,
   id: string,
   context: CommandContext,
-): { code: number; record: CliAuditRequest } {
-  const view = keys.revoke(id);
+): Promise<{ code: number; record: CliAuditRequest }> {
+  const view = await keys.revoke(id);
   if (view === undefined)
     throw new AppError("not-found", `No API key has id "${id}"; see them with "rawrxd keys list".`);
   context.io.stdout.write(`Revoked key ${view.id} ("${view.name}").\n`);

@@ -1,6 +1,10 @@
-/** `rawrxd ls` (GET /api/tags) and `rawrxd ps` (GET /api/ps): tables of models. */
+/**
+ * `rawrxd ls` (GET /api/tags) and `rawrxd ps` (GET /api/ps): tables of models; on a cluster node
+ * `ps` shows every node's models with a NODE column (from GET /v1/queue's `nodes`).
+ */
 import { formatBytes, systemTime } from "../core/index.js";
 import type { Command, CommandContext } from "./cli-io.js";
+import { clusterNodesOf, clusterPsTable } from "./cluster-ps.js";
 import { formatRelativeTime, formatTable, formatUntil } from "./format.js";
 import { listUsage, psUsage } from "./help-text.js";
 import {
@@ -47,20 +51,23 @@ export const psCommand: Command = {
     const client = connect("ps", args, context);
     const body = parseWire(psResponse, await client.requestJson("GET", "/api/ps"), "GET /api/ps");
     const now = new Date((context.dependencies.time ?? systemTime).wallNow());
-    context.io.stdout.write(
-      formatTable(
-        ["NAME", "SIZE", "CONTEXT", "SEQUENCES", "QUEUED", "UNTIL"],
-        body.models.map((model) => [
-          model.name,
-          model.size === undefined ? "" : formatBytes(model.size),
-          model.context_length === undefined ? "" : String(model.context_length),
-          model.sequences === undefined ? "" : `${model.sequences.active}/${model.sequences.total}`,
-          model.sequences === undefined ? "" : String(model.sequences.queued),
-          formatUntil(model.expires_at, now),
-        ]),
-      ),
-    );
     const queue = await client.requestJson("GET", "/v1/queue").catch(() => undefined);
+    const clusterNodes = clusterNodesOf(queue);
+    context.io.stdout.write(
+      clusterNodes !== undefined
+        ? clusterPsTable(clusterNodes)
+        : formatTable(
+            ["NAME", "SIZE", "CONTEXT", "SEQUENCES", "QUEUED", "UNTIL"],
+            body.models.map((model) => [
+              model.name,
+              model.size === undefined ? "" : formatBytes(model.size),
+              model.context_length === undefined ? "" : String(model.context_length),
+              model.sequences === undefined ? "" : `${model.sequences.active}/${model.sequences.total}`,
+              model.sequences === undefined ? "" : String(model.sequences.queued),
+              formatUntil(model.expires_at, now),
+            ]),
+          ),
+    );
     const parsed = queueResponse.safeParse(queue);
     if (parsed.success && parsed.data.models.length > 0) {
       const cell = (view: { queued: number; running: number }) =>

@@ -19,3 +19,19 @@ export {
 export { RedisMembership, type RedisMembershipOptions } from "./membership.js";
 export { residentFirstPlacement } from "./resident-first.js";
 export { clusterSecretHeader, type RunBody, type RunFrame } from "./wire.js";
+export {
+  affinityPlacement,
+  createAffinityPlacement,
+  randomPlacement,
+  seededRandom,
+  type AffinityOptions,
+} from "./placement.js";
+export {
+  clusterView,
+  clusterQueueJson,
+  clusterMetrics,
+  type ClusterView,
+  type ClusterNodeView,
+  type ClusterModelView,
+  type ClusterMetrics,
+} from "./cluster-view.js";

@@ -82,3 +82,17 @@ export const parseByteSize: Parser<number> = (raw) => {
     throw new Error(`expected "auto" or a size such as 512MiB or 8GiB, got "${raw}"`);
   return Math.round(Number(match[1]) * unit);
 };
+
+/** A postgres:// URL; the message never repeats the value (it may hold a password). */
+export const parseStoreUrl: Parser<string> = (raw) => {
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new Error("expected a URL such as postgres://user:password@host:5432/rawrxd");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
+    throw new Error("expected a postgres:// or postgresql:// URL");
+  if (url.hostname === "") throw new Error("expected a host in the postgres:// URL");
+  return raw.trim();
+};

@@ -11,6 +11,7 @@ import {
   parseEnum,
   parseInteger,
   parseList,
+  parseStoreUrl,
   parseString,
   type Parser,
 } from "./parsers.js";
@@ -94,6 +95,10 @@ export interface Config {
   noAudit: boolean;
   /** A second folder that receives a copy of every signed audit checkpoint; "" = none. */
   auditWitness: string;
+  /** The shared PostgreSQL (postgres://…) of a cluster; "" = SQLite only (docs/decisions/0038). */
+  store: string;
+  /** PostgreSQL URL whose witness table receives every signed audit checkpoint of this node; "" = none. */
+  auditWitnessUrl: string;
   /** Audit retention and fail-closed default: standard (365 days) or hipaa (6 years, fail-closed). */
   auditProfile: "standard" | "hipaa";
   /** Refuse inference (503) while the audit log cannot be written; on by default in the hipaa profile. */
@@ -214,6 +219,21 @@ const parseNodeId: Parser<string> = (raw) => {
   const text = raw.trim();
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(text))
     throw new Error(`expected 1 to 64 letters, digits, ".", "_" or "-", got "${raw}"`);
+  return text;
+};
+
+/** "" or a postgres:// (postgresql://) connection URL. */
+const parsePostgresUrl: Parser<string> = (raw) => {
+  const text = raw.trim();
+  if (text === "") return "";
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error("expected a postgres://user@host:port/database URL");
+  }
+  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
+    throw new Error(`expected a postgres://user@host:port/database URL, got a ${url.protocol} URL`);
   return text;
 };
 
@@ -562,8 +582,8 @@ export const settings: SettingsTable = {
   streamCoalesceMs: {
     env: "RAWRXD_STREAM_COALESCE_MS",
     flag: "--stream-coalesce-ms",
-    defaultValue: () => 16,
-    defaultText: "16",
+    defaultValue: () => 50,
+    defaultText: "50",
     parse: parseInteger(0, 100),
     description:
       "Tokens streamed closer than this many ms share one runner message and one socket write (still one event each); the first after a pause is never delayed. 0 = one per token. 0–100.",
@@ -638,6 +658,24 @@ export const settings: SettingsTable = {
     parse: parseString,
     description:
       "Folder (best on another disk or host mount) that receives a copy of every signed audit checkpoint, so a rewrite of the whole audit folder is caught: rawrxd audit verify --witness DIR. A witness write failure degrades health, never stops serving.",
+  },
+  store: {
+    env: "RAWRXD_STORE",
+    flag: "--store",
+    defaultValue: () => "",
+    defaultText: "none (SQLite only)",
+    parse: parseStoreUrl,
+    description:
+      "Shared state on PostgreSQL (postgres://user:password@host:port/database): the authority for API keys (each node keeps a synchronous local copy) and where every node ships its request log, metric rollups and SLA records. Unreachable, nodes go on serving from their local state.",
+  },
+  auditWitnessUrl: {
+    env: "RAWRXD_AUDIT_WITNESS_URL",
+    flag: "--audit-witness-url",
+    defaultValue: () => "",
+    defaultText: "none",
+    parse: parsePostgresUrl,
+    description:
+      "PostgreSQL (postgres://user@host:port/db) whose insert-only table witnesses every signed audit checkpoint of each cluster node: rawrxd audit verify --cluster URL. Writes are queued and retried; an outage never stops serving (pending count in GET /v1/audit/status).",
   },
   auditProfile: {
     env: "RAWRXD_AUDIT_PROFILE",

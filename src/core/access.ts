@@ -54,11 +54,12 @@ export type KeyCheck =
 
 /** The managed keys (src/store implements it; the HTTP layer checks and manages keys through it). */
 export interface ApiKeyRegistry {
-  create(input: NewApiKey): CreatedApiKey;
+  /** A promise where the keys live in a shared store (--store): written there first. */
+  create(input: NewApiKey): CreatedApiKey | Promise<CreatedApiKey>;
   /** Every key, revoked ones included, oldest first. */
   list(): ApiKeyView[];
   /** Revokes at once (idempotent); undefined when no key has this id. */
-  revoke(id: string): ApiKeyView | undefined;
+  revoke(id: string): ApiKeyView | undefined | Promise<ApiKeyView | undefined>;
   /** True while at least one managed key is active; read per request, so it must stay cheap. */
   hasActiveKeys(): boolean;
   verify(presented: string): KeyCheck;

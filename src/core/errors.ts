@@ -25,6 +25,7 @@ export const errorCodes = [
   "shutting-down",
   "audit-unavailable",
   "cluster-unavailable",
+  "store-unavailable",
   "not-found",
   "method-not-allowed",
   "conflict",

@@ -8,8 +8,9 @@ import type { AuditEvents } from "./audit-events.js";
 import type { BackupEvents } from "./backup-events.js";
 import type { FinishReason, Priority } from "./inference.js";
 import type { SlaEvents } from "./sla-events.js";
+import type { ClusterSlaEvents } from "./cluster-sla-events.js";
 
-export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents, BackupEvents {
+export interface ServerEvents extends AuthEvents, AuditEvents, SlaEvents, BackupEvents, ClusterSlaEvents {
   "request-queued": { requestId: string; model: string; priority: Priority };
   "request-started": { requestId: string; model: string; queueMs: number };
   "request-preempted": {

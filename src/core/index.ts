@@ -1,8 +1,10 @@
 /** Shared kernel: domain types, the error base, the event port, the time port (and its fake), the logger port. */
 export * from "./errors.js";
 export * from "./inference.js";
+export * from "./text-pieces.js";
 export * from "./events.js";
 export * from "./sla-events.js";
+export * from "./cluster-sla-events.js";
 export * from "./backup-events.js";
 export * from "./logger.js";
 export * from "./ids.js";

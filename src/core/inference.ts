@@ -118,7 +118,10 @@ export interface GenerateRequest {
   sourceAddress?: string | undefined;
   /** The priority the client asked for, before its key's cap gave `priority`. */
   priorityAsked?: Priority | undefined;
-  /** Continue a preempted generation exactly where it stopped. Set by the scheduler only. */
+  /**
+   * Continue a preempted generation exactly where it stopped. Set by the scheduler only (or by
+   * the cluster's, when a request continues on another node after its node was lost).
+   */
   resume?: ResumeState | undefined;
 }
 
@@ -172,7 +175,24 @@ export interface GenerationTimings {
 
 export type GenerateEvent =
   | { type: "progress"; processedTokens: number; totalTokens: number; cachedTokens: number }
-  | { type: "text-delta"; text: string; tokenCount: number; logprobs?: TokenLogprob[] | undefined }
+  | {
+      type: "text-delta";
+      text: string;
+      tokenCount: number;
+      logprobs?: TokenLogprob[] | undefined;
+      /**
+       * The ids of the tokens this delta stands for (`tokenCount` of them; empty for text the
+       * stop matcher held and lets go at the end). Concatenated over a generation they are what
+       * `ResumeState.generatedTokens` holds. Engine-internal: never written to HTTP clients.
+       */
+      tokenIds?: number[] | undefined;
+      /**
+       * Set when the runner joined deltas that came close together into this one (ADR 0039):
+       * the UTF-16 lengths of their texts, in order. Streaming writers give each piece its own
+       * SSE event or NDJSON line (textPieces), as if they had come apart. Engine-internal.
+       */
+      pieceLengths?: number[] | undefined;
+    }
   /**
    * A piece of a tool call's arguments as the model writes them (the pieces of a call, joined,
    * are its `arguments`). Optional: an engine may send only the complete `tool-call`.

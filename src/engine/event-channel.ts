@@ -3,8 +3,8 @@
  * `onPull` reports each item the consumer took, which drives flow-control credits; `onClose`
  * runs once when the consumer stops early (break, throw) so the producer can cancel.
  */
-export interface EventChannelHooks {
-  onPull?: () => void;
+export interface EventChannelHooks<T> {
+  onPull?: (item: T) => void;
   onClose?: () => void;
 }
 
@@ -15,10 +15,10 @@ export class EventChannel<T> implements AsyncIterable<T> {
   #ended = false;
   #error: unknown;
   #hasError = false;
-  readonly #hooks: EventChannelHooks;
+  readonly #hooks: EventChannelHooks<T>;
   #closed = false;
 
-  constructor(hooks: EventChannelHooks = {}) {
+  constructor(hooks: EventChannelHooks<T> = {}) {
     this.#hooks = hooks;
   }
 
@@ -36,7 +36,7 @@ export class EventChannel<T> implements AsyncIterable<T> {
     if (this.#waiting !== undefined) {
       const resolve = this.#waiting;
       this.#clearWaiting();
-      this.#hooks.onPull?.();
+      this.#hooks.onPull?.(item);
       resolve({ value: item, done: false });
     } else {
       this.#items.push(item);
@@ -82,8 +82,9 @@ export class EventChannel<T> implements AsyncIterable<T> {
     return {
       next: () => {
         if (this.#items.length > 0) {
-          this.#hooks.onPull?.();
-          return Promise.resolve({ value: this.#items.shift()!, done: false });
+          const item = this.#items.shift()!;
+          this.#hooks.onPull?.(item);
+          return Promise.resolve({ value: item, done: false });
         }
         if (this.#hasError) return Promise.reject(this.#error);
         if (this.#ended) return Promise.resolve({ value: undefined, done: true });

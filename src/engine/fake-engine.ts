@@ -124,6 +124,8 @@ class FakeRunner implements ModelRunner {
     const usage = () => ({ promptTokens, completionTokens: generated.length, cachedTokens: 0 });
     const timings = () => ({ loadMs: 0, promptMs: 0, decodeMs: this.#time.monotonicNow() - startedMs });
     try {
+      // A word's id is its index; words the stop matcher holds go with the next text.
+      const unsentTokenIds: number[] = [];
       for (let index = generated.length; index < words.length; index++) {
         if (generated.length >= request.maxTokens) {
           reason = "length";
@@ -154,11 +156,15 @@ class FakeRunner implements ModelRunner {
           throw crash ?? new AppError("runner-crashed", "fake crash");
         }
         const match = matcher.push(index === 0 ? words[index]! : ` ${words[index]}`);
-        if (match.text.length > 0) yield { type: "text-delta", text: match.text, tokenCount: 1 };
+        unsentTokenIds.push(index);
+        if (match.text.length > 0) {
+          yield { type: "text-delta", text: match.text, tokenCount: 1, tokenIds: unsentTokenIds.splice(0) };
+        }
         if (match.isStopped) break;
       }
       const rest = reason === "cancelled" ? "" : matcher.flush();
-      if (rest.length > 0) yield { type: "text-delta", text: rest, tokenCount: 0 };
+      if (rest.length > 0)
+        yield { type: "text-delta", text: rest, tokenCount: 0, tokenIds: unsentTokenIds.splice(0) };
       yield { type: "end", reason, usage: usage(), timings: timings() };
     } finally {
       this.#crashListeners.delete(onCrash);

@@ -21,9 +21,12 @@ export const initialCredits = 32;
 
 /**
  * Generation events closer together than this share one IPC message (--stream-coalesce-ms;
- * runner/stream-coalescer.ts). The first event after a quiet window is never delayed.
+ * runner/stream-coalescer.ts). The first event after a quiet window is never delayed. 50 ms
+ * (20 messages a second at most; 16 until ADR 0039): a 134M-class model's ~8 tokens per message,
+ * which the main process's ~0.3-0.5 ms per wake-up and socket write needs to stay near 0.05 ms
+ * per token; every 16th token goes at once anyway (credit), so fast models are not held.
  */
-export const defaultStreamCoalesceMs = 16;
+export const defaultStreamCoalesceMs = 50;
 /** Events per IPC message at most. */
 export const maxEventsPerMessage = 64;
 

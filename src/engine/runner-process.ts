@@ -7,6 +7,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import {
   AppError,
+  joinedDeltas,
   newRequestId,
   systemTime,
   type EmbedResult,
@@ -212,9 +213,10 @@ export class RunnerProcess implements ModelRunner {
       if (this.#generations.has(id)) this.#send({ type: "cancel", id });
     };
     const channel = new EventChannel<GenerateEvent>({
-      onPull: () => {
-        // Grant credits in batches of half the window: fewer IPC messages, never a stall.
-        consumed += 1;
+      onPull: (event) => {
+        // Grant credits in batches of half the window: fewer IPC messages, never a stall. A
+        // text-delta the runner joined from several (ADR 0039) spent one credit per piece.
+        consumed += event.type === "text-delta" ? joinedDeltas(event) : 1;
         if (consumed >= initialCredits / 2) {
           this.#send({ type: "credit", id, credits: consumed });
           consumed = 0;

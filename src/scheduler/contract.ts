@@ -129,5 +129,6 @@ export interface ClusterNodeView {
     state: "loading" | "ready" | "unloading";
     sequences: { total: number; active: number };
     queued: Record<Priority, number>;
+    memoryEstimateBytes: number;
   }[];
 }

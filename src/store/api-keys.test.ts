@@ -111,4 +111,18 @@ describe("ApiKeyStore", () => {
     expect(perCheckUs).toBeLessThan(50);
     database.close();
   });
+
+  it("as a replica: upserts the shared store's rows, and an older snapshot never un-revokes a key", () => {
+    const database = Database.open({ path: ":memory:" });
+    const time = new FakeTime({ wallMs: 1_700_000_000_000 });
+    const store = new ApiKeyStore(database, { time });
+    const { key, view } = store.create({ name: "ci", role: "user" });
+    const [row] = store.rows();
+    store.upsertRows([{ ...row!, revoked_at: 1_700_000_000_500 }]);
+    expect(store.verify(key).status).toBe("revoked");
+    store.upsertRows([{ ...row!, revoked_at: null }]);
+    expect(store.verify(key).status).toBe("revoked");
+    expect(store.get(view.id)?.revokedAtMs).toBe(1_700_000_000_500);
+    database.close();
+  });
 });

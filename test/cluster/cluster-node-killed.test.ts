@@ -1,7 +1,8 @@
 /**
  * A node killed with SIGKILL (issue #18): a request it had claimed but not yet answered runs on
- * another node and the client gets the whole reply; one it was generating ends with a clear
- * error event (never a hang) while the engine sends no token ids to resume from.
+ * another node and the client gets the whole reply; one it was generating continues on another
+ * node from the token ids already sent (FakeEngine: word indexes). Without token ids the stream
+ * ends with a clear error event instead (src/cluster/origin-request.test.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postJson, waitFor } from "../e2e/helpers.js";
@@ -39,10 +40,10 @@ describe("a cluster node killed with SIGKILL", () => {
     await (await postJson(`${victim.url}/api/generate`, { model, prompt: "" })).text();
     await waitFor(async () => {
       const body = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
-        nodes: { node_id: string; models: { model: string }[] }[];
+        nodes: { nodeId: string; models: { name: string }[] }[];
       };
-      const advert = body.nodes.find((entry) => entry.node_id === nodeId);
-      return advert?.models.some((entry) => entry.model === model) === true ? true : undefined;
+      const advert = body.nodes.find((entry) => entry.nodeId === nodeId);
+      return advert?.models.some((entry) => entry.name === model) === true ? true : undefined;
     }, `${nodeId}'s advert`);
     return victim;
   }
@@ -68,7 +69,7 @@ describe("a cluster node killed with SIGKILL", () => {
     expect(lines.at(-1)?.done).toBe(true);
   });
 
-  it("ends a stream cut mid-generation with a clear error event, not a hang, without token ids", async () => {
+  it("continues a stream cut mid-generation on another node from the token ids already sent", async () => {
     const victim = await startVictim("node-victim-2", "beta", 400);
     const response = await postJson(
       `${cluster.nodes[0]!.url}/api/generate`,
@@ -77,21 +78,26 @@ describe("a cluster node killed with SIGKILL", () => {
     );
     expect(response.status).toBe(200);
     const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-    const first = await reader.read();
-    expect(new TextDecoder().decode(first.value)).toContain('"response":"one"');
+    const decoder = new TextDecoder();
+    let text = decoder.decode((await reader.read()).value);
+    expect(text).toContain('"response":"one"');
     await victim.kill("SIGKILL");
-    let rest = "";
     for (;;) {
       const chunk = await reader.read();
       if (chunk.done) break;
-      rest += new TextDecoder().decode(chunk.value);
+      text += decoder.decode(chunk.value);
     }
-    const last = JSON.parse(rest.trim().split("\n").at(-1)!) as { error?: string };
-    expect(last.error).toMatch(/node-victim-2.*cannot resume on another node/);
+    const lines = text
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line) as { response?: string; done?: boolean; error?: string });
+    // A pause, not an error: the other node continues after the words already sent.
+    expect(lines.map((line) => line.response ?? "").join("")).toBe(reply);
+    expect(lines.at(-1)?.done).toBe(true);
   });
 
-  // Exact greedy continuation on another node needs the engine's token ids on text-delta events
-  // (H4, src/engine); with them, the real engine on stories260K at temperature 0 gives the
-  // uninterrupted text. Enable once `tokenIds` is on the engine's text-delta events.
+  // The same with the real engine on stories260K at temperature 0 (its text-delta events carry
+  // token ids since the token-path work): the text must equal the uninterrupted text. Needs
+  // child-process nodes on the real engine; not written yet.
   it.todo("continues a stream cut mid-generation exactly on another node (real engine, token ids)");
 });

@@ -30,9 +30,9 @@ describe("the cluster queue", () => {
     for (const node of cluster.nodes)
       await waitFor(async () => {
         const body = (await (await fetch(`${node.url}/v1/queue`)).json()) as {
-          nodes: { node_id: string; models: unknown[] }[];
+          nodes: { nodeId: string; models: unknown[] }[];
         };
-        return body.nodes.find((entry) => entry.node_id === "node-b")?.models.length === 1 ? true : undefined;
+        return body.nodes.find((entry) => entry.nodeId === "node-b")?.models.length === 1 ? true : undefined;
       }, "node b's advert");
     // Each node's first request opens its BullMQ queue (script loading): not during the timed tests.
     for (const node of cluster.nodes) {

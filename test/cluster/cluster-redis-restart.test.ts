@@ -22,9 +22,9 @@ describe("the cluster across a Redis restart", () => {
     await (await postJson(`${cluster.nodes[1]!.url}/api/generate`, { model: "alpha", prompt: "" })).text();
     await waitFor(async () => {
       const body = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
-        nodes: { node_id: string; models: unknown[] }[];
+        nodes: { nodeId: string; models: unknown[] }[];
       };
-      return body.nodes.find((entry) => entry.node_id === "node-b")?.models.length === 1 ? true : undefined;
+      return body.nodes.find((entry) => entry.nodeId === "node-b")?.models.length === 1 ? true : undefined;
     }, "node b's advert");
   });
   afterAll(() => cluster?.dispose());

@@ -11,7 +11,7 @@ const reply = "one two three four five six";
 
 interface QueueBody {
   node_id: string;
-  nodes: { node_id: string; models: { model: string }[] }[];
+  nodes: { nodeId: string; models: { name: string }[] }[];
 }
 
 async function queueOf(url: string): Promise<QueueBody> {
@@ -32,7 +32,7 @@ describe("a three-node cluster", () => {
     for (const node of cluster.nodes)
       await waitFor(async () => {
         const body = await queueOf(node.url);
-        const b = body.nodes.find((entry) => entry.node_id === "node-b");
+        const b = body.nodes.find((entry) => entry.nodeId === "node-b");
         return b?.models.length === 1 ? true : undefined;
       }, "node b's advert");
   });
@@ -73,9 +73,9 @@ describe("a three-node cluster", () => {
   it("shows every node in /v1/queue", async () => {
     const body = await queueOf(cluster.nodes[1]!.url);
     expect(body.node_id).toBe("node-b");
-    expect(body.nodes.map((node) => node.node_id)).toEqual(["node-a", "node-b", "node-c"]);
-    const b = body.nodes.find((node) => node.node_id === "node-b");
-    expect(b?.models.map((model) => model.model)).toEqual(["alpha"]);
+    expect(body.nodes.map((node) => node.nodeId)).toEqual(["node-a", "node-b", "node-c"]);
+    const b = body.nodes.find((node) => node.nodeId === "node-b");
+    expect(b?.models.map((model) => model.name)).toEqual(["alpha"]);
   });
 
   it("answers an unknown model with 404 as one node does", async () => {

@@ -40,7 +40,11 @@ export function adminKeyRoutes(keys: ApiKeyRegistry, events: EventBus | undefine
   routes.get("/v1/admin/keys", (context) => context.json({ data: keys.list().map(keyWireView) }));
   routes.post("/v1/admin/keys", async (context) => {
     const body = await readJson(context, createSchema, maxCreateBodyBytes);
-    const { key, view } = keys.create({ name: body.name, role: body.role, maxPriority: body.max_priority });
+    const { key, view } = await keys.create({
+      name: body.name,
+      role: body.role,
+      maxPriority: body.max_priority,
+    });
     events?.emit("key-created", {
       keyId: view.id,
       name: view.name,
@@ -50,10 +54,10 @@ export function adminKeyRoutes(keys: ApiKeyRegistry, events: EventBus | undefine
     });
     return context.json({ ...keyWireView(view), key }, 201);
   });
-  routes.delete("/v1/admin/keys/:id", (context) => {
+  routes.delete("/v1/admin/keys/:id", async (context) => {
     const id = context.req.param("id");
     const before = keys.list().find((view) => view.id === id);
-    const view = keys.revoke(id);
+    const view = await keys.revoke(id);
     if (view === undefined)
       throw new AppError("not-found", `No API key has id "${id}"; list them with GET /v1/admin/keys.`);
     if (before?.revokedAtMs === undefined)

@@ -4,7 +4,7 @@
  * chunks `{content, stop}` with stream: true. Without `model`, the only installed model answers.
  */
 import type { Context, Hono } from "hono";
-import { AppError, toAppError } from "../../core/index.js";
+import { AppError, forEachTextPiece, toAppError } from "../../core/index.js";
 import { grantPriority, requestOrigin } from "../caller.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
@@ -96,7 +96,12 @@ async function* streamFrames(
   try {
     for await (const event of started.events) {
       if (event.type === "text-delta") {
-        if (event.text.length > 0) yield data({ index: 0, content: event.text, stop: false, id_slot: -1 });
+        // One event per piece of a delta the runner joined (ADR 0039), all in one string.
+        let frames = "";
+        forEachTextPiece(event, (content) => {
+          frames += data({ index: 0, content, stop: false, id_slot: -1 });
+        });
+        if (frames.length > 0) yield frames;
       } else if (event.type === "end") {
         yield data({
           index: 0,

@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import { AppError } from "../../core/index.js";
 import { checkRequestOwner } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
-import type { ClusterNodeView, RequestStatus } from "../../scheduler/index.js";
+import type { RequestStatus } from "../../scheduler/index.js";
 
 function requestJson(status: RequestStatus) {
   return {
@@ -20,21 +20,6 @@ function requestJson(status: RequestStatus) {
     position: status.position,
     estimated_start_ms: status.estimatedStartMs,
     preemptions: status.preemptions,
-  };
-}
-
-function nodeJson(node: ClusterNodeView) {
-  return {
-    node_id: node.nodeId,
-    heartbeat_at_ms: node.heartbeatAtMs,
-    accepting: node.isAccepting,
-    memory: { budget_bytes: node.memory.budgetBytes, used_bytes: node.memory.usedBytes },
-    models: node.models.map((model) => ({
-      model: model.name,
-      state: model.state,
-      sequences: model.sequences,
-      queued: model.queued,
-    })),
   };
 }
 
@@ -65,7 +50,8 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
       ...(isAdmin ? { requests: snapshot.requests.map(requestJson) } : {}),
       ...(snapshot.cluster === undefined
         ? {}
-        : { node_id: snapshot.cluster.nodeId, nodes: snapshot.cluster.nodes.map(nodeJson) }),
+        : // Each live node's advert as the cluster contract has it (the shell and `rawrxd ps` read it).
+          { node_id: snapshot.cluster.nodeId, nodes: snapshot.cluster.nodes }),
     });
   });
   app.get("/v1/queue/:id", (context) => {

@@ -1,6 +1,12 @@
 /** Ollama-compatible routes: generate, chat, embed, tags, ps, show, version (NDJSON streaming). */
 import type { Context, Hono } from "hono";
-import { toAppError, type MonotonicMs, type StreamEvent, type TimePort } from "../../core/index.js";
+import {
+  forEachTextPiece,
+  toAppError,
+  type MonotonicMs,
+  type StreamEvent,
+  type TimePort,
+} from "../../core/index.js";
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
@@ -168,7 +174,17 @@ async function* ndjsonFrames(
           done: false,
         });
       } else if (event.type === "text-delta") {
-        if (event.text.length > 0) yield line({ ...piece(shape, event.text), done: false });
+        // One line per piece of a delta the runner joined (ADR 0039), all in one string, each
+        // built from a template stamped once per delta: only the text is serialised.
+        const [before, after] = line({ ...piece(shape, "\u0000"), done: false }).split('"\\u0000"') as [
+          string,
+          string,
+        ];
+        let lines = "";
+        forEachTextPiece(event, (text) => {
+          lines += before + JSON.stringify(text) + after;
+        });
+        if (lines.length > 0) yield lines;
       } else if (event.type === "tool-call-delta") {
         // Ollama sends calls whole: the complete `tool-call` follows.
       } else if (event.type === "tool-call") {

@@ -1,6 +1,6 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
-import type { StreamEvent, TokenLogprob } from "../../core/index.js";
+import { forEachTextPiece, type StreamEvent, type TokenLogprob } from "../../core/index.js";
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import type { ModelFile } from "../../models/index.js";
@@ -201,9 +201,14 @@ async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape
       } else if (event.type === "text-delta") {
         if (event.logprobs !== undefined) {
           yield data(chunk([withLogprobs(choice(event.text, null), shape.kind, event.logprobs)]));
-        } else if (event.text.length > 0) {
-          // The per-token frame: built from a prepared prefix, only the text is serialised.
-          yield deltaPrefix + JSON.stringify(event.text) + deltaSuffix;
+        } else {
+          // The per-token frame: built from a prepared prefix, only the text is serialised. One
+          // frame per piece of a delta the runner joined (ADR 0039), all in one string.
+          let frames = "";
+          forEachTextPiece(event, (piece) => {
+            frames += deltaPrefix + JSON.stringify(piece) + deltaSuffix;
+          });
+          if (frames.length > 0) yield frames;
         }
       } else if (event.type === "tool-call-delta" || event.type === "tool-call") {
         const pieces =

@@ -7,6 +7,8 @@ import { systemTime, type GenerateEvent } from "../../core/index.js";
 import type { MainToRunner, RunnerErrorPayload, RunnerEvent, RunnerToMain } from "../protocol.js";
 import { defaultStreamCoalesceMs, initialCredits, maxEventsPerMessage } from "../protocol.js";
 import { CreditGate } from "./credit-gate.js";
+import { mergeTextDeltas, runnerEventKey } from "./delta-merge.js";
+import { SendUrgency } from "./send-urgency.js";
 import { GenerationError, runGeneration } from "./generation.js";
 import { ModelHost } from "./model-host.js";
 import { StreamCoalescer } from "./stream-coalescer.js";
@@ -18,6 +20,8 @@ interface Running {
   isPreempted: boolean;
 }
 
+/** Credits the main process grants back at a time (runner-process.ts). */
+const creditGrant = initialCredits / 2;
 let host: ModelHost | undefined;
 const runs = new Map<string, Running>();
 // Reused for every `events` message: the coalescer's array is serialised synchronously by send.
@@ -29,6 +33,8 @@ function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
     windowMs,
     maxItems: maxEventsPerMessage,
     time: systemTime,
+    keyOf: runnerEventKey,
+    merge: mergeTextDeltas,
     send: (items) => {
       eventsMessage.events = items;
       process.send?.(eventsMessage);
@@ -75,17 +81,9 @@ async function handle(message: MainToRunner): Promise<void> {
       };
       runs.set(message.id, running);
       const id = message.id;
-      let hasText = false;
-      // At once: the first text (time to first token is never traded for fewer messages); text
-      // once half the credit window is spent (held back longer, the main process could not grant
-      // more in time and decoding would stall on credit); the last event (nothing of this
-      // generation could follow to share its message).
+      const urgency = new SendUrgency(creditGrant);
       const emit = (event: GenerateEvent): void => {
-        let isUrgent = event.type === "end" || event.type === "preempted";
-        if (event.type === "text-delta") {
-          isUrgent = !hasText || running.gate.available <= initialCredits / 2;
-          hasText = true;
-        }
+        const isUrgent = urgency.isUrgent(event, running.gate.available);
         if (isUrgent) events.pushUrgent({ id, event });
         else events.push({ id, event });
       };

@@ -247,11 +247,18 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   const iterator = stream.tokens;
   let reason: FinishReason = "length";
   let speculated: SpeculationCounts | undefined;
-  const flushText = (text: string, tokenCount: number): void => {
+  const flushText = (text: string, tokenIds: number[]): void => {
+    const tokenCount = tokenIds.length;
     if (text.length === 0 && tokenCount === 0) return;
     gate.spend();
     const logprobs = tokenCount > 0 ? stream.take(tokenCount) : undefined;
-    options.emit({ type: "text-delta", text, tokenCount, ...(logprobs === undefined ? {} : { logprobs }) });
+    options.emit({
+      type: "text-delta",
+      text,
+      tokenCount,
+      tokenIds,
+      ...(logprobs === undefined ? {} : { logprobs }),
+    });
   };
   // The next token is asked for before this one is detokenized and sent, so the native decode
   // runs while JavaScript works; only when the reader has credit left and the output may go on.
@@ -291,11 +298,11 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
       const isPartialCharacter =
         text.endsWith(unknownUnicodeChar) && !model.isSpecialToken(token) && pending.length < 4;
       if (!(isPartialCharacter && mayContinue)) {
+        const tokenIds: number[] = pending.slice();
         generated.push(...pending);
-        const tokenCount = pending.length;
         pending.length = 0;
         const match = stopMatcher.push(text);
-        flushText(match.text, tokenCount);
+        flushText(match.text, tokenIds);
         if (match.isStopped) {
           reason = "stop";
           break;
@@ -333,7 +340,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     // from the same state samples them again.
     return { reason, generated, heldText: stopMatcher.flush(), speculation: speculated };
   }
-  flushText(stopMatcher.flush(), 0);
+  flushText(stopMatcher.flush(), []);
   return { reason, generated, heldText: "", speculation: speculated };
 }
 

@@ -4,6 +4,8 @@
  * first token, and every token of a stream slower than the window, is never delayed); events
  * that follow closer than that wait together until the window ends. Each message costs the
  * main process a wake-up and a read, and the socket write it leads to (issue #17, ADR 0019).
+ * With `merge`, items of one key that wait together become one (ADR 0039: one text-delta per
+ * generation per message, so the main process handles one event, not one per token).
  */
 import type { MonotonicMs, TimePort, Timer } from "../../core/index.js";
 
@@ -18,6 +20,13 @@ export interface StreamCoalescerOptions<T> {
    * (process.send does) and keep no reference to it.
    */
   send: (items: readonly T[]) => void;
+  /**
+   * Folds `item` into `into`, an item still waiting, and returns true; or returns false and
+   * `item` waits on its own. Asked only for the latest waiting item of the same `keyOf`, so
+   * items of one key keep their order. Absent: every item is sent on its own.
+   */
+  merge?: ((into: T, item: T) => boolean) | undefined;
+  keyOf?: ((item: T) => string) | undefined;
 }
 
 export class StreamCoalescer<T> {
@@ -41,7 +50,7 @@ export class StreamCoalescer<T> {
 
   /** Queues `item`; sends now when the window allows it or the message is full. */
   push(item: T): void {
-    this.#pending.push(item);
+    this.#add(item);
     if (this.#timer !== undefined && this.#pending.length < this.#options.maxItems) return;
     const nowMs = this.#options.time.monotonicNow();
     const waitMs = this.#lastSentMs === undefined ? 0 : this.#lastSentMs + this.#options.windowMs - nowMs;
@@ -54,7 +63,7 @@ export class StreamCoalescer<T> {
 
   /** Queues `item` and sends it now with what waits before it (say a generation's last event). */
   pushUrgent(item: T): void {
-    this.#pending.push(item);
+    this.#add(item);
     this.#sendPending(this.#options.time.monotonicNow());
   }
 
@@ -66,6 +75,20 @@ export class StreamCoalescer<T> {
   /** Cancels the timer; items still waiting are sent. */
   dispose(): void {
     this.flush();
+  }
+
+  #add(item: T): void {
+    const { merge, keyOf } = this.#options;
+    if (merge !== undefined && keyOf !== undefined) {
+      const key = keyOf(item);
+      for (let index = this.#pending.length - 1; index >= 0; index--) {
+        const waiting = this.#pending[index]!;
+        if (keyOf(waiting) !== key) continue;
+        if (merge(waiting, item)) return;
+        break;
+      }
+    }
+    this.#pending.push(item);
   }
 
   #sendPending(nowMs: MonotonicMs): void {

@@ -69,6 +69,7 @@ export async function runToolGeneration(
     isBatch = false;
   };
   let completionTokens = 0;
+  const unsentTokenIds: number[] = [];
   const callId = (index: number): string => `call_${request.id}_${index}`;
   const streamedArguments = new Map<number, string>();
   let firstTokenAt: number | undefined;
@@ -91,9 +92,13 @@ export async function runToolGeneration(
         firstTokenAt ??= systemTime.monotonicNow();
         endBatch();
         completionTokens += tokens.length;
+        unsentTokenIds.push(...tokens);
       },
       onTextChunk: (text) => {
-        if (text.length > 0) options.emit({ type: "text-delta", text, tokenCount: 1 });
+        if (text.length === 0) return;
+        // The tokens sampled since the last text (LlamaChat reports tokens and text apart).
+        const tokenIds = unsentTokenIds.splice(0);
+        options.emit({ type: "text-delta", text, tokenCount: 1, tokenIds });
       },
       onFunctionCallParamsChunk: (chunk) => {
         const index = chunk.callIndex;

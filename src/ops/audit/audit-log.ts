@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { systemTime, type TimePort, type Timer } from "../../core/index.js";
 import { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 import { buildRecordLine, type AuditEntry, type AuditRecord } from "./audit-record.js";
-import { appendCheckpoint, signCheckpoint } from "./checkpoints.js";
+import { appendCheckpoint, signCheckpoint, type Checkpoint } from "./checkpoints.js";
 import { recoverState, type OpenState } from "./recover-state.js";
 import { expiredSegments } from "./retention.js";
 import { segmentName, utcDay } from "./segment-files.js";
@@ -43,6 +43,11 @@ export interface AuditLogOptions {
   openSegmentFile?: OpenSegmentFile;
   /** Called on every change of `health` (writable, degraded, failed), synchronously. */
   onHealthChange?: (health: AuditHealth) => void;
+  /**
+   * Called with every signed checkpoint once it is in `checkpoints.jsonl`, and the segment
+   * file holding record `seq` (the PostgreSQL witness queues it from here). Synchronous.
+   */
+  onCheckpoint?: (checkpoint: Checkpoint, segment: string) => void;
 }
 
 export type AuditHealth =
@@ -70,9 +75,9 @@ export class AuditWriteError extends Error {
 
 export class AuditLog {
   readonly #options: Required<
-    Omit<AuditLogOptions, "witnessDirectory" | "writer" | "waitForCliMs" | "onHealthChange">
+    Omit<AuditLogOptions, "witnessDirectory" | "writer" | "waitForCliMs" | "onHealthChange" | "onCheckpoint">
   > &
-    Pick<AuditLogOptions, "witnessDirectory" | "onHealthChange">;
+    Pick<AuditLogOptions, "witnessDirectory" | "onHealthChange" | "onCheckpoint">;
   #seq: number;
   #head: string;
   #lastTimeMs: number;
@@ -85,6 +90,8 @@ export class AuditLog {
   #flushing: Promise<void> | undefined;
   #writtenSeq: number;
   #writtenHead: string;
+  /** The segment file holding record `#writtenSeq`. */
+  #writtenSegment: string;
   #checkpointSeq: number;
   #health: AuditHealth = { state: "writable" };
   #timer: Timer | undefined;
@@ -115,6 +122,7 @@ export class AuditLog {
     this.#plannedBytes = state.segmentBytes;
     this.#writtenSeq = state.seq;
     this.#writtenHead = state.head;
+    this.#writtenSegment = segmentName(state.segmentIndex, state.day);
     this.#recoveredSegmentPath = state.segmentPath;
     this.#checkpointSeq = state.seq;
     this.#timer = this.#options.time
@@ -352,6 +360,7 @@ export class AuditLog {
       await segment.handle.datasync();
       this.#writtenSeq = batch[end - 1]!.record.seq;
       this.#writtenHead = batch[end - 1]!.record.hash;
+      this.#writtenSegment = segmentName(segmentIndex, day);
       start = end;
     }
   }
@@ -377,6 +386,7 @@ export class AuditLog {
     if (this.#writtenSeq <= this.#checkpointSeq || this.#writtenSeq === 0) return;
     const seq = this.#writtenSeq;
     const head = this.#writtenHead;
+    const segment = this.#writtenSegment;
     const checkpoint = signCheckpoint(
       {
         seq,
@@ -390,6 +400,7 @@ export class AuditLog {
     this.#checkpointSeq = seq;
     this.#hasSignedThisSession = true;
     await appendCheckpoint(this.#options.directory, checkpoint);
+    this.#options.onCheckpoint?.(checkpoint, segment);
     if (this.#options.witnessDirectory === undefined) return;
     try {
       await appendCheckpoint(this.#options.witnessDirectory, checkpoint);

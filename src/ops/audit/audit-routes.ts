@@ -2,6 +2,7 @@
  * The audit routes, as a Hono sub-app src/app mounts on the API (admin keys only: every route a
  * `user` key may use is listed in api/access-rules.ts, and these are not):
  *   GET /v1/audit/verify   the verifier's report (`intact`, counts, each finding)
+ *   GET /v1/audit/status   the log's health and head, and its witnesses (PostgreSQL: pending checkpoints)
  *   GET /v1/audit          records, oldest first: ?since ?until (ISO time, epoch ms or a span like 24h)
  *                          &type=a,b &key &request_id &after=SEQ &limit=N (≤ 1000) &format=json|jsonl|csv
  * Each read is itself recorded (a `data` record) by the caller-supplied `onRead`.
@@ -15,7 +16,7 @@ import { auditTimeForms, parseAuditTime } from "./audit-time.js";
 import { verifyAuditLog } from "./verify-audit-log.js";
 
 export interface AuditRead {
-  action: "verify" | "query";
+  action: "verify" | "query" | "status";
   context: Context;
   details: Record<string, unknown>;
 }
@@ -26,6 +27,8 @@ export interface AuditRoutesOptions {
   witnessDirectory?: string;
   /** The clock spans like `since=24h` count back from. Default systemTime. */
   time?: TimePort;
+  /** What GET /v1/audit/status answers (health, head, witness state); the route is absent without it. */
+  status?: () => Record<string, unknown>;
   /** Called once per answered read, so the log records who read it. */
   onRead?: (read: AuditRead) => void;
 }
@@ -48,6 +51,13 @@ export function createAuditRoutes(options: AuditRoutesOptions): Hono {
     });
     return context.json(report);
   });
+  const status = options.status;
+  if (status !== undefined)
+    app.get("/v1/audit/status", (context) => {
+      const body = status();
+      options.onRead?.({ action: "status", context, details: {} });
+      return context.json(body);
+    });
   app.get("/v1/audit", async (context) => {
     const query = queryOf(context, (options.time ?? systemTime).wallNow());
     const afterSeq = integerParam(context, "after", 0) ?? -1;

@@ -44,6 +44,17 @@ const requestSchema = z.discriminatedUnion("action", [
   }),
   z.strictObject({
     type: z.literal("data"),
+    action: z.literal("audit-verify-cluster"),
+    object: z.literal("audit-log"),
+    details: z.strictObject({
+      intact: z.boolean(),
+      nodes: count,
+      notIntact: z.array(text).max(256),
+      findings: count,
+    }),
+  }),
+  z.strictObject({
+    type: z.literal("data"),
     action: z.literal("audit-query"),
     object: z.literal("audit-log"),
     details: z.strictObject({

@@ -13,6 +13,7 @@ export {
   type AuditRecord,
   type AuditType,
 } from "./audit-record.js";
+export { type Checkpoint } from "./checkpoints.js";
 export { AuditLog, AuditWriteError, type AuditHealth, type AuditLogOptions } from "./audit-log.js";
 export { openSegmentFile, type AuditSegmentFile, type OpenSegmentFile } from "./audit-files.js";
 export {
@@ -24,6 +25,28 @@ export {
   type AuditSigningKey,
 } from "./signing-key.js";
 export { verifyAuditLog, type VerifyAuditLogOptions } from "./verify-audit-log.js";
+export {
+  PostgresWitness,
+  type PostgresWitnessOptions,
+  type PostgresWitnessState,
+  type PostgresWitnessStatus,
+} from "./postgres-witness.js";
+export { readPostgresWitness, witnessUrlForDisplay, type WitnessConnection } from "./postgres-connection.js";
+export { retryDelayMs, type RetryPolicy } from "./witness-retry.js";
+export { checkpointBacklog, type WitnessItem } from "./witness-backlog.js";
+export {
+  WitnessConflictError,
+  WitnessKeyError,
+  witnessCheckpointsTable,
+  witnessNodesTable,
+} from "./witness-table.js";
+export {
+  verifyAuditCluster,
+  witnessTableLabel,
+  type ClusterNodeReport,
+  type ClusterVerifyReport,
+  type VerifyAuditClusterOptions,
+} from "./verify-cluster.js";
 export {
   findingKinds,
   formatFinding,

@@ -5,7 +5,12 @@
  */
 import type { KeyObject } from "node:crypto";
 import type { AuditRecord } from "./audit-record.js";
-import { hasValidSignature, readCheckpoints, checkpointFileName } from "./checkpoints.js";
+import {
+  hasValidSignature,
+  readCheckpoints,
+  checkpointFileName,
+  type StoredCheckpoint,
+} from "./checkpoints.js";
 import { listSegments, readSegment, type SegmentFile } from "./segment-files.js";
 import { publicKeyId } from "./signing-key.js";
 import { walkChain, type LocatedLine } from "./verify-chain.js";
@@ -20,6 +25,16 @@ export interface VerifyAuditLogOptions {
   fromMs?: number;
   /** Verify only records at or before this wall time (ms); the tail is not judged then. */
   toMs?: number;
+  /**
+   * Checkpoints witnessed elsewhere (the PostgreSQL witness): each must verify with the public
+   * key and match the chain, like the witness folder's. `label` names the source in findings.
+   */
+  witnessedCheckpoints?: { label: string; checkpoints: WitnessedCheckpointEntry[] };
+}
+
+/** A witnessed checkpoint and, when the witness knows it, the segment said to hold its record. */
+export interface WitnessedCheckpointEntry extends StoredCheckpoint {
+  segment?: string;
 }
 
 export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<AuditVerifyReport> {
@@ -36,13 +51,28 @@ export async function verifyAuditLog(options: VerifyAuditLogOptions): Promise<Au
 
   const keyName = publicKeyId(options.publicKey);
   const checks = { publicKey: options.publicKey, keyName, isRanged, walk };
-  const local = await checkCheckpoints(options.directory, "checkpoint", checks);
+  const local = checkCheckpoints(
+    await readCheckpoints(options.directory),
+    { where: checkpointFileName, source: "checkpoint" },
+    checks,
+  );
   findings.push(...local.findings);
   let witnessCheckpointsVerified = 0;
   if (options.witnessDirectory !== undefined) {
-    const witness = await checkCheckpoints(options.witnessDirectory, "witness", checks);
+    const stored = await readCheckpoints(options.witnessDirectory);
+    const witness = checkCheckpoints(
+      stored,
+      { where: `witness ${checkpointFileName}`, source: "witness" },
+      checks,
+    );
     findings.push(...witness.findings);
-    witnessCheckpointsVerified = witness.verified;
+    witnessCheckpointsVerified += witness.verified;
+  }
+  if (options.witnessedCheckpoints !== undefined) {
+    const { label, checkpoints } = options.witnessedCheckpoints;
+    const witness = checkCheckpoints(checkpoints, { where: label, source: "witness-table" }, checks);
+    findings.push(...witness.findings);
+    witnessCheckpointsVerified += witness.verified;
   }
   if (!isRanged && walk.last !== undefined && local.verified === 0) {
     // The writer signs its first batch at once, so records without any checkpoint were not
@@ -146,17 +176,20 @@ function segmentGaps(segments: readonly SegmentFile[], walk: ReturnType<typeof w
   return findings;
 }
 
-async function checkCheckpoints(
-  directory: string,
-  source: "checkpoint" | "witness",
+function checkCheckpoints(
+  storedCheckpoints: readonly WitnessedCheckpointEntry[],
+  /**
+   * `where` names the source in findings. `witness-table`: rows anyone with database access
+   * could insert, so a bad signature is a forgery whatever key id it names.
+   */
+  { where, source }: { where: string; source: "checkpoint" | "witness" | "witness-table" },
   checks: { publicKey: KeyObject; keyName: string; isRanged: boolean; walk: ReturnType<typeof walkChain> },
-): Promise<{ findings: AuditFinding[]; verified: number; highestSeq: number }> {
+): { findings: AuditFinding[]; verified: number; highestSeq: number } {
   const findings: AuditFinding[] = [];
   const { walk } = checks;
-  const where = source === "witness" ? `witness ${checkpointFileName}` : checkpointFileName;
   let verified = 0;
   let highestSeq = 0;
-  for (const stored of await readCheckpoints(directory)) {
+  for (const stored of storedCheckpoints) {
     const checkpoint = stored.checkpoint;
     if (
       source === "witness" &&
@@ -203,7 +236,7 @@ async function checkCheckpoints(
     }
     if (record.hash !== checkpoint.head) {
       findings.push({
-        kind: source === "witness" ? "witness-mismatch" : "checkpoint-mismatch",
+        kind: source === "checkpoint" ? "checkpoint-mismatch" : "witness-mismatch",
         severity: "error",
         message: `records up to seq ${checkpoint.seq} were rewritten: the head signed at ${checkpoint.time} is ${checkpoint.head.slice(0, 16)}…, the log has ${record.hash.slice(0, 16)}…`,
         segment: where,

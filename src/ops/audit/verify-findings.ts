@@ -16,6 +16,10 @@ export const findingKinds = [
   "torn-tail",
   "unsigned-tail",
   "purged",
+  "missing-node",
+  "unregistered-node",
+  "key-mismatch",
+  "unwitnessed-tail",
 ] as const;
 export type AuditFindingKind = (typeof findingKinds)[number];
 

@@ -392,3 +392,21 @@ describe("MetricsCollector Prometheus", () => {
     expect(text).toMatch(/^# TYPE rawrxd_inter_token_latency_seconds histogram$/m);
   });
 });
+
+describe("MetricsCollector on a cluster node", () => {
+  it("labels its /metrics series with the node id it was given", async () => {
+    const time = new FakeTime({ wallMs: startMs });
+    const collector = new MetricsCollector({
+      events: new EventBus(),
+      logger: silentLogger,
+      settings,
+      time,
+      schedule: "manual",
+      nodeId: "node-b",
+    });
+    collector.start();
+    const text = await collector.prometheusText();
+    expect(text).toMatch(/^rawrxd_models_loaded\{node="node-b"\} 0$/m);
+    collector.close();
+  });
+});

@@ -71,6 +71,8 @@ export interface MetricsCollectorOptions {
   serverState?: ServerStateProvider;
   /** "manual": no timer, tests call tick(). Default "timer". */
   schedule?: "timer" | "manual";
+  /** A cluster node's id: every /metrics series gets a `node` label. Undefined: single node, none. */
+  nodeId?: string | undefined;
 }
 
 /** Distinct model labels; later names are reported as "(other)" so a client cannot grow them. */
@@ -81,7 +83,7 @@ const unknownModel = "(unknown)";
 const otherModel = "(other)";
 
 export class MetricsCollector {
-  readonly prometheus = new PrometheusMetrics();
+  readonly prometheus: PrometheusMetrics;
   readonly #options: MetricsCollectorOptions;
   readonly #time: TimePort;
   readonly #serverState: ServerStateProvider;
@@ -107,6 +109,7 @@ export class MetricsCollector {
 
   constructor(options: MetricsCollectorOptions) {
     this.#options = options;
+    this.prometheus = new PrometheusMetrics({ nodeId: options.nodeId });
     this.#time = options.time ?? systemTime;
     this.#serverState = options.serverState ?? emptyServerState;
     this.#history = options.database === undefined ? undefined : new MetricsHistory(options.database);

@@ -1,3 +1,4 @@
+import { Gauge } from "prom-client";
 import { describe, expect, it } from "vitest";
 import type { WallMs } from "../../core/index.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";
@@ -72,5 +73,39 @@ describe("PrometheusMetrics", () => {
     const text = await metrics.text();
     expect(text).toMatch(/^rawrxd_requests_total\{model="alpha",priority="normal",outcome="rejected"\} 1$/m);
     expect(text).not.toMatch(/^rawrxd_request_duration_seconds_count\{/m);
+  });
+});
+
+describe("PrometheusMetrics on a cluster node", () => {
+  /** The sample lines (not # HELP / # TYPE) of an exposition. */
+  const samples = (text: string) => text.split("\n").filter((line) => line !== "" && !line.startsWith("#"));
+
+  it("labels every series with the node id, those registered later on its registry too", async () => {
+    const metrics = new PrometheusMetrics({ nodeId: "node-a" });
+    metrics.observe(record, "alpha", metricValues(record));
+    new Gauge({
+      name: "rawrxd_test_late_gauge",
+      help: "Registered after.",
+      registers: [metrics.registry],
+    }).set(1);
+    const text = await metrics.text();
+    // prom-client places default labels first or last by family type: compare as sets.
+    const queueSum = samples(text).find((line) => line.startsWith("rawrxd_request_queue_seconds_sum{"));
+    expect(
+      queueSum
+        ?.match(/\{(.*)\}/)?.[1]
+        ?.split(",")
+        .sort(),
+    ).toEqual(['model="alpha"', 'node="node-a"', 'priority="normal"']);
+    expect(queueSum?.endsWith(" 1")).toBe(true);
+    expect(text).toMatch(/^rawrxd_test_late_gauge\{node="node-a"\} 1$/m);
+    expect(samples(text).length).toBeGreaterThan(50);
+    expect(samples(text).filter((line) => !line.includes('node="node-a"'))).toEqual([]);
+  });
+
+  it("adds no node label on a single node", async () => {
+    const metrics = new PrometheusMetrics();
+    metrics.observe(record, "alpha", metricValues(record));
+    expect(await metrics.text()).not.toContain("node=");
   });
 });

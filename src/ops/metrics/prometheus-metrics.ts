@@ -2,7 +2,7 @@
  * The Prometheus families (prom-client, a private Registry per collector so several servers
  * can live in one process). Histograms and counters are fed off the hot path when the
  * collector flushes; gauges are set from the server state when scraped. Labels are model,
- * priority and outcome only: never request ids, keys or prompts.
+ * priority and outcome only (and `node` on a cluster node): never request ids, keys or prompts.
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { MetricName, MetricValues, RequestRecord } from "./request-record.js";
@@ -103,7 +103,12 @@ export class PrometheusMetrics {
   readonly #warnings: Gauge;
   readonly #children = new Map<string, SeriesChildren>();
 
-  constructor() {
+  /**
+   * `nodeId`: a cluster node's id, set as the default label `node` on every series of this
+   * registry (those registered later by the SLA and backup services too). Undefined: no label.
+   */
+  constructor(options: { nodeId?: string | undefined } = {}) {
+    if (options.nodeId !== undefined) this.registry.setDefaultLabels({ node: options.nodeId });
     const registers = [this.registry];
     const histogram = <Label extends string>(
       name: string,

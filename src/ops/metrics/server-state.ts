@@ -73,10 +73,11 @@ export class EventLoopLagMonitor {
   /**
    * Each sample is a timer tick that wakes the main process. 10 ms (perf_hooks' default) woke an
    * idle server 100 times a second, more often than a 134M model streams tokens, each wake-up
-   * taking a core from the runner's threads (issue #17, ADR 0019); 50 ms still catches a blocked
-   * loop within a metrics interval.
+   * taking a core from the runner's threads (issue #17, ADR 0019); 100 ms, as the SLA monitor's,
+   * still catches a blocked loop within a metrics interval (50 until ADR 0039: at a 134M model's
+   * pace the idle timers were half the main process's wake-ups per streamed token).
    */
-  constructor(resolutionMs = 50) {
+  constructor(resolutionMs = 100) {
     this.#resolutionMs = resolutionMs;
     this.#histogram = monitorEventLoopDelay({ resolution: resolutionMs });
   }

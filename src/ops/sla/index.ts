@@ -15,3 +15,24 @@ export { registerSlaMetrics } from "./sla-prometheus.js";
 export { monthOf, monthWindow, allowedDowntimeMs } from "./sla-arithmetic.js";
 export { burnRateRules } from "./burn-rate.js";
 export type { CheckResult, ServiceState } from "./service-state.js";
+export {
+  ClusterSla,
+  type ClusterSlaOptions,
+  type ClusterSlaSettings,
+  type ClusterIncident,
+} from "./cluster-sla.js";
+export {
+  clusterHealthOf,
+  type ClusterAdvert,
+  type ClusterHealth,
+  type LocalSlaStatus,
+  type ModelHealth,
+  type NodeHealth,
+} from "./cluster-health.js";
+export type { ClusterSlaJson } from "./cluster-sla-json.js";
+export {
+  startClusterSlaTicks,
+  type ClusterSlaTicks,
+  type ClusterSlaTicksOptions,
+} from "./cluster-sla-ticks.js";
+export { registerClusterSlaMetrics } from "./cluster-sla-prometheus.js";

@@ -1,12 +1,14 @@
 /**
  * The SLA routes, as a Hono sub-app src/app mounts behind the API's auth (admin-only once keys
  * exist: none is in the user route list):
- *   GET /v1/sla/status                         state, checks, open incident, budget now
+ *   GET /v1/sla/status                         state, checks, open incident, budget now (and,
+ *                                              when clustered, `cluster`: see cluster-sla.ts)
  *   GET /v1/sla/incidents?limit=50&offset=0    newest first, with the total for paging
  *   GET /v1/sla/report?month=YYYY-MM&format=json|csv
  */
 import { Hono, type Context } from "hono";
 import { AppError } from "../../core/index.js";
+import type { ClusterSlaJson } from "./cluster-sla-json.js";
 import { monthOf, monthWindow } from "./sla-arithmetic.js";
 import { reportCsv, type SlaReport } from "./sla-report.js";
 import type { Incident } from "./sla-store.js";
@@ -17,11 +19,16 @@ export interface SlaRouteSource {
   incidents(page: { limit: number; offset: number }): { total: number; incidents: Incident[] };
   report(month: string): SlaReport;
   nowMs(): number;
+  /** The cluster section, only when the server runs clustered (undefined before its first tick). */
+  cluster?: () => ClusterSlaJson | undefined;
 }
 
 export function createSlaRoutes(source: SlaRouteSource): Hono {
   const app = new Hono();
-  app.get("/v1/sla/status", (context) => context.json(source.status()));
+  app.get("/v1/sla/status", (context) => {
+    const cluster = source.cluster?.();
+    return context.json(cluster === undefined ? source.status() : { ...source.status(), cluster });
+  });
   app.get("/v1/sla/incidents", (context) => {
     const limit = integerOf(context, { name: "limit", fallback: 50, min: 1 });
     const offset = integerOf(context, { name: "offset", fallback: 0, min: 0 });

@@ -18,9 +18,11 @@ import {
   type PsWire,
   type QueueWire,
 } from "../series.js";
+import { clusterNodesOf } from "../cluster-nodes.js";
 import { AuditSection } from "./audit-section.js";
 import { Chart } from "./chart.js";
 import { JsonView } from "./json-view.js";
+import { NodesPanel } from "./nodes-panel.js";
 import { PendingSections } from "./pending-sections.js";
 import { QueueTable, type QueueRequestWire } from "./queue-table.js";
 
@@ -112,6 +114,8 @@ export function OpsPanel(props: { api: Api; active: boolean }) {
     }
   };
 
+  // Only a clustered server's /v1/queue has `nodes`: without it the page is unchanged.
+  const clusterNodes = clusterNodesOf(queue);
   return (
     <section aria-labelledby="ops-title" class="panel" id="panel-operations">
       <h2 id="ops-title">Operations</h2>
@@ -171,6 +175,7 @@ export function OpsPanel(props: { api: Api; active: boolean }) {
         {queue?.models.map((model) => ` · ${model.model}`).join("")}
       </p>
       <QueueTable requests={queue?.requests ?? []} onCancel={(id) => void cancel(id)} />
+      {clusterNodes !== undefined && <NodesPanel api={api} nodes={clusterNodes} active={props.active} />}
       <h3>Performance warnings</h3>
       {warnings.length === 0 ? (
         <p class="muted" id="warnings">
