@@ -3,7 +3,7 @@
  * rule, and names the node once its port is known. Without --cluster nothing here runs.
  */
 import { hostname } from "node:os";
-import { ClusterScheduler } from "../cluster/index.js";
+import { affinityPlacement, ClusterScheduler } from "../cluster/index.js";
 import type { Config } from "../config/index.js";
 import { AppError, isLoopback, systemTime, type Logger } from "../core/index.js";
 import type { OwnedScheduler } from "../scheduler/index.js";
@@ -38,6 +38,8 @@ export function createClusterScheduler(options: {
     queueTimeoutMs: config.queueTimeoutMs,
     agingStepMs: config.queuePolicy === "fifo" ? 0 : config.priorityAgingMs,
     memoryEstimateBytes: options.estimateMemory,
+    // Model-affine placement (ADR 0036): holders first, a load only when none holds it or all are full.
+    placement: affinityPlacement,
   });
 }
 
