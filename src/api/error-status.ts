@@ -35,6 +35,8 @@ const statusByCode: Record<ErrorCode, number> = {
   "shutting-down": 503,
   // Fail-closed: nothing runs unrecorded; an operator must fix the audit folder first.
   "audit-unavailable": 503,
+  // --cluster: Redis (the shared queue) cannot be reached; admission resumes once it is back.
+  "cluster-unavailable": 503,
   // The shared PostgreSQL store (--store) is unreachable: key changes wait for it.
   "store-unavailable": 503,
   cancelled: 499,

@@ -36,6 +36,8 @@ import { createSlaService, type SlaService } from "./sla-wiring.js";
 import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
 import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
+import { createClusterFetch, isClusterPath } from "./cluster-routes.js";
+import { checkClusterSettings, createClusterScheduler, joinCluster } from "./cluster-wiring.js";
 import { openServerState } from "./store-wiring.js";
 import { createWebRoutes } from "./web-routes.js";
 import { openWorkspaceRoutes } from "./workspace-wiring.js";
@@ -122,7 +124,8 @@ export async function startServer(
       }),
     });
     const estimateMemory = plannedMemoryEstimate({ config, report: () => gpu.initial });
-    const queue = createScheduler({
+    checkClusterSettings(config);
+    const localQueue = createScheduler({
       engine: loadPath.engine,
       models: loadPath.models,
       events,
@@ -149,6 +152,15 @@ export async function startServer(
       queueTimeoutMs: config.queueTimeoutMs,
       keepAliveMs: config.keepAliveMs,
     });
+    // --cluster: the same interface over the shared queue in Redis (cluster-wiring.ts).
+    const cluster = createClusterScheduler({
+      config,
+      local: localQueue,
+      logger,
+      version,
+      estimateMemory: async (name) => estimateMemory(await catalog.resolveFile(name)).totalBytes,
+    });
+    const queue = cluster ?? localQueue;
     opened.push(() => queue.close());
     const metrics = config.noMetrics
       ? undefined
@@ -226,8 +238,22 @@ export async function startServer(
     app.route("/", createModelRoutes({ catalog, queue, estimateMemory }));
     app.route("/", await openWorkspaceRoutes({ config, logger, audit }));
     app.route("/", createWebRoutes());
-    const server = await listen(app.fetch, config);
+    const clusterFetch =
+      cluster === undefined
+        ? undefined
+        : createClusterFetch({ cluster, secret: config.clusterSecret, logger });
+    const server = await listen(
+      clusterFetch === undefined
+        ? app.fetch
+        : (request) =>
+            isClusterPath(new URL(request.url).pathname) ? clusterFetch(request) : app.fetch(request),
+      config,
+    );
     const port = (server.address() as AddressInfo).port;
+    if (cluster !== undefined) {
+      opened.push(() => server.close());
+      await joinCluster(cluster, { config, port, logger });
+    }
     const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
     isReady = true;
     const url = `http://${host}:${port}`;

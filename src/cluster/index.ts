@@ -11,6 +11,15 @@ export type {
   PlacementPolicy,
 } from "./contract.js";
 export {
+  ClusterScheduler,
+  type ClusterIdentity,
+  type ClusterSchedulerOptions,
+  type ClusterSnapshot,
+} from "./cluster-scheduler.js";
+export { RedisMembership, type RedisMembershipOptions } from "./membership.js";
+export { residentFirstPlacement } from "./resident-first.js";
+export { clusterSecretHeader, type RunBody, type RunFrame } from "./wire.js";
+export {
   affinityPlacement,
   createAffinityPlacement,
   randomPlacement,

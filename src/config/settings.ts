@@ -145,6 +145,14 @@ export interface Config {
   backupEncryptionKeyFile: string;
   backupIncludeModels: boolean;
   backupIncludeAuditKey: boolean;
+  /** Redis URL of the cluster this node joins (issue #18); "" = standalone. */
+  cluster: string;
+  /** This node's id in the cluster; "" = hostname and port. */
+  nodeId: string;
+  /** Shared secret of the internal node-to-node routes; never logged. */
+  clusterSecret: string;
+  /** Base URL other nodes reach this node at; "" = http://127.0.0.1:PORT. */
+  advertiseUrl: string;
 }
 
 /** "auto" (→ `autoValue`) or what `parse` accepts. */
@@ -191,6 +199,29 @@ const parseWebhookUrl: Parser<string> = (raw) => {
   if (url.protocol !== "http:" && url.protocol !== "https:")
     throw new Error(`expected an http:// or https:// URL, got "${raw}"`);
   return url.toString();
+};
+
+/** "" or a redis:// (rediss://) URL. */
+const parseRedisUrl: Parser<string> = (raw) => {
+  const text = raw.trim();
+  if (text === "") return "";
+  let url: URL | undefined;
+  try {
+    url = new URL(text);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "redis:" && url.protocol !== "rediss:"))
+    throw new Error(`expected a redis://HOST:PORT URL, got "${raw}"`);
+  return text;
+};
+
+/** Letters, digits, dot, underscore and dash: it names Redis keys and log lines. */
+const parseNodeId: Parser<string> = (raw) => {
+  const text = raw.trim();
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(text))
+    throw new Error(`expected 1 to 64 letters, digits, ".", "_" or "-", got "${raw}"`);
+  return text;
 };
 
 /** "" or a postgres:// (postgresql://) connection URL. */
@@ -928,5 +959,39 @@ export const settings: SettingsTable = {
     description:
       "Back up the audit signing private key too (off: a key stored beside the log it signs proves nothing).",
     isSwitch: true,
+  },
+  cluster: {
+    env: "RAWRXD_CLUSTER",
+    flag: "--cluster",
+    defaultValue: () => "",
+    defaultText: "(none)",
+    parse: parseRedisUrl,
+    description:
+      "Redis URL (redis://HOST:PORT) of the cluster to join: nodes share one queue (BullMQ) and stream node to node (docs/cluster.md).",
+  },
+  nodeId: {
+    env: "RAWRXD_NODE_ID",
+    flag: "--node-id",
+    defaultValue: () => "",
+    defaultText: "hostname-port",
+    parse: parseNodeId,
+    description: "This node's id in the cluster (letters, digits, . _ -); stable across restarts.",
+  },
+  clusterSecret: {
+    env: "RAWRXD_CLUSTER_SECRET",
+    flag: "--cluster-secret",
+    defaultValue: () => "",
+    defaultText: "(none)",
+    parse: parseString,
+    description:
+      "Shared secret of the internal node-to-node routes; required with --cluster unless every node is loopback-only. Prefer the env variable.",
+  },
+  advertiseUrl: {
+    env: "RAWRXD_ADVERTISE_URL",
+    flag: "--advertise-url",
+    defaultValue: () => "",
+    defaultText: "http://127.0.0.1:PORT",
+    parse: parseWebhookUrl,
+    description: "Base URL the other cluster nodes reach this node at.",
   },
 };

@@ -24,6 +24,7 @@ export const errorCodes = [
   "runner-failed",
   "shutting-down",
   "audit-unavailable",
+  "cluster-unavailable",
   "store-unavailable",
   "not-found",
   "method-not-allowed",

@@ -118,7 +118,10 @@ export interface GenerateRequest {
   sourceAddress?: string | undefined;
   /** The priority the client asked for, before its key's cap gave `priority`. */
   priorityAsked?: Priority | undefined;
-  /** Continue a preempted generation exactly where it stopped. Set by the scheduler only. */
+  /**
+   * Continue a preempted generation exactly where it stopped. Set by the scheduler only (or by
+   * the cluster's, when a request continues on another node after its node was lost).
+   */
   resume?: ResumeState | undefined;
 }
 

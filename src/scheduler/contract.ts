@@ -113,4 +113,22 @@ export interface SchedulerSnapshot {
   models: ModelQueueView[];
   /** Requests queued or running (/v1/queue/{id}). */
   requests: RequestStatus[];
+  /** With --cluster: this node's id and every live node's advert; absent on a standalone node. */
+  cluster?: { nodeId: string; nodes: ClusterNodeView[] } | undefined;
+}
+
+/** What /v1/queue shows of one cluster node (src/cluster/contract.ts NodeAdvert has these fields). */
+export interface ClusterNodeView {
+  nodeId: string;
+  url: string;
+  heartbeatAtMs: number;
+  isAccepting: boolean;
+  memory: { budgetBytes: number; usedBytes: number };
+  models: {
+    name: string;
+    state: "loading" | "ready" | "unloading";
+    sequences: { total: number; active: number };
+    queued: Record<Priority, number>;
+    memoryEstimateBytes: number;
+  }[];
 }

@@ -15,6 +15,7 @@ export type {
   ModelQueueView,
   PriorityQueueView,
   RequestStatus,
+  ClusterNodeView,
 } from "./contract.js";
 export { createScheduler } from "./model-queue.js";
 export type { SchedulerOptions, ModelResolver, ResolvedModel } from "./scheduler-options.js";

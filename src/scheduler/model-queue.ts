@@ -192,7 +192,8 @@ export class ModelQueue implements OwnedScheduler {
       model: admitted.name,
       priority: request.priority,
     });
-    let resume: ResumeState | undefined;
+    // A cluster request that lost its node arrives with the resume state its origin kept.
+    let resume: ResumeState | undefined = request.resume;
     for (;;) {
       const started = await this.#startOn(admitted, tracked, {
         isResumed: resume !== undefined,

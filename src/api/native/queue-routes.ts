@@ -48,6 +48,10 @@ export function mountQueueRoutes(app: Hono<ApiEnv>, deps: ApiDeps): void {
         ),
       })),
       ...(isAdmin ? { requests: snapshot.requests.map(requestJson) } : {}),
+      ...(snapshot.cluster === undefined
+        ? {}
+        : // Each live node's advert as the cluster contract has it (the shell and `rawrxd ps` read it).
+          { node_id: snapshot.cluster.nodeId, nodes: snapshot.cluster.nodes }),
     });
   });
   app.get("/v1/queue/:id", (context) => {

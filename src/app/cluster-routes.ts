@@ -1,0 +1,83 @@
+/**
+ * The internal node-to-node route of a cluster node (docs/decisions/0035-cluster-on-redis.md):
+ * POST /internal/cluster/requests/{id}/run, authenticated by the shared --cluster-secret header
+ * (constant-time compare), answered outside the public API app (no API key, not in its route
+ * table). It streams the claimed request's frames as NDJSON; a pull-based body means the running
+ * node generates only as fast as the origin reads (TCP flow control is the backpressure).
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import { clusterSecretHeader, type ClusterScheduler, type RunBody, type RunFrame } from "../cluster/index.js";
+import { isAppError, type Logger } from "../core/index.js";
+
+const runRoute = /^\/internal\/cluster\/requests\/([^/]+)\/run$/;
+
+export function isClusterPath(pathname: string): boolean {
+  return pathname.startsWith("/internal/cluster/");
+}
+
+function digest(text: string): Buffer {
+  return createHash("sha256").update(text).digest();
+}
+
+/** Equal secrets, compared in constant time (digests have equal length whatever the input). */
+export function secretMatches(expected: string, given: string | null): boolean {
+  if (expected === "") return true;
+  return given !== null && timingSafeEqual(digest(expected), digest(given));
+}
+
+function json(status: number, code: string, message: string): Response {
+  return new Response(JSON.stringify({ error: { message, code } }), {
+    status,
+    headers: { "content-type": "application/json" },
+  });
+}
+
+export function createClusterFetch(options: {
+  cluster: ClusterScheduler;
+  /** "" only on a loopback-only node (checked at start). */
+  secret: string;
+  logger: Logger;
+}): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const url = new URL(request.url);
+    const match = runRoute.exec(url.pathname);
+    if (!secretMatches(options.secret, request.headers.get(clusterSecretHeader))) {
+      options.logger.warn("Cluster route refused: missing or wrong cluster secret", { path: url.pathname });
+      return json(401, "unauthorized", "This internal cluster route needs the cluster secret.");
+    }
+    if (match === null || request.method !== "POST")
+      return json(404, "not-found", "No such internal cluster route.");
+    let body: RunBody;
+    try {
+      body = (await request.json()) as RunBody;
+    } catch {
+      return json(400, "bad-request", "The run body must be JSON.");
+    }
+    const controller = new AbortController();
+    request.signal.addEventListener("abort", () => controller.abort(), { once: true });
+    const frames = options.cluster.serveRun(decodeURIComponent(match[1]!), body, controller.signal);
+    let first: IteratorResult<RunFrame>;
+    try {
+      first = await frames.next();
+    } catch (error) {
+      if (isAppError(error) && error.code === "not-found") return json(404, "not-found", error.message);
+      throw error;
+    }
+    const encoder = new TextEncoder();
+    let pending: IteratorResult<RunFrame> | undefined = first;
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(stream) {
+        const next = pending ?? (await frames.next());
+        pending = undefined;
+        if (next.done === true) stream.close();
+        else stream.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+      },
+      async cancel() {
+        controller.abort();
+        // Run the generator to its end so the local request records how it ended.
+        while (!(await frames.next()).done);
+      },
+    });
+    return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
+  };
+}
