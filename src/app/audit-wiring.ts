@@ -26,7 +26,7 @@ import {
   witnessUrlForDisplay,
 } from "../ops/index.js";
 import { redactStoreUrl } from "../store/index.js";
-import { createPostgresWitness, witnessReporter } from "./audit-witness-wiring.js";
+import { auditWitnessUrlOf, createPostgresWitness, witnessReporter } from "./audit-witness-wiring.js";
 import { RequestAuditGate } from "./audit-gate.js";
 import { startRetentionPurge } from "./audit-retention.js";
 import { subscribeAuditRecords } from "./audit-subscriptions.js";
@@ -168,7 +168,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
       });
     }
   };
-  onWitnessChange = witnessReporter({ logger, append, url: config.auditWitnessUrl });
+  onWitnessChange = witnessReporter({ logger, append, url: auditWitnessUrlOf(config) });
   const gate = new RequestAuditGate({ log, isFailClosed, recordsContent: config.auditContent, logger });
   const unsubscribe = [
     ...subscribeAuditRecords(events, append),

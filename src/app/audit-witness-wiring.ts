@@ -24,10 +24,11 @@ export function createPostgresWitness(options: {
   time: TimePort;
   onStateChange: (status: PostgresWitnessStatus) => void;
 }): PostgresWitness | undefined {
-  const { config, signingKey, directory } = options;
-  if (config.auditWitnessUrl === "") return undefined;
+  const { signingKey, directory } = options;
+  const url = auditWitnessUrlOf(options.config);
+  if (url === "") return undefined;
   return new PostgresWitness({
-    url: config.auditWitnessUrl,
+    url,
     nodeId: options.nodeId,
     publicKey: signingKey.publicKey,
     auditDirectory: directory,
@@ -79,4 +80,9 @@ export function witnessReporter(options: {
       append({ type: "system", action: "audit-witness-refused", level: "error", details: fields });
     }
   };
+}
+
+/** --audit-witness-url; with --store alone, the shared store's PostgreSQL witnesses the checkpoints too. */
+export function auditWitnessUrlOf(config: Readonly<Config>): string {
+  return config.auditWitnessUrl !== "" ? config.auditWitnessUrl : config.store;
 }

@@ -2,6 +2,7 @@
  * --cluster (issue #18): wraps the local scheduler in the ClusterScheduler, checks the secret
  * rule, and names the node once its port is known. Without --cluster nothing here runs.
  */
+import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { affinityPlacement, ClusterScheduler } from "../cluster/index.js";
 import type { Config } from "../config/index.js";
@@ -43,14 +44,24 @@ export function createClusterScheduler(options: {
   });
 }
 
-/** Joins the cluster under --node-id (default hostname-port) at --advertise-url (default loopback). */
+/**
+ * The node's one id, for the cluster, its audit chain, the shared store and the `node` label of
+ * its metrics: --node-id; clustered without it, hostname-port (a random suffix for port 0);
+ * undefined on a single node (each component keeps its own default).
+ */
+export function nodeIdOf(config: Readonly<Config>): string | undefined {
+  if (config.nodeId !== "") return config.nodeId;
+  if (config.cluster === "") return undefined;
+  const suffix = config.port !== 0 ? String(config.port) : randomBytes(3).toString("hex");
+  return `${hostname()}-${suffix}`.replace(/[^A-Za-z0-9._-]/g, "-");
+}
+
+/** Joins the cluster as `nodeId` at --advertise-url (default loopback). */
 export async function joinCluster(
   cluster: ClusterScheduler,
-  options: { config: Readonly<Config>; port: number; logger: Logger },
+  options: { config: Readonly<Config>; nodeId: string; port: number; logger: Logger },
 ): Promise<void> {
-  const { config, port, logger } = options;
-  const nodeId =
-    config.nodeId !== "" ? config.nodeId : `${hostname()}-${port}`.replace(/[^A-Za-z0-9._-]/g, "-");
+  const { config, nodeId, port, logger } = options;
   const url =
     config.advertiseUrl !== "" ? config.advertiseUrl.replace(/\/$/, "") : `http://127.0.0.1:${port}`;
   await cluster.start({ nodeId, url });

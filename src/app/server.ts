@@ -37,7 +37,7 @@ import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle
 import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
 import { createClusterFetch, isClusterPath } from "./cluster-routes.js";
-import { checkClusterSettings, createClusterScheduler, joinCluster } from "./cluster-wiring.js";
+import { checkClusterSettings, createClusterScheduler, joinCluster, nodeIdOf } from "./cluster-wiring.js";
 import { openServerState } from "./store-wiring.js";
 import { createWebRoutes } from "./web-routes.js";
 import { openWorkspaceRoutes } from "./workspace-wiring.js";
@@ -96,7 +96,8 @@ export async function startServer(
   // What has opened so far: closed in reverse when a later step of the start fails.
   const opened: (() => unknown)[] = [() => database.close()];
   try {
-    const state = await openServerState(config, database, { time: systemTime, logger, events });
+    const nodeId = nodeIdOf(config);
+    const state = await openServerState(config, database, { time: systemTime, logger, events, nodeId });
     const { keys, store } = state;
     opened.push(() => state.close());
     const warning = checkExposure(config, keys.hasActiveKeys());
@@ -109,6 +110,7 @@ export async function startServer(
       time: systemTime,
       version,
       openSegmentFile: options.openAuditSegmentFile,
+      nodeId,
     });
     opened.push(() => audit?.close("start-failed"));
     const loadPath = runnerLoadPath({
@@ -171,6 +173,7 @@ export async function startServer(
           time: systemTime,
           settings: metricsSettingsOf(config),
           serverState: () => serverStateOf(queue, gpu.initial.chosen),
+          nodeId,
         });
     metrics?.start();
     opened.push(() => metrics?.close());
@@ -182,6 +185,10 @@ export async function startServer(
       time: systemTime,
       queue,
       metricsRegistry: metrics?.prometheus.registry,
+      cluster:
+        cluster === undefined || nodeId === undefined
+          ? undefined
+          : { nodeId, nodes: () => Promise.resolve(cluster.nodes()) },
     });
     opened.push(() => sla?.close());
     const backup = await startBackupService({
@@ -252,7 +259,7 @@ export async function startServer(
     const port = (server.address() as AddressInfo).port;
     if (cluster !== undefined) {
       opened.push(() => server.close());
-      await joinCluster(cluster, { config, port, logger });
+      await joinCluster(cluster, { config, nodeId: nodeId!, port, logger });
     }
     const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
     isReady = true;

@@ -26,7 +26,7 @@ export interface ServerState {
 export async function openServerState(
   config: Readonly<Config>,
   database: Database,
-  options: { time: TimePort; logger: Logger; events: EventBus },
+  options: { time: TimePort; logger: Logger; events: EventBus; nodeId?: string | undefined },
 ): Promise<ServerState> {
   const { time, logger, events } = options;
   if (config.store === "") {
@@ -34,7 +34,13 @@ export async function openServerState(
     // Read per request: a key created or revoked with `rawrxd keys` counts at once.
     return { keys: new ApiKeyStore(database, { time }), store: undefined, close: () => Promise.resolve() };
   }
-  const store = await openSharedStore({ url: config.store, database, time, logger });
+  const store = await openSharedStore({
+    url: config.store,
+    database,
+    time,
+    logger,
+    ...(options.nodeId === undefined ? {} : { nodeId: options.nodeId }),
+  });
   // The backup catalogue as rows, so it is shipped like the rest.
   const unfollow = new BackupCatalogTable(database, time).follow(events);
   let closing: Promise<void> | undefined;

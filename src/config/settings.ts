@@ -683,10 +683,10 @@ export const settings: SettingsTable = {
     env: "RAWRXD_AUDIT_WITNESS_URL",
     flag: "--audit-witness-url",
     defaultValue: () => "",
-    defaultText: "none",
+    defaultText: "--store, else none",
     parse: parsePostgresUrl,
     description:
-      "PostgreSQL (postgres://user@host:port/db) whose insert-only table witnesses every signed audit checkpoint of each cluster node: rawrxd audit verify --cluster URL. Writes are queued and retried; an outage never stops serving (pending count in GET /v1/audit/status).",
+      "PostgreSQL (postgres://user@host:port/db) whose insert-only table witnesses every signed audit checkpoint of each cluster node: rawrxd audit verify --cluster URL. Writes are queued and retried; an outage never stops serving (pending count in GET /v1/audit/status). Default: the --store PostgreSQL when set.",
   },
   auditProfile: {
     env: "RAWRXD_AUDIT_PROFILE",
