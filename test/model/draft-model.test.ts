@@ -8,41 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureSyntheticModelAt } from "../../src/gguf/index.js";
 import { join } from "node:path";
 import { postJson, startModelServer, type ModelTestServer } from "./helpers.js";
+import { completeGreedy, freePrompt, storyStart, type Completion } from "./speculative.testing.js";
 
-const start = "Once upon a time there was a little girl named Lily.";
-const free = "The dog ran to the park with a big red ball.";
+const start = storyStart;
+const free = freePrompt;
 const maxTokens = 48;
-
-interface Completion {
-  text: string;
-  drafted: number | undefined;
-  accepted: number | undefined;
-}
-
-async function complete(url: string, prompt: string): Promise<Completion> {
-  const response = await postJson(`${url}/v1/completions`, {
-    model: "stories260K",
-    prompt,
-    max_tokens: maxTokens,
-    temperature: 0,
-  });
-  expect(response.status).toBe(200);
-  const body = (await response.json()) as {
-    choices: { text: string }[];
-    usage: {
-      completion_tokens_details?: { accepted_prediction_tokens: number; rejected_prediction_tokens: number };
-    };
-  };
-  const details = body.usage.completion_tokens_details;
-  return {
-    text: body.choices[0]!.text,
-    accepted: details?.accepted_prediction_tokens,
-    drafted:
-      details === undefined
-        ? undefined
-        : details.accepted_prediction_tokens + details.rejected_prediction_tokens,
-  };
-}
+const complete = (url: string, prompt: string): Promise<Completion> => completeGreedy(url, prompt, maxTokens);
 
 describe("draft model (real engine, stories260K)", () => {
   let server: ModelTestServer | undefined;
