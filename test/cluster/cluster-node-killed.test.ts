@@ -96,8 +96,5 @@ describe("a cluster node killed with SIGKILL", () => {
     expect(lines.at(-1)?.done).toBe(true);
   });
 
-  // The same with the real engine on stories260K at temperature 0 (its text-delta events carry
-  // token ids since the token-path work): the text must equal the uninterrupted text. Needs
-  // child-process nodes on the real engine; not written yet.
-  it.todo("continues a stream cut mid-generation exactly on another node (real engine, token ids)");
+  // The same on the real engine with exact greedy text: cluster-node-killed-real.test.ts.
 });
