@@ -94,6 +94,16 @@ describe("RequestAuditGate", () => {
     expect(gate.openTickets).toBe(0);
   });
 
+  it("drops the ticket of a request another cluster node ran, writing nothing here", async () => {
+    const sink = new FakeSink();
+    const { gate } = gateOf(sink);
+    const ticket = gate.open(request("remote"));
+    gate.ranElsewhere("remote");
+    expect(gate.openTickets).toBe(0);
+    await ticket.settled();
+    expect(sink.entries).toEqual([]);
+  });
+
   it("fail-closed: refuses while the log has failed, and a failed record fails its request", async () => {
     const sink = new FakeSink();
     const { gate, lines } = gateOf(sink, { isFailClosed: true });

@@ -99,6 +99,14 @@ export class RequestAuditGate implements AuditGate {
     return { state, isRefusing: this.#options.isFailClosed && state === "failed" };
   }
 
+  /**
+   * A request that another cluster node ran (issue #18): its record is in that node's audit
+   * chain, and no request-end comes here; drops the ticket opened for it.
+   */
+  ranElsewhere(requestId: string): void {
+    this.#take(requestId);
+  }
+
   /** The request-end listener: appends the request's record and hands its write to the ticket. */
   requestEnded(event: ServerEvents["request-end"]): void {
     const ticket = this.#take(event.requestId);

@@ -40,6 +40,8 @@ export interface Reader {
 export interface AuditService {
   /** The API's gate: inference records on disk before the response ends; fail-closed refusals. */
   gate: AuditGate;
+  /** A request taken here ran on another cluster node (its record is there): forget its ticket. */
+  ranElsewhere(requestId: string): void;
   /** The admin routes (/v1/audit, /v1/audit/verify, /v1/audit/status); each read leaves a `data` record naming its reader. */
   routes(readerOf: (context: Context) => Reader): Hono;
   /** A `data` record for a read elsewhere (metrics export): who read what. */
@@ -187,6 +189,7 @@ export async function startAuditService(options: AuditWiringOptions): Promise<Au
   let closing: Promise<void> | undefined;
   return {
     gate,
+    ranElsewhere: (requestId) => gate.ranElsewhere(requestId),
     purgesIdle: () => purger.idle(),
     recordRead: ({ action, object, reader, details }) =>
       append({ type: "data", action, object, keyId: reader.keyId, address: reader.address, details }),

@@ -24,6 +24,7 @@ export function createClusterScheduler(options: {
   logger: Logger;
   version: string;
   estimateMemory: (model: string) => Promise<number>;
+  onRanElsewhere?: ((requestId: string) => void) | undefined;
 }): ClusterScheduler | undefined {
   const { config } = options;
   if (config.cluster === "") return undefined;
@@ -41,6 +42,7 @@ export function createClusterScheduler(options: {
     memoryEstimateBytes: options.estimateMemory,
     // Model-affine placement (ADR 0036): holders first, a load only when none holds it or all are full.
     placement: affinityPlacement,
+    onRanElsewhere: options.onRanElsewhere,
   });
 }
 

@@ -161,6 +161,7 @@ export async function startServer(
       logger,
       version,
       estimateMemory: async (name) => estimateMemory(await catalog.resolveFile(name)).totalBytes,
+      onRanElsewhere: (requestId) => audit?.ranElsewhere(requestId),
     });
     const queue = cluster ?? localQueue;
     opened.push(() => queue.close());

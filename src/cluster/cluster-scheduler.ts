@@ -80,6 +80,11 @@ export interface ClusterSchedulerOptions {
   connectTimeoutMs?: number;
   /** Longest a Redis call of admission may take before 503 cluster-unavailable. Default 2 s. */
   redisTimeoutMs?: number;
+  /**
+   * A request this node took in ended on another node: its request-end (and audit record) happened
+   * there, not here (the app drops the audit ticket it opened).
+   */
+  onRanElsewhere?: ((requestId: string) => void) | undefined;
 }
 
 export interface ClusterSnapshot extends SchedulerSnapshot {
@@ -229,6 +234,8 @@ export class ClusterScheduler implements OwnedScheduler {
     } finally {
       options.signal.removeEventListener("abort", abort);
       this.#origins.delete(request.id);
+      if (origin.runningOn !== undefined && origin.runningOn !== this.nodeId)
+        this.#options.onRanElsewhere?.(request.id);
       if (origin.holdsRequestKey) void this.#commands.del(requestKey(request.id)).catch(() => undefined);
     }
   }
