@@ -20,12 +20,16 @@ describe("aging in the cluster queue", () => {
     });
     startedOnB = startsOn(cluster.nodes[1]!);
     await (await postJson(`${cluster.nodes[1]!.url}/api/generate`, { model: "alpha", prompt: "" })).text();
-    await waitFor(async () => {
-      const body = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
-        nodes: { nodeId: string; models: unknown[] }[];
-      };
-      return body.nodes.find((entry) => entry.nodeId === "node-b")?.models.length === 1 ? true : undefined;
-    }, "node b's advert");
+    await waitFor(
+      async () => {
+        const body = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
+          nodes: { nodeId: string; models: unknown[] }[];
+        };
+        return body.nodes.find((entry) => entry.nodeId === "node-b")?.models.length === 1 ? true : undefined;
+      },
+      "node b's advert",
+      10_000,
+    );
   });
   afterAll(() => cluster?.dispose());
 
@@ -47,7 +51,7 @@ describe("aging in the cluster queue", () => {
 
   it("runs a low request that waited two aging steps before a later normal one", async () => {
     const blocker = send(1, "aging-blocker", { priority: "normal" });
-    await waitFor(() => startedOnB.includes("aging-blocker"), "blocker running");
+    await waitFor(() => startedOnB.includes("aging-blocker"), "blocker running", 10_000);
     const low = send(0, "aged-low", { priority: "low", maxTokens: 1 });
     // Two steps of 500 ms, tended once a heartbeat (1 s): low → normal → high.
     await sleep(2600);

@@ -38,13 +38,17 @@ describe("a cluster node killed with SIGKILL", () => {
     });
     processes.push(victim);
     await (await postJson(`${victim.url}/api/generate`, { model, prompt: "" })).text();
-    await waitFor(async () => {
-      const body = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
-        nodes: { nodeId: string; models: { name: string }[] }[];
-      };
-      const advert = body.nodes.find((entry) => entry.nodeId === nodeId);
-      return advert?.models.some((entry) => entry.name === model) === true ? true : undefined;
-    }, `${nodeId}'s advert`);
+    await waitFor(
+      async () => {
+        const body = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
+          nodes: { nodeId: string; models: { name: string }[] }[];
+        };
+        const advert = body.nodes.find((entry) => entry.nodeId === nodeId);
+        return advert?.models.some((entry) => entry.name === model) === true ? true : undefined;
+      },
+      `${nodeId}'s advert`,
+      10_000,
+    );
     return victim;
   }
 

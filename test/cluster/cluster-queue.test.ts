@@ -28,12 +28,18 @@ describe("the cluster queue", () => {
     const loaded = await postJson(`${cluster.nodes[1]!.url}/api/generate`, { model: "alpha", prompt: "" });
     await loaded.text();
     for (const node of cluster.nodes)
-      await waitFor(async () => {
-        const body = (await (await fetch(`${node.url}/v1/queue`)).json()) as {
-          nodes: { nodeId: string; models: unknown[] }[];
-        };
-        return body.nodes.find((entry) => entry.nodeId === "node-b")?.models.length === 1 ? true : undefined;
-      }, "node b's advert");
+      await waitFor(
+        async () => {
+          const body = (await (await fetch(`${node.url}/v1/queue`)).json()) as {
+            nodes: { nodeId: string; models: unknown[] }[];
+          };
+          return body.nodes.find((entry) => entry.nodeId === "node-b")?.models.length === 1
+            ? true
+            : undefined;
+        },
+        "node b's advert",
+        10_000,
+      );
     // Each node's first request opens its BullMQ queue (script loading): not during the timed tests.
     for (const node of cluster.nodes) {
       const warm = await postJson(`${node.url}/api/generate`, {
@@ -65,16 +71,20 @@ describe("the cluster queue", () => {
       { model: "alpha", prompt: "hi", stream: false, ...options },
       { headers: { "x-request-id": id, "x-priority": priority } },
     ).then((response) => response.text());
-    await waitFor(async () => {
-      const counts = await alphaQueue.getJobCounts("waiting", "prioritized");
-      return (counts["waiting"] ?? 0) + (counts["prioritized"] ?? 0) >= waiting ? true : undefined;
-    }, `${id} queued`);
+    await waitFor(
+      async () => {
+        const counts = await alphaQueue.getJobCounts("waiting", "prioritized");
+        return (counts["waiting"] ?? 0) + (counts["prioritized"] ?? 0) >= waiting ? true : undefined;
+      },
+      `${id} queued`,
+      10_000,
+    );
     return { done };
   }
 
   it("runs a high request submitted after normals (through other nodes) first", async () => {
     const blocker = await submit(0, "blocker", { priority: "normal", waiting: 0 });
-    await waitFor(() => startedOnB.includes("blocker"), "blocker running on node b");
+    await waitFor(() => startedOnB.includes("blocker"), "blocker running on node b", 10_000);
     const n1 = await submit(0, "n1", { priority: "normal", waiting: 1 });
     const n2 = await submit(2, "n2", { priority: "normal", waiting: 2 });
     const n3 = await submit(0, "n3", { priority: "low", waiting: 3 });
@@ -95,7 +105,7 @@ describe("the cluster queue", () => {
       { model: "alpha", prompt: "hi" },
       { headers: { "x-request-id": "to-cancel-running" } },
     );
-    await waitFor(() => startedOnB.includes("to-cancel-running"), "running on node b");
+    await waitFor(() => startedOnB.includes("to-cancel-running"), "running on node b", 10_000);
     const queued = await submit(0, "to-cancel-queued", { priority: "normal", waiting: 1 });
     const deleteQueued = await fetch(`${cluster.nodes[2]!.url}/v1/requests/to-cancel-queued`, {
       method: "DELETE",
@@ -120,7 +130,7 @@ describe("the cluster queue", () => {
 
   it("answers a full model queue (--max-queue 4) as one node does: 429 OpenAI, 503 Ollama, Retry-After", async () => {
     const blocker = await submit(1, "full-blocker", { priority: "normal", waiting: 0 });
-    await waitFor(() => startedOnB.includes("full-blocker"), "blocker running");
+    await waitFor(() => startedOnB.includes("full-blocker"), "blocker running", 10_000);
     const queued = [];
     for (let index = 1; index <= 4; index++)
       queued.push(await submit(index % 3, `full-${index}`, { priority: "normal", waiting: index }));
@@ -138,7 +148,7 @@ describe("the cluster queue", () => {
 
   it("refuses a request id already in flight anywhere in the cluster", async () => {
     const first = await submit(0, "dup", { priority: "normal", waiting: 0 });
-    await waitFor(() => startedOnB.includes("dup"), "dup running");
+    await waitFor(() => startedOnB.includes("dup"), "dup running", 10_000);
     const second = await postJson(
       `${cluster.nodes[2]!.url}/api/generate`,
       { model: "alpha", prompt: "hi" },

@@ -15,7 +15,8 @@ describe("the cluster across a Redis restart", () => {
   beforeAll(async () => {
     cluster = await startTestCluster({
       nodes: 2,
-      models: { alpha: { reply, tokenDelayMs: 100 } },
+      // 3 s a request: r3 stays queued for seconds, long enough to be seen on a loaded machine.
+      models: { alpha: { reply, tokenDelayMs: 300 } },
       flags: { parallel: "1" },
     });
     startedOnB = startsOn(cluster.nodes[1]!);
@@ -38,22 +39,27 @@ describe("the cluster across a Redis restart", () => {
 
   it("loses no accepted request and pauses admission with 503 while Redis is down", async () => {
     const accepted = ["r1", "r2", "r3"].map(generate);
-    await waitFor(() => startedOnB.includes("r1"), "r1 running on node b");
+    await waitFor(() => startedOnB.includes("r1"), "r1 running on node b", 10_000);
     // r2 and r3 are jobs in Redis; r1 streams node to node.
     await waitFor(
       async () =>
         ((await (await fetch(`${cluster.nodes[0]!.url}/v1/queue/r3`)).json()) as { state?: string }).state ===
         "queued",
       "r3 queued",
+      10_000,
     );
     await cluster.redis.stop("SIGKILL");
-    const refused = await waitFor(async () => {
-      const response = await postJson(`${cluster.nodes[0]!.url}/v1/chat/completions`, {
-        model: "alpha",
-        messages: [{ role: "user", content: "hi" }],
-      });
-      return response.status === 503 ? response : undefined;
-    }, "admission to answer 503");
+    const refused = await waitFor(
+      async () => {
+        const response = await postJson(`${cluster.nodes[0]!.url}/v1/chat/completions`, {
+          model: "alpha",
+          messages: [{ role: "user", content: "hi" }],
+        });
+        return response.status === 503 ? response : undefined;
+      },
+      "admission to answer 503",
+      10_000,
+    );
     expect(refused.headers.get("retry-after")).toBe("2");
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("cluster-unavailable");
     await cluster.redis.restart();

@@ -30,11 +30,15 @@ describe("a three-node cluster", () => {
     await loaded.text();
     // Every node has read node b's advert naming the model.
     for (const node of cluster.nodes)
-      await waitFor(async () => {
-        const body = await queueOf(node.url);
-        const b = body.nodes.find((entry) => entry.nodeId === "node-b");
-        return b?.models.length === 1 ? true : undefined;
-      }, "node b's advert");
+      await waitFor(
+        async () => {
+          const body = await queueOf(node.url);
+          const b = body.nodes.find((entry) => entry.nodeId === "node-b");
+          return b?.models.length === 1 ? true : undefined;
+        },
+        "node b's advert",
+        10_000,
+      );
   });
   afterAll(() => cluster?.dispose());
 
