@@ -32,6 +32,8 @@ import { OriginRequest } from "./origin-request.js";
 import { followOrigin } from "./origin-follow.js";
 import { advertOf } from "./node-advert.js";
 import { boundedRedisCall } from "./bounded-redis.js";
+import { clusterMetrics, type ClusterMetrics } from "./cluster-view.js";
+import { RedisBacklog } from "./redis-backlog.js";
 import { residentFirstPlacement } from "./resident-first.js";
 import {
   bullPriority,
@@ -101,6 +103,7 @@ export class ClusterScheduler implements OwnedScheduler {
   readonly #subscriber: Redis;
   #workers: ClusterWorkers | undefined;
   readonly #queues = new Map<string, Queue<GenerateJobData>>();
+  readonly #backlog = new RedisBacklog((model) => this.#queueFor(model));
   readonly #origins = new Map<string, OriginRequest>();
   readonly #startedAtMs: number;
   readonly #heartbeatMs: number;
@@ -151,7 +154,13 @@ export class ClusterScheduler implements OwnedScheduler {
     await this.#subscriber.subscribe(channels.claim, channels.cancel, channels.load);
     await this.#membership.start();
     await workers.sync();
-    const timer = options.time.setInterval(() => void workers.sync(), this.#heartbeatMs).unref();
+    await this.#refreshBacklog();
+    const timer = options.time
+      .setInterval(() => {
+        void workers.sync();
+        void this.#refreshBacklog();
+      }, this.#heartbeatMs)
+      .unref();
     this.#stopSync = () => timer.cancel();
   }
 
@@ -200,6 +209,14 @@ export class ClusterScheduler implements OwnedScheduler {
   /** Live nodes' adverts as read on the last heartbeat. */
   nodes(): readonly NodeAdvert[] {
     return this.#membership?.latest ?? [];
+  }
+
+  /**
+   * The whole cluster as this node sees it, for /v1/metrics and /metrics: the adverts of the last
+   * heartbeat and the backlog of the Redis queues counted on it.
+   */
+  metrics(): ClusterMetrics & { nodeId: string } {
+    return { nodeId: this.nodeId, ...clusterMetrics(this.nodes(), this.#backlog.latest) };
   }
 
   async *generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent> {
@@ -364,6 +381,14 @@ export class ClusterScheduler implements OwnedScheduler {
     if (placement.kind === "resident") return;
     const message: LoadMessage = { nodeId: placement.nodeId, model };
     await this.#commands.publish(channels.load, JSON.stringify(message));
+  }
+
+  /** The models any node advertises and those this node queued: their Redis backlog. */
+  async #refreshBacklog(): Promise<void> {
+    if (this.#isClosed || this.#commands.status !== "ready") return;
+    const models = new Set(this.#queues.keys());
+    for (const node of this.nodes()) for (const model of node.models) models.add(model.name);
+    await this.#backlog.refresh(models);
   }
 
   #onMessage(channel: string, raw: string): void {
