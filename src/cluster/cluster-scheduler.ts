@@ -33,6 +33,7 @@ import { followOrigin } from "./origin-follow.js";
 import { advertOf } from "./node-advert.js";
 import { boundedRedisCall } from "./bounded-redis.js";
 import { clusterMetrics, type ClusterMetrics } from "./cluster-view.js";
+import { QueueAdmission } from "./queue-admission.js";
 import { RedisBacklog } from "./redis-backlog.js";
 import { residentFirstPlacement } from "./resident-first.js";
 import {
@@ -104,6 +105,7 @@ export class ClusterScheduler implements OwnedScheduler {
   #workers: ClusterWorkers | undefined;
   readonly #queues = new Map<string, Queue<GenerateJobData>>();
   readonly #backlog = new RedisBacklog((model) => this.#queueFor(model));
+  readonly #admission: QueueAdmission;
   readonly #origins = new Map<string, OriginRequest>();
   readonly #startedAtMs: number;
   readonly #heartbeatMs: number;
@@ -118,6 +120,7 @@ export class ClusterScheduler implements OwnedScheduler {
     // BullMQ needs maxRetriesPerRequest null; admission checks the status and times out instead.
     this.#commands = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.#commands.on("error", () => undefined);
+    this.#admission = new QueueAdmission(this.#commands);
     this.#subscriber = this.#commands.duplicate();
     this.#subscriber.on("error", () => undefined);
   }
@@ -339,19 +342,25 @@ export class ClusterScheduler implements OwnedScheduler {
     );
     if (isNew === null) throw idInUse(request.id);
     origin.holdsRequestKey = true;
-    const counts = await this.#redis(
-      () => queue.getJobCounts("waiting", "prioritized", "delayed"),
+    // Check the bound and take a place in one step (queue-admission.ts): no overshoot across nodes.
+    const jobId = jobIdOf(request.id);
+    const waiting = await this.#redis(
+      () => this.#admission.reserve(queue, jobId, { bound: this.#options.maxQueued }),
       "admission",
     );
-    const waiting = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    if (waiting >= this.#options.maxQueued)
+    if (waiting !== undefined)
       throw new AppError(
         "queue-full",
         `The cluster is busy: ${waiting} requests for "${request.model}" are already queued (--max-queue ${this.#options.maxQueued}). Retry later.`,
         { retryAfterSeconds: 2 },
       );
-    await this.#place(request.model, true);
-    await this.#redis(() => this.#add(origin), "admission");
+    try {
+      await this.#place(request.model, true);
+      await this.#redis(() => this.#add(origin), "admission");
+    } finally {
+      // Added: the job holds the place now; refused or failed: the place is free again.
+      void this.#admission.release(queue, jobId).catch(() => undefined);
+    }
   }
 
   #add(origin: OriginRequest): Promise<unknown> {
