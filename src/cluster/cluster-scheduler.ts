@@ -3,7 +3,8 @@
  * node's local scheduler. A `generate` is admitted into its model's BullMQ queue (priority, aging,
  * bounded length, deadline); a worker on a node holding the model claims it and this node (the
  * origin, holding the client connection) pulls the events from that node's internal run route.
- * Embeddings, tokenizer calls, preloads and unloads stay on this node's local scheduler.
+ * Embeddings and tokenizer calls go to a node holding the model when this one does not
+ * (holder-calls.ts); preloads and unloads act on this node (ADR 0047).
  */
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -33,6 +34,7 @@ import { followOrigin } from "./origin-follow.js";
 import { advertOf } from "./node-advert.js";
 import { boundedRedisCall } from "./bounded-redis.js";
 import { clusterMetrics, type ClusterMetrics } from "./cluster-view.js";
+import { callHolder, holderFor, type HolderCall } from "./holder-calls.js";
 import { QueueAdmission } from "./queue-admission.js";
 import { RedisBacklog } from "./redis-backlog.js";
 import { residentFirstPlacement } from "./resident-first.js";
@@ -260,12 +262,29 @@ export class ClusterScheduler implements OwnedScheduler {
     }
   }
 
-  embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
-    return this.#local.embed(request, options);
+  /** On a node holding the model (holder-calls.ts); here when none other does or it cannot. */
+  async embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
+    const call: HolderCall = { kind: "embed", request, keepAliveMs: options.keepAliveMs };
+    const remote = await this.#onHolder(request.model, call, options.signal);
+    return (remote as EmbedResult | undefined) ?? this.#local.embed(request, options);
   }
 
-  tokenizer(model: string, request: TokenizerRequest, options: SubmitOptions): Promise<TokenizerResult> {
-    return this.#local.tokenizer(model, request, options);
+  async tokenizer(
+    model: string,
+    request: TokenizerRequest,
+    options: SubmitOptions,
+  ): Promise<TokenizerResult> {
+    const call: HolderCall = { kind: "tokenizer", model, request, keepAliveMs: options.keepAliveMs };
+    const remote = await this.#onHolder(model, call, options.signal);
+    return (remote as TokenizerResult | undefined) ?? this.#local.tokenizer(model, request, options);
+  }
+
+  /** The internal calls route: another node's embedding or tokenizer call, on this node only. */
+  serveCall(call: HolderCall, signal: AbortSignal): Promise<EmbedResult | TokenizerResult> {
+    const options = { signal, keepAliveMs: call.keepAliveMs };
+    return call.kind === "embed"
+      ? this.#local.embed(call.request, options)
+      : this.#local.tokenizer(call.model, call.request, options);
   }
 
   preload(model: string, options: SubmitOptions): Promise<void> {
@@ -390,6 +409,20 @@ export class ClusterScheduler implements OwnedScheduler {
     if (placement.kind === "resident") return;
     const message: LoadMessage = { nodeId: placement.nodeId, model };
     await this.#commands.publish(channels.load, JSON.stringify(message));
+  }
+
+  async #onHolder(
+    model: string,
+    call: HolderCall,
+    signal: AbortSignal,
+  ): Promise<EmbedResult | TokenizerResult | undefined> {
+    if (this.#membership === undefined || this.#isClosed) return undefined;
+    const heldHere = this.#local
+      .snapshot()
+      .models.some((entry) => entry.model === model && entry.state !== "unloading");
+    const holder = holderFor(model, { nodes: this.nodes(), selfId: this.nodeId, heldHere });
+    if (holder === undefined) return undefined;
+    return callHolder(holder, call, { secret: this.#options.secret, signal, logger: this.#options.logger });
   }
 
   /** The models any node advertises and those this node queued: their Redis backlog. */
