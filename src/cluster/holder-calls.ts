@@ -1,10 +1,10 @@
 /**
- * Embeddings and tokenizer calls in the cluster (docs/decisions/0047-cluster-metrics-admission-holders.md):
- * a node that does not hold the model sends the call to a live node that does, over the internal
- * route `POST /internal/cluster/calls` (the cluster secret, JSON both ways), instead of loading
- * the model itself. The holder runs it on its local scheduler only (never forwards again). A
- * holder that cannot be reached, is an older node without the route, or is leaving, makes the
- * call run here; an error of the call itself (bad input, context overflow) is the client's answer.
+ * Embeddings and tokenizer calls in the cluster (ADR 0047): a node that does not hold the model
+ * sends the call to a live node that does, over the internal route `POST /internal/cluster/calls`
+ * (the cluster secret, JSON both ways), instead of loading the model itself. The holder runs it
+ * on its local scheduler only (never forwards again). A holder that cannot be reached, is an
+ * older node without the route, or is leaving, makes the call run here; an error of the call
+ * itself (bad input, context overflow) is the client's answer.
  */
 import {
   AppError,

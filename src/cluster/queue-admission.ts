@@ -1,6 +1,6 @@
 /**
  * The bound of a model's queue (--max-queue) checked and taken in one step in Redis, so nodes
- * admitting at the same instant cannot overshoot it (docs/decisions/0047-atomic-cluster-admission.md).
+ * admitting at the same instant cannot overshoot it (ADR 0047).
  * One Lua script counts the queue's waiting jobs (BullMQ's wait list, prioritized and delayed
  * sets) plus the places other admissions reserved and have not turned into jobs yet, and either
  * refuses or reserves a place for this job id. The origin then adds the BullMQ job and releases
