@@ -34,7 +34,7 @@ import { followOrigin } from "./origin-follow.js";
 import { advertOf } from "./node-advert.js";
 import { boundedRedisCall } from "./bounded-redis.js";
 import { clusterMetrics, type ClusterMetrics } from "./cluster-view.js";
-import { callHolder, holderFor, type HolderCall } from "./holder-calls.js";
+import { HolderCalls, type HolderCall } from "./holder-calls.js";
 import { QueueAdmission } from "./queue-admission.js";
 import { RedisBacklog } from "./redis-backlog.js";
 import { residentFirstPlacement } from "./resident-first.js";
@@ -108,6 +108,7 @@ export class ClusterScheduler implements OwnedScheduler {
   readonly #queues = new Map<string, Queue<GenerateJobData>>();
   readonly #backlog = new RedisBacklog((model) => this.#queueFor(model));
   readonly #admission: QueueAdmission;
+  readonly #calls: HolderCalls;
   readonly #origins = new Map<string, OriginRequest>();
   readonly #startedAtMs: number;
   readonly #heartbeatMs: number;
@@ -123,6 +124,15 @@ export class ClusterScheduler implements OwnedScheduler {
     this.#commands = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.#commands.on("error", () => undefined);
     this.#admission = new QueueAdmission(this.#commands);
+    this.#calls = new HolderCalls({
+      local: options.local,
+      secret: options.secret,
+      logger: options.logger,
+      view: () =>
+        this.#membership === undefined || this.#isClosed
+          ? undefined
+          : { selfId: this.nodeId, nodes: this.nodes() },
+    });
     this.#subscriber = this.#commands.duplicate();
     this.#subscriber.on("error", () => undefined);
   }
@@ -263,28 +273,17 @@ export class ClusterScheduler implements OwnedScheduler {
   }
 
   /** On a node holding the model (holder-calls.ts); here when none other does or it cannot. */
-  async embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
-    const call: HolderCall = { kind: "embed", request, keepAliveMs: options.keepAliveMs };
-    const remote = await this.#onHolder(request.model, call, options.signal);
-    return (remote as EmbedResult | undefined) ?? this.#local.embed(request, options);
+  embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
+    return this.#calls.embed(request, options);
   }
 
-  async tokenizer(
-    model: string,
-    request: TokenizerRequest,
-    options: SubmitOptions,
-  ): Promise<TokenizerResult> {
-    const call: HolderCall = { kind: "tokenizer", model, request, keepAliveMs: options.keepAliveMs };
-    const remote = await this.#onHolder(model, call, options.signal);
-    return (remote as TokenizerResult | undefined) ?? this.#local.tokenizer(model, request, options);
+  tokenizer(model: string, request: TokenizerRequest, options: SubmitOptions): Promise<TokenizerResult> {
+    return this.#calls.tokenizer(model, request, options);
   }
 
   /** The internal calls route: another node's embedding or tokenizer call, on this node only. */
   serveCall(call: HolderCall, signal: AbortSignal): Promise<EmbedResult | TokenizerResult> {
-    const options = { signal, keepAliveMs: call.keepAliveMs };
-    return call.kind === "embed"
-      ? this.#local.embed(call.request, options)
-      : this.#local.tokenizer(call.model, call.request, options);
+    return this.#calls.serve(call, signal);
   }
 
   preload(model: string, options: SubmitOptions): Promise<void> {
@@ -409,20 +408,6 @@ export class ClusterScheduler implements OwnedScheduler {
     if (placement.kind === "resident") return;
     const message: LoadMessage = { nodeId: placement.nodeId, model };
     await this.#commands.publish(channels.load, JSON.stringify(message));
-  }
-
-  async #onHolder(
-    model: string,
-    call: HolderCall,
-    signal: AbortSignal,
-  ): Promise<EmbedResult | TokenizerResult | undefined> {
-    if (this.#membership === undefined || this.#isClosed) return undefined;
-    const heldHere = this.#local
-      .snapshot()
-      .models.some((entry) => entry.model === model && entry.state !== "unloading");
-    const holder = holderFor(model, { nodes: this.nodes(), selfId: this.nodeId, heldHere });
-    if (holder === undefined) return undefined;
-    return callHolder(holder, call, { secret: this.#options.secret, signal, logger: this.#options.logger });
   }
 
   /** The models any node advertises and those this node queued: their Redis backlog. */

@@ -14,7 +14,7 @@ import {
   type TokenizerRequest,
   type TokenizerResult,
 } from "../core/index.js";
-import type { EmbedRequest } from "../scheduler/index.js";
+import type { EmbedRequest, OwnedScheduler, SubmitOptions } from "../scheduler/index.js";
 import type { NodeAdvert } from "./contract.js";
 import { clusterSecretHeader, frameError } from "./wire.js";
 
@@ -90,4 +90,61 @@ export async function callHolder(
   if ("result" in answer) return answer.result;
   if (holderGoneCodes.includes(answer.error.code)) return undefined;
   throw frameError(answer);
+}
+
+export interface HolderCallsOptions {
+  local: OwnedScheduler;
+  secret: string;
+  logger: Logger;
+  /** This node's id and the live adverts; undefined while the node is not in the cluster. */
+  view: () => { selfId: string; nodes: readonly NodeAdvert[] } | undefined;
+}
+
+/** The cluster scheduler's embed and tokenizer: on a holder when this node does not hold the model. */
+export class HolderCalls {
+  readonly #options: HolderCallsOptions;
+
+  constructor(options: HolderCallsOptions) {
+    this.#options = options;
+  }
+
+  async embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
+    const call: HolderCall = { kind: "embed", request, keepAliveMs: options.keepAliveMs };
+    const remote = await this.#remote(request.model, call, options.signal);
+    return (remote as EmbedResult | undefined) ?? this.#options.local.embed(request, options);
+  }
+
+  async tokenizer(
+    model: string,
+    request: TokenizerRequest,
+    options: SubmitOptions,
+  ): Promise<TokenizerResult> {
+    const call: HolderCall = { kind: "tokenizer", model, request, keepAliveMs: options.keepAliveMs };
+    const remote = await this.#remote(model, call, options.signal);
+    return (remote as TokenizerResult | undefined) ?? this.#options.local.tokenizer(model, request, options);
+  }
+
+  /** Another node's call (the internal route), on this node's local scheduler only. */
+  serve(call: HolderCall, signal: AbortSignal): Promise<EmbedResult | TokenizerResult> {
+    const options = { signal, keepAliveMs: call.keepAliveMs };
+    const local = this.#options.local;
+    return call.kind === "embed"
+      ? local.embed(call.request, options)
+      : local.tokenizer(call.model, call.request, options);
+  }
+
+  async #remote(
+    model: string,
+    call: HolderCall,
+    signal: AbortSignal,
+  ): Promise<EmbedResult | TokenizerResult | undefined> {
+    const { local, secret, logger } = this.#options;
+    const view = this.#options.view();
+    if (view === undefined) return undefined;
+    const heldHere = local
+      .snapshot()
+      .models.some((entry) => entry.model === model && entry.state !== "unloading");
+    const holder = holderFor(model, { ...view, heldHere });
+    return holder === undefined ? undefined : callHolder(holder, call, { secret, signal, logger });
+  }
 }
