@@ -26,7 +26,8 @@ describe("cluster admission under a burst", () => {
     });
     redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: null });
     alphaQueue = new Queue("rawrxd-model-alpha", { connection: redis });
-    // Both nodes' first request loads the model and opens their BullMQ queue (script loading).
+    // Each node's first request opens its BullMQ queue (script loading); the first loads the
+    // model on one node, whose advert the second must see (else placement loads it twice).
     for (const node of cluster.nodes) {
       const warm = await postJson(`${node.url}/api/generate`, {
         model: "alpha",
@@ -36,8 +37,18 @@ describe("cluster admission under a burst", () => {
       });
       expect(warm.status).toBe(200);
       await warm.text();
+      await waitFor(async () => ((await holders()) === 1 ? true : undefined), "alpha in an advert", 10_000);
     }
   });
+
+  /** Nodes whose advert holds alpha, as node a reads them. */
+  async function holders(): Promise<number> {
+    await sleep(20);
+    const queue = (await (await fetch(`${cluster.nodes[0]!.url}/v1/queue`)).json()) as {
+      nodes: { models: { name: string }[] }[];
+    };
+    return queue.nodes.filter((node) => node.models.some((model) => model.name === "alpha")).length;
+  }
   afterAll(async () => {
     await alphaQueue?.close();
     redis?.disconnect();
@@ -50,6 +61,8 @@ describe("cluster admission under a burst", () => {
   }
 
   it(`${burst} requests at once through two nodes queue exactly --max-queue ${maxQueue}, the rest 503 queue-full`, async () => {
+    // One holder with one sequence: while the blocker runs, nothing leaves the queue.
+    expect(await holders()).toBe(1);
     const started = cluster.nodes.map(startsOn);
     const blocker = postJson(
       `${cluster.nodes[0]!.url}/api/generate`,
