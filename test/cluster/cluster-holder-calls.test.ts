@@ -84,6 +84,13 @@ describe("cluster calls on the node holding the model", () => {
     expect(loadedOn(a)).toEqual([]);
   });
 
+  it("the internal calls route refuses a caller without the cluster secret", async () => {
+    const call = { kind: "embed", request: { id: "x", model: "alpha", inputs: ["hi"] } };
+    const refused = await postJson(`${b.url}/internal/cluster/calls`, call);
+    expect(refused.status).toBe(401);
+    await refused.text();
+  });
+
   it("a model no node holds loads on the node that took the call", async () => {
     const embedded = await postJson(`${a.url}/api/embed`, { model: "beta", input: "hello" });
     expect(embedded.status).toBe(200);
