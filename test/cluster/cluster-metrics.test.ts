@@ -44,7 +44,7 @@ describe("the cluster in /v1/metrics and /metrics", () => {
   beforeAll(async () => {
     cluster = await startTestCluster({
       nodes: 2,
-      models: { alpha: { reply: words.join(" "), tokenDelayMs: 200 } },
+      models: { alpha: { reply: words.join(" "), tokenDelayMs: 500 } },
       flags: { parallel: "1" },
     });
     redis = new Redis(cluster.redis.url, { maxRetriesPerRequest: null });
@@ -58,7 +58,8 @@ describe("the cluster in /v1/metrics and /metrics", () => {
 
   it("counts both nodes, the model's runner, its sequences and the queue per priority on every node", async () => {
     const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-    // The blocker holds the model's one sequence for ~5 s; the others wait in Redis meanwhile.
+    // The blocker holds the model's one sequence for ~12 s (margin for a loaded CI machine); the
+    // others wait in Redis meanwhile.
     const blocker = postJson(`${a.url}/api/generate`, { model: "alpha", prompt: "hi", stream: false });
     await waitFor(
       async () => {
