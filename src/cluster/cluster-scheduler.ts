@@ -13,6 +13,7 @@ import {
   type EmbedResult,
   type GenerateRequest,
   type Logger,
+  type Priority,
   type StreamEvent,
   type TimePort,
   type TokenizerRequest,
@@ -230,8 +231,15 @@ export class ClusterScheduler implements OwnedScheduler {
    * The whole cluster as this node sees it, for /v1/metrics and /metrics: the adverts of the last
    * heartbeat and the backlog of the Redis queues counted on it.
    */
-  metrics(): ClusterMetrics & { nodeId: string } {
-    return { nodeId: this.nodeId, ...clusterMetrics(this.nodes(), this.#backlog.latest) };
+  metrics(): ClusterMetrics & {
+    nodeId: string;
+    queuedInRedisByModel: Readonly<Record<string, Readonly<Record<Priority, number>>>>;
+  } {
+    return {
+      nodeId: this.nodeId,
+      ...clusterMetrics(this.nodes(), this.#backlog.latest),
+      queuedInRedisByModel: this.#backlog.byModel,
+    };
   }
 
   async *generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent> {

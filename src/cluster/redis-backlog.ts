@@ -14,6 +14,7 @@ const noneQueued = (): Record<Priority, number> => ({ high: 0, normal: 0, low: 0
 export class RedisBacklog {
   readonly #queueFor: (model: string) => Queue;
   #latest = noneQueued();
+  #byModel: Record<string, Record<Priority, number>> = {};
   #isRefreshing = false;
 
   constructor(queueFor: (model: string) => Queue) {
@@ -25,19 +26,31 @@ export class RedisBacklog {
     return this.#latest;
   }
 
+  /** Waiting jobs per model (those with any) and priority, from the last refresh. */
+  get byModel(): Readonly<Record<string, Readonly<Record<Priority, number>>>> {
+    return this.#byModel;
+  }
+
   /** Counts the queues of `models`; a refresh still running makes this one a no-op. */
   async refresh(models: Iterable<string>): Promise<void> {
     if (this.#isRefreshing) return;
     this.#isRefreshing = true;
     try {
       const ranks = priorities.map((priority) => bullPriority[priority]);
+      const names = [...new Set(models)].sort();
       const counts = await Promise.all(
-        [...new Set(models)].map((model) => this.#queueFor(model).getCountsPerPriority(ranks)),
+        names.map((model) => this.#queueFor(model).getCountsPerPriority(ranks)),
       );
       const totals = noneQueued();
-      for (const count of counts)
-        for (const priority of priorities) totals[priority] += count[String(bullPriority[priority])] ?? 0;
+      const byModel: Record<string, Record<Priority, number>> = {};
+      counts.forEach((count, index) => {
+        const model = noneQueued();
+        for (const priority of priorities) model[priority] = count[String(bullPriority[priority])] ?? 0;
+        for (const priority of priorities) totals[priority] += model[priority];
+        if (priorities.some((priority) => model[priority] > 0)) byModel[names[index]!] = model;
+      });
       this.#latest = totals;
+      this.#byModel = byModel;
     } catch {
       // Redis unreachable: keep the last counts (the heartbeat logs the outage).
     } finally {

@@ -30,6 +30,7 @@ interface ClusterJson {
   sequences: { total: number; active: number };
   queued: { high: number; normal: number; low: number };
   queued_in_redis: { high: number; normal: number; low: number };
+  queued_in_redis_by_model: Record<string, unknown>;
   memory: { budget_bytes: number; used_bytes: number };
 }
 
@@ -106,6 +107,7 @@ describe("the cluster in /v1/metrics and /metrics", () => {
         queued: { high: 1, normal: 2, low: 0 },
         queued_in_redis: { high: 1, normal: 2, low: 0 },
         queued_on_nodes: { high: 0, normal: 0, low: 0 },
+        queued_in_redis_by_model: { alpha: { high: 1, normal: 2, low: 0 } },
       });
       // Memory: the sum of both nodes' adverts as /v1/queue lists them.
       const queue = (await (await fetch(`${node.url}/v1/queue`)).json()) as {
@@ -127,21 +129,27 @@ describe("the cluster in /v1/metrics and /metrics", () => {
         seriesValue(text, "rawrxd_cluster_queue_depth", { ...label, priority, place });
       expect([depth("high", "redis"), depth("normal", "redis"), depth("low", "redis")]).toEqual([1, 2, 0]);
       expect(depth("normal", "node")).toBe(0);
+      const modelDepth = (priority: string) =>
+        seriesValue(text, "rawrxd_cluster_model_queue_depth", { ...label, model: "alpha", priority });
+      expect([modelDepth("high"), modelDepth("normal"), modelDepth("low")]).toEqual([1, 2, 0]);
       expect(seriesValue(text, "rawrxd_cluster_memory_budget_bytes", label)).toBe(budget);
       expect(seriesValue(text, "rawrxd_cluster_memory_used_bytes", label)).toBe(seen.memory.used_bytes);
     }
     const replies = await Promise.all([blocker, ...waiting]);
     expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200, 200]);
     await Promise.all(replies.map((reply) => reply.text()));
-    await waitFor(
+    const drained = await waitFor(
       async () => {
         await sleep(50);
         const body = await metricsJson(b.url);
-        return body.cluster?.queued.normal === 0 && body.cluster.queued.high === 0 ? true : undefined;
+        return body.cluster?.queued.normal === 0 && body.cluster.queued.high === 0 ? body.cluster : undefined;
       },
       "the backlog drained",
       10_000,
     );
+    expect(drained.queued_in_redis_by_model).toEqual({});
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    expect(text).not.toMatch(/^rawrxd_cluster_model_queue_depth\{/m);
   });
 
   it("a node without --cluster has no cluster object and no rawrxd_cluster_ series", async () => {

@@ -21,6 +21,8 @@ export interface ClusterState {
   queued: Record<Priority, number>;
   /** Admitted into the Redis queues, not yet taken by a node. */
   queuedInRedis: Record<Priority, number>;
+  /** The same per model (models with none left out). */
+  queuedInRedisByModel: Readonly<Record<string, Readonly<Record<Priority, number>>>>;
   /** Taken by a node, waiting there for a sequence or a load. */
   queuedOnNodes: Record<Priority, number>;
   memory: { budgetBytes: number; usedBytes: number };
@@ -37,6 +39,9 @@ export function clusterJson(state: ClusterState) {
     sequences: { ...state.sequences },
     queued: { ...state.queued },
     queued_in_redis: { ...state.queuedInRedis },
+    queued_in_redis_by_model: Object.fromEntries(
+      Object.entries(state.queuedInRedisByModel).map(([model, queued]) => [model, { ...queued }]),
+    ),
     queued_on_nodes: { ...state.queuedOnNodes },
     memory: { budget_bytes: state.memory.budgetBytes, used_bytes: state.memory.usedBytes },
   };
@@ -51,6 +56,7 @@ export class ClusterGauges {
   readonly #sequences: Gauge;
   readonly #activeSequences: Gauge;
   readonly #queued: Gauge<"priority" | "place">;
+  readonly #modelQueued: Gauge<"model" | "priority">;
   readonly #budget: Gauge;
   readonly #used: Gauge;
 
@@ -75,6 +81,12 @@ export class ClusterGauges {
       labelNames: ["priority", "place"],
       registers,
     });
+    this.#modelQueued = new Gauge({
+      name: "rawrxd_cluster_model_queue_depth",
+      help: "Requests waiting in each model's Redis queue, not yet taken by a node (models with none left out).",
+      labelNames: ["model", "priority"],
+      registers,
+    });
     this.#budget = gauge("rawrxd_cluster_memory_budget_bytes", "Memory budgets of all nodes, summed.");
     this.#used = gauge(
       "rawrxd_cluster_memory_used_bytes",
@@ -93,6 +105,9 @@ export class ClusterGauges {
       this.#queued.set({ priority, place: "redis" }, state.queuedInRedis[priority]);
       this.#queued.set({ priority, place: "node" }, state.queuedOnNodes[priority]);
     }
+    this.#modelQueued.reset();
+    for (const [model, queued] of Object.entries(state.queuedInRedisByModel))
+      for (const priority of priorities) this.#modelQueued.set({ model, priority }, queued[priority]);
     this.#budget.set(state.memory.budgetBytes);
     this.#used.set(state.memory.usedBytes);
   }
