@@ -14,6 +14,7 @@ export type {
   QueueState,
 } from "./server-state.js";
 export type { MetricsSnapshot } from "./metrics-snapshot.js";
+export type { ClusterState } from "./cluster-metrics.js";
 export type { PerformanceWarning } from "./warning-rules.js";
 export { exactQuantile, QuantileSketch, relativeAccuracy } from "./quantile-sketch.js";
 export { parseCsv, toCsv } from "./csv.js";

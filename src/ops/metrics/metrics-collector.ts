@@ -17,6 +17,7 @@ import {
   type WallMs,
 } from "../../core/index.js";
 import type { Database } from "../../store/index.js";
+import { ClusterGauges } from "./cluster-metrics.js";
 import { MetricsHistory, type RollupRow } from "./metrics-history.js";
 import {
   describeServer,
@@ -101,6 +102,8 @@ export class MetricsCollector {
   readonly #restartsByModel = new Map<string, number>();
   readonly #tracker: WarningTracker;
   readonly #lagMonitor = new EventLoopLagMonitor();
+  /** Registered on the first scrape with a cluster in the server state. */
+  #clusterGauges: ClusterGauges | undefined;
   #lastLag: EventLoopLag | undefined;
   #lastPruneMinute = -1;
   #timer: Timer | undefined;
@@ -299,6 +302,8 @@ export class MetricsCollector {
       eventLoopLag: server.eventLoopLag,
       activeWarnings: server.activeWarnings,
     });
+    if (server.cluster !== undefined)
+      (this.#clusterGauges ??= new ClusterGauges(this.prometheus.registry)).set(server.cluster);
     return this.prometheus.text();
   }
 

@@ -5,6 +5,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from "node:perf_hooks";
 import type { Priority } from "../../core/index.js";
+import type { ClusterState } from "./cluster-metrics.js";
 
 export interface LoadedModelState {
   model: string;
@@ -44,6 +45,8 @@ export interface ServerState {
   memoryBudgetBytes: number;
   /** The compute backend detection chose (cuda, vulkan, cpu); undefined when unknown. */
   computeBackend?: string | undefined;
+  /** This node's view of the cluster (--cluster only). */
+  cluster?: ClusterState | undefined;
 }
 
 export type ServerStateProvider = () => ServerState;
