@@ -167,7 +167,7 @@ export async function startServer(
     const queue = cluster ?? localQueue;
     opened.push(() => queue.close());
     // One event-loop lag sampler (one timer) for the metrics and the SLA monitor (ADR 0043).
-    const lagSampler = new EventLoopLagSampler({ time: systemTime });
+    const lagSampler = new EventLoopLagSampler();
     const metrics = config.noMetrics
       ? undefined
       : new MetricsCollector({

@@ -1,13 +1,13 @@
 /**
  * One event-loop lag sampler for the whole server, read by several consumers (the metrics
  * collector every aggregation, the SLA monitor every health round), each over its own interval.
- * Until ADR 0043 each had its own perf_hooks monitor: two timers, 20 wake-ups a second of an
- * idle server, each taking a core from the runner's decode threads while streaming (issue #17).
- * perf_hooks' histogram of one monitor cannot be split between readers, so this samples with
- * one timer of the time port and records each tick's delay into every reader's histogram.
+ * Until ADR 0043 each had its own perf_hooks monitor: two native timers. One histogram cannot be
+ * reset by two readers, so each take first drains the histogram into every reader's summary of
+ * the intervals it has not read yet (p99 and max: the largest seen; p50 and mean: weighted by
+ * sample count), then hands the taker its summary. The timer is perf_hooks' own (native, no
+ * JavaScript per tick: a JS timer measured more idle CPU).
  */
-import { createHistogram, type RecordableHistogram } from "node:perf_hooks";
-import type { MonotonicMs, TimePort, Timer } from "../../core/index.js";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { EventLoopLag } from "./server-state.js";
 
 /** One consumer's view: `take()` reads the figures since its last take and starts a new interval. */
@@ -15,67 +15,106 @@ export interface EventLoopLagReader {
   take(): EventLoopLag | undefined;
 }
 
+/** What the sampler reads of perf_hooks' histogram (in ns); tests pass a recordable one. */
+export interface DelayHistogram {
+  readonly count: number;
+  readonly max: number;
+  readonly mean: number;
+  percentile(percentile: number): number;
+  reset(): void;
+}
+
 export interface EventLoopLagSamplerOptions {
-  time: TimePort;
   /**
    * Spacing of the ticks. 100 ms (perf_hooks' default is 10, which woke an idle server 100
    * times a second) still catches a blocked loop within any aggregation or health interval.
    */
   resolutionMs?: number;
+  /** Default: perf_hooks' monitorEventLoopDelay at `resolutionMs`, enabled by start(). */
+  histogram?: DelayHistogram;
 }
 
-export class EventLoopLagSampler {
-  readonly #time: TimePort;
-  readonly #resolutionMs: number;
-  readonly #histograms: RecordableHistogram[] = [];
-  #timer: Timer | undefined;
-  #lastTickMs: MonotonicMs | undefined;
+interface Summary {
+  count: number;
+  p50Ns: number;
+  p99Ns: number;
+  maxNs: number;
+  meanNs: number;
+}
 
-  constructor(options: EventLoopLagSamplerOptions) {
-    this.#time = options.time;
+const emptySummary = (): Summary => ({ count: 0, p50Ns: 0, p99Ns: 0, maxNs: 0, meanNs: 0 });
+
+export class EventLoopLagSampler {
+  readonly #resolutionMs: number;
+  readonly #histogram: DelayHistogram;
+  readonly #monitor: ReturnType<typeof monitorEventLoopDelay> | undefined;
+  readonly #summaries: Summary[] = [];
+  #isRunning = false;
+
+  constructor(options: EventLoopLagSamplerOptions = {}) {
     this.#resolutionMs = options.resolutionMs ?? 100;
+    if (options.histogram === undefined) {
+      this.#monitor = monitorEventLoopDelay({ resolution: this.#resolutionMs });
+      this.#histogram = this.#monitor;
+    } else {
+      this.#histogram = options.histogram;
+    }
   }
 
   get isRunning(): boolean {
-    return this.#timer !== undefined;
+    return this.#isRunning;
   }
 
-  /** A new reader; it sees the ticks from now on. */
+  /** A new reader; it sees the samples from now on. */
   reader(): EventLoopLagReader {
-    const histogram = createHistogram();
-    this.#histograms.push(histogram);
-    return { take: () => this.#take(histogram) };
+    this.#drain();
+    const summary = emptySummary();
+    this.#summaries.push(summary);
+    return { take: () => this.#take(summary) };
   }
 
   start(): void {
-    if (this.#timer !== undefined) return;
-    this.#lastTickMs = this.#time.monotonicNow();
-    this.#timer = this.#time.setInterval(this.#tick, this.#resolutionMs).unref();
+    if (this.#isRunning) return;
+    this.#monitor?.enable();
+    this.#isRunning = true;
   }
 
   stop(): void {
-    this.#timer?.cancel();
-    this.#timer = undefined;
+    if (!this.#isRunning) return;
+    this.#monitor?.disable();
+    this.#isRunning = false;
   }
 
-  readonly #tick = (): void => {
-    const nowMs = this.#time.monotonicNow();
-    // The time between two ticks in µs (at least 1: a histogram records positive integers).
-    const elapsedUs = Math.max(1, Math.round((nowMs - (this.#lastTickMs ?? nowMs)) * 1000));
-    this.#lastTickMs = nowMs;
-    for (const histogram of this.#histograms) histogram.record(elapsedUs);
-  };
-
-  #take(histogram: RecordableHistogram): EventLoopLag | undefined {
-    if (histogram.count === 0) return undefined;
-    const excess = (microseconds: number): number => Math.max(0, microseconds / 1000 - this.#resolutionMs);
-    const lag = {
-      p50Ms: excess(histogram.percentile(50)),
-      p99Ms: excess(histogram.percentile(99)),
-      maxMs: excess(histogram.max),
-      meanMs: excess(histogram.mean),
-    };
+  /** Folds the histogram's samples into every reader's summary and resets it. */
+  #drain(): void {
+    const histogram = this.#histogram;
+    const count = histogram.count;
+    if (count === 0) return;
+    const p50Ns = histogram.percentile(50);
+    const p99Ns = histogram.percentile(99);
+    const { max: maxNs, mean: meanNs } = histogram;
     histogram.reset();
+    for (const summary of this.#summaries) {
+      const total = summary.count + count;
+      summary.p50Ns = (summary.p50Ns * summary.count + p50Ns * count) / total;
+      summary.meanNs = (summary.meanNs * summary.count + meanNs * count) / total;
+      summary.p99Ns = Math.max(summary.p99Ns, p99Ns);
+      summary.maxNs = Math.max(summary.maxNs, maxNs);
+      summary.count = total;
+    }
+  }
+
+  #take(summary: Summary): EventLoopLag | undefined {
+    this.#drain();
+    if (summary.count === 0) return undefined;
+    const excess = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - this.#resolutionMs);
+    const lag = {
+      p50Ms: excess(summary.p50Ns),
+      p99Ms: excess(summary.p99Ns),
+      maxMs: excess(summary.maxNs),
+      meanMs: excess(summary.meanNs),
+    };
+    Object.assign(summary, emptySummary());
     return lag;
   }
 }

@@ -121,8 +121,7 @@ export class MetricsCollector {
     this.#anchor = { wallMs: this.#startedAtMs, monotonicMs: this.#startedMonotonicMs };
     this.#windows = new MetricsWindows({ ruleWindowMs: options.settings.warnings.windowMs });
     this.#tracker = new WarningTracker({ forMs: options.settings.warnings.forMs });
-    if (options.eventLoopLag === undefined)
-      this.#ownLagSampler = new EventLoopLagSampler({ time: this.#time });
+    if (options.eventLoopLag === undefined) this.#ownLagSampler = new EventLoopLagSampler();
     this.#lagReader = options.eventLoopLag ?? this.#ownLagSampler!.reader();
   }
 
