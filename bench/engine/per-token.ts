@@ -199,6 +199,8 @@ interface Row {
   mainWritesPerToken: number;
   runnerWritesPerToken: number;
   clientReadsPerToken: number;
+  /** Main CPU per client read (~ per runner message and socket write): steadier than per token under load. */
+  mainCpuMsPerClientRead: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
   idleMainCpuMsPerSecond: number;
@@ -222,6 +224,7 @@ for (const key of models) {
       mainWritesPerToken: perToken((block) => block.main.writeSyscalls),
       runnerWritesPerToken: perToken((block) => block.runner.writeSyscalls),
       clientReadsPerToken: perToken((block) => block.clientDataChunks),
+      mainCpuMsPerClientRead: median(mine.map((block) => block.main.cpuMs / block.clientDataChunks)),
       decodeTokensPerSecond: median(mine.map((block) => block.decodeTokensPerSecond)),
       timeToFirstTokenMs: median(mine.map((block) => block.timeToFirstTokenMs)),
       idleMainCpuMsPerSecond: median(mine.map((block) => (block.idle.cpuMs * 1000) / idleMs)),
@@ -243,6 +246,7 @@ console.log(
       "main writes/tok",
       "runner writes/tok",
       "client reads/tok",
+      "main CPU ms/read",
       "decode tok/s*",
       "TTFT ms*",
       "idle CPU ms/s",
@@ -259,6 +263,7 @@ console.log(
       formatNumber(row.mainWritesPerToken, 2),
       formatNumber(row.runnerWritesPerToken, 2),
       formatNumber(row.clientReadsPerToken, 2),
+      formatNumber(row.mainCpuMsPerClientRead, 2),
       formatNumber(row.decodeTokensPerSecond, 0),
       formatNumber(row.timeToFirstTokenMs, 1),
       formatNumber(row.idleMainCpuMsPerSecond, 1),
