@@ -18,7 +18,7 @@ export class SendUrgency {
   /**
    * At once: the first text (time to first token is never traded for fewer messages); the text
    * that makes `creditGrant` texts wait unsent (held back longer, credit could not return in time
-   * and decoding would stall: a fast model's texts go in sixteens); the text that spends the last
+   * and decoding would stall: a fast model's texts go in groups of `creditGrant`, 32); the text that spends the last
    * credits (the run waits for credit next); the end or a preemption (nothing of this generation
    * could follow to share its message). Until ADR 0043 every `creditGrant`th text went at once
    * however many waited, which restarted the window early: at a 134M model's ~8 ms a token,
