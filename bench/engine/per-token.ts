@@ -1,5 +1,5 @@
 /**
- * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1] [--cpu-prof DIR]`
+ * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1] [--short 0] [--idle-ms 1000] [--cpu-prof DIR]`
  *
  * What one streamed token costs outside ggml (issue #17, item 1): starts `node bin/rawrxd.js
  * serve` as a child process — the path users take — streams greedy /v1/completions from this
@@ -10,6 +10,9 @@
  * Variants: --stream-coalesce-ms values (the default 4; 0 = one IPC message and one socket write
  * per token, as before ADR 0019) and, with --baseline DIR, the server of another checkout (say
  * the main branch before this work) at its defaults; interleaved blocks, one server per block.
+ * `--short N` first streams N one-token requests and reports the main process's CPU per request
+ * (the fixed per-request part: HTTP, auth, scheduler, audit, request log, one message), and the
+ * idle figures are read after them, over `--idle-ms`, so that they are the timers alone.
  * Prints a table and writes bench/results/per-token-<time>.json and per-token-latest.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -39,6 +42,8 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "256" },
     threads: { type: "string", default: "1" },
     baseline: { type: "string" },
+    short: { type: "string", default: "0" },
+    "idle-ms": { type: "string", default: "1000" },
     /** Writes a V8 CPU profile of each server (main) process into this folder. */
     "cpu-prof": { type: "string" },
   },
@@ -52,7 +57,8 @@ const rounds = Number(values.rounds);
 const requests = Number(values.requests);
 const tokens = Number(values.tokens);
 const repoRoot = join(benchDirectory, "..");
-const idleMs = 1000;
+const idleMs = Number(values["idle-ms"]);
+const shortRequests = Number(values.short);
 const prompt =
   "Once upon a time there was a little girl named Lily. She liked to play in the garden with her dog. One day";
 
@@ -66,6 +72,8 @@ interface Block {
   /** The server over `idleMs` with no request, after the model loaded. */
   idle: ProcessCounters;
   clientDataChunks: number;
+  /** Main CPU ms per one-token request (--short), NaN without. */
+  shortRequestCpuMs: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
 }
@@ -128,6 +136,9 @@ async function runBlock(
     await client.stream(body(8)); // loads the model: the runner exists from here on
     const [runnerPid] = await childrenOf(server.child.pid!);
     if (runnerPid === undefined) throw new Error("No runner process found under the server.");
+    const shortBefore = await readProcessCounters(server.child.pid!);
+    for (let index = 0; index < shortRequests; index += 1) await client.stream(body(1));
+    const short = counterDelta(await readProcessCounters(server.child.pid!), shortBefore);
     // What the server does with no request at all (timers): part of every per-token figure below.
     const idleBefore = await readProcessCounters(server.child.pid!);
     await systemTime.sleep(idleMs);
@@ -148,6 +159,7 @@ async function runBlock(
       runner,
       idle,
       clientDataChunks: streamed.reduce((sum, stream) => sum + stream.dataChunks, 0),
+      shortRequestCpuMs: shortRequests === 0 ? Number.NaN : short.cpuMs / shortRequests,
       decodeTokensPerSecond: median(timings.map((timing) => timing.decodeTokensPerSecond)),
       timeToFirstTokenMs: median(timings.map((timing) => timing.timeToFirstTokenMs)),
     };
@@ -187,10 +199,13 @@ interface Row {
   mainWritesPerToken: number;
   runnerWritesPerToken: number;
   clientReadsPerToken: number;
+  /** Main CPU per client read (~ per runner message and socket write): steadier than per token under load. */
+  mainCpuMsPerClientRead: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
   idleMainCpuMsPerSecond: number;
   idleMainWakeupsPerSecond: number;
+  shortRequestCpuMs: number;
 }
 
 const rows: Row[] = [];
@@ -209,10 +224,12 @@ for (const key of models) {
       mainWritesPerToken: perToken((block) => block.main.writeSyscalls),
       runnerWritesPerToken: perToken((block) => block.runner.writeSyscalls),
       clientReadsPerToken: perToken((block) => block.clientDataChunks),
+      mainCpuMsPerClientRead: median(mine.map((block) => block.main.cpuMs / block.clientDataChunks)),
       decodeTokensPerSecond: median(mine.map((block) => block.decodeTokensPerSecond)),
       timeToFirstTokenMs: median(mine.map((block) => block.timeToFirstTokenMs)),
       idleMainCpuMsPerSecond: median(mine.map((block) => (block.idle.cpuMs * 1000) / idleMs)),
       idleMainWakeupsPerSecond: median(mine.map((block) => (block.idle.voluntarySwitches * 1000) / idleMs)),
+      shortRequestCpuMs: median(mine.map((block) => block.shortRequestCpuMs)),
     });
   }
 }
@@ -229,10 +246,12 @@ console.log(
       "main writes/tok",
       "runner writes/tok",
       "client reads/tok",
+      "main CPU ms/read",
       "decode tok/s*",
       "TTFT ms*",
       "idle CPU ms/s",
       "idle wake-ups/s",
+      "CPU ms/1-token request",
     ],
     rows.map((row) => [
       row.model,
@@ -244,10 +263,12 @@ console.log(
       formatNumber(row.mainWritesPerToken, 2),
       formatNumber(row.runnerWritesPerToken, 2),
       formatNumber(row.clientReadsPerToken, 2),
+      formatNumber(row.mainCpuMsPerClientRead, 2),
       formatNumber(row.decodeTokensPerSecond, 0),
       formatNumber(row.timeToFirstTokenMs, 1),
       formatNumber(row.idleMainCpuMsPerSecond, 1),
       formatNumber(row.idleMainWakeupsPerSecond, 0),
+      Number.isNaN(row.shortRequestCpuMs) ? "-" : formatNumber(row.shortRequestCpuMs, 2),
     ]),
   ),
 );
@@ -260,7 +281,16 @@ const path = await writeResultFiles(
   {
     startedAt,
     machine,
-    settings: { models, coalesceValues, rounds, requests, tokens, threads: values.threads },
+    settings: {
+      models,
+      coalesceValues,
+      rounds,
+      requests,
+      tokens,
+      threads: values.threads,
+      shortRequests,
+      idleMs,
+    },
     rows,
     blocks,
   },

@@ -15,14 +15,27 @@ export function cancelledError(signal: AbortSignal, requestId: string): AppError
   );
 }
 
-/** Passes the events through; a cancelled end becomes the `cancelled` error. */
-export async function* endingCancelledAsError(
+/**
+ * Passes the events through; a cancelled end becomes the `cancelled` error (after closing
+ * `events`, as a `for await` leaving early would). A plain iterator rather than an async
+ * generator: one promise step per event on the streaming hot path instead of a generator's
+ * await-and-yield round (ADR 0043).
+ */
+export function endingCancelledAsError(
   events: AsyncGenerator<StreamEvent>,
   signal: AbortSignal,
   requestId: string,
-): AsyncGenerator<StreamEvent> {
-  for await (const event of events) {
-    if (event.type === "end" && event.reason === "cancelled") throw cancelledError(signal, requestId);
-    yield event;
-  }
+): AsyncIterableIterator<StreamEvent> {
+  const check = (result: IteratorResult<StreamEvent>): IteratorResult<StreamEvent> | Promise<never> => {
+    const event = result.done === true ? undefined : result.value;
+    if (event?.type !== "end" || event.reason !== "cancelled") return result;
+    const error = cancelledError(signal, requestId);
+    return events.return(undefined).then(() => Promise.reject(error));
+  };
+  const iterator: AsyncIterableIterator<StreamEvent> = {
+    next: () => events.next().then(check),
+    return: (value?: unknown) => events.return(value),
+    [Symbol.asyncIterator]: () => iterator,
+  };
+  return iterator;
 }

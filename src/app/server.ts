@@ -14,6 +14,7 @@ import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
 import { readResidentMemorySync, systemProbes, type GpuProbes } from "../gpu/index.js";
 import {
   createMetricsRoutes,
+  EventLoopLagSampler,
   MetricsCollector,
   type MetricsSettings,
   type OpenSegmentFile,
@@ -165,6 +166,8 @@ export async function startServer(
     });
     const queue = cluster ?? localQueue;
     opened.push(() => queue.close());
+    // One event-loop lag sampler (one timer) for the metrics and the SLA monitor (ADR 0043).
+    const lagSampler = new EventLoopLagSampler();
     const metrics = config.noMetrics
       ? undefined
       : new MetricsCollector({
@@ -176,6 +179,7 @@ export async function startServer(
           // --cluster: this node's view of all nodes too (`cluster` in /v1/metrics, rawrxd_cluster_*).
           serverState: () => ({ ...serverStateOf(queue, gpu.initial.chosen), cluster: cluster?.metrics() }),
           nodeId,
+          eventLoopLag: lagSampler.reader(),
         });
     metrics?.start();
     opened.push(() => metrics?.close());
@@ -191,8 +195,11 @@ export async function startServer(
         cluster === undefined || nodeId === undefined
           ? undefined
           : { nodeId, nodes: () => Promise.resolve(cluster.nodes()) },
+      eventLoopLag: config.noSla ? undefined : lagSampler.reader(),
     });
     opened.push(() => sla?.close());
+    if (metrics !== undefined || sla !== undefined) lagSampler.start();
+    opened.push(() => lagSampler.stop());
     const backup = await startBackupService({
       config,
       events,

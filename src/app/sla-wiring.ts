@@ -5,7 +5,6 @@
  * the scheduler or the API, so every input is a function built here.
  */
 import { statfs } from "node:fs/promises";
-import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { Hono } from "hono";
 import type { Registry } from "prom-client";
 import type { Config } from "../config/index.js";
@@ -24,6 +23,7 @@ import {
   SlaStore,
   WebhookSink,
   ttftSlos,
+  type EventLoopLagReader,
   type SlaProbes,
 } from "../ops/index.js";
 import type { Scheduler } from "../scheduler/index.js";
@@ -54,6 +54,8 @@ export interface SlaWiringOptions {
    * `nodeId` and `nodes()`). Adds the cluster SLA: `cluster` in GET /v1/sla/status, its gauges.
    */
   cluster?: { nodeId: string; nodes: () => Promise<readonly ClusterAdvert[]> } | undefined;
+  /** A reader of the server's event-loop lag sampler; none: no event-loop check. */
+  eventLoopLag?: EventLoopLagReader | undefined;
 }
 
 /** Undefined with --no-sla. */
@@ -77,8 +79,6 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       backupState = { state: "missed", reason: `${event.kind} backup missed: ${event.reason}` };
     }),
   ];
-  const lag = monitorEventLoopDelay({ resolution: 100 });
-  lag.enable();
   const probes: SlaProbes = {
     front: async (signal) => {
       if (frontUrl === undefined) throw new Error("the server is not listening yet");
@@ -101,12 +101,10 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       const stats = await statfs(config.home);
       return { freeBytes: stats.bavail * stats.bsize, totalBytes: stats.blocks * stats.bsize };
     },
-    eventLoopLagMs: () => {
-      if (lag.count === 0) return undefined;
-      const p99Ms = lag.percentile(99) / 1e6;
-      lag.reset();
-      return p99Ms;
-    },
+    // Delay p99 beyond the sampler's tick since the last round (the server's one sampler, ADR 0043).
+    ...(options.eventLoopLag === undefined
+      ? {}
+      : { eventLoopLagMs: () => options.eventLoopLag?.take()?.p99Ms }),
     // The audit writer's last reported health (`audit-health`); none with --no-audit.
     ...(config.noAudit ? {} : { audit: () => auditHealth }),
     // The schedule's last outcome (backup-end / backup-missed); SlaManager alerts on its changes.
@@ -183,7 +181,6 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
       await manager.close();
       stopAuditWatch();
       for (const stop of stopBackupWatch) stop();
-      lag.disable();
     },
   };
 }

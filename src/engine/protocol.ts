@@ -15,16 +15,18 @@ import type { GpuChoice, LoadedModelInfo, RunnerTuning } from "./contract.js";
 
 /**
  * Token events a runner may send ahead of the consumer, per generation. The main process grants
- * credit back in halves of this: one IPC message (a runner wake-up) per 16 tokens consumed.
+ * credit back in halves of this: one IPC message (a runner wake-up) per 32 tokens consumed. 64
+ * since ADR 0043 (32 before): each credit message cost the main process a send and the runner a
+ * wake-up; 64 tokens ahead of a client that stopped reading is still a small bound.
  */
-export const initialCredits = 32;
+export const initialCredits = 64;
 
 /**
  * Generation events closer together than this share one IPC message (--stream-coalesce-ms;
  * runner/stream-coalescer.ts). The first event after a quiet window is never delayed. 50 ms
  * (20 messages a second at most; 16 until ADR 0039): a 134M-class model's ~8 tokens per message,
  * which the main process's ~0.3-0.5 ms per wake-up and socket write needs to stay near 0.05 ms
- * per token; every 16th token goes at once anyway (credit), so fast models are not held.
+ * per token; 32 tokens waiting go at once anyway (credit), so fast models are not held.
  */
 export const defaultStreamCoalesceMs = 50;
 /** Events per IPC message at most. */

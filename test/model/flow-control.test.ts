@@ -8,7 +8,7 @@ import { silentLogger, systemTime, type GenerateEvent, type GenerateRequest } fr
 import { LlamaCppEngine, type RunnerProcess } from "../../src/engine/index.js";
 import { storiesPath } from "./helpers.js";
 
-const window = 32; // initialCredits in src/engine/protocol.ts
+const window = 64; // initialCredits in src/engine/protocol.ts
 
 function request(id: string, maxTokens: number): GenerateRequest {
   return {

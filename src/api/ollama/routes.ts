@@ -156,7 +156,7 @@ function final(
 }
 
 async function* ndjsonFrames(
-  events: AsyncGenerator<StreamEvent>,
+  events: AsyncIterable<StreamEvent>,
   shape: ReplyShape & { startedMs: MonotonicMs; redact: (message: string) => string },
 ): AsyncGenerator<string> {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";

@@ -156,7 +156,7 @@ function data(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
 }
 
-async function* sseFrames(events: AsyncGenerator<StreamEvent>, shape: ChunkShape): AsyncGenerator<string> {
+async function* sseFrames(events: AsyncIterable<StreamEvent>, shape: ChunkShape): AsyncGenerator<string> {
   const object = shape.kind === "chat" ? "chat.completion.chunk" : "text_completion";
   const usageNull = shape.includeUsage ? { usage: null } : {};
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({

@@ -17,6 +17,7 @@ import { answerTokenizer } from "./tokenizer-service.js";
 interface Running {
   controller: AbortController;
   gate: CreditGate;
+  urgency: SendUrgency;
   isPreempted: boolean;
 }
 
@@ -36,6 +37,7 @@ function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
     keyOf: runnerEventKey,
     merge: mergeTextDeltas,
     send: (items) => {
+      for (const item of items) runs.get(item.id)?.urgency.markSent();
       eventsMessage.events = items;
       process.send?.(eventsMessage);
       eventsMessage.events = [];
@@ -77,13 +79,13 @@ async function handle(message: MainToRunner): Promise<void> {
       const running: Running = {
         controller: new AbortController(),
         gate: new CreditGate(initialCredits),
+        urgency: new SendUrgency(creditGrant),
         isPreempted: false,
       };
       runs.set(message.id, running);
       const id = message.id;
-      const urgency = new SendUrgency(creditGrant);
       const emit = (event: GenerateEvent): void => {
-        const isUrgent = urgency.isUrgent(event, running.gate.available);
+        const isUrgent = running.urgency.isUrgent(event, running.gate.available);
         if (isUrgent) events.pushUrgent({ id, event });
         else events.push({ id, event });
       };

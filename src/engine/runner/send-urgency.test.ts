@@ -12,14 +12,28 @@ const end: GenerateEvent = {
 };
 
 describe("SendUrgency", () => {
-  it("sends the first text and every 16th at once while credit lasts, the rest waits", () => {
+  it("sends the first text at once, and a text that makes 16 wait unsent (a fast model)", () => {
     const urgency = new SendUrgency(16);
     const urgentTexts: number[] = [];
-    // Credit comes back in time: 32 in the window, never below 16 left.
+    // Credit comes back in time: 32 in the window, never below 16 left; only urgent texts send.
     for (let index = 1; index <= 48; index++) {
-      if (urgency.isUrgent(text, 16 + (index % 16))) urgentTexts.push(index);
+      if (urgency.isUrgent(text, 16 + (index % 16))) {
+        urgentTexts.push(index);
+        urgency.markSent();
+      }
     }
-    expect(urgentTexts).toEqual([1, 16, 32, 48]);
+    expect(urgentTexts).toEqual([1, 17, 33]);
+  });
+
+  it("lets the window send a slower model's texts: no text is urgent while fewer than 16 wait", () => {
+    const urgency = new SendUrgency(16);
+    const urgentTexts: number[] = [];
+    // The coalescer's window sends every 6 texts (a 134M model's ~8 ms a token, 50 ms window).
+    for (let index = 1; index <= 64; index++) {
+      if (urgency.isUrgent(text, 16 + (index % 16))) urgentTexts.push(index);
+      if (index % 6 === 0) urgency.markSent();
+    }
+    expect(urgentTexts).toEqual([1]);
   });
 
   it("sends a text at once when it leaves at most one credit (the run waits for credit next)", () => {

@@ -14,6 +14,11 @@ export type {
   QueueState,
 } from "./server-state.js";
 export type { MetricsSnapshot } from "./metrics-snapshot.js";
+export {
+  EventLoopLagSampler,
+  type EventLoopLagReader,
+  type EventLoopLagSamplerOptions,
+} from "./event-loop-lag.js";
 export type { ClusterState } from "./cluster-metrics.js";
 export type { PerformanceWarning } from "./warning-rules.js";
 export { exactQuantile, QuantileSketch, relativeAccuracy } from "./quantile-sketch.js";

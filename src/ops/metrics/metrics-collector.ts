@@ -39,12 +39,8 @@ import {
 import { buildChecks, type WarningSettings } from "./performance-rules.js";
 import { PrometheusMetrics } from "./prometheus-metrics.js";
 import { recordFromEvent, type RequestRecord } from "./request-record.js";
-import {
-  emptyServerState,
-  EventLoopLagMonitor,
-  type EventLoopLag,
-  type ServerStateProvider,
-} from "./server-state.js";
+import { EventLoopLagSampler, type EventLoopLagReader } from "./event-loop-lag.js";
+import { emptyServerState, type EventLoopLag, type ServerStateProvider } from "./server-state.js";
 import { WarningTracker, type PerformanceWarning } from "./warning-rules.js";
 
 export interface MetricsSettings {
@@ -74,6 +70,11 @@ export interface MetricsCollectorOptions {
   schedule?: "timer" | "manual";
   /** A cluster node's id: every /metrics series gets a `node` label. Undefined: single node, none. */
   nodeId?: string | undefined;
+  /**
+   * A reader of the server's one event-loop lag sampler (src/app shares it with the SLA
+   * monitor, ADR 0043). Absent: the collector samples on its own while started.
+   */
+  eventLoopLag?: EventLoopLagReader | undefined;
 }
 
 /** Distinct model labels; later names are reported as "(other)" so a client cannot grow them. */
@@ -101,7 +102,9 @@ export class MetricsCollector {
   readonly #crashes: { model: string; atMs: WallMs }[] = [];
   readonly #restartsByModel = new Map<string, number>();
   readonly #tracker: WarningTracker;
-  readonly #lagMonitor = new EventLoopLagMonitor();
+  /** Its own sampler when no shared reader was given. */
+  readonly #ownLagSampler: EventLoopLagSampler | undefined;
+  readonly #lagReader: EventLoopLagReader;
   /** Registered on the first scrape with a cluster in the server state. */
   #clusterGauges: ClusterGauges | undefined;
   #lastLag: EventLoopLag | undefined;
@@ -121,6 +124,8 @@ export class MetricsCollector {
     this.#anchor = { wallMs: this.#startedAtMs, monotonicMs: this.#startedMonotonicMs };
     this.#windows = new MetricsWindows({ ruleWindowMs: options.settings.warnings.windowMs });
     this.#tracker = new WarningTracker({ forMs: options.settings.warnings.forMs });
+    if (options.eventLoopLag === undefined) this.#ownLagSampler = new EventLoopLagSampler();
+    this.#lagReader = options.eventLoopLag ?? this.#ownLagSampler!.reader();
   }
 
   /** Restores the last hour and the request log from the database, subscribes, starts the timer. */
@@ -136,7 +141,7 @@ export class MetricsCollector {
       events.on("model-load-end", this.#onModelLoadEnd),
       events.on("runner-crashed", this.#onRunnerCrashed),
     ];
-    this.#lagMonitor.start();
+    this.#ownLagSampler?.start();
     if (this.#options.schedule !== "manual") {
       this.#timer = this.#time.setInterval(() => this.tick(), this.#options.settings.intervalMs).unref();
     }
@@ -187,7 +192,7 @@ export class MetricsCollector {
   tick(): void {
     try {
       this.flush();
-      this.#lastLag = this.#lagMonitor.take() ?? this.#lastLag;
+      this.#lastLag = this.#lagReader.take() ?? this.#lastLag;
       this.#persist({ isFinal: false });
       this.#evaluateWarnings();
     } catch (error) {
@@ -314,7 +319,7 @@ export class MetricsCollector {
     for (const unsubscribe of this.#unsubscribe) unsubscribe();
     this.#unsubscribe = [];
     this.#timer?.cancel();
-    this.#lagMonitor.stop();
+    this.#ownLagSampler?.stop();
     try {
       this.flush();
       this.#persist({ isFinal: true });
