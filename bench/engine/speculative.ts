@@ -1,11 +1,13 @@
 /**
- * `npm run bench:speculative -- [--models stories,134m] [--threads 1] [--tokens 128] [--rounds 3] [--draft stories]`
+ * `npm run bench:speculative -- [--server] [--models stories,134m] [--threads 1] [--tokens 128] [--rounds 3] [--draft stories]`
  *
  * Speculative decoding by prompt lookup (issue #17, item 4; ADR 0031), node-llama-cpp used
  * directly as the runner drives it: one sequence without a predictor, one with the runner's
  * prompt-lookup predictor attached (speculation.ts) under "auto" (adaptive) and "input-lookup" (always drafting), greedy,
- * interleaved in each round, on three prompts: copy (a passage the model wrote, repeated, then
- * its start again), free (a story start) and loop (a sentence repeated). Reports tok/s, the
+ * interleaved in each round, on three prompts: copy (copy-workload.ts: a passage the model
+ * copies, then its start again), free (a story start) and loop (a sentence repeated).
+ * With `--server`, through the serving path instead: one `rawrxd serve` child per variant
+ * (off, auto, input-lookup), streamed greedy /v1/completions, interleaved (speculative-server.ts). Reports tok/s, the
  * ratio to no speculation, drafted and accepted tokens and whether the text is identical.
  * With `--draft MODEL` a "draft" variant drafts with that model beside the target instead
  * (--draft-model, ADR 0041; same Llama, same threads, under "auto"'s adaptive policy).
@@ -18,6 +20,8 @@ import { systemTime, type GenerateRequest } from "../../src/core/index.js";
 import { DraftModel } from "../../src/engine/runner/draft-model.js";
 import { maxDraftTokens, startSpeculation } from "../../src/engine/runner/speculation.js";
 import { openDirectContext } from "../lib/direct-engine.js";
+import { buildCopyWorkload, freeTextPrompt, loopPrompt, type CopyWorkload } from "./copy-workload.js";
+import { measureThroughServers } from "./speculative-server.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
@@ -31,11 +35,11 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     draft: { type: "string", default: "" },
+    server: { type: "boolean", default: false },
   },
 });
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
-const storyStart = "Once upon a time there was a little girl named Lily.";
 type Variant = "off" | "auto" | "input-lookup" | "draft";
 const variants: readonly Variant[] =
   values.draft === "" ? ["off", "auto", "input-lookup"] : ["off", "auto", "input-lookup", "draft"];
@@ -48,6 +52,8 @@ interface Row {
   workload: string;
   variant: Variant;
   tokPerSecond: number[];
+  /** Server path: CPU ms (runner + main) per request, per round. */
+  cpuMs: number[];
   drafted: number;
   accepted: number;
   identical: boolean;
@@ -110,16 +116,13 @@ async function measure(model: { label: string; path: string }, threads: number, 
             gpuLayers: 0,
             maxDraftTokens,
           });
-    const own = await generate(context, plain, {
-      prompt: context.model.tokenize(storyStart),
-      variant: "off",
-    });
-    const passage = storyStart + own.text;
-    const workloads: Record<string, string> = {
-      copy: `${passage}\n${passage}\n${storyStart}`,
-      free: "The dog ran to the park with a big red ball. He was very happy and",
-      loop: "Lily saw a big red ball in the park. ".repeat(6) + "Lily saw",
-    };
+    const copy = await buildCopyWorkload(
+      async (prompt) =>
+        (await generate(context, plain, { prompt: context.model.tokenize(prompt), variant: "off" })).text,
+      { maxTokens: tokens },
+    );
+    copyWorkloads.push({ model: model.label, ...copy });
+    const workloads: Record<string, string> = { copy: copy.prompt, free: freeTextPrompt, loop: loopPrompt };
     for (let round = 0; round < rounds; round++) {
       for (const [workload, text] of Object.entries(workloads)) {
         const prompt = context.model.tokenize(text);
@@ -145,6 +148,7 @@ async function measure(model: { label: string; path: string }, threads: number, 
               workload,
               variant,
               tokPerSecond: [],
+              cpuMs: [],
               drafted: 0,
               accepted: 0,
               identical: true,
@@ -166,21 +170,84 @@ async function measure(model: { label: string; path: string }, threads: number, 
 const startedAt = new Date(systemTime.wallNow()).toISOString();
 const machine = await describeMachine();
 const rows: Row[] = [];
+const copyWorkloads: (CopyWorkload & { model: string })[] = [];
 for (const key of values.models.split(",") as ModelKey[]) {
   const model = await prepareModel(key);
-  for (const threads of values.threads.split(",").map(Number)) await measure(model, threads, rows);
+  for (const threads of values.threads.split(",").map(Number)) {
+    if (values.server) await measureServer(model, threads);
+    else await measure(model, threads, rows);
+  }
 }
-/** Median of the per-round ratios to "off" (paired: the same round). */
-function pairedRatio(row: Row): number {
-  const off = rows.find(
+
+async function measureServer(
+  model: { key: ModelKey; label: string; path: string },
+  threads: number,
+): Promise<void> {
+  const { samples, copy } = await measureThroughServers({
+    model,
+    threads,
+    tokens,
+    rounds,
+    variants: ["off", "auto", "input-lookup"],
+  });
+  copyWorkloads.push({ model: model.label, ...copy });
+  for (const sample of samples) {
+    const reference = samples.find(
+      (other) =>
+        other.workload === sample.workload && other.round === sample.round && other.variant === "off",
+    )!;
+    let row = rows.find(
+      (candidate) =>
+        candidate.model === model.label &&
+        candidate.threads === threads &&
+        candidate.workload === sample.workload &&
+        candidate.variant === sample.variant,
+    );
+    if (row === undefined) {
+      row = {
+        model: model.label,
+        threads,
+        workload: sample.workload,
+        variant: sample.variant,
+        tokPerSecond: [],
+        cpuMs: [],
+        drafted: 0,
+        accepted: 0,
+        identical: true,
+      };
+      rows.push(row);
+    }
+    row.tokPerSecond.push(sample.tokensPerSecond);
+    row.cpuMs.push(sample.cpuMs);
+    row.drafted += sample.drafted;
+    row.accepted += sample.accepted;
+    row.identical &&= sample.text === reference.text;
+  }
+}
+function offRow(row: Row): Row {
+  return rows.find(
     (other) =>
       other.model === row.model &&
       other.threads === row.threads &&
       other.workload === row.workload &&
       other.variant === "off",
   )!;
+}
+/** Median of the per-round ratios to "off" (paired: the same round). */
+function pairedRatio(row: Row): number {
+  const off = offRow(row);
   return median(row.tokPerSecond.map((rate, index) => rate / off.tokPerSecond[index]!));
 }
+/** Median of the per-round ratios of "off"'s CPU time to this variant's (> 1: speculation costs less). */
+function cpuRatio(row: Row): string {
+  const off = offRow(row);
+  if (row.cpuMs.length === 0) return "–";
+  return formatNumber(median(row.cpuMs.map((cpu, index) => off.cpuMs[index]! / cpu)), 2);
+}
+for (const copy of copyWorkloads)
+  console.log(
+    `copy workload, ${copy.model}: ${copy.isFixedPoint ? "fixed point" : "no fixed point"} after ${copy.iterations} iteration(s), continuation copies ${copy.copiedCharacters} of ${copy.passage.length} passage characters`,
+  );
 console.log(
   formatTable(
     [
@@ -188,8 +255,10 @@ console.log(
       "threads",
       "workload",
       "speculation",
+      "tok/s off",
       "tok/s (median)",
       "× off (paired)",
+      "CPU: off ÷ this",
       "drafted",
       "accepted",
       "acceptance",
@@ -200,8 +269,10 @@ console.log(
       String(row.threads),
       row.workload,
       row.variant,
+      formatNumber(median(offRow(row).tokPerSecond), 0),
       formatNumber(median(row.tokPerSecond), 0),
       formatNumber(pairedRatio(row), 2),
+      cpuRatio(row),
       String(row.drafted),
       String(row.accepted),
       row.drafted === 0 ? "–" : formatNumber(row.accepted / row.drafted, 2),
@@ -212,6 +283,6 @@ console.log(
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "speculative", latest: "speculative-latest.json", startedAt },
-  { startedAt, machine, tokens, rounds, rows },
+  { startedAt, machine, path: values.server ? "server" : "direct", tokens, rounds, copyWorkloads, rows },
 );
 console.log(`\nwrote ${path} (smoke figures on a shared machine are indicative only; compare ratios)`);

@@ -6,10 +6,18 @@ import { lookupDraft } from "./lookup-predictor.js";
 const t = (values: number[]): Token[] => values as Token[];
 
 describe("lookupDraft", () => {
-  it("drafts what followed the latest earlier occurrence of the context's last tokens", () => {
+  it("drafts what followed the earlier occurrence of the context's last tokens", () => {
     expect(lookupDraft(t([1, 2, 3, 4, 5, 9, 1, 2, 3]), 3)).toEqual([4, 5, 9]);
-    // The latest occurrence wins, the longest suffix first.
+    // The longest match wins; among equally long ones the latest.
     expect(lookupDraft(t([7, 2, 3, 8, 1, 2, 3, 6, 1, 2, 3]), 2)).toEqual([6, 1]);
+    expect(lookupDraft(t([5, 1, 2, 3, 8, 4, 2, 3, 9, 5, 1, 2, 3]), 2)).toEqual([8, 4]);
+  });
+
+  it("follows a copied passage where a stray recurrence of its last tokens is later", () => {
+    // Passage 10..17 in the prompt, copied from 10 on; "13 14" also occurs in between (… 13 14 99).
+    const passage = [10, 11, 12, 13, 14, 15, 16, 17];
+    const context = [...passage, 0, 13, 14, 99, 0, 10, 11, 12, 13, 14];
+    expect(lookupDraft(t(context), 3)).toEqual([15, 16, 17]);
   });
 
   it("continues a loop in the output and drafts nothing for a suffix that never recurred", () => {
