@@ -1,7 +1,7 @@
 import type { Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { DraftPolicy } from "./draft-policy.js";
-import { lookupDraft } from "./lookup-predictor.js";
+import { DraftPolicy, adaptiveMinMatch, newDraftMemory } from "./draft-policy.js";
+import { lookupDraft, lookupMatch } from "./lookup-predictor.js";
 
 const t = (values: number[]): Token[] => values as Token[];
 
@@ -11,6 +11,15 @@ describe("lookupDraft", () => {
     // The longest match wins; among equally long ones the latest.
     expect(lookupDraft(t([7, 2, 3, 8, 1, 2, 3, 6, 1, 2, 3]), 2)).toEqual([6, 1]);
     expect(lookupDraft(t([5, 1, 2, 3, 8, 4, 2, 3, 9, 5, 1, 2, 3]), 2)).toEqual([8, 4]);
+  });
+
+  it("says how many tokens matched, so short recurrences on free text draft nothing under auto", () => {
+    expect(lookupMatch(t([1, 2, 3, 9, 1, 2, 3]))).toEqual({ from: 3, matched: 3 });
+    expect(lookupMatch(t([1, 2, 3, 4]))).toBeUndefined();
+    expect(new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 }).minMatch).toBe(
+      adaptiveMinMatch,
+    );
+    expect(new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0 }).minMatch).toBe(2);
   });
 
   it("follows a copied passage where a stray recurrence of its last tokens is later", () => {
@@ -101,5 +110,26 @@ describe("DraftPolicy", () => {
     }
     expect(run(4).every((length) => length === 4)).toBe(true);
     expect(run(11)).toContain(0);
+  });
+
+  it("hands a pause to the model's next request, which resumes at once when its prompt gives reason", () => {
+    const memory = newDraftMemory();
+    const first = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0, memory });
+    const state = { validated: 0 };
+    for (let index = 0; index < 3; index++) step(first, state, [99, 0]);
+    expect(first.isPaused).toBe(true);
+    first.save();
+    expect(memory.pausedFor).toBeGreaterThan(0);
+    expect(memory.nextPause).toBeGreaterThan(16);
+    // The next request starts paused: free text does not pay for the probe again.
+    const second = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0, memory });
+    expect(second.nextDraftLength(0)).toBe(0);
+    // A copy resumes.
+    const third = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0, memory });
+    third.resume();
+    expect(third.nextDraftLength(0)).toBe(4);
+    // Not adaptive: no memory.
+    const always = new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0, memory });
+    expect(always.nextDraftLength(0)).toBe(4);
   });
 });

@@ -20,6 +20,8 @@ import type { DraftCounts, DraftPolicy } from "./draft-policy.js";
  */
 const maxPatternTokens = 32;
 const minPatternTokens = 2;
+/** A prompt whose last this many tokens recur earlier resumes drafting paused by earlier requests. */
+const resumeMatchTokens = 8;
 /** Tokens searched back from the end: bounds the per-step lookup on long contexts. */
 const maxLookback = 8192;
 
@@ -27,10 +29,12 @@ export class LookupTokenPredictor extends TokenPredictor {
   #tokens: Token[] = [];
   #sequence: LlamaContextSequence | undefined;
   #policy: DraftPolicy | undefined;
+  #isFirstStep = true;
 
   /** Starts a request: `policy` decides when to draft; undefined = never (speculation off for it). */
   begin(policy: DraftPolicy | undefined): void {
     this.#policy = policy;
+    this.#isFirstStep = true;
   }
 
   /** Draft counts of the current request. */
@@ -52,9 +56,19 @@ export class LookupTokenPredictor extends TokenPredictor {
     const policy = this.#policy;
     const sequence = this.#sequence;
     if (policy === undefined || sequence === undefined) return [];
+    // A prompt that ends in a long recurrence (a copy, an edit) ends a pause left by free text.
+    if (this.#isFirstStep) {
+      this.#isFirstStep = false;
+      if (policy.isPaused && (lookupMatch(this.#tokens)?.matched ?? 0) >= resumeMatchTokens) policy.resume();
+    }
+    // Paused: no lookup at all, so a request that stopped drafting costs what it would without.
     const length = policy.nextDraftLength(sequence.tokenPredictions.validated);
     if (length === 0) return [];
-    const draft = lookupDraft(this.#tokens, length);
+    const match = lookupMatch(this.#tokens);
+    const draft =
+      match === undefined || match.matched < policy.minMatch
+        ? []
+        : continueFrom(this.#tokens, match.from, length);
     policy.drafted(draft.length);
     return draft;
   }
@@ -90,23 +104,27 @@ function continueFrom(tokens: readonly Token[], from: number, length: number): T
  * (bench:speculative copy workload: 0.55–0.74 acceptance on text the model reproduced exactly).
  */
 export function lookupDraft(tokens: readonly Token[], length: number): Token[] {
+  const match = lookupMatch(tokens);
+  return match === undefined ? [] : continueFrom(tokens, match.from, length);
+}
+
+/** Where the draft would start and how many tokens of the context's end matched there. */
+export function lookupMatch(tokens: readonly Token[]): { from: number; matched: number } | undefined {
   const end = tokens.length;
-  if (end <= minPatternTokens) return [];
+  if (end <= minPatternTokens) return undefined;
   const floor = Math.max(0, end - maxLookback);
   const last = tokens[end - 1];
-  let bestFrom = -1;
-  let bestMatched = minPatternTokens - 1;
+  let best: { from: number; matched: number } | undefined;
   // `at` is an earlier occurrence of the last token; the match extends backwards from it.
   for (let at = end - 2; at >= floor; at--) {
     if (tokens[at] !== last) continue;
     let matched = 1;
     while (matched < maxPatternTokens && matched <= at && tokens[at - matched] === tokens[end - 1 - matched])
       matched++;
-    if (matched > bestMatched) {
-      bestMatched = matched;
-      bestFrom = at + 1;
+    if (matched >= minPatternTokens && matched > (best?.matched ?? 0)) {
+      best = { from: at + 1, matched };
       if (matched === maxPatternTokens) break;
     }
   }
-  return bestFrom < 0 ? [] : continueFrom(tokens, bestFrom, length);
+  return best;
 }
