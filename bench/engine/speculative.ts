@@ -63,7 +63,7 @@ async function generate(
   context: LlamaContext,
   sequence: LlamaContextSequence,
   run: { prompt: Token[]; variant: Variant; draft?: DraftModel | undefined },
-): Promise<{ text: string; rate: number; drafted: number; accepted: number }> {
+): Promise<{ text: string; rate: number; cpuMs: number; drafted: number; accepted: number }> {
   const { prompt, variant } = run;
   await sequence.clearHistory();
   // As the runner does it: a predictor attached for this generation only (speculation.ts).
@@ -78,16 +78,20 @@ async function generate(
           draft: variant === "draft" ? run.draft : undefined,
         });
   const out: Token[] = [];
+  // This process's CPU time (JavaScript and ggml's threads): other load hardly moves it.
+  const cpuBefore = process.cpuUsage();
   const startedAt = systemTime.monotonicNow();
   for await (const token of sequence.evaluate(prompt, { temperature: 0, yieldEogToken: true })) {
     out.push(token);
     if (out.length >= tokens) break;
   }
   const rate = (out.length / (systemTime.monotonicNow() - startedAt)) * 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   const counts = await speculation?.finish();
   return {
     text: context.model.detokenize(out),
     rate,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     drafted: counts?.draftedTokens ?? 0,
     accepted: counts?.acceptedTokens ?? 0,
   };
@@ -156,6 +160,7 @@ async function measure(model: { label: string; path: string }, threads: number, 
             rows.push(row);
           }
           row.tokPerSecond.push(result.rate);
+          row.cpuMs.push(result.cpuMs);
           row.drafted += result.drafted;
           row.accepted += result.accepted;
           row.identical &&= result.text === reference;
