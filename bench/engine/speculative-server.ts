@@ -37,6 +37,8 @@ export interface Sample {
    * at 1 thread is about this).
    */
   cpuMs: number;
+  /** The runner's part of cpuMs. */
+  runnerCpuMs: number;
   drafted: number;
   accepted: number;
   text: string;
@@ -93,10 +95,12 @@ export async function measureThroughServers(options: {
     const pids = new Map<ServerVariant, number[]>();
     for (const { variant, server } of started)
       pids.set(variant, [server.pid, ...(await childrenOf(server.pid))]);
-    const cpuMsOf = async (variant: ServerVariant): Promise<number> => {
-      let sum = 0;
-      for (const pid of pids.get(variant)!) sum += (await readProcessCounters(pid)).cpuMs;
-      return sum;
+    /** [main, runner(s)] CPU ms. */
+    const cpuMsOf = async (variant: ServerVariant): Promise<[number, number]> => {
+      const [main, ...runners] = pids.get(variant)!;
+      let runner = 0;
+      for (const pid of runners) runner += (await readProcessCounters(pid)).cpuMs;
+      return [(await readProcessCounters(main!)).cpuMs, runner];
     };
     const reference = started[0]!.client;
     const copy = await buildCopyWorkload(
@@ -114,7 +118,9 @@ export async function measureThroughServers(options: {
         for (const { variant, client } of order) {
           const cpuBefore = await cpuMsOf(variant);
           const streamed = await stream(client, prompt, tokens);
-          const cpuMs = (await cpuMsOf(variant)) - cpuBefore;
+          const cpuAfter = await cpuMsOf(variant);
+          const runnerCpuMs = cpuAfter[1] - cpuBefore[1];
+          const cpuMs = cpuAfter[0] - cpuBefore[0] + runnerCpuMs;
           const timing = streamTiming(streamed);
           samples.push({
             workload,
@@ -124,6 +130,7 @@ export async function measureThroughServers(options: {
             decodeTokensPerSecond: timing.decodeTokensPerSecond,
             completionTokens: timing.completionTokens,
             cpuMs,
+            runnerCpuMs,
             text: streamed.text,
             ...counts(streamed),
           });

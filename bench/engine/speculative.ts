@@ -21,7 +21,7 @@ import { DraftModel } from "../../src/engine/runner/draft-model.js";
 import { maxDraftTokens, startSpeculation } from "../../src/engine/runner/speculation.js";
 import { openDirectContext } from "../lib/direct-engine.js";
 import { buildCopyWorkload, freeTextPrompt, loopPrompt, type CopyWorkload } from "./copy-workload.js";
-import { measureThroughServers } from "./speculative-server.js";
+import { measureThroughServers, type Sample } from "./speculative-server.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
@@ -176,6 +176,8 @@ const startedAt = new Date(systemTime.wallNow()).toISOString();
 const machine = await describeMachine();
 const rows: Row[] = [];
 const copyWorkloads: (CopyWorkload & { model: string })[] = [];
+/** Server path: every request's figures (the texts included), for a closer look. */
+const serverSamples: (Sample & { model: string; threads: number })[] = [];
 for (const key of values.models.split(",") as ModelKey[]) {
   const model = await prepareModel(key);
   for (const threads of values.threads.split(",").map(Number)) {
@@ -196,6 +198,7 @@ async function measureServer(
     variants: ["off", "auto", "input-lookup"],
   });
   copyWorkloads.push({ model: model.label, ...copy });
+  serverSamples.push(...samples.map((sample) => ({ model: model.label, threads, ...sample })));
   for (const sample of samples) {
     const reference = samples.find(
       (other) =>
@@ -288,6 +291,15 @@ console.log(
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "speculative", latest: "speculative-latest.json", startedAt },
-  { startedAt, machine, path: values.server ? "server" : "direct", tokens, rounds, copyWorkloads, rows },
+  {
+    startedAt,
+    machine,
+    path: values.server ? "server" : "direct",
+    tokens,
+    rounds,
+    copyWorkloads,
+    rows,
+    serverSamples,
+  },
 );
 console.log(`\nwrote ${path} (smoke figures on a shared machine are indicative only; compare ratios)`);
