@@ -78,6 +78,18 @@ describe("DraftPolicy", () => {
     expect(lengths.slice(-16)).toContain(0);
   });
 
+  it("adaptively pauses at once when the first draft since (re)starting is refused whole", () => {
+    const policy = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
+    const state = { validated: 0 };
+    expect(step(policy, state, [99, 0])).toBe(4);
+    expect(policy.nextDraftLength(state.validated)).toBe(0);
+    // A partly accepted first draft waits for more evidence.
+    const other = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
+    const otherState = { validated: 0 };
+    step(other, otherState, [99, 1]);
+    expect(other.nextDraftLength(otherState.validated)).toBe(4);
+  });
+
   it("without adaptation keeps drafting however many are refuted", () => {
     const policy = new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0 });
     const state = { validated: 0 };

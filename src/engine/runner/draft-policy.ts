@@ -182,7 +182,10 @@ export class DraftPolicy {
     this.#recentDrafted = this.#recentDrafted * decay + draft;
     this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
     this.#sampled += draft;
-    if (!this.#options.adaptive || this.#sampled < minSample) return;
+    // The first draft since drafting (re)started refused whole: pause at once rather than pay
+    // for a second one (on stories260K a refused draft step costs several plain steps).
+    const isRefusedProbe = accepted === 0 && this.#sampled === draft;
+    if (!this.#options.adaptive || (this.#sampled < minSample && !isRefusedProbe)) return;
     if (this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
       this.#nextPause = firstPauseTokens;
       return;
