@@ -1,7 +1,7 @@
 /**
- * Prompt-lookup speculative decoding (issue #17, item 4; docs/decisions/0031): drafts the tokens
- * that followed the earlier occurrence of the context's last tokens that matches longest — in the prompt
- * (edits, rewrites, code, a quoted passage) or in the output so far (a list, a repeated line).
+ * Prompt-lookup speculative decoding (issue #17, item 4; docs/decisions/0031, 0045): drafts the
+ * tokens that followed the earlier occurrence that matches the context's last tokens longest — in
+ * the prompt (edits, rewrites, code, a quoted passage) or in the output so far (a list, a loop).
  * node-llama-cpp's sequence verifies the draft in one batch and keeps the tokens the model
  * would have sampled anyway, so greedy output is unchanged.
  *
