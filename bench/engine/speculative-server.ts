@@ -26,7 +26,7 @@ export interface Sample {
   workload: string;
   variant: ServerVariant;
   round: number;
-  /** Completion tokens ÷ request sent → stream end (the same prompt, so the same prefill, in every variant). */
+  /** Completion tokens ÷ request sent → stream end (the same prompt and prefill in every variant). */
   tokensPerSecond: number;
   /** (completion tokens − 1) ÷ first → last chunk with text. */
   decodeTokensPerSecond: number;
