@@ -337,9 +337,9 @@ export const settings: SettingsTable = {
   speculative: {
     env: "RAWRXD_SPECULATIVE",
     flag: "--speculative",
-    // Off by default (ADR 0045): on stories260K drafting cannot pay (a decode costs less than
-    // verifying a draft; copy at 96 % acceptance 1.06–1.14× in CPU) and free text under auto ran
-    // at 0.68–0.82×; the 134M model gains where 90 % are accepted but cannot copy.
+    // Off by default (ADR 0045): on stories260K drafting pays little (a decode costs less than
+    // verifying a draft; copy at 96 % acceptance 1.04–1.49× in CPU) and free text under auto ran
+    // at 0.63–0.84×; the 134M model gains where 90 % are accepted but cannot copy.
     defaultValue: () => "off",
     defaultText: "off",
     parse: parseEnum(["auto", "off", "input-lookup"] as const),
