@@ -21,12 +21,11 @@ import { DraftModel } from "../../src/engine/runner/draft-model.js";
 import { maxDraftTokens, startSpeculation } from "../../src/engine/runner/speculation.js";
 import { openDirectContext } from "../lib/direct-engine.js";
 import { buildCopyWorkload, freeTextPrompt, loopPrompt, type CopyWorkload } from "./copy-workload.js";
+import { formatRows, record, type Row } from "./speculative-rows.js";
 import { measureThroughServers, type Sample } from "./speculative-server.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
-import { median } from "../lib/stats.js";
-import { formatNumber, formatTable } from "../lib/table.js";
 
 const { values } = parseArgs({
   options: {
@@ -45,19 +44,6 @@ const variants: readonly Variant[] =
   values.draft === "" ? ["off", "auto", "input-lookup"] : ["off", "auto", "input-lookup", "draft"];
 const draftPath = values.draft === "" ? undefined : (await prepareModel(values.draft as ModelKey)).path;
 const greedyRequest = { sampling: { temperature: 0 } } as GenerateRequest;
-
-interface Row {
-  model: string;
-  threads: number;
-  workload: string;
-  variant: Variant;
-  tokPerSecond: number[];
-  /** Server path: CPU ms (runner + main) per request, per round. */
-  cpuMs: number[];
-  drafted: number;
-  accepted: number;
-  identical: boolean;
-}
 
 async function generate(
   context: LlamaContext,
@@ -138,32 +124,11 @@ async function measure(model: { label: string; path: string }, threads: number, 
             draft,
           });
           if (variant === "off") reference = result.text;
-          let row = rows.find(
-            (candidate) =>
-              candidate.model === model.label &&
-              candidate.threads === threads &&
-              candidate.workload === workload &&
-              candidate.variant === variant,
+          record(
+            rows,
+            { model: model.label, threads, workload, variant },
+            { ...result, identical: result.text === reference },
           );
-          if (row === undefined) {
-            row = {
-              model: model.label,
-              threads,
-              workload,
-              variant,
-              tokPerSecond: [],
-              cpuMs: [],
-              drafted: 0,
-              accepted: 0,
-              identical: true,
-            };
-            rows.push(row);
-          }
-          row.tokPerSecond.push(result.rate);
-          row.cpuMs.push(result.cpuMs);
-          row.drafted += result.drafted;
-          row.accepted += result.accepted;
-          row.identical &&= result.text === reference;
         }
       }
     }
@@ -204,90 +169,18 @@ async function measureServer(
       (other) =>
         other.workload === sample.workload && other.round === sample.round && other.variant === "off",
     )!;
-    let row = rows.find(
-      (candidate) =>
-        candidate.model === model.label &&
-        candidate.threads === threads &&
-        candidate.workload === sample.workload &&
-        candidate.variant === sample.variant,
+    record(
+      rows,
+      { model: model.label, threads, workload: sample.workload, variant: sample.variant },
+      { ...sample, rate: sample.tokensPerSecond, identical: sample.text === reference.text },
     );
-    if (row === undefined) {
-      row = {
-        model: model.label,
-        threads,
-        workload: sample.workload,
-        variant: sample.variant,
-        tokPerSecond: [],
-        cpuMs: [],
-        drafted: 0,
-        accepted: 0,
-        identical: true,
-      };
-      rows.push(row);
-    }
-    row.tokPerSecond.push(sample.tokensPerSecond);
-    row.cpuMs.push(sample.cpuMs);
-    row.drafted += sample.drafted;
-    row.accepted += sample.accepted;
-    row.identical &&= sample.text === reference.text;
   }
-}
-function offRow(row: Row): Row {
-  return rows.find(
-    (other) =>
-      other.model === row.model &&
-      other.threads === row.threads &&
-      other.workload === row.workload &&
-      other.variant === "off",
-  )!;
-}
-/** Median of the per-round ratios to "off" (paired: the same round). */
-function pairedRatio(row: Row): number {
-  const off = offRow(row);
-  return median(row.tokPerSecond.map((rate, index) => rate / off.tokPerSecond[index]!));
-}
-/** Median of the per-round ratios of "off"'s CPU time to this variant's (> 1: speculation costs less). */
-function cpuRatio(row: Row): string {
-  const off = offRow(row);
-  if (row.cpuMs.length === 0) return "–";
-  return formatNumber(median(row.cpuMs.map((cpu, index) => off.cpuMs[index]! / cpu)), 2);
 }
 for (const copy of copyWorkloads)
   console.log(
     `copy workload, ${copy.model}: ${copy.isFixedPoint ? "fixed point" : "no fixed point"} after ${copy.iterations} iteration(s), continuation copies ${copy.copiedCharacters} of ${copy.passage.length} passage characters`,
   );
-console.log(
-  formatTable(
-    [
-      "model",
-      "threads",
-      "workload",
-      "speculation",
-      "tok/s off",
-      "tok/s (median)",
-      "× off (paired)",
-      "CPU: off ÷ this",
-      "drafted",
-      "accepted",
-      "acceptance",
-      "same text",
-    ],
-    rows.map((row) => [
-      row.model,
-      String(row.threads),
-      row.workload,
-      row.variant,
-      formatNumber(median(offRow(row).tokPerSecond), 0),
-      formatNumber(median(row.tokPerSecond), 0),
-      formatNumber(pairedRatio(row), 2),
-      cpuRatio(row),
-      String(row.drafted),
-      String(row.accepted),
-      row.drafted === 0 ? "–" : formatNumber(row.accepted / row.drafted, 2),
-      row.identical ? "yes" : "NO",
-    ]),
-  ),
-);
+console.log(formatRows(rows));
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "speculative", latest: "speculative-latest.json", startedAt },
