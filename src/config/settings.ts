@@ -322,8 +322,9 @@ export const settings: SettingsTable = {
   speculative: {
     env: "RAWRXD_SPECULATIVE",
     flag: "--speculative",
-    // Off by default: on this project's CPU machine drafting did not pay even where 93 % of the
-    // drafts were accepted (bench:speculative, README), and free text ran at 0.82–0.88×.
+    // Off by default (ADR 0045): on stories260K drafting pays little (a decode costs less than
+    // verifying a draft; copy at 96 % acceptance 1.04–1.49× in CPU) and free text under auto ran
+    // at 0.63–0.84×; the 134M model gains where 90 % are accepted but cannot copy.
     defaultValue: () => "off",
     defaultText: "off",
     parse: parseEnum(["auto", "off", "input-lookup"] as const),

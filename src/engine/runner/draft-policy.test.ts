@@ -1,15 +1,32 @@
 import type { Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { DraftPolicy } from "./draft-policy.js";
-import { lookupDraft } from "./lookup-predictor.js";
+import { DraftPolicy, adaptiveMinMatch, newDraftMemory } from "./draft-policy.js";
+import { lookupDraft, lookupMatch } from "./lookup-predictor.js";
 
 const t = (values: number[]): Token[] => values as Token[];
 
 describe("lookupDraft", () => {
-  it("drafts what followed the latest earlier occurrence of the context's last tokens", () => {
+  it("drafts what followed the earlier occurrence of the context's last tokens", () => {
     expect(lookupDraft(t([1, 2, 3, 4, 5, 9, 1, 2, 3]), 3)).toEqual([4, 5, 9]);
-    // The latest occurrence wins, the longest suffix first.
+    // The longest match wins; among equally long ones the latest.
     expect(lookupDraft(t([7, 2, 3, 8, 1, 2, 3, 6, 1, 2, 3]), 2)).toEqual([6, 1]);
+    expect(lookupDraft(t([5, 1, 2, 3, 8, 4, 2, 3, 9, 5, 1, 2, 3]), 2)).toEqual([8, 4]);
+  });
+
+  it("says how many tokens matched, so short recurrences on free text draft nothing under auto", () => {
+    expect(lookupMatch(t([1, 2, 3, 9, 1, 2, 3]))).toEqual({ from: 3, matched: 3 });
+    expect(lookupMatch(t([1, 2, 3, 4]))).toBeUndefined();
+    expect(new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 }).minMatch).toBe(
+      adaptiveMinMatch,
+    );
+    expect(new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0 }).minMatch).toBe(2);
+  });
+
+  it("follows a copied passage where a stray recurrence of its last tokens is later", () => {
+    // Passage 10..17 in the prompt, copied from 10 on; "13 14" also occurs in between (… 13 14 99).
+    const passage = [10, 11, 12, 13, 14, 15, 16, 17];
+    const context = [...passage, 0, 13, 14, 99, 0, 10, 11, 12, 13, 14];
+    expect(lookupDraft(t(context), 3)).toEqual([15, 16, 17]);
   });
 
   it("continues a loop in the output and drafts nothing for a suffix that never recurred", () => {
@@ -61,6 +78,18 @@ describe("DraftPolicy", () => {
     expect(lengths.slice(-16)).toContain(0);
   });
 
+  it("adaptively pauses at once when the first draft since (re)starting is refused whole", () => {
+    const policy = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
+    const state = { validated: 0 };
+    expect(step(policy, state, [99, 0])).toBe(4);
+    expect(policy.nextDraftLength(state.validated)).toBe(0);
+    // A partly accepted first draft waits for more evidence.
+    const other = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
+    const otherState = { validated: 0 };
+    step(other, otherState, [99, 1]);
+    expect(other.nextDraftLength(otherState.validated)).toBe(4);
+  });
+
   it("without adaptation keeps drafting however many are refuted", () => {
     const policy = new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0 });
     const state = { validated: 0 };
@@ -93,5 +122,26 @@ describe("DraftPolicy", () => {
     }
     expect(run(4).every((length) => length === 4)).toBe(true);
     expect(run(11)).toContain(0);
+  });
+
+  it("hands a pause to the model's next request, which resumes at once when its prompt gives reason", () => {
+    const memory = newDraftMemory();
+    const first = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0, memory });
+    const state = { validated: 0 };
+    for (let index = 0; index < 3; index++) step(first, state, [99, 0]);
+    expect(first.isPaused).toBe(true);
+    first.save();
+    expect(memory.pausedFor).toBeGreaterThan(0);
+    expect(memory.nextPause).toBeGreaterThan(16);
+    // The next request starts paused: free text does not pay for the probe again.
+    const second = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0, memory });
+    expect(second.nextDraftLength(0)).toBe(0);
+    // A copy resumes.
+    const third = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0, memory });
+    third.resume();
+    expect(third.nextDraftLength(0)).toBe(4);
+    // Not adaptive: no memory.
+    const always = new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0, memory });
+    expect(always.nextDraftLength(0)).toBe(4);
   });
 });

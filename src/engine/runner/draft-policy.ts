@@ -16,10 +16,20 @@ export interface DraftCounts {
 export interface DraftPolicyOptions {
   /** Longest draft per step. */
   maxDraft: number;
+  /**
+   * Fewest context tokens a lookup must match before it drafts; default: 2 when not adaptive,
+   * adaptiveMinMatch when adaptive.
+   */
+  minMatch?: number;
   /** Pause drafting when the recent acceptance rate falls below `minAcceptance`. */
   adaptive: boolean;
   /** The sequence's validated-prediction counter when the request starts. */
   validatedAtStart: number;
+  /**
+   * Adaptively: the model's pause left over from its previous requests (see DraftMemory);
+   * absent = every request starts drafting.
+   */
+  memory?: DraftMemory;
   /**
    * Monotonic milliseconds: adaptively, drafting also pauses when steps with a draft cost more
    * time per emitted token than steps without (÷ 0.97). Absent = acceptance alone decides.
@@ -44,8 +54,30 @@ const minSample = 8;
 const minSpeedup = 0.97;
 /** Timed steps of each kind before their costs are compared. */
 const minTimedSteps = 4;
+/**
+ * Adaptively, a prompt-lookup draft needs the context's last 4 tokens to recur: on free text a
+ * recurring 2- or 3-token phrase ("he was", ", and") is mostly followed by something else
+ * (stories260K, bench:speculative: 0.39–0.41 of such drafts accepted), while a copy or a loop
+ * matches far longer.
+ */
+export const adaptiveMinMatch = 8;
 const firstPauseTokens = 16;
 const maxPauseTokens = 1024;
+
+/**
+ * What one request's verdict leaves the model's next one: the pause still to run and the next
+ * pause length. Free text then does not pay again for the probes that found drafting does not
+ * pay (each request started afresh: 16, 32, 64 … drafted tokens refused per 128-token request);
+ * a request whose prompt ends in a long recurrence (a copy, an edit) resumes at once (resume()).
+ */
+export interface DraftMemory {
+  pausedFor: number;
+  nextPause: number;
+}
+
+export function newDraftMemory(): DraftMemory {
+  return { pausedFor: 0, nextPause: firstPauseTokens };
+}
 
 export class DraftPolicy {
   readonly counts: DraftCounts = { drafted: 0, accepted: 0 };
@@ -65,10 +97,36 @@ export class DraftPolicy {
   /** Decayed milliseconds per emitted token, for steps with and without a draft. */
   readonly #cost = { drafting: new DecayedMean(), plain: new DecayedMean() };
 
+  /** Fewest matched context tokens for a lookup draft. */
+  readonly minMatch: number;
+
   constructor(options: DraftPolicyOptions) {
     this.#options = options;
+    this.minMatch = options.minMatch ?? (options.adaptive ? adaptiveMinMatch : 2);
+    if (options.adaptive && options.memory !== undefined) {
+      this.#pausedFor = options.memory.pausedFor;
+      this.#nextPause = options.memory.nextPause;
+    }
     this.#validated = options.validatedAtStart;
     this.#length = Math.min(firstDraft, options.maxDraft);
+  }
+
+  /** Whether drafting is paused now. */
+  get isPaused(): boolean {
+    return this.#pausedFor > 0;
+  }
+
+  /** Ends a pause carried over from earlier requests (the prompt gives reason to expect a copy). */
+  resume(): void {
+    this.#pausedFor = 0;
+  }
+
+  /** Hands this request's verdict to the model's next request (adaptive only). */
+  save(): void {
+    const memory = this.#options.memory;
+    if (memory === undefined || !this.#options.adaptive) return;
+    memory.pausedFor = this.#pausedFor;
+    memory.nextPause = this.#nextPause;
   }
 
   /** The draft length for the next step (0 = do not draft), given the sequence's validated counter. */
@@ -124,7 +182,10 @@ export class DraftPolicy {
     this.#recentDrafted = this.#recentDrafted * decay + draft;
     this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
     this.#sampled += draft;
-    if (!this.#options.adaptive || this.#sampled < minSample) return;
+    // The first draft since drafting (re)started refused whole: pause at once rather than pay
+    // for a second one (on stories260K a refused draft step costs several plain steps).
+    const isRefusedProbe = accepted === 0 && this.#sampled === draft;
+    if (!this.#options.adaptive || (this.#sampled < minSample && !isRefusedProbe)) return;
     if (this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
       this.#nextPause = firstPauseTokens;
       return;

@@ -6,7 +6,7 @@ import type { LlamaContextSequence, LlamaGrammar, TokenPredictor } from "node-ll
 import { systemTime, type GenerateRequest } from "../../core/index.js";
 import type { SpeculativeMode } from "../contract.js";
 import type { DraftModel } from "./draft-model.js";
-import { DraftPolicy } from "./draft-policy.js";
+import { DraftPolicy, newDraftMemory, type DraftMemory } from "./draft-policy.js";
 import { LookupTokenPredictor } from "./lookup-predictor.js";
 import { isPenaltyActive } from "./sampling-options.js";
 
@@ -52,6 +52,7 @@ export function startSpeculation(options: {
     adaptive: mode === "auto",
     validatedAtStart: before.validated,
     now: () => systemTime.monotonicNow(),
+    memory: memoryOf(sequence),
   });
   const predictor = draft === undefined ? lookupPredictor(policy) : draft.predictorFor(sequence, policy);
   if (predictor === undefined) return { finish: () => Promise.resolve(undefined) };
@@ -65,6 +66,7 @@ export function startSpeculation(options: {
       } finally {
         internal._tokenPredictor = undefined;
         predictor.dispose();
+        policy.save();
       }
       return {
         draftedTokens: policy.counts.drafted,
@@ -72,6 +74,19 @@ export function startSpeculation(options: {
       };
     },
   };
+}
+
+/** Per model: whether drafting paid in its last requests (DraftMemory), for as long as the model lives. */
+const memories = new WeakMap<object, DraftMemory>();
+
+function memoryOf(sequence: LlamaContextSequence): DraftMemory {
+  const key = sequence.model;
+  let memory = memories.get(key);
+  if (memory === undefined) {
+    memory = newDraftMemory();
+    memories.set(key, memory);
+  }
+  return memory;
 }
 
 function lookupPredictor(policy: DraftPolicy): LookupTokenPredictor {
