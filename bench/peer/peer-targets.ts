@@ -25,7 +25,7 @@ export function verdict(value: number, target: Target): string {
   const share = ((value - target.goal) / target.goal) * 100;
   const signed = `${share >= 0 ? "+" : "−"}${Math.abs(share).toFixed(0)} %`;
   return target.unit === "×"
-    ? `missed by ${gap.toFixed(2)}× (${signed})`
+    ? `missed by ${gap < 0.005 ? "< 0.01" : gap.toFixed(2)}× (${signed})`
     : `missed by ${gap.toFixed(3)} ms (${(value / target.goal).toFixed(1)}× the target)`;
 }
 

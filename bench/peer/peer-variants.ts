@@ -74,9 +74,11 @@ function rawrxd(spec: RawrxdSpec): Variant {
       };
       if (spec.isDefault !== true) return { engine, stop };
       try {
-        const note = await settleThreadChoice(engine, model.path, (index) =>
-          freePrompt(70, `calibrate-${index}`),
-        );
+        const note = await settleThreadChoice(engine, {
+          modelPath: model.path,
+          prompt: (index) => freePrompt(70, `calibrate-${index}`),
+          logTail: () => server.logTail,
+        });
         return { engine, stop, note: `--threads auto: ${note}` };
       } catch (error) {
         await stop();

@@ -52,11 +52,15 @@ const maxCalibrationRequests = 12;
  */
 export async function settleThreadChoice(
   engine: PeerEngine,
-  modelPath: string,
-  prompt: (index: number) => string,
+  options: { modelPath: string; prompt: (index: number) => string; logTail: () => string },
 ): Promise<string> {
+  const { modelPath, prompt } = options;
   for (let index = 0; ; index++) {
     const choice = await cachedChoice(modelPath);
+    // The runner logs the rule it falls back to when the machine was busy at load: nothing is cached then.
+    const busy = /the machine is busy \(([^)]*)\)/.exec(options.logTail());
+    if (choice === undefined && busy !== null)
+      return `machine busy at load (${busy[1]}): cores − 1 by rule, nothing cached, measured again at a quiet moment`;
     if (choice?.detail?.includes("served:") === true || choice?.source === "cached")
       return describeChoice(choice, index);
     if (index >= maxCalibrationRequests)
