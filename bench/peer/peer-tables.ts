@@ -85,7 +85,7 @@ function targetTable(blocks: readonly BlockResult[], model: string, variants: re
     const isSpeculative = pair.left !== defaultKey;
     const all = counts.every((count) => count === "n/a" || count.split("/")[0] === count.split("/")[1]);
     lines.push([
-      `same greedy text, ${pair.what} `,
+      `same greedy text, ${pair.what}`,
       `copying ${counts[0]}, free ${counts[1]}`,
       isSpeculative ? "all" : "–",
       isSpeculative ? (all ? "met" : "missed: see the texts in peer-latest.json") : "–",
