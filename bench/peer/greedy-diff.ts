@@ -12,12 +12,13 @@
  * there (log-probabilities and their gap), plus the median top-1 − top-2 gap over all steps.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { Token } from "node-llama-cpp";
 import { openDirectContext } from "../lib/direct-engine.js";
-import { prepareModel, type ModelKey } from "../lib/models.js";
+import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { ServerProcess } from "../lib/server-process.js";
 import { median } from "../lib/stats.js";
 import { LlamaServer } from "./llama-server.js";
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     tags: { type: "string", default: "1-2,2-0,2-2" },
     tokens: { type: "string", default: "128" },
     threads: { type: "string", default: "2" },
+    "skip-direct": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -48,6 +50,8 @@ function oldCopyPrompt(tag: string): string {
 
 interface Step {
   token: number;
+  /** The token's text (llama-server's steps). */
+  piece?: string;
   /** The two most likely tokens and their log-probabilities (whole vocabulary). */
   top: { token: number; logprob: number }[];
 }
@@ -67,7 +71,11 @@ try {
     const { tokens } = await post<{ tokens: number[] }>("/tokenize", { content: prompt, add_special: true });
     const done = await post<{
       content: string;
-      completion_probabilities: { id: number; top_logprobs: { id: number; logprob: number }[] }[];
+      completion_probabilities: {
+        id: number;
+        token: string;
+        top_logprobs: { id: number; logprob: number }[];
+      }[];
     }>("/completion", {
       prompt: tokens,
       n_predict: maxTokens,
@@ -80,6 +88,7 @@ try {
       text: done.content,
       steps: done.completion_probabilities.map((step) => ({
         token: step.id,
+        piece: step.token,
         top: step.top_logprobs.map((entry) => ({ token: entry.id, logprob: entry.logprob })),
       })),
     });
@@ -117,7 +126,7 @@ const direct: { steps: Step[]; text: string }[] = [];
 const probabilityOptions = { temperature: 1, topK: 0, topP: 1, minP: 0 };
 try {
   const sequence = context.getSequence();
-  for (const { tokens } of reference) {
+  for (const { tokens } of values["skip-direct"] ? [] : reference) {
     await sequence.clearHistory();
     const steps: Step[] = [];
     const last = tokens.length - 1;
@@ -152,31 +161,55 @@ const topText = (step: Step | undefined): string =>
   step === undefined
     ? "–"
     : `${step.top.map((entry) => `${piece(entry.token)} ${entry.logprob.toFixed(4)}`).join(", ")} (gap ${(step.top[0]!.logprob - step.top[1]!.logprob).toFixed(4)})`;
+/** Where RawrXD's text leaves llama-server's: the llama-server step holding that character. */
+function servedParting(text: string, steps: readonly Step[]): { step: number; char: number } | undefined {
+  let char = 0;
+  while (char < text.length && char < steps.map((step) => step.piece ?? "").join("").length) {
+    const expected = steps.map((step) => step.piece ?? "").join("");
+    if (text[char] !== expected[char]) break;
+    char += 1;
+  }
+  let length = 0;
+  for (const [index, step] of steps.entries()) {
+    length += (step.piece ?? "").length;
+    if (length > char) return { step: index, char };
+  }
+  return text.length === length ? undefined : { step: steps.length, char };
+}
 const rows = prompts.map(({ tag }, index) => {
-  const ours = direct[index]!;
+  const ours = direct[index];
   const theirs = reference[index]!;
-  const first = theirs.steps.findIndex((step, position) => ours.steps[position]?.token !== step.token);
+  const text = served[index]!;
+  const first =
+    ours === undefined
+      ? -2
+      : theirs.steps.findIndex((step, position) => ours.steps[position]?.token !== step.token);
+  const parting = servedParting(text, theirs.steps);
   return [
     tag,
-    served[index] === theirs.text ? "same" : "differs",
-    served[index] === ours.text ? "same" : "differs",
-    first < 0 ? "none" : String(first),
-    first < 0 ? "–" : topText(theirs.steps[first]),
-    first < 0 ? "–" : topText(ours.steps[first]),
+    parting === undefined
+      ? "same"
+      : `step ${parting.step}: ${JSON.stringify(text.slice(parting.char, parting.char + 12))} vs ${JSON.stringify(theirs.text.slice(parting.char, parting.char + 12))}; llama-server there: ${topText(theirs.steps[parting.step])}`,
+    ours === undefined ? "–" : text === ours.text ? "same" : "differs",
+    first === -2 ? "skipped" : first < 0 ? "none" : String(first),
+    ours === undefined || first < 0 ? "–" : topText(ours.steps[first]),
   ];
 });
 console.log(
   markdownTable(
     [
       "prompt",
-      "RawrXD vs llama-server text",
+      "RawrXD vs llama-server: first differing step, texts there, llama-server's top 2 (log p)",
       "RawrXD vs node-llama-cpp direct text",
-      "first differing step (direct vs llama-server)",
-      "llama-server top 2 there (log p)",
+      "first differing step, direct vs llama-server",
       "node-llama-cpp top 2 there (log p)",
     ],
     rows,
   ),
+);
+await writeFile(
+  join(benchDirectory, "results", "greedy-diff-latest.json"),
+  JSON.stringify({ prompts, reference, served, direct }, null, 1),
 );
 const gaps = reference.flatMap((entry) =>
   entry.steps.map((step) => step.top[0]!.logprob - step.top[1]!.logprob),
