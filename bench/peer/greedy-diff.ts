@@ -1,5 +1,6 @@
 /**
- * `node --import tsx bench/peer/greedy-diff.ts [--model 134m] [--tags 1-2,2-0,2-2] [--tokens 128] [--threads 2]`
+ * `node --import tsx bench/peer/greedy-diff.ts [--model 134m] [--tags 1-2,2-0,2-2] [--tokens 128] [--threads 2]
+ *   [--direct-chunks 0|128] [--skip-direct] [--from-json]`
  *
  * Where RawrXD's and llama-server's greedy texts part (bench:peer's copying prompt of the 15:33
  * UTC run, 2026-12-01: 3 of 9 differed on the 134M model at 2 threads), and whether the parting
@@ -12,7 +13,7 @@
  * there (log-probabilities and their gap), plus the median top-1 − top-2 gap over all steps.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -32,6 +33,9 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "128" },
     threads: { type: "string", default: "2" },
     "skip-direct": { type: "boolean", default: false },
+    "direct-chunks": { type: "string", default: "0" },
+    /** Reuse llama-server's steps and RawrXD's texts of the last run (bench/results/greedy-diff-latest.json): only the direct part runs. */
+    "from-json": { type: "boolean", default: false },
   },
   strict: true,
 });
@@ -56,63 +60,80 @@ interface Step {
   top: { token: number; logprob: number }[];
 }
 
+interface Reference {
+  tokens: number[];
+  steps: Step[];
+  text: string;
+}
+
 const model = await prepareModel(values.model as ModelKey);
 const prompts = values.tags.split(",").map((tag) => ({ tag, prompt: oldCopyPrompt(tag) }));
 
 // llama-server: prompt tokens, greedy steps with top-2 log-probabilities.
-const server = await LlamaServer.start(model.path, ["-c", "8192", "-np", "4"]);
-const reference: { tokens: number[]; steps: Step[]; text: string }[] = [];
-try {
-  for (const { prompt } of prompts) {
-    const post = async <T>(path: string, body: unknown): Promise<T> =>
-      (await (
-        await fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body) })
-      ).json()) as T;
-    const { tokens } = await post<{ tokens: number[] }>("/tokenize", { content: prompt, add_special: true });
-    const done = await post<{
-      content: string;
-      completion_probabilities: {
-        id: number;
-        token: string;
-        top_logprobs: { id: number; logprob: number }[];
-      }[];
-    }>("/completion", {
-      prompt: tokens,
-      n_predict: maxTokens,
-      temperature: 0,
-      n_probs: 2,
-      cache_prompt: false,
-    });
-    reference.push({
-      tokens,
-      text: done.content,
-      steps: done.completion_probabilities.map((step) => ({
-        token: step.id,
-        piece: step.token,
-        top: step.top_logprobs.map((entry) => ({ token: entry.id, logprob: entry.logprob })),
-      })),
-    });
-  }
-} finally {
-  await server.stop();
-}
+const latestPath = join(benchDirectory, "results", "greedy-diff-latest.json");
+const earlier = values["from-json"]
+  ? (JSON.parse(await readFile(latestPath, "utf8")) as { reference: Reference[]; served: string[] })
+  : undefined;
+const reference: Reference[] = earlier?.reference ?? [];
+const served: string[] = earlier?.served ?? [];
+if (earlier === undefined) await serveBoth();
 
-// RawrXD: the greedy text it serves for the same prompts.
-const home = mkdtempSync(join(tmpdir(), "rawrxd-greedy-diff-"));
-const rawrxd = await ServerProcess.start({
-  home,
-  modelsDirectory: dirname(model.path),
-  flags: ["--threads", String(threads), "--no-demo-model"],
-  startTimeoutMs: 60_000,
-});
-const served: string[] = [];
-try {
-  const engine = httpEngine({ url: rawrxd.url, model: basename(model.path, ".gguf"), pid: rawrxd.pid });
-  for (const { prompt } of prompts) served.push((await engine.generate(prompt, maxTokens)).text);
-  await engine.close();
-} finally {
-  await rawrxd.stop(30_000);
-  rmSync(home, { recursive: true, force: true });
+async function serveBoth(): Promise<void> {
+  const server = await LlamaServer.start(model.path, ["-c", "8192", "-np", "4"]);
+  try {
+    for (const { prompt } of prompts) {
+      const post = async <T>(path: string, body: unknown): Promise<T> =>
+        (await (
+          await fetch(`${server.url}${path}`, { method: "POST", body: JSON.stringify(body) })
+        ).json()) as T;
+      const { tokens } = await post<{ tokens: number[] }>("/tokenize", {
+        content: prompt,
+        add_special: true,
+      });
+      const done = await post<{
+        content: string;
+        completion_probabilities: {
+          id: number;
+          token: string;
+          top_logprobs: { id: number; logprob: number }[];
+        }[];
+      }>("/completion", {
+        prompt: tokens,
+        n_predict: maxTokens,
+        temperature: 0,
+        n_probs: 2,
+        cache_prompt: false,
+      });
+      reference.push({
+        tokens,
+        text: done.content,
+        steps: done.completion_probabilities.map((step) => ({
+          token: step.id,
+          piece: step.token,
+          top: step.top_logprobs.map((entry) => ({ token: entry.id, logprob: entry.logprob })),
+        })),
+      });
+    }
+  } finally {
+    await server.stop();
+  }
+
+  // RawrXD: the greedy text it serves for the same prompts.
+  const home = mkdtempSync(join(tmpdir(), "rawrxd-greedy-diff-"));
+  const rawrxd = await ServerProcess.start({
+    home,
+    modelsDirectory: dirname(model.path),
+    flags: ["--threads", String(threads), "--no-demo-model"],
+    startTimeoutMs: 60_000,
+  });
+  try {
+    const engine = httpEngine({ url: rawrxd.url, model: basename(model.path, ".gguf"), pid: rawrxd.pid });
+    for (const { prompt } of prompts) served.push((await engine.generate(prompt, maxTokens)).text);
+    await engine.close();
+  } finally {
+    await rawrxd.stop(30_000);
+    rmSync(home, { recursive: true, force: true });
+  }
 }
 
 // node-llama-cpp: the prompt in one evaluation, then one token per decode with its own argmax.
@@ -130,11 +151,20 @@ try {
     await sequence.clearHistory();
     const steps: Step[] = [];
     const last = tokens.length - 1;
-    let input: Parameters<typeof sequence.controlledEvaluate>[0] = tokens.map((token, index) =>
-      index === last
-        ? [token as Token, { generateNext: { probabilities: true, options: probabilityOptions } }]
-        : (token as Token),
-    );
+    // --direct-chunks N: the prompt but its last token in chunks of N, then the last token alone
+    // (as RawrXD's runner prefills, generation.ts); 0: the whole prompt in one batch (llama-server).
+    const chunk = Number(values["direct-chunks"]);
+    const prefix = chunk > 0 ? tokens.slice(0, last) : [];
+    for (let start = 0; start < prefix.length; start += chunk) {
+      await sequence.controlledEvaluate(prefix.slice(start, start + chunk) as Token[]);
+    }
+    let input: Parameters<typeof sequence.controlledEvaluate>[0] = tokens
+      .slice(prefix.length)
+      .map((token, index, rest) =>
+        index === rest.length - 1
+          ? [token as Token, { generateNext: { probabilities: true, options: probabilityOptions } }]
+          : (token as Token),
+      );
     for (let step = 0; step < maxTokens; step++) {
       const output = await sequence.controlledEvaluate(input);
       const probabilities = output.at(-1)?.next.probabilities;
@@ -208,7 +238,9 @@ console.log(
   ),
 );
 await writeFile(
-  join(benchDirectory, "results", "greedy-diff-latest.json"),
+  values["from-json"]
+    ? join(benchDirectory, "results", `greedy-diff-direct-chunks-${values["direct-chunks"]}.json`)
+    : latestPath,
   JSON.stringify({ prompts, reference, served, direct }, null, 1),
 );
 const gaps = reference.flatMap((entry) =>
