@@ -140,6 +140,7 @@ function llamaServer(
         model: basename(model.path, ".gguf"),
         pid: server.pid,
         keepAlive: false, // a new loopback connection per request: ~0.1 ms, inside TTFT's noise
+        draftsWhenReported: extra.flags.includes("--spec-type"),
       });
       return {
         engine,
