@@ -1,6 +1,7 @@
 /**
  * One block of the peer benchmark: a fresh engine of one variant, a warm-up, then its workloads
- * on the same prompts every variant gets in that round (so greedy texts can be compared).
+ * on the same prompts every variant gets in that round (so greedy texts can be compared). The
+ * copying prompt is the model's own greedy continuation repeated (copy-workload.ts).
  */
 import type { BenchModel } from "../lib/models.js";
 import type { Generation } from "./peer-engines.js";
@@ -12,21 +13,9 @@ const words = [
   "the", "quiet", "village", "where", "his", "daughter", "was", "waiting", "with", "bread",
 ]; // prettier-ignore
 
-/** The passage the copying workload repeats: output that follows the input pays for prompt lookup. */
-const passage =
-  "Lily found a small red box under the big tree in the garden. She opened it and saw a shiny key. " +
-  "The key was cold and bright. Lily ran to her mom and said, look what I found. Her mom smiled and " +
-  "said, that key opens the old door in the attic. They went up the stairs together.";
-
 /** ~`count` words of plain text; the first word differs per (round, rep, stream), so nothing but BOS is reused. */
 export function freePrompt(count: number, tag: string): string {
   return `${tag} ${Array.from({ length: count }, (_, index) => words[index % words.length]).join(" ")}`;
-}
-
-/** The passage, the passage again, then its start: a model that copies continues it verbatim. */
-export function copyPrompt(tag: string): string {
-  const start = passage.split(" ").slice(0, 8).join(" ");
-  return `${tag}. ${passage}\n\n${passage}\n\n${start}`;
 }
 
 export async function runBlock(plan: {
@@ -36,6 +25,8 @@ export async function runBlock(plan: {
   reps: number;
   maxTokens: number;
   promptWords: number;
+  /** The copying workload's prompt (copy-workload.ts), the same in every block of the model. */
+  copyPrompt: string;
 }): Promise<BlockResult> {
   const { variant, round, reps, maxTokens, promptWords } = plan;
   const opened = await plan.variant.open(plan.model);
@@ -71,13 +62,16 @@ export async function runBlock(plan: {
         const first = Math.min(...streams.map((generation) => generation.firstTokenAt));
         const last = Math.max(...streams.map((generation) => generation.lastTokenAt));
         const decoded = streams.reduce((sum, generation) => sum + Math.max(0, generation.tokens - 1), 0);
-        fourAggregate.push(last > first ? (decoded * 1000) / (last - first) : Number.NaN);
+        // A stream that reached the client in one or two socket reads (the server joins tokens
+        // that come faster than its write window) carries no timing: n/a, as for one stream.
+        const timed = streams.every((generation) => Number.isFinite(generation.decodeTokensPerSecond));
+        fourAggregate.push(timed && last > first ? (decoded * 1000) / (last - first) : Number.NaN);
       }
     }
     if (variant.workloads.includes("copy")) {
       generations.copy = [];
       for (let rep = 0; rep < reps; rep++) {
-        generations.copy.push(count(await engine.generate(copyPrompt(`${round}-${rep}`), maxTokens)));
+        generations.copy.push(count(await engine.generate(plan.copyPrompt, maxTokens)));
       }
     }
     const cpuAfter = await engine.mainCpuMs();
@@ -88,6 +82,7 @@ export async function runBlock(plan: {
       generations,
       fourAggregateTokensPerSecond: fourAggregate,
       mainCpuMsPerToken: (cpuAfter - cpuBefore) / tokens,
+      ...(opened.note === undefined ? {} : { note: opened.note }),
     };
   } finally {
     await opened.stop();

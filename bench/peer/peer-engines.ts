@@ -39,6 +39,8 @@ export function httpEngine(options: {
   model: string;
   pid: number | undefined;
   keepAlive?: boolean;
+  /** llama-server with --spec-type: its timings carry draft_n only when it drafted, so none means 0. */
+  draftsWhenReported?: boolean;
 }): PeerEngine {
   // One client per concurrent stream: each has its own keep-alive socket.
   const clients: CompletionStreamClient[] = [];
@@ -64,8 +66,10 @@ export function httpEngine(options: {
         const last = streamed.lastContentAt ?? Number.NaN;
         // OpenAI's usage fields where a server reports them; llama-server puts its counts in `timings`.
         const details = usage?.completion_tokens_details;
-        const accepted = details?.accepted_prediction_tokens ?? streamed.timings?.["draft_n_accepted"];
-        const drafted = streamed.timings?.["draft_n"];
+        const zero = options.draftsWhenReported === true && streamed.timings !== undefined ? 0 : undefined;
+        const accepted =
+          details?.accepted_prediction_tokens ?? streamed.timings?.["draft_n_accepted"] ?? zero;
+        const drafted = streamed.timings?.["draft_n"] ?? zero;
         const rejected = details?.rejected_prediction_tokens;
         return {
           timeToFirstTokenMs: first - streamed.sentAt,

@@ -19,9 +19,12 @@ export interface BlockResult {
   fourAggregateTokensPerSecond: number[];
   /** Serving main process CPU ms per streamed token over the block's measured generations. */
   mainCpuMsPerToken: number;
+  /** What the variant reported about this start (the thread count `auto` chose). */
+  note?: string;
 }
 
-export type Metric = "decode" | "ttft" | "aggregate" | "copyDecode" | "cpuPerToken" | "acceptance";
+export type Metric =
+  "decode" | "ttft" | "aggregate" | "copyDecode" | "cpuPerToken" | "acceptance" | "freeAcceptance";
 
 /** The block's value of a metric (median over its samples); NaN when the block did not run it. */
 export function blockValue(block: BlockResult, metric: Metric): number {
@@ -38,12 +41,42 @@ export function blockValue(block: BlockResult, metric: Metric): number {
       return median(copy.map((generation) => generation.decodeTokensPerSecond));
     case "cpuPerToken":
       return block.mainCpuMsPerToken;
-    case "acceptance": {
-      const drafted = copy.reduce((sum, generation) => sum + (generation.draftedTokens ?? Number.NaN), 0);
-      const accepted = copy.reduce((sum, generation) => sum + (generation.acceptedTokens ?? Number.NaN), 0);
-      return drafted > 0 ? accepted / drafted : Number.NaN;
+    case "acceptance":
+      return acceptance(copy);
+    case "freeAcceptance":
+      return acceptance(single);
+  }
+}
+
+/** Accepted ÷ drafted over the generations; NaN where the server reported no drafts. */
+function acceptance(generations: readonly Generation[]): number {
+  const drafted = generations.reduce((sum, generation) => sum + (generation.draftedTokens ?? Number.NaN), 0);
+  const accepted = generations.reduce(
+    (sum, generation) => sum + (generation.acceptedTokens ?? Number.NaN),
+    0,
+  );
+  return drafted > 0 ? accepted / drafted : Number.NaN;
+}
+
+/** "accepted/drafted (share)" over every block of a variant, "n/a" where the server reported none. */
+export function acceptanceText(
+  blocks: readonly BlockResult[],
+  selection: { model: string; variant: string; workload: "single" | "copy" },
+): string {
+  let drafted = 0;
+  let accepted = 0;
+  let reported = false;
+  for (const block of blocks) {
+    if (block.model !== selection.model || block.variant !== selection.variant) continue;
+    for (const generation of block.generations[selection.workload] ?? []) {
+      if (generation.draftedTokens === undefined) continue;
+      reported = true;
+      drafted += generation.draftedTokens;
+      accepted += generation.acceptedTokens ?? 0;
     }
   }
+  if (!reported) return "n/a";
+  return `${accepted}/${drafted}${drafted > 0 ? ` (${(accepted / drafted).toFixed(2)})` : ""}`;
 }
 
 export interface Cell {
@@ -94,18 +127,19 @@ export function markdownTable(header: readonly string[], rows: readonly (readonl
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
-/** Whether greedy text matched between two variants of the same prompt (speculation must not change it). */
+/** Whether greedy text matched between two variants of the same prompts (speculation must not change it): "same/compared". */
 export function sameGreedyText(
   blocks: readonly BlockResult[],
-  pair: { model: string; left: string; right: string },
+  pair: { model: string; left: string; right: string; workload?: "single" | "copy" },
 ): string {
+  const workload = pair.workload ?? "copy";
   let compared = 0;
   let same = 0;
   const { model, left, right } = pair;
   for (const block of blocks.filter((b) => b.model === model && b.variant === left)) {
     const other = blocks.find((b) => b.model === model && b.variant === right && b.round === block.round);
-    const ours = block.generations.copy ?? [];
-    const theirs = other?.generations.copy ?? [];
+    const ours = block.generations[workload] ?? [];
+    const theirs = other?.generations[workload] ?? [];
     ours.forEach((generation, index) => {
       const match = theirs[index];
       if (match === undefined) return;

@@ -1,10 +1,14 @@
 /**
- * The peer benchmark's README-ready tables, per model: every workload × variant as the median
- * over rounds with the paired ratio to llama-server (defaults), then the ratios the issue's
- * targets name (RawrXD against node-llama-cpp direct at the same threads, 2 threads against 1,
- * both at 1 thread, speculation on the copying prompt and whether greedy text stayed the same).
+ * The peer benchmark's README-ready tables, per model: every workload × variant (speculative
+ * variants aside) as the median over rounds with the paired ratio to llama-server (defaults);
+ * the thread count RawrXD's defaults chose; speculation against its baseline (speed, acceptance,
+ * same greedy text, how much of the continuation the copying prompt reproduced); and the
+ * issue's targets, each met or missed by how much.
  */
+import { median } from "../lib/stats.js";
+import { copiedShare, type CopyWorkload } from "./copy-workload.js";
 import {
+  acceptanceText,
   cell,
   formatCell,
   markdownTable,
@@ -12,86 +16,176 @@ import {
   type BlockResult,
   type Metric,
 } from "./peer-report.js";
-import { referenceKey, type Variant } from "./peer-variants.js";
+import { targetText, valueText, verdict, type Target } from "./peer-targets.js";
+import { defaultKey, referenceKey, type Variant } from "./peer-variants.js";
 
-const rows: { metric: Metric; label: string; digits: number; reference: boolean }[] = [
-  { metric: "decode", label: "1 stream, decode tok/s", digits: 1, reference: true },
-  { metric: "ttft", label: "1 stream, TTFT ms", digits: 1, reference: true },
-  { metric: "aggregate", label: "4 concurrent streams, aggregate tok/s", digits: 1, reference: true },
-  { metric: "copyDecode", label: "copying prompt, decode tok/s", digits: 1, reference: true },
-  { metric: "acceptance", label: "copying prompt, draft acceptance", digits: 2, reference: false },
-  {
-    metric: "cpuPerToken",
-    label: "CPU ms / streamed token: RawrXD main process (llama-server: whole process)",
-    digits: 3,
-    reference: false,
-  },
-];
+const rows: { metric: Metric; label: string; digits: number }[] = [
+  { metric: "decode", label: "1 stream, decode tok/s", digits: 1 },
+  { metric: "ttft", label: "1 stream, TTFT ms", digits: 1 },
+  { metric: "aggregate", label: "4 concurrent streams, aggregate tok/s", digits: 1 },
+  { metric: "copyDecode", label: "copying prompt, decode tok/s", digits: 1 },
+  { metric: "cpuPerToken", label: "CPU ms / streamed token: RawrXD main process (llama-server: whole process)", digits: 3 },
+]; // prettier-ignore
 
-function pairs(
+interface TargetRow {
+  label: string;
+  variant: string;
+  reference?: string;
+  metric: Metric;
+  referenceMetric?: Metric;
+  target?: Target;
+}
+
+const atLeast = (goal: number): Target => ({ direction: "≥", goal, unit: "×" });
+
+function targetRows(speculative: readonly Variant[]): TargetRow[] {
+  return [
+    { label: "1 stream decode: RawrXD (defaults) ÷ llama-server (defaults)", variant: defaultKey, reference: referenceKey, metric: "decode", target: atLeast(0.95) },
+    { label: "1 stream decode: RawrXD 1T ÷ node-llama-cpp direct 1T", variant: "rawrxd-t1", reference: "direct-t1", metric: "decode", target: atLeast(0.95) },
+    { label: "1 stream decode: RawrXD 2T ÷ node-llama-cpp direct 2T", variant: "rawrxd-t2", reference: "direct-t2", metric: "decode", target: atLeast(0.95) },
+    { label: "4-stream aggregate: RawrXD (defaults) ÷ llama-server -np 4", variant: defaultKey, reference: referenceKey, metric: "aggregate", target: atLeast(1) },
+    { label: "4-stream aggregate: RawrXD (defaults) ÷ its own 1 stream", variant: defaultKey, reference: defaultKey, metric: "aggregate", referenceMetric: "decode", target: atLeast(1) },
+    { label: "1 stream decode: RawrXD 2T ÷ RawrXD 1T", variant: "rawrxd-t2", reference: "rawrxd-t1", metric: "decode", target: atLeast(1) },
+    { label: "main-process CPU per streamed token: RawrXD (defaults)", variant: defaultKey, metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
+    { label: "main-process CPU per streamed token: RawrXD 1T", variant: "rawrxd-t1", metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
+    { label: "main-process CPU per streamed token: RawrXD 2T", variant: "rawrxd-t2", metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
+    ...speculative.flatMap((variant): TargetRow[] => [
+      { label: `copying prompt decode: ${variant.label} ÷ without`, variant: variant.key, reference: variant.baseline, metric: "copyDecode", target: variant.key.startsWith("rawrxd") ? atLeast(1.5) : undefined },
+      { label: `free text decode: ${variant.label} ÷ without`, variant: variant.key, reference: variant.baseline, metric: "decode", target: variant.key.startsWith("rawrxd") ? atLeast(0.97) : undefined },
+    ]),
+    { label: "1 stream decode: RawrXD 1T ÷ llama-server -t 1", variant: "rawrxd-t1", reference: "llama-server-t1", metric: "decode" },
+  ]; // prettier-ignore
+}
+
+function targetTable(blocks: readonly BlockResult[], model: string, variants: readonly Variant[]): string {
+  const present = new Set(variants.map((variant) => variant.key));
+  const speculative = variants.filter((variant) => variant.baseline !== undefined);
+  const lines = targetRows(speculative)
+    .filter((row) => present.has(row.variant) && (row.reference === undefined || present.has(row.reference)))
+    .map((row) => {
+      const measured = cell(blocks, { model, ...row });
+      const value = row.reference === undefined ? measured.value : measured.ratio;
+      const unit = row.target?.unit ?? "×";
+      return [
+        row.label,
+        valueText(value, unit),
+        row.target === undefined ? "–" : targetText(row.target),
+        row.target === undefined ? "–" : verdict(value, row.target),
+      ];
+    });
+  const sameText = [
+    ...speculative.map((variant) => ({ left: variant.key, right: variant.baseline!, what: `${variant.label} and without` })),
+    { left: defaultKey, right: referenceKey, what: "RawrXD (defaults) and llama-server (defaults)" },
+  ]; // prettier-ignore
+  for (const pair of sameText) {
+    if (!present.has(pair.left) || !present.has(pair.right)) continue;
+    const counts = (["copy", "single"] as const).map((workload) =>
+      sameGreedyText(blocks, { model, left: pair.left, right: pair.right, workload }),
+    );
+    const isSpeculative = pair.left !== defaultKey;
+    const all = counts.every((count) => count === "n/a" || count.split("/")[0] === count.split("/")[1]);
+    lines.push([
+      `same greedy text, ${pair.what}`,
+      `copying ${counts[0]}, free ${counts[1]}`,
+      isSpeculative ? "all" : "–",
+      isSpeculative ? (all ? "met" : "missed: see the texts in peer-latest.json") : "–",
+    ]);
+  }
+  return markdownTable(["measure (paired by round, median)", "value", "target", "verdict"], lines);
+}
+
+function speculationTable(
   blocks: readonly BlockResult[],
   model: string,
-  list: { label: string; variant: string; reference: string; metric: Metric; referenceMetric?: Metric }[],
-): string[][] {
-  return list.map((pair) => {
-    const value = cell(blocks, { model, ...pair });
-    return [pair.label, Number.isFinite(value.ratio) ? `${value.ratio.toFixed(2)}×` : "n/a"];
+  options: { variants: readonly Variant[]; copy: CopyWorkload | undefined },
+): string {
+  const { variants, copy } = options;
+  const shown = variants.filter(
+    (variant) => variant.baseline !== undefined || variant.key === defaultKey || variant.key === referenceKey,
+  );
+  const copied = (variant: string): string => {
+    if (copy === undefined) return "n/a";
+    const shares = blocks
+      .filter((block) => block.model === model && block.variant === variant)
+      .flatMap((block) => block.generations.copy ?? [])
+      .map((generation) => copiedShare(copy, generation.text));
+    const value = median(shares);
+    return Number.isFinite(value) ? `${(value * 100).toFixed(0)} %` : "n/a";
+  };
+  const lines = shown.map((variant) => {
+    const paired = (metric: Metric): string =>
+      formatCell(cell(blocks, { model, variant: variant.key, metric, reference: variant.baseline }), 1);
+    return [
+      variant.label,
+      paired("copyDecode"),
+      acceptanceText(blocks, { model, variant: variant.key, workload: "copy" }),
+      copied(variant.key),
+      paired("decode"),
+      acceptanceText(blocks, { model, variant: variant.key, workload: "single" }),
+    ];
   });
+  return markdownTable(
+    [
+      "speculation (× its baseline without)",
+      "copying: decode tok/s",
+      "copying: accepted/drafted",
+      "copying: continuation reproduced",
+      "free text: decode tok/s",
+      "free text: accepted/drafted",
+    ],
+    lines,
+  );
 }
 
 export function formatPeerTables(
   blocks: readonly BlockResult[],
-  options: { models: { key: string; label: string }[]; variants: readonly Variant[] },
+  options: {
+    models: { key: string; label: string }[];
+    variants: readonly Variant[];
+    copyWorkloads: readonly CopyWorkload[];
+  },
 ): string {
+  if (options.variants.length === 0) return "";
   const hasReference = options.variants.some((variant) => variant.key === referenceKey);
+  const plain = options.variants.filter((variant) => variant.baseline === undefined);
   const sections: string[] = [];
   for (const model of options.models) {
     const main = markdownTable(
-      ["workload", ...options.variants.map((variant) => variant.label)],
+      ["workload", ...plain.map((variant) => variant.label)],
       rows.map((row) => [
         row.label,
-        ...options.variants.map((variant) =>
+        ...plain.map((variant) =>
           formatCell(
             cell(blocks, {
               model: model.key,
               variant: variant.key,
               metric: row.metric,
               reference:
-                row.reference && hasReference && variant.key !== referenceKey ? referenceKey : undefined,
+                row.metric !== "cpuPerToken" && hasReference && variant.key !== referenceKey
+                  ? referenceKey
+                  : undefined,
             }),
             row.digits,
           ),
         ),
       ]),
     );
-    const targets = markdownTable(
-      ["paired ratio (median over rounds)", "value"],
-      [
-        ...pairs(blocks, model.key, [
-          { label: "RawrXD 1T ÷ node-llama-cpp direct 1T, 1 stream decode", variant: "rawrxd-t1", reference: "direct-t1", metric: "decode" },
-          { label: "RawrXD 2T ÷ node-llama-cpp direct 2T, 1 stream decode", variant: "rawrxd-t2", reference: "direct-t2", metric: "decode" },
-          { label: "RawrXD 2T ÷ RawrXD 1T, 1 stream decode", variant: "rawrxd-t2", reference: "rawrxd-t1", metric: "decode" },
-          { label: "RawrXD 1T ÷ llama-server -t 1, 1 stream decode", variant: "rawrxd-t1", reference: "llama-server-t1", metric: "decode" },
-          { label: "RawrXD 2T 4-stream aggregate ÷ its own 1 stream", variant: "rawrxd-t2", reference: "rawrxd-t2", metric: "aggregate", referenceMetric: "decode" },
-          { label: "llama-server ngram-simple ÷ llama-server, copying prompt", variant: "llama-server-spec", reference: referenceKey, metric: "copyDecode" },
-          { label: "llama-server ngram-simple ÷ llama-server, free text", variant: "llama-server-spec", reference: referenceKey, metric: "decode" },
-        ]), // prettier-ignore
-        [
-          "llama-server: same greedy text with ngram-simple (copying prompt)",
-          sameGreedyText(blocks, { model: model.key, left: "llama-server-spec", right: referenceKey }),
-        ],
-        [
-          "RawrXD 2T and llama-server: same greedy text (copying prompt)",
-          sameGreedyText(blocks, { model: model.key, left: "rawrxd-t2", right: referenceKey }),
-        ],
-        [
-          "RawrXD speculative decoding",
-          "n/a until the engine reports drafted tokens in usage (acceptance row)",
-        ],
-        ["prompt cache after a restart", "n/a here: npm run bench:kv-state measures it"],
-      ],
+    const notes = [
+      ...new Set(
+        blocks
+          .filter((block) => block.model === model.key && block.note !== undefined)
+          .map((block) => `round ${block.round + 1}: ${block.note}`),
+      ),
+    ];
+    const copy = options.copyWorkloads.find((workload) => workload.model === model.key);
+    const copyLine =
+      copy === undefined
+        ? ""
+        : `Copying prompt: S + G + S, G = ${copy.continuation.length} characters of the model's greedy continuation of S (from ${copy.source}).\n\n`;
+    const chose = notes.length === 0 ? "" : `RawrXD (defaults) thread choice: ${notes.join("; ")}.\n\n`;
+    sections.push(
+      `### ${model.label}\n\n${main}\n\n${chose}${copyLine}${speculationTable(blocks, model.key, { variants: options.variants, copy })}\n\n${targetTable(blocks, model.key, options.variants)}`,
     );
-    sections.push(`### ${model.label}\n\n${main}\n\n${targets}`);
   }
   return sections.join("\n\n");
 }
