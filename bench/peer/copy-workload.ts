@@ -1,40 +1,42 @@
 /**
- * The copying workload of the peer benchmark: a start S, the model's OWN greedy continuation G of
- * S (asked once per model from llama-server at its defaults, or RawrXD when it is not built), then
- * S again — so a model that continues S as it did before copies G verbatim, and prompt lookup has
- * something true to draft. helper C's bench/engine/speculative.ts builds the same idea; one of the
- * two is to go at the next merge.
+ * The copying workload of the peer benchmark, built by bench/engine/copy-workload.ts (ADR 0045):
+ * a start S, a passage P that is the model's OWN greedy text after S + P + separator + S (a fixed
+ * point, asked of llama-server at its defaults, or RawrXD when it is not built), then S again — so
+ * the model copies P verbatim and prompt lookup has something true to draft.
  */
+import { buildCopyWorkload as findCopyWorkload } from "../engine/copy-workload.js";
 import type { BenchModel } from "../lib/models.js";
 import type { PeerEngine } from "./peer-engines.js";
 import type { Variant } from "./peer-variants.js";
 
-export const copyStart =
-  "Lily found a small red box under the big tree in the garden. She opened it and saw a shiny key.";
-
 export interface CopyWorkload {
   model: string;
   start: string;
-  /** The greedy continuation of `start` (what the model should copy). */
+  /** The passage the model should copy. */
   continuation: string;
   /** The variant that produced it. */
   source: string;
-  /** S + G, a blank line, S. */
+  /** S + P, the separator, S. */
   prompt: string;
+  /** The model's greedy text after `prompt` is the passage itself. */
+  isFixedPoint: boolean;
 }
 
 export async function buildCopyWorkload(
   engine: PeerEngine,
   options: { model: string; source: string; maxTokens: number },
 ): Promise<CopyWorkload> {
-  const generation = await engine.generate(copyStart, options.maxTokens);
-  const continuation = generation.text;
+  const found = await findCopyWorkload(
+    async (prompt, maxTokens) => (await engine.generate(prompt, maxTokens)).text,
+    { maxTokens: options.maxTokens },
+  );
   return {
     model: options.model,
-    start: copyStart,
-    continuation,
+    start: found.start,
+    continuation: found.passage,
     source: options.source,
-    prompt: `${copyStart}${continuation}\n\n${copyStart}`,
+    prompt: found.prompt,
+    isFixedPoint: found.isFixedPoint,
   };
 }
 
@@ -60,7 +62,7 @@ export async function copyWorkloadFor(
       maxTokens: options.maxTokens,
     });
     options.log(
-      `  copying workload: ${JSON.stringify(workload.continuation.slice(0, 80))}… (from ${source.label})`,
+      `  copying workload: ${JSON.stringify(workload.continuation.slice(0, 80))}… (from ${source.label}, ${workload.isFixedPoint ? "a fixed point" : "not a fixed point: the model does not copy it whole"})`,
     );
     return workload;
   } finally {
