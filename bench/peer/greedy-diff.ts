@@ -6,7 +6,7 @@
  * UTC run, 2026-12-01: 3 of 9 differed on the 134M model at 2 threads), and whether the parting
  * token is a near-tie. For each prompt: llama-server (defaults, `-c 8192 -np 4`) generates greedy
  * with `n_probs: 2` (log-probabilities over the whole vocabulary at every step); RawrXD
- * `--threads N` streams the same request (RawrXD has no `logprobs` yet); node-llama-cpp — the
+ * `--threads N` streams the same request (text only); node-llama-cpp — the
  * engine and binary RawrXD's runner uses — evaluates the same prompt tokens and then one token
  * per decode, as generation does, taking its own argmax with the full-vocabulary probabilities.
  * Prints, per prompt, the first step where the greedy tokens differ and both engines' top 2
