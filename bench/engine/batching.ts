@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext, Token } from "node-llama-cpp";
 import { systemTime } from "../../src/core/index.js";
-import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
+import { DecodeGather, type GatherOrder } from "../../src/engine/runner/decode-gather.js";
+import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
 import { completionBody } from "../lib/bench-server.js";
 import { startBenchServer } from "../lib/bench-server.js";
 import { openDirectContext } from "../lib/direct-engine.js";
@@ -24,6 +25,7 @@ import { writeResultFiles } from "../lib/results.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
+import { StepProbe, type StepSplit } from "./step-probe.js";
 
 const { values } = parseArgs({
   options: {
@@ -47,26 +49,25 @@ interface Row {
   model: string;
   threads: number;
   path: "direct" | "server";
-  dispatch: "node-llama-cpp" | "gather";
+  dispatch: Dispatch;
   streams: number;
   tokPerSecond: number[];
   decodeCalls: number[];
+  /** Per-step split of the direct runs (step-probe.ts), one per round. */
+  splits: StepSplit[];
 }
 
-/** Counts llama_decode calls (the addon object is frozen: a proxy counts initBatch). */
-function countDecodes(context: LlamaContext): { calls: number } {
-  const counter = { calls: 0 };
-  const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
-  internal._ctx = new Proxy(internal._ctx, {
-    get(target, property) {
-      const value = target[property];
-      if (typeof value !== "function") return value;
-      if (property === "initBatch") counter.calls += 1;
-      return (value as () => unknown).bind(target);
-    },
-  });
-  return counter;
-}
+/**
+ * node-llama-cpp's own dispatch; the gatherer queuing each batch in arrival order (before ADR
+ * 0044); the gatherer queuing it in sequence-id order (the runner's now).
+ */
+type Dispatch = "node-llama-cpp" | "gather-arrival" | "gather";
+const dispatches: readonly Dispatch[] = ["node-llama-cpp", "gather-arrival", "gather"];
+const orderOf: Record<Dispatch, GatherOrder | undefined> = {
+  "node-llama-cpp": undefined,
+  "gather-arrival": "arrival",
+  gather: "sequence",
+};
 
 async function directStreams(
   context: LlamaContext,
@@ -102,17 +103,22 @@ async function direct(model: { label: string; path: string }, threads: number, r
     contextSize: 1024,
     sequences: 4,
   });
-  const decodes = countDecodes(context);
+  // As the runner does (ADR 0034): the first sample after each decode runs alone.
+  installSampleGate(context);
+  const probe = new StepProbe(context);
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const dispatch of ["node-llama-cpp", "gather"] as const) {
-        const gather = dispatch === "gather" ? new DecodeGather(context) : undefined;
+      for (const dispatch of dispatches) {
+        const order = orderOf[dispatch];
+        const gather = order === undefined ? undefined : new DecodeGather(context, { order });
         for (const streams of [1, 4]) {
-          const before = decodes.calls;
+          probe.mark();
+          const before = probe.decodes;
           const rate = await directStreams(context, gather, streams);
           const row = rowFor(rows, { model: model.label, threads, path: "direct", dispatch, streams });
           row.tokPerSecond.push(rate);
-          row.decodeCalls.push(decodes.calls - before);
+          row.decodeCalls.push(probe.decodes - before);
+          row.splits.push(probe.split(streams));
         }
         gather?.uninstall();
       }
@@ -160,12 +166,12 @@ async function server(model: { key: ModelKey; label: string }, threads: number, 
   }
 }
 
-function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls">): Row {
+function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls" | "splits">): Row {
   let row = rows.find((candidate) =>
     Object.entries(key).every(([field, value]) => candidate[field as keyof Row] === value),
   );
   if (row === undefined) {
-    row = { ...key, tokPerSecond: [], decodeCalls: [] };
+    row = { ...key, tokPerSecond: [], decodeCalls: [], splits: [] };
     rows.push(row);
   }
   return row;
@@ -203,6 +209,41 @@ console.log(
       formatNumber(median(row.tokPerSecond) / median(single(row)?.tokPerSecond ?? [Number.NaN]), 2),
       row.decodeCalls.length === 0 ? "–" : formatNumber(median(row.decodeCalls), 0),
     ]),
+  ),
+);
+const splitOf = (row: Row, field: keyof StepSplit): string =>
+  formatNumber(median(row.splits.map((split) => split[field]).filter((value) => Number.isFinite(value))), 2);
+console.log("\nPer step (direct; medians over steps, then over rounds; ms):");
+console.log(
+  formatTable(
+    [
+      "model",
+      "threads",
+      "dispatch",
+      "streams",
+      "step",
+      "build",
+      "decode",
+      "→ 1st sample",
+      "samples",
+      "1 sample",
+      "→ next batch",
+    ],
+    rows
+      .filter((row) => row.splits.length > 0)
+      .map((row) => [
+        row.model,
+        String(row.threads),
+        row.dispatch,
+        String(row.streams),
+        splitOf(row, "stepMs"),
+        splitOf(row, "buildMs"),
+        splitOf(row, "decodeMs"),
+        splitOf(row, "toFirstSampleMs"),
+        splitOf(row, "samplesMs"),
+        splitOf(row, "sampleCallMs"),
+        splitOf(row, "toNextBatchMs"),
+      ]),
   ),
 );
 const path = await writeResultFiles(
