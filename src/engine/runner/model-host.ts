@@ -34,6 +34,12 @@ import type { ThreadTuner } from "./thread-tuner.js";
 
 export type { RunnerLog } from "./load-plan.js";
 
+/** The sequence's id in its context (internal to node-llama-cpp 3.21.1; 0 when absent). */
+function sequenceIdOf(sequence: LlamaContextSequence): number {
+  const id = (sequence as unknown as { _sequenceId?: unknown })._sequenceId;
+  return typeof id === "number" ? id : 0;
+}
+
 export class ModelHost {
   readonly llama: Llama;
   readonly model: LlamaModel;
@@ -270,7 +276,7 @@ export class ModelHost {
       this.llama.maxThreads = decodeThreads;
   }
 
-  /** Takes the free sequence with the longest cached prefix of `tokens`; waits when none is free. */
+  /** Takes the free sequence with the longest cached prefix of `tokens` (lowest id on a tie); waits when none is free. */
   async acquire(tokens: readonly Token[], signal: AbortSignal): Promise<LlamaContextSequence> {
     while (this.#free.length === 0 || this.#isCalibrating) {
       signal.throwIfAborted();
@@ -283,13 +289,17 @@ export class ModelHost {
         signal.addEventListener("abort", wake, { once: true });
       });
     }
+    // On a tie the lowest sequence id: llama.cpp decodes the busy sequences' tokens in one
+    // ubatch only while their ids are consecutive (ADR 0044), so low ids keep the busy set dense.
     let bestIndex = 0;
     let bestShared = -1;
+    let bestId = Number.MAX_SAFE_INTEGER;
     this.#free.forEach((sequence, index) => {
       const shared = sharedPrefixLength(sequence.contextTokens, tokens);
-      if (shared > bestShared) {
+      if (shared > bestShared || (shared === bestShared && sequenceIdOf(sequence) < bestId)) {
         bestShared = shared;
         bestIndex = index;
+        bestId = sequenceIdOf(sequence);
       }
     });
     return this.#free.splice(bestIndex, 1)[0]!;
