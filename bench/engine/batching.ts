@@ -1,12 +1,14 @@
 /**
  * `npm run bench:batching -- [--models stories,134m] [--threads 1,2] [--tokens 64] [--rounds 2] [--server]`
  *
- * Concurrent streams (issue #17, item 3; ADR 0030): one context with 4 sequences, 1 against 4
- * greedy streams at once, with node-llama-cpp's own batch dispatch and with the runner's
- * decode gatherer (src/engine/runner/decode-gather.ts), interleaved in each round. Reports the
- * aggregate tok/s, the decode batches (llama_decode calls and tokens per call) and the 4-stream
- * ÷ 1-stream ratio. With --server, the same 1 and 4 streams through a RawrXD server
- * (--parallel 4: runner process, IPC, HTTP). Prints a table, writes bench/results/batching-*.json.
+ * Concurrent streams (issue #17, item 3; ADRs 0030, 0044): one context with 4 sequences, 1
+ * against 4 greedy streams at once, with node-llama-cpp's own batch dispatch, the runner's decode
+ * gatherer queuing each batch in arrival order (before ADR 0044) and in sequence-id order (now),
+ * interleaved in each round. Reports the aggregate tok/s, the llama_decode calls, the 4-stream
+ * ÷ 1-stream ratio and each step's split (step-probe.ts: build, native decode, samples, the
+ * JavaScript between). With --server, the same 1 and 4 streams through two RawrXD servers
+ * (--parallel 4: runner process, IPC, HTTP), arrival and sequence order side by side. Prints
+ * tables, writes bench/results/batching-*.json.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,6 +18,7 @@ import type { LlamaContext, Token } from "node-llama-cpp";
 import { systemTime } from "../../src/core/index.js";
 import { DecodeGather, type GatherOrder } from "../../src/engine/runner/decode-gather.js";
 import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
+import type { RunningServer } from "../../src/app/index.js";
 import { completionBody } from "../lib/bench-server.js";
 import { startBenchServer } from "../lib/bench-server.js";
 import { openDirectContext } from "../lib/direct-engine.js";
@@ -128,41 +131,63 @@ async function direct(model: { label: string; path: string }, threads: number, r
   }
 }
 
+/**
+ * Two servers side by side, interleaved per round: the runner's gatherer in sequence-id order
+ * (the default) and in arrival order (before ADR 0044; RAWRXD_BENCH_GATHER_ORDER=arrival, read
+ * by the runner when it starts, so each server is warmed with its value set).
+ */
 async function server(model: { key: ModelKey; label: string }, threads: number, rows: Row[]): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-batching-"));
-  const running = await startBenchServer({
-    home,
-    modelsDirectory,
-    flags: { threads: String(threads), parallel: "4", "context-size": "1024", "engine-build": "prebuilt" },
-  });
   const name = model.key === "stories" ? "stories260K" : "synthetic-llama-134m";
-  const clients = prompts.map(() => new CompletionStreamClient(running.url));
+  const variants: {
+    dispatch: Dispatch;
+    home: string;
+    running: RunningServer;
+    clients: CompletionStreamClient[];
+  }[] = [];
   try {
-    await clients[0]!.stream(completionBody({ model: name, prompt: prompts[0]!, maxTokens: 4 }));
+    for (const dispatch of ["gather", "gather-arrival"] as const) {
+      const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-batching-"));
+      const running = await startBenchServer({
+        home,
+        modelsDirectory,
+        flags: {
+          threads: String(threads),
+          parallel: "4",
+          "context-size": "1024",
+          "engine-build": "prebuilt",
+        },
+      });
+      const clients = prompts.map(() => new CompletionStreamClient(running.url));
+      variants.push({ dispatch, home, running, clients });
+      if (dispatch === "gather-arrival") process.env["RAWRXD_BENCH_GATHER_ORDER"] = "arrival";
+      try {
+        await clients[0]!.stream(completionBody({ model: name, prompt: prompts[0]!, maxTokens: 4 }));
+      } finally {
+        delete process.env["RAWRXD_BENCH_GATHER_ORDER"];
+      }
+    }
     for (let round = 0; round < rounds; round++) {
-      for (const streams of [1, 4]) {
-        const startedAt = systemTime.monotonicNow();
-        const results = await Promise.all(
-          clients
-            .slice(0, streams)
-            .map((client, index) =>
-              client.stream(completionBody({ model: name, prompt: prompts[index]!, maxTokens: tokens })),
-            ),
-        );
-        const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
-        const row = rowFor(rows, {
-          model: model.label,
-          threads,
-          path: "server",
-          dispatch: "gather",
-          streams,
-        });
-        row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
+      for (const { dispatch, clients } of variants) {
+        for (const streams of [1, 4]) {
+          const startedAt = systemTime.monotonicNow();
+          const results = await Promise.all(
+            clients
+              .slice(0, streams)
+              .map((client, index) =>
+                client.stream(completionBody({ model: name, prompt: prompts[index]!, maxTokens: tokens })),
+              ),
+          );
+          const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
+          const row = rowFor(rows, { model: model.label, threads, path: "server", dispatch, streams });
+          row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
+        }
       }
     }
   } finally {
-    await running.close();
-    rmSync(home, { recursive: true, force: true });
+    for (const { running, home } of variants) {
+      await running.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 }
 

@@ -16,7 +16,7 @@ import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
-import { DecodeGather } from "./decode-gather.js";
+import { DecodeGather, type GatherOrder } from "./decode-gather.js";
 import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
@@ -33,6 +33,14 @@ import {
 import type { ThreadTuner } from "./thread-tuner.js";
 
 export type { RunnerLog } from "./load-plan.js";
+
+/**
+ * `npm run bench:batching -- --server` runs the old order beside the new one (ADR 0044): it sets
+ * RAWRXD_BENCH_GATHER_ORDER=arrival for one server's runners. A benchmark hook, not a setting.
+ */
+function benchGatherOrder(): GatherOrder {
+  return process.env["RAWRXD_BENCH_GATHER_ORDER"] === "arrival" ? "arrival" : "sequence";
+}
 
 /** The sequence's id in its context (internal to node-llama-cpp 3.21.1; 0 when absent). */
 function sequenceIdOf(sequence: LlamaContextSequence): number {
@@ -82,7 +90,7 @@ export class ModelHost {
     this.plan = parts.plan;
     this.kv = parts.kv;
     installSampleGate(parts.context);
-    this.gather = new DecodeGather(parts.context);
+    this.gather = new DecodeGather(parts.context, { order: benchGatherOrder() });
     this.speculative = parts.speculative;
     this.draft = parts.draft;
     // With a draft model its loader took the sequences to pair them with draft sequences.
