@@ -120,6 +120,7 @@ async function direct(model: { label: string; path: string }, threads: number, r
           const rate = await directStreams(context, gather, streams);
           const row = rowFor(rows, { model: model.label, threads, path: "direct", dispatch, streams });
           row.tokPerSecond.push(rate);
+          progress(row, rate);
           row.decodeCalls.push(probe.decodes - before);
           row.splits.push(probe.split(streams));
         }
@@ -180,6 +181,7 @@ async function server(model: { key: ModelKey; label: string }, threads: number, 
           const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
           const row = rowFor(rows, { model: model.label, threads, path: "server", dispatch, streams });
           row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
+          progress(row, row.tokPerSecond.at(-1)!);
         }
       }
     }
@@ -189,6 +191,13 @@ async function server(model: { key: ModelKey; label: string }, threads: number, 
       rmSync(home, { recursive: true, force: true });
     }
   }
+}
+
+/** One line per measurement on stderr, so a long or interrupted run shows where it is. */
+function progress(row: Row, rate: number): void {
+  process.stderr.write(
+    `  ${row.model} ${row.threads}T ${row.path} ${row.dispatch} ×${row.streams}: ${formatNumber(rate, 0)} tok/s\n`,
+  );
 }
 
 function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls" | "splits">): Row {
