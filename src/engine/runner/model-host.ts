@@ -17,6 +17,7 @@ import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } 
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather, type GatherOrder } from "./decode-gather.js";
+import { chooseSequence } from "./sequence-choice.js";
 import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
@@ -297,19 +298,12 @@ export class ModelHost {
         signal.addEventListener("abort", wake, { once: true });
       });
     }
-    // On a tie the lowest sequence id: llama.cpp decodes the busy sequences' tokens in one
-    // ubatch only while their ids are consecutive (ADR 0044), so low ids keep the busy set dense.
-    let bestIndex = 0;
-    let bestShared = -1;
-    let bestId = Number.MAX_SAFE_INTEGER;
-    this.#free.forEach((sequence, index) => {
-      const shared = sharedPrefixLength(sequence.contextTokens, tokens);
-      if (shared > bestShared || (shared === bestShared && sequenceIdOf(sequence) < bestId)) {
-        bestShared = shared;
-        bestIndex = index;
-        bestId = sequenceIdOf(sequence);
-      }
-    });
+    const bestIndex = chooseSequence(
+      this.#free.map((sequence) => ({
+        sharedTokens: sharedPrefixLength(sequence.contextTokens, tokens),
+        sequenceId: sequenceIdOf(sequence),
+      })),
+    );
     return this.#free.splice(bestIndex, 1)[0]!;
   }
 
