@@ -1,12 +1,14 @@
 /**
  * `npm run bench:batching -- [--models stories,134m] [--threads 1,2] [--tokens 64] [--rounds 2] [--server]`
  *
- * Concurrent streams (issue #17, item 3; ADR 0030): one context with 4 sequences, 1 against 4
- * greedy streams at once, with node-llama-cpp's own batch dispatch and with the runner's
- * decode gatherer (src/engine/runner/decode-gather.ts), interleaved in each round. Reports the
- * aggregate tok/s, the decode batches (llama_decode calls and tokens per call) and the 4-stream
- * ÷ 1-stream ratio. With --server, the same 1 and 4 streams through a RawrXD server
- * (--parallel 4: runner process, IPC, HTTP). Prints a table, writes bench/results/batching-*.json.
+ * Concurrent streams (issue #17, item 3; ADRs 0030, 0044): one context with 4 sequences, 1
+ * against 4 greedy streams at once, with node-llama-cpp's own batch dispatch, the runner's decode
+ * gatherer queuing each batch in arrival order (before ADR 0044) and in sequence-id order (now),
+ * interleaved in each round. Reports the aggregate tok/s, the llama_decode calls, the 4-stream
+ * ÷ 1-stream ratio and each step's split (step-probe.ts: build, native decode, samples, the
+ * JavaScript between). With --server, the same 1 and 4 streams through two RawrXD servers
+ * (--parallel 4: runner process, IPC, HTTP), arrival and sequence order side by side. Prints
+ * tables, writes bench/results/batching-*.json.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +16,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext, Token } from "node-llama-cpp";
 import { systemTime } from "../../src/core/index.js";
-import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
+import { DecodeGather, type GatherOrder } from "../../src/engine/runner/decode-gather.js";
+import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
+import type { RunningServer } from "../../src/app/index.js";
 import { completionBody } from "../lib/bench-server.js";
 import { startBenchServer } from "../lib/bench-server.js";
 import { openDirectContext } from "../lib/direct-engine.js";
@@ -24,6 +28,7 @@ import { writeResultFiles } from "../lib/results.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
+import { StepProbe, type StepSplit } from "./step-probe.js";
 
 const { values } = parseArgs({
   options: {
@@ -47,26 +52,25 @@ interface Row {
   model: string;
   threads: number;
   path: "direct" | "server";
-  dispatch: "node-llama-cpp" | "gather";
+  dispatch: Dispatch;
   streams: number;
   tokPerSecond: number[];
   decodeCalls: number[];
+  /** Per-step split of the direct runs (step-probe.ts), one per round. */
+  splits: StepSplit[];
 }
 
-/** Counts llama_decode calls (the addon object is frozen: a proxy counts initBatch). */
-function countDecodes(context: LlamaContext): { calls: number } {
-  const counter = { calls: 0 };
-  const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
-  internal._ctx = new Proxy(internal._ctx, {
-    get(target, property) {
-      const value = target[property];
-      if (typeof value !== "function") return value;
-      if (property === "initBatch") counter.calls += 1;
-      return (value as () => unknown).bind(target);
-    },
-  });
-  return counter;
-}
+/**
+ * node-llama-cpp's own dispatch; the gatherer queuing each batch in arrival order (before ADR
+ * 0044); the gatherer queuing it in sequence-id order (the runner's now).
+ */
+type Dispatch = "node-llama-cpp" | "gather-arrival" | "gather";
+const dispatches: readonly Dispatch[] = ["node-llama-cpp", "gather-arrival", "gather"];
+const orderOf: Record<Dispatch, GatherOrder | undefined> = {
+  "node-llama-cpp": undefined,
+  "gather-arrival": "arrival",
+  gather: "sequence",
+};
 
 async function directStreams(
   context: LlamaContext,
@@ -102,17 +106,23 @@ async function direct(model: { label: string; path: string }, threads: number, r
     contextSize: 1024,
     sequences: 4,
   });
-  const decodes = countDecodes(context);
+  // As the runner does (ADR 0034): the first sample after each decode runs alone.
+  installSampleGate(context);
+  const probe = new StepProbe(context);
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const dispatch of ["node-llama-cpp", "gather"] as const) {
-        const gather = dispatch === "gather" ? new DecodeGather(context) : undefined;
+      for (const dispatch of dispatches) {
+        const order = orderOf[dispatch];
+        const gather = order === undefined ? undefined : new DecodeGather(context, { order });
         for (const streams of [1, 4]) {
-          const before = decodes.calls;
+          probe.mark();
+          const before = probe.decodes;
           const rate = await directStreams(context, gather, streams);
           const row = rowFor(rows, { model: model.label, threads, path: "direct", dispatch, streams });
           row.tokPerSecond.push(rate);
-          row.decodeCalls.push(decodes.calls - before);
+          progress(row, rate);
+          row.decodeCalls.push(probe.decodes - before);
+          row.splits.push(probe.split(streams));
         }
         gather?.uninstall();
       }
@@ -122,50 +132,80 @@ async function direct(model: { label: string; path: string }, threads: number, r
   }
 }
 
+/**
+ * Two servers side by side, interleaved per round: the runner's gatherer in sequence-id order
+ * (the default) and in arrival order (before ADR 0044; RAWRXD_BENCH_GATHER_ORDER=arrival, read
+ * by the runner when it starts, so each server is warmed with its value set).
+ */
 async function server(model: { key: ModelKey; label: string }, threads: number, rows: Row[]): Promise<void> {
-  const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-batching-"));
-  const running = await startBenchServer({
-    home,
-    modelsDirectory,
-    flags: { threads: String(threads), parallel: "4", "context-size": "1024", "engine-build": "prebuilt" },
-  });
   const name = model.key === "stories" ? "stories260K" : "synthetic-llama-134m";
-  const clients = prompts.map(() => new CompletionStreamClient(running.url));
+  const variants: {
+    dispatch: Dispatch;
+    home: string;
+    running: RunningServer;
+    clients: CompletionStreamClient[];
+  }[] = [];
   try {
-    await clients[0]!.stream(completionBody({ model: name, prompt: prompts[0]!, maxTokens: 4 }));
+    for (const dispatch of ["gather", "gather-arrival"] as const) {
+      const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-batching-"));
+      const running = await startBenchServer({
+        home,
+        modelsDirectory,
+        flags: {
+          threads: String(threads),
+          parallel: "4",
+          "context-size": "1024",
+          "engine-build": "prebuilt",
+        },
+      });
+      const clients = prompts.map(() => new CompletionStreamClient(running.url));
+      variants.push({ dispatch, home, running, clients });
+      if (dispatch === "gather-arrival") process.env["RAWRXD_BENCH_GATHER_ORDER"] = "arrival";
+      try {
+        await clients[0]!.stream(completionBody({ model: name, prompt: prompts[0]!, maxTokens: 4 }));
+      } finally {
+        delete process.env["RAWRXD_BENCH_GATHER_ORDER"];
+      }
+    }
     for (let round = 0; round < rounds; round++) {
-      for (const streams of [1, 4]) {
-        const startedAt = systemTime.monotonicNow();
-        const results = await Promise.all(
-          clients
-            .slice(0, streams)
-            .map((client, index) =>
-              client.stream(completionBody({ model: name, prompt: prompts[index]!, maxTokens: tokens })),
-            ),
-        );
-        const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
-        const row = rowFor(rows, {
-          model: model.label,
-          threads,
-          path: "server",
-          dispatch: "gather",
-          streams,
-        });
-        row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
+      for (const { dispatch, clients } of variants) {
+        for (const streams of [1, 4]) {
+          const startedAt = systemTime.monotonicNow();
+          const results = await Promise.all(
+            clients
+              .slice(0, streams)
+              .map((client, index) =>
+                client.stream(completionBody({ model: name, prompt: prompts[index]!, maxTokens: tokens })),
+              ),
+          );
+          const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
+          const row = rowFor(rows, { model: model.label, threads, path: "server", dispatch, streams });
+          row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
+          progress(row, row.tokPerSecond.at(-1)!);
+        }
       }
     }
   } finally {
-    await running.close();
-    rmSync(home, { recursive: true, force: true });
+    for (const { running, home } of variants) {
+      await running.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   }
 }
 
-function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls">): Row {
+/** One line per measurement on stderr, so a long or interrupted run shows where it is. */
+function progress(row: Row, rate: number): void {
+  process.stderr.write(
+    `  ${row.model} ${row.threads}T ${row.path} ${row.dispatch} ×${row.streams}: ${formatNumber(rate, 0)} tok/s\n`,
+  );
+}
+
+function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls" | "splits">): Row {
   let row = rows.find((candidate) =>
     Object.entries(key).every(([field, value]) => candidate[field as keyof Row] === value),
   );
   if (row === undefined) {
-    row = { ...key, tokPerSecond: [], decodeCalls: [] };
+    row = { ...key, tokPerSecond: [], decodeCalls: [], splits: [] };
     rows.push(row);
   }
   return row;
@@ -203,6 +243,41 @@ console.log(
       formatNumber(median(row.tokPerSecond) / median(single(row)?.tokPerSecond ?? [Number.NaN]), 2),
       row.decodeCalls.length === 0 ? "–" : formatNumber(median(row.decodeCalls), 0),
     ]),
+  ),
+);
+const splitOf = (row: Row, field: keyof StepSplit): string =>
+  formatNumber(median(row.splits.map((split) => split[field]).filter((value) => Number.isFinite(value))), 2);
+console.log("\nPer step (direct; medians over steps, then over rounds; ms):");
+console.log(
+  formatTable(
+    [
+      "model",
+      "threads",
+      "dispatch",
+      "streams",
+      "step",
+      "build",
+      "decode",
+      "→ 1st sample",
+      "samples",
+      "1 sample",
+      "→ next batch",
+    ],
+    rows
+      .filter((row) => row.splits.length > 0)
+      .map((row) => [
+        row.model,
+        String(row.threads),
+        row.dispatch,
+        String(row.streams),
+        splitOf(row, "stepMs"),
+        splitOf(row, "buildMs"),
+        splitOf(row, "decodeMs"),
+        splitOf(row, "toFirstSampleMs"),
+        splitOf(row, "samplesMs"),
+        splitOf(row, "sampleCallMs"),
+        splitOf(row, "toNextBatchMs"),
+      ]),
   ),
 );
 const path = await writeResultFiles(

@@ -3,8 +3,9 @@
  *
  * How often four concurrent greedy streams on one context get another stream's token (ADR
  * 0034): stories260K, four sequences, each round's four texts against each prompt's text
- * alone. Four variants interleaved in each round: node-llama-cpp's own dispatch or the decode
- * gatherer (ADR 0030), each without and with the sample gate (src/engine/runner/sample-gate.ts).
+ * alone. Six variants interleaved in each round: node-llama-cpp's own dispatch or the decode
+ * gatherer (ADR 0030) queuing each batch in arrival order or in sequence-id order (ADR 0044),
+ * each without and with the sample gate (src/engine/runner/sample-gate.ts).
  * Prints a table, writes bench/results/sample-race-*.json.
  */
 import { join } from "node:path";
@@ -40,7 +41,7 @@ const prompts = [
 ];
 
 interface Variant {
-  dispatch: "node-llama-cpp" | "gather";
+  dispatch: "node-llama-cpp" | "gather-arrival" | "gather";
   gate: boolean;
   context: LlamaContext;
   sequences: LlamaContextSequence[];
@@ -79,11 +80,15 @@ const llama = await getLlama({ gpu: false, build: "never", maxThreads: 1, logLev
 try {
   const model = await llama.loadModel({ modelPath: stories.path });
   const variants: Variant[] = [];
-  for (const dispatch of ["node-llama-cpp", "gather"] as const)
+  for (const dispatch of ["node-llama-cpp", "gather-arrival", "gather"] as const)
     for (const gate of [false, true]) {
       const context = await model.createContext({ contextSize: 1024, sequences: 4, threads: 1 });
       if (gate) installSampleGate(context);
-      const gather = dispatch === "gather" ? new DecodeGather(context) : undefined;
+      // "gather-arrival": the gatherer queuing batches in arrival order (before ADR 0044).
+      const gather =
+        dispatch === "node-llama-cpp"
+          ? undefined
+          : new DecodeGather(context, { order: dispatch === "gather" ? "sequence" : "arrival" });
       const sequences = prompts.map(() => context.getSequence());
       const variant: Variant = {
         dispatch,

@@ -36,6 +36,30 @@ function countBatches(context: LlamaContext): Map<number, number> {
   return sizes;
 }
 
+/** The sequence ids of each llama_decode batch, in the order they were added. */
+function recordBatchOrders(context: LlamaContext): number[][] {
+  const orders: number[][] = [];
+  const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
+  internal._ctx = new Proxy(internal._ctx, {
+    get(target, property) {
+      const value = target[property];
+      if (typeof value !== "function") return value;
+      if (property === "initBatch")
+        return (size: number) => {
+          orders.push([]);
+          return (value as (size: number) => unknown).call(target, size);
+        };
+      if (property === "addToBatch")
+        return (sequenceId: number, ...rest: unknown[]) => {
+          orders.at(-1)?.push(sequenceId);
+          return (value as (...args: unknown[]) => unknown).call(target, sequenceId, ...rest);
+        };
+      return (value as () => unknown).bind(target);
+    },
+  });
+  return orders;
+}
+
 async function generate(
   context: LlamaContext,
   gather: DecodeGather | undefined,
@@ -99,5 +123,17 @@ describe("decode gather (real engine, stories260K)", () => {
     const sizes = countBatches(context);
     await generate(context, undefined, [0, 1, 2, 3]);
     expect(sizes.get(4) ?? 0).toBeLessThan(tokens - 1);
+  });
+
+  it("queues every batch in sequence-id order: one ubatch per step in llama.cpp (ADR 0044)", async () => {
+    const gather = new DecodeGather(context);
+    try {
+      const orders = recordBatchOrders(context);
+      await generate(context, gather, [0, 1, 2, 3]);
+      expect(orders.filter((order) => order.length === 4)).toHaveLength(tokens);
+      for (const order of orders) expect(order).toEqual([...order].sort((left, right) => left - right));
+    } finally {
+      gather.uninstall();
+    }
   });
 });

@@ -30,7 +30,7 @@ function fakeContext() {
 describe("DecodeGather", () => {
   it("hands the active sequences' requests over as one dispatch once all have asked", () => {
     const fake = fakeContext();
-    const gather = new DecodeGather(fake.context, new FakeTime());
+    const gather = new DecodeGather(fake.context, { time: new FakeTime() });
     gather.join();
     gather.join();
     void fake.decode("a");
@@ -42,7 +42,7 @@ describe("DecodeGather", () => {
 
   it("never holds a single active sequence", () => {
     const fake = fakeContext();
-    const gather = new DecodeGather(fake.context, new FakeTime());
+    const gather = new DecodeGather(fake.context, { time: new FakeTime() });
     gather.join();
     void fake.decode("a");
     expect(fake.dispatches).toEqual([["a"]]);
@@ -51,7 +51,7 @@ describe("DecodeGather", () => {
   it("waits for a batch in flight to settle, then gives a late sequence one timer turn", async () => {
     const fake = fakeContext();
     const time = new FakeTime();
-    const gather = new DecodeGather(fake.context, time);
+    const gather = new DecodeGather(fake.context, { time });
     gather.join();
     gather.join();
     void fake.decode("a1");
@@ -74,11 +74,28 @@ describe("DecodeGather", () => {
 
   it("stops waiting for a sequence that leaves (done, or waiting for credit)", () => {
     const fake = fakeContext();
-    const gather = new DecodeGather(fake.context, new FakeTime());
+    const gather = new DecodeGather(fake.context, { time: new FakeTime() });
     gather.join();
     gather.join();
     void fake.decode("a");
     gather.leave();
     expect(fake.dispatches).toEqual([["a"]]);
+  });
+
+  it("queues a batch in sequence-id order (one ubatch in llama.cpp), or in arrival order when asked", () => {
+    for (const order of ["sequence", "arrival"] as const) {
+      const fake = fakeContext();
+      const gather = new DecodeGather(fake.context, { time: new FakeTime(), order });
+      for (let index = 0; index < 4; index++) gather.join();
+      const decodeSequence = (sequenceId: number): Promise<unknown> =>
+        (
+          fake.context as unknown as { _decodeTokens: (item: unknown, mapper: unknown) => Promise<unknown> }
+        )._decodeTokens({ sequenceId, name: `s${sequenceId}` }, undefined);
+      for (const sequenceId of [2, 0, 3, 1]) void decodeSequence(sequenceId);
+      const names = fake.dispatches.map((batch) =>
+        batch.map((item) => (item as unknown as { name: string }).name),
+      );
+      expect(names).toEqual(order === "sequence" ? [["s0", "s1", "s2", "s3"]] : [["s2", "s0", "s3", "s1"]]);
+    }
   });
 });

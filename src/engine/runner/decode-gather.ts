@@ -35,12 +35,30 @@ export interface DecodeGatherStats {
   lateBatches: number;
 }
 
+/**
+ * The order in which a batch's requests are queued. llama.cpp without a unified KV cache (which
+ * node-llama-cpp never asks for) cuts a batch into ubatches of consecutive, increasing sequence
+ * ids (`llama_batch_allocr::split_equal`, sequential): in arrival order (the order in which
+ * the samples settled) a step of 4 became 2–4 graph computes; in sequence-id order it is one
+ * (ADR 0044). "arrival" is node-llama-cpp's order, kept for the benchmarks.
+ */
+export type GatherOrder = "sequence" | "arrival";
+
+export interface DecodeGatherOptions {
+  time?: TimePort;
+  order?: GatherOrder;
+}
+
+const sequenceIdOf = (staged: Staged): number =>
+  (staged.item as { sequenceId?: number } | null)?.sequenceId ?? Number.MAX_SAFE_INTEGER;
+
 export class DecodeGather {
   readonly #context: LlamaContext;
   readonly #original: DecodeTokens;
   /** What `_decodeTokens` was before, when another wrapper (the sample gate) had set it. */
   readonly #previous: PropertyDescriptor | undefined;
   readonly #time: TimePort;
+  readonly #order: GatherOrder;
   readonly #staged: Staged[] = [];
   #active = 0;
   /** Requests handed to node-llama-cpp and not settled yet: their sequences will surely ask again. */
@@ -48,9 +66,10 @@ export class DecodeGather {
   #timer: Timer | undefined;
   readonly stats: DecodeGatherStats = { batches: 0, requests: 0, lateBatches: 0 };
 
-  constructor(context: LlamaContext, time: TimePort = systemTime) {
+  constructor(context: LlamaContext, options: DecodeGatherOptions = {}) {
     this.#context = context;
-    this.#time = time;
+    this.#time = options.time ?? systemTime;
+    this.#order = options.order ?? "sequence";
     const internal = context as unknown as { _decodeTokens: DecodeTokens };
     if (typeof internal._decodeTokens !== "function")
       throw new Error(
@@ -118,6 +137,8 @@ export class DecodeGather {
     this.stats.requests += this.#staged.length;
     if (isLate) this.stats.lateBatches += 1;
     const staged = this.#staged.splice(0);
+    if (this.#order === "sequence" && staged.length > 1)
+      staged.sort((left, right) => sequenceIdOf(left) - sequenceIdOf(right));
     // All requests are queued synchronously, then dispatched together now.
     this.#inFlight += staged.length;
     for (const { item, logitDataMapper, resolve, reject } of staged) {

@@ -16,7 +16,8 @@ import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { SpeculativeMode } from "../contract.js";
 import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
-import { DecodeGather } from "./decode-gather.js";
+import { DecodeGather, type GatherOrder } from "./decode-gather.js";
+import { chooseSequence } from "./sequence-choice.js";
 import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
@@ -33,6 +34,20 @@ import {
 import type { ThreadTuner } from "./thread-tuner.js";
 
 export type { RunnerLog } from "./load-plan.js";
+
+/**
+ * `npm run bench:batching -- --server` runs the old order beside the new one (ADR 0044): it sets
+ * RAWRXD_BENCH_GATHER_ORDER=arrival for one server's runners. A benchmark hook, not a setting.
+ */
+function benchGatherOrder(): GatherOrder {
+  return process.env["RAWRXD_BENCH_GATHER_ORDER"] === "arrival" ? "arrival" : "sequence";
+}
+
+/** The sequence's id in its context (internal to node-llama-cpp 3.21.1; 0 when absent). */
+function sequenceIdOf(sequence: LlamaContextSequence): number {
+  const id = (sequence as unknown as { _sequenceId?: unknown })._sequenceId;
+  return typeof id === "number" ? id : 0;
+}
 
 export class ModelHost {
   readonly llama: Llama;
@@ -76,7 +91,7 @@ export class ModelHost {
     this.plan = parts.plan;
     this.kv = parts.kv;
     installSampleGate(parts.context);
-    this.gather = new DecodeGather(parts.context);
+    this.gather = new DecodeGather(parts.context, { order: benchGatherOrder() });
     this.speculative = parts.speculative;
     this.draft = parts.draft;
     // With a draft model its loader took the sequences to pair them with draft sequences.
@@ -270,7 +285,7 @@ export class ModelHost {
       this.llama.maxThreads = decodeThreads;
   }
 
-  /** Takes the free sequence with the longest cached prefix of `tokens`; waits when none is free. */
+  /** Takes the free sequence with the longest cached prefix of `tokens` (lowest id on a tie); waits when none is free. */
   async acquire(tokens: readonly Token[], signal: AbortSignal): Promise<LlamaContextSequence> {
     while (this.#free.length === 0 || this.#isCalibrating) {
       signal.throwIfAborted();
@@ -283,15 +298,12 @@ export class ModelHost {
         signal.addEventListener("abort", wake, { once: true });
       });
     }
-    let bestIndex = 0;
-    let bestShared = -1;
-    this.#free.forEach((sequence, index) => {
-      const shared = sharedPrefixLength(sequence.contextTokens, tokens);
-      if (shared > bestShared) {
-        bestShared = shared;
-        bestIndex = index;
-      }
-    });
+    const bestIndex = chooseSequence(
+      this.#free.map((sequence) => ({
+        sharedTokens: sharedPrefixLength(sequence.contextTokens, tokens),
+        sequenceId: sequenceIdOf(sequence),
+      })),
+    );
     return this.#free.splice(bestIndex, 1)[0]!;
   }
 
