@@ -181,7 +181,7 @@ export function formatPeerTables(
     const copyLine =
       copy === undefined
         ? ""
-        : `Copying prompt: S + G + S, G = ${copy.continuation.length} characters of the model's greedy continuation of S (from ${copy.source}).\n\n`;
+        : `Copying prompt: S + P + separator + S, P = ${copy.continuation.length} characters of the model's own greedy text (${copy.isFixedPoint ? "a fixed point" : "not a fixed point"}, from ${copy.source}).\n\n`;
     const chose = notes.length === 0 ? "" : `RawrXD (defaults) thread choice: ${notes.join("; ")}.\n\n`;
     sections.push(
       `### ${model.label}\n\n${main}\n\n${chose}${copyLine}${speculationTable(blocks, model.key, { variants: options.variants, copy })}\n\n${targetTable(blocks, model.key, options.variants)}`,
