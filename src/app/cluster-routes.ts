@@ -1,13 +1,24 @@
 /**
- * The internal node-to-node route of a cluster node (docs/decisions/0035-cluster-on-redis.md):
- * POST /internal/cluster/requests/{id}/run, authenticated by the shared --cluster-secret header
- * (constant-time compare), answered outside the public API app (no API key, not in its route
- * table). It streams the claimed request's frames as NDJSON; a pull-based body means the running
- * node generates only as fast as the origin reads (TCP flow control is the backpressure).
+ * The internal node-to-node routes of a cluster node (docs/decisions/0035-cluster-on-redis.md),
+ * authenticated by the shared --cluster-secret header (constant-time compare), answered outside
+ * the public API app (no API key, not in its route table):
+ *  - POST /internal/cluster/requests/{id}/run streams the claimed request's frames as NDJSON; a
+ *    pull-based body means the running node generates only as fast as the origin reads (TCP flow
+ *    control is the backpressure);
+ *  - POST /internal/cluster/calls runs another node's embedding or tokenizer call for a model
+ *    this node holds (ADR 0047) and answers `{result}` or `{error}` as JSON.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import { clusterSecretHeader, type ClusterScheduler, type RunBody, type RunFrame } from "../cluster/index.js";
-import { isAppError, type Logger } from "../core/index.js";
+import {
+  callsPath,
+  clusterSecretHeader,
+  type ClusterScheduler,
+  type HolderAnswer,
+  type HolderCall,
+  type RunBody,
+  type RunFrame,
+} from "../cluster/index.js";
+import { isAppError, toAppError, type Logger } from "../core/index.js";
 
 const runRoute = /^\/internal\/cluster\/requests\/([^/]+)\/run$/;
 
@@ -45,6 +56,7 @@ export function createClusterFetch(options: {
       options.logger.warn("Cluster route refused: missing or wrong cluster secret", { path: url.pathname });
       return json(401, "unauthorized", "This internal cluster route needs the cluster secret.");
     }
+    if (url.pathname === callsPath && request.method === "POST") return serveCall(options.cluster, request);
     if (match === null || request.method !== "POST")
       return json(404, "not-found", "No such internal cluster route.");
     let body: RunBody;
@@ -80,4 +92,29 @@ export function createClusterFetch(options: {
     });
     return new Response(stream, { headers: { "content-type": "application/x-ndjson" } });
   };
+}
+
+async function serveCall(cluster: ClusterScheduler, request: Request): Promise<Response> {
+  let call: HolderCall;
+  try {
+    call = (await request.json()) as HolderCall;
+  } catch {
+    return json(400, "bad-request", "The call body must be JSON.");
+  }
+  let answer: HolderAnswer;
+  try {
+    answer = { result: await cluster.serveCall(call, request.signal) };
+  } catch (error) {
+    const appError = toAppError(error);
+    answer = {
+      error: {
+        code: appError.code,
+        message: appError.message,
+        ...(appError.retryAfterSeconds === undefined
+          ? {}
+          : { retryAfterSeconds: appError.retryAfterSeconds }),
+      },
+    };
+  }
+  return new Response(JSON.stringify(answer), { headers: { "content-type": "application/json" } });
 }

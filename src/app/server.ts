@@ -176,7 +176,8 @@ export async function startServer(
           database,
           time: systemTime,
           settings: metricsSettingsOf(config),
-          serverState: () => serverStateOf(queue, gpu.initial.chosen),
+          // --cluster: this node's view of all nodes too (`cluster` in /v1/metrics, rawrxd_cluster_*).
+          serverState: () => ({ ...serverStateOf(queue, gpu.initial.chosen), cluster: cluster?.metrics() }),
           nodeId,
           eventLoopLag: lagSampler.reader(),
         });

@@ -3,7 +3,8 @@
  * node's local scheduler. A `generate` is admitted into its model's BullMQ queue (priority, aging,
  * bounded length, deadline); a worker on a node holding the model claims it and this node (the
  * origin, holding the client connection) pulls the events from that node's internal run route.
- * Embeddings, tokenizer calls, preloads and unloads stay on this node's local scheduler.
+ * Embeddings and tokenizer calls go to a node holding the model when this one does not
+ * (holder-calls.ts); preloads and unloads act on this node (ADR 0047).
  */
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
@@ -12,6 +13,7 @@ import {
   type EmbedResult,
   type GenerateRequest,
   type Logger,
+  type Priority,
   type StreamEvent,
   type TimePort,
   type TokenizerRequest,
@@ -32,6 +34,10 @@ import { OriginRequest } from "./origin-request.js";
 import { followOrigin } from "./origin-follow.js";
 import { advertOf } from "./node-advert.js";
 import { boundedRedisCall } from "./bounded-redis.js";
+import { clusterMetrics, type ClusterMetrics } from "./cluster-view.js";
+import { HolderCalls, type HolderCall } from "./holder-calls.js";
+import { QueueAdmission } from "./queue-admission.js";
+import { RedisBacklog } from "./redis-backlog.js";
 import { residentFirstPlacement } from "./resident-first.js";
 import {
   bullPriority,
@@ -101,6 +107,9 @@ export class ClusterScheduler implements OwnedScheduler {
   readonly #subscriber: Redis;
   #workers: ClusterWorkers | undefined;
   readonly #queues = new Map<string, Queue<GenerateJobData>>();
+  readonly #backlog = new RedisBacklog((model) => this.#queueFor(model));
+  readonly #admission: QueueAdmission;
+  readonly #calls: HolderCalls;
   readonly #origins = new Map<string, OriginRequest>();
   readonly #startedAtMs: number;
   readonly #heartbeatMs: number;
@@ -115,6 +124,16 @@ export class ClusterScheduler implements OwnedScheduler {
     // BullMQ needs maxRetriesPerRequest null; admission checks the status and times out instead.
     this.#commands = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
     this.#commands.on("error", () => undefined);
+    this.#admission = new QueueAdmission(this.#commands);
+    this.#calls = new HolderCalls({
+      local: options.local,
+      secret: options.secret,
+      logger: options.logger,
+      view: () =>
+        this.#membership === undefined || this.#isClosed
+          ? undefined
+          : { selfId: this.nodeId, nodes: this.nodes() },
+    });
     this.#subscriber = this.#commands.duplicate();
     this.#subscriber.on("error", () => undefined);
   }
@@ -151,7 +170,13 @@ export class ClusterScheduler implements OwnedScheduler {
     await this.#subscriber.subscribe(channels.claim, channels.cancel, channels.load);
     await this.#membership.start();
     await workers.sync();
-    const timer = options.time.setInterval(() => void workers.sync(), this.#heartbeatMs).unref();
+    await this.#refreshBacklog();
+    const timer = options.time
+      .setInterval(() => {
+        void workers.sync();
+        void this.#refreshBacklog();
+      }, this.#heartbeatMs)
+      .unref();
     this.#stopSync = () => timer.cancel();
   }
 
@@ -202,6 +227,21 @@ export class ClusterScheduler implements OwnedScheduler {
     return this.#membership?.latest ?? [];
   }
 
+  /**
+   * The whole cluster as this node sees it, for /v1/metrics and /metrics: the adverts of the last
+   * heartbeat and the backlog of the Redis queues counted on it.
+   */
+  metrics(): ClusterMetrics & {
+    nodeId: string;
+    queuedInRedisByModel: Readonly<Record<string, Readonly<Record<Priority, number>>>>;
+  } {
+    return {
+      nodeId: this.nodeId,
+      ...clusterMetrics(this.nodes(), this.#backlog.latest),
+      queuedInRedisByModel: this.#backlog.byModel,
+    };
+  }
+
   async *generate(request: GenerateRequest, options: SubmitOptions): AsyncGenerator<StreamEvent> {
     if (this.#membership === undefined)
       throw new AppError("cluster-unavailable", "This node has not joined the cluster yet; retry shortly.", {
@@ -240,12 +280,18 @@ export class ClusterScheduler implements OwnedScheduler {
     }
   }
 
+  /** On a node holding the model (holder-calls.ts); here when none other does or it cannot. */
   embed(request: EmbedRequest, options: SubmitOptions): Promise<EmbedResult> {
-    return this.#local.embed(request, options);
+    return this.#calls.embed(request, options);
   }
 
   tokenizer(model: string, request: TokenizerRequest, options: SubmitOptions): Promise<TokenizerResult> {
-    return this.#local.tokenizer(model, request, options);
+    return this.#calls.tokenizer(model, request, options);
+  }
+
+  /** The internal calls route: another node's embedding or tokenizer call, on this node only. */
+  serveCall(call: HolderCall, signal: AbortSignal): Promise<EmbedResult | TokenizerResult> {
+    return this.#calls.serve(call, signal);
   }
 
   preload(model: string, options: SubmitOptions): Promise<void> {
@@ -322,19 +368,25 @@ export class ClusterScheduler implements OwnedScheduler {
     );
     if (isNew === null) throw idInUse(request.id);
     origin.holdsRequestKey = true;
-    const counts = await this.#redis(
-      () => queue.getJobCounts("waiting", "prioritized", "delayed"),
+    // Check the bound and take a place in one step (queue-admission.ts): no overshoot across nodes.
+    const jobId = jobIdOf(request.id);
+    const waiting = await this.#redis(
+      () => this.#admission.reserve(queue, jobId, { bound: this.#options.maxQueued }),
       "admission",
     );
-    const waiting = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    if (waiting >= this.#options.maxQueued)
+    if (waiting !== undefined)
       throw new AppError(
         "queue-full",
         `The cluster is busy: ${waiting} requests for "${request.model}" are already queued (--max-queue ${this.#options.maxQueued}). Retry later.`,
         { retryAfterSeconds: 2 },
       );
-    await this.#place(request.model, true);
-    await this.#redis(() => this.#add(origin), "admission");
+    try {
+      await this.#place(request.model, true);
+      await this.#redis(() => this.#add(origin), "admission");
+    } finally {
+      // Added: the job holds the place now; refused or failed: the place is free again.
+      void this.#admission.release(queue, jobId).catch(() => undefined);
+    }
   }
 
   #add(origin: OriginRequest): Promise<unknown> {
@@ -364,6 +416,14 @@ export class ClusterScheduler implements OwnedScheduler {
     if (placement.kind === "resident") return;
     const message: LoadMessage = { nodeId: placement.nodeId, model };
     await this.#commands.publish(channels.load, JSON.stringify(message));
+  }
+
+  /** The models any node advertises and those this node queued: their Redis backlog. */
+  async #refreshBacklog(): Promise<void> {
+    if (this.#isClosed || this.#commands.status !== "ready") return;
+    const models = new Set(this.#queues.keys());
+    for (const node of this.nodes()) for (const model of node.models) models.add(model.name);
+    await this.#backlog.refresh(models);
   }
 
   #onMessage(channel: string, raw: string): void {

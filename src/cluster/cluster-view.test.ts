@@ -124,7 +124,16 @@ describe("clusterMetrics", () => {
       modelInstances: 3,
       sequences: { total: 6, active: 5 },
       queued: { high: 1, normal: 3, low: 0 },
+      queuedInRedis: { high: 0, normal: 0, low: 0 },
+      queuedOnNodes: { high: 1, normal: 3, low: 0 },
       memory: { budgetBytes: 40 * gib, usedBytes: 6 * gib },
     });
+  });
+
+  it("adds the backlog of the Redis queues to what the nodes hold", () => {
+    const metrics = clusterMetrics(nodes, { high: 2, normal: 0, low: 5 });
+    expect(metrics.queued).toEqual({ high: 3, normal: 3, low: 5 });
+    expect(metrics.queuedInRedis).toEqual({ high: 2, normal: 0, low: 5 });
+    expect(metrics.queuedOnNodes).toEqual({ high: 1, normal: 3, low: 0 });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * The whole cluster as plain data (issue #18 item 5), from the live nodes' adverts: per node
  * (models, sequences, queue per priority, memory), per model across nodes (holders, sequences,
- * queue per priority) and a small aggregate for /v1/metrics. Pure functions: /v1/queue, the
+ * queue per priority) and a small aggregate for /v1/metrics and /metrics. Pure functions: /v1/queue, the
  * shell and the SLA report read the same view; `clusterQueueJson` is its /v1/queue wire form.
  */
 import { priorities, type Priority } from "../core/index.js";
@@ -49,7 +49,7 @@ function noneQueued(): Record<Priority, number> {
   return { high: 0, normal: 0, low: 0 };
 }
 
-function addQueued(into: Record<Priority, number>, from: Record<Priority, number>): void {
+function addQueued(into: Record<Priority, number>, from: Readonly<Record<Priority, number>>): void {
   for (const priority of priorities) into[priority] += from[priority] ?? 0;
 }
 
@@ -145,20 +145,36 @@ export interface ClusterMetrics {
   models: number;
   modelInstances: number;
   sequences: SequenceCount;
+  /** All requests waiting: `queuedInRedis` plus `queuedOnNodes`. */
   queued: Record<Priority, number>;
+  /** Admitted into the models' queues in Redis, not yet taken by any node. */
+  queuedInRedis: Record<Priority, number>;
+  /** Taken by a node and waiting there for a sequence or the model's load (the adverts). */
+  queuedOnNodes: Record<Priority, number>;
   memory: { budgetBytes: number; usedBytes: number };
 }
 
-/** A cluster aggregate for /v1/metrics: counts only, cheap enough for every scrape. */
-export function clusterMetrics(adverts: readonly NodeAdvert[]): ClusterMetrics {
+/**
+ * A cluster aggregate for /v1/metrics and /metrics: counts only, cheap enough for every scrape.
+ * `queuedInRedis`: the backlog of the Redis queues per priority (adverts do not carry it).
+ */
+export function clusterMetrics(
+  adverts: readonly NodeAdvert[],
+  queuedInRedis: Readonly<Record<Priority, number>> = noneQueued(),
+): ClusterMetrics {
   const view = clusterView(adverts);
+  const queued = noneQueued();
+  addQueued(queued, view.queued);
+  addQueued(queued, queuedInRedis);
   return {
     nodes: view.nodes.length,
     acceptingNodes: view.nodes.filter((node) => node.isAccepting).length,
     models: view.models.length,
     modelInstances: view.nodes.reduce((sum, node) => sum + node.models.length, 0),
     sequences: view.sequences,
-    queued: view.queued,
+    queued,
+    queuedInRedis: { ...noneQueued(), ...queuedInRedis },
+    queuedOnNodes: view.queued,
     memory: {
       budgetBytes: view.nodes.reduce((sum, node) => sum + node.memory.budgetBytes, 0),
       usedBytes: view.nodes.reduce((sum, node) => sum + node.memory.usedBytes, 0),

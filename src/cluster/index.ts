@@ -19,6 +19,7 @@ export {
 export { RedisMembership, type RedisMembershipOptions } from "./membership.js";
 export { residentFirstPlacement } from "./resident-first.js";
 export { clusterSecretHeader, type RunBody, type RunFrame } from "./wire.js";
+export { callsPath, type HolderCall, type HolderAnswer } from "./holder-calls.js";
 export {
   affinityPlacement,
   createAffinityPlacement,

@@ -83,16 +83,21 @@ export const parseByteSize: Parser<number> = (raw) => {
   return Math.round(Number(match[1]) * unit);
 };
 
-/** A postgres:// URL; the message never repeats the value (it may hold a password). */
-export const parseStoreUrl: Parser<string> = (raw) => {
+/**
+ * "" (none) or a postgres:// (postgresql://) connection URL with a host. The message never
+ * repeats the value: it may hold a password.
+ */
+export const parsePostgresUrl: Parser<string> = (raw) => {
+  const text = raw.trim();
+  if (text === "") return "";
   let url: URL;
   try {
-    url = new URL(raw.trim());
+    url = new URL(text);
   } catch {
     throw new Error("expected a URL such as postgres://user:password@host:5432/rawrxd");
   }
   if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
     throw new Error("expected a postgres:// or postgresql:// URL");
   if (url.hostname === "") throw new Error("expected a host in the postgres:// URL");
-  return raw.trim();
+  return text;
 };

@@ -11,7 +11,7 @@ import {
   parseEnum,
   parseInteger,
   parseList,
-  parseStoreUrl,
+  parsePostgresUrl,
   parseString,
   type Parser,
 } from "./parsers.js";
@@ -221,21 +221,6 @@ const parseNodeId: Parser<string> = (raw) => {
   const text = raw.trim();
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(text))
     throw new Error(`expected 1 to 64 letters, digits, ".", "_" or "-", got "${raw}"`);
-  return text;
-};
-
-/** "" or a postgres:// (postgresql://) connection URL. */
-const parsePostgresUrl: Parser<string> = (raw) => {
-  const text = raw.trim();
-  if (text === "") return "";
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw new Error("expected a postgres://user@host:port/database URL");
-  }
-  if (url.protocol !== "postgres:" && url.protocol !== "postgresql:")
-    throw new Error(`expected a postgres://user@host:port/database URL, got a ${url.protocol} URL`);
   return text;
 };
 
@@ -675,7 +660,7 @@ export const settings: SettingsTable = {
     flag: "--store",
     defaultValue: () => "",
     defaultText: "none (SQLite only)",
-    parse: parseStoreUrl,
+    parse: parsePostgresUrl,
     description:
       "Shared state on PostgreSQL (postgres://user:password@host:port/database): the authority for API keys (each node keeps a synchronous local copy) and where every node ships its request log, metric rollups and SLA records. Unreachable, nodes go on serving from their local state.",
   },

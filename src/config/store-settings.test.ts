@@ -18,11 +18,20 @@ describe("the store setting", () => {
 
   it.each(["redis://db:6379", "db:5432", "postgres://"])("refuses %s without repeating it", (value) => {
     const url = value.replace("db", "db-s3cret");
-    expect(() => load({ store: url })).toThrow();
-    try {
-      load({ store: url });
-    } catch (error) {
-      expect(String(error)).not.toContain("s3cret");
+    for (const setting of ["store", "audit-witness-url"]) {
+      expect(() => load({ [setting]: url })).toThrow();
+      try {
+        load({ [setting]: url });
+      } catch (error) {
+        expect(String(error)).not.toContain("s3cret");
+      }
     }
+  });
+
+  it("reads an empty value as none, for the store and the audit witness alike", () => {
+    expect(load({}, { RAWRXD_STORE: " ", RAWRXD_AUDIT_WITNESS_URL: "" })).toMatchObject({
+      store: "",
+      auditWitnessUrl: "",
+    });
   });
 });

@@ -19,6 +19,7 @@ export {
   type EventLoopLagReader,
   type EventLoopLagSamplerOptions,
 } from "./event-loop-lag.js";
+export type { ClusterState } from "./cluster-metrics.js";
 export type { PerformanceWarning } from "./warning-rules.js";
 export { exactQuantile, QuantileSketch, relativeAccuracy } from "./quantile-sketch.js";
 export { parseCsv, toCsv } from "./csv.js";

@@ -17,6 +17,7 @@ import {
   type WallMs,
 } from "../../core/index.js";
 import type { Database } from "../../store/index.js";
+import { ClusterGauges } from "./cluster-metrics.js";
 import { MetricsHistory, type RollupRow } from "./metrics-history.js";
 import {
   describeServer,
@@ -104,6 +105,8 @@ export class MetricsCollector {
   /** Its own sampler when no shared reader was given. */
   readonly #ownLagSampler: EventLoopLagSampler | undefined;
   readonly #lagReader: EventLoopLagReader;
+  /** Registered on the first scrape with a cluster in the server state. */
+  #clusterGauges: ClusterGauges | undefined;
   #lastLag: EventLoopLag | undefined;
   #lastPruneMinute = -1;
   #timer: Timer | undefined;
@@ -304,6 +307,8 @@ export class MetricsCollector {
       eventLoopLag: server.eventLoopLag,
       activeWarnings: server.activeWarnings,
     });
+    if (server.cluster !== undefined)
+      (this.#clusterGauges ??= new ClusterGauges(this.prometheus.registry)).set(server.cluster);
     return this.prometheus.text();
   }
 

@@ -3,6 +3,7 @@
  * (RFC 4180, one row per scope and statistic, so a spreadsheet pivots it as is). Times are ms,
  * rates tokens/s, timestamps ISO 8601 UTC; numbers are rounded to 3 decimals.
  */
+import { clusterJson } from "./cluster-metrics.js";
 import { toCsv, type CsvValue } from "./csv.js";
 import type { RollupRow } from "./metrics-history.js";
 import type { MetricsSnapshot, ModelSummary, ServerSnapshot } from "./metrics-snapshot.js";
@@ -111,6 +112,7 @@ export function snapshotJson(snapshot: MetricsSnapshot) {
       Object.entries(snapshot.priorities).map(([priority, view]) => [priority, seriesJson(view)]),
     ),
     server: serverJson(snapshot.server),
+    ...(snapshot.server.cluster === undefined ? {} : { cluster: clusterJson(snapshot.server.cluster) }),
   };
 }
 

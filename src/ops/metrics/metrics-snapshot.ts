@@ -9,6 +9,7 @@ import {
   type QueueState,
   type ServerState,
 } from "./server-state.js";
+import type { ClusterState } from "./cluster-metrics.js";
 import { SeriesStats, statsAt, type SeriesSummary } from "./series-stats.js";
 
 export interface ModelSummary extends SeriesSummary {
@@ -39,6 +40,8 @@ export interface ServerSnapshot {
   /** Over the last aggregation interval; undefined before the first. */
   eventLoopLag: EventLoopLag | undefined;
   activeWarnings: number;
+  /** This node's view of the cluster; undefined without --cluster. */
+  cluster: ClusterState | undefined;
 }
 
 export interface MetricsSnapshot {
@@ -127,5 +130,6 @@ export function describeServer(
     memoryBudgetBytes: state.memoryBudgetBytes,
     computeBackend: state.computeBackend,
     processResidentBytes: process.memoryUsage.rss(),
+    cluster: state.cluster,
   };
 }

@@ -4,6 +4,7 @@
  * since ops cannot import the scheduler or gpu), and event-loop delay (event-loop-lag.ts).
  */
 import type { Priority } from "../../core/index.js";
+import type { ClusterState } from "./cluster-metrics.js";
 
 export interface LoadedModelState {
   model: string;
@@ -43,6 +44,8 @@ export interface ServerState {
   memoryBudgetBytes: number;
   /** The compute backend detection chose (cuda, vulkan, cpu); undefined when unknown. */
   computeBackend?: string | undefined;
+  /** This node's view of the cluster (--cluster only). */
+  cluster?: ClusterState | undefined;
 }
 
 export type ServerStateProvider = () => ServerState;
