@@ -40,10 +40,20 @@ export function withDirectStreams<Env>(
   return async (request, env) => {
     const outgoing = (env as NodeBindings | undefined)?.outgoing;
     if (outgoing !== undefined) outgoing[startSlot] = null;
-    const response = await fetch(request, env);
-    const start = outgoing?.[startSlot];
-    if (outgoing !== undefined) delete outgoing[startSlot];
-    if (typeof start === "function") start(response);
+    const takeStarter = (): Starter | null | undefined => {
+      const start = outgoing?.[startSlot];
+      if (outgoing !== undefined) delete outgoing[startSlot];
+      return start;
+    };
+    let response: Response;
+    try {
+      response = await fetch(request, env);
+    } catch (error) {
+      // No response will be written: a stream's frames are let go (the generation ends).
+      takeStarter()?.(new Response(null, { status: 500 }));
+      throw error;
+    }
+    takeStarter()?.(response);
     return response;
   };
 }
