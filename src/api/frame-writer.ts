@@ -75,8 +75,9 @@ export function respondWithFrames(
     return new Response(frameStream(frames, options), { headers });
   }
   outgoing[startSlot] = (response) => {
-    if (!response.headers.has(alreadySentHeader)) {
-      // A later middleware replaced the response: these frames will never be read.
+    if (response.body !== null || !response.headers.has(alreadySentHeader)) {
+      // A later middleware replaced the response (Hono copies the old headers, the marker too,
+      // into the new one; the adapter writes a body it has): these frames will never be read.
       options.onCancel();
       void frames.return?.();
       return;
