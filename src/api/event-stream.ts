@@ -5,7 +5,8 @@
  * silent longer than `heartbeatMs`, a heartbeat frame goes out (SSE comment). Per frame there
  * is no timer work: one interval per stream checks for silence. Frames that arrive together
  * (a runner message carries several tokens when they come fast) leave in one socket write,
- * each still its own SSE event or NDJSON line (ADR 0019).
+ * each still its own SSE event or NDJSON line (ADR 0019). Inference streams served by Node go
+ * through src/api/frame-writer.ts instead; this is its fallback (`app.request()`) and /api/pull's body.
  */
 import { systemTime, type TimePort, type Timer } from "../core/index.js";
 

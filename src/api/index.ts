@@ -1,5 +1,6 @@
 /** StreamingInferenceAPI: OpenAI- and Ollama-compatible HTTP routes over one native path, SSE/NDJSON streaming. */
 export { createApiApp } from "./app.js";
+export { withDirectStreams } from "./frame-writer.js";
 export type { ApiDeps } from "./deps.js";
 export { statusFor, errorBody, dialectOf, type Dialect } from "./error-status.js";
 export { RequestDrain } from "./request-drain.js";

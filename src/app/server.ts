@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { callerIdentity, createApiApp, RequestDrain } from "../api/index.js";
+import { callerIdentity, createApiApp, RequestDrain, withDirectStreams } from "../api/index.js";
 import type { Config } from "../config/index.js";
 import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
@@ -259,10 +259,12 @@ export async function startServer(
         ? undefined
         : createClusterFetch({ cluster, secret: config.clusterSecret, logger });
     const server = await listen(
-      clusterFetch === undefined
-        ? app.fetch
-        : (request) =>
-            isClusterPath(new URL(request.url).pathname) ? clusterFetch(request) : app.fetch(request),
+      withDirectStreams(
+        clusterFetch === undefined
+          ? app.fetch
+          : (request: Request, env?: unknown) =>
+              isClusterPath(new URL(request.url).pathname) ? clusterFetch(request) : app.fetch(request, env),
+      ),
       config,
     );
     const port = (server.address() as AddressInfo).port;

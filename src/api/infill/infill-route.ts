@@ -9,7 +9,7 @@ import { grantPriority, requestOrigin } from "../caller.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { errorBody } from "../error-status.js";
-import { frameStream, streamHeaders } from "../event-stream.js";
+import { respondWithFrames } from "../frame-writer.js";
 import { onlyModel } from "../default-model.js";
 import { collect, startGeneration, type StartedGeneration } from "../generation.js";
 import { generationSignal, isSuperseded, supersededError } from "../request-groups.js";
@@ -67,13 +67,14 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
   if (body.stream === true) {
     const started = await start(0);
     const frames = streamFrames(started, { model, redact: redactorFor(deps.config) });
-    const stream = frameStream(frames, {
+    return respondWithFrames(context, frames, {
+      contentType: "text/event-stream",
+      requestId: id,
       heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
       onCancel: () => void started.close(),
       clientSignal: signal,
       time: deps.time,
     });
-    return new Response(stream, { headers: streamHeaders("text/event-stream", id) });
   }
   // The completions run side by side when the model has free sequences, else one after another;
   // each is read as it runs (a start waits for its first token, so waiting for all the starts

@@ -10,7 +10,7 @@ import {
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
-import { frameStream, streamHeaders } from "../event-stream.js";
+import { respondWithFrames } from "../frame-writer.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
 import { endingCancelledAsError } from "../cancelled-ending.js";
@@ -107,16 +107,13 @@ async function generate(
     startedMs,
     redact: redactorFor(config),
   });
-  return new Response(
-    frameStream(frames, {
-      onCancel: () => void started.close(),
-      clientSignal: signal,
-      time: deps.time,
-    }),
-    {
-      headers: streamHeaders("application/x-ndjson", id),
-    },
-  );
+  return respondWithFrames(context, frames, {
+    contentType: "application/x-ndjson",
+    requestId: id,
+    onCancel: () => void started.close(),
+    clientSignal: signal,
+    time: deps.time,
+  });
 }
 
 /** Who a reply line is for, and the clock that stamps it. */

@@ -7,7 +7,7 @@ import type { ModelFile } from "../../models/index.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
-import { frameStream, streamHeaders } from "../event-stream.js";
+import { respondWithFrames } from "../frame-writer.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
 import { endingCancelledAsError } from "../cancelled-ending.js";
@@ -133,13 +133,14 @@ async function generate(
     includeUsage,
     redact: redactorFor(config),
   });
-  const body = frameStream(frames, {
+  return respondWithFrames(context, frames, {
+    contentType: "text/event-stream",
+    requestId: id,
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
     clientSignal: signal,
     time: deps.time,
   });
-  return new Response(body, { headers: streamHeaders("text/event-stream", id) });
 }
 
 interface ChunkShape {

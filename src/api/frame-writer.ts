@@ -1,0 +1,191 @@
+/**
+ * Writes a stream's frames straight to Node's `ServerResponse` (ADR 0043, "The write path"):
+ * no `ReadableStream`, no adapter reader loop, no look-ahead over microtask turns. Frames that
+ * come in the same turn (one runner message carries several tokens) are joined and leave in one
+ * `write` on the next tick. Backpressure is `write()`'s return value: while the socket buffer is
+ * over its high-water mark the loop does not ask for the next frame, so the runner pauses, and
+ * 'drain' resumes it. The route returns a body-less response marked `x-hono-already-sent`;
+ * `withDirectStreams` (around the app's fetch) starts the writer once the middleware chain has
+ * finished, with the final response's headers (request id, CORS, ...), so none is lost.
+ * Under `app.request()` (no Node response) the route falls back to `frameStream`.
+ */
+import type { ServerResponse } from "node:http";
+import type { Context } from "hono";
+import { systemTime, type TimePort, type Timer } from "../core/index.js";
+import type { ApiEnv } from "./deps.js";
+import { frameStream, streamHeaders, type FrameStreamOptions } from "./event-stream.js";
+
+/** Frames joined into one write at most (a source that never yields still sees backpressure). */
+const maxFramesPerWrite = 64;
+const alreadySentHeader = "x-hono-already-sent";
+const startSlot = Symbol("rawrxd.frameWriter");
+
+type Starter = (response: Response) => void;
+interface SlotHolder {
+  [startSlot]?: Starter | null;
+}
+
+/** What @hono/node-server passes as the request's env; absent under `app.request()`. */
+interface NodeBindings {
+  outgoing?: ServerResponse & SlotHolder;
+}
+
+/**
+ * Wraps the app's fetch for @hono/node-server: a route that chose the direct write path gets
+ * its writer started with the response the whole middleware chain produced.
+ */
+export function withDirectStreams<Env>(
+  fetch: (request: Request, env?: Env) => Response | Promise<Response>,
+): (request: Request, env?: Env) => Promise<Response> {
+  return async (request, env) => {
+    const outgoing = (env as NodeBindings | undefined)?.outgoing;
+    if (outgoing !== undefined) outgoing[startSlot] = null;
+    const takeStarter = (): Starter | null | undefined => {
+      const start = outgoing?.[startSlot];
+      if (outgoing !== undefined) delete outgoing[startSlot];
+      return start;
+    };
+    let response: Response;
+    try {
+      response = await fetch(request, env);
+    } catch (error) {
+      // No response will be written: a stream's frames are let go (the generation ends).
+      takeStarter()?.(new Response(null, { status: 500 }));
+      throw error;
+    }
+    takeStarter()?.(response);
+    return response;
+  };
+}
+
+export interface RespondOptions extends FrameStreamOptions {
+  contentType: string;
+  requestId: string;
+}
+
+/** The streamed response for `frames`: written directly when the Node response is at hand. */
+export function respondWithFrames(
+  context: Context<ApiEnv>,
+  frames: AsyncIterator<string>,
+  options: RespondOptions,
+): Response {
+  const headers = streamHeaders(options.contentType, options.requestId);
+  const outgoing = (context.env as NodeBindings | undefined)?.outgoing;
+  if (outgoing?.[startSlot] !== null || outgoing === undefined) {
+    return new Response(frameStream(frames, options), { headers });
+  }
+  outgoing[startSlot] = (response) => {
+    if (response.body !== null || !response.headers.has(alreadySentHeader)) {
+      // A later middleware replaced the response (Hono copies the old headers, the marker too,
+      // into the new one; the adapter writes a body it has): these frames will never be read.
+      options.onCancel();
+      void frames.return?.();
+      return;
+    }
+    void writeFrames(outgoing, response, { ...options, frames });
+  };
+  return new Response(null, { headers: { ...headers, [alreadySentHeader]: "true" } });
+}
+
+function headRecord(response: Response): Record<string, string | string[]> {
+  const record: Record<string, string | string[]> = {};
+  for (const [name, value] of response.headers) {
+    if (name === alreadySentHeader) continue;
+    if (name === "set-cookie") record[name] = response.headers.getSetCookie();
+    else record[name] = value;
+  }
+  return record;
+}
+
+async function writeFrames(
+  outgoing: ServerResponse,
+  response: Response,
+  options: FrameStreamOptions & { frames: AsyncIterator<string> },
+): Promise<void> {
+  const frames = options.frames;
+  const time: TimePort = options.time ?? systemTime;
+  const signal = options.clientSignal;
+  let isFinished = false;
+  let pending = "";
+  let isFlushScheduled = false;
+  let pendingFrames = 0;
+  let lastWriteMs = time.monotonicNow();
+  let heartbeatTimer: Timer | undefined;
+  /** Settles on 'drain' or when the client goes away, while the socket buffer is full. */
+  let drained: Promise<void> | undefined;
+  let wake: (() => void) | undefined;
+  const write = (text: string): void => {
+    lastWriteMs = time.monotonicNow();
+    if (outgoing.write(text) || drained !== undefined) return;
+    drained = new Promise<void>((resolve) => {
+      wake = resolve;
+      outgoing.once("drain", () => resolve());
+    }).then(() => {
+      drained = undefined;
+      wake = undefined;
+    });
+  };
+  const flush = (): void => {
+    isFlushScheduled = false;
+    pendingFrames = 0;
+    if (pending.length === 0 || outgoing.destroyed) return;
+    const text = pending;
+    pending = "";
+    write(text);
+  };
+  const finish = (): void => {
+    if (isFinished) return;
+    isFinished = true;
+    heartbeatTimer?.cancel();
+    signal.removeEventListener("abort", onClientGone);
+    wake?.();
+  };
+  const onClientGone = (): void => {
+    if (isFinished) return;
+    finish();
+    options.onCancel();
+    void frames.return?.();
+  };
+  outgoing.writeHead(response.status, headRecord(response));
+  outgoing.flushHeaders();
+  if (signal.aborted) {
+    onClientGone();
+    return;
+  }
+  signal.addEventListener("abort", onClientGone, { once: true });
+  const heartbeat = options.heartbeat;
+  if (heartbeat !== undefined) {
+    heartbeatTimer = time
+      .setInterval(
+        () => {
+          // Only into an empty buffer: a reader that stopped reading finds one heartbeat, not one per interval.
+          if (isFinished || drained !== undefined || pending.length > 0) return;
+          if (time.monotonicNow() - lastWriteMs < heartbeat.intervalMs) return;
+          write(heartbeat.frame);
+        },
+        Math.max(10, heartbeat.intervalMs / 4),
+      )
+      .unref();
+  }
+  try {
+    while (!isFinished) {
+      if (drained !== undefined) await drained;
+      if (isFinished) break;
+      const result = await frames.next();
+      if (isFinished || result.done === true) break;
+      pending += result.value;
+      if (++pendingFrames >= maxFramesPerWrite) flush();
+      else if (!isFlushScheduled) {
+        isFlushScheduled = true;
+        process.nextTick(flush);
+      }
+    }
+    // Also after a cancel (the client's signal): what was written stays, the body ends.
+    flush();
+    finish();
+    if (!outgoing.destroyed) outgoing.end();
+  } catch (error) {
+    finish();
+    outgoing.destroy(error instanceof Error ? error : new Error(String(error)));
+  }
+}
