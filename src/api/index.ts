@@ -5,3 +5,4 @@ export type { ApiDeps } from "./deps.js";
 export { statusFor, errorBody, dialectOf, type Dialect } from "./error-status.js";
 export { RequestDrain } from "./request-drain.js";
 export { callerIdentity } from "./caller.js";
+export { redactorFor } from "./client-paths.js";

@@ -12,6 +12,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import {
   callsPath,
   clusterSecretHeader,
+  errorFrame,
   type ClusterScheduler,
   type HolderAnswer,
   type HolderCall,
@@ -48,6 +49,11 @@ export function createClusterFetch(options: {
   /** "" only on a loopback-only node (checked at start). */
   secret: string;
   logger: Logger;
+  /**
+   * This node's path redactor (the API's): errors leave with its folders hidden, since the
+   * origin's redactor knows only the origin's folders.
+   */
+  redact: (message: string) => string;
 }): (request: Request) => Promise<Response> {
   return async (request) => {
     const url = new URL(request.url);
@@ -56,7 +62,8 @@ export function createClusterFetch(options: {
       options.logger.warn("Cluster route refused: missing or wrong cluster secret", { path: url.pathname });
       return json(401, "unauthorized", "This internal cluster route needs the cluster secret.");
     }
-    if (url.pathname === callsPath && request.method === "POST") return serveCall(options.cluster, request);
+    if (url.pathname === callsPath && request.method === "POST")
+      return serveCall(options.cluster, request, options.redact);
     if (match === null || request.method !== "POST")
       return json(404, "not-found", "No such internal cluster route.");
     let body: RunBody;
@@ -82,7 +89,7 @@ export function createClusterFetch(options: {
         const next = pending ?? (await frames.next());
         pending = undefined;
         if (next.done === true) stream.close();
-        else stream.enqueue(encoder.encode(`${JSON.stringify(next.value)}\n`));
+        else stream.enqueue(encoder.encode(`${JSON.stringify(redactFrame(next.value, options.redact))}\n`));
       },
       async cancel() {
         controller.abort();
@@ -94,7 +101,15 @@ export function createClusterFetch(options: {
   };
 }
 
-async function serveCall(cluster: ClusterScheduler, request: Request): Promise<Response> {
+function redactFrame(frame: RunFrame, redact: (message: string) => string): RunFrame {
+  return "error" in frame ? { error: { ...frame.error, message: redact(frame.error.message) } } : frame;
+}
+
+async function serveCall(
+  cluster: ClusterScheduler,
+  request: Request,
+  redact: (message: string) => string,
+): Promise<Response> {
   let call: HolderCall;
   try {
     call = (await request.json()) as HolderCall;
@@ -105,16 +120,7 @@ async function serveCall(cluster: ClusterScheduler, request: Request): Promise<R
   try {
     answer = { result: await cluster.serveCall(call, request.signal) };
   } catch (error) {
-    const appError = toAppError(error);
-    answer = {
-      error: {
-        code: appError.code,
-        message: appError.message,
-        ...(appError.retryAfterSeconds === undefined
-          ? {}
-          : { retryAfterSeconds: appError.retryAfterSeconds }),
-      },
-    };
+    answer = errorFrame(toAppError(error), redact);
   }
   return new Response(JSON.stringify(answer), { headers: { "content-type": "application/json" } });
 }

@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import { callerIdentity, createApiApp, RequestDrain, withDirectStreams } from "../api/index.js";
+import { callerIdentity, createApiApp, redactorFor, RequestDrain, withDirectStreams } from "../api/index.js";
 import type { Config } from "../config/index.js";
 import { createLogger, EventBus, priorities, systemTime, type Logger } from "../core/index.js";
 import { LlamaCppEngine, type InferenceEngine } from "../engine/index.js";
@@ -257,7 +257,7 @@ export async function startServer(
     const clusterFetch =
       cluster === undefined
         ? undefined
-        : createClusterFetch({ cluster, secret: config.clusterSecret, logger });
+        : createClusterFetch({ cluster, secret: config.clusterSecret, logger, redact: redactorFor(config) });
     const server = await listen(
       withDirectStreams(
         clusterFetch === undefined

@@ -9,14 +9,13 @@
 import {
   AppError,
   type EmbedResult,
-  type ErrorCode,
   type Logger,
   type TokenizerRequest,
   type TokenizerResult,
 } from "../core/index.js";
 import type { EmbedRequest, OwnedScheduler, SubmitOptions } from "../scheduler/index.js";
 import type { NodeAdvert } from "./contract.js";
-import { clusterSecretHeader, frameError } from "./wire.js";
+import { clusterSecretHeader, frameError, type WireError } from "./wire.js";
 
 export const callsPath = "/internal/cluster/calls";
 
@@ -26,9 +25,7 @@ export type HolderCall =
   | { kind: "tokenizer"; model: string; request: TokenizerRequest; keepAliveMs?: number | undefined };
 
 /** Its answer (HTTP 200): the result, or the error the call ended with on the holder. */
-export type HolderAnswer =
-  | { result: EmbedResult | TokenizerResult }
-  | { error: { code: ErrorCode; message: string; retryAfterSeconds?: number | undefined } };
+export type HolderAnswer = { result: EmbedResult | TokenizerResult } | { error: WireError };
 
 /**
  * The node to send a call for `model` to: none when this node holds it (any state but unloading)

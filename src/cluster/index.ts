@@ -18,7 +18,7 @@ export {
 } from "./cluster-scheduler.js";
 export { RedisMembership, type RedisMembershipOptions } from "./membership.js";
 export { residentFirstPlacement } from "./resident-first.js";
-export { clusterSecretHeader, type RunBody, type RunFrame } from "./wire.js";
+export { clusterSecretHeader, errorFrame, type RunBody, type RunFrame } from "./wire.js";
 export { callsPath, type HolderCall, type HolderAnswer } from "./holder-calls.js";
 export {
   affinityPlacement,

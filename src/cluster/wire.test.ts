@@ -16,7 +16,7 @@ describe("cluster wire names and frames", () => {
     expect(JSON.parse(JSON.stringify(frame))).toEqual({
       error: { code: "queue-full", message: "busy", retryAfterSeconds: 2 },
     });
-    const error = frameError(frame as Extract<typeof frame, { error: unknown }>);
+    const error = frameError(frame);
     expect([error.code, error.message, error.retryAfterSeconds]).toEqual(["queue-full", "busy", 2]);
     expect(frameError({ error: { code: "no-such" as "internal", message: "m" } }).code).toBe("internal");
   });

@@ -44,10 +44,15 @@ export interface RunBody {
   resume?: ResumeState | undefined;
 }
 
+/** An error as it crosses between nodes (a run's last frame, a holder call's answer). */
+export interface WireError {
+  code: ErrorCode;
+  message: string;
+  retryAfterSeconds?: number | undefined;
+}
+
 /** One NDJSON line of the node-to-node stream: an event, or the error that ended it. */
-export type RunFrame =
-  | { event: StreamEvent }
-  | { error: { code: ErrorCode; message: string; retryAfterSeconds?: number | undefined } };
+export type RunFrame = { event: StreamEvent } | { error: WireError };
 
 export const channels = {
   claim: "rawrxd:cluster:claim",
@@ -77,17 +82,24 @@ export function jobIdOf(requestId: string): string {
 /** BullMQ: a lower number runs first; 0 would mean "no priority" (a separate FIFO list). */
 export const bullPriority: Record<Priority, number> = { high: 1, normal: 2, low: 3 };
 
-export function errorFrame(error: AppError): RunFrame {
+/**
+ * `error` on the wire. `redact` (the sending node's path redactor) keeps its server paths from the
+ * receiving node, whose own redactor knows only its own folders.
+ */
+export function errorFrame(
+  error: AppError,
+  redact: (message: string) => string = (message) => message,
+): { error: WireError } {
   return {
     error: {
       code: error.code,
-      message: error.message,
+      message: redact(error.message),
       ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
     },
   };
 }
 
-export function frameError(frame: Extract<RunFrame, { error: unknown }>): AppError {
+export function frameError(frame: { error: WireError }): AppError {
   const code = (errorCodes as readonly string[]).includes(frame.error.code) ? frame.error.code : "internal";
   return new AppError(
     code,
