@@ -103,6 +103,7 @@ export async function directEngine(options: {
   threads: number;
   contextSize: number;
   sequences: number;
+  build: "prebuilt" | "openmp";
 }): Promise<PeerEngine> {
   const { llama, context } = await openDirectContext({ ...options });
   const free = Array.from({ length: options.sequences }, () => context.getSequence());

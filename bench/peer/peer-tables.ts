@@ -17,7 +17,7 @@ import {
   type Metric,
 } from "./peer-report.js";
 import { targetText, valueText, verdict, type Target } from "./peer-targets.js";
-import { defaultKey, referenceKey, type Variant } from "./peer-variants.js";
+import { buildDefaultKey, defaultKey, referenceKey, type Variant } from "./peer-variants.js";
 
 const rows: { metric: Metric; label: string; digits: number }[] = [
   { metric: "decode", label: "1 stream, decode tok/s", digits: 1 },
@@ -54,6 +54,16 @@ function targetRows(speculative: readonly Variant[]): TargetRow[] {
       { label: `free text decode: ${variant.label} ÷ without`, variant: variant.key, reference: variant.baseline, metric: "decode", target: variant.key.startsWith("rawrxd") ? atLeast(0.97) : undefined },
     ]),
     { label: "1 stream decode: RawrXD 1T ÷ llama-server -t 1", variant: "rawrxd-t1", reference: "llama-server-t1", metric: "decode" },
+    // After the one extra command, `npm run engine:build` (the same rows on the local OpenMP build).
+    { label: "engine:build — 1 stream decode: RawrXD (defaults) ÷ llama-server (defaults)", variant: buildDefaultKey, reference: referenceKey, metric: "decode", target: atLeast(0.95) },
+    { label: "engine:build — 1 stream decode: RawrXD 1T ÷ node-llama-cpp direct 1T", variant: "rawrxd-build-t1", reference: "direct-build-t1", metric: "decode", target: atLeast(0.95) },
+    { label: "engine:build — 1 stream decode: RawrXD 2T ÷ node-llama-cpp direct 2T", variant: "rawrxd-build-t2", reference: "direct-build-t2", metric: "decode", target: atLeast(0.95) },
+    { label: "engine:build — 4-stream aggregate: RawrXD (defaults) ÷ llama-server -np 4", variant: buildDefaultKey, reference: referenceKey, metric: "aggregate", target: atLeast(1) },
+    { label: "engine:build — 4-stream aggregate: RawrXD (defaults) ÷ its own 1 stream", variant: buildDefaultKey, reference: buildDefaultKey, metric: "aggregate", referenceMetric: "decode", target: atLeast(1) },
+    { label: "engine:build — 1 stream decode: RawrXD 2T ÷ RawrXD 1T", variant: "rawrxd-build-t2", reference: "rawrxd-build-t1", metric: "decode", target: atLeast(1) },
+    { label: "engine:build — main-process CPU per streamed token: RawrXD (defaults)", variant: buildDefaultKey, metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
+    { label: "engine:build — 1 stream decode: RawrXD (defaults) ÷ RawrXD (defaults) prebuilt", variant: buildDefaultKey, reference: defaultKey, metric: "decode" },
+    { label: "engine:build — 4-stream aggregate: RawrXD (defaults) ÷ RawrXD (defaults) prebuilt", variant: buildDefaultKey, reference: defaultKey, metric: "aggregate" },
   ]; // prettier-ignore
 }
 
@@ -150,26 +160,35 @@ export function formatPeerTables(
   const plain = options.variants.filter((variant) => variant.baseline === undefined);
   const sections: string[] = [];
   for (const model of options.models) {
-    const main = markdownTable(
-      ["workload", ...plain.map((variant) => variant.label)],
-      rows.map((row) => [
-        row.label,
-        ...plain.map((variant) =>
-          formatCell(
-            cell(blocks, {
-              model: model.key,
-              variant: variant.key,
-              metric: row.metric,
-              reference:
-                row.metric !== "cpuPerToken" && hasReference && variant.key !== referenceKey
-                  ? referenceKey
-                  : undefined,
-            }),
-            row.digits,
+    const table = (columns: readonly Variant[]): string =>
+      markdownTable(
+        ["workload", ...columns.map((variant) => variant.label)],
+        rows.map((row) => [
+          row.label,
+          ...columns.map((variant) =>
+            formatCell(
+              cell(blocks, {
+                model: model.key,
+                variant: variant.key,
+                metric: row.metric,
+                reference:
+                  row.metric !== "cpuPerToken" && hasReference && variant.key !== referenceKey
+                    ? referenceKey
+                    : undefined,
+              }),
+              row.digits,
+            ),
           ),
-        ),
-      ]),
-    );
+        ]),
+      );
+    // The local build's variants get a table of their own, beside llama-server's columns.
+    const prebuilt = plain.filter((variant) => variant.onEngineBuild !== true);
+    const built = plain.filter((variant) => variant.onEngineBuild === true);
+    const references = plain.filter((variant) => variant.key.startsWith("llama-server"));
+    const main =
+      built.length === 0
+        ? table(prebuilt)
+        : `${table(prebuilt)}\n\nAfter \`npm run engine:build\` (the local OpenMP build, same run):\n\n${table([...references, ...built])}`;
     const notes = [
       ...new Set(
         blocks
@@ -182,7 +201,7 @@ export function formatPeerTables(
       copy === undefined
         ? ""
         : `Copying prompt: S + P + separator + S, P = ${copy.continuation.length} characters of the model's own greedy text (${copy.isFixedPoint ? "a fixed point" : "not a fixed point"}, from ${copy.source}).\n\n`;
-    const chose = notes.length === 0 ? "" : `RawrXD (defaults) thread choice: ${notes.join("; ")}.\n\n`;
+    const chose = notes.length === 0 ? "" : `Thread choices of the defaults: ${notes.join("; ")}.\n\n`;
     sections.push(
       `### ${model.label}\n\n${main}\n\n${chose}${copyLine}${speculationTable(blocks, model.key, { variants: options.variants, copy })}\n\n${targetTable(blocks, model.key, options.variants)}`,
     );

@@ -27,12 +27,16 @@ export interface Variant {
   workloads: readonly Workload[];
   /** The variant this one is paired with for its speedup and same-greedy-text counts (speculation). */
   baseline?: string;
+  /** Runs on the local OpenMP build of `npm run engine:build` (its own table). */
+  onEngineBuild?: boolean;
   open(model: BenchModel): Promise<OpenedVariant>;
 }
 
 export const referenceKey = "llama-server";
 /** RawrXD as a new user runs it: the "defaults both" rows. */
 export const defaultKey = "rawrxd-default";
+/** RawrXD as a user runs it after the one extra command, `npm run engine:build`. */
+export const buildDefaultKey = "rawrxd-build-default";
 /** llama-server's -c and -np as the issue's comparison ran it; node-llama-cpp direct gets the same. */
 const contextSize = 8192;
 const sequences = 4;
@@ -43,8 +47,9 @@ interface RawrxdSpec {
   flags: readonly string[];
   workloads: readonly Workload[];
   baseline?: string;
-  /** The default variant: the run's one RAWRXD_HOME (kept between blocks) and the thread calibration. */
+  /** A default variant: its own RAWRXD_HOME for the run (kept between blocks) and the thread calibration. */
   isDefault?: boolean;
+  onEngineBuild?: boolean;
 }
 
 function rawrxd(spec: RawrxdSpec): Variant {
@@ -53,8 +58,10 @@ function rawrxd(spec: RawrxdSpec): Variant {
     label: spec.label,
     workloads: spec.workloads,
     ...(spec.baseline === undefined ? {} : { baseline: spec.baseline }),
+    ...(spec.onEngineBuild === true ? { onEngineBuild: true } : {}),
     async open(model) {
-      const home = spec.isDefault === true ? defaultHome() : await mkdtemp(join(tmpdir(), "rawrxd-peer-"));
+      const home =
+        spec.isDefault === true ? defaultHome(spec.key) : await mkdtemp(join(tmpdir(), "rawrxd-peer-"));
       const dropHome = (): Promise<void> =>
         spec.isDefault === true ? Promise.resolve() : rm(home, { recursive: true, force: true });
       const server = await ServerProcess.start({
@@ -75,11 +82,12 @@ function rawrxd(spec: RawrxdSpec): Variant {
       if (spec.isDefault !== true) return { engine, stop };
       try {
         const note = await settleThreadChoice(engine, {
+          home,
           modelPath: model.path,
           prompt: (index) => freePrompt(70, `calibrate-${index}`),
           logTail: () => server.logTail,
         });
-        return { engine, stop, note: `--threads auto: ${note}` };
+        return { engine, stop, note: `${spec.label}, --threads auto: ${note}` };
       } catch (error) {
         await stop();
         throw error;
@@ -88,33 +96,53 @@ function rawrxd(spec: RawrxdSpec): Variant {
   };
 }
 
-function rawrxdThreads(threads: number): Variant {
+/**
+ * Where the machine has the local build, the prebuilt variants ask for the prebuilt binary by
+ * flag: what a fresh `npm ci` gives, so "defaults" still means a new user's defaults.
+ */
+function buildFlags(onEngineBuild: boolean, hasEngineBuild: boolean): string[] {
+  if (onEngineBuild) return ["--engine-build", "openmp"];
+  return hasEngineBuild ? ["--engine-build", "prebuilt"] : [];
+}
+
+function rawrxdThreads(threads: number, build: { on: boolean; has: boolean }): Variant {
   return rawrxd({
-    key: `rawrxd-t${threads}`,
-    label: `RawrXD --threads ${threads}`,
-    flags: ["--threads", String(threads)],
+    key: build.on ? `rawrxd-build-t${threads}` : `rawrxd-t${threads}`,
+    label: build.on ? `RawrXD engine:build --threads ${threads}` : `RawrXD --threads ${threads}`,
+    flags: [...buildFlags(build.on, build.has), "--threads", String(threads)],
     workloads: ["single", "four", "copy"],
+    onEngineBuild: build.on,
   });
 }
 
 /** RawrXD with speculative decoding `mode`, paired with RawrXD at the same threads without it. */
-function rawrxdSpeculative(mode: "input-lookup" | "auto", threads: number): Variant {
+function rawrxdSpeculative(mode: "input-lookup" | "auto", threads: number, hasEngineBuild: boolean): Variant {
   return rawrxd({
     key: `rawrxd-spec-${mode}`,
     label: `RawrXD --speculative ${mode} --threads ${threads}`,
-    flags: ["--speculative", mode, "--threads", String(threads)],
+    flags: [...buildFlags(false, hasEngineBuild), "--speculative", mode, "--threads", String(threads)],
     workloads: ["single", "copy"],
     baseline: `rawrxd-t${threads}`,
   });
 }
 
-function direct(threads: number): Variant {
+function direct(threads: number, onEngineBuild = false): Variant {
+  const plural = threads === 1 ? "" : "s";
   return {
-    key: `direct-t${threads}`,
-    label: `node-llama-cpp direct, ${threads} thread${threads === 1 ? "" : "s"}`,
+    key: onEngineBuild ? `direct-build-t${threads}` : `direct-t${threads}`,
+    label: onEngineBuild
+      ? `node-llama-cpp direct on engine:build, ${threads} thread${plural}`
+      : `node-llama-cpp direct, ${threads} thread${plural}`,
     workloads: ["single", "four"],
+    ...(onEngineBuild ? { onEngineBuild: true } : {}),
     async open(model) {
-      const engine = await directEngine({ modelPath: model.path, threads, contextSize, sequences });
+      const engine = await directEngine({
+        modelPath: model.path,
+        threads,
+        contextSize,
+        sequences,
+        build: onEngineBuild ? "openmp" : "prebuilt",
+      });
       return { engine, stop: () => engine.close() };
     },
   };
@@ -158,7 +186,10 @@ export function peerVariants(available: {
   hasNgram: boolean;
   /** --threads of the RawrXD speculative variants (their baseline is rawrxd-tN). */
   speculativeThreads: 1 | 2;
+  /** The local OpenMP build of `npm run engine:build` is on this machine: its variants run too. */
+  hasEngineBuild: boolean;
 }): Variant[] {
+  const has = available.hasEngineBuild;
   return [
     ...(available.hasLlamaServer
       ? [
@@ -181,15 +212,31 @@ export function peerVariants(available: {
     rawrxd({
       key: defaultKey,
       label: "RawrXD (defaults)",
-      flags: [],
+      flags: buildFlags(false, has),
       workloads: ["single", "four", "copy"],
       isDefault: true,
     }),
-    rawrxdThreads(1),
-    rawrxdThreads(2),
-    rawrxdSpeculative("input-lookup", available.speculativeThreads),
-    rawrxdSpeculative("auto", available.speculativeThreads),
+    rawrxdThreads(1, { on: false, has }),
+    rawrxdThreads(2, { on: false, has }),
+    rawrxdSpeculative("input-lookup", available.speculativeThreads, has),
+    rawrxdSpeculative("auto", available.speculativeThreads, has),
     direct(1),
     direct(2),
+    ...(has
+      ? [
+          rawrxd({
+            key: buildDefaultKey,
+            label: "RawrXD (defaults + engine:build)",
+            flags: [],
+            workloads: ["single", "four", "copy"],
+            isDefault: true,
+            onEngineBuild: true,
+          }),
+          rawrxdThreads(1, { on: true, has }),
+          rawrxdThreads(2, { on: true, has }),
+          direct(1, true),
+          direct(2, true),
+        ]
+      : []),
   ];
 }

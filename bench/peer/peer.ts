@@ -21,12 +21,16 @@
  * writes bench/results/peer-<time>.json and peer-latest.json. --quick: stories260K, 1 round,
  * 1 rep, 32 tokens, 1-thread variants, no build — a smoke run. --variants takes keys:
  * llama-server, llama-server-t1, llama-server-spec, rawrxd-default, rawrxd-t1, rawrxd-t2,
- * rawrxd-spec-input-lookup, rawrxd-spec-auto, direct-t1, direct-t2.
+ * rawrxd-spec-input-lookup, rawrxd-spec-auto, direct-t1, direct-t2; and where `npm run
+ * engine:build` ran (unless --no-engine-build): rawrxd-build-default, rawrxd-build-t1,
+ * rawrxd-build-t2, direct-build-t1, direct-build-t2 on the local OpenMP build (the prebuilt
+ * variants then pass --engine-build prebuilt, as a fresh install runs).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { systemTime } from "../../src/core/index.js";
+import { hasOpenmpBuild } from "../../src/engine/index.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, modelKeys, prepareModel, type BenchModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
@@ -36,7 +40,7 @@ import { runBlock } from "./peer-block.js";
 import { copyWorkloadFor, type CopyWorkload } from "./copy-workload.js";
 import { formatKvTables } from "./peer-kv-tables.js";
 import { measureKvRows, type KvRows } from "./peer-kv.js";
-import { removeDefaultHome } from "./rawrxd-default.js";
+import { removeDefaultHomes } from "./rawrxd-default.js";
 import type { BlockResult } from "./peer-report.js";
 import { formatPeerTables } from "./peer-tables.js";
 
@@ -52,6 +56,7 @@ const { values } = parseArgs({
     "spec-threads": { type: "string", default: "1" },
     "system-words": { type: "string", default: "750" },
     "no-build": { type: "boolean", default: false },
+    "no-engine-build": { type: "boolean", default: false },
     quick: { type: "boolean", default: false },
   },
   strict: true,
@@ -72,8 +77,12 @@ const speculativeThreads = values["spec-threads"] === "2" ? 2 : 1;
 const hasLlamaServer =
   values["no-build"] || quick ? existsSync(llamaServerBinary) : await ensureLlamaServer(log);
 const hasNgram = hasLlamaServer && (await supportsNgramSpeculation());
+// `npm run engine:build` ran here: its variants run beside the prebuilt ones (which then ask for
+// the prebuilt binary by flag, as a fresh install has it).
+const hasEngineBuild = !values["no-engine-build"] && hasOpenmpBuild();
+if (hasEngineBuild) log("the local OpenMP build (npm run engine:build) is here: its variants run too");
 let variants = sections.includes("speed")
-  ? peerVariants({ hasLlamaServer, hasNgram, speculativeThreads })
+  ? peerVariants({ hasLlamaServer, hasNgram, speculativeThreads, hasEngineBuild })
   : [];
 // A smoke run on a busy machine: two ggml threads fighting other load for 2 cores can fall to
 // ~1 tok/s, so --quick keeps to the 1-thread variants unless --variants names others.
@@ -93,7 +102,7 @@ const blocks: BlockResult[] = [];
 const prepared: BenchModel[] = [];
 for (const key of models) prepared.push(await prepareModel(key));
 // The copying prompt's continuation comes from llama-server at its defaults when it is built.
-const copySource = peerVariants({ hasLlamaServer, hasNgram, speculativeThreads }).find(
+const copySource = peerVariants({ hasLlamaServer, hasNgram, speculativeThreads, hasEngineBuild }).find(
   (variant) => variant.key === (hasLlamaServer ? referenceKey : "rawrxd-t1"),
 )!;
 const copyWorkloads: CopyWorkload[] = [];
@@ -137,7 +146,7 @@ for (const model of prepared) {
     );
   }
 }
-removeDefaultHome();
+removeDefaultHomes();
 const durationMinutes = (systemTime.monotonicNow() - runStart) / 60_000;
 
 const tables = [
@@ -168,6 +177,7 @@ const path = await writeResultFiles(
       hasNgram,
       sections,
       speculativeThreads,
+      hasEngineBuild,
     },
     durationMinutes,
     variants: variants.map(({ key, label, workloads, baseline }) => ({ key, label, workloads, baseline })),

@@ -12,17 +12,24 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import type { PeerEngine } from "./peer-engines.js";
 
-let home: string | undefined;
+const homes = new Map<string, string>();
 
-/** The run's RAWRXD_HOME for the default variant (made on first use). */
-export function defaultHome(): string {
-  home ??= mkdtempSync(join(tmpdir(), "rawrxd-peer-default-"));
+/**
+ * The run's RAWRXD_HOME for a default variant (made on first use): one per variant, so the
+ * prebuilt binary's and the local build's defaults each calibrate from nothing.
+ */
+export function defaultHome(variant: string): string {
+  let home = homes.get(variant);
+  if (home === undefined) {
+    home = mkdtempSync(join(tmpdir(), "rawrxd-peer-default-"));
+    homes.set(variant, home);
+  }
   return home;
 }
 
-export function removeDefaultHome(): void {
-  if (home !== undefined) rmSync(home, { recursive: true, force: true });
-  home = undefined;
+export function removeDefaultHomes(): void {
+  for (const home of homes.values()) rmSync(home, { recursive: true, force: true });
+  homes.clear();
 }
 
 interface CachedChoice {
@@ -34,8 +41,8 @@ interface CachedChoice {
 }
 
 /** The cached thread choice for a model file, if the runner wrote one. */
-export async function cachedChoice(modelPath: string): Promise<CachedChoice | undefined> {
-  const path = join(defaultHome(), "cache", "threads.json");
+export async function cachedChoice(home: string, modelPath: string): Promise<CachedChoice | undefined> {
+  const path = join(home, "cache", "threads.json");
   const text = await readFile(path, "utf8").catch(() => undefined);
   if (text === undefined) return undefined;
   const entries = (JSON.parse(text) as { entries?: Record<string, { choice: CachedChoice }> }).entries ?? {};
@@ -52,11 +59,11 @@ const maxCalibrationRequests = 12;
  */
 export async function settleThreadChoice(
   engine: PeerEngine,
-  options: { modelPath: string; prompt: (index: number) => string; logTail: () => string },
+  options: { home: string; modelPath: string; prompt: (index: number) => string; logTail: () => string },
 ): Promise<string> {
   const { modelPath, prompt } = options;
   for (let index = 0; ; index++) {
-    const choice = await cachedChoice(modelPath);
+    const choice = await cachedChoice(options.home, modelPath);
     // The runner logs the rule it falls back to when the machine was busy at load: nothing is cached then.
     const busy = /the machine is busy \(([^)]*)\)/.exec(options.logTail());
     if (choice === undefined && busy !== null)

@@ -15,7 +15,7 @@ export type {
 } from "./contract.js";
 export { speculativeModes } from "./contract.js";
 export { LlamaCppEngine } from "./llama-cpp-engine.js";
-export { openmpBuildOptions } from "./engine-build.js";
+export { hasOpenmpBuild, openmpBuildOptions } from "./engine-build.js";
 export { RunnerProcess } from "./runner-process.js";
 export { FakeEngine, defaultFakeReply, type FakeModelBehaviour, type FakeRunner } from "./fake-engine.js";
 export { type FakeToolCall } from "./fake-tool-calls.js";

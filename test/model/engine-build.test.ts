@@ -3,31 +3,9 @@
  * The local OpenMP build exists only where `npm run engine:build` ran (not in CI), so each case
  * asserts what must happen on this machine, with or without it.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openmpBuildOptions } from "../../src/engine/index.js";
+import { hasOpenmpBuild } from "../../src/engine/index.js";
 import { postJson, startModelServer, type ModelTestServer } from "./helpers.js";
-
-/** A local build made with exactly the OpenMP options (node-llama-cpp records them in _nlcBuildMetadata.json). */
-function hasOpenmpBuild(): boolean {
-  const root = join(process.cwd(), "node_modules", "node-llama-cpp", "llama", "localBuilds");
-  if (!existsSync(root)) return false;
-  return readdirSync(root).some((name) => {
-    const metadata = join(root, name, "Release", "_nlcBuildMetadata.json");
-    if (!existsSync(metadata)) return false;
-    const options =
-      (
-        JSON.parse(readFileSync(metadata, "utf8")) as {
-          buildOptions?: { customCmakeOptions?: Record<string, string> };
-        }
-      ).buildOptions?.customCmakeOptions ?? {};
-    return (
-      Object.entries(openmpBuildOptions).every(([option, value]) => options[option] === value) &&
-      Object.keys(options).length === Object.keys(openmpBuildOptions).length
-    );
-  });
-}
 
 async function engineBuildOf(test: ModelTestServer): Promise<string> {
   const response = await postJson(`${test.url}/api/generate`, {
