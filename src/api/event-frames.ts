@@ -8,6 +8,7 @@
  */
 import type { StreamEvent } from "../core/index.js";
 import { cancelledError } from "./cancelled-ending.js";
+import type { GenerationEvents } from "./generation-events.js";
 
 export interface EventFormat {
   /** Frames that open the stream before any event (the chat role chunk); "" for none. */
@@ -30,7 +31,7 @@ const finished: IteratorResult<string> = { value: undefined, done: true };
  * one error frame, then the end. `return()` closes `events`.
  */
 export function formatEvents(
-  events: AsyncGenerator<StreamEvent>,
+  events: GenerationEvents,
   format: EventFormat,
   ending: CancelledEnding,
 ): AsyncIterator<string> {
