@@ -64,6 +64,13 @@ describe("formatEvents", () => {
     expect(log).toEqual(["closed"]);
   });
 
+  it("formats a cancelled end like any end without a cancelled ending (/infill)", async () => {
+    const log: string[] = [];
+    const frames = formatEvents(generation([text("a"), end("cancelled")], log), format, undefined);
+    expect(await all(frames)).toEqual(["[open]", "[a]", "[end]"]);
+    expect(log).toEqual(["closed"]);
+  });
+
   it("reports the generation's error as one frame, then ends", async () => {
     const log: string[] = [];
     const failure = new AppError("runner-crashed", "The runner stopped.");

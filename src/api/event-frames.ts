@@ -33,7 +33,8 @@ const finished: IteratorResult<string> = { value: undefined, done: true };
 export function formatEvents(
   events: GenerationEvents,
   format: EventFormat,
-  ending: CancelledEnding,
+  /** Without it a cancelled end is formatted like any end (llama.cpp's /infill does so). */
+  ending: CancelledEnding | undefined,
 ): AsyncIterator<string> {
   let isOpening = format.opening.length > 0;
   let isDone = false;
@@ -56,7 +57,7 @@ export function formatEvents(
       return finished;
     }
     const event = result.value;
-    if (event.type === "end" && event.reason === "cancelled")
+    if (ending !== undefined && event.type === "end" && event.reason === "cancelled")
       return closeAndFail(cancelledError(ending.signal, ending.requestId));
     let text: string;
     try {
