@@ -201,6 +201,11 @@ interface Row {
   clientReadsPerToken: number;
   /** Main CPU per client read (~ per runner message and socket write): steadier than per token under load. */
   mainCpuMsPerClientRead: number;
+  /**
+   * Main CPU per second of streaming (ms per token × decode tok/s): at a fixed window the
+   * messages per token follow the decode rate, this does not (ADR 0048).
+   */
+  mainCpuMsPerStreamingSecond: number;
   decodeTokensPerSecond: number;
   timeToFirstTokenMs: number;
   idleMainCpuMsPerSecond: number;
@@ -225,6 +230,9 @@ for (const key of models) {
       runnerWritesPerToken: perToken((block) => block.runner.writeSyscalls),
       clientReadsPerToken: perToken((block) => block.clientDataChunks),
       mainCpuMsPerClientRead: median(mine.map((block) => block.main.cpuMs / block.clientDataChunks)),
+      mainCpuMsPerStreamingSecond: median(
+        mine.map((block) => (block.main.cpuMs / block.tokens) * block.decodeTokensPerSecond),
+      ),
       decodeTokensPerSecond: median(mine.map((block) => block.decodeTokensPerSecond)),
       timeToFirstTokenMs: median(mine.map((block) => block.timeToFirstTokenMs)),
       idleMainCpuMsPerSecond: median(mine.map((block) => (block.idle.cpuMs * 1000) / idleMs)),
@@ -247,6 +255,7 @@ console.log(
       "runner writes/tok",
       "client reads/tok",
       "main CPU ms/read",
+      "main CPU ms/s streaming*",
       "decode tok/s*",
       "TTFT ms*",
       "idle CPU ms/s",
@@ -264,6 +273,7 @@ console.log(
       formatNumber(row.runnerWritesPerToken, 2),
       formatNumber(row.clientReadsPerToken, 2),
       formatNumber(row.mainCpuMsPerClientRead, 2),
+      formatNumber(row.mainCpuMsPerStreamingSecond, 1),
       formatNumber(row.decodeTokensPerSecond, 0),
       formatNumber(row.timeToFirstTokenMs, 1),
       formatNumber(row.idleMainCpuMsPerSecond, 1),

@@ -5,6 +5,7 @@
  * reads nothing, so its disconnect needs no ending.)
  */
 import { AppError, type StreamEvent } from "../core/index.js";
+import type { GenerationEvents } from "./generation-events.js";
 import { isSuperseded, supersededError } from "./request-groups.js";
 
 export function cancelledError(signal: AbortSignal, requestId: string): AppError {
@@ -22,7 +23,7 @@ export function cancelledError(signal: AbortSignal, requestId: string): AppError
  * await-and-yield round (ADR 0043).
  */
 export function endingCancelledAsError(
-  events: AsyncGenerator<StreamEvent>,
+  events: GenerationEvents,
   signal: AbortSignal,
   requestId: string,
 ): AsyncIterableIterator<StreamEvent> {

@@ -125,13 +125,31 @@ async function writeFrames(
       wake = undefined;
     });
   };
+  /** The head leaves with the first frames (one write, ADR 0048), or alone when none is ready. */
+  let isHeadOut = false;
+  let isEnded = false;
   const flush = (): void => {
     isFlushScheduled = false;
     pendingFrames = 0;
-    if (pending.length === 0 || outgoing.destroyed) return;
+    if (outgoing.destroyed || isEnded) return;
+    if (pending.length === 0) {
+      if (!isHeadOut) outgoing.flushHeaders();
+      isHeadOut = true;
+      return;
+    }
+    isHeadOut = true;
     const text = pending;
     pending = "";
     write(text);
+  };
+  /** The last frames and the body's end in one write. */
+  const end = (): void => {
+    isEnded = true;
+    if (outgoing.destroyed) return;
+    const text = pending;
+    pending = "";
+    if (text.length > 0) outgoing.end(text);
+    else outgoing.end();
   };
   const finish = (): void => {
     if (isFinished) return;
@@ -147,11 +165,14 @@ async function writeFrames(
     void frames.return?.();
   };
   outgoing.writeHead(response.status, headRecord(response));
-  outgoing.flushHeaders();
   if (signal.aborted) {
+    outgoing.flushHeaders();
     onClientGone();
     return;
   }
+  // The route already holds the first event: its frames join the head in the tick's one write.
+  isFlushScheduled = true;
+  process.nextTick(flush);
   signal.addEventListener("abort", onClientGone, { once: true });
   const heartbeat = options.heartbeat;
   if (heartbeat !== undefined) {
@@ -181,9 +202,8 @@ async function writeFrames(
       }
     }
     // Also after a cancel (the client's signal): what was written stays, the body ends.
-    flush();
     finish();
-    if (!outgoing.destroyed) outgoing.end();
+    end();
   } catch (error) {
     finish();
     outgoing.destroy(error instanceof Error ? error : new Error(String(error)));

@@ -17,11 +17,12 @@ import {
   type Usage,
 } from "../core/index.js";
 import type { Scheduler } from "../scheduler/index.js";
+import { generationEvents, type GenerationEvents } from "./generation-events.js";
 import type { RequestDrain } from "./request-drain.js";
 
 export interface StartedGeneration {
   /** Every event, the already-received first one included. */
-  events: AsyncGenerator<StreamEvent>;
+  events: GenerationEvents;
   /**
    * Cancels the generation and releases its sequence, whether or not `events` was ever
    * iterated (a client can leave before the first frame is pulled). Idempotent.
@@ -67,7 +68,6 @@ export async function startGeneration(
     leave();
     throw error;
   }
-  const recordsContent = ticket?.recordsContent === true;
   const settledQuietly = async (): Promise<void> => ticket?.settled().catch(() => undefined);
   const stopSignal = options.drain?.stopSignal;
   const controller = new AbortController();
@@ -112,40 +112,17 @@ export async function startGeneration(
     );
   try {
     const first = await iterator.next();
-    async function* all(): AsyncGenerator<StreamEvent> {
-      try {
-        let next = first;
-        while (next.done !== true) {
-          const event = next.value;
-          if (stopSignal?.aborted === true && event.type === "end" && event.reason === "cancelled")
-            throw stopped();
-          if (event.type === "end") {
-            // Run the queue's generator past its end (request-end), then wait for the record.
-            next = await iterator.next();
-            isDone = next.done === true;
-            await ticket?.settled();
-            yield event;
-            continue;
-          }
-          if (recordsContent && event.type === "text-delta") ticket?.output(event.text);
-          if (recordsContent && event.type === "tool-call") {
-            ticket?.output(
-              JSON.stringify({ tool_call: { name: event.call.name, arguments: event.call.arguments } }),
-            );
-          }
-          yield event;
-          next = await iterator.next();
-        }
-        isDone = true;
-      } catch (error) {
-        await settledQuietly();
-        if (stopSignal?.aborted === true && !options.clientSignal.aborted) throw stopped();
-        throw error;
-      } finally {
-        await close();
-      }
-    }
-    return { events: all(), close };
+    const events = generationEvents({
+      first,
+      iterator,
+      ticket,
+      stopSignal,
+      clientSignal: options.clientSignal,
+      stopped,
+      close,
+      markDone: () => (isDone = true),
+    });
+    return { events, close };
   } catch (error) {
     unlisten();
     // Refused before it started (unknown model, queue full): the error waits for its record too.

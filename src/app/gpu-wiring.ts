@@ -45,6 +45,7 @@ export function runnerLoadPath(options: {
   draftModel?: string | undefined;
 }): { engine: InferenceEngine; models: ModelResolver } {
   const shapes = new Map<string, ModelMemoryShape>();
+  const shapeByInfo = new WeakMap<object, ModelMemoryShape>();
   const drafts =
     options.draftModel === undefined || options.draftModel === ""
       ? undefined
@@ -53,7 +54,10 @@ export function runnerLoadPath(options: {
     models: {
       resolve: async (name) => {
         const file = await options.resolve(name);
-        shapes.set(file.path, memoryShapeOf(file.info));
+        // The catalog hands out the same header object until the file changes: shaped once.
+        let shape = shapeByInfo.get(file.info);
+        if (shape === undefined) shapeByInfo.set(file.info, (shape = memoryShapeOf(file.info)));
+        shapes.set(file.path, shape);
         return file;
       },
     },

@@ -275,7 +275,7 @@ export async function startServer(
     const host = config.host.includes(":") && !config.host.startsWith("[") ? `[${config.host}]` : config.host;
     isReady = true;
     const url = `http://${host}:${port}`;
-    sla?.start(url);
+    sla?.start(url, { isListening: () => server.listening, fetch: (request) => app.fetch(request) });
 
     let closing: Promise<void> | undefined;
     let markClosed!: () => void;

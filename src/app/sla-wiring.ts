@@ -32,11 +32,24 @@ import type { Database } from "../store/index.js";
 export interface SlaService {
   manager: SlaManager;
   routes(): Hono;
-  /** Starts the checks once the server listens at `url`. */
-  start(url: string): void;
+  /**
+   * Starts the checks once the server listens at `url`. With `local`, most rounds check /health
+   * in process (the listener is up and the app answers) and one real loopback GET goes out a
+   * minute (ADR 0048).
+   */
+  start(url: string, local?: LocalFront): void;
   /** Final heartbeat and stop: before the HTTP front closes, so a stop is not recorded as down. */
   close(): Promise<void>;
 }
+
+/** The server itself, for the front check between real HTTP probes. */
+export interface LocalFront {
+  isListening: () => boolean;
+  fetch: (request: Request) => Response | Promise<Response>;
+}
+
+/** A real loopback GET /health at least this often (and after any failed front check). */
+export const frontHttpProbeEveryMs = 60_000;
 
 export interface SlaWiringOptions {
   config: Readonly<Config>;
@@ -64,6 +77,8 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
   if (config.noSla) return undefined;
   const store = new SlaStore(database);
   let frontUrl: string | undefined;
+  let local: LocalFront | undefined;
+  let lastHttpPassMs = Number.NEGATIVE_INFINITY;
   let auditHealth: ServerEvents["audit-health"] = { state: "writable" };
   const stopAuditWatch = events.on("audit-health", (event) => (auditHealth = event));
   // The backup schedule's last outcome: undefined until the first backup ends or is missed.
@@ -82,9 +97,21 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
   const probes: SlaProbes = {
     front: async (signal) => {
       if (frontUrl === undefined) throw new Error("the server is not listening yet");
-      const response = await fetch(`${frontUrl}/health`, { signal });
+      const url = `${frontUrl}/health`;
+      const passedMs = lastHttpPassMs;
+      const inProcess = time.monotonicNow() - passedMs < frontHttpProbeEveryMs ? local : undefined;
+      const isHttpDue = inProcess === undefined;
+      // Any failure makes the next round a real probe.
+      lastHttpPassMs = Number.NEGATIVE_INFINITY;
+      if (inProcess !== undefined && !inProcess.isListening())
+        throw new Error(`the server no longer listens at ${frontUrl}`);
+      // In process between real probes: no undici connection, no socket round trip on both sides.
+      const response = isHttpDue
+        ? await fetch(url, { signal })
+        : await inProcess.fetch(new Request(url, { signal }));
       await response.body?.cancel();
       if (!response.ok) throw new Error(`GET /health answered HTTP ${response.status}`);
+      lastHttpPassMs = isHttpDue ? time.monotonicNow() : passedMs;
     },
     loadedModels: () =>
       options.queue.snapshot().loaded.map((view) => ({ model: view.name, pid: view.info.pid })),
@@ -157,8 +184,9 @@ export function createSlaService(options: SlaWiringOptions): SlaService | undefi
         nowMs: () => manager.timelineNowMs(),
         ...(clusterSla === undefined ? {} : { cluster: () => clusterSla.json() }),
       }),
-    start: (url) => {
+    start: (url, localFront) => {
       frontUrl = loopbackUrl(url);
+      local = localFront;
       manager.start();
       if (clusterSla !== undefined && options.cluster !== undefined)
         clusterTicks = startClusterSlaTicks({

@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rename, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -168,6 +168,27 @@ describe("ModelCatalog digests", () => {
     expect(file).not.toHaveProperty("digest");
     expect(hashedPaths).toEqual([]);
     await expectAppError(catalog.resolveFile("../x"), "bad-request");
+  });
+
+  it("re-checks a file it found before: a swap, a rewrite, a removal or an escaping link under its name is seen", async () => {
+    const catalog = new ModelCatalog({ modelsDir });
+    const path = join(modelsDir, "stories260K.gguf");
+    const first = await catalog.resolveFile("stories260K");
+    expect((await catalog.resolveFile("stories260K")).fileIdentity).toBe(first.fileIdentity);
+    // Swapped: a new file renamed over the name (new inode).
+    await copyFile(storiesPath, join(modelsDir, "next.tmp"));
+    await rename(join(modelsDir, "next.tmp"), path);
+    const swapped = await catalog.resolveFile("stories260K");
+    expect(swapped.fileIdentity).not.toBe(first.fileIdentity);
+    // Rewritten in place into an invalid file (same inode, new size).
+    await writeFile(path, "not a GGUF file any more\n".repeat(8));
+    await expectAppError(catalog.resolveFile("stories260K"), "model-invalid");
+    // Replaced by a link out of the folder: refused, not served from the earlier lookup.
+    await rm(path);
+    await symlink(join(root, "outside.gguf"), path);
+    await expectAppError(catalog.resolveFile("stories260K"), "forbidden");
+    await rm(path);
+    await expectAppError(catalog.resolveFile("stories260K"), "model-not-found");
   });
 
   it("survives a corrupt manifest", async () => {

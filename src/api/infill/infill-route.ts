@@ -9,6 +9,7 @@ import { grantPriority, requestOrigin } from "../caller.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { errorBody } from "../error-status.js";
+import { formatEvents, type EventFormat } from "../event-frames.js";
 import { respondWithFrames } from "../frame-writer.js";
 import { onlyModel } from "../default-model.js";
 import { collect, startGeneration, type StartedGeneration } from "../generation.js";
@@ -66,7 +67,11 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
   };
   if (body.stream === true) {
     const started = await start(0);
-    const frames = streamFrames(started, { model, redact: redactorFor(deps.config) });
+    const frames = formatEvents(
+      started.events,
+      infillFormat({ model, redact: redactorFor(deps.config) }),
+      undefined,
+    );
     return respondWithFrames(context, frames, {
       contentType: "text/event-stream",
       requestId: id,
@@ -89,36 +94,34 @@ async function infill(context: Context<ApiEnv>, deps: ApiDeps, body: InfillBody)
   return context.json(count === 1 ? bodies[0] : bodies);
 }
 
-async function* streamFrames(
-  started: StartedGeneration,
-  shape: { model: string; redact: (message: string) => string },
-): AsyncGenerator<string> {
+/** llama.cpp's /infill stream: one `data:` event per piece, a last one with `stop: true` and the counts. */
+function infillFormat(shape: { model: string; redact: (message: string) => string }): EventFormat {
   const data = (value: unknown): string => `data: ${JSON.stringify(value)}\n\n`;
-  try {
-    for await (const event of started.events) {
+  return {
+    opening: "",
+    frames: (event) => {
       if (event.type === "text-delta") {
         // One event per piece of a delta the runner joined (ADR 0039), all in one string.
         let frames = "";
         forEachTextPiece(event, (content) => {
           frames += data({ index: 0, content, stop: false, id_slot: -1 });
         });
-        if (frames.length > 0) yield frames;
-      } else if (event.type === "end") {
-        yield data({
-          index: 0,
-          content: "",
-          stop: true,
-          id_slot: -1,
-          model: shape.model,
-          stop_type: event.reason === "length" ? "limit" : "eos",
-          tokens_predicted: event.usage.completionTokens,
-          tokens_evaluated: event.usage.promptTokens,
-          tokens_cached: event.usage.cachedTokens,
-          timings: timingsBody(event.usage, event.timings),
-        });
+        return frames;
       }
-    }
-  } catch (error) {
-    yield data(errorBody(forClient(toAppError(error), shape.redact), "native"));
-  }
+      if (event.type !== "end") return "";
+      return data({
+        index: 0,
+        content: "",
+        stop: true,
+        id_slot: -1,
+        model: shape.model,
+        stop_type: event.reason === "length" ? "limit" : "eos",
+        tokens_predicted: event.usage.completionTokens,
+        tokens_evaluated: event.usage.promptTokens,
+        tokens_cached: event.usage.cachedTokens,
+        timings: timingsBody(event.usage, event.timings),
+      });
+    },
+    error: (error) => data(errorBody(forClient(toAppError(error), shape.redact), "native")),
+  };
 }

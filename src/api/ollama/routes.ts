@@ -10,6 +10,7 @@ import {
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
+import { formatEvents, type EventFormat } from "../event-frames.js";
 import { respondWithFrames } from "../frame-writer.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
@@ -100,13 +101,11 @@ async function generate(
       ),
     });
   }
-  const frames = ndjsonFrames(endingCancelledAsError(started.events, signal, id), {
-    kind,
-    model: request.model,
-    time: deps.time,
-    startedMs,
-    redact: redactorFor(config),
-  });
+  const frames = formatEvents(
+    started.events,
+    ndjsonFormat({ kind, model: request.model, time: deps.time, startedMs, redact: redactorFor(config) }),
+    { signal, requestId: id },
+  );
   return respondWithFrames(context, frames, {
     contentType: "application/x-ndjson",
     requestId: id,
@@ -152,57 +151,59 @@ function final(
   };
 }
 
-async function* ndjsonFrames(
-  events: AsyncIterable<StreamEvent>,
+/** Ollama's NDJSON: one JSON line per piece, a final line with the counts. */
+function ndjsonFormat(
   shape: ReplyShape & { startedMs: MonotonicMs; redact: (message: string) => string },
-): AsyncGenerator<string> {
+): EventFormat {
   const line = (value: unknown): string => JSON.stringify(value) + "\n";
-  try {
-    for await (const event of events) {
-      if (event.type === "progress") {
-        yield line({
-          model: shape.model,
-          created_at: new Date(shape.time.wallNow()).toISOString(),
-          prompt_progress: {
-            total: event.totalTokens,
-            cache: event.cachedTokens,
-            processed: event.processedTokens,
-          },
-          done: false,
-        });
-      } else if (event.type === "text-delta") {
-        // One line per piece of a delta the runner joined (ADR 0039), all in one string, each
-        // built from a template stamped once per delta: only the text is serialised.
-        const [before, after] = line({ ...piece(shape, "\u0000"), done: false }).split('"\\u0000"') as [
-          string,
-          string,
-        ];
-        let lines = "";
-        forEachTextPiece(event, (text) => {
-          lines += before + JSON.stringify(text) + after;
-        });
-        if (lines.length > 0) yield lines;
-      } else if (event.type === "tool-call-delta") {
-        // Ollama sends calls whole: the complete `tool-call` follows.
-      } else if (event.type === "tool-call") {
-        // Ollama sends each complete call in a message of its own, arguments as an object.
-        const message = {
-          role: "assistant",
-          content: "",
-          tool_calls: wireToolCalls([event.call], event.index),
-        };
-        yield line({ ...piece(shape, ""), message, done: false });
-      } else {
-        yield line({
-          ...piece(shape, ""),
-          ...final(event.reason, event, shape.time.monotonicNow() - shape.startedMs),
-        });
-      }
+  const frames = (event: StreamEvent): string => {
+    if (event.type === "progress") {
+      return line({
+        model: shape.model,
+        created_at: new Date(shape.time.wallNow()).toISOString(),
+        prompt_progress: {
+          total: event.totalTokens,
+          cache: event.cachedTokens,
+          processed: event.processedTokens,
+        },
+        done: false,
+      });
     }
-  } catch (error) {
+    if (event.type === "text-delta") {
+      // One line per piece of a delta the runner joined (ADR 0039), all in one string, each
+      // built from a template stamped once per delta: only the text is serialised.
+      const [before, after] = line({ ...piece(shape, "\u0000"), done: false }).split('"\\u0000"') as [
+        string,
+        string,
+      ];
+      let lines = "";
+      forEachTextPiece(event, (text) => {
+        lines += before + JSON.stringify(text) + after;
+      });
+      return lines;
+    }
+    // Ollama sends calls whole: the complete `tool-call` follows.
+    if (event.type === "tool-call-delta") return "";
+    if (event.type === "tool-call") {
+      // Ollama sends each complete call in a message of its own, arguments as an object.
+      const message = {
+        role: "assistant",
+        content: "",
+        tool_calls: wireToolCalls([event.call], event.index),
+      };
+      return line({ ...piece(shape, ""), message, done: false });
+    }
+    return line({
+      ...piece(shape, ""),
+      ...final(event.reason, event, shape.time.monotonicNow() - shape.startedMs),
+    });
+  };
+  return {
+    opening: "",
+    frames,
     // After the first line the status is sent: one error line, then the stream ends.
-    yield line({ error: shape.redact(toAppError(error).message) });
-  }
+    error: (error) => line({ error: shape.redact(toAppError(error).message) }),
+  };
 }
 
 /** Ollama: an empty prompt loads the model (done_reason "load"), or unloads it with keep_alive 0. */

@@ -7,6 +7,7 @@ import type { ModelFile } from "../../models/index.js";
 import { forClient, redactorFor } from "../client-paths.js";
 import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
+import { formatEvents, type EventFormat } from "../event-frames.js";
 import { respondWithFrames } from "../frame-writer.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
@@ -128,11 +129,11 @@ async function generate(
       usage: usageBody(result.usage),
     });
   }
-  const frames = sseFrames(endingCancelledAsError(started.events, signal, id), {
-    ...shape,
-    includeUsage,
-    redact: redactorFor(config),
-  });
+  const frames = formatEvents(
+    started.events,
+    sseFormat({ ...shape, includeUsage, redact: redactorFor(config) }),
+    { signal, requestId: id },
+  );
   return respondWithFrames(context, frames, {
     contentType: "text/event-stream",
     requestId: id,
@@ -157,7 +158,8 @@ function data(value: unknown): string {
   return `data: ${JSON.stringify(value)}\n\n`;
 }
 
-async function* sseFrames(events: AsyncIterable<StreamEvent>, shape: ChunkShape): AsyncGenerator<string> {
+/** OpenAI's server-sent events, one `data:` event per chunk, `[DONE]` after the end. */
+function sseFormat(shape: ChunkShape): EventFormat {
   const object = shape.kind === "chat" ? "chat.completion.chunk" : "text_completion";
   const usageNull = shape.includeUsage ? { usage: null } : {};
   const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) => ({
@@ -186,57 +188,57 @@ async function* sseFrames(events: AsyncIterable<StreamEvent>, shape: ChunkShape)
   const deltaPrefix = `data: ${before}`;
   const deltaSuffix = `${after}\n\n`;
   const toolCalls = new ToolCallStream();
-  try {
-    if (shape.kind === "chat") yield data(chunk([choice("", null, "assistant")]));
-    for await (const event of events) {
-      if (event.type === "progress") {
-        yield data(
-          chunk([], {
-            prompt_progress: {
-              total: event.totalTokens,
-              cache: event.cachedTokens,
-              processed: event.processedTokens,
-            },
-          }),
-        );
-      } else if (event.type === "text-delta") {
-        if (event.logprobs !== undefined) {
-          yield data(chunk([withLogprobs(choice(event.text, null), shape.kind, event.logprobs)]));
-        } else {
-          // The per-token frame: built from a prepared prefix, only the text is serialised. One
-          // frame per piece of a delta the runner joined (ADR 0039), all in one string.
-          let frames = "";
-          forEachTextPiece(event, (piece) => {
-            frames += deltaPrefix + JSON.stringify(piece) + deltaSuffix;
-          });
-          if (frames.length > 0) yield frames;
-        }
-      } else if (event.type === "tool-call-delta" || event.type === "tool-call") {
-        const pieces =
-          event.type === "tool-call" ? toolCalls.complete(event.index, event.call) : toolCalls.piece(event);
-        for (const piece of pieces) {
-          yield data(
-            chunk([{ index: 0, delta: { tool_calls: [piece] }, logprobs: null, finish_reason: null }]),
-          );
-        }
-      } else {
-        yield data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
-        if (shape.includeUsage)
-          yield data({
-            id: shape.id,
-            object,
-            created: shape.created,
-            model: shape.model,
-            choices: [],
-            usage: usageBody(event.usage),
-          });
-        yield "data: [DONE]\n\n";
-      }
+  const frames = (event: StreamEvent): string => {
+    if (event.type === "progress") {
+      return data(
+        chunk([], {
+          prompt_progress: {
+            total: event.totalTokens,
+            cache: event.cachedTokens,
+            processed: event.processedTokens,
+          },
+        }),
+      );
     }
-  } catch (error) {
+    if (event.type === "text-delta") {
+      if (event.logprobs !== undefined)
+        return data(chunk([withLogprobs(choice(event.text, null), shape.kind, event.logprobs)]));
+      // The per-token frame: built from a prepared prefix, only the text is serialised. One
+      // frame per piece of a delta the runner joined (ADR 0039), all in one string.
+      let text = "";
+      forEachTextPiece(event, (piece) => {
+        text += deltaPrefix + JSON.stringify(piece) + deltaSuffix;
+      });
+      return text;
+    }
+    if (event.type === "tool-call-delta" || event.type === "tool-call") {
+      const pieces =
+        event.type === "tool-call" ? toolCalls.complete(event.index, event.call) : toolCalls.piece(event);
+      let text = "";
+      for (const piece of pieces)
+        text += data(
+          chunk([{ index: 0, delta: { tool_calls: [piece] }, logprobs: null, finish_reason: null }]),
+        );
+      return text;
+    }
+    let text = data(chunk([choice(shape.kind === "chat" ? undefined : "", finishReason(event.reason))]));
+    if (shape.includeUsage)
+      text += data({
+        id: shape.id,
+        object,
+        created: shape.created,
+        model: shape.model,
+        choices: [],
+        usage: usageBody(event.usage),
+      });
+    return text + "data: [DONE]\n\n";
+  };
+  return {
+    opening: shape.kind === "chat" ? data(chunk([choice("", null, "assistant")])) : "",
+    frames,
     // After the first byte the status is sent: report the error as one event, then end.
-    yield data(errorBody(forClient(toAppError(error), shape.redact), "openai"));
-  }
+    error: (error) => data(errorBody(forClient(toAppError(error), shape.redact), "openai")),
+  };
 }
 
 function withLogprobs(choice: object, kind: Kind, logprobs: TokenLogprob[]): object {

@@ -76,8 +76,13 @@ export interface AuditInboxOptions {
   auditDirectory: string;
   log: AuditLog;
   time: TimePort;
-  /** Default 1000 ms; a folder watch wakes it sooner. */
+  /**
+   * The poll while the folder watch works: a fallback for a change the watch misses (default
+   * 15 s, ADR 0048: an idle server should not wake every second for a `readdir`).
+   */
   pollMs?: number;
+  /** The poll without a working watch (it failed to start or reported an error). Default 1000 ms. */
+  unwatchedPollMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -98,15 +103,29 @@ export class AuditInbox {
     const inbox = new AuditInbox(options);
     const directory = await ensureInbox(options.auditDirectory);
     await inbox.drain();
-    inbox.#timer = options.time.setInterval(() => inbox.#wake(), options.pollMs ?? 1000).unref();
     try {
       inbox.#watcher = watch(directory, () => inbox.#wake());
-      inbox.#watcher.on("error", () => inbox.#watcher?.close());
+      inbox.#watcher.on("error", () => {
+        inbox.#watcher?.close();
+        inbox.#watcher = undefined;
+        inbox.#poll();
+      });
       inbox.#watcher.unref();
     } catch {
       // Polling alone still ingests every file.
     }
+    inbox.#poll();
     return inbox;
+  }
+
+  /** (Re)starts the poll: slow while the watch works, every second without it. */
+  #poll(): void {
+    this.#timer?.cancel();
+    if (this.#isClosed) return;
+    const options = this.#options;
+    const intervalMs =
+      this.#watcher === undefined ? (options.unwatchedPollMs ?? 1000) : (options.pollMs ?? 15_000);
+    this.#timer = options.time.setInterval(() => this.#wake(), intervalMs).unref();
   }
 
   /** Ingests every waiting file; resolves with how many were taken (recorded or rejected). */
