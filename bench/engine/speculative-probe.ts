@@ -11,7 +11,8 @@
  * - paused: the runner's predictor attached under a policy paused for the whole request (what
  *   `auto` costs on free text once it stopped drafting);
  * - auto / input-lookup on the copy and free workloads;
- * - auto-count: auto with pauses counted in tokens (before ADR 0049), for a side-by-side run.
+ * - auto-count: auto with pauses counted in tokens (before ADR 0049), for a side-by-side run;
+ * - auto-serial, input-lookup-serial: with the drafted positions sampled one after another.
  * Run with `node --cpu-prof --import tsx …` for a profile. Prints a table; writes nothing.
  */
 import { parseArgs } from "node:util";
@@ -39,7 +40,19 @@ const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
 /** "off-other": no predictor, on the sequence the speculative variants use (is the sequence itself a factor?). */
 /** "auto-count": `auto` as before ADR 0049 (pauses counted in tokens, no shadow checks), for side-by-side runs. */
-type Variant = "off" | "off-other" | "paused" | "auto" | "auto-count" | "input-lookup";
+/**
+ * "-serial": the variant with node-llama-cpp's chained per-position samples (before the
+ * parallel-draft-samples patch, ADR 0049), for a side-by-side run.
+ */
+type Variant =
+  | "off"
+  | "off-other"
+  | "paused"
+  | "auto"
+  | "auto-count"
+  | "input-lookup"
+  | "auto-serial"
+  | "input-lookup-serial";
 const variants = values.variants.split(",") as Variant[];
 const greedyRequest = { sampling: { temperature: 0 } } as GenerateRequest;
 /** auto-count's per-model memory (speculation.ts keeps auto's). */
@@ -174,7 +187,10 @@ async function generate(
   sequence: LlamaContextSequence,
   run: { meter: Meter; prompt: Token[]; variant: Variant },
 ): Promise<Sample> {
-  const { meter, prompt, variant } = run;
+  const { meter, prompt } = run;
+  const isSerial = run.variant.endsWith("-serial");
+  const variant = run.variant.replace(/-serial$/, "") as Variant;
+  (sequence as unknown as { rawrxdSerialDraftSamples: boolean }).rawrxdSerialDraftSamples = isSerial;
   await sequence.clearHistory();
   const internal = sequence as unknown as { _tokenPredictor: TokenPredictor | undefined };
   let finish: (() => Promise<{ draftedTokens: number; acceptedTokens: number } | undefined>) | undefined;
@@ -204,7 +220,7 @@ async function generate(
     };
   } else if (variant !== "off" && variant !== "off-other") {
     const speculation = startSpeculation({
-      mode: variant,
+      mode: variant as "auto" | "input-lookup",
       sequence,
       request: greedyRequest,
       grammar: undefined,

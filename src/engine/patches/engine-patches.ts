@@ -32,6 +32,77 @@ export const enginePatches: readonly EnginePatch[] = [
                                     validatedTokens.push([evalTokens[i], resultToken]); ${marker}speculative-validated-tokens */
                                     this._validatedTokenPredictions++;`,
   },
+  // Verifying a draft samples every drafted position, one native sampleToken call (a libuv
+  // round trip) each, chained one after another on one sampler: 14 calls in a row for a draft of
+  // 13. For a stateless (greedy, no grammar, no penalty, no XTC) sampler the positions do not
+  // depend on each other: after the first position's sample (which must finish first, ADR 0034),
+  // the others run at once, each on a sampler of its own (ADR 0049). Three pieces: the samplers,
+  // the mapper, their disposal. `sequence.rawrxdSerialDraftSamples = true` keeps the chain
+  // (bench/engine/speculative-probe.ts measures both side by side).
+  {
+    name: "parallel-draft-samples-setup",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `        logitsArray[logitsStartIndex] = true;
+        const sampler = new LlamaSampler(this.model);
+        try {`,
+    replacement: `        logitsArray[logitsStartIndex] = true;
+        const sampler = new LlamaSampler(this.model);
+        ${marker}parallel-draft-samples-setup */
+        const rawrxdParallelSamples = this.rawrxdSerialDraftSamples !== true && (temperature ?? 0) === 0 && xtc == null &&
+            grammarEvaluationState == null && (repeatPenalty == null || repeatPenalty === false) && dryRepeatPenalty == null;
+        const rawrxdSamplers = [];
+        try {`,
+  },
+  {
+    name: "parallel-draft-samples",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `                            return withLock([sampler, "sample"], async () => {
+                                if (sampler.disposed)
+                                    return null;
+                                sampler.applyConfig(samplerConfig);
+                                if (sampleProbabilities || sampleConfidence)
+                                    return this._context._ctx.sampleToken(batchLogitIndex, sampler._sampler, sampleProbabilities, sampleConfidence);
+                                else
+                                    return this._context._ctx.sampleToken(batchLogitIndex, sampler._sampler);
+                            });
+                        });
+                        for (let i = logitsStartIndex; i < evalTokens.length; i++) {`,
+    replacement: `                            ${marker}parallel-draft-samples */
+                            const positionSampler = rawrxdParallelSamples && tokenIndex > logitsStartIndex
+                                ? (rawrxdSamplers[tokenIndex - logitsStartIndex - 1] ??= new LlamaSampler(this.model))
+                                : sampler;
+                            const sampled = withLock([positionSampler, "sample"], async () => {
+                                if (positionSampler.disposed)
+                                    return null;
+                                positionSampler.applyConfig(samplerConfig);
+                                if (sampleProbabilities || sampleConfidence)
+                                    return this._context._ctx.sampleToken(batchLogitIndex, positionSampler._sampler, sampleProbabilities, sampleConfidence);
+                                else
+                                    return this._context._ctx.sampleToken(batchLogitIndex, positionSampler._sampler);
+                            });
+                            if (positionSampler === sampler)
+                                return sampled;
+                            // Not a Promise: the context does not chain the next position's sample after this one.
+                            sampled.catch(() => { });
+                            return { rawrxdPending: sampled };
+                        });
+                        for (let i = logitsStartIndex + 1; i < evalTokens.length; i++)
+                            if (decodeResult[i]?.rawrxdPending != null)
+                                decodeResult[i] = await decodeResult[i].rawrxdPending;
+                        for (let i = logitsStartIndex; i < evalTokens.length; i++) {`,
+  },
+  {
+    name: "parallel-draft-samples-dispose",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `            void withLock([sampler, "sample"], sampler.asyncDispose);
+            if (this._tokenPredictorOwner === tokenPredictorOwner)
+                tokenPredictor.stop();`,
+    replacement: `            void withLock([sampler, "sample"], sampler.asyncDispose);
+            for (const positionSampler of rawrxdSamplers) /* rawrxd patch: parallel-draft-samples-dispose */
+                void withLock([positionSampler, "sample"], positionSampler.asyncDispose);
+            if (this._tokenPredictorOwner === tokenPredictorOwner)
+                tokenPredictor.stop();`,
+  },
 ];
 
 /** The file's text with the fix applied; unchanged when it already is. */
