@@ -12,7 +12,8 @@
  *   `auto` costs on free text once it stopped drafting);
  * - auto / input-lookup on the copy and free workloads;
  * - auto-count: auto with pauses counted in tokens (before ADR 0049), for a side-by-side run;
- * - auto-serial, input-lookup-serial: with the drafted positions sampled one after another.
+ * - auto-serial, input-lookup-serial: with the drafted positions sampled one after another;
+ * - auto-count-serial: both, i.e. `auto` as it was before ADR 0049.
  * Run with `node --cpu-prof --import tsx …` for a profile. Prints a table; writes nothing.
  */
 import { parseArgs } from "node:util";
@@ -52,7 +53,8 @@ type Variant =
   | "auto-count"
   | "input-lookup"
   | "auto-serial"
-  | "input-lookup-serial";
+  | "input-lookup-serial"
+  | "auto-count-serial";
 const variants = values.variants.split(",") as Variant[];
 const greedyRequest = { sampling: { temperature: 0 } } as GenerateRequest;
 /** auto-count's per-model memory (speculation.ts keeps auto's). */

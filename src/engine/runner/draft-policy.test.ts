@@ -197,6 +197,23 @@ describe("DraftPolicy with shadow checks (prompt lookup, ADR 0049)", () => {
     expect(copy.isShadowing).toBe(false);
   });
 
+  it("goes back to shadowing when the first draft after a streak is less than half accepted", () => {
+    const policy = shadowPolicy();
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    expect(policy.nextDraftLength(0)).toBe(4);
+    policy.drafted(4);
+    policy.advance(2);
+    expect(policy.nextDraftLength(1)).toBe(0);
+    expect(policy.isShadowing).toBe(true);
+    // Half accepted is evidence enough to go on.
+    const other = shadowPolicy();
+    for (let index = 0; index < firstStreak; index++) other.shadowChecked(true);
+    other.nextDraftLength(0);
+    other.drafted(4);
+    other.advance(3);
+    expect(other.nextDraftLength(2)).toBe(4);
+  });
+
   it("keeps drafting while drafts are accepted and resets the streak it needs", () => {
     const memory = { ...newDraftMemory(), requiredStreak: 4 * firstStreak };
     const policy = shadowPolicy(memory);

@@ -227,8 +227,11 @@ export class DraftPolicy {
     this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
     this.#sampled += draft;
     // The first draft since drafting (re)started refused whole: pause at once rather than pay
-    // for a second one (on stories260K a refused draft step costs several plain steps).
-    const isRefusedProbe = accepted === 0 && this.#sampled === draft;
+    // for a second one (on stories260K a refused draft step costs several plain steps). After a
+    // shadow streak the first draft is the test of it: less than half accepted fails it too.
+    const isFirstDraft = this.#sampled === draft;
+    const isRefusedProbe =
+      isFirstDraft && (accepted === 0 || (this.#options.shadow === true && accepted * 2 < draft));
     if (!this.#options.adaptive || (this.#sampled < minSample && !isRefusedProbe)) return;
     if (this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
       this.#nextPause = firstPauseTokens;
