@@ -214,6 +214,23 @@ describe("DraftPolicy with shadow checks (prompt lookup, ADR 0049)", () => {
     expect(other.nextDraftLength(2)).toBe(4);
   });
 
+  it("goes back to shadowing on any draft refused whole, however good the rate before", () => {
+    const policy = shadowPolicy();
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    const state = { validated: 0 };
+    for (const length of [4, 8, 16]) {
+      expect(policy.nextDraftLength(state.validated)).toBe(length);
+      policy.drafted(length);
+      policy.advance(1 + length);
+      state.validated += length;
+    }
+    expect(policy.nextDraftLength(state.validated)).toBe(16);
+    policy.drafted(16);
+    policy.advance(1);
+    expect(policy.nextDraftLength(state.validated)).toBe(0);
+    expect(policy.isShadowing).toBe(true);
+  });
+
   it("keeps drafting while drafts are accepted and resets the streak it needs", () => {
     const memory = { ...newDraftMemory(), requiredStreak: 4 * firstStreak };
     const policy = shadowPolicy(memory);
@@ -245,14 +262,16 @@ describe("LookupTokenPredictor while its policy shadows", () => {
     const predictor = new LookupTokenPredictor();
     predictor.begin(policy);
     const sequence = { tokenPredictions: { validated: 0 } } as unknown as LlamaContextSequence;
-    // A passage 1..9, then its start again: lookup predicts 4, 5, 6 ….
-    predictor.reset({ stateTokens: t([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3]), targetSequence: sequence });
+    // A passage 1..19, then its start again: lookup predicts 4, 5, 6 ….
+    const passage = Array.from({ length: 19 }, (_, index) => index + 1);
+    predictor.reset({ stateTokens: t([...passage, 0, 1, 2, 3]), targetSequence: sequence });
     for (let next = 4; next < 4 + firstStreak; next++) {
       expect(predictor.predictTokens()).toEqual([]);
       predictor.pushTokens(t([next]));
     }
     expect(policy.isShadowing).toBe(false);
-    expect(predictor.predictTokens()).toEqual(t([7, 8, 9, 0]));
+    const from = 4 + firstStreak;
+    expect(predictor.predictTokens()).toEqual(t([from, from + 1, from + 2, from + 3]));
     expect(predictor.counts.drafted).toBe(4);
   });
 

@@ -77,7 +77,7 @@ const maxPauseTokens = 1024;
  * Shadow pauses: right predictions in a row before drafting (again); doubles each time drafting
  * did not pay, back to the first when it did.
  */
-export const firstStreak = 3;
+export const firstStreak = 4;
 const maxStreak = 48;
 
 /**
@@ -227,13 +227,16 @@ export class DraftPolicy {
     this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
     this.#sampled += draft;
     // The first draft since drafting (re)started refused whole: pause at once rather than pay
-    // for a second one (on stories260K a refused draft step costs several plain steps). After a
-    // shadow streak the first draft is the test of it: less than half accepted fails it too.
+    // for a second one (on stories260K a refused draft step costs several plain steps). With
+    // shadow checks (pausing costs only a streak to resume), any draft refused whole pauses, and
+    // the first draft after a streak, which tests it, fails with less than half accepted.
     const isFirstDraft = this.#sampled === draft;
     const isRefusedProbe =
-      isFirstDraft && (accepted === 0 || (this.#options.shadow === true && accepted * 2 < draft));
+      this.#options.shadow === true
+        ? accepted === 0 || (isFirstDraft && accepted * 2 < draft)
+        : accepted === 0 && isFirstDraft;
     if (!this.#options.adaptive || (this.#sampled < minSample && !isRefusedProbe)) return;
-    if (this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
+    if (!isRefusedProbe && this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
       this.#nextPause = firstPauseTokens;
       this.#requiredStreak = firstStreak;
       return;
