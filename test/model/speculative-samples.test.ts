@@ -7,6 +7,7 @@
 import { getLlama, LlamaLogLevel, type Llama, type LlamaContext, type Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { GenerateRequest } from "../../src/core/index.js";
+import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
 import { startSpeculation } from "../../src/engine/runner/speculation.js";
 import { storiesPath } from "./helpers.js";
 import { freePrompt, storyStart } from "./speculative.testing.js";
@@ -23,7 +24,9 @@ describe("speculative verification samples (real engine, stories260K)", () => {
   beforeAll(async () => {
     llama = await getLlama({ gpu: false, build: "never", maxThreads: 1, logLevel: LlamaLogLevel.error });
     const model = await llama.loadModel({ modelPath: storiesPath });
-    context = await model.createContext({ contextSize: 1024, sequences: 1, threads: 1 });
+    context = await model.createContext({ contextSize: 1024, sequences: 2, threads: 1 });
+    // As the runner does: a batch's first sample reads its logits before the others (ADR 0034).
+    installSampleGate(context);
     const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
     internal._ctx = new Proxy(internal._ctx, {
       get(target, property) {
@@ -91,6 +94,19 @@ describe("speculative verification samples (real engine, stories260K)", () => {
     expect(serial.text).toBe(off.text);
     expect(parallel.text).toBe(off.text);
     expect(parallel.accepted).toBe(serial.accepted);
+  });
+
+  it("gives two sequences speculating at once in one context each its text alone", async () => {
+    const prompts = [
+      `${storyStart} ${storyStart} ${storyStart}`,
+      `${freePrompt} ${freePrompt} ${freePrompt}`,
+    ];
+    const alone = [];
+    for (const prompt of prompts) alone.push((await generate(prompt, { mode: "off" })).text);
+    for (let round = 0; round < 3; round++) {
+      const together = await Promise.all(prompts.map((prompt) => generate(prompt, { mode: "input-lookup" })));
+      expect(together.map((result) => result.text)).toEqual(alone);
+    }
   });
 
   it("keeps sampling one position after another for a sampled request", async () => {

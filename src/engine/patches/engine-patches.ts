@@ -33,12 +33,24 @@ export const enginePatches: readonly EnginePatch[] = [
                                     this._validatedTokenPredictions++;`,
   },
   // Verifying a draft samples every drafted position, one native sampleToken call (a libuv
-  // round trip) each, chained one after another on one sampler: 14 calls in a row for a draft of
-  // 13. For a stateless (greedy, no grammar, no penalty, no XTC) sampler the positions do not
-  // depend on each other: after the first position's sample (which must finish first, ADR 0034),
-  // the others run at once, each on a sampler of its own (ADR 0049). Three pieces: the samplers,
-  // the mapper, their disposal. `sequence.rawrxdSerialDraftSamples = true` keeps the chain
+  // round trip) each, chained one after another: 14 calls in a row for a draft of 13 (ADR 0049).
+  // The context chains each position's logit mapper on the previous position's promise; it now
+  // chains every later position on the first one only (which must finish first: llama.cpp
+  // reorders a batch's output rows at the first read, ADR 0034). The context still awaits every
+  // sample before the next batch, and the mappers that share a sampler serialize on its lock in
+  // the order they are called. In `_speculativeEvaluate`, when the sampler is stateless (greedy,
+  // no grammar, no repeat or DRY penalty, no XTC) each drafted position gets a sampler of its
+  // own, so their samples run at once; sampled requests keep one sampler (their random numbers
+  // are drawn in position order). `sequence.rawrxdSerialDraftSamples = true` keeps one sampler
   // (bench/engine/speculative-probe.ts measures both side by side).
+  {
+    name: "parallel-batch-samples",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `                        if (mappedValue instanceof Promise) {
+                            promiseChain = mappedValue;`,
+    replacement: `                        if (mappedValue instanceof Promise) {
+                            promiseChain ??= mappedValue; ${marker}parallel-batch-samples */`,
+  },
   {
     name: "parallel-draft-samples-setup",
     file: "dist/evaluator/LlamaContext/LlamaContext.js",
@@ -71,7 +83,7 @@ export const enginePatches: readonly EnginePatch[] = [
                             const positionSampler = rawrxdParallelSamples && tokenIndex > logitsStartIndex
                                 ? (rawrxdSamplers[tokenIndex - logitsStartIndex - 1] ??= new LlamaSampler(this.model))
                                 : sampler;
-                            const sampled = withLock([positionSampler, "sample"], async () => {
+                            return withLock([positionSampler, "sample"], async () => {
                                 if (positionSampler.disposed)
                                     return null;
                                 positionSampler.applyConfig(samplerConfig);
@@ -80,15 +92,7 @@ export const enginePatches: readonly EnginePatch[] = [
                                 else
                                     return this._context._ctx.sampleToken(batchLogitIndex, positionSampler._sampler);
                             });
-                            if (positionSampler === sampler)
-                                return sampled;
-                            // Not a Promise: the context does not chain the next position's sample after this one.
-                            sampled.catch(() => { });
-                            return { rawrxdPending: sampled };
                         });
-                        for (let i = logitsStartIndex + 1; i < evalTokens.length; i++)
-                            if (decodeResult[i]?.rawrxdPending != null)
-                                decodeResult[i] = await decodeResult[i].rawrxdPending;
                         for (let i = logitsStartIndex; i < evalTokens.length; i++) {`,
   },
   {
@@ -98,7 +102,7 @@ export const enginePatches: readonly EnginePatch[] = [
             if (this._tokenPredictorOwner === tokenPredictorOwner)
                 tokenPredictor.stop();`,
     replacement: `            void withLock([sampler, "sample"], sampler.asyncDispose);
-            for (const positionSampler of rawrxdSamplers) /* rawrxd patch: parallel-draft-samples-dispose */
+            for (const positionSampler of rawrxdSamplers) ${marker}parallel-draft-samples-dispose */
                 void withLock([positionSampler, "sample"], positionSampler.asyncDispose);
             if (this._tokenPredictorOwner === tokenPredictorOwner)
                 tokenPredictor.stop();`,
