@@ -32,6 +32,81 @@ export const enginePatches: readonly EnginePatch[] = [
                                     validatedTokens.push([evalTokens[i], resultToken]); ${marker}speculative-validated-tokens */
                                     this._validatedTokenPredictions++;`,
   },
+  // Verifying a draft samples every drafted position, one native sampleToken call (a libuv
+  // round trip) each, chained one after another: 14 calls in a row for a draft of 13 (ADR 0049).
+  // The context chains each position's logit mapper on the previous position's promise; it now
+  // chains every later position on the first one only (which must finish first: llama.cpp
+  // reorders a batch's output rows at the first read, ADR 0034). The context still awaits every
+  // sample before the next batch, and the mappers that share a sampler serialize on its lock in
+  // the order they are called. In `_speculativeEvaluate`, when the sampler is stateless (greedy,
+  // no grammar, no repeat or DRY penalty, no XTC) each drafted position gets a sampler of its
+  // own, so their samples run at once; sampled requests keep one sampler (their random numbers
+  // are drawn in position order). `sequence.rawrxdSerialDraftSamples = true` keeps one sampler
+  // (bench/engine/speculative-probe.ts measures both side by side).
+  {
+    name: "parallel-batch-samples",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `                        if (mappedValue instanceof Promise) {
+                            promiseChain = mappedValue;`,
+    replacement: `                        if (mappedValue instanceof Promise) {
+                            promiseChain ??= mappedValue; ${marker}parallel-batch-samples */`,
+  },
+  {
+    name: "parallel-draft-samples-setup",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `        logitsArray[logitsStartIndex] = true;
+        const sampler = new LlamaSampler(this.model);
+        try {`,
+    replacement: `        logitsArray[logitsStartIndex] = true;
+        const sampler = new LlamaSampler(this.model);
+        ${marker}parallel-draft-samples-setup */
+        const rawrxdParallelSamples = this.rawrxdSerialDraftSamples !== true && (temperature ?? 0) === 0 && xtc == null &&
+            grammarEvaluationState == null && (repeatPenalty == null || repeatPenalty === false) && dryRepeatPenalty == null;
+        const rawrxdSamplers = [];
+        try {`,
+  },
+  {
+    name: "parallel-draft-samples",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `                            return withLock([sampler, "sample"], async () => {
+                                if (sampler.disposed)
+                                    return null;
+                                sampler.applyConfig(samplerConfig);
+                                if (sampleProbabilities || sampleConfidence)
+                                    return this._context._ctx.sampleToken(batchLogitIndex, sampler._sampler, sampleProbabilities, sampleConfidence);
+                                else
+                                    return this._context._ctx.sampleToken(batchLogitIndex, sampler._sampler);
+                            });
+                        });
+                        for (let i = logitsStartIndex; i < evalTokens.length; i++) {`,
+    replacement: `                            ${marker}parallel-draft-samples */
+                            const positionSampler = rawrxdParallelSamples && tokenIndex > logitsStartIndex
+                                ? (rawrxdSamplers[tokenIndex - logitsStartIndex - 1] ??= new LlamaSampler(this.model))
+                                : sampler;
+                            return withLock([positionSampler, "sample"], async () => {
+                                if (positionSampler.disposed)
+                                    return null;
+                                positionSampler.applyConfig(samplerConfig);
+                                if (sampleProbabilities || sampleConfidence)
+                                    return this._context._ctx.sampleToken(batchLogitIndex, positionSampler._sampler, sampleProbabilities, sampleConfidence);
+                                else
+                                    return this._context._ctx.sampleToken(batchLogitIndex, positionSampler._sampler);
+                            });
+                        });
+                        for (let i = logitsStartIndex; i < evalTokens.length; i++) {`,
+  },
+  {
+    name: "parallel-draft-samples-dispose",
+    file: "dist/evaluator/LlamaContext/LlamaContext.js",
+    anchor: `            void withLock([sampler, "sample"], sampler.asyncDispose);
+            if (this._tokenPredictorOwner === tokenPredictorOwner)
+                tokenPredictor.stop();`,
+    replacement: `            void withLock([sampler, "sample"], sampler.asyncDispose);
+            for (const positionSampler of rawrxdSamplers) ${marker}parallel-draft-samples-dispose */
+                void withLock([positionSampler, "sample"], positionSampler.asyncDispose);
+            if (this._tokenPredictorOwner === tokenPredictorOwner)
+                tokenPredictor.stop();`,
+  },
 ];
 
 /** The file's text with the fix applied; unchanged when it already is. */

@@ -1,7 +1,7 @@
-import type { Token } from "node-llama-cpp";
+import type { LlamaContextSequence, Token } from "node-llama-cpp";
 import { describe, expect, it } from "vitest";
-import { DraftPolicy, adaptiveMinMatch, newDraftMemory } from "./draft-policy.js";
-import { lookupDraft, lookupMatch } from "./lookup-predictor.js";
+import { DraftPolicy, adaptiveMinMatch, firstStreak, newDraftMemory } from "./draft-policy.js";
+import { LookupTokenPredictor, lookupDraft, lookupMatch } from "./lookup-predictor.js";
 
 const t = (values: number[]): Token[] => values as Token[];
 
@@ -143,5 +143,155 @@ describe("DraftPolicy", () => {
     // Not adaptive: no memory.
     const always = new DraftPolicy({ maxDraft: 16, adaptive: false, validatedAtStart: 0, memory });
     expect(always.nextDraftLength(0)).toBe(4);
+  });
+});
+
+describe("DraftPolicy with shadow checks (prompt lookup, ADR 0049)", () => {
+  const shadowPolicy = (memory?: ReturnType<typeof newDraftMemory>): DraftPolicy =>
+    new DraftPolicy({
+      maxDraft: 16,
+      adaptive: true,
+      validatedAtStart: 0,
+      shadow: true,
+      ...(memory ? { memory } : {}),
+    });
+
+  it("starts paused and drafts once its predictions were right firstStreak times in a row", () => {
+    const policy = shadowPolicy();
+    expect(policy.isShadowing).toBe(true);
+    expect(policy.nextDraftLength(0)).toBe(0);
+    policy.shadowChecked(true);
+    policy.shadowChecked(false); // a wrong prediction starts the streak again
+    for (let index = 0; index < firstStreak - 1; index++) policy.shadowChecked(true);
+    expect(policy.nextDraftLength(0)).toBe(0);
+    policy.shadowChecked(true);
+    expect(policy.isShadowing).toBe(false);
+    expect(policy.nextDraftLength(0)).toBe(4);
+    // Nothing is drafted while shadowing: free text pays for no refused probe.
+    expect(policy.counts.drafted).toBe(0);
+  });
+
+  it("goes back to shadowing when a draft is refused, needing twice the streak, and hands it on", () => {
+    const memory = newDraftMemory();
+    const policy = shadowPolicy(memory);
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    expect(policy.nextDraftLength(0)).toBe(4);
+    policy.drafted(4);
+    policy.advance(1);
+    // Refused whole: shadowing again.
+    expect(policy.nextDraftLength(0)).toBe(0);
+    expect(policy.isShadowing).toBe(true);
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    expect(policy.isShadowing).toBe(true);
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    expect(policy.isShadowing).toBe(false);
+    policy.save();
+    expect(memory.requiredStreak).toBe(2 * firstStreak);
+    // The next request needs the longer streak, unless its prompt gives reason to expect a copy.
+    const next = shadowPolicy(memory);
+    for (let index = 0; index < firstStreak; index++) next.shadowChecked(true);
+    expect(next.isShadowing).toBe(true);
+    const copy = shadowPolicy(memory);
+    copy.resume();
+    for (let index = 0; index < firstStreak; index++) copy.shadowChecked(true);
+    expect(copy.isShadowing).toBe(false);
+  });
+
+  it("goes back to shadowing when the first draft after a streak is less than half accepted", () => {
+    const policy = shadowPolicy();
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    expect(policy.nextDraftLength(0)).toBe(4);
+    policy.drafted(4);
+    policy.advance(2);
+    expect(policy.nextDraftLength(1)).toBe(0);
+    expect(policy.isShadowing).toBe(true);
+    // Half accepted is evidence enough to go on.
+    const other = shadowPolicy();
+    for (let index = 0; index < firstStreak; index++) other.shadowChecked(true);
+    other.nextDraftLength(0);
+    other.drafted(4);
+    other.advance(3);
+    expect(other.nextDraftLength(2)).toBe(4);
+  });
+
+  it("goes back to shadowing on any draft refused whole, however good the rate before", () => {
+    const policy = shadowPolicy();
+    for (let index = 0; index < firstStreak; index++) policy.shadowChecked(true);
+    const state = { validated: 0 };
+    for (const length of [4, 8, 16]) {
+      expect(policy.nextDraftLength(state.validated)).toBe(length);
+      policy.drafted(length);
+      policy.advance(1 + length);
+      state.validated += length;
+    }
+    expect(policy.nextDraftLength(state.validated)).toBe(16);
+    policy.drafted(16);
+    policy.advance(1);
+    expect(policy.nextDraftLength(state.validated)).toBe(0);
+    expect(policy.isShadowing).toBe(true);
+  });
+
+  it("keeps drafting while drafts are accepted and resets the streak it needs", () => {
+    const memory = { ...newDraftMemory(), requiredStreak: 4 * firstStreak };
+    const policy = shadowPolicy(memory);
+    for (let index = 0; index < 4 * firstStreak; index++) policy.shadowChecked(true);
+    const state = { validated: 0 };
+    const lengths = [0, 1, 2, 3].map(() => {
+      const length = policy.nextDraftLength(state.validated);
+      policy.drafted(length);
+      policy.advance(1 + length);
+      state.validated += length;
+      return length;
+    });
+    expect(lengths).toEqual([4, 8, 16, 16]);
+    policy.nextDraftLength(state.validated);
+    policy.save();
+    expect(memory.requiredStreak).toBe(firstStreak);
+  });
+});
+
+describe("LookupTokenPredictor while its policy shadows", () => {
+  it("predicts without drafting, checks each prediction against the emitted token, then drafts", () => {
+    const policy = new DraftPolicy({
+      maxDraft: 16,
+      adaptive: true,
+      validatedAtStart: 0,
+      shadow: true,
+      minMatch: 2,
+    });
+    const predictor = new LookupTokenPredictor();
+    predictor.begin(policy);
+    const sequence = { tokenPredictions: { validated: 0 } } as unknown as LlamaContextSequence;
+    // A passage 1..19, then its start again: lookup predicts 4, 5, 6 ….
+    const passage = Array.from({ length: 19 }, (_, index) => index + 1);
+    predictor.reset({ stateTokens: t([...passage, 0, 1, 2, 3]), targetSequence: sequence });
+    for (let next = 4; next < 4 + firstStreak; next++) {
+      expect(predictor.predictTokens()).toEqual([]);
+      predictor.pushTokens(t([next]));
+    }
+    expect(policy.isShadowing).toBe(false);
+    const from = 4 + firstStreak;
+    expect(predictor.predictTokens()).toEqual(t([from, from + 1, from + 2, from + 3]));
+    expect(predictor.counts.drafted).toBe(4);
+  });
+
+  it("counts a step without a prediction, or a wrong one, as a broken streak", () => {
+    const policy = new DraftPolicy({
+      maxDraft: 16,
+      adaptive: true,
+      validatedAtStart: 0,
+      shadow: true,
+      minMatch: 2,
+    });
+    const predictor = new LookupTokenPredictor();
+    predictor.begin(policy);
+    const sequence = { tokenPredictions: { validated: 0 } } as unknown as LlamaContextSequence;
+    predictor.reset({ stateTokens: t([1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3]), targetSequence: sequence });
+    // Predicted 4, the model wrote 50; then no recurrence to predict from for a while.
+    for (const emitted of [50, 51, 52, 53, 54, 55]) {
+      expect(predictor.predictTokens()).toEqual([]);
+      predictor.pushTokens(t([emitted]));
+    }
+    expect(policy.isShadowing).toBe(true);
   });
 });

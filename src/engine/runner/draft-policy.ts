@@ -4,7 +4,9 @@
  * pauses when the recent acceptance rate is too low to pay for the wider batches (free text),
  * or when steps with a draft take longer per emitted token than steps without (a CPU where a
  * batch of k tokens costs nearly k decodes), for a number of tokens that doubles each time it
- * still does not pay on the next try.
+ * still does not pay on the next try — or, where the predictor can check its predictions for
+ * free (prompt lookup: `shadow`), until its predictions were right several times in a row
+ * (docs/decisions/0049).
  */
 export interface DraftCounts {
   /** Tokens proposed by the predictor. */
@@ -35,6 +37,14 @@ export interface DraftPolicyOptions {
    * time per emitted token than steps without (÷ 0.97). Absent = acceptance alone decides.
    */
   now?: () => number;
+  /**
+   * Adaptively: the predictor keeps predicting while paused and reports whether each prediction
+   * was the token the model emitted (shadowChecked); a pause then ends when `requiredStreak`
+   * predictions in a row were right, instead of after a number of tokens, and every request
+   * starts paused that way. Checking costs no decode, so free text never pays for a refused
+   * probe, and a copy starts drafting as soon as its predictions hold (docs/decisions/0049).
+   */
+  shadow?: boolean;
 }
 
 const firstDraft = 4;
@@ -63,6 +73,12 @@ const minTimedSteps = 4;
 export const adaptiveMinMatch = 8;
 const firstPauseTokens = 16;
 const maxPauseTokens = 1024;
+/**
+ * Shadow pauses: right predictions in a row before drafting (again); doubles each time drafting
+ * did not pay, back to the first when it did.
+ */
+export const firstStreak = 4;
+const maxStreak = 48;
 
 /**
  * What one request's verdict leaves the model's next one: the pause still to run and the next
@@ -73,10 +89,12 @@ const maxPauseTokens = 1024;
 export interface DraftMemory {
   pausedFor: number;
   nextPause: number;
+  /** Shadow pauses: the streak the next request needs. */
+  requiredStreak: number;
 }
 
 export function newDraftMemory(): DraftMemory {
-  return { pausedFor: 0, nextPause: firstPauseTokens };
+  return { pausedFor: 0, nextPause: firstPauseTokens, requiredStreak: firstStreak };
 }
 
 export class DraftPolicy {
@@ -90,6 +108,10 @@ export class DraftPolicy {
   #sampled = 0;
   #pausedFor = 0;
   #nextPause = firstPauseTokens;
+  /** Shadow pauses (options.shadow): paused until `#requiredStreak` right predictions in a row. */
+  #isShadowing = false;
+  #streak = 0;
+  #requiredStreak = firstStreak;
   /** The current step: when it started, tokens emitted since, whether it carried a draft. */
   #stepStart: number | undefined;
   #stepTokens = 0;
@@ -106,19 +128,40 @@ export class DraftPolicy {
     if (options.adaptive && options.memory !== undefined) {
       this.#pausedFor = options.memory.pausedFor;
       this.#nextPause = options.memory.nextPause;
+      this.#requiredStreak = options.memory.requiredStreak;
     }
+    // Shadow: every request starts paused, drafting once its predictions hold.
+    this.#isShadowing = options.adaptive && options.shadow === true;
     this.#validated = options.validatedAtStart;
     this.#length = Math.min(firstDraft, options.maxDraft);
   }
 
   /** Whether drafting is paused now. */
   get isPaused(): boolean {
-    return this.#pausedFor > 0;
+    return this.#pausedFor > 0 || this.#isShadowing;
   }
 
-  /** Ends a pause carried over from earlier requests (the prompt gives reason to expect a copy). */
+  /** Paused, and the predictor should keep predicting and report each check (shadowChecked). */
+  get isShadowing(): boolean {
+    return this.#isShadowing;
+  }
+
+  /**
+   * Ends a pause carried over from earlier requests (the prompt gives reason to expect a copy);
+   * a shadow pause needs only the first streak.
+   */
   resume(): void {
     this.#pausedFor = 0;
+    this.#requiredStreak = firstStreak;
+  }
+
+  /** While shadowing: whether the predictor's prediction for this step was the token the model emitted. */
+  shadowChecked(isRight: boolean): void {
+    if (!this.#isShadowing) return;
+    this.#streak = isRight ? this.#streak + 1 : 0;
+    if (this.#streak < this.#requiredStreak) return;
+    this.#isShadowing = false;
+    this.#streak = 0;
   }
 
   /** Hands this request's verdict to the model's next request (adaptive only). */
@@ -127,6 +170,7 @@ export class DraftPolicy {
     if (memory === undefined || !this.#options.adaptive) return;
     memory.pausedFor = this.#pausedFor;
     memory.nextPause = this.#nextPause;
+    memory.requiredStreak = this.#requiredStreak;
   }
 
   /** The draft length for the next step (0 = do not draft), given the sequence's validated counter. */
@@ -135,7 +179,7 @@ export class DraftPolicy {
     this.#validated = validated;
     this.#timeStep();
     if (this.#lastDraft > 0) this.#settle(accepted);
-    if (this.#pausedFor > 0) return 0;
+    if (this.isPaused) return 0;
     return this.#length;
   }
 
@@ -183,17 +227,30 @@ export class DraftPolicy {
     this.#recentAccepted = this.#recentAccepted * decay + Math.min(accepted, draft);
     this.#sampled += draft;
     // The first draft since drafting (re)started refused whole: pause at once rather than pay
-    // for a second one (on stories260K a refused draft step costs several plain steps).
-    const isRefusedProbe = accepted === 0 && this.#sampled === draft;
+    // for a second one (on stories260K a refused draft step costs several plain steps). With
+    // shadow checks (pausing costs only a streak to resume), any draft refused whole pauses, and
+    // the first draft after a streak, which tests it, fails with less than half accepted.
+    const isFirstDraft = this.#sampled === draft;
+    const isRefusedProbe =
+      this.#options.shadow === true
+        ? accepted === 0 || (isFirstDraft && accepted * 2 < draft)
+        : accepted === 0 && isFirstDraft;
     if (!this.#options.adaptive || (this.#sampled < minSample && !isRefusedProbe)) return;
-    if (this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
+    if (!isRefusedProbe && this.#recentAccepted / this.#recentDrafted >= minAcceptance && !this.#isSlower()) {
       this.#nextPause = firstPauseTokens;
+      this.#requiredStreak = firstStreak;
       return;
     }
     // Timed again from scratch when drafting resumes.
     this.#cost.drafting.reset();
-    this.#pausedFor = this.#nextPause;
-    this.#nextPause = Math.min(maxPauseTokens, this.#nextPause * 2);
+    if (this.#options.shadow === true) {
+      this.#isShadowing = true;
+      this.#streak = 0;
+      this.#requiredStreak = Math.min(maxStreak, this.#requiredStreak * 2);
+    } else {
+      this.#pausedFor = this.#nextPause;
+      this.#nextPause = Math.min(maxPauseTokens, this.#nextPause * 2);
+    }
     this.#recentDrafted = 0;
     this.#recentAccepted = 0;
     this.#sampled = 0;

@@ -30,11 +30,15 @@ export class LookupTokenPredictor extends TokenPredictor {
   #sequence: LlamaContextSequence | undefined;
   #policy: DraftPolicy | undefined;
   #isFirstStep = true;
+  /** While the policy shadows: this step's prediction (undefined: none), checked at the next pushTokens. */
+  #shadowNext: Token | undefined;
+  #isShadowPending = false;
 
   /** Starts a request: `policy` decides when to draft; undefined = never (speculation off for it). */
   begin(policy: DraftPolicy | undefined): void {
     this.#policy = policy;
     this.#isFirstStep = true;
+    this.#isShadowPending = false;
   }
 
   /** Draft counts of the current request. */
@@ -48,6 +52,10 @@ export class LookupTokenPredictor extends TokenPredictor {
   }
 
   override pushTokens(tokens: Token[]): void {
+    if (this.#isShadowPending) {
+      this.#isShadowPending = false;
+      this.#policy?.shadowChecked(this.#shadowNext !== undefined && tokens[0] === this.#shadowNext);
+    }
     for (const token of tokens) this.#tokens.push(token);
     this.#policy?.advance(tokens.length);
   }
@@ -61,9 +69,18 @@ export class LookupTokenPredictor extends TokenPredictor {
       this.#isFirstStep = false;
       if (policy.isPaused && (lookupMatch(this.#tokens)?.matched ?? 0) >= resumeMatchTokens) policy.resume();
     }
-    // Paused: no lookup at all, so a request that stopped drafting costs what it would without.
+    // Paused: no draft. Shadowing, the lookup still predicts the next token, checked against the
+    // one the model emits (no decode), so drafting resumes where predictions hold.
     const length = policy.nextDraftLength(sequence.tokenPredictions.validated);
-    if (length === 0) return [];
+    if (length === 0) {
+      if (policy.isShadowing) {
+        const match = lookupMatch(this.#tokens);
+        this.#shadowNext =
+          match === undefined || match.matched < policy.minMatch ? undefined : this.#tokens[match.from];
+        this.#isShadowPending = true;
+      }
+      return [];
+    }
     const match = lookupMatch(this.#tokens);
     const draft =
       match === undefined || match.matched < policy.minMatch

@@ -53,6 +53,8 @@ export function startSpeculation(options: {
     validatedAtStart: before.validated,
     now: () => systemTime.monotonicNow(),
     memory: memoryOf(sequence),
+    // Prompt lookup checks its predictions for free while paused; a draft model would have to decode.
+    shadow: draft === undefined,
   });
   const predictor = draft === undefined ? lookupPredictor(policy) : draft.predictorFor(sequence, policy);
   if (predictor === undefined) return { finish: () => Promise.resolve(undefined) };
