@@ -38,30 +38,36 @@ interface TargetRow {
 
 const atLeast = (goal: number): Target => ({ direction: "≥", goal, unit: "×" });
 
+const perToken: Target = { direction: "≤", goal: 0.05, unit: "ms" };
+
+/** The serving targets for one engine build: its defaults, 1T and 2T variants, and node-llama-cpp direct on it. */
+function servingRows(
+  prefix: string,
+  keys: { defaults: string; t1: string; t2: string; direct1: string; direct2: string },
+): TargetRow[] {
+  return [
+    { label: `${prefix}1 stream decode: RawrXD (defaults) ÷ llama-server (defaults)`, variant: keys.defaults, reference: referenceKey, metric: "decode", target: atLeast(0.95) },
+    { label: `${prefix}1 stream decode: RawrXD 1T ÷ node-llama-cpp direct 1T`, variant: keys.t1, reference: keys.direct1, metric: "decode", target: atLeast(0.95) },
+    { label: `${prefix}1 stream decode: RawrXD 2T ÷ node-llama-cpp direct 2T`, variant: keys.t2, reference: keys.direct2, metric: "decode", target: atLeast(0.95) },
+    { label: `${prefix}4-stream aggregate: RawrXD (defaults) ÷ llama-server -np 4`, variant: keys.defaults, reference: referenceKey, metric: "aggregate", target: atLeast(1) },
+    { label: `${prefix}4-stream aggregate: RawrXD (defaults) ÷ its own 1 stream`, variant: keys.defaults, reference: keys.defaults, metric: "aggregate", referenceMetric: "decode", target: atLeast(1) },
+    { label: `${prefix}1 stream decode: RawrXD 2T ÷ RawrXD 1T`, variant: keys.t2, reference: keys.t1, metric: "decode", target: atLeast(1) },
+    { label: `${prefix}main-process CPU per streamed token: RawrXD (defaults)`, variant: keys.defaults, metric: "cpuPerToken", target: perToken },
+  ]; // prettier-ignore
+}
+
 function targetRows(speculative: readonly Variant[]): TargetRow[] {
   return [
-    { label: "1 stream decode: RawrXD (defaults) ÷ llama-server (defaults)", variant: defaultKey, reference: referenceKey, metric: "decode", target: atLeast(0.95) },
-    { label: "1 stream decode: RawrXD 1T ÷ node-llama-cpp direct 1T", variant: "rawrxd-t1", reference: "direct-t1", metric: "decode", target: atLeast(0.95) },
-    { label: "1 stream decode: RawrXD 2T ÷ node-llama-cpp direct 2T", variant: "rawrxd-t2", reference: "direct-t2", metric: "decode", target: atLeast(0.95) },
-    { label: "4-stream aggregate: RawrXD (defaults) ÷ llama-server -np 4", variant: defaultKey, reference: referenceKey, metric: "aggregate", target: atLeast(1) },
-    { label: "4-stream aggregate: RawrXD (defaults) ÷ its own 1 stream", variant: defaultKey, reference: defaultKey, metric: "aggregate", referenceMetric: "decode", target: atLeast(1) },
-    { label: "1 stream decode: RawrXD 2T ÷ RawrXD 1T", variant: "rawrxd-t2", reference: "rawrxd-t1", metric: "decode", target: atLeast(1) },
-    { label: "main-process CPU per streamed token: RawrXD (defaults)", variant: defaultKey, metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
-    { label: "main-process CPU per streamed token: RawrXD 1T", variant: "rawrxd-t1", metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
-    { label: "main-process CPU per streamed token: RawrXD 2T", variant: "rawrxd-t2", metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
+    ...servingRows("", { defaults: defaultKey, t1: "rawrxd-t1", t2: "rawrxd-t2", direct1: "direct-t1", direct2: "direct-t2" }),
+    { label: "main-process CPU per streamed token: RawrXD 1T", variant: "rawrxd-t1", metric: "cpuPerToken", target: perToken },
+    { label: "main-process CPU per streamed token: RawrXD 2T", variant: "rawrxd-t2", metric: "cpuPerToken", target: perToken },
     ...speculative.flatMap((variant): TargetRow[] => [
       { label: `copying prompt decode: ${variant.label} ÷ without`, variant: variant.key, reference: variant.baseline, metric: "copyDecode", target: variant.key.startsWith("rawrxd") ? atLeast(1.5) : undefined },
       { label: `free text decode: ${variant.label} ÷ without`, variant: variant.key, reference: variant.baseline, metric: "decode", target: variant.key.startsWith("rawrxd") ? atLeast(0.97) : undefined },
     ]),
     { label: "1 stream decode: RawrXD 1T ÷ llama-server -t 1", variant: "rawrxd-t1", reference: "llama-server-t1", metric: "decode" },
     // After the one extra command, `npm run engine:build` (the same rows on the local OpenMP build).
-    { label: "engine:build — 1 stream decode: RawrXD (defaults) ÷ llama-server (defaults)", variant: buildDefaultKey, reference: referenceKey, metric: "decode", target: atLeast(0.95) },
-    { label: "engine:build — 1 stream decode: RawrXD 1T ÷ node-llama-cpp direct 1T", variant: "rawrxd-build-t1", reference: "direct-build-t1", metric: "decode", target: atLeast(0.95) },
-    { label: "engine:build — 1 stream decode: RawrXD 2T ÷ node-llama-cpp direct 2T", variant: "rawrxd-build-t2", reference: "direct-build-t2", metric: "decode", target: atLeast(0.95) },
-    { label: "engine:build — 4-stream aggregate: RawrXD (defaults) ÷ llama-server -np 4", variant: buildDefaultKey, reference: referenceKey, metric: "aggregate", target: atLeast(1) },
-    { label: "engine:build — 4-stream aggregate: RawrXD (defaults) ÷ its own 1 stream", variant: buildDefaultKey, reference: buildDefaultKey, metric: "aggregate", referenceMetric: "decode", target: atLeast(1) },
-    { label: "engine:build — 1 stream decode: RawrXD 2T ÷ RawrXD 1T", variant: "rawrxd-build-t2", reference: "rawrxd-build-t1", metric: "decode", target: atLeast(1) },
-    { label: "engine:build — main-process CPU per streamed token: RawrXD (defaults)", variant: buildDefaultKey, metric: "cpuPerToken", target: { direction: "≤", goal: 0.05, unit: "ms" } },
+    ...servingRows("engine:build — ", { defaults: buildDefaultKey, t1: "rawrxd-build-t1", t2: "rawrxd-build-t2", direct1: "direct-build-t1", direct2: "direct-build-t2" }),
     { label: "engine:build — 1 stream decode: RawrXD (defaults) ÷ RawrXD (defaults) prebuilt", variant: buildDefaultKey, reference: defaultKey, metric: "decode" },
     { label: "engine:build — 4-stream aggregate: RawrXD (defaults) ÷ RawrXD (defaults) prebuilt", variant: buildDefaultKey, reference: defaultKey, metric: "aggregate" },
   ]; // prettier-ignore
