@@ -74,18 +74,12 @@ export class LookupTokenPredictor extends TokenPredictor {
     const length = policy.nextDraftLength(sequence.tokenPredictions.validated);
     if (length === 0) {
       if (policy.isShadowing) {
-        const match = lookupMatch(this.#tokens);
-        this.#shadowNext =
-          match === undefined || match.matched < policy.minMatch ? undefined : this.#tokens[match.from];
+        this.#shadowNext = lookupDraft(this.#tokens, 1, policy.minMatch)[0];
         this.#isShadowPending = true;
       }
       return [];
     }
-    const match = lookupMatch(this.#tokens);
-    const draft =
-      match === undefined || match.matched < policy.minMatch
-        ? []
-        : continueFrom(this.#tokens, match.from, length);
+    const draft = lookupDraft(this.#tokens, length, policy.minMatch);
     policy.drafted(draft.length);
     return draft;
   }
@@ -113,16 +107,17 @@ function continueFrom(tokens: readonly Token[], from: number, length: number): T
 
 /**
  * The `length` tokens that followed the earlier occurrence of the context's end that matches it
- * longest (at least minPatternTokens, compared up to maxPatternTokens; the latest among equals),
+ * longest (at least `minMatch` tokens, never fewer than minPatternTokens; compared up to
+ * maxPatternTokens; the latest among equals),
  * continued periodically when that occurrence is close to the end; empty when none recurs.
  * Longest, not latest: a copied passage's n-grams recur elsewhere (in the passage itself, in the
  * output so far), and only the occurrence aligned with the copy matches back to where the copy
  * began — the latest 4-gram match drafted from the wrong place about a third of the time
  * (bench:speculative copy workload: 0.55–0.74 acceptance on text the model reproduced exactly).
  */
-export function lookupDraft(tokens: readonly Token[], length: number): Token[] {
+export function lookupDraft(tokens: readonly Token[], length: number, minMatch = minPatternTokens): Token[] {
   const match = lookupMatch(tokens);
-  return match === undefined ? [] : continueFrom(tokens, match.from, length);
+  return match === undefined || match.matched < minMatch ? [] : continueFrom(tokens, match.from, length);
 }
 
 /** Where the draft would start and how many tokens of the context's end matched there. */
