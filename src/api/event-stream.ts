@@ -31,7 +31,7 @@ async function settlesWithin(promise: Promise<unknown>, turns: number): Promise<
 }
 
 export interface FrameStreamOptions {
-  heartbeat?: { intervalMs: number; frame: string } | undefined;
+  heartbeat?: Heartbeat | undefined;
   /** Called once when the client goes away before the frames end. */
   onCancel: () => void;
   /**
@@ -42,6 +42,36 @@ export interface FrameStreamOptions {
   clientSignal: AbortSignal;
   /** Runs the heartbeat timer and measures silence. Default `systemTime`. */
   time?: TimePort;
+}
+
+export interface Heartbeat {
+  intervalMs: number;
+  frame: string;
+}
+
+/**
+ * A stream's silence heartbeat: one interval per stream (a quarter of the heartbeat's, 10 ms at
+ * least), no timer work per frame. It sends when nothing was written for `intervalMs` and
+ * `canSend()` (only into an empty buffer: a reader that stopped reading finds one heartbeat, not
+ * one per interval). Shared by `frameStream` and the direct frame writer.
+ */
+export function startHeartbeat(options: {
+  heartbeat: Heartbeat;
+  time: TimePort;
+  lastWriteMs: () => number;
+  canSend: () => boolean;
+  send: () => void;
+}): Timer {
+  const { heartbeat, time } = options;
+  return time
+    .setInterval(
+      () => {
+        if (!options.canSend() || time.monotonicNow() - options.lastWriteMs() < heartbeat.intervalMs) return;
+        options.send();
+      },
+      Math.max(10, heartbeat.intervalMs / 4),
+    )
+    .unref();
 }
 
 /** Headers for a streamed body: chunked up front, so the adapter sends them without reading ahead. */
@@ -83,22 +113,16 @@ export function frameStream(
         const heartbeat = options.heartbeat;
         if (heartbeat === undefined || isFinished) return;
         const frame = encoder.encode(heartbeat.frame);
-        heartbeatTimer = time
-          .setInterval(
-            () => {
-              // Only into an empty queue: a reader that stopped reading finds one heartbeat, not one per interval.
-              if (
-                isFinished ||
-                (controller.desiredSize ?? -1) < 0 ||
-                time.monotonicNow() - lastFrameMs < heartbeat.intervalMs
-              )
-                return;
-              lastFrameMs = time.monotonicNow();
-              controller.enqueue(frame);
-            },
-            Math.max(10, heartbeat.intervalMs / 4),
-          )
-          .unref();
+        heartbeatTimer = startHeartbeat({
+          heartbeat,
+          time,
+          lastWriteMs: () => lastFrameMs,
+          canSend: () => !isFinished && (controller.desiredSize ?? -1) >= 0,
+          send: () => {
+            lastFrameMs = time.monotonicNow();
+            controller.enqueue(frame);
+          },
+        });
       },
       async pull(controller) {
         const first = await (following ?? frames.next());

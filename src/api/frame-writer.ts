@@ -13,7 +13,7 @@ import type { ServerResponse } from "node:http";
 import type { Context } from "hono";
 import { systemTime, type TimePort, type Timer } from "../core/index.js";
 import type { ApiEnv } from "./deps.js";
-import { frameStream, streamHeaders, type FrameStreamOptions } from "./event-stream.js";
+import { frameStream, startHeartbeat, streamHeaders, type FrameStreamOptions } from "./event-stream.js";
 
 /** Frames joined into one write at most (a source that never yields still sees backpressure). */
 const maxFramesPerWrite = 64;
@@ -176,17 +176,13 @@ async function writeFrames(
   signal.addEventListener("abort", onClientGone, { once: true });
   const heartbeat = options.heartbeat;
   if (heartbeat !== undefined) {
-    heartbeatTimer = time
-      .setInterval(
-        () => {
-          // Only into an empty buffer: a reader that stopped reading finds one heartbeat, not one per interval.
-          if (isFinished || drained !== undefined || pending.length > 0) return;
-          if (time.monotonicNow() - lastWriteMs < heartbeat.intervalMs) return;
-          write(heartbeat.frame);
-        },
-        Math.max(10, heartbeat.intervalMs / 4),
-      )
-      .unref();
+    heartbeatTimer = startHeartbeat({
+      heartbeat,
+      time,
+      lastWriteMs: () => lastWriteMs,
+      canSend: () => !isFinished && drained === undefined && pending.length === 0,
+      send: () => write(heartbeat.frame),
+    });
   }
   try {
     while (!isFinished) {
