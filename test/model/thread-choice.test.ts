@@ -58,7 +58,9 @@ describe("--threads auto under load", () => {
   it("a busy reading: the rule, nothing measured, nothing cached; a quiet load then calibrates and caches", async () => {
     const busy = await load("busy");
     expect(busy).toMatchObject({ source: "rule", samples: [], batchSamples: [] });
-    expect(busy.detail).toMatch(/^machine busy \(load average \d+ on \d+ cores\): rule \d thread\(s\)/);
+    expect(busy.detail).toMatch(
+      /^machine busy \(other processes kept [\d.]+ of \d+ cores busy\): rule \d thread\(s\)/,
+    );
     expect(existsSync(join(cacheDirectory, "threads.json"))).toBe(false);
 
     const quiet = await load("quiet");

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { assessLoad, fixedLoadProbe, readProcLoad, type LoadReading } from "./load-check.js";
+import {
+  assessLoad,
+  assessLoadNow,
+  fixedLoadProbe,
+  quietWindowMs,
+  readProcLoad,
+  type LoadReading,
+} from "./load-check.js";
 
 function reading(overrides: Partial<LoadReading> = {}): LoadReading {
   return {
@@ -77,5 +84,49 @@ describe("load check before a thread calibration", () => {
     expect(value!.totalTicks).toBeGreaterThan(0);
     expect(value!.ownTicks).toBeGreaterThanOrEqual(0);
     expect(value!.loadAverage1).toBeGreaterThanOrEqual(0);
+  });
+
+  it("now: a load average left by work that has ended does not make a quiet machine busy", async () => {
+    // The last minute was busy (load average 2.03 on 2 cores), the window itself is idle.
+    const readings = [
+      reading({ loadAverage1: 2.03, totalTicks: 1_000, idleTicks: 400 }),
+      reading({ loadAverage1: 2.03, totalTicks: 1_050, idleTicks: 450 }),
+    ];
+    const slept: number[] = [];
+    const quiet = await assessLoadNow({
+      probe: () => readings.shift(),
+      cores: 2,
+      inFlight: () => 0,
+      sleep: (delayMs) => {
+        slept.push(delayMs);
+        return Promise.resolve();
+      },
+    });
+    expect(slept).toEqual([quietWindowMs]);
+    expect(quiet.verdict).toMatchObject({
+      isQuiet: true,
+      conditions: { loadAverage1: 2.03, otherBusyCores: 0 },
+    });
+    expect(quiet.reading?.totalTicks).toBe(1_050);
+    // The same load average with another process on a core during the window is busy.
+    const busyReadings = [
+      reading({ loadAverage1: 2.03 }),
+      reading({ loadAverage1: 2.03, totalTicks: 50, idleTicks: 25 }),
+    ];
+    const busy = await assessLoadNow({
+      probe: () => busyReadings.shift(),
+      cores: 2,
+      inFlight: () => 0,
+      sleep: () => Promise.resolve(),
+    });
+    expect(busy.verdict).toMatchObject({ isQuiet: false, reason: "other processes kept 1 of 2 cores busy" });
+    // Without /proc there is nothing to wait for: quiet unless generations are in flight.
+    const unknown = await assessLoadNow({
+      probe: () => undefined,
+      cores: 2,
+      inFlight: () => 1,
+      sleep: () => Promise.reject(new Error("no wait")),
+    });
+    expect(unknown.verdict.isQuiet).toBe(false);
   });
 });

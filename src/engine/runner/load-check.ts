@@ -138,3 +138,31 @@ export function assessLoad(options: {
 function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
+
+/** How long other processes' CPU use is watched before calibrating (docs/decisions/0053). */
+export const quietWindowMs = 250;
+
+/**
+ * The verdict on the machine as it is now: what other processes, steal and iowait took over
+ * `windowMs`, not the 1-minute load average, which still shows whatever ran in the last minute
+ * (a benchmark's previous block, `npm ci`) on a machine that has gone quiet. Resolves with the
+ * window's last reading, the start of the next check.
+ */
+export async function assessLoadNow(options: {
+  probe: LoadProbe;
+  cores: number;
+  inFlight: () => number;
+  sleep: (delayMs: number) => Promise<void>;
+  windowMs?: number | undefined;
+}): Promise<{ verdict: LoadVerdict; reading: LoadReading | undefined }> {
+  const start = options.probe();
+  if (start !== undefined) await options.sleep(options.windowMs ?? quietWindowMs);
+  const reading = options.probe();
+  const verdict = assessLoad({
+    before: start,
+    after: reading,
+    cores: options.cores,
+    inFlight: options.inFlight(),
+  });
+  return { verdict, reading };
+}

@@ -27,7 +27,7 @@ import {
   measurePrefillRate,
   slowestCalibratedTokenMs,
 } from "./thread-measure.js";
-import { assessLoad, readProcLoad, type LoadProbe } from "./load-check.js";
+import { assessLoad, assessLoadNow, readProcLoad, type LoadProbe } from "./load-check.js";
 import { cacheFileName, cacheKey, readCacheEntry, writeCacheEntry } from "./thread-choice-cache.js";
 
 /** More threads must beat fewer by this factor to be chosen: fewer threads leave cores to the server and clients. */
@@ -187,8 +187,12 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
       cache,
     };
   };
-  const before = probe();
-  const first = assessLoad({ before, cores, inFlight: inFlight() });
+  const { verdict: first, reading: before } = await assessLoadNow({
+    probe,
+    cores,
+    inFlight,
+    sleep: (delayMs) => systemTime.sleep(delayMs),
+  });
   if (!first.isQuiet) return busyRule(first.reason);
   const started = systemTime.monotonicNow();
   const sequence = options.sequence ?? options.context.getSequence();

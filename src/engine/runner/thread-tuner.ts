@@ -19,7 +19,8 @@ import { pickThreads, type ThreadDecision } from "./thread-calibration.js";
 export const slowRateRatio = 0.5;
 /** Tokens of single-stream decoding a window needs before it is judged. */
 export const windowTokens = 512;
-export const defaultRetryMs = 5 * 60_000;
+/** A provisional choice is tried again this often (only when idle and quiet over the interval). */
+export const defaultRetryMs = 60_000;
 export const minRecheckGapMs = 60 * 60_000;
 
 export interface ThreadTunerOptions {
