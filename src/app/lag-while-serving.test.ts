@@ -47,7 +47,9 @@ describe("sampleWhileServing", () => {
     const second = await open();
     // Wait until the server has seen the second connection too (the second 'connection' sets nothing).
     await new Promise<void>((resolve) => {
-      const poll = (): void => server!.getConnections((_, count) => (count === 2 ? resolve() : void poll()));
+      const poll = (): void => {
+        server!.getConnections((_, count) => (count === 2 ? resolve() : poll()));
+      };
       poll();
     });
     first.destroy();
