@@ -12,7 +12,8 @@
  * the main branch before this work) at its defaults; interleaved blocks, one server per block.
  * `--short N` first streams N one-token requests and reports the main process's CPU per request
  * (the fixed per-request part: HTTP, auth, scheduler, audit, request log, one message), and the
- * idle figures are read after them, over `--idle-ms`, so that they are the timers alone.
+ * idle figures are read after them, over `--idle-ms`, with the client's keep-alive connection
+ * closed first, so that they are the timers of a server no client is connected to.
  * Prints a table and writes bench/results/per-token-<time>.json and per-token-latest.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -130,7 +131,7 @@ async function runBlock(
 ): Promise<Block> {
   const home = mkdtempSync(join(tmpdir(), "rawrxd-per-token-"));
   const server = await startServer(coalesceMs, home);
-  const client = new CompletionStreamClient(server.url);
+  let client = new CompletionStreamClient(server.url);
   try {
     const body = (maxTokens: number) => completionBody({ model: model.name, prompt, maxTokens });
     await client.stream(body(8)); // loads the model: the runner exists from here on
@@ -140,6 +141,9 @@ async function runBlock(
     for (let index = 0; index < shortRequests; index += 1) await client.stream(body(1));
     const short = counterDelta(await readProcessCounters(server.child.pid!), shortBefore);
     // What the server does with no request at all (timers): part of every per-token figure below.
+    // With no client connection either: the keep-alive one is closed first (ADR 0052).
+    client.close();
+    client = new CompletionStreamClient(server.url);
     const idleBefore = await readProcessCounters(server.child.pid!);
     await systemTime.sleep(idleMs);
     const idle = counterDelta(await readProcessCounters(server.child.pid!), idleBefore);

@@ -6,6 +6,7 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import { AppError } from "../core/index.js";
 import { maxJsonDepth, pathBeyondDepth } from "./json-depth.js";
+import { BodyTooLarge, readBodyText } from "./node-request.js";
 
 export async function readJson<Schema extends z.ZodType>(
   context: Context,
@@ -14,7 +15,13 @@ export async function readJson<Schema extends z.ZodType>(
 ): Promise<z.infer<Schema>> {
   const declared = Number(context.req.header("content-length") ?? "0");
   if (declared > maxBytes) throw tooLarge(declared, maxBytes);
-  const text = await readBounded(context.req.raw.body, maxBytes);
+  let text: string;
+  try {
+    text = await readBodyText(context, maxBytes);
+  } catch (error) {
+    if (error instanceof BodyTooLarge) throw tooLarge(error.bytes, maxBytes, "at least ");
+    throw error;
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -44,25 +51,6 @@ export async function readJson<Schema extends z.ZodType>(
     );
   }
   return result.data;
-}
-
-/** Reads the body, failing as soon as it passes `maxBytes` (chunked bodies have no length up front). */
-async function readBounded(body: ReadableStream<Uint8Array> | null, maxBytes: number): Promise<string> {
-  if (body === null) return "";
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLarge(total, maxBytes, "at least ");
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString("utf8");
 }
 
 function tooLarge(bytes: number, maxBytes: number, qualifier = ""): AppError {

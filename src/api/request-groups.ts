@@ -7,6 +7,7 @@ import type { Context } from "hono";
 import { AppError } from "../core/index.js";
 import { sourceAddressOf } from "./auth.js";
 import type { ApiDeps, ApiEnv } from "./deps.js";
+import { clientSignalOf } from "./node-request.js";
 
 /** Groups remembered at most; the oldest is forgotten first (its request has long ended). */
 const maxGroups = 4096;
@@ -54,7 +55,7 @@ export function supersededError(): AppError {
  * header also the next request in that group. Call once per request, before it is queued.
  */
 export function generationSignal(context: Context<ApiEnv>, deps: ApiDeps): AbortSignal {
-  const clientSignal = context.req.raw.signal;
+  const clientSignal = clientSignalOf(context);
   const group = context.req.header("x-request-group");
   if (group === undefined || group === "") return clientSignal;
   if (group.length > maxGroupNameLength)

@@ -35,6 +35,7 @@ import { guardModelFileChanges } from "./model-file-guard.js";
 import { openModelCatalog, type ModelsSummary } from "./models-wiring.js";
 import { createSlaService, type SlaService } from "./sla-wiring.js";
 import { drainRequests, listen, stopHttp, streamFlushMs } from "./http-lifecycle.js";
+import { sampleWhileServing } from "./lag-while-serving.js";
 import { createModelRoutes } from "./model-routes.js";
 import { checkExposure } from "./security.js";
 import { createClusterFetch, isClusterPath } from "./cluster-routes.js";
@@ -267,6 +268,7 @@ export async function startServer(
       ),
       config,
     );
+    sampleWhileServing(server, lagSampler);
     const port = (server.address() as AddressInfo).port;
     if (cluster !== undefined) {
       opened.push(() => server.close());

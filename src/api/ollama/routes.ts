@@ -16,6 +16,7 @@ import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
 import { endingCancelledAsError } from "../cancelled-ending.js";
 import { generationSignal } from "../request-groups.js";
+import { clientSignalOf } from "../node-request.js";
 import { readJson } from "../request-body.js";
 import { chatRequestSchema, embedRequestSchema, generateRequestSchema, showRequestSchema } from "./schema.js";
 import { showBody, psBody, tagsBody } from "./model-views.js";
@@ -221,7 +222,7 @@ async function loadOrUnload(
       return context.json({ ...piece(reply, ""), done: true, done_reason: "unload" });
     }
     await deps.queue.preload(entry.name, {
-      signal: context.req.raw.signal,
+      signal: clientSignalOf(context),
       keepAliveMs: request.keepAliveMs,
     });
     return context.json({ ...piece(reply, ""), done: true, done_reason: "load" });
@@ -238,7 +239,7 @@ async function embed(context: Context<ApiEnv>, deps: ApiDeps): Promise<Response>
   const result = await deps.queue
     .embed(
       { id: context.get("requestId"), model: body.model, inputs },
-      { signal: context.req.raw.signal, keepAliveMs: keepAliveMs(body.keep_alive) },
+      { signal: clientSignalOf(context), keepAliveMs: keepAliveMs(body.keep_alive) },
     )
     .finally(leave);
   return context.json({

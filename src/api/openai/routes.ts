@@ -13,6 +13,7 @@ import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
 import { endingCancelledAsError } from "../cancelled-ending.js";
 import { generationSignal } from "../request-groups.js";
+import { clientSignalOf } from "../node-request.js";
 import { readJson } from "../request-body.js";
 import { chatLogprobs, completionLogprobs } from "./logprobs.js";
 import { chatRequestSchema, completionRequestSchema, embeddingRequestSchema } from "./schema.js";
@@ -251,7 +252,7 @@ async function embeddings(context: Context<ApiEnv>, deps: ApiDeps): Promise<Resp
   const id = context.get("requestId");
   const leave = deps.drain.enter();
   const result = await deps.queue
-    .embed({ id, model: body.model, inputs }, { signal: context.req.raw.signal })
+    .embed({ id, model: body.model, inputs }, { signal: clientSignalOf(context) })
     .finally(leave);
   return context.json({
     object: "list",

@@ -8,6 +8,7 @@ import type { Context, Hono } from "hono";
 import { AppError, type TokenizerRequest, type TokenizerResult } from "../../core/index.js";
 import { onlyModel } from "../default-model.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
+import { clientSignalOf } from "../node-request.js";
 import { readJson } from "../request-body.js";
 import { applyTemplateSchema, detokenizeSchema, tokenizeSchema, toChatMessages } from "./schema.js";
 
@@ -56,7 +57,7 @@ function ask(
   deps: ApiDeps,
   job: { model: string; request: TokenizerRequest },
 ): Promise<TokenizerResult> {
-  return deps.queue.tokenizer(job.model, job.request, { signal: context.req.raw.signal });
+  return deps.queue.tokenizer(job.model, job.request, { signal: clientSignalOf(context) });
 }
 
 function unexpected(result: TokenizerResult): AppError {

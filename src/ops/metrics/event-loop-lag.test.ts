@@ -46,4 +46,40 @@ describe("EventLoopLagSampler", () => {
     sampler.stop();
     expect(reader.take()).toBeUndefined();
   });
+
+  it("while idle reads no lag instead of nothing, and keeps the samples taken before", () => {
+    const histogram = createHistogram();
+    const sampler = new EventLoopLagSampler({ resolutionMs: 100, histogram });
+    const metrics = sampler.reader();
+    const sla = sampler.reader();
+    sampler.start();
+    recordTicks(histogram, 400, 1); // one tick 300 ms late, then the server goes idle
+    sampler.setIdle(true);
+    expect(sampler.isIdle).toBe(true);
+    expect(metrics.take()!.maxMs).toBeCloseTo(300, -1);
+    // An interval spent idle with no sample: nothing was served, nothing was delayed.
+    expect(metrics.take()).toEqual({ p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 });
+    expect(sla.take()!.maxMs).toBeCloseTo(300, -1);
+    sampler.setIdle(false);
+    // Idle during part of this interval, no sample since: still no lag.
+    expect(sla.take()).toEqual({ p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 });
+    // Busy for a whole interval without a sample yet: not measured.
+    expect(sla.take()).toBeUndefined();
+    recordTicks(histogram, 100, 4);
+    expect(sla.take()!.maxMs).toBeLessThan(0.5);
+    sampler.stop();
+  });
+
+  it("stops perf_hooks' monitor while idle and starts it again on activity", () => {
+    const sampler = new EventLoopLagSampler();
+    const reader = sampler.reader();
+    sampler.setIdle(true);
+    sampler.start();
+    expect(sampler.isRunning).toBe(true);
+    sampler.setIdle(false);
+    sampler.setIdle(true);
+    sampler.stop();
+    expect(sampler.isRunning).toBe(false);
+    expect(reader.take()).toEqual({ p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 });
+  });
 });

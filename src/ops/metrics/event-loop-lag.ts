@@ -6,6 +6,10 @@
  * the intervals it has not read yet (p99 and max: the largest seen; p50 and mean: weighted by
  * sample count), then hands the taker its summary. The timer is perf_hooks' own (native, no
  * JavaScript per tick: a JS timer measured more idle CPU).
+ *
+ * The server marks itself idle while it holds no HTTP connection (ADR 0052): the timer stops, so
+ * an idle server is not woken four times a second for a figure nobody waits on. An interval that
+ * the sampler spent idle, with no sample, reads as no lag (zeros), not as "not measured".
  */
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import type { EventLoopLag } from "./server-state.js";
@@ -39,6 +43,8 @@ export interface EventLoopLagSamplerOptions {
 
 interface Summary {
   count: number;
+  /** The sampler was idle during this interval: no sample reads as no lag. */
+  wasIdle: boolean;
   p50Ns: number;
   p99Ns: number;
   maxNs: number;
@@ -47,7 +53,14 @@ interface Summary {
 
 const defaultResolutionMs = 250;
 
-const emptySummary = (): Summary => ({ count: 0, p50Ns: 0, p99Ns: 0, maxNs: 0, meanNs: 0 });
+const emptySummary = (wasIdle = false): Summary => ({
+  count: 0,
+  wasIdle,
+  p50Ns: 0,
+  p99Ns: 0,
+  maxNs: 0,
+  meanNs: 0,
+});
 
 export class EventLoopLagSampler {
   readonly #resolutionMs: number;
@@ -55,6 +68,7 @@ export class EventLoopLagSampler {
   readonly #monitor: ReturnType<typeof monitorEventLoopDelay> | undefined;
   readonly #summaries: Summary[] = [];
   #isRunning = false;
+  #isIdle = false;
 
   constructor(options: EventLoopLagSamplerOptions = {}) {
     this.#resolutionMs = options.resolutionMs ?? defaultResolutionMs;
@@ -73,21 +87,41 @@ export class EventLoopLagSampler {
   /** A new reader; it sees the samples from now on. */
   reader(): EventLoopLagReader {
     this.#drain();
-    const summary = emptySummary();
+    const summary = emptySummary(this.#isIdle);
     this.#summaries.push(summary);
     return { take: () => this.#take(summary) };
   }
 
+  get isIdle(): boolean {
+    return this.#isIdle;
+  }
+
   start(): void {
     if (this.#isRunning) return;
-    this.#monitor?.enable();
+    if (!this.#isIdle) this.#monitor?.enable();
     this.#isRunning = true;
   }
 
   stop(): void {
     if (!this.#isRunning) return;
-    this.#monitor?.disable();
+    if (!this.#isIdle) this.#monitor?.disable();
     this.#isRunning = false;
+  }
+
+  /**
+   * Idle: nothing is served, so nothing can be delayed; the timer stops until the next
+   * `setIdle(false)` (the server's first connection). Samples taken so far stay readable.
+   */
+  setIdle(isIdle: boolean): void {
+    if (isIdle === this.#isIdle) return;
+    this.#isIdle = isIdle;
+    if (isIdle) {
+      this.#drain();
+      for (const summary of this.#summaries) summary.wasIdle = true;
+    }
+    if (!this.#isRunning) return;
+    if (isIdle) this.#monitor?.disable();
+    else this.#monitor?.enable();
   }
 
   /** Folds the histogram's samples into every reader's summary and resets it. */
@@ -111,7 +145,11 @@ export class EventLoopLagSampler {
 
   #take(summary: Summary): EventLoopLag | undefined {
     this.#drain();
-    if (summary.count === 0) return undefined;
+    if (summary.count === 0) {
+      if (!summary.wasIdle) return undefined;
+      Object.assign(summary, emptySummary(this.#isIdle));
+      return { p50Ms: 0, p99Ms: 0, maxMs: 0, meanMs: 0 };
+    }
     const excess = (nanoseconds: number): number => Math.max(0, nanoseconds / 1e6 - this.#resolutionMs);
     const lag = {
       p50Ms: excess(summary.p50Ns),
@@ -119,7 +157,7 @@ export class EventLoopLagSampler {
       maxMs: excess(summary.maxNs),
       meanMs: excess(summary.meanNs),
     };
-    Object.assign(summary, emptySummary());
+    Object.assign(summary, emptySummary(this.#isIdle));
     return lag;
   }
 }
