@@ -1,0 +1,268 @@
+/**
+ * `npm run bench:step-split -- [--models 134m,stories] [--threads 1,2] [--tokens 128] [--rounds 3] [--build prebuilt,openmp]`
+ *
+ * Where one greedy stream's time per token goes outside llama_decode (issue #17 item 1, ADR 0051):
+ * node-llama-cpp in this process, opened and wrapped the way a runner does it (batch size
+ * min(512, context), RawrXD's sample gate and decode gatherer), the addon's calls timed through a
+ * proxy. Each token splits into the native decode (call → promise settled on the main thread),
+ * the sample hop (`sampleToken` call → settled; 0 with the fused call, which samples inside the
+ * decode) and the rest (JavaScript between decodes). CPU ms per token counts every thread of
+ * this process (/proc schedstat). Variants run interleaved in each round, side by side:
+ * `lean` on/off (the JavaScript cuts of ADR 0051, `context.rawrxdLeanStep`), and on a build whose
+ * addon has `decodeBatchAndSample` (npm run engine:build), `fused` on/off
+ * (`context.rawrxdFusedSample`). Prints a table, writes bench/results/step-split-*.json.
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
+import { systemTime } from "../../src/core/index.js";
+import { hasOpenmpBuild } from "../../src/engine/index.js";
+import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
+import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
+import { openDirectContext } from "../lib/direct-engine.js";
+import { describeMachine } from "../lib/machine.js";
+import { benchDirectory, prepareModel, type ModelKey } from "../lib/models.js";
+import { writeResultFiles } from "../lib/results.js";
+import { median } from "../lib/stats.js";
+import { formatNumber, formatTable } from "../lib/table.js";
+import { readProcessCounters } from "./process-counters.js";
+
+const { values } = parseArgs({
+  options: {
+    models: { type: "string", default: "134m,stories" },
+    threads: { type: "string", default: "1,2" },
+    tokens: { type: "string", default: "128" },
+    rounds: { type: "string", default: "3" },
+    build: { type: "string", default: "prebuilt,openmp" },
+  },
+});
+const startedAt = new Date(systemTime.wallNow()).toISOString();
+const tokens = Number(values.tokens);
+const rounds = Number(values.rounds);
+const prompt =
+  "Once upon a time there was a little girl who lived in a village near the forest. Whenever she went out, the little girl wore a red riding cloak.";
+
+/** Wall time of the addon calls of one context, summed over a window. */
+class CallClock {
+  decodeMs = 0;
+  decodes = 0;
+  sampleMs = 0;
+  samples = 0;
+  fusedCalls = 0;
+
+  constructor(context: LlamaContext) {
+    const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
+    const timed = (name: "decode" | "sample", call: () => unknown): unknown => {
+      const startedMs = systemTime.monotonicNow();
+      const result = call() as Promise<unknown>;
+      return result.then((value) => {
+        const ms = systemTime.monotonicNow() - startedMs;
+        if (name === "decode") {
+          this.decodeMs += ms;
+          this.decodes += 1;
+        } else {
+          this.sampleMs += ms;
+          this.samples += 1;
+        }
+        return value;
+      });
+    };
+    // Wrappers made once: the proxy itself must not add per-token work to what it measures.
+    const wrappers = new Map<string | symbol, unknown>();
+    const target = internal._ctx;
+    for (const name of Object.getOwnPropertyNames(Object.getPrototypeOf(target))) {
+      const value = target[name];
+      if (typeof value === "function") wrappers.set(name, (value as () => unknown).bind(target));
+    }
+    const call = (name: string): ((...args: unknown[]) => unknown) =>
+      wrappers.get(name) as (...args: unknown[]) => unknown;
+    const decodeBatch = call("decodeBatch");
+    const sampleToken = call("sampleToken");
+    const decodeBatchAndSample = call("decodeBatchAndSample");
+    wrappers.set("decodeBatch", () => timed("decode", () => decodeBatch()));
+    wrappers.set("sampleToken", (...args: unknown[]) => timed("sample", () => sampleToken(...args)));
+    if (decodeBatchAndSample !== undefined)
+      wrappers.set("decodeBatchAndSample", (...args: unknown[]) => {
+        this.fusedCalls += 1;
+        return timed("decode", () => decodeBatchAndSample(...args));
+      });
+    internal._ctx = new Proxy(target, {
+      get: (object, property) => (wrappers.has(property) ? wrappers.get(property) : object[property]),
+    });
+  }
+
+  reset(): void {
+    this.decodeMs = this.sampleMs = 0;
+    this.decodes = this.samples = this.fusedCalls = 0;
+  }
+}
+
+interface Variant {
+  lean: boolean;
+  fused: boolean;
+}
+
+interface Sample {
+  tokPerSecond: number;
+  wallMs: number;
+  decodeMs: number;
+  sampleMs: number;
+  otherMs: number;
+  cpuMs: number;
+  fusedCalls: number;
+  text: string;
+}
+
+async function generate(
+  sequence: LlamaContextSequence,
+  promptTokens: Token[],
+  clock: CallClock,
+): Promise<Sample> {
+  await sequence.clearHistory();
+  const produced: Token[] = [];
+  let firstAt = 0;
+  let cpuAtFirst = 0;
+  for await (const token of sequence.evaluate(promptTokens, { temperature: 0 })) {
+    produced.push(token);
+    if (produced.length === 1) {
+      // The prompt's decode is not a per-token cost: the window starts at the first token.
+      clock.reset();
+      cpuAtFirst = (await readProcessCounters(process.pid)).cpuMs;
+      firstAt = systemTime.monotonicNow();
+    }
+    if (produced.length > tokens) break;
+  }
+  const wallMs = systemTime.monotonicNow() - firstAt;
+  const cpuMs = (await readProcessCounters(process.pid)).cpuMs - cpuAtFirst;
+  const steps = produced.length - 1;
+  return {
+    tokPerSecond: (steps / wallMs) * 1000,
+    wallMs: wallMs / steps,
+    decodeMs: clock.decodeMs / Math.max(1, clock.decodes),
+    sampleMs: clock.samples === 0 ? 0 : clock.sampleMs / clock.samples,
+    otherMs: (wallMs - clock.decodeMs - clock.sampleMs) / steps,
+    cpuMs: cpuMs / steps,
+    fusedCalls: clock.fusedCalls,
+    text: sequence.model.detokenize(produced),
+  };
+}
+
+interface Row {
+  model: string;
+  build: string;
+  threads: number;
+  variant: string;
+  samples: Sample[];
+}
+
+const rows: Row[] = [];
+let mismatches = 0;
+for (const key of values.models.split(",") as ModelKey[]) {
+  const model = await prepareModel(key);
+  for (const build of values.build.split(",") as ("prebuilt" | "openmp")[]) {
+    if (build === "openmp" && !hasOpenmpBuild()) {
+      console.error(`No OpenMP build (npm run engine:build): skipping build ${build}.`);
+      continue;
+    }
+    for (const threads of values.threads.split(",").map(Number)) {
+      const contextSize = 2048;
+      const { llama, context } = await openDirectContext({
+        modelPath: model.path,
+        threads,
+        contextSize,
+        sequences: 1,
+        batchSize: Math.min(512, contextSize),
+        build,
+      });
+      installSampleGate(context);
+      const gather = new DecodeGather(context);
+      gather.join();
+      const clock = new CallClock(context);
+      const hasFused =
+        typeof (context as unknown as { _ctx: { decodeBatchAndSample?: unknown } })._ctx
+          .decodeBatchAndSample === "function";
+      const variants: Variant[] = [
+        { lean: false, fused: false },
+        { lean: true, fused: false },
+        ...(hasFused
+          ? [
+              { lean: false, fused: true },
+              { lean: true, fused: true },
+            ]
+          : []),
+      ];
+      const byVariant = new Map<string, Row>();
+      const sequence = context.getSequence();
+      const promptTokens = context.model.tokenize(prompt);
+      await generate(sequence, promptTokens, clock); // warm-up
+      for (let round = 0; round < rounds; round++) {
+        for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
+          const flags = context as unknown as { rawrxdLeanStep?: boolean; rawrxdFusedSample?: boolean };
+          flags.rawrxdLeanStep = variant.lean;
+          flags.rawrxdFusedSample = variant.fused;
+          const name = `${variant.lean ? "lean" : "stock"} js, ${variant.fused ? "fused" : "decode+sample"}`;
+          const sample = await generate(sequence, promptTokens, clock);
+          const row = byVariant.get(name) ?? {
+            model: model.label,
+            build,
+            threads,
+            variant: name,
+            samples: [],
+          };
+          byVariant.set(name, row);
+          row.samples.push(sample);
+          if (sample.text !== byVariant.values().next().value?.samples[0]?.text) mismatches += 1;
+        }
+      }
+      rows.push(...byVariant.values());
+      await llama.dispose();
+    }
+  }
+}
+
+const at = (row: Row, field: keyof Omit<Sample, "text">): number => median(row.samples.map((s) => s[field]));
+console.log(
+  formatTable(
+    [
+      "model",
+      "build",
+      "threads",
+      "variant",
+      "tok/s",
+      "wall ms/tok",
+      "decode ms",
+      "sample ms",
+      "other ms",
+      "CPU ms/tok",
+      "fused calls",
+    ],
+    rows.map((row) => [
+      row.model,
+      row.build,
+      String(row.threads),
+      row.variant,
+      formatNumber(at(row, "tokPerSecond"), 1),
+      formatNumber(at(row, "wallMs"), 3),
+      formatNumber(at(row, "decodeMs"), 3),
+      formatNumber(at(row, "sampleMs"), 3),
+      formatNumber(at(row, "otherMs"), 3),
+      formatNumber(at(row, "cpuMs"), 3),
+      String(at(row, "fusedCalls")),
+    ]),
+  ),
+);
+console.log(`Greedy text differing from the first variant's: ${mismatches} runs (must be 0).`);
+const path = await writeResultFiles(
+  join(benchDirectory, "results"),
+  { prefix: "step-split", latest: "step-split-latest.json", startedAt },
+  {
+    startedAt,
+    machine: await describeMachine(),
+    tokens,
+    rounds,
+    rows: rows.map((row) => ({ ...row, samples: row.samples.map(({ text: _text, ...rest }) => rest) })),
+    mismatches,
+  },
+);
+console.log(`wrote ${path} (figures on a shared machine are indicative only; compare the variants' ratios)`);
+process.exit(mismatches === 0 ? 0 : 1);
