@@ -7,11 +7,12 @@
  * proxy. Each token splits into the native decode (call → promise settled on the main thread),
  * the sample hop (`sampleToken` call → settled; 0 with the fused call, which samples inside the
  * decode) and the rest (JavaScript between decodes). CPU ms per token counts every thread of
- * this process (/proc schedstat). Variants run interleaved in each round, side by side:
- * `lean` on/off (the JavaScript cuts of ADR 0051, `context.rawrxdLeanStep`), and on a build whose
- * addon has `decodeBatchAndSample` (npm run engine:build), `fused` on/off
- * (`context.rawrxdFusedSample`). Prints a table, writes bench/results/step-split-*.json.
+ * this process (/proc schedstat), "main CPU" the JavaScript thread alone. On a build whose addon
+ * has `decodeBatchAndSample` (npm run engine:build), the fused call on and off
+ * (`context.rawrxdFusedSample`) run interleaved in each round, side by side, the order reversed
+ * every other round. Prints a table, writes bench/results/step-split-*.json.
  */
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
@@ -97,11 +98,6 @@ class CallClock {
   }
 }
 
-interface Variant {
-  lean: boolean;
-  fused: boolean;
-}
-
 interface Sample {
   tokPerSecond: number;
   wallMs: number;
@@ -109,8 +105,16 @@ interface Sample {
   sampleMs: number;
   otherMs: number;
   cpuMs: number;
+  /** CPU time of the main (JavaScript) thread alone. */
+  mainCpuMs: number;
   fusedCalls: number;
   text: string;
+}
+
+/** The main thread's CPU time (its task id is the process id): the JavaScript, not the workers. */
+async function mainThreadCpuMs(): Promise<number> {
+  const schedstat = await readFile(`/proc/${process.pid}/task/${process.pid}/schedstat`, "utf8");
+  return Number(schedstat.split(" ")[0]) / 1e6;
 }
 
 async function generate(
@@ -122,18 +126,21 @@ async function generate(
   const produced: Token[] = [];
   let firstAt = 0;
   let cpuAtFirst = 0;
+  let mainAtFirst = 0;
   for await (const token of sequence.evaluate(promptTokens, { temperature: 0 })) {
     produced.push(token);
     if (produced.length === 1) {
       // The prompt's decode is not a per-token cost: the window starts at the first token.
       clock.reset();
       cpuAtFirst = (await readProcessCounters(process.pid)).cpuMs;
+      mainAtFirst = await mainThreadCpuMs();
       firstAt = systemTime.monotonicNow();
     }
     if (produced.length > tokens) break;
   }
   const wallMs = systemTime.monotonicNow() - firstAt;
   const cpuMs = (await readProcessCounters(process.pid)).cpuMs - cpuAtFirst;
+  const mainCpuMs = (await mainThreadCpuMs()) - mainAtFirst;
   const steps = produced.length - 1;
   return {
     tokPerSecond: (steps / wallMs) * 1000,
@@ -142,6 +149,7 @@ async function generate(
     sampleMs: clock.samples === 0 ? 0 : clock.sampleMs / clock.samples,
     otherMs: (wallMs - clock.decodeMs - clock.sampleMs) / steps,
     cpuMs: cpuMs / steps,
+    mainCpuMs: mainCpuMs / steps,
     fusedCalls: clock.fusedCalls,
     text: sequence.model.detokenize(produced),
   };
@@ -181,26 +189,15 @@ for (const key of values.models.split(",") as ModelKey[]) {
       const hasFused =
         typeof (context as unknown as { _ctx: { decodeBatchAndSample?: unknown } })._ctx
           .decodeBatchAndSample === "function";
-      const variants: Variant[] = [
-        { lean: false, fused: false },
-        { lean: true, fused: false },
-        ...(hasFused
-          ? [
-              { lean: false, fused: true },
-              { lean: true, fused: true },
-            ]
-          : []),
-      ];
+      const variants = hasFused ? [false, true] : [false];
       const byVariant = new Map<string, Row>();
       const sequence = context.getSequence();
       const promptTokens = context.model.tokenize(prompt);
       await generate(sequence, promptTokens, clock); // warm-up
       for (let round = 0; round < rounds; round++) {
-        for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
-          const flags = context as unknown as { rawrxdLeanStep?: boolean; rawrxdFusedSample?: boolean };
-          flags.rawrxdLeanStep = variant.lean;
-          flags.rawrxdFusedSample = variant.fused;
-          const name = `${variant.lean ? "lean" : "stock"} js, ${variant.fused ? "fused" : "decode+sample"}`;
+        for (const isFused of round % 2 === 0 ? variants : [...variants].reverse()) {
+          (context as unknown as { rawrxdFusedSample?: boolean }).rawrxdFusedSample = isFused;
+          const name = isFused ? "fused" : "decode, then sample";
           const sample = await generate(sequence, promptTokens, clock);
           const row = byVariant.get(name) ?? {
             model: model.label,
@@ -234,6 +231,7 @@ console.log(
       "sample ms",
       "other ms",
       "CPU ms/tok",
+      "main CPU ms/tok",
       "fused calls",
     ],
     rows.map((row) => [
@@ -247,6 +245,7 @@ console.log(
       formatNumber(at(row, "sampleMs"), 3),
       formatNumber(at(row, "otherMs"), 3),
       formatNumber(at(row, "cpuMs"), 3),
+      formatNumber(at(row, "mainCpuMs"), 3),
       String(at(row, "fusedCalls")),
     ]),
   ),

@@ -5,7 +5,13 @@
  * together through the runner's sample gate and decode gatherer. CI has no build: the cases that
  * need one are skipped there, and the prebuilt addon must lack the method (the old path).
  */
-import { getLlama, LlamaLogLevel, type LlamaContext, type Token } from "node-llama-cpp";
+import {
+  getLlama,
+  LlamaLogLevel,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type Token,
+} from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasOpenmpBuild, openmpBuildOptions } from "../../src/engine/index.js";
 import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
@@ -60,31 +66,33 @@ function countFusedCalls(context: LlamaContext): { calls: number } {
   return counter;
 }
 
-async function generate(context: LlamaContext, gather: DecodeGather, indexes: number[]): Promise<string[]> {
-  const sequences = indexes.map(() => context.getSequence());
-  try {
-    return await Promise.all(
-      indexes.map(async (index, position) => {
-        const sequence = sequences[position]!;
-        const out: Token[] = [];
-        gather.join();
-        try {
-          for await (const token of sequence.evaluate(context.model.tokenize(prompts[index]!), {
-            temperature: 0,
-            yieldEogToken: true,
-          })) {
-            out.push(token);
-            if (out.length >= tokens) break;
-          }
-        } finally {
-          gather.leave();
+interface Streams {
+  context: LlamaContext;
+  sequences: LlamaContextSequence[];
+  gather: DecodeGather;
+}
+
+async function generate({ context, sequences, gather }: Streams, indexes: number[]): Promise<string[]> {
+  return Promise.all(
+    indexes.map(async (index) => {
+      const sequence = sequences[index]!;
+      await sequence.clearHistory();
+      const out: Token[] = [];
+      gather.join();
+      try {
+        for await (const token of sequence.evaluate(context.model.tokenize(prompts[index]!), {
+          temperature: 0,
+          yieldEogToken: true,
+        })) {
+          out.push(token);
+          if (out.length >= tokens) break;
         }
-        return context.model.detokenize(out);
-      }),
-    );
-  } finally {
-    for (const sequence of sequences) void sequence.dispose();
-  }
+      } finally {
+        gather.leave();
+      }
+      return context.model.detokenize(out);
+    }),
+  );
 }
 
 describe("fused decode and sample (real engine, stories260K)", () => {
@@ -105,12 +113,14 @@ describe("fused decode and sample (real engine, stories260K)", () => {
       let opened: Awaited<ReturnType<typeof openContext>>;
       let gather: DecodeGather;
       let fused: { calls: number };
+      let sequences: LlamaContextSequence[];
 
       beforeAll(async () => {
         opened = await openContext("openmp");
         installSampleGate(opened.context);
         gather = new DecodeGather(opened.context);
         fused = countFusedCalls(opened.context);
+        sequences = prompts.map(() => opened.context.getSequence());
       });
       afterAll(async () => opened?.dispose());
 
@@ -120,7 +130,7 @@ describe("fused decode and sample (real engine, stories260K)", () => {
       ): Promise<{ texts: string[]; calls: number }> => {
         (opened.context as unknown as Flags).rawrxdFusedSample = isFused;
         const before = fused.calls;
-        const texts = await generate(opened.context, gather, indexes);
+        const texts = await generate({ context: opened.context, sequences, gather }, indexes);
         return { texts, calls: fused.calls - before };
       };
 
