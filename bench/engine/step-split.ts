@@ -1,5 +1,5 @@
 /**
- * `npm run bench:step-split -- [--models 134m,stories] [--threads 1,2] [--tokens 128] [--rounds 3] [--build prebuilt,openmp]`
+ * `npm run bench:step-split -- [--models 134m,stories] [--threads 1,2] [--tokens 128] [--rounds 3] [--build prebuilt,openmp] [--server] [--uv-threads 1]`
  *
  * Where one greedy stream's time per token goes outside llama_decode (issue #17 item 1, ADR 0051):
  * node-llama-cpp in this process, opened and wrapped the way a runner does it (batch size
@@ -10,8 +10,10 @@
  * this process (/proc schedstat), "main CPU" the JavaScript thread alone. On a build whose addon
  * has `decodeBatchAndSample` (npm run engine:build), the fused call on and off
  * (`context.rawrxdFusedSample`) run interleaved in each round, side by side, the order reversed
- * every other round. Prints a table, writes bench/results/step-split-*.json.
+ * every other round. Prints a table, writes bench/results/step-split-*.json. With --server, the
+ * fused call on and off through two RawrXD servers instead (step-split-server.ts).
  */
+import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -27,6 +29,7 @@ import { writeResultFiles } from "../lib/results.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 import { readProcessCounters } from "./process-counters.js";
+import { serverSplit, type ServerSplitRow } from "./step-split-server.js";
 
 const { values } = parseArgs({
   options: {
@@ -35,8 +38,21 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "128" },
     rounds: { type: "string", default: "3" },
     build: { type: "string", default: "prebuilt,openmp" },
+    server: { type: "boolean", default: false },
+    "uv-threads": { type: "string", default: "1" },
   },
 });
+// The runner runs with one libuv worker (runner-process.ts): every decode then starts on the same
+// OS thread. With libuv's default 4, decodes hop between threads and each becomes a new ggml /
+// OpenMP caller: 134M at 2 threads ran at about half the rate (ADR 0051). The pool size is read
+// at the pool's first use, so the probe runs itself again with it set.
+if (process.env["UV_THREADPOOL_SIZE"] !== values["uv-threads"]) {
+  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: values["uv-threads"] },
+    stdio: "inherit",
+  });
+  process.exit(again.status ?? 1);
+}
 const startedAt = new Date(systemTime.wallNow()).toISOString();
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
@@ -161,6 +177,45 @@ interface Row {
   threads: number;
   variant: string;
   samples: Sample[];
+}
+
+if (values.server) {
+  if (!hasOpenmpBuild()) {
+    console.error(
+      "--server compares the fused call on and off: it needs the local build (npm run engine:build).",
+    );
+    process.exit(1);
+  }
+  const serverRows: ServerSplitRow[] = [];
+  for (const key of values.models.split(",") as ModelKey[]) {
+    await prepareModel(key);
+    for (const threads of values.threads.split(",").map(Number))
+      serverRows.push(...(await serverSplit(key, threads, { tokens, rounds })));
+  }
+  const off = (row: ServerSplitRow): ServerSplitRow | undefined =>
+    serverRows.find((other) => other.model === row.model && other.threads === row.threads && other !== row);
+  console.log(
+    formatTable(
+      ["model", "threads", "variant", "tok/s (median)", "per round", "fused ÷ off"],
+      serverRows.map((row) => [
+        row.model,
+        String(row.threads),
+        row.variant,
+        formatNumber(median(row.tokPerSecond), 1),
+        row.tokPerSecond.map((rate) => formatNumber(rate, 0)).join(" "),
+        row.variant === "fused"
+          ? formatNumber(median(row.tokPerSecond) / median(off(row)!.tokPerSecond), 3)
+          : "",
+      ]),
+    ),
+  );
+  const path = await writeResultFiles(
+    join(benchDirectory, "results"),
+    { prefix: "step-split-server", latest: "step-split-server-latest.json", startedAt },
+    { startedAt, machine: await describeMachine(), tokens, rounds, rows: serverRows },
+  );
+  console.log(`wrote ${path}`);
+  process.exit(0);
 }
 
 const rows: Row[] = [];
