@@ -25,6 +25,22 @@ describe("engine patches (node-llama-cpp 3.21.1)", () => {
     }
   });
 
+  it("the fused decode-and-sample patch (ADR 0051) reaches the addon's C++ sources, which engine:build compiles", () => {
+    const files = new Set(
+      enginePatches
+        .filter((patch) => patch.name.startsWith("fused-decode-sample"))
+        .map((patch) => patch.file),
+    );
+    expect([...files].sort()).toEqual([
+      "dist/evaluator/LlamaContext/LlamaContext.js",
+      "llama/addon/AddonContext.cpp",
+      "llama/addon/AddonContext.h",
+    ]);
+    const source = readFileSync(join(packageDirectory, "llama/addon/AddonContext.cpp"), "utf8");
+    expect(source).toContain('InstanceMethod("decodeBatchAndSample", &AddonContext::DecodeBatchAndSample)');
+    expect(source).toContain("class AddonContextDecodeBatchAndSampleWorker");
+  });
+
   it("refuses a file without the anchor, naming the fix and the pinned version", () => {
     const patch = enginePatches[0]!;
     expect(() => applyPatch("export {};", patch)).toThrow(/"speculative-validated-tokens".*3\.21\.1/);

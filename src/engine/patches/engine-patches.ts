@@ -6,6 +6,7 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { fusedSamplePatches } from "./fused-sample-patches.js";
 
 export interface EnginePatch {
   name: string;
@@ -107,6 +108,8 @@ export const enginePatches: readonly EnginePatch[] = [
             if (this._tokenPredictorOwner === tokenPredictorOwner)
                 tokenPredictor.stop();`,
   },
+  // Decode and sample in one native call where the addon has it (an engine:build; ADR 0051).
+  ...fusedSamplePatches,
 ];
 
 /** The file's text with the fix applied; unchanged when it already is. */

@@ -43,6 +43,15 @@ function benchGatherOrder(): GatherOrder {
   return process.env["RAWRXD_BENCH_GATHER_ORDER"] === "arrival" ? "arrival" : "sequence";
 }
 
+/**
+ * RAWRXD_BENCH_FUSED_SAMPLE=off keeps decode-then-sample on a build whose addon has the fused
+ * call (ADR 0051), so a benchmark can run both side by side. A benchmark hook, not a setting.
+ */
+function benchFusedSample(context: LlamaContext): void {
+  if (process.env["RAWRXD_BENCH_FUSED_SAMPLE"] === "off")
+    (context as unknown as { rawrxdFusedSample?: boolean }).rawrxdFusedSample = false;
+}
+
 /** The sequence's id in its context (internal to node-llama-cpp 3.21.1; 0 when absent). */
 function sequenceIdOf(sequence: LlamaContextSequence): number {
   const id = (sequence as unknown as { _sequenceId?: unknown })._sequenceId;
@@ -91,6 +100,7 @@ export class ModelHost {
     this.plan = parts.plan;
     this.kv = parts.kv;
     installSampleGate(parts.context);
+    benchFusedSample(parts.context);
     this.gather = new DecodeGather(parts.context, { order: benchGatherOrder() });
     this.speculative = parts.speculative;
     this.draft = parts.draft;

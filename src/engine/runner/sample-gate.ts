@@ -18,7 +18,10 @@
  */
 import type { LlamaContext } from "node-llama-cpp";
 
-type LogitDataMapper = (batchLogitIndex: number, tokenIndex: number) => unknown;
+type LogitDataMapper = ((batchLogitIndex: number, tokenIndex: number) => unknown) & {
+  /** Set by the fused decode-and-sample patch (ADR 0051) on plain-sampling mappers. */
+  rawrxdFusedSample?: () => unknown;
+};
 type DecodeTokens = (item: unknown, logitDataMapper: LogitDataMapper) => Promise<unknown>;
 
 const noop = (): void => undefined;
@@ -33,9 +36,8 @@ export function installSampleGate(context: LlamaContext): void {
   /** The first sample of the batch being sampled, until it settles. */
   let leader: Promise<void> | undefined;
 
-  const gated =
-    (mapper: LogitDataMapper): LogitDataMapper =>
-    (batchLogitIndex, tokenIndex) => {
+  const gated = (mapper: LogitDataMapper): LogitDataMapper => {
+    const gatedMapper: LogitDataMapper = (batchLogitIndex, tokenIndex) => {
       if (leader !== undefined) return leader.then(() => mapper(batchLogitIndex, tokenIndex));
       const value = mapper(batchLogitIndex, tokenIndex);
       if (value instanceof Promise) {
@@ -47,6 +49,10 @@ export function installSampleGate(context: LlamaContext): void {
       }
       return value;
     };
+    // The fused call samples one output after another in one native call: no race to gate.
+    if (mapper.rawrxdFusedSample !== undefined) gatedMapper.rawrxdFusedSample = mapper.rawrxdFusedSample;
+    return gatedMapper;
+  };
 
   internal._decodeTokens = (item, logitDataMapper) => decodeTokens(item, gated(logitDataMapper));
 }

@@ -1,0 +1,71 @@
+/**
+ * `npm run bench:step-split -- --server`: the fused decode-and-sample call through RawrXD itself
+ * (runner process, IPC, HTTP; ADR 0051). Two servers on the local OpenMP build, one with the
+ * fused call and one without (RAWRXD_BENCH_FUSED_SAMPLE=off, read by the runner when it
+ * starts), one greedy stream each, interleaved per round, the order reversed every other round.
+ * Reports the decode rate at the client (first to last streamed chunk).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { RunningServer } from "../../src/app/index.js";
+import { completionBody, startBenchServer, streamTiming } from "../lib/bench-server.js";
+import { modelsDirectory, type ModelKey } from "../lib/models.js";
+import { CompletionStreamClient } from "../lib/sse-client.js";
+
+export interface ServerSplitRow {
+  model: string;
+  threads: number;
+  variant: "fused" | "decode, then sample";
+  tokPerSecond: number[];
+}
+
+const prompt =
+  "Once upon a time there was a little girl who lived in a village near the forest. Whenever she went out, the little girl wore a red riding cloak.";
+
+export async function serverSplit(
+  key: ModelKey,
+  threads: number,
+  options: { tokens: number; rounds: number },
+): Promise<ServerSplitRow[]> {
+  const name = key === "stories" ? "stories260K" : "synthetic-llama-134m";
+  const servers: {
+    row: ServerSplitRow;
+    home: string;
+    running: RunningServer;
+    client: CompletionStreamClient;
+  }[] = [];
+  try {
+    for (const variant of ["decode, then sample", "fused"] as const) {
+      const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-step-split-"));
+      const running = await startBenchServer({
+        home,
+        modelsDirectory,
+        flags: { threads: String(threads), parallel: "1", "context-size": "2048", "engine-build": "openmp" },
+      });
+      const client = new CompletionStreamClient(running.url);
+      servers.push({ row: { model: name, threads, variant, tokPerSecond: [] }, home, running, client });
+      if (variant !== "fused") process.env["RAWRXD_BENCH_FUSED_SAMPLE"] = "off";
+      try {
+        // Starts the runner (which reads the hook) and warms it.
+        await client.stream(completionBody({ model: name, prompt, maxTokens: 8 }));
+      } finally {
+        delete process.env["RAWRXD_BENCH_FUSED_SAMPLE"];
+      }
+    }
+    for (let round = 0; round < options.rounds; round++) {
+      for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
+        const streamed = await server.client.stream(
+          completionBody({ model: name, prompt, maxTokens: options.tokens }),
+        );
+        server.row.tokPerSecond.push(streamTiming(streamed).decodeTokensPerSecond);
+      }
+    }
+  } finally {
+    for (const { running, home } of servers) {
+      await running.close();
+      rmSync(home, { recursive: true, force: true });
+    }
+  }
+  return servers.map((server) => server.row);
+}
