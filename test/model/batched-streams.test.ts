@@ -3,14 +3,9 @@
  * give each the same text as when it runs alone.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postJson, sseData, startModelServer, type ModelTestServer } from "./helpers.js";
+import { postJson, sseData, startModelServer, storyPrompts, type ModelTestServer } from "./helpers.js";
 
-const prompts = [
-  "Once upon a time there was a little girl named Lily.",
-  "The dog ran to the park with a big red ball.",
-  "Tom had a toy car. He liked to play with it every day.",
-  "One day, a bird sat on a tree and sang a happy song.",
-];
+const prompts = storyPrompts;
 const maxTokens = 48;
 
 async function stream(url: string, prompt: string): Promise<string> {

@@ -7,14 +7,9 @@ import { getLlama, LlamaLogLevel, type LlamaContext, type Token } from "node-lla
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
 import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
-import { storiesPath } from "./helpers.js";
+import { storiesPath, storyPrompts } from "./helpers.js";
 
-const prompts = [
-  "Once upon a time there was a little girl named Lily.",
-  "The dog ran to the park with a big red ball.",
-  "Tom had a toy car. He liked to play with it every day.",
-  "One day, a bird sat on a tree and sang a happy song.",
-];
+const prompts = storyPrompts;
 const tokens = 32;
 
 /** Counts llama_decode batches by size (the addon object is frozen: wrap it in a proxy). */

@@ -16,14 +16,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasOpenmpBuild, openmpBuildOptions } from "../../src/engine/index.js";
 import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
 import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
-import { storiesPath } from "./helpers.js";
+import { storiesPath, storyPrompts } from "./helpers.js";
 
-const prompts = [
-  "Once upon a time there was a little girl named Lily.",
-  "The dog ran to the park with a big red ball.",
-  "Tom had a toy car. He liked to play with it every day.",
-  "One day, a bird sat on a tree and sang a happy song.",
-];
+const prompts = storyPrompts;
 const tokens = 48;
 
 interface Flags {

@@ -8,6 +8,14 @@ import { silentLogger } from "../../src/core/index.js";
 
 export const storiesPath = resolve(process.cwd(), "../shared/models/stories260K.gguf");
 
+/** Four story openings for concurrent-stream tests: each stream's text must stay its own. */
+export const storyPrompts: readonly string[] = [
+  "Once upon a time there was a little girl named Lily.",
+  "The dog ran to the park with a big red ball.",
+  "Tom had a toy car. He liked to play with it every day.",
+  "One day, a bird sat on a tree and sang a happy song.",
+];
+
 export interface ModelTestServer {
   server: RunningServer;
   url: string;

@@ -13,14 +13,9 @@ import {
 } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
-import { storiesPath } from "./helpers.js";
+import { storiesPath, storyPrompts } from "./helpers.js";
 
-const prompts = [
-  "Once upon a time there was a little girl named Lily.",
-  "The dog ran to the park with a big red ball.",
-  "Tom had a toy car. He liked to play with it every day.",
-  "One day, a bird sat on a tree and sang a happy song.",
-];
+const prompts = storyPrompts;
 const tokens = 64;
 const rounds = 30;
 
