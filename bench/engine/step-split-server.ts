@@ -1,9 +1,11 @@
 /**
- * `npm run bench:step-split -- --server`: the fused decode-and-sample call through RawrXD itself
- * (runner process, IPC, HTTP; ADR 0051). Two servers on the local OpenMP build, one with the
- * fused call and one without (RAWRXD_BENCH_FUSED_SAMPLE=off, read by the runner when it
- * starts), one greedy stream each, interleaved per round, the order reversed every other round.
- * Reports the decode rate at the client (first to last streamed chunk).
+ * `npm run bench:step-split -- --server`: the fused decode-and-sample call (ADR 0051) and
+ * run-ahead decoding (ADR 0055) through RawrXD itself (runner process, IPC, HTTP). Three
+ * servers on the local OpenMP build: decode then sample (RAWRXD_BENCH_FUSED_SAMPLE=off, read by
+ * the runner when it starts), the fused call alone (RAWRXD_BENCH_RUN_AHEAD=off), and the
+ * defaults (fused, running ahead); one greedy stream each, interleaved per round, the order
+ * reversed every other round. Reports the decode rate at the client (first to last streamed
+ * chunk).
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,10 +15,20 @@ import { completionBody, startBenchServer, streamTiming } from "../lib/bench-ser
 import { modelsDirectory, type ModelKey } from "../lib/models.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
 
+export const serverVariants = ["decode, then sample", "fused", "run-ahead"] as const;
+type ServerVariant = (typeof serverVariants)[number];
+
+/** The benchmark hooks each variant's runner starts with. */
+const hooks: Record<ServerVariant, Record<string, string>> = {
+  "decode, then sample": { RAWRXD_BENCH_FUSED_SAMPLE: "off" },
+  fused: { RAWRXD_BENCH_RUN_AHEAD: "off" },
+  "run-ahead": {},
+};
+
 export interface ServerSplitRow {
   model: string;
   threads: number;
-  variant: "fused" | "decode, then sample";
+  variant: ServerVariant;
   tokPerSecond: number[];
 }
 
@@ -36,7 +48,7 @@ export async function serverSplit(
     client: CompletionStreamClient;
   }[] = [];
   try {
-    for (const variant of ["decode, then sample", "fused"] as const) {
+    for (const variant of serverVariants) {
       const home = mkdtempSync(join(tmpdir(), "rawrxd-bench-step-split-"));
       const running = await startBenchServer({
         home,
@@ -45,12 +57,12 @@ export async function serverSplit(
       });
       const client = new CompletionStreamClient(running.url);
       servers.push({ row: { model: name, threads, variant, tokPerSecond: [] }, home, running, client });
-      if (variant !== "fused") process.env["RAWRXD_BENCH_FUSED_SAMPLE"] = "off";
+      Object.assign(process.env, hooks[variant]);
       try {
         // Starts the runner (which reads the hook) and warms it.
         await client.stream(completionBody({ model: name, prompt, maxTokens: 8 }));
       } finally {
-        delete process.env["RAWRXD_BENCH_FUSED_SAMPLE"];
+        for (const name of Object.keys(hooks[variant])) delete process.env[name];
       }
     }
     for (let round = 0; round < options.rounds; round++) {

@@ -11,7 +11,7 @@
  * has `decodeBatchAndSample` (npm run engine:build), the fused call on and off
  * (`context.rawrxdFusedSample`) run interleaved in each round, side by side, the order reversed
  * every other round. Prints a table, writes bench/results/step-split-*.json. With --server, the
- * fused call on and off through two RawrXD servers instead (step-split-server.ts).
+ * fused call and run-ahead on and off through three RawrXD servers instead (step-split-server.ts).
  */
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
@@ -182,7 +182,7 @@ interface Row {
 if (values.server) {
   if (!hasOpenmpBuild()) {
     console.error(
-      "--server compares the fused call on and off: it needs the local build (npm run engine:build).",
+      "--server compares the fused call and run-ahead on and off: it needs the local build (npm run engine:build).",
     );
     process.exit(1);
   }
@@ -192,20 +192,24 @@ if (values.server) {
     for (const threads of values.threads.split(",").map(Number))
       serverRows.push(...(await serverSplit(key, threads, { tokens, rounds })));
   }
-  const off = (row: ServerSplitRow): ServerSplitRow | undefined =>
-    serverRows.find((other) => other.model === row.model && other.threads === row.threads && other !== row);
+  const stock = (row: ServerSplitRow): ServerSplitRow =>
+    serverRows.find(
+      (other) =>
+        other.model === row.model && other.threads === row.threads && other.variant === "decode, then sample",
+    )!;
+  // Paired per round: each round ran every variant back to back.
+  const pairedRatio = (row: ServerSplitRow): number =>
+    median(row.tokPerSecond.map((rate, round) => rate / stock(row).tokPerSecond[round]!));
   console.log(
     formatTable(
-      ["model", "threads", "variant", "tok/s (median)", "per round", "fused ÷ off"],
+      ["model", "threads", "variant", "tok/s (median)", "per round", "÷ decode, then sample (paired)"],
       serverRows.map((row) => [
         row.model,
         String(row.threads),
         row.variant,
         formatNumber(median(row.tokPerSecond), 1),
         row.tokPerSecond.map((rate) => formatNumber(rate, 0)).join(" "),
-        row.variant === "fused"
-          ? formatNumber(median(row.tokPerSecond) / median(off(row)!.tokPerSecond), 3)
-          : "",
+        row.variant === "decode, then sample" ? "" : formatNumber(pairedRatio(row), 3),
       ]),
     ),
   );

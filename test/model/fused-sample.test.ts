@@ -5,61 +5,16 @@
  * together through the runner's sample gate and decode gatherer. CI has no build: the cases that
  * need one are skipped there, and the prebuilt addon must lack the method (the old path).
  */
-import {
-  getLlama,
-  LlamaLogLevel,
-  type LlamaContext,
-  type LlamaContextSequence,
-  type Token,
-} from "node-llama-cpp";
+import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasOpenmpBuild, openmpBuildOptions } from "../../src/engine/index.js";
+import { hasOpenmpBuild } from "../../src/engine/index.js";
 import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
 import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
-import { storiesPath, storyPrompts } from "./helpers.js";
+import { storyPrompts } from "./helpers.js";
+import { countFusedCalls, openContext, type Flags } from "./openmp-context.testing.js";
 
 const prompts = storyPrompts;
 const tokens = 48;
-
-interface Flags {
-  rawrxdFusedSample?: boolean;
-  _ctx: { decodeBatchAndSample?: unknown };
-}
-
-async function openContext(
-  build: "prebuilt" | "openmp",
-): Promise<{ dispose(): Promise<void>; context: LlamaContext }> {
-  const llama = await getLlama({
-    gpu: false,
-    build: "never",
-    maxThreads: 1,
-    logLevel: LlamaLogLevel.error,
-    ...(build === "openmp" ? { cmakeOptions: { ...openmpBuildOptions }, usePrebuiltBinaries: false } : {}),
-  });
-  const model = await llama.loadModel({ modelPath: storiesPath });
-  const context = await model.createContext({ contextSize: 1024, sequences: 4, threads: 1, batchSize: 512 });
-  return { context, dispose: () => llama.dispose() };
-}
-
-/** Counts the fused calls: the addon object is frozen, so a proxy replaces it. */
-function countFusedCalls(context: LlamaContext): { calls: number } {
-  const counter = { calls: 0 };
-  const internal = context as unknown as { _ctx: Record<string | symbol, unknown> };
-  const target = internal._ctx;
-  internal._ctx = new Proxy(target, {
-    get(object, property) {
-      const value = object[property];
-      if (typeof value !== "function") return value;
-      const bound = (value as (...args: unknown[]) => unknown).bind(object);
-      if (property !== "decodeBatchAndSample") return bound;
-      return (...args: unknown[]) => {
-        counter.calls += 1;
-        return bound(...args);
-      };
-    },
-  });
-  return counter;
-}
 
 interface Streams {
   context: LlamaContext;

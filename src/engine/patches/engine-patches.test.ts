@@ -41,6 +41,24 @@ describe("engine patches (node-llama-cpp 3.21.1)", () => {
     expect(source).toContain("class AddonContextDecodeBatchAndSampleWorker");
   });
 
+  it("the run-ahead patch (ADR 0055) reaches the addon's epoch and the fused worker's loop", () => {
+    const files = new Set(
+      enginePatches.filter((patch) => patch.name.startsWith("run-ahead")).map((patch) => patch.file),
+    );
+    expect([...files].sort()).toEqual([
+      "dist/evaluator/LlamaContext/LlamaContext.js",
+      "llama/addon/AddonContext.cpp",
+      "llama/addon/AddonContext.h",
+    ]);
+    const source = readFileSync(join(packageDirectory, "llama/addon/AddonContext.cpp"), "utf8");
+    expect(source).toContain(
+      'InstanceMethod("rawrxdSetRunAheadEpoch", &AddonContext::RawrxdSetRunAheadEpoch)',
+    );
+    expect(source).toContain("void RunAhead(std::chrono::steady_clock::time_point started)");
+    const header = readFileSync(join(packageDirectory, "llama/addon/AddonContext.h"), "utf8");
+    expect(header).toContain("std::atomic<uint32_t> rawrxdRunAheadEpoch{0};");
+  });
+
   it("refuses a file without the anchor, naming the fix and the pinned version", () => {
     const patch = enginePatches[0]!;
     expect(() => applyPatch("export {};", patch)).toThrow(/"speculative-validated-tokens".*3\.21\.1/);

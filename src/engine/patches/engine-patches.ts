@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fusedSamplePatches } from "./fused-sample-patches.js";
+import { runAheadPatches } from "./run-ahead-patches.js";
 
 export interface EnginePatch {
   name: string;
@@ -110,6 +111,8 @@ export const enginePatches: readonly EnginePatch[] = [
   },
   // Decode and sample in one native call where the addon has it (an engine:build; ADR 0051).
   ...fusedSamplePatches,
+  // The fused call goes on decoding a lone sequence on its worker (ADR 0055).
+  ...runAheadPatches,
 ];
 
 /** The file's text with the fix applied; unchanged when it already is. */

@@ -25,13 +25,25 @@ const contextJs = "dist/evaluator/LlamaContext/LlamaContext.js";
 const contextCpp = "llama/addon/AddonContext.cpp";
 
 const workerCpp = `${marker}fused-decode-sample-worker */
+#include <chrono>
 // Decodes the batch, then samples each (batchLogitIndex, sampler) pair in order on this worker.
+// With a run-ahead (ADR 0055) it then decodes the sampled tokens, one per sequence, as one batch
+// and samples the next, on this worker, until each sequence's step limit or end-of-generation
+// token, the time budget, or a changed run-ahead epoch (rawrxdSetRunAheadEpoch) stops it.
 class AddonContextDecodeBatchAndSampleWorker : public Napi::AsyncWorker {
     public:
         AddonContext* ctx;
         std::vector<int32_t> batchLogitIndexes;
         std::vector<AddonSampler*> samplers;
         std::vector<int64_t> results;
+        bool runAhead = false;
+        std::vector<int32_t> runAheadSequenceIds;
+        std::vector<int32_t> runAheadPositions;
+        std::vector<int32_t> runAheadMaxSteps;
+        int64_t runAheadBudgetUs = 0;
+        uint32_t runAheadEpoch = 0;
+        std::vector<int32_t> runAheadDecoded;
+        std::vector<std::vector<llama_token>> runAheadSampled;
 
         AddonContextDecodeBatchAndSampleWorker(const Napi::CallbackInfo& info, AddonContext* ctx)
             : Napi::AsyncWorker(info.Env(), "AddonContextDecodeBatchAndSampleWorker"),
@@ -49,6 +61,22 @@ class AddonContextDecodeBatchAndSampleWorker : public Napi::AsyncWorker {
                 batchLogitIndexes.push_back(static_cast<int32_t>(indexes[i]));
             }
             results.assign(count, -1);
+            if (info.Length() > 2 && info[2].IsObject()) {
+                Napi::Object params = info[2].As<Napi::Object>();
+                Napi::Array sequenceIds = params.Get("sequenceIds").As<Napi::Array>();
+                Napi::Array positions = params.Get("positions").As<Napi::Array>();
+                Napi::Array maxSteps = params.Get("maxSteps").As<Napi::Array>();
+                runAhead = sequenceIds.Length() == count && positions.Length() == count && maxSteps.Length() == count;
+                for (uint32_t i = 0; runAhead && i < count; i++) {
+                    runAheadSequenceIds.push_back(sequenceIds.Get(i).As<Napi::Number>().Int32Value());
+                    runAheadPositions.push_back(positions.Get(i).As<Napi::Number>().Int32Value());
+                    runAheadMaxSteps.push_back(maxSteps.Get(i).As<Napi::Number>().Int32Value());
+                }
+                runAheadBudgetUs = params.Get("budgetUs").As<Napi::Number>().Int64Value();
+                runAheadEpoch = params.Get("epoch").As<Napi::Number>().Uint32Value();
+                runAheadDecoded.assign(count, 0);
+                runAheadSampled.assign(count, {});
+            }
         }
         ~AddonContextDecodeBatchAndSampleWorker() {
             ctx->Unref();
@@ -64,8 +92,52 @@ class AddonContextDecodeBatchAndSampleWorker : public Napi::AsyncWorker {
     protected:
         Napi::Promise::Deferred deferred;
 
+        void RunAhead(std::chrono::steady_clock::time_point started) {
+            const llama_vocab* vocab = llama_model_get_vocab(ctx->model->model);
+            const size_t count = samplers.size();
+            std::vector<llama_token> next(count);
+            std::vector<bool> active(count);
+            for (size_t i = 0; i < count; i++) {
+                next[i] = static_cast<llama_token>(results[i]);
+                active[i] = results[i] >= 0 && runAheadMaxSteps[i] > 0 && !llama_vocab_is_eog(vocab, next[i]);
+            }
+            std::vector<size_t> inBatch;
+            while (ctx->rawrxdRunAheadEpoch.load() == runAheadEpoch) {
+                auto elapsed = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started);
+                if (elapsed.count() >= runAheadBudgetUs) break;
+
+                common_batch_clear(ctx->batch);
+                inBatch.clear();
+                for (size_t i = 0; i < count; i++) {
+                    if (!active[i]) continue;
+                    common_batch_add(ctx->batch, next[i], runAheadPositions[i] + runAheadDecoded[i], { runAheadSequenceIds[i] }, true);
+                    inBatch.push_back(i);
+                }
+                if (inBatch.empty() || llama_decode(ctx->ctx, ctx->batch) != 0) break;
+                llama_synchronize(ctx->ctx);
+
+                for (size_t k = 0; k < inBatch.size(); k++) {
+                    const size_t i = inBatch[k];
+                    runAheadDecoded[i]++;
+                    AddonSampler* sampler = samplers[i];
+                    sampler->rebuildChainIfNeeded();
+                    llama_token_data_array cur_p;
+                    sampler->sample(ctx->ctx, static_cast<int32_t>(k), cur_p, false);
+                    if (cur_p.size == 0 || !(cur_p.selected >= 0 && cur_p.selected < (int32_t)cur_p.size)) {
+                        active[i] = false;
+                        continue;
+                    }
+                    next[i] = cur_p.data[cur_p.selected].id;
+                    sampler->acceptToken(next[i]);
+                    runAheadSampled[i].push_back(next[i]);
+                    if (llama_vocab_is_eog(vocab, next[i]) || runAheadDecoded[i] >= runAheadMaxSteps[i]) active[i] = false;
+                }
+            }
+        }
+
         void Execute() {
             try {
+                const auto started = std::chrono::steady_clock::now();
                 int r = llama_decode(ctx->ctx, ctx->batch);
 
                 if (r != 0) {
@@ -100,6 +172,9 @@ class AddonContextDecodeBatchAndSampleWorker : public Napi::AsyncWorker {
                     sampler->acceptToken(new_token_id);
                     results[i] = static_cast<uint32_t>(new_token_id);
                 }
+                if (runAhead) {
+                    RunAhead(started);
+                }
             } catch (const std::exception& e) {
                 SetError(e.what());
             } catch(...) {
@@ -110,6 +185,20 @@ class AddonContextDecodeBatchAndSampleWorker : public Napi::AsyncWorker {
             Napi::Array tokens = Napi::Array::New(Env(), results.size());
             for (size_t i = 0; i < results.size(); i++) {
                 tokens.Set(static_cast<uint32_t>(i), Napi::Number::New(Env(), static_cast<double>(results[i])));
+            }
+            if (runAhead) {
+                Napi::Array decoded = Napi::Array::New(Env(), results.size());
+                Napi::Array sampled = Napi::Array::New(Env(), results.size());
+                for (size_t i = 0; i < results.size(); i++) {
+                    Napi::Array sequenceSampled = Napi::Array::New(Env(), runAheadSampled[i].size());
+                    for (size_t j = 0; j < runAheadSampled[i].size(); j++) {
+                        sequenceSampled.Set(static_cast<uint32_t>(j), Napi::Number::New(Env(), static_cast<double>(runAheadSampled[i][j])));
+                    }
+                    decoded.Set(static_cast<uint32_t>(i), Napi::Number::New(Env(), runAheadDecoded[i]));
+                    sampled.Set(static_cast<uint32_t>(i), sequenceSampled);
+                }
+                tokens.Set("runAheadDecoded", decoded);
+                tokens.Set("runAheadSampled", sampled);
             }
             deferred.Resolve(tokens);
         }
@@ -196,6 +285,23 @@ Napi::Value AddonContext::DecodeBatchAndSample(const Napi::CallbackInfo& info) {
                     }
                     if (rawrxdFused != null && rawrxdFused.actions.length === 0)
                         rawrxdFused = null;
+                    // When every sequence of the batch asks for it, they decode ahead on the worker (ADR 0055).
+                    const runAheadRequests = (rawrxdFused?.actions ?? []).map((action) => action.returnResults != null
+                        ? action.queuedDecode.logitDataMapper.rawrxdFusedSample.rawrxdRunAhead
+                        : undefined);
+                    if (rawrxdFused != null && currentBatchSize === rawrxdFused.actions.length && runAheadRequests.every((request) => request != null)) {
+                        const positions = rawrxdFused.actions.map((action) => action.firstTokenIndex + action.batchLogitTokenIndexes[0] + 1);
+                        const maxSteps = runAheadRequests.map((request, index) => Math.max(0, Math.min(request.maxSteps, this.contextSize - 2 - positions[index])));
+                        if (maxSteps.some((steps) => steps > 0))
+                            rawrxdFused.runAhead = { requests: runAheadRequests, params: {
+                                sequenceIds: rawrxdFused.actions.map((action) => action.queuedDecode.sequenceId),
+                                positions,
+                                maxSteps,
+                                budgetUs: Math.min(...runAheadRequests.map((request) => request.budgetUs)),
+                                // A request asked before the latest stop carries an older epoch: the worker then stops at once.
+                                epoch: Math.min(...runAheadRequests.map((request) => request.epoch))
+                            } };
+                    }
                 }
                 if (currentBatchSize !== 0) {
                     const allocationResult = this._threadSplitterConsumer?.getAllocationToConsume();`,
@@ -209,7 +315,7 @@ Napi::Value AddonContext::DecodeBatchAndSample(const Napi::CallbackInfo& info) {
     replacement: `                        if (threadsToUse != null)
                             this._ctx.setThreads(threadsToUse);
                         if (rawrxdFused != null) ${marker}fused-decode-sample-call */
-                            rawrxdFused.tokens = await this._ctx.decodeBatchAndSample(Uint32Array.from(rawrxdFused.indexes), rawrxdFused.samplers);
+                            rawrxdFused.tokens = await this._ctx.decodeBatchAndSample(Uint32Array.from(rawrxdFused.indexes), rawrxdFused.samplers, rawrxdFused.runAhead?.params);
                         else
                             await this._ctx.decodeBatch();`,
   },
@@ -225,7 +331,10 @@ Napi::Value AddonContext::DecodeBatchAndSample(const Napi::CallbackInfo& info) {
                         return undefined;
                     }
                     if (rawrxdFused?.tokens != null) { ${marker}fused-decode-sample-results */
-                        const fusedToken = rawrxdFused.tokens[rawrxdFused.actions.indexOf(action)];
+                        const fusedIndex = rawrxdFused.actions.indexOf(action);
+                        const fusedToken = rawrxdFused.tokens[fusedIndex];
+                        if (rawrxdFused.runAhead != null && rawrxdFused.tokens.runAheadSampled != null)
+                            rawrxdFused.runAhead.requests[fusedIndex].result = { decoded: rawrxdFused.tokens.runAheadDecoded[fusedIndex], sampled: rawrxdFused.tokens.runAheadSampled[fusedIndex] };
                         finishAfterDecodeAction(action, [[action.batchLogitTokenIndexes[0] + action.firstTokenIndex, fusedToken]]);
                         return undefined;
                     }`,
@@ -247,7 +356,7 @@ Napi::Value AddonContext::DecodeBatchAndSample(const Napi::CallbackInfo& info) {
                                 return this._context._ctx.sampleToken(batchLogitIndex, sampler._sampler);
                         });
                     }, this._takeIntervalCheckpointIfNeededAfterBatch, ${marker}fused-decode-sample-mapper */
-                        _noSampling || sampleProbabilities || sampleConfidence ? undefined : () => {
+                        _noSampling || sampleProbabilities || sampleConfidence ? undefined : Object.assign(() => {
                             if (sampler.disposed)
                                 return null;
                             sampler.applyConfig(this._resolveSamplerConfig({
@@ -263,7 +372,7 @@ Napi::Value AddonContext::DecodeBatchAndSample(const Napi::CallbackInfo& info) {
                                 tokenBias
                             }));
                             return sampler._sampler;
-                        });
+                        }, { rawrxdRunAhead: (rawrxdRunAheadRequest = rawrxdRunAhead?.() ?? null) }));
                     const lastDecodeResult = decodeResult[evalTokens.length - 1];`,
   },
   {

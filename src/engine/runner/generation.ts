@@ -20,7 +20,8 @@ import { GenerationError } from "./generation-error.js";
 import { restoreInto, saveAfter } from "./kv-state.js";
 import type { ModelHost } from "./model-host.js";
 import { preparePrompt } from "./prompt.js";
-import { resolveGrammar, samplingFor } from "./sampling-options.js";
+import { runAheadOption } from "./run-ahead.js";
+import { isPenaltyActive, resolveGrammar, samplingFor } from "./sampling-options.js";
 import { startSpeculation, type SpeculationCounts } from "./speculation.js";
 import { runToolGeneration } from "./tools.js";
 import { evaluateTokens } from "./token-logprobs.js";
@@ -240,9 +241,29 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     request,
     grammar: options.grammar,
   });
+  let hasFirstResult = false;
+  const runAhead = runAheadOption({
+    runAhead: host.runAhead,
+    isPlainSampling:
+      request.logprobs === undefined && options.grammar === undefined && !isPenaltyActive(request.sampling),
+    sequence,
+    signal,
+    isEveryoneDecoding: () => host.inFlight <= host.gather.active,
+    hasFirstResult: () => hasFirstResult,
+    // Room for every step's token: the request's limit, the reader's credit, and the context
+    // (the sequence's state counts tokens decoded ahead before they are taken).
+    stepsLeft: () =>
+      Math.min(
+        request.maxTokens - sampled.length - 1,
+        gate.available - 1,
+        contextTokensFor(host, request) - sequence.nextTokenIndex - 5,
+      ),
+  });
+  const stopRunAhead = (): void => host.runAhead.stop();
+  signal.addEventListener("abort", stopRunAhead, { once: true });
   const stream = evaluateTokens(sequence, model, {
     tokens: options.finalChunk,
-    options: samplingFor(options, sampled),
+    options: { ...samplingFor(options, sampled), ...runAhead },
     logprobs: request.logprobs,
   });
   const iterator = stream.tokens;
@@ -268,6 +289,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     for (;;) {
       const result: IteratorResult<Token> = await next;
       next = undefined;
+      hasFirstResult = true;
       options.onFirstResult();
       if (result.done) {
         reason = "stop";
@@ -327,6 +349,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
       }
     }
   } finally {
+    signal.removeEventListener("abort", stopRunAhead);
     try {
       // A prefetched token must settle before the generator can be closed.
       await next?.catch(() => undefined);

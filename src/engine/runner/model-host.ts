@@ -15,12 +15,13 @@ import {
 import { systemTime } from "../../core/index.js";
 import { effectiveContextTokens, readResidentMemorySync, type ModelPlanReport } from "../../gpu/index.js";
 import type { SpeculativeMode } from "../contract.js";
-import type { LoadedMessage, RunnerLoadOptions } from "../protocol.js";
+import { defaultStreamCoalesceMs, type LoadedMessage, type RunnerLoadOptions } from "../protocol.js";
 import { DecodeGather, type GatherOrder } from "./decode-gather.js";
 import { chooseSequence } from "./sequence-choice.js";
 import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
+import { RunAhead } from "./run-ahead.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { createHostThreadTuner } from "./host-thread-tuner.js";
@@ -81,6 +82,8 @@ export class ModelHost {
   readonly speculative: SpeculativeMode;
   /** --draft-model: drafts for the speculating generations instead of prompt lookup (ADR 0041). */
   readonly draft: DraftModel | undefined;
+  /** Decoding ahead on the native worker while a sequence decodes alone (ADR 0055). */
+  readonly runAhead: RunAhead;
 
   private constructor(parts: {
     llama: Llama;
@@ -92,6 +95,7 @@ export class ModelHost {
     draft: DraftModel | undefined;
     threads: ThreadDecision;
     calibration: ChooseThreadsOptions;
+    coalesceMs: number;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
@@ -101,6 +105,7 @@ export class ModelHost {
     this.kv = parts.kv;
     installSampleGate(parts.context);
     benchFusedSample(parts.context);
+    this.runAhead = new RunAhead(parts.context, { coalesceMs: parts.coalesceMs });
     this.gather = new DecodeGather(parts.context, { order: benchGatherOrder() });
     this.speculative = parts.speculative;
     this.draft = parts.draft;
@@ -115,6 +120,7 @@ export class ModelHost {
       batchUsers: () => this.#batchUsers,
       borrowSequence: () => {
         this.#isCalibrating = true;
+        this.runAhead.stop();
         return this.#free.pop()!;
       },
       giveBack: (sequence) => {
@@ -258,6 +264,7 @@ export class ModelHost {
       draft,
       threads: decision,
       calibration,
+      coalesceMs: tuning.streamCoalesceMs ?? defaultStreamCoalesceMs,
     });
   }
 
@@ -314,7 +321,14 @@ export class ModelHost {
         sequenceId: sequenceIdOf(sequence),
       })),
     );
+    // A burst of the generation decoding alone would delay this one's prompt.
+    this.runAhead.stop();
     return this.#free.splice(bestIndex, 1)[0]!;
+  }
+
+  /** Generations holding a sequence now (and a re-calibration). */
+  get inFlight(): number {
+    return this.#inFlight();
   }
 
   release(sequence: LlamaContextSequence): void {
