@@ -40,6 +40,21 @@ describe("DecodeGather", () => {
     expect(gather.stats).toEqual({ batches: 1, requests: 2, lateBatches: 0 });
   });
 
+  it("tells its owner each change of the active count (the host's thread count follows it)", () => {
+    const fake = fakeContext();
+    const counts: number[] = [];
+    const gather = new DecodeGather(fake.context, {
+      time: new FakeTime(),
+      onActiveChange: (active) => counts.push(active),
+    });
+    gather.join();
+    gather.join();
+    gather.leave();
+    gather.leave();
+    gather.leave();
+    expect(counts).toEqual([1, 2, 1, 0, 0]);
+  });
+
   it("never holds a single active sequence", () => {
     const fake = fakeContext();
     const gather = new DecodeGather(fake.context, { time: new FakeTime() });

@@ -47,6 +47,8 @@ export type GatherOrder = "sequence" | "arrival";
 export interface DecodeGatherOptions {
   time?: TimePort;
   order?: GatherOrder;
+  /** Called after `active` changed (the host picks the thread count by it). */
+  onActiveChange?: (active: number) => void;
 }
 
 const sequenceIdOf = (staged: Staged): number =>
@@ -59,6 +61,7 @@ export class DecodeGather {
   readonly #previous: PropertyDescriptor | undefined;
   readonly #time: TimePort;
   readonly #order: GatherOrder;
+  readonly #onActiveChange: ((active: number) => void) | undefined;
   readonly #staged: Staged[] = [];
   #active = 0;
   /** Requests handed to node-llama-cpp and not settled yet: their sequences will surely ask again. */
@@ -70,6 +73,7 @@ export class DecodeGather {
     this.#context = context;
     this.#time = options.time ?? systemTime;
     this.#order = options.order ?? "sequence";
+    this.#onActiveChange = options.onActiveChange;
     const internal = context as unknown as { _decodeTokens: DecodeTokens };
     if (typeof internal._decodeTokens !== "function")
       throw new Error(
@@ -100,11 +104,13 @@ export class DecodeGather {
   /** A sequence starts (or resumes) decoding: batches wait for its requests. */
   join(): void {
     this.#active += 1;
+    this.#onActiveChange?.(this.#active);
   }
 
   /** A sequence stops decoding for a while (done, or waiting for credit): batches stop waiting for it. */
   leave(): void {
     this.#active = Math.max(0, this.#active - 1);
+    this.#onActiveChange?.(this.#active);
     this.#check();
   }
 

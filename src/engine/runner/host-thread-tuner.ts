@@ -22,8 +22,8 @@ export interface HostThreadTunerOptions {
   calibration: ChooseThreadsOptions;
   /** Generations in flight now. */
   inFlight: () => number;
-  /** Prompt chunks being evaluated now (they run on the batch count). */
-  batchUsers: () => number;
+  /** Whether decodes run on the batch count now (prompt chunks, several sequences; ModelHost). */
+  isOnBatchCount: () => boolean;
   /** Lends a free sequence for a re-calibration, holding acquire() until `giveBack`. */
   borrowSequence: () => LlamaContextSequence;
   giveBack: (sequence: LlamaContextSequence) => void;
@@ -38,10 +38,10 @@ export function createHostThreadTuner(options: HostThreadTunerOptions): ThreadTu
     decision: options.decision,
     apply: (choice) => {
       options.onChoice(choice);
-      if (options.batchUsers() === 0) llama.maxThreads = choice.threads;
+      if (!options.isOnBatchCount()) llama.maxThreads = choice.threads;
     },
     setDecodeThreads: (threads) => {
-      if (options.batchUsers() === 0) llama.maxThreads = threads;
+      if (!options.isOnBatchCount()) llama.maxThreads = threads;
     },
     isIdle: () => options.inFlight() === 0,
     checkLoad: watchLoad(calibration.loadProbe ?? readProcLoad, options.inFlight),

@@ -106,7 +106,10 @@ export class ModelHost {
     installSampleGate(parts.context);
     benchFusedSample(parts.context);
     this.runAhead = new RunAhead(parts.context, { coalesceMs: parts.coalesceMs });
-    this.gather = new DecodeGather(parts.context, { order: benchGatherOrder() });
+    this.gather = new DecodeGather(parts.context, {
+      order: benchGatherOrder(),
+      onActiveChange: () => this.#applyThreads(),
+    });
     this.speculative = parts.speculative;
     this.draft = parts.draft;
     // With a draft model its loader took the sequences to pair them with draft sequences.
@@ -117,7 +120,7 @@ export class ModelHost {
       decision: parts.threads,
       calibration: parts.calibration,
       inFlight: () => this.#inFlight(),
-      batchUsers: () => this.#batchUsers,
+      isOnBatchCount: () => this.#isOnBatchCount(),
       borrowSequence: () => {
         this.#isCalibrating = true;
         this.runAhead.stop();
@@ -290,16 +293,26 @@ export class ModelHost {
    */
   beginBatch(): void {
     this.#batchUsers += 1;
-    const { batchThreads } = this.#tuner.choice;
-    if (this.#batchUsers === 1 && batchThreads !== this.#tuner.decodeThreads)
-      this.llama.maxThreads = batchThreads;
+    this.#applyThreads();
   }
 
   endBatch(): void {
     this.#batchUsers -= 1;
-    const decodeThreads = this.#tuner.decodeThreads;
-    if (this.#batchUsers === 0 && this.#tuner.choice.batchThreads !== decodeThreads)
-      this.llama.maxThreads = decodeThreads;
+    this.#applyThreads();
+  }
+
+  /**
+   * Several sequences decoding together also run on the batch count: a step of several tokens
+   * spreads over threads the way a prompt chunk does, while one token's graph may not (ADR 0055:
+   * on stories260K 2 threads decode one stream at ~0.6× of 1, four streams at ~1.4×).
+   */
+  #isOnBatchCount(): boolean {
+    return this.#batchUsers > 0 || this.gather.active >= 2;
+  }
+
+  #applyThreads(): void {
+    const threads = this.#isOnBatchCount() ? this.#tuner.choice.batchThreads : this.#tuner.decodeThreads;
+    if (this.llama.maxThreads !== threads) this.llama.maxThreads = threads;
   }
 
   /** Takes the free sequence with the longest cached prefix of `tokens` (lowest id on a tie); waits when none is free. */
