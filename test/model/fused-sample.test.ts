@@ -7,11 +7,15 @@
  */
 import type { LlamaContext, LlamaContextSequence, Token } from "node-llama-cpp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasOpenmpBuild } from "../../src/engine/index.js";
-import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
-import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
+import type { DecodeGather } from "../../src/engine/runner/decode-gather.js";
 import { storyPrompts } from "./helpers.js";
-import { countFusedCalls, openContext, type Flags } from "./openmp-context.testing.js";
+import {
+  isBuilt,
+  onBuildTitle,
+  openContext,
+  openRunnerContext,
+  type Flags,
+} from "./openmp-context.testing.js";
 
 const prompts = storyPrompts;
 const tokens = 48;
@@ -46,8 +50,6 @@ async function generate({ context, sequences, gather }: Streams, indexes: number
 }
 
 describe("fused decode and sample (real engine, stories260K)", () => {
-  const isBuilt = hasOpenmpBuild();
-
   it("the prebuilt addon lacks decodeBatchAndSample, so the context keeps decode-then-sample", async () => {
     const opened = await openContext("prebuilt");
     try {
@@ -57,61 +59,52 @@ describe("fused decode and sample (real engine, stories260K)", () => {
     }
   });
 
-  describe.skipIf(!isBuilt)(
-    `on the local OpenMP build (${isBuilt ? "built" : "skipped: no build here, run npm run engine:build"})`,
-    () => {
-      let opened: Awaited<ReturnType<typeof openContext>>;
-      let gather: DecodeGather;
-      let fused: { calls: number };
-      let sequences: LlamaContextSequence[];
+  describe.skipIf(!isBuilt)(onBuildTitle, () => {
+    let opened: Awaited<ReturnType<typeof openContext>>;
+    let gather: DecodeGather;
+    let fused: { calls: number };
+    let sequences: LlamaContextSequence[];
 
-      beforeAll(async () => {
-        opened = await openContext("openmp");
-        installSampleGate(opened.context);
-        gather = new DecodeGather(opened.context);
-        fused = countFusedCalls(opened.context);
-        sequences = prompts.map(() => opened.context.getSequence());
-      });
-      afterAll(async () => opened?.dispose());
+    beforeAll(async () => {
+      ({ opened, gather, fused } = await openRunnerContext());
+      sequences = prompts.map(() => opened.context.getSequence());
+    });
+    afterAll(async () => opened?.dispose());
 
-      const run = async (
-        isFused: boolean,
-        indexes: number[],
-      ): Promise<{ texts: string[]; calls: number }> => {
-        (opened.context as unknown as Flags).rawrxdFusedSample = isFused;
-        const before = fused.calls;
-        const texts = await generate({ context: opened.context, sequences, gather }, indexes);
-        return { texts, calls: fused.calls - before };
-      };
+    const run = async (isFused: boolean, indexes: number[]): Promise<{ texts: string[]; calls: number }> => {
+      (opened.context as unknown as Flags).rawrxdFusedSample = isFused;
+      const before = fused.calls;
+      const texts = await generate({ context: opened.context, sequences, gather }, indexes);
+      return { texts, calls: fused.calls - before };
+    };
 
-      it("has the native call", () => {
-        expect(
-          typeof (opened.context as unknown as Flags)._ctx.decodeBatchAndSample,
-          "the local build predates the patch: run npm run engine:build -- --addon",
-        ).toBe("function");
-      });
+    it("has the native call", () => {
+      expect(
+        typeof (opened.context as unknown as Flags)._ctx.decodeBatchAndSample,
+        "the local build predates the patch: run npm run engine:build -- --addon",
+      ).toBe("function");
+    });
 
-      it("gives one stream the same greedy text with the fused call as without it", async () => {
-        for (const index of prompts.keys()) {
-          const stock = await run(false, [index]);
-          const withFused = await run(true, [index]);
-          expect(stock.calls).toBe(0);
-          // Every step after the prompt's decode samples through the fused call.
-          expect(withFused.calls).toBeGreaterThanOrEqual(tokens - 1);
-          expect(withFused.texts).toEqual(stock.texts);
-        }
-      });
+    it("gives one stream the same greedy text with the fused call as without it", async () => {
+      for (const index of prompts.keys()) {
+        const stock = await run(false, [index]);
+        const withFused = await run(true, [index]);
+        expect(stock.calls).toBe(0);
+        // Every step after the prompt's decode samples through the fused call.
+        expect(withFused.calls).toBeGreaterThanOrEqual(tokens - 1);
+        expect(withFused.texts).toEqual(stock.texts);
+      }
+    });
 
-      it("gives four batched streams each its own text, the same as alone", async () => {
-        const alone: string[] = [];
-        for (const index of prompts.keys()) alone.push(...(await run(false, [index])).texts);
-        expect(new Set(alone).size).toBe(prompts.length);
-        for (let round = 0; round < 5; round += 1) {
-          const together = await run(true, [0, 1, 2, 3]);
-          expect(together.calls).toBeGreaterThan(0);
-          expect(together.texts).toEqual(alone);
-        }
-      });
-    },
-  );
+    it("gives four batched streams each its own text, the same as alone", async () => {
+      const alone: string[] = [];
+      for (const index of prompts.keys()) alone.push(...(await run(false, [index])).texts);
+      expect(new Set(alone).size).toBe(prompts.length);
+      for (let round = 0; round < 5; round += 1) {
+        const together = await run(true, [0, 1, 2, 3]);
+        expect(together.calls).toBeGreaterThan(0);
+        expect(together.texts).toEqual(alone);
+      }
+    });
+  });
 });

@@ -4,8 +4,14 @@
  * patches only that build compiles (ADR 0051, 0055).
  */
 import { getLlama, LlamaLogLevel, type LlamaContext } from "node-llama-cpp";
-import { openmpBuildOptions } from "../../src/engine/index.js";
+import { hasOpenmpBuild, openmpBuildOptions } from "../../src/engine/index.js";
+import { DecodeGather } from "../../src/engine/runner/decode-gather.js";
+import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
 import { storiesPath } from "./helpers.js";
+
+export const isBuilt = hasOpenmpBuild();
+/** The title of the cases that need the build: CI has none, and says why they are skipped. */
+export const onBuildTitle = `on the local OpenMP build (${isBuilt ? "built" : "skipped: no build here, run npm run engine:build"})`;
 
 export interface Flags {
   rawrxdFusedSample?: boolean;
@@ -45,4 +51,16 @@ export function countFusedCalls(context: LlamaContext): { calls: number } {
     },
   });
   return counter;
+}
+
+/** The OpenMP build's context wrapped as a runner wraps it (sample gate, decode gatherer), its fused calls counted. */
+export async function openRunnerContext(): Promise<{
+  opened: Awaited<ReturnType<typeof openContext>>;
+  gather: DecodeGather;
+  fused: { calls: number };
+}> {
+  const opened = await openContext("openmp");
+  installSampleGate(opened.context);
+  const gather = new DecodeGather(opened.context);
+  return { opened, gather, fused: countFusedCalls(opened.context) };
 }
