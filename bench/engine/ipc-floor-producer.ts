@@ -1,0 +1,80 @@
+/**
+ * The "runner" of `npm run bench:ipc-floor`: sends `count` messages, one every `intervalMs`, over
+ * the variant's transport, then says it is done. Started by ipc-floor-server.ts (never alone).
+ * Its own CPU is not measured; what it sends is what a runner's `events` message carries.
+ *
+ * argv: variant count intervalMs [socketPath]
+ */
+import { connect, type Socket } from "node:net";
+import { systemTime } from "../../src/core/index.js";
+import { eventsMessage, sseFrame, type FloorVariant } from "./ipc-floor-variants.js";
+
+const [variant, countText, intervalText, socketPath] = process.argv.slice(2) as [
+  FloorVariant,
+  string,
+  string,
+  string | undefined,
+];
+const count = Number(countText);
+const intervalMs = Number(intervalText);
+
+/** Runs `send(index)` `count` times on the interval, then `done()`. */
+function everyInterval(send: (index: number) => void, done: () => void): void {
+  let index = 0;
+  const timer = systemTime.setInterval(() => {
+    send(index);
+    index += 1;
+    if (index >= count) {
+      timer.cancel();
+      done();
+    }
+  }, intervalMs);
+}
+
+function overIpc(): void {
+  // Starts on the server's "go": the HTTP response is open by then.
+  process.once("message", () =>
+    everyInterval(
+      (index) => process.send!(eventsMessage(index)),
+      () => process.send!({ type: "done" }, () => process.disconnect()),
+    ),
+  );
+}
+
+function overSocket(): void {
+  const socket = connect(socketPath!);
+  socket.setNoDelay(true);
+  socket.once("data", () => {
+    if (variant === "uds-json")
+      everyInterval(
+        (index) => socket.write(JSON.stringify(eventsMessage(index)) + "\n"),
+        () => socket.end(),
+      );
+    else {
+      // The frame is built here, as a runner would build it: the server only forwards bytes.
+      everyInterval(
+        (index) => socket.write(sseFrame(eventsMessage(index).events[0]!.event.text, index)),
+        () => socket.end(),
+      );
+    }
+  });
+}
+
+/** The client's socket itself, handed over by the server: frames go from here straight to it. */
+function handedOver(): void {
+  process.once("message", (_message, handle) => {
+    const client = handle as Socket;
+    client.setNoDelay(true);
+    everyInterval(
+      (index) => client.write(sseFrame(eventsMessage(index).events[0]!.event.text, index)),
+      () => {
+        client.end();
+        process.disconnect();
+      },
+    );
+  });
+}
+
+if (variant === "ipc-json" || variant === "ipc-advanced") overIpc();
+else if (variant === "handover") handedOver();
+else overSocket();
