@@ -75,6 +75,16 @@ function handedOver(): void {
   });
 }
 
-if (variant === "ipc-json" || variant === "ipc-advanced") overIpc();
+/** The one-token request floor: every `generate` is answered by a text-delta and an end message. */
+function answerRequests(): void {
+  process.on("message", (message: { type: string; id: string }) => {
+    if (message.type !== "generate") return;
+    process.send!({ type: "events", events: [{ id: message.id, event: eventsMessage(0).events[0]!.event }] });
+    process.send!({ type: "events", events: [{ id: message.id, event: { type: "end", reason: "length" } }] });
+  });
+}
+
+if (process.argv[2] === "request") answerRequests();
+else if (variant === "ipc-json" || variant === "ipc-advanced") overIpc();
 else if (variant === "handover") handedOver();
 else overSocket();

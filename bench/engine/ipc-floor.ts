@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ipc-floor -- [--intervals 1,5,10,20,50,100] [--variants all] [--rounds 2] [--duration-ms 2000] [--warmup 10]`
+ * `npm run bench:ipc-floor -- [--intervals 1,5,10,20,50,100] [--variants all] [--rounds 2] [--duration-ms 2000] [--warmup 10] [--requests 200] [--rawrxd DIR,...]`
  *
  * The per-message floor of a Node "main" process (issue #17, item 1; ADR 0054): a bare server
  * process that receives one message from a child ("runner") and writes one SSE frame to an
@@ -13,6 +13,9 @@
  * /proc/PID/task/*\/schedstat) over the stream after `--warmup` messages, ÷ messages (each
  * message is one client read here), plus its wake-ups (voluntary context switches) per message.
  * Each block is a fresh server process; variants interleave, their order alternating by round.
+ * Then the one-token request floor (ipc-floor-requests.ts): a bare server's CPU per streamed
+ * one-token request (`--requests` per round; 0 skips it), beside `rawrxd serve` of the
+ * `--rawrxd` checkouts (say this one and a baseline) in the same rounds.
  * Prints a table and writes bench/results/ipc-floor-<time>.json and ipc-floor-latest.json.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -27,6 +30,7 @@ import { writeResultFiles } from "../lib/results.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 import { floorVariants, variantDescriptions, type FloorVariant } from "./ipc-floor-variants.js";
+import { requestBlock, startRequestServers, stopRequestServers } from "./ipc-floor-requests.js";
 import { counterDelta, readProcessCounters, type ProcessCounters } from "./process-counters.js";
 
 const { values } = parseArgs({
@@ -36,6 +40,8 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "2" },
     "duration-ms": { type: "string", default: "2000" },
     warmup: { type: "string", default: "10" },
+    requests: { type: "string", default: "200" },
+    rawrxd: { type: "string", default: "" },
   },
 });
 const intervals = values.intervals.split(",").map(Number);
@@ -43,6 +49,8 @@ const variants = (values.variants === "all" ? floorVariants : values.variants.sp
 const rounds = Number(values.rounds);
 const durationMs = Number(values["duration-ms"]);
 const warmup = Number(values.warmup);
+const requests = Number(values.requests);
+const rawrxdDirectories = values.rawrxd.split(",").filter((directory) => directory.length > 0);
 const serverPath = fileURLToPath(new URL("./ipc-floor-server.ts", import.meta.url));
 
 interface Block {
@@ -175,16 +183,53 @@ console.log(
     `${rounds} round(s).`,
 );
 for (const variant of variants) console.log(`  ${variant}: ${variantDescriptions[variant]}`);
+type RequestRow = Awaited<ReturnType<typeof requestBlock>>[number];
+const requestBlocks: RequestRow[] = [];
+if (requests > 0) {
+  const servers = await startRequestServers(rawrxdDirectories);
+  try {
+    await requestBlock(servers, Math.max(20, Math.round(requests / 2)), 0); // warm-up: JIT, model load
+    for (let round = 0; round < rounds; round += 1) {
+      const block = await requestBlock(servers, requests, round);
+      requestBlocks.push(...block);
+      console.error(
+        `  requests round ${round}: ${block.map((row) => `${row.server} ${formatNumber(row.cpuMsPerRequest, 3)}`).join(", ")} ms`,
+      );
+    }
+  } finally {
+    await stopRequestServers(servers);
+  }
+  const names = [...new Set(requestBlocks.map((row) => row.server))];
+  console.log(
+    formatTable(
+      ["one-token request: server", "main CPU ms/request", "wake-ups/request", "per round"],
+      names.map((name) => {
+        const mine = requestBlocks.filter((row) => row.server === name);
+        return [
+          name,
+          formatNumber(median(mine.map((row) => row.cpuMsPerRequest)), 3),
+          formatNumber(median(mine.map((row) => row.wakeupsPerRequest)), 1),
+          mine.map((row) => formatNumber(row.cpuMsPerRequest, 2)).join(" / "),
+        ];
+      }),
+    ),
+  );
+  console.log(
+    "request: bare Node http + IPC round trip; request-audit: + one line written and fdatasynced (libuv pool) " +
+      "before the end; request-audit-sync: the same fdatasync on the main thread.",
+  );
+}
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "ipc-floor", latest: "ipc-floor-latest.json", startedAt },
   {
     startedAt,
     machine,
-    settings: { intervals, variants, rounds, durationMs, warmup },
+    settings: { intervals, variants, rounds, durationMs, warmup, requests, rawrxdDirectories },
     variantDescriptions,
     rows,
     blocks,
+    requestBlocks,
   },
 );
 console.error(`Wrote ${path}`);
