@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ipc-floor -- [--intervals 1,5,10,20,50,100] [--variants all] [--rounds 2] [--duration-ms 2000] [--warmup 10] [--requests 200] [--rawrxd DIR,...]`
+ * `npm run bench:ipc-floor -- [--intervals 1,5,10,20,50,100 ("" = none)] [--variants all] [--rounds 2] [--duration-ms 2000] [--warmup 10] [--requests 200] [--rawrxd DIR,...]`
  *
  * The per-message floor of a Node "main" process (issue #17, item 1; ADR 0054): a bare server
  * process that receives one message from a child ("runner") and writes one SSE frame to an
@@ -44,7 +44,10 @@ const { values } = parseArgs({
     rawrxd: { type: "string", default: "" },
   },
 });
-const intervals = values.intervals.split(",").map(Number);
+const intervals = values.intervals
+  .split(",")
+  .filter((interval) => interval.length > 0)
+  .map(Number);
 const variants = (values.variants === "all" ? floorVariants : values.variants.split(",")) as FloorVariant[];
 const rounds = Number(values.rounds);
 const durationMs = Number(values["duration-ms"]);
@@ -172,17 +175,20 @@ const cell = (variant: FloorVariant, intervalMs: number): string => {
   const row = rows.find((entry) => entry.variant === variant && entry.intervalMs === intervalMs)!;
   return `${formatNumber(row.cpuMsPerMessage, 3)} (${formatNumber(row.wakeupsPerMessage, 1)})`;
 };
-console.log(
-  formatTable(
-    ["variant", ...intervals.map((intervalMs) => `${intervalMs} ms`)],
-    variants.map((variant) => [variant, ...intervals.map((intervalMs) => cell(variant, intervalMs))]),
-  ),
-);
-console.log(
-  "Main (server) process CPU ms per message (wake-ups per message), by message interval; medians of " +
-    `${rounds} round(s).`,
-);
-for (const variant of variants) console.log(`  ${variant}: ${variantDescriptions[variant]}`);
+if (intervals.length > 0) printMessageTable();
+function printMessageTable(): void {
+  console.log(
+    formatTable(
+      ["variant", ...intervals.map((intervalMs) => `${intervalMs} ms`)],
+      variants.map((variant) => [variant, ...intervals.map((intervalMs) => cell(variant, intervalMs))]),
+    ),
+  );
+  console.log(
+    "Main (server) process CPU ms per message (wake-ups per message), by message interval; medians of " +
+      `${rounds} round(s).`,
+  );
+  for (const variant of variants) console.log(`  ${variant}: ${variantDescriptions[variant]}`);
+}
 type RequestRow = Awaited<ReturnType<typeof requestBlock>>[number];
 const requestBlocks: RequestRow[] = [];
 if (requests > 0) {
