@@ -77,10 +77,26 @@ function handedOver(): void {
 
 /** The one-token request floor: every `generate` is answered by a text-delta and an end message. */
 function answerRequests(): void {
-  process.on("message", (message: { type: string; id: string }) => {
+  process.on("message", (message: { type: string; id: string }, handle) => {
+    if (message.type === "generate-here") {
+      writeHere(message.id, handle as Socket);
+      return;
+    }
     if (message.type !== "generate") return;
     process.send!({ type: "events", events: [{ id: message.id, event: eventsMessage(0).events[0]!.event }] });
     process.send!({ type: "events", events: [{ id: message.id, event: { type: "end", reason: "length" } }] });
+  });
+}
+
+/** The request's frames as HTTP chunks on the client's own socket; the main process ends the body. */
+function writeHere(id: string, client: Socket): void {
+  client.pause();
+  const chunk = (text: string): string => `${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`;
+  client.write(chunk(sseFrame(eventsMessage(0).events[0]!.event.text, 1_796_000_000)));
+  client.write(chunk(`${sseFrame("", 1_796_000_000)}data: [DONE]\n\n`), () => {
+    // Closes this process's copy of the descriptor only: no FIN, the connection stays open.
+    client.destroy();
+    process.send!({ type: "events", events: [{ id, event: { type: "end", reason: "length" } }] });
   });
 }
 

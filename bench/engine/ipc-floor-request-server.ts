@@ -8,7 +8,12 @@
  * `audit-sync` as `fdatasyncSync` on the main thread (what the pool round trip costs). No
  * framework, no validation, no scheduler. Prints `listening PORT`; runs until ended.
  *
- * argv: request | request-audit | request-audit-sync
+ * `request-handover`: the main process writes the head, hands the client's socket to the child
+ * for the request (`child.send(message, socket, { keepOpen: true })`: both hold the connection),
+ * the child writes the frames as HTTP chunks and says `end`, and the main process writes the
+ * last chunk; the connection stays keep-alive in the main process (ADR 0054).
+ *
+ * argv: request | request-audit | request-audit-sync | request-handover
  */
 import { fork } from "node:child_process";
 import { fdatasyncSync, mkdtempSync, openSync, writeSync } from "node:fs";
@@ -19,7 +24,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sseFrame } from "./ipc-floor-variants.js";
 
-const mode = process.argv[2] as "request" | "request-audit" | "request-audit-sync";
+const mode = process.argv[2] as "request" | "request-audit" | "request-audit-sync" | "request-handover";
 const producerPath = fileURLToPath(new URL("./ipc-floor-producer.ts", import.meta.url));
 const child = fork(producerPath, ["request", "0", "0"], {
   execArgv: ["--import", "tsx"],
@@ -46,6 +51,10 @@ child.on("message", (message: ChildMessage) => {
     }
     open_.delete(id);
     const last = `${sseFrame("", 1_796_000_000)}data: [DONE]\n\n`;
+    if (mode === "request-handover") {
+      response.end();
+      continue;
+    }
     if (mode === "request") {
       response.end(last);
       continue;
@@ -70,7 +79,17 @@ const server = createServer((request, response) => {
       "Cache-Control": "no-cache",
       "X-Request-Id": id,
     });
-    child.send({ type: "generate", id, request: parsed });
+    if (mode !== "request-handover") {
+      child.send({ type: "generate", id, request: parsed });
+      return;
+    }
+    response.flushHeaders();
+    const socket = response.socket!;
+    const handOver = (): void => {
+      child.send({ type: "generate-here", id, request: parsed }, socket, { keepOpen: true });
+    };
+    if (socket.writableLength === 0) handOver();
+    else socket.once("drain", handOver);
   })();
 });
 server.listen(0, "127.0.0.1", () => {

@@ -15,7 +15,7 @@ import { modelsDirectory, prepareModel } from "../lib/models.js";
 import { readProcessCounters } from "./process-counters.js";
 
 export interface RequestServer {
-  /** "request", "request-audit", "request-audit-sync" or "rawrxd <dir>". */
+  /** "request", "request-audit", "request-audit-sync", "request-handover" or "rawrxd <dir>". */
   name: string;
   child: ChildProcess;
   url: string;
@@ -42,7 +42,7 @@ function started(child: ChildProcess, pattern: RegExp, stream: NodeJS.ReadableSt
 
 export async function startRequestServers(rawrxdDirectories: readonly string[]): Promise<RequestServer[]> {
   const servers: RequestServer[] = [];
-  for (const name of ["request", "request-audit", "request-audit-sync"]) {
+  for (const name of ["request", "request-audit", "request-audit-sync", "request-handover"]) {
     const child = spawn(process.execPath, ["--import", "tsx", floorServerPath, name], {
       stdio: ["ignore", "pipe", "inherit"],
     });
