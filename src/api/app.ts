@@ -31,7 +31,9 @@ export function createApiApp(deps: ApiDeps): Hono<ApiEnv> {
     const id = acceptRequestId(context.req.header("x-request-id"));
     context.set("requestId", id);
     await next();
-    context.header("X-Request-Id", id);
+    // Most responses carry it already (streams, errors, 404s): setting it again would rebuild the
+    // response (Hono re-creates a finalized one on `header()`, undici Response and Headers; ADR 0054).
+    if (context.res.headers.get("x-request-id") !== id) context.header("X-Request-Id", id);
   });
   app.use(accessLog(deps.logger));
   const { config } = deps;

@@ -1,5 +1,5 @@
 import type { AddressInfo } from "node:net";
-import type { Server } from "node:http";
+import { Agent, get as httpGet, type Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { afterEach, describe, expect, it } from "vitest";
@@ -57,6 +57,38 @@ describe("respondWithFrames through withDirectStreams", () => {
     expect(response.headers.get("content-type")).toBe("application/x-ndjson");
     expect(response.headers.get("x-hono-already-sent")).toBeNull();
     expect(await response.text()).toBe("a\nb\nc\n");
+  });
+
+  it("streams response after response on one keep-alive connection", async () => {
+    const app = new Hono<ApiEnv>();
+    let served = 0;
+    app.get("/s", (context) =>
+      respondWithFrames(context, listFrames([`n${++served}\n`, "end\n"]), {
+        contentType: "application/x-ndjson",
+        requestId: `k${served}`,
+        onCancel: () => undefined,
+        clientSignal: context.req.raw.signal,
+      }),
+    );
+    const url = `${await listen(app)}/s`;
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ body: string; socket: unknown; headers: Record<string, unknown> }>((resolve, reject) => {
+        const request = httpGet(url, { agent }, (response) => {
+          let body = "";
+          response.setEncoding("utf8");
+          response.on("data", (chunk: string) => (body += chunk));
+          response.on("end", () => resolve({ body, socket: request.socket, headers: response.headers }));
+        });
+        request.on("error", reject);
+      });
+    const first = await get();
+    const second = await get();
+    agent.destroy();
+    expect([first.body, second.body]).toEqual(["n1\nend\n", "n2\nend\n"]);
+    expect(second.socket).toBe(first.socket);
+    expect(second.headers["transfer-encoding"]).toBe("chunked");
+    expect(second.headers["x-hono-already-sent"]).toBeUndefined();
   });
 
   it("lets the frames go when a later middleware replaces the response", async () => {

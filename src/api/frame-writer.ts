@@ -4,9 +4,10 @@
  * come in the same turn (one runner message carries several tokens) are joined and leave in one
  * `write` on the next tick. Backpressure is `write()`'s return value: while the socket buffer is
  * over its high-water mark the loop does not ask for the next frame, so the runner pauses, and
- * 'drain' resumes it. The route returns a body-less response marked `x-hono-already-sent`;
- * `withDirectStreams` (around the app's fetch) starts the writer once the middleware chain has
- * finished, with the final response's headers (request id, CORS, ...), so none is lost.
+ * 'drain' resumes it. The route returns a response marked `x-hono-already-sent` whose body is
+ * a never-read marker stream (see `markerStreams`); `withDirectStreams` (around the app's fetch) starts the writer once the middleware chain has
+ * finished, with the final response's headers (request id, CORS, ...), so none is lost, and
+ * hands the adapter a body-less response in its place.
  * Under `app.request()` (no Node response) the route falls back to `frameStream`.
  */
 import type { ServerResponse } from "node:http";
@@ -20,7 +21,8 @@ const maxFramesPerWrite = 64;
 const alreadySentHeader = "x-hono-already-sent";
 const startSlot = Symbol("rawrxd.frameWriter");
 
-type Starter = (response: Response) => void;
+/** Starts the writer with the final response; false when it did not (the response is not this stream's). */
+type Starter = (response: Response) => boolean;
 interface SlotHolder {
   [startSlot]?: Starter | null;
 }
@@ -53,10 +55,27 @@ export function withDirectStreams<Env>(
       takeStarter()?.(new Response(null, { status: 500 }));
       throw error;
     }
-    takeStarter()?.(response);
-    return response;
+    // The writer owns the response now: the adapter gets a body-less "already sent" one.
+    return takeStarter()?.(response) === true ? alreadySent : response;
   };
 }
+
+/**
+ * The body of a direct stream's response is a marker stream that is never read: any body with
+ * `getReader` keeps @hono/node-server's lightweight `Response` from building an undici one
+ * (status and headers come from its cache; building it was ~4 % of a one-token request's main-
+ * thread CPU, ADR 0054). The adapter never sees it (`withDirectStreams` hands it `alreadySent`
+ * instead), and a response Hono re-creates around it keeps the same stream as its body. One per
+ * response, so that nothing one response does to it can touch another.
+ */
+const markerStreams = new WeakSet<object>();
+const ownResponses = new WeakSet<Response>();
+/** What the adapter gets for a stream the writer took: no body, nothing more to write. */
+const alreadySent = {
+  status: 200,
+  headers: new Headers({ [alreadySentHeader]: "true" }),
+  body: null,
+} as unknown as Response;
 
 export interface RespondOptions extends FrameStreamOptions {
   contentType: string;
@@ -75,16 +94,25 @@ export function respondWithFrames(
     return new Response(frameStream(frames, options), { headers });
   }
   outgoing[startSlot] = (response) => {
-    if (response.body !== null || !response.headers.has(alreadySentHeader)) {
-      // A later middleware replaced the response (Hono copies the old headers, the marker too,
-      // into the new one; the adapter writes a body it has): these frames will never be read.
+    // Hono re-creates a finalized response around the same body when a middleware sets a
+    // header after the route (the marker header is copied along): still this stream's.
+    const isThisStream =
+      ownResponses.has(response) || (response.body !== null && markerStreams.has(response.body));
+    if (!isThisStream || !response.headers.has(alreadySentHeader)) {
+      // A later middleware replaced the response (an error, another body): the adapter writes
+      // that one, and these frames will never be read.
       options.onCancel();
       void frames.return?.();
-      return;
+      return false;
     }
     void writeFrames(outgoing, response, { ...options, frames });
+    return true;
   };
-  return new Response(null, { headers: { ...headers, [alreadySentHeader]: "true" } });
+  const marker = new ReadableStream();
+  markerStreams.add(marker);
+  const response = new Response(marker, { headers: { ...headers, [alreadySentHeader]: "true" } });
+  ownResponses.add(response);
+  return response;
 }
 
 function headRecord(response: Response): Record<string, string | string[]> {

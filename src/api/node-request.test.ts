@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type Server } from "node:http";
+import { Agent, createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { Hono } from "hono";
@@ -50,6 +50,50 @@ describe("readBodyText and clientSignalOf over Node's request", () => {
     const refused = await postChunks(url, ["0123456789", "x"]);
     expect(refused.status).toBe(413);
     expect(refused.body).toMatch(/^too large at 1[1-9]$/);
+  });
+
+  it("reads bodies request after request on one keep-alive connection, refusing one over the limit with 413", async () => {
+    const app = new Hono();
+    app.post("/", async (context) => {
+      try {
+        return context.text(`read:${await readBodyText(context, 16)}`);
+      } catch (error) {
+        if (error instanceof BodyTooLarge) return context.text(`too large at ${error.bytes}`, 413);
+        throw error;
+      }
+    });
+    const url = await listen(app);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const post = (body: string) =>
+      new Promise<{ status: number; body: string; socket: unknown }>((resolve, reject) => {
+        const request = httpRequest(
+          url,
+          { method: "POST", agent, headers: { "Content-Length": Buffer.byteLength(body) } },
+          (response) => {
+            let text = "";
+            response.setEncoding("utf8");
+            response.on("data", (chunk: string) => (text += chunk));
+            response.on("end", () =>
+              resolve({ status: response.statusCode ?? 0, body: text, socket: request.socket }),
+            );
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+    const first = await post('{"a":"é"}');
+    const second = await post("");
+    const third = await post("0123456789abcdefg");
+    const fourth = await post("again");
+    agent.destroy();
+    expect([first.body, second.body, third.status, fourth.body]).toEqual([
+      'read:{"a":"é"}',
+      "read:",
+      413,
+      "read:again",
+    ]);
+    expect(third.body).toBe("too large at 17");
+    expect(second.socket).toBe(first.socket);
   });
 
   it("aborts the signal when the client goes before the response, with the adapter's reason", async () => {

@@ -3,7 +3,7 @@
  * the parameters, the prompt's SHA-256 (never its text, unless --audit-content, then redacted),
  * token counts and how it ended.
  */
-import { createHash } from "node:crypto";
+import { hash as oneShotHash } from "node:crypto";
 import type { GenerateInput, GenerateRequest, ServerEvents } from "../core/index.js";
 import { canonicalJson, redactContent, type AuditEntry, type AuditOutcome } from "../ops/index.js";
 
@@ -43,7 +43,7 @@ export function requestFacts(request: GenerateRequest, recordsContent: boolean):
 
 /** An auditor holding the request recomputes it: SHA-256 over the canonical JSON of the native input. */
 export function promptSha256(input: GenerateInput): string {
-  return createHash("sha256").update(canonicalJson(input)).digest("hex");
+  return oneShotHash("sha256", canonicalJson(input), "hex");
 }
 
 function redactedInput(input: GenerateInput): unknown {

@@ -3,7 +3,7 @@
  * and a gap-free sequence number), where (node id), outcome, and the hash chain that binds it
  * to the record before it (issue #11, NIST AU-3).
  */
-import { createHash } from "node:crypto";
+import { hash as oneShotHash } from "node:crypto";
 import { canonicalJson } from "./canonical-json.js";
 
 export const auditTypes = [
@@ -80,7 +80,8 @@ export function hashRecord(record: Omit<AuditRecord, "hash">): string {
 }
 
 function sha256Hex(text: string): string {
-  return createHash("sha256").update(text).digest("hex");
+  // One-shot (no Hash object): the chain hash is computed for every record (ADR 0054).
+  return oneShotHash("sha256", text, "hex");
 }
 
 /**
