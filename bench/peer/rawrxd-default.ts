@@ -50,8 +50,11 @@ export async function cachedChoice(home: string, modelPath: string): Promise<Cac
   return Object.entries(entries).find(([key]) => key.includes(name))?.[1].choice;
 }
 
-/** The most warm-up generations spent on the calibration (2 × 256 served decode tokens need ~5 of 128). */
-const maxCalibrationRequests = 12;
+/**
+ * The most warm-up generations spent on the calibration: the served trial needs 256 decode
+ * tokens and a second of decoding per count (~5 generations of 128 on 134M, ~25 on stories260K).
+ */
+const maxCalibrationRequests = 40;
 
 /**
  * Sends single-stream generations until the cached choice records the served trial's verdict;

@@ -8,6 +8,12 @@ import type { ThreadSample } from "../../gpu/index.js";
 
 /** Decoded tokens each count needs before the trial ends. */
 export const trialTokensPerCount = 256;
+/**
+ * Decode time each count needs too: on a fast model 256 tokens take ~0.2 s, too short to tell
+ * two counts apart on a shared VM (stories260K's trial read 2T 2.7 % above 1T where the same
+ * run's blocks measured 1.56×; ADR 0055).
+ */
+export const trialMsPerCount = 1000;
 /** A generation shorter than this says little about a decode rate. */
 const minimumTokens = 8;
 
@@ -27,7 +33,13 @@ export class ServedTrial {
   }
 
   get isDone(): boolean {
-    return this.#counts.every((count) => (this.#tokens.get(count) ?? 0) >= trialTokensPerCount);
+    return this.#counts.every((count) => this.#hasEnough(count));
+  }
+
+  #hasEnough(count: number): boolean {
+    return (
+      (this.#tokens.get(count) ?? 0) >= trialTokensPerCount && (this.#ms.get(count) ?? 0) >= trialMsPerCount
+    );
   }
 
   /** A single-stream generation on `current` decoded `tokens` in `decodeMs`; the next count takes over. */
@@ -36,15 +48,13 @@ export class ServedTrial {
     const count = this.current;
     this.#tokens.set(count, (this.#tokens.get(count) ?? 0) + tokens);
     this.#ms.set(count, (this.#ms.get(count) ?? 0) + decodeMs);
-    // Next the count with the fewest tokens so far, in order: A B A B … until each has enough.
+    // Next the count with the least decode time so far, in order: A B A B … until each has enough.
     const pending = this.#counts
-      .map((candidate, index) => ({ index, tokens: this.#tokens.get(candidate) ?? 0 }))
-      .filter((entry) => entry.tokens < trialTokensPerCount);
+      .map((candidate, index) => ({ index, ms: this.#ms.get(candidate) ?? 0 }))
+      .filter((entry) => !this.#hasEnough(this.#counts[entry.index]!));
     if (pending.length === 0) return;
     const others = pending.filter((entry) => entry.index !== this.#index);
-    this.#index = (others.length > 0 ? others : pending).reduce((a, b) =>
-      b.tokens < a.tokens ? b : a,
-    ).index;
+    this.#index = (others.length > 0 ? others : pending).reduce((a, b) => (b.ms < a.ms ? b : a)).index;
   }
 
   /** Served decode rate per count. */
