@@ -260,7 +260,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
       ),
   });
   const stopRunAhead = (): void => host.runAhead.stop();
-  signal.addEventListener("abort", stopRunAhead, { once: true });
+  if (runAhead.rawrxdRunAhead !== undefined) signal.addEventListener("abort", stopRunAhead, { once: true });
   const stream = evaluateTokens(sequence, model, {
     tokens: options.finalChunk,
     options: { ...samplingFor(options, sampled), ...runAhead },

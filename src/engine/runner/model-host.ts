@@ -119,7 +119,7 @@ export class ModelHost {
       llama: this.llama,
       decision: parts.threads,
       calibration: parts.calibration,
-      inFlight: () => this.#inFlight(),
+      inFlight: () => this.inFlight,
       isOnBatchCount: () => this.#isOnBatchCount(),
       borrowSequence: () => {
         this.#isCalibrating = true;
@@ -137,13 +137,14 @@ export class ModelHost {
     });
   }
 
-  #inFlight(): number {
+  /** Generations holding a sequence now (and a re-calibration). */
+  get inFlight(): number {
     return this.context.totalSequences - this.#free.length;
   }
 
   /** One generation's decode, for the live check of the thread choice (thread-tuner.ts). */
   recordDecode(tokens: number, decodeMs: number): void {
-    this.#tuner.recordDecode(tokens, decodeMs, this.#inFlight() - 1);
+    this.#tuner.recordDecode(tokens, decodeMs, this.inFlight - 1);
   }
 
   /**
@@ -337,11 +338,6 @@ export class ModelHost {
     // A burst of the generation decoding alone would delay this one's prompt.
     this.runAhead.stop();
     return this.#free.splice(bestIndex, 1)[0]!;
-  }
-
-  /** Generations holding a sequence now (and a re-calibration). */
-  get inFlight(): number {
-    return this.#inFlight();
   }
 
   release(sequence: LlamaContextSequence): void {
