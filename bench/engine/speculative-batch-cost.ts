@@ -19,7 +19,9 @@ const { values } = parseArgs({
     models: { type: "string", default: "stories" },
     depths: { type: "string", default: "64,320" },
     reps: { type: "string", default: "200" },
-    flash: { type: "boolean", default: false },
+    flash: { type: "string", default: "auto" },
+    build: { type: "string", default: "prebuilt" },
+    "context-size": { type: "string", default: "2048" },
   },
 });
 const sizes = [1, 2, 4, 8, 16];
@@ -32,24 +34,26 @@ interface AddonContext {
   removeTokenCellsFromSequence(sequenceId: number, start: number, end: number): boolean;
 }
 
+/** `--flash auto|on|off`: llama.cpp's flash attention; node-llama-cpp's default is auto (on, on the CPU). */
+function parseFlash(text: string): boolean | "auto" {
+  if (text === "auto") return "auto";
+  if (text === "on" || text === "off") return text === "on";
+  throw new Error(`--flash ${text}: expected auto, on or off`);
+}
+
 const rows: string[][] = [];
 for (const key of values.models.split(",") as ModelKey[]) {
   const model = await prepareModel(key);
   const { llama, context: plainContext } = await openDirectContext({
     modelPath: model.path,
     threads: 1,
-    contextSize: 2048,
+    contextSize: Number(values["context-size"]),
     sequences: 1,
+    build: values.build === "openmp" ? "openmp" : "prebuilt",
+    flashAttention: parseFlash(values.flash),
   });
-  // --flash: the same with llama.cpp's flash attention (a context option the runner does not set).
-  const context = values.flash
-    ? await plainContext.model.createContext({
-        contextSize: 2048,
-        sequences: 1,
-        threads: 1,
-        flashAttention: true,
-      })
-    : plainContext;
+  const context = plainContext;
+
   try {
     const sequence = context.getSequence();
     const ctx = (context as unknown as { _ctx: AddonContext })._ctx;

@@ -105,6 +105,7 @@ async function measure(model: { label: string; path: string }, threads: number, 
             threads,
             gpuLayers: 0,
             maxDraftTokens,
+            flashAttention: "auto",
           });
     const copy = await buildCopyWorkload(
       async (prompt) =>

@@ -11,6 +11,8 @@ export interface DirectContextOptions {
   batchSize?: number;
   /** "openmp" takes the local OpenMP build (`npm run engine:build`). */
   build?: "prebuilt" | "openmp";
+  /** llama.cpp's flash attention; node-llama-cpp's default ("auto": on, on the CPU) when absent. */
+  flashAttention?: boolean | "auto";
 }
 
 /**
@@ -36,6 +38,7 @@ export async function openDirectContext(
       sequences: options.sequences,
       threads: options.threads,
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.flashAttention === undefined ? {} : { flashAttention: options.flashAttention }),
     });
     return { llama, context };
   } catch (error) {

@@ -218,6 +218,13 @@ export function peerVariants(available: {
     }),
     rawrxdThreads(1, { on: false, has }),
     rawrxdThreads(2, { on: false, has }),
+    // What RawrXD did before ADR 0057 (llama.cpp's flash attention for every model), beside rawrxd-t1.
+    rawrxd({
+      key: "rawrxd-t1-flash-on",
+      label: "RawrXD --threads 1 --flash-attention on",
+      flags: [...buildFlags(false, has), "--threads", "1", "--flash-attention", "on"],
+      workloads: ["single", "four", "copy"],
+    }),
     rawrxdSpeculative("input-lookup", available.speculativeThreads, has),
     rawrxdSpeculative("auto", available.speculativeThreads, has),
     direct(1),

@@ -149,6 +149,7 @@ async function modelBody(name: string, pid: number | undefined, plan: ModelPlanR
     })),
     context_tokens: plan.contextTokens,
     sequences: plan.sequences,
+    flash_attention: plan.flashAttention === undefined ? null : { ...plan.flashAttention },
     estimate: {
       weights_bytes: plan.estimate.weightsBytes,
       kv_cache_bytes: plan.estimate.kvCacheBytes,

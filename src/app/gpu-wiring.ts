@@ -25,6 +25,7 @@ export function runnerTuningOf(config: Readonly<Config>): RunnerTuning {
     gpuMarginBytes: config.gpuMarginBytes,
     cacheDirectory: join(config.home, "cache"),
     engineBuild: config.engineBuild,
+    flashAttention: config.flashAttention,
     speculative: config.speculative,
     streamCoalesceMs: config.streamCoalesceMs,
     promptCacheDirectory: config.promptCache === "" ? undefined : config.promptCache,

@@ -45,6 +45,8 @@ export interface Config {
   gpu: "auto" | "cuda" | "vulkan" | "cpu";
   /** Which CPU build of llama.cpp runners load (docs/decisions/0012). */
   engineBuild: "auto" | "prebuilt" | "openmp";
+  /** llama.cpp's flash attention (docs/decisions/0057). */
+  flashAttention: "auto" | "on" | "off";
   speculative: "auto" | "off" | "input-lookup";
   /** A model (catalog name) that drafts tokens for speculative decoding; "" = none (docs/decisions/0041). */
   draftModel: string;
@@ -318,6 +320,15 @@ export const settings: SettingsTable = {
     parse: parseEnum(["auto", "prebuilt", "openmp"] as const),
     description:
       "CPU engine build: prebuilt (node-llama-cpp's npm binaries), openmp (the local build `npm run engine:build` makes; fails when it is missing), auto: openmp when it has been built, else prebuilt.",
+  },
+  flashAttention: {
+    env: "RAWRXD_FLASH_ATTENTION",
+    flag: "--flash-attention",
+    defaultValue: () => "auto",
+    defaultText: "auto",
+    parse: parseEnum(["auto", "on", "off"] as const),
+    description:
+      "llama.cpp's flash attention: auto = off on the CPU for models with 32 or fewer key values per attention head (there it is 1.5-6x slower), else llama.cpp's own choice (on); on; off. The model's plan (/api/ps) says which and why.",
   },
   speculative: {
     env: "RAWRXD_SPECULATIVE",

@@ -31,6 +31,8 @@ export interface RunnerTuning {
   cacheDirectory: string | undefined;
   /** --engine-build: which CPU build of llama.cpp to load. Default "prebuilt". */
   engineBuild?: EngineBuildChoice;
+  /** --flash-attention: "auto" (default) turns it off for narrow heads on the CPU (runner/flash-attention.ts). */
+  flashAttention?: "auto" | "on" | "off" | undefined;
   /** --stream-coalesce-ms: generation events closer than this share an IPC message; 0 = one each. Default 4. */
   streamCoalesceMs?: number | undefined;
   /** --prompt-cache: folder of persisted prompt-prefix states; undefined or "" = off. */

@@ -59,6 +59,8 @@ export interface ModelPlanReport {
   contextTokens: number;
   sequences: number;
   batchTokens: number;
+  /** The context's flash attention option and why (runner/flash-attention.ts); absent for fakes. */
+  flashAttention?: { option: boolean | "auto"; reason: string } | undefined;
   marginBytes: number;
   estimate: ModelMemoryEstimate;
   engineEstimate: EngineEstimate | undefined;

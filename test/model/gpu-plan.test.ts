@@ -29,6 +29,7 @@ interface ModelBody {
   engine_estimate: { ram_bytes: number };
   measured_at_load: { baseline_resident_bytes: number; model_resident_bytes: number };
   resident_bytes: number;
+  flash_attention: { option: boolean | "auto"; reason: string } | null;
 }
 
 interface ReportBody {
@@ -78,6 +79,12 @@ describe("the runner's plan on the CPU", () => {
       total_layers: 6,
     });
     if (body.chosen === "cpu") expect(model.gpu_layers).toBe(0);
+    // stories260K has 8 key values per head: on the CPU flash attention is off (ADR 0057).
+    if (body.chosen === "cpu")
+      expect(model.flash_attention).toEqual({
+        option: false,
+        reason: expect.stringMatching(/^off: 8 key values/),
+      });
     // --threads auto: measured at the first load, decode and prompt separately — unless the
     // machine was busy (ADR 0032): then the rule, nothing measured, measured again later.
     if (availableParallelism() > 1 && model.threads_source === "rule") {

@@ -18,6 +18,7 @@ import {
 } from "node-llama-cpp";
 import type { RunnerLoadOptions } from "../protocol.js";
 import type { DraftPolicy } from "./draft-policy.js";
+import { chooseFlashAttention, keyLengthOf, type FlashAttentionSetting } from "./flash-attention.js";
 import { tuningOf, type RunnerLog } from "./load-plan.js";
 import { maxDraftTokens } from "./speculation.js";
 
@@ -35,6 +36,8 @@ export interface DraftModelOptions {
   gpuLayers: number | "auto";
   /** Longest draft per step. */
   maxDraftTokens: number;
+  /** --flash-attention, decided for the draft's own heads. */
+  flashAttention: FlashAttentionSetting;
 }
 
 export class DraftModel {
@@ -52,11 +55,16 @@ export class DraftModel {
   static async load(options: DraftModelOptions): Promise<DraftModel> {
     const model = await options.llama.loadModel({ modelPath: options.path, gpuLayers: options.gpuLayers });
     try {
+      const flashAttention = chooseFlashAttention(options.flashAttention, {
+        keyLength: keyLengthOf(model),
+        gpuLayers: model.gpuLayers,
+      });
       const context = await model.createContext({
         contextSize: Math.min(options.contextTokens, model.trainContextSize),
         sequences: options.targetSequences.length,
         threads: options.threads,
         batchSize: options.batchTokens,
+        flashAttention: flashAttention.option,
       });
       const draft = new DraftModel(model, context);
       for (const target of options.targetSequences) {
@@ -107,6 +115,7 @@ export async function loadDraft(options: {
     threads: options.threadSetting,
     gpuLayers: options.gpuLayers === 0 ? 0 : "auto",
     maxDraftTokens,
+    flashAttention: tuningOf(options.load).flashAttention ?? "auto",
   });
   options.log(
     "info",

@@ -22,6 +22,7 @@ import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { RunAhead } from "./run-ahead.js";
+import { chooseFlashAttention } from "./flash-attention.js";
 import { openKvState, settleSaves, type KvState } from "./kv-state.js";
 import { estimateWithEngine, openEngine, planForEngine, tuningOf, type RunnerLog } from "./load-plan.js";
 import { createHostThreadTuner } from "./host-thread-tuner.js";
@@ -201,11 +202,16 @@ export class ModelHost {
     });
     // With --threads auto the context may use up to maxThreads; llama.maxThreads then switches between the chosen counts.
     const threadSetting = options.threads > 0 ? options.threads : { ideal: maxThreads, min: 1 };
+    const flashAttention = chooseFlashAttention(tuning.flashAttention ?? "auto", {
+      keyLength: options.shape.keyLength,
+      gpuLayers: model.gpuLayers,
+    });
     const context = await model.createContext({
       contextSize,
       sequences: options.parallel,
       threads: threadSetting,
       batchSize: batchTokens,
+      flashAttention: flashAttention.option,
     });
     const calibration: ChooseThreadsOptions = {
       llama,
@@ -234,6 +240,7 @@ export class ModelHost {
       contextTokens: contextSize,
       sequences: options.parallel,
       batchTokens,
+      flashAttention,
       marginBytes: offload.marginBytes,
       estimate: offload.estimate,
       engineEstimate,
