@@ -1,10 +1,11 @@
 /**
- * `node --import tsx bench/engine/speculative-batch-cost.ts [--models stories] [--depths 64,320] [--reps 200]`
+ * `node --import tsx bench/engine/speculative-batch-cost.ts [--models stories] [--depths 64,320] [--reps 200]
+ *   [--flash auto|on|off] [--build prebuilt|openmp] [--context-size 2048]`
  *
  * What verifying a draft costs in the engine alone (ADR 0049): one llama_decode of n tokens with
  * logits at every position (a draft of n − 1 behind the last token), at a KV depth, then the n
  * cells erased again — n = 1, 2, 4, 8, 16, interleaved (the sampling calls: speculative-probe.ts).
- * `--flash` turns on flash attention. Reports CPU ms (this process, ggml's thread included) and wall ms per decode and the ratio to
+ * `--flash`: llama.cpp's flash attention (default auto, node-llama-cpp's: on, on the CPU; ADR 0057). Reports CPU ms (this process, ggml's thread included) and wall ms per decode and the ratio to
  * n single decodes: the best a fully accepted draft of n − 1 can gain in the decode.
  */
 import { parseArgs } from "node:util";
