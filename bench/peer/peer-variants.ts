@@ -116,13 +116,18 @@ function rawrxdThreads(threads: number, build: { on: boolean; has: boolean }): V
 }
 
 /** RawrXD with speculative decoding `mode`, paired with RawrXD at the same threads without it. */
-function rawrxdSpeculative(mode: "input-lookup" | "auto", threads: number, hasEngineBuild: boolean): Variant {
+function rawrxdSpeculative(
+  mode: "input-lookup" | "auto",
+  threads: number,
+  build: { on: boolean; has: boolean },
+): Variant {
   return rawrxd({
-    key: `rawrxd-spec-${mode}`,
-    label: `RawrXD --speculative ${mode} --threads ${threads}`,
-    flags: [...buildFlags(false, hasEngineBuild), "--speculative", mode, "--threads", String(threads)],
+    key: build.on ? `rawrxd-build-spec-${mode}` : `rawrxd-spec-${mode}`,
+    label: `RawrXD${build.on ? " engine:build" : ""} --speculative ${mode} --threads ${threads}`,
+    flags: [...buildFlags(build.on, build.has), "--speculative", mode, "--threads", String(threads)],
     workloads: ["single", "copy"],
-    baseline: `rawrxd-t${threads}`,
+    baseline: build.on ? `rawrxd-build-t${threads}` : `rawrxd-t${threads}`,
+    onEngineBuild: build.on,
   });
 }
 
@@ -225,8 +230,8 @@ export function peerVariants(available: {
       flags: [...buildFlags(false, has), "--threads", "1", "--flash-attention", "on"],
       workloads: ["single", "four", "copy"],
     }),
-    rawrxdSpeculative("input-lookup", available.speculativeThreads, has),
-    rawrxdSpeculative("auto", available.speculativeThreads, has),
+    rawrxdSpeculative("input-lookup", available.speculativeThreads, { on: false, has }),
+    rawrxdSpeculative("auto", available.speculativeThreads, { on: false, has }),
     direct(1),
     direct(2),
     ...(has
@@ -241,6 +246,7 @@ export function peerVariants(available: {
           }),
           rawrxdThreads(1, { on: true, has }),
           rawrxdThreads(2, { on: true, has }),
+          rawrxdSpeculative("auto", available.speculativeThreads, { on: true, has }),
           direct(1, true),
           direct(2, true),
         ]

@@ -333,14 +333,13 @@ export const settings: SettingsTable = {
   speculative: {
     env: "RAWRXD_SPECULATIVE",
     flag: "--speculative",
-    // Off by default (ADR 0045): on stories260K drafting pays little (a decode costs less than
-    // verifying a draft; copy at 96 % acceptance 1.04–1.49× in CPU) and free text under auto ran
-    // at 0.63–0.84×; the 134M model gains where 90 % are accepted but cannot copy.
-    defaultValue: () => "off",
-    defaultText: "off",
+    // auto by default since ADR 0058: with flash attention off for narrow heads (ADR 0057) prompt
+    // lookup paid on both benchmark models, copy 1.57–1.75×, free text 1.09–1.39×, same text.
+    defaultValue: () => "auto",
+    defaultText: "auto",
     parse: parseEnum(["auto", "off", "input-lookup"] as const),
     description:
-      "Speculative decoding by prompt lookup (drafts what followed the context's last tokens earlier in the prompt or output; greedy output unchanged): auto = for greedy requests, pausing while drafts are refuted; input-lookup = every request, always; off (default: on CPU it has not paid yet, see README). usage and /v1/metrics report drafted and accepted tokens.",
+      "Speculative decoding by prompt lookup (drafts what followed the context's last tokens earlier in the prompt or output; greedy output unchanged): auto (default) = for greedy requests, pausing while drafts are refuted, and not for models under 16 MiB on the local engine build, where run-ahead decoding pays more; input-lookup = every request, always; off. usage and /v1/metrics report drafted and accepted tokens.",
   },
   draftModel: {
     env: "RAWRXD_DRAFT_MODEL",

@@ -20,6 +20,7 @@ import { DecodeGather, type GatherOrder } from "./decode-gather.js";
 import { chooseSequence } from "./sequence-choice.js";
 import { loadDraft, type DraftModel } from "./draft-model.js";
 import { installSampleGate } from "./sample-gate.js";
+import { speculativeModeFor } from "./speculation.js";
 import { LlamaLogFilter } from "./llama-log.js";
 import { RunAhead } from "./run-ahead.js";
 import { chooseFlashAttention } from "./flash-attention.js";
@@ -97,6 +98,7 @@ export class ModelHost {
     threads: ThreadDecision;
     calibration: ChooseThreadsOptions;
     coalesceMs: number;
+    log: RunnerLog;
   }) {
     this.llama = parts.llama;
     this.model = parts.model;
@@ -111,7 +113,13 @@ export class ModelHost {
       order: benchGatherOrder(),
       onActiveChange: () => this.#applyThreads(),
     });
-    this.speculative = parts.speculative;
+    const speculative = speculativeModeFor(parts.speculative, {
+      hasDraftModel: parts.draft !== undefined,
+      hasRunAhead: this.runAhead.isOn,
+      weightBytes: parts.model.size,
+    });
+    if (speculative.reason !== undefined) parts.log("info", speculative.reason);
+    this.speculative = speculative.mode;
     this.draft = parts.draft;
     // With a draft model its loader took the sequences to pair them with draft sequences.
     this.#free.push(...(parts.draft?.targetSequences ?? []));
@@ -276,6 +284,7 @@ export class ModelHost {
       threads: decision,
       calibration,
       coalesceMs: tuning.streamCoalesceMs ?? defaultStreamCoalesceMs,
+      log,
     });
   }
 

@@ -13,6 +13,30 @@ import { isPenaltyActive } from "./sampling-options.js";
 /** Longest draft per step: a copied passage grows the draft up to this (4, 8, 16). */
 export const maxDraftTokens = 16;
 
+/**
+ * Models lighter than this decode a token in about a millisecond here, where a step's fixed cost
+ * (thread wake-ups) weighs as much as the decode: on the local build run-ahead decoding (ADR
+ * 0055), which removes that cost, paid 2× more than prompt lookup on stories260K (1 MB), while
+ * prompt lookup paid 1.4–1.7× over run-ahead on the 134M model (143 MB). ADR 0058.
+ */
+export const runAheadOverLookupBelowBytes = 16 * 1024 * 1024;
+
+/**
+ * The mode a model's generations use: `auto` with prompt lookup leaves a small model to run-ahead
+ * decoding where the engine has it (a request that speculates does not run ahead).
+ */
+export function speculativeModeFor(
+  mode: SpeculativeMode,
+  model: { hasDraftModel: boolean; hasRunAhead: boolean; weightBytes: number },
+): { mode: SpeculativeMode; reason?: string } {
+  if (mode !== "auto" || model.hasDraftModel || !model.hasRunAhead) return { mode };
+  if (model.weightBytes >= runAheadOverLookupBelowBytes) return { mode };
+  return {
+    mode: "off",
+    reason: `--speculative auto: prompt lookup off for this model (${Math.round(model.weightBytes / 1024)} KiB): run-ahead decoding pays more on a model under ${runAheadOverLookupBelowBytes / 1024 / 1024} MiB`,
+  };
+}
+
 export interface SpeculationCounts {
   draftedTokens: number;
   acceptedTokens: number;
