@@ -105,11 +105,14 @@ function buildFlags(onEngineBuild: boolean, hasEngineBuild: boolean): string[] {
   return hasEngineBuild ? ["--engine-build", "prebuilt"] : [];
 }
 
+/** The engine at a fixed thread count, without speculation (the default `auto` would draft): the plain rows and the speculative variants' baseline. */
 function rawrxdThreads(threads: number, build: { on: boolean; has: boolean }): Variant {
   return rawrxd({
     key: build.on ? `rawrxd-build-t${threads}` : `rawrxd-t${threads}`,
-    label: build.on ? `RawrXD engine:build --threads ${threads}` : `RawrXD --threads ${threads}`,
-    flags: [...buildFlags(build.on, build.has), "--threads", String(threads)],
+    label: build.on
+      ? `RawrXD engine:build --threads ${threads} --speculative off`
+      : `RawrXD --threads ${threads} --speculative off`,
+    flags: [...buildFlags(build.on, build.has), "--threads", String(threads), "--speculative", "off"],
     workloads: ["single", "four", "copy"],
     onEngineBuild: build.on,
   });
@@ -226,8 +229,8 @@ export function peerVariants(available: {
     // What RawrXD did before ADR 0057 (llama.cpp's flash attention for every model), beside rawrxd-t1.
     rawrxd({
       key: "rawrxd-t1-flash-on",
-      label: "RawrXD --threads 1 --flash-attention on",
-      flags: [...buildFlags(false, has), "--threads", "1", "--flash-attention", "on"],
+      label: "RawrXD --threads 1 --speculative off --flash-attention on",
+      flags: [...buildFlags(false, has), "--threads", "1", "--speculative", "off", "--flash-attention", "on"],
       workloads: ["single", "four", "copy"],
     }),
     rawrxdSpeculative("input-lookup", available.speculativeThreads, { on: false, has }),
