@@ -42,7 +42,7 @@ export interface LentWriterOptions {
   onFailed: (error: Error) => void;
 }
 
-/** Frames joined into one chunk at most. */
+/** Deltas' frames joined into one chunk at most. */
 const maxFramesPerChunk = 64;
 
 export class LentWriter {
@@ -78,8 +78,11 @@ export class LentWriter {
     if (this.#isReleased) throw new Error("A released lent writer got a text-delta.");
     const { template, time } = this.#options;
     const isoTime = this.#hasTime ? new Date(time.wallNow()).toISOString() : "";
-    if (this.#failure === undefined)
-      forEachTextPiece(event, (piece) => this.#coalescer.push(renderTextFrame(template, piece, isoTime)));
+    if (this.#failure === undefined) {
+      let frames = "";
+      forEachTextPiece(event, (piece) => (frames += renderTextFrame(template, piece, isoTime)));
+      if (frames.length > 0) this.#coalescer.push(frames);
+    }
     const credits = joinedDeltas(event);
     if (this.#isBlocked) this.#heldCredits += credits;
     else this.#options.grant(credits);
