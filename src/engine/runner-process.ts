@@ -352,6 +352,9 @@ export class RunnerProcess implements ModelRunner {
     pending.lend.eventArrived();
     pending.channel.push(event);
     if (event.type === "end" || event.type === "preempted") {
+      // A lend asked for now is answered "no" by the runner (the generation is over): that
+      // answer would find no generation, so it is given here.
+      pending.lend.ended(false);
       this.#generations.delete(id);
       pending.channel.end();
     }

@@ -147,6 +147,19 @@ describe("socket lending with a real runner", () => {
     }
   }, 30_000);
 
+  it("ends one-token streams whose end overtakes the lend", async () => {
+    const connection = await RawConnection.open(on.url);
+    try {
+      for (let index = 1; index <= 5; index++) {
+        connection.send(postRequest(host, "/v1/completions", { ...completion, max_tokens: 1 }));
+        const responses = await connection.responses(index, 5000);
+        expect(responses[index - 1]!.body.endsWith("data: [DONE]\n\n")).toBe(true);
+      }
+    } finally {
+      connection.close();
+    }
+  }, 30_000);
+
   it("does not lose a request sent on the connection while the runner holds it", async () => {
     const connection = await RawConnection.open(on.url);
     try {
