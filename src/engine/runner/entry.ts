@@ -125,7 +125,7 @@ async function handle(message: MainToRunner, handle: unknown): Promise<void> {
       } finally {
         // The last event may wait for a lent socket's frames: it is counted and sent first.
         await running.releasing;
-        runs.delete(message.id);
+        if (runs.get(message.id) === running) runs.delete(message.id);
       }
       return;
     }
