@@ -52,6 +52,12 @@ const chat = {
   temperature: 0,
   stream_options: { include_usage: true },
 };
+const ollamaChat = {
+  model: "stories260K",
+  messages: [{ role: "user", content: "Tell me a story." }],
+  stream: true,
+  options: { temperature: 0, num_predict: 300 },
+};
 const ollama = {
   model: "stories260K",
   prompt: "Once upon a time",
@@ -100,6 +106,7 @@ describe("socket lending with a real runner", () => {
     ["/v1/completions", completion],
     ["/v1/chat/completions", chat],
     ["/api/generate", ollama],
+    ["/api/chat", ollamaChat],
   ])(
     "%s streams the same bytes with lending on and off",
     async (path, body) => {
@@ -109,7 +116,7 @@ describe("socket lending with a real runner", () => {
       expect(lent.status).toBe(200);
       expect(masked(lent.body)).toBe(masked(plain.body));
       expect(lent.body.length).toBeGreaterThan(1000);
-      if (path === "/api/generate") {
+      if (path.startsWith("/api/")) {
         const lines = lent.body
           .trim()
           .split("\n")
