@@ -1,5 +1,5 @@
 /**
- * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1] [--short 0] [--idle-ms 1000] [--cpu-prof DIR]`
+ * `npm run bench:per-token -- [--models stories,134m] [--coalesce-ms 4,0] [--lending on,off] [--baseline DIR] [--rounds 2] [--requests 3] [--tokens 256] [--threads 1] [--short 0] [--idle-ms 1000] [--cpu-prof DIR]`
  *
  * What one streamed token costs outside ggml (issue #17, item 1): starts `node bin/rawrxd.js
  * serve` as a child process — the path users take — streams greedy /v1/completions from this
@@ -10,6 +10,8 @@
  * Variants: --stream-coalesce-ms values (the default 4; 0 = one IPC message and one socket write
  * per token, as before ADR 0019) and, with --baseline DIR, the server of another checkout (say
  * the main branch before this work) at its defaults; interleaved blocks, one server per block.
+ * With `--lending on,off` each coalescing value runs with --stream-socket-lending on and off
+ * (ADR 0056; variants "50:on", "50:off").
  * `--short N` first streams N one-token requests and reports the main process's CPU per request
  * (the fixed per-request part: HTTP, auth, scheduler, audit, request log, one message), and the
  * idle figures are read after them, over `--idle-ms`, with the client's keep-alive connection
@@ -38,6 +40,8 @@ const { values } = parseArgs({
   options: {
     models: { type: "string", default: "stories,134m" },
     "coalesce-ms": { type: "string", default: "4,0" },
+    /** --stream-socket-lending values to cross with the coalescing values; "" = the server's default. */
+    lending: { type: "string", default: "" },
     rounds: { type: "string", default: "2" },
     requests: { type: "string", default: "3" },
     tokens: { type: "string", default: "256" },
@@ -50,8 +54,13 @@ const { values } = parseArgs({
   },
 });
 const models = values.models.split(",") as ModelKey[];
+const lendingValues = values.lending === "" ? [] : values.lending.split(",");
 const coalesceValues: CoalesceMs[] = [
-  ...values["coalesce-ms"].split(","),
+  ...values["coalesce-ms"]
+    .split(",")
+    .flatMap((value) =>
+      lendingValues.length === 0 ? [value] : lendingValues.map((lend) => `${value}:${lend}`),
+    ),
   ...(values.baseline === undefined ? [] : ["baseline"]),
 ];
 const rounds = Number(values.rounds);
@@ -98,7 +107,11 @@ async function startServer(coalesceMs: CoalesceMs, home: string): Promise<Starte
     ],
     {
       cwd: root,
-      env: { ...process.env, RAWRXD_STREAM_COALESCE_MS: isBaseline ? undefined : coalesceMs },
+      env: {
+        ...process.env,
+        RAWRXD_STREAM_COALESCE_MS: isBaseline ? undefined : coalesceMs.split(":")[0],
+        RAWRXD_STREAM_SOCKET_LENDING: isBaseline ? undefined : coalesceMs.split(":")[1],
+      },
       stdio: ["ignore", "ignore", "pipe"],
     },
   );

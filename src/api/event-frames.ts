@@ -6,7 +6,7 @@
  * cancelled-end iterator: one promise step per runner message between the generation and the
  * frame writer instead of three.
  */
-import type { StreamEvent } from "../core/index.js";
+import type { StreamEvent, TextFrameTemplate } from "../core/index.js";
 import { cancelledError } from "./cancelled-ending.js";
 import type { GenerationEvents } from "./generation-events.js";
 
@@ -17,6 +17,11 @@ export interface EventFormat {
   frames(event: StreamEvent): string;
   /** The one frame for an error that ends the stream (the status is sent by then). */
   error(error: unknown): string;
+  /**
+   * The frame of one piece of a plain text-delta (no logprobs), as a template a runner can fill
+   * (ADR 0056); absent: the stream's socket is never lent.
+   */
+  textFrame?: TextFrameTemplate | undefined;
 }
 
 export interface CancelledEnding {

@@ -15,6 +15,7 @@ import type { Context } from "hono";
 import { systemTime, type TimePort, type Timer } from "../core/index.js";
 import type { ApiEnv } from "./deps.js";
 import { frameStream, startHeartbeat, streamHeaders, type FrameStreamOptions } from "./event-stream.js";
+import { SocketLending, type SocketLender } from "./socket-lending.js";
 
 /** Frames joined into one write at most (a source that never yields still sees backpressure). */
 const maxFramesPerWrite = 64;
@@ -80,6 +81,8 @@ const alreadySent = {
 export interface RespondOptions extends FrameStreamOptions {
   contentType: string;
   requestId: string;
+  /** Lends the socket to the runner for the text frames (ADR 0056); undefined: not eligible. */
+  lend?: SocketLender | undefined;
 }
 
 /** The streamed response for `frames`: written directly when the Node response is at hand. */
@@ -105,7 +108,7 @@ export function respondWithFrames(
       void frames.return?.();
       return false;
     }
-    void writeFrames(outgoing, response, { ...options, frames });
+    void writeFrames(outgoing, response, { ...options, frames, lend: options.lend });
     return true;
   };
   const marker = new ReadableStream();
@@ -128,9 +131,10 @@ function headRecord(response: Response): Record<string, string | string[]> {
 async function writeFrames(
   outgoing: ServerResponse,
   response: Response,
-  options: FrameStreamOptions & { frames: AsyncIterator<string> },
+  options: FrameStreamOptions & { frames: AsyncIterator<string>; lend: SocketLender | undefined },
 ): Promise<void> {
   const frames = options.frames;
+  const lending = options.lend === undefined ? undefined : new SocketLending(options.lend, outgoing);
   const time: TimePort = options.time ?? systemTime;
   const signal = options.clientSignal;
   let isFinished = false;
@@ -142,9 +146,15 @@ async function writeFrames(
   /** Settles on 'drain' or when the client goes away, while the socket buffer is full. */
   let drained: Promise<void> | undefined;
   let wake: (() => void) | undefined;
+  /** After a write has left: the socket may go to the runner if nothing else waits (ADR 0056). */
+  const offerSocket = (): void =>
+    lending?.offer(
+      !isFinished && !isEnded && pending.length === 0 && !isFlushScheduled && drained === undefined,
+    );
   const write = (text: string): void => {
     lastWriteMs = time.monotonicNow();
-    if (outgoing.write(text) || drained !== undefined) return;
+    const isBelowMark = lending === undefined ? outgoing.write(text) : outgoing.write(text, offerSocket);
+    if (isBelowMark || drained !== undefined) return;
     drained = new Promise<void>((resolve) => {
       wake = resolve;
       outgoing.once("drain", () => resolve());
@@ -208,7 +218,7 @@ async function writeFrames(
       heartbeat,
       time,
       lastWriteMs: () => lastWriteMs,
-      canSend: () => !isFinished && drained === undefined && pending.length === 0,
+      canSend: () => !isFinished && drained === undefined && pending.length === 0 && lending?.isBusy !== true,
       send: () => write(heartbeat.frame),
     });
   }
@@ -217,6 +227,8 @@ async function writeFrames(
       if (drained !== undefined) await drained;
       if (isFinished) break;
       const result = await frames.next();
+      // The runner let the socket go before the event behind this frame was sent.
+      if (lending?.isBusy === true) await lending.settled();
       if (isFinished || result.done === true) break;
       pending += result.value;
       if (++pendingFrames >= maxFramesPerWrite) flush();
@@ -225,8 +237,10 @@ async function writeFrames(
         process.nextTick(flush);
       }
     }
-    // Also after a cancel (the client's signal): what was written stays, the body ends.
+    // Also after a cancel (the client's signal): what was written stays, the body ends, once
+    // a runner holding the socket has let it go.
     finish();
+    await lending?.settled();
     end();
   } catch (error) {
     finish();

@@ -28,6 +28,8 @@ export interface StartedGeneration {
    * iterated (a client can leave before the first frame is pulled). Idempotent.
    */
   close(): Promise<void>;
+  /** The audit records this generation's text: every text-delta must pass the main process. */
+  recordsContent: boolean;
 }
 
 export interface GenerationSignals {
@@ -122,7 +124,7 @@ export async function startGeneration(
       close,
       markDone: () => (isDone = true),
     });
-    return { events, close };
+    return { events, close, recordsContent: ticket?.recordsContent === true };
   } catch (error) {
     unlisten();
     // Refused before it started (unknown model, queue full): the error waits for its record too.

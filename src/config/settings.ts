@@ -87,6 +87,8 @@ export interface Config {
   heartbeatMs: number;
   /** Generation events closer than this share one runner→server message and socket write; 0 = one each. */
   streamCoalesceMs: number;
+  /** Lend the client's socket to the runner for a plain stream's text frames (ADR 0056). */
+  streamSocketLending: boolean;
   /** Folder for persisted prompt-prefix states (docs/decisions/0022); "" = off. */
   promptCache: string;
   /** Bytes the prompt cache may hold per model and context setting; least recently used files go first. */
@@ -594,6 +596,15 @@ export const settings: SettingsTable = {
     parse: parseInteger(0, 100),
     description:
       "Tokens streamed closer than this many ms share one runner message and one socket write (still one event each); the first after a pause is never delayed. 0 = one per token. 0–100.",
+  },
+  streamSocketLending: {
+    env: "RAWRXD_STREAM_SOCKET_LENDING",
+    flag: "--stream-socket-lending",
+    defaultValue: () => true,
+    defaultText: "on",
+    parse: parseBoolean,
+    description:
+      "While a plain streamed generation produces text, the model's runner writes its frames to the client's connection itself; the server writes the start and the end. on or off.",
   },
   promptCache: {
     env: "RAWRXD_PROMPT_CACHE",

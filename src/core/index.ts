@@ -2,6 +2,7 @@
 export * from "./errors.js";
 export * from "./inference.js";
 export * from "./text-pieces.js";
+export * from "./text-frame.js";
 export * from "./events.js";
 export * from "./sla-events.js";
 export * from "./cluster-sla-events.js";

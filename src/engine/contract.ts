@@ -6,9 +6,11 @@ import type {
   EmbedResult,
   GenerateEvent,
   GenerateRequest,
+  TextFrameTemplate,
   TokenizerRequest,
   TokenizerResult,
 } from "../core/index.js";
+import type { Socket } from "node:net";
 import type { ModelMemoryShape, ModelPlanReport } from "../gpu/index.js";
 
 export type GpuChoice = "auto" | "cuda" | "vulkan" | "cpu";
@@ -119,11 +121,26 @@ export interface ModelRunner {
   embed(inputs: string[], signal: AbortSignal): Promise<EmbedResult>;
   /** Tokenizes, detokenizes or renders a chat with the model's vocabulary and template; takes no sequence. */
   tokenizer(request: TokenizerRequest, signal: AbortSignal): Promise<TokenizerResult>;
+  /**
+   * Optional (runner processes only; ADR 0056): lends the client's socket to the generation
+   * `requestId` so that it writes its plain text frames (`template`, as HTTP/1.1 chunks) itself.
+   * Ask only when every event received so far is written and the socket's buffer is empty.
+   * Resolves to undefined when declined (try again after a later event), else to the lend:
+   * `returned` settles once the runner wrote its last frame and let the socket go (before the
+   * generation's next event arrives); only then may the caller write to the socket again.
+   */
+  lend?(requestId: string, socket: Socket, template: TextFrameTemplate): Promise<StreamLend | undefined>;
   /** Settles when the runner is gone, whether disposed or crashed. */
   readonly exited: Promise<RunnerExit>;
   readonly isAlive: boolean;
   /** Ends the runner; in-flight generations fail. Idempotent. */
   dispose(): Promise<void>;
+}
+
+/** An accepted lend of a client's socket (ModelRunner.lend). */
+export interface StreamLend {
+  /** Settles when the socket is the caller's again; after a runner crash the socket is destroyed by then. */
+  returned: Promise<void>;
 }
 
 export interface InferenceEngine {

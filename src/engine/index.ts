@@ -12,6 +12,7 @@ export type {
   EngineBuildChoice,
   RunnerTuning,
   SpeculativeMode,
+  StreamLend,
 } from "./contract.js";
 export { speculativeModes } from "./contract.js";
 export { LlamaCppEngine } from "./llama-cpp-engine.js";

@@ -7,6 +7,7 @@ import type {
   EmbedResult,
   GenerateEvent,
   GenerateRequest,
+  TextFrameTemplate,
   TokenizerRequest,
   TokenizerResult,
 } from "../core/index.js";
@@ -53,6 +54,11 @@ export type MainToRunner =
   | { type: "load"; options: RunnerLoadOptions }
   | { type: "generate"; id: string; request: GenerateRequest }
   | { type: "credit"; id: string; credits: number }
+  /**
+   * Sent with the client's socket (ADR 0056): write this generation's plain text frames on it
+   * yourself, if you have sent exactly `afterEvents` of its events. Answered by `lend-answer`.
+   */
+  | { type: "lend"; id: string; afterEvents: number; template: TextFrameTemplate }
   | { type: "cancel"; id: string }
   /** Stop the generation and answer with a `preempted` event carrying its resume state. */
   | { type: "preempt"; id: string }
@@ -80,4 +86,6 @@ export type RunnerToMain =
   | { type: "tokenized"; id: string; tokens: number[] }
   | { type: "tokenizer-result"; id: string; result: TokenizerResult }
   | { type: "pong"; id: string }
+  /** Whether the runner took the socket of `lend`; the generation's next event comes after its last frame. */
+  | { type: "lend-answer"; id: string; isAccepted: boolean }
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string };

@@ -4,6 +4,7 @@
  * runner-crashed error that names the model, the exit and the runner's last words.
  */
 import { fork, type ChildProcess } from "node:child_process";
+import type { Socket } from "node:net";
 import { fileURLToPath } from "node:url";
 import {
   AppError,
@@ -15,14 +16,16 @@ import {
   type GenerateEvent,
   type GenerateRequest,
   type Logger,
+  type TextFrameTemplate,
   type TimePort,
   type TokenizerRequest,
   type TokenizerResult,
 } from "../core/index.js";
 import { readGgufHeader } from "../gguf/index.js";
 import { memoryShapeOf, type ModelMemoryShape } from "../gpu/index.js";
-import type { LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit } from "./contract.js";
+import type { LoadedModelInfo, LoadSpec, ModelRunner, RunnerExit, StreamLend } from "./contract.js";
 import { EventChannel } from "./event-channel.js";
+import { SocketLend } from "./socket-lend.js";
 import {
   initialCredits,
   type LoadedMessage,
@@ -39,6 +42,7 @@ const entryPath = fileURLToPath(
 
 interface PendingGeneration {
   channel: EventChannel<GenerateEvent>;
+  lend: SocketLend;
 }
 interface PendingCall {
   resolve: (value: RunnerToMain) => void;
@@ -224,7 +228,7 @@ export class RunnerProcess implements ModelRunner {
       },
       onClose: cancel,
     });
-    this.#generations.set(id, { channel });
+    this.#generations.set(id, { channel, lend: new SocketLend() });
     if (signal.aborted) {
       this.#generations.delete(id);
       channel.fail(new AppError("cancelled", "The request was cancelled."));
@@ -233,6 +237,28 @@ export class RunnerProcess implements ModelRunner {
     signal.addEventListener("abort", cancel, { once: true });
     this.#send({ type: "generate", id, request });
     return channel;
+  }
+
+  lend(requestId: string, socket: Socket, template: TextFrameTemplate): Promise<StreamLend | undefined> {
+    const pending = this.#generations.get(requestId);
+    // Events not yet taken by the writer would be written after frames the runner writes now.
+    if (pending === undefined || pending.channel.bufferedCount > 0 || !this.#isAlive)
+      return Promise.resolve(undefined);
+    const handle = (socket as unknown as { _handle?: object | null })._handle;
+    if (handle === undefined || handle === null) return Promise.resolve(undefined);
+    return pending.lend.ask(socket, (afterEvents) => {
+      if (!this.#child.connected) return false;
+      // The raw handle (not the net.Socket): the runner gets a descriptor no net.Socket reads
+      // from, and the HTTP server does not start tracking its connections across processes.
+      const message: MainToRunner = { type: "lend", id: requestId, afterEvents, template };
+      this.#child.send(message, handle as Socket, { keepOpen: true }, (error) => {
+        if (error) {
+          this.#logger.debug(`Lending a socket to runner ${this.name} failed: ${error.message}`);
+          pending.lend.answered(false);
+        }
+      });
+      return true;
+    });
   }
 
   preempt(requestId: string): void {
@@ -287,10 +313,14 @@ export class RunnerProcess implements ModelRunner {
       case "events":
         for (const { id, event } of message.events) this.#onEvent(id, event);
         return;
+      case "lend-answer":
+        this.#generations.get(message.id)?.lend.answered(message.isAccepted);
+        return;
       case "error": {
         const generation = this.#generations.get(message.id);
         if (generation !== undefined) {
           this.#generations.delete(message.id);
+          generation.lend.ended(false);
           generation.channel.fail(runnerErrorToAppError(message.error, this.name));
         }
         const call = this.#calls.get(message.id);
@@ -319,8 +349,12 @@ export class RunnerProcess implements ModelRunner {
   #onEvent(id: string, event: GenerateEvent): void {
     const pending = this.#generations.get(id);
     if (pending === undefined) return;
+    pending.lend.eventArrived();
     pending.channel.push(event);
     if (event.type === "end" || event.type === "preempted") {
+      // A lend asked for now is answered "no" by the runner (the generation is over): that
+      // answer would find no generation, so it is given here.
+      pending.lend.ended(false);
       this.#generations.delete(id);
       pending.channel.end();
     }
@@ -333,7 +367,10 @@ export class RunnerProcess implements ModelRunner {
         ? `The request was cancelled: the ${detail}.`
         : `The ${detail}. The server is still up; the next request reloads the model.`,
     );
-    for (const { channel } of this.#generations.values()) channel.fail(error);
+    for (const { channel, lend } of this.#generations.values()) {
+      lend.ended(true);
+      channel.fail(error);
+    }
     this.#generations.clear();
     for (const call of this.#calls.values()) call.reject(error);
     this.#calls.clear();

@@ -10,11 +10,13 @@ import type {
   GenerateRequest,
   Priority,
   StreamEvent,
+  TextFrameTemplate,
   TokenizerRequest,
   TokenizerResult,
   WallMs,
 } from "../core/index.js";
-import type { LoadedModelInfo } from "../engine/index.js";
+import type { LoadedModelInfo, StreamLend } from "../engine/index.js";
+import type { Socket } from "node:net";
 import type { QueuePolicyName } from "./policies.js";
 
 export interface SubmitOptions {
@@ -50,6 +52,15 @@ export interface Scheduler {
   cancel(requestId: string): Promise<RequestState | undefined>;
   /** The state now, as plain data (JSON-safe): loaded models, queues per model and priority, requests. */
   snapshot(): SchedulerSnapshot;
+  /**
+   * Optional (ADR 0056): lends the client's socket to the runner generating `requestId`
+   * (ModelRunner.lend). Undefined when declined or when its runner cannot take sockets.
+   */
+  lendStream?(
+    requestId: string,
+    socket: Socket,
+    template: TextFrameTemplate,
+  ): Promise<StreamLend | undefined>;
 }
 
 /** A scheduler the composition root owns: it stops it (fails new work, ends every runner). */

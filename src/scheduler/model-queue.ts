@@ -10,10 +10,12 @@ import {
   type GenerateRequest,
   type ResumeState,
   type StreamEvent,
+  type TextFrameTemplate,
   type TokenizerRequest,
   type TokenizerResult,
 } from "../core/index.js";
-import type { ModelRunner } from "../engine/index.js";
+import type { ModelRunner, StreamLend } from "../engine/index.js";
+import type { Socket } from "node:net";
 import { Admission } from "./admission.js";
 import type {
   EmbedRequest,
@@ -154,6 +156,15 @@ export class ModelQueue implements OwnedScheduler {
     return this.#residency.unload(model);
   }
 
+  lendStream(
+    requestId: string,
+    socket: Socket,
+    template: TextFrameTemplate,
+  ): Promise<StreamLend | undefined> {
+    const runner = this.#requests.get(requestId)?.runner;
+    return runner?.lend?.(requestId, socket, template) ?? Promise.resolve(undefined);
+  }
+
   snapshot(): SchedulerSnapshot {
     const { time, maxQueued, queuePolicy, agingStepMs, memoryBudgetBytes } = this.#options;
     return buildSnapshot({
@@ -209,6 +220,7 @@ export class ModelQueue implements OwnedScheduler {
         queueMs,
       });
       let preempted: ResumeState | undefined;
+      tracked.runner = started.runner;
       try {
         for await (const event of started.runner.generate(
           { ...request, model, resume },
@@ -231,6 +243,7 @@ export class ModelQueue implements OwnedScheduler {
             : event;
         }
       } finally {
+        tracked.runner = undefined;
         started.resident.slots.recordService(record.runEnded());
         started.holder.release();
         this.#residency.release(started.resident, options.keepAliveMs);

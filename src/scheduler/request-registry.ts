@@ -4,6 +4,7 @@
  * client's signal, so an explicit cancel and a disconnect take the same path.
  */
 import { AppError, type MonotonicMs, type Priority } from "../core/index.js";
+import type { ModelRunner } from "../engine/index.js";
 import type { RequestState } from "./contract.js";
 
 export interface TrackedRequest {
@@ -16,6 +17,8 @@ export interface TrackedRequest {
   preemptions: number;
   /** The high-priority request that caused the latest preemption. */
   preemptedBy?: string;
+  /** The runner generating it now (lendStream asks it); undefined while queued. */
+  runner?: ModelRunner | undefined;
 }
 
 export class RequestRegistry {

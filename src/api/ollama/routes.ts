@@ -2,6 +2,9 @@
 import type { Context, Hono } from "hono";
 import {
   forEachTextPiece,
+  textFrameTemplate,
+  textSlotMarker,
+  timeSlotMarker,
   toAppError,
   type MonotonicMs,
   type StreamEvent,
@@ -12,6 +15,7 @@ import { redactorFor } from "../client-paths.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import { formatEvents, type EventFormat } from "../event-frames.js";
 import { respondWithFrames } from "../frame-writer.js";
+import { socketLenderFor } from "../stream-lend-choice.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
 import { endingCancelledAsError } from "../cancelled-ending.js";
@@ -102,14 +106,18 @@ async function generate(
       ),
     });
   }
-  const frames = formatEvents(
-    started.events,
-    ndjsonFormat({ kind, model: request.model, time: deps.time, startedMs, redact: redactorFor(config) }),
-    { signal, requestId: id },
-  );
+  const format = ndjsonFormat({
+    kind,
+    model: request.model,
+    time: deps.time,
+    startedMs,
+    redact: redactorFor(config),
+  });
+  const frames = formatEvents(started.events, format, { signal, requestId: id });
   return respondWithFrames(context, frames, {
     contentType: "application/x-ndjson",
     requestId: id,
+    lend: socketLenderFor(deps, { request, started, format }),
     onCancel: () => void started.close(),
     clientSignal: signal,
     time: deps.time,
@@ -123,8 +131,8 @@ interface ReplyShape {
   time: TimePort;
 }
 
-function piece(shape: ReplyShape, text: string): Record<string, unknown> {
-  const base = { model: shape.model, created_at: new Date(shape.time.wallNow()).toISOString() };
+function piece(shape: ReplyShape, text: string, createdAt?: string): Record<string, unknown> {
+  const base = { model: shape.model, created_at: createdAt ?? new Date(shape.time.wallNow()).toISOString() };
   return shape.kind === "chat"
     ? { ...base, message: { role: "assistant", content: text } }
     : { ...base, response: text };
@@ -204,6 +212,8 @@ function ndjsonFormat(
     frames,
     // After the first line the status is sent: one error line, then the stream ends.
     error: (error) => line({ error: shape.redact(toAppError(error).message) }),
+    // A text line as the runner stamps it when it writes a lent stream (ADR 0056).
+    textFrame: textFrameTemplate(line({ ...piece(shape, textSlotMarker, timeSlotMarker), done: false })),
   };
 }
 

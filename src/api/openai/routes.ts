@@ -1,6 +1,11 @@
 /** OpenAI-compatible routes: /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings. */
 import type { Context, Hono } from "hono";
-import { forEachTextPiece, type StreamEvent, type TokenLogprob } from "../../core/index.js";
+import {
+  forEachTextPiece,
+  textFrameTemplate,
+  type StreamEvent,
+  type TokenLogprob,
+} from "../../core/index.js";
 import { claimRequest, grantPriority, requestOrigin } from "../caller.js";
 import type { ApiDeps, ApiEnv } from "../deps.js";
 import type { ModelFile } from "../../models/index.js";
@@ -9,6 +14,7 @@ import { errorBody } from "../error-status.js";
 import { toAppError } from "../../core/index.js";
 import { formatEvents, type EventFormat } from "../event-frames.js";
 import { respondWithFrames } from "../frame-writer.js";
+import { socketLenderFor } from "../stream-lend-choice.js";
 import { collect, startGeneration } from "../generation.js";
 import { withFimOrder } from "../infill/infill-body.js";
 import { endingCancelledAsError } from "../cancelled-ending.js";
@@ -130,14 +136,12 @@ async function generate(
       usage: usageBody(result.usage),
     });
   }
-  const frames = formatEvents(
-    started.events,
-    sseFormat({ ...shape, includeUsage, redact: redactorFor(config) }),
-    { signal, requestId: id },
-  );
+  const format = sseFormat({ ...shape, includeUsage, redact: redactorFor(config) });
+  const frames = formatEvents(started.events, format, { signal, requestId: id });
   return respondWithFrames(context, frames, {
     contentType: "text/event-stream",
     requestId: id,
+    lend: socketLenderFor(deps, { request, started, format }),
     heartbeat: { intervalMs: deps.config.heartbeatMs, frame: ": ping\n\n" },
     onCancel: () => void started.close(),
     clientSignal: signal,
@@ -239,6 +243,7 @@ function sseFormat(shape: ChunkShape): EventFormat {
     frames,
     // After the first byte the status is sent: report the error as one event, then end.
     error: (error) => data(errorBody(forClient(toAppError(error), shape.redact), "openai")),
+    textFrame: textFrameTemplate(`${deltaPrefix}"\\u0000"${deltaSuffix}`),
   };
 }
 

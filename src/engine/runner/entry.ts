@@ -12,9 +12,10 @@ import { SendUrgency } from "./send-urgency.js";
 import { GenerationError, runGeneration } from "./generation.js";
 import { ModelHost } from "./model-host.js";
 import { StreamCoalescer } from "./stream-coalescer.js";
+import { answerLend, emitLending, lentSocket, releaseLend, type Lending } from "./lend-answer.js";
 import { answerTokenizer } from "./tokenizer-service.js";
 
-interface Running {
+interface Running extends Lending {
   controller: AbortController;
   gate: CreditGate;
   urgency: SendUrgency;
@@ -27,9 +28,11 @@ let host: ModelHost | undefined;
 const runs = new Map<string, Running>();
 // Reused for every `events` message: the coalescer's array is serialised synchronously by send.
 const eventsMessage: { type: "events"; events: readonly RunnerEvent[] } = { type: "events", events: [] };
+let coalesceMs = defaultStreamCoalesceMs;
 let events = coalescerFor(defaultStreamCoalesceMs);
 
 function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
+  coalesceMs = windowMs;
   return new StreamCoalescer<RunnerEvent>({
     windowMs,
     maxItems: maxEventsPerMessage,
@@ -37,7 +40,12 @@ function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
     keyOf: runnerEventKey,
     merge: mergeTextDeltas,
     send: (items) => {
-      for (const item of items) runs.get(item.id)?.urgency.markSent();
+      for (const item of items) {
+        const run = runs.get(item.id);
+        if (run === undefined) continue;
+        run.urgency.markSent();
+        run.sent += 1;
+      }
       eventsMessage.events = items;
       process.send?.(eventsMessage);
       eventsMessage.events = [];
@@ -63,7 +71,7 @@ function toPayload(error: unknown): RunnerErrorPayload {
   return { code: "runner-failed", message: error instanceof Error ? error.message : String(error) };
 }
 
-async function handle(message: MainToRunner): Promise<void> {
+async function handle(message: MainToRunner, handle: unknown): Promise<void> {
   switch (message.type) {
     case "load": {
       try {
@@ -81,14 +89,19 @@ async function handle(message: MainToRunner): Promise<void> {
         gate: new CreditGate(initialCredits),
         urgency: new SendUrgency(creditGrant),
         isPreempted: false,
+        sent: 0,
+        lent: undefined,
+        releasing: undefined,
       };
       runs.set(message.id, running);
       const id = message.id;
-      const emit = (event: GenerateEvent): void => {
+      // While the client's socket is lent, plain text goes there; anything else waits for the
+      // lent frames to be written and then goes over IPC, as always (lend-answer.ts).
+      const emit = emitLending(running, (event: GenerateEvent): void => {
         const isUrgent = running.urgency.isUrgent(event, running.gate.available);
         if (isUrgent) events.pushUrgent({ id, event });
         else events.push({ id, event });
-      };
+      });
       try {
         if (host === undefined) throw new Error("The runner has no model loaded.");
         await runGeneration({
@@ -106,13 +119,27 @@ async function handle(message: MainToRunner): Promise<void> {
           const usage = { promptTokens: 0, completionTokens: resume.generatedTokens.length, cachedTokens: 0 };
           emit({ type: "preempted", resume, usage, timings: { loadMs: 0, promptMs: 0, decodeMs: 0 } });
         } else {
+          await releaseLend(running);
           send({ type: "error", id: message.id, error: toPayload(error) });
         }
       } finally {
-        runs.delete(message.id);
+        // The last event may wait for a lent socket's frames: it is counted and sent first.
+        await running.releasing;
+        if (runs.get(message.id) === running) runs.delete(message.id);
       }
       return;
     }
+    case "lend":
+      answerLend({
+        message,
+        socket: lentSocket(handle),
+        run: runs.get(message.id),
+        events,
+        windowMs: coalesceMs,
+        time: systemTime,
+        send: (answer) => process.send?.(answer),
+      });
+      return;
     case "credit":
       runs.get(message.id)?.gate.grant(message.credits);
       return;
@@ -175,8 +202,8 @@ function normalize(vector: readonly number[]): number[] {
   return norm === 0 ? [...vector] : vector.map((value) => value / norm);
 }
 
-process.on("message", (message: MainToRunner) => {
-  void handle(message);
+process.on("message", (message: MainToRunner, sendHandle: unknown) => {
+  void handle(message, sendHandle);
 });
 // Saved states of preempted generations are temp files of this process only.
 process.on("exit", () => host?.kv.preempted.disposeSync());

@@ -72,6 +72,33 @@ export class StreamCoalescer<T> {
     if (this.#pending.length > 0) this.#sendPending(this.#options.time.monotonicNow());
   }
 
+  /**
+   * Removes and returns the waiting items of `key` (keyOf), in order; the others keep waiting.
+   * For items that will leave another way (a lent socket, ADR 0056).
+   */
+  take(key: string): T[] {
+    const keyOf = this.#options.keyOf;
+    if (keyOf === undefined) return [];
+    const taken: T[] = [];
+    let kept = 0;
+    for (const item of this.#pending) {
+      if (keyOf(item) === key) taken.push(item);
+      else this.#pending[kept++] = item;
+    }
+    this.#pending.length = kept;
+    if (kept === 0) {
+      this.#timer?.cancel();
+      this.#timer = undefined;
+    }
+    return taken;
+  }
+
+  /** Items of `key` waiting (keyOf); 0 without keyOf. */
+  pendingOf(key: string): readonly T[] {
+    const keyOf = this.#options.keyOf;
+    return keyOf === undefined ? [] : this.#pending.filter((item) => keyOf(item) === key);
+  }
+
   /** Cancels the timer; items still waiting are sent. */
   dispose(): void {
     this.flush();

@@ -1,0 +1,142 @@
+/**
+ * Writes one generation's plain text frames on the client's socket that the main process lent
+ * to this runner (ADR 0056), as HTTP/1.1 chunks: one chunk per coalescing window (the first at
+ * once), one frame per text piece, rendered from the route's template. The main process wrote
+ * the head and everything before; it writes the end once `release()` has let the socket go.
+ *
+ * Flow control: a text-delta spent a credit of the generation's gate (the IPC flow control).
+ * Its frames leave here, never over IPC, so the credit is granted back at once, unless the
+ * socket's buffer is full: then credits are held until 'drain', and the generation stops within
+ * the credits it had (a slow reader holds back decoding as it does without lending).
+ */
+import {
+  forEachTextPiece,
+  joinedDeltas,
+  renderTextFrame,
+  type GenerateEvent,
+  type TextFrameTemplate,
+  type TimePort,
+} from "../../core/index.js";
+import { StreamCoalescer } from "./stream-coalescer.js";
+
+type TextDelta = Extract<GenerateEvent, { type: "text-delta" }>;
+
+/** What the writer needs of a net.Socket (a fake one in tests). */
+export interface LentSocket {
+  write(data: string, callback: (error?: Error | null) => void): boolean;
+  once(event: "drain", listener: () => void): unknown;
+  on(event: "error", listener: (error: Error) => void): unknown;
+  /** Closes this process's copy of the descriptor: no FIN while the main process holds it. */
+  destroy(): void;
+}
+
+export interface LentWriterOptions {
+  socket: LentSocket;
+  template: TextFrameTemplate;
+  /** The runner's coalescing window (--stream-coalesce-ms). */
+  windowMs: number;
+  time: TimePort;
+  /** Grants credits back to the generation's gate. */
+  grant: (credits: number) => void;
+  /** Writing failed (the client is gone): the generation should be cancelled. */
+  onFailed: (error: Error) => void;
+}
+
+/** Deltas' frames joined into one chunk at most. */
+const maxFramesPerChunk = 64;
+
+export class LentWriter {
+  readonly #options: LentWriterOptions;
+  readonly #coalescer: StreamCoalescer<string>;
+  readonly #hasTime: boolean;
+  #writesInFlight = 0;
+  #isBlocked = false;
+  #heldCredits = 0;
+  #failure: Error | undefined;
+  #isReleased = false;
+  #onFlushed: (() => void) | undefined;
+
+  constructor(options: LentWriterOptions) {
+    this.#options = options;
+    this.#hasTime = options.template.slots.includes("time");
+    this.#coalescer = new StreamCoalescer<string>({
+      windowMs: options.windowMs,
+      maxItems: maxFramesPerChunk,
+      time: options.time,
+      send: (frames) => this.#write(frames.join("")),
+    });
+    options.socket.on("error", (error) => this.#fail(error));
+  }
+
+  /** Chunks handed to the socket whose write has not completed. */
+  get writesInFlight(): number {
+    return this.#writesInFlight;
+  }
+
+  /** A plain text-delta (no logprobs): its frames go out with the window; its credits come back. */
+  push(event: TextDelta): void {
+    if (this.#isReleased) throw new Error("A released lent writer got a text-delta.");
+    const { template, time } = this.#options;
+    const isoTime = this.#hasTime ? new Date(time.wallNow()).toISOString() : "";
+    if (this.#failure === undefined) {
+      let frames = "";
+      forEachTextPiece(event, (piece) => (frames += renderTextFrame(template, piece, isoTime)));
+      if (frames.length > 0) this.#coalescer.push(frames);
+    }
+    const credits = joinedDeltas(event);
+    if (this.#isBlocked) this.#heldCredits += credits;
+    else this.#options.grant(credits);
+  }
+
+  /**
+   * Sends what waits, then resolves once every chunk reached the kernel (or writing failed) and
+   * this process's copy of the socket is closed: the main process may write again after that.
+   */
+  release(): Promise<void> {
+    this.#isReleased = true;
+    this.#coalescer.flush();
+    return new Promise<void>((resolve) => {
+      const close = (): void => {
+        this.#options.socket.destroy();
+        // Credits held for a blocked socket: the generation's next events go over IPC again.
+        this.#options.grant(this.#heldCredits);
+        this.#heldCredits = 0;
+        resolve();
+      };
+      if (this.#writesInFlight === 0 || this.#failure !== undefined) close();
+      else this.#onFlushed = close;
+    });
+  }
+
+  #write(body: string): void {
+    if (this.#failure !== undefined || body.length === 0) return;
+    this.#writesInFlight += 1;
+    const chunk = `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`;
+    const isBelowMark = this.#options.socket.write(chunk, (error) => {
+      this.#writesInFlight -= 1;
+      if (error) this.#fail(error);
+      if (this.#writesInFlight === 0) this.#flushed();
+    });
+    if (isBelowMark || this.#isBlocked) return;
+    this.#isBlocked = true;
+    this.#options.socket.once("drain", () => {
+      this.#isBlocked = false;
+      const held = this.#heldCredits;
+      this.#heldCredits = 0;
+      if (held > 0) this.#options.grant(held);
+    });
+  }
+
+  #fail(error: Error): void {
+    if (this.#failure !== undefined) return;
+    this.#failure = error;
+    this.#options.onFailed(error);
+    this.#flushed();
+  }
+
+  #flushed(): void {
+    const onFlushed = this.#onFlushed;
+    this.#onFlushed = undefined;
+    onFlushed?.();
+  }
+}
