@@ -88,4 +88,10 @@ export type RunnerToMain =
   | { type: "pong"; id: string }
   /** Whether the runner took the socket of `lend`; the generation's next event comes after its last frame. */
   | { type: "lend-answer"; id: string; isAccepted: boolean }
+  /**
+   * While lent: a chunk is partly written (the client's buffer is full) or all are whole again.
+   * Only then, not per chunk. A runner that dies while partial leaves a connection that cannot
+   * take an error frame.
+   */
+  | { type: "lend-partial"; id: string; isPartial: boolean }
   | { type: "log"; level: "debug" | "info" | "warn" | "error"; message: string };

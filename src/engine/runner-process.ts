@@ -108,8 +108,12 @@ export class RunnerProcess implements ModelRunner {
         const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
         const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
         const detail = `runner for "${this.name}" (pid ${this.#child.pid}) ended with ${how}${tail ? `; last output: ${tail}` : ""}`;
-        this.#failAll(this.#isDisposing ? "cancelled" : "runner-crashed", detail);
-        resolve({ expected: this.#isDisposing, detail });
+        // What the runner sent before it died (a lend-partial, an end) is read first: the
+        // channel disconnects once the pipe is drained.
+        void this.#channelDrained().then(() => {
+          this.#failAll(this.#isDisposing ? "cancelled" : "runner-crashed", detail);
+          resolve({ expected: this.#isDisposing, detail });
+        });
       });
     });
   }
@@ -316,6 +320,9 @@ export class RunnerProcess implements ModelRunner {
       case "lend-answer":
         this.#generations.get(message.id)?.lend.answered(message.isAccepted);
         return;
+      case "lend-partial":
+        this.#generations.get(message.id)?.lend.partial(message.isPartial);
+        return;
       case "error": {
         const generation = this.#generations.get(message.id);
         if (generation !== undefined) {
@@ -358,6 +365,19 @@ export class RunnerProcess implements ModelRunner {
       this.#generations.delete(id);
       pending.channel.end();
     }
+  }
+
+  /** Resolves once the IPC channel is closed (at once if it is), or after a second at most. */
+  #channelDrained(): Promise<void> {
+    if (!this.#child.connected) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = this.#time.setTimeout(done, 1000);
+      function done(): void {
+        timer.cancel();
+        resolve();
+      }
+      this.#child.once("disconnect", done);
+    });
   }
 
   #failAll(code: ErrorCode, detail: string): void {

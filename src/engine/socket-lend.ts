@@ -13,6 +13,8 @@ export class SocketLend {
   #answer: ((lend: StreamLend | undefined) => void) | undefined;
   #socket: Socket | undefined;
   #giveBack: (() => void) | undefined;
+  /** The runner said a chunk is partly written (lend-partial). */
+  #isPartial = false;
 
   /** A lend is asked for or held. */
   get isBusy(): boolean {
@@ -42,6 +44,11 @@ export class SocketLend {
     answer?.({ returned });
   }
 
+  /** The runner's `lend-partial`. */
+  partial(isPartial: boolean): void {
+    this.#isPartial = isPartial;
+  }
+
   /** An event of the generation arrived: the runner let the socket go before sending it. */
   eventArrived(): void {
     this.received += 1;
@@ -49,17 +56,20 @@ export class SocketLend {
   }
 
   /**
-   * The generation is over without a last event (the runner failed or exited). A runner that
-   * died while it held the socket may have left a frame half written: the connection is
+   * The generation is over without a last event (the runner failed or exited). The socket comes
+   * back and the error event is written after the runner's last whole chunk (issue #15), unless
+   * the runner died while it had said a chunk was partly written: then the connection is
    * destroyed, so that nothing is written after a torn chunk.
    */
   ended(hasRunnerDied: boolean): void {
-    if (hasRunnerDied && this.#giveBack !== undefined) this.#socket?.destroy();
+    if (hasRunnerDied && this.#giveBack !== undefined && this.#isPartial) this.#socket?.destroy();
+    this.#isPartial = false;
     this.answered(false);
     this.#return();
   }
 
   #return(): void {
+    this.#isPartial = false;
     const giveBack = this.#giveBack;
     this.#giveBack = undefined;
     this.#socket = undefined;

@@ -52,14 +52,7 @@ describe("kill -9 of a runner with streams on two models", () => {
   let test: ModelTestServer;
 
   beforeAll(async () => {
-    // Socket lending off: a stream whose socket the killed runner held is closed instead of
-    // ending with an error event (ADR 0056; covered by test/model/socket-lending.test.ts).
-    test = await startModelServer({
-      parallel: "2",
-      "max-loaded-models": "2",
-      "context-size": "8192",
-      "stream-socket-lending": "off",
-    });
+    test = await startModelServer({ parallel: "2", "max-loaded-models": "2", "context-size": "8192" });
     copyFileSync(storiesPath, join(test.modelsDir, "second.gguf"));
   });
   afterAll(async () => test.dispose());

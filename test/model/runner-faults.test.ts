@@ -23,10 +23,7 @@ describe("runner faults on the real engine", () => {
   let test: ModelTestServer;
 
   beforeAll(async () => {
-    // Without socket lending: a runner killed while it writes a lent stream's frames makes the
-    // server close the connection instead (no error frame after a possibly torn chunk, ADR
-    // 0056; test/model/socket-lending.test.ts). Here the stream's error frame is checked.
-    test = await startModelServer({ "stream-socket-lending": "off" });
+    test = await startModelServer();
     // Invalid models beside the good one.
     const bytes = readFileSync(storiesPath);
     writeFileSync(join(test.modelsDir, "truncated.gguf"), bytes.subarray(0, Math.floor(bytes.length / 2)));

@@ -114,6 +114,7 @@ export function answerLend(options: LendOptions): void {
     time: options.time,
     grant: (credits) => run.gate.grant(credits),
     onFailed: () => run.controller.abort(),
+    onPartial: (isPartial) => options.send({ type: "lend-partial", id: message.id, isPartial }),
   });
   run.lent = lent;
   // What waits for the window was never sent: it leaves on the socket (its credits come back there).

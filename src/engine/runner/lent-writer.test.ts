@@ -15,6 +15,8 @@ class FakeSocket implements LentSocket {
   writes: string[] = [];
   callbacks: ((error?: Error | null) => void)[] = [];
   isFull = false;
+  /** Set to make the kernel take only part of the next writes. */
+  isPartial = false;
   isDestroyed = false;
   #onDrain: (() => void) | undefined;
   #onError: ((error: Error) => void) | undefined;
@@ -23,6 +25,9 @@ class FakeSocket implements LentSocket {
     this.writes.push(data);
     this.callbacks.push(callback);
     return !this.isFull;
+  }
+  get writableLength(): number {
+    return this.isPartial ? this.callbacks.length : 0;
   }
   once(_event: "drain", listener: () => void): void {
     this.#onDrain = listener;
@@ -59,6 +64,7 @@ function writer(windowMs = 50) {
   const socket = new FakeSocket();
   const gate = new CreditGate(4);
   const failures: Error[] = [];
+  const partials: boolean[] = [];
   const lent = new LentWriter({
     socket,
     template,
@@ -66,11 +72,28 @@ function writer(windowMs = 50) {
     time,
     grant: (credits) => gate.grant(credits),
     onFailed: (error) => failures.push(error),
+    onPartial: (isPartial) => partials.push(isPartial),
   });
-  return { time, socket, gate, failures, lent };
+  return { time, socket, gate, failures, partials, lent };
 }
 
 describe("LentWriter", () => {
+  it("says when a chunk is partly written and when every chunk is whole again, never per chunk", () => {
+    const { time, socket, partials, lent } = writer(50);
+    lent.push(delta("a"));
+    socket.complete();
+    expect(partials).toEqual([]);
+    socket.isPartial = true;
+    time.advance(50);
+    lent.push(delta("b"));
+    time.advance(50);
+    lent.push(delta("c"));
+    expect(partials).toEqual([true]);
+    socket.isPartial = false;
+    socket.complete();
+    expect(partials).toEqual([true, false]);
+  });
+
   it("writes the first frames at once and the next window's frames as one HTTP chunk", () => {
     const { time, socket, lent } = writer(50);
     const at = new Date(time.wallNow()).toISOString();

@@ -26,6 +26,8 @@ export interface LentSocket {
   write(data: string, callback: (error?: Error | null) => void): boolean;
   once(event: "drain", listener: () => void): unknown;
   on(event: "error", listener: (error: Error) => void): unknown;
+  /** Bytes handed to write() that the kernel has not taken yet. */
+  readonly writableLength: number;
   /** Closes this process's copy of the descriptor: no FIN while the main process holds it. */
   destroy(): void;
 }
@@ -40,6 +42,12 @@ export interface LentWriterOptions {
   grant: (credits: number) => void;
   /** Writing failed (the client is gone): the generation should be cancelled. */
   onFailed: (error: Error) => void;
+  /**
+   * A chunk is partly in the kernel (true: the socket's buffer was full) or every chunk is whole
+   * again (false). Told to the main process: if this runner dies while a chunk is partial, the
+   * connection cannot take another frame; otherwise the main process writes the error event.
+   */
+  onPartial?: ((isPartial: boolean) => void) | undefined;
 }
 
 /** Deltas' frames joined into one chunk at most. */
@@ -54,6 +62,7 @@ export class LentWriter {
   #heldCredits = 0;
   #failure: Error | undefined;
   #isReleased = false;
+  #isPartial = false;
   #onFlushed: (() => void) | undefined;
 
   constructor(options: LentWriterOptions) {
@@ -112,11 +121,17 @@ export class LentWriter {
     if (this.#failure !== undefined || body.length === 0) return;
     this.#writesInFlight += 1;
     const chunk = `${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n`;
-    const isBelowMark = this.#options.socket.write(chunk, (error) => {
+    const socket = this.#options.socket;
+    const isBelowMark = socket.write(chunk, (error) => {
       this.#writesInFlight -= 1;
       if (error) this.#fail(error);
-      if (this.#writesInFlight === 0) this.#flushed();
+      if (this.#writesInFlight === 0) {
+        this.#setPartial(false);
+        this.#flushed();
+      }
     });
+    // The kernel did not take the whole chunk at once: the rest waits in this process.
+    if (socket.writableLength > 0) this.#setPartial(true);
     if (isBelowMark || this.#isBlocked) return;
     this.#isBlocked = true;
     this.#options.socket.once("drain", () => {
@@ -125,6 +140,12 @@ export class LentWriter {
       this.#heldCredits = 0;
       if (held > 0) this.#options.grant(held);
     });
+  }
+
+  #setPartial(isPartial: boolean): void {
+    if (this.#isPartial === isPartial) return;
+    this.#isPartial = isPartial;
+    this.#options.onPartial?.(isPartial);
   }
 
   #fail(error: Error): void {
