@@ -67,6 +67,30 @@ describe("DraftPolicy", () => {
     expect(policy.counts.accepted).toBe(4 + 8 + 16 + 16 + 6 + 1);
   });
 
+  it("adaptively drafts nothing while other generations decode beside it, and drafts again when alone", () => {
+    let isCrowded = false;
+    const policy = new DraftPolicy({
+      maxDraft: 16,
+      adaptive: true,
+      validatedAtStart: 0,
+      isCrowded: () => isCrowded,
+    });
+    const state = { validated: 0 };
+    expect(step(policy, state, [99, 99])).toBe(4);
+    isCrowded = true;
+    expect([1, 2, 3].map(() => step(policy, state, [99, 99]))).toEqual([0, 0, 0]);
+    isCrowded = false;
+    expect(step(policy, state, [99, 99])).toBe(8);
+    // input-lookup (not adaptive) always drafts.
+    const always = new DraftPolicy({
+      maxDraft: 16,
+      adaptive: false,
+      validatedAtStart: 0,
+      isCrowded: () => true,
+    });
+    expect(always.nextDraftLength(0)).toBe(4);
+  });
+
   it("adaptively pauses while drafts are refuted, longer each time, and drafts again after", () => {
     const policy = new DraftPolicy({ maxDraft: 16, adaptive: true, validatedAtStart: 0 });
     const state = { validated: 0 };

@@ -45,6 +45,13 @@ export interface DraftPolicyOptions {
    * probe, and a copy starts drafting as soon as its predictions hold (docs/decisions/0049).
    */
   shadow?: boolean;
+  /**
+   * Adaptively: other generations decode in the same steps. Drafting then waits: a batch that
+   * already carries other sequences' tokens gains less from verified drafts, and a refused
+   * draft takes compute from them (vLLM's `speculative_disable_by_batch_size`; ADR 0058).
+   * Those steps are not timed.
+   */
+  isCrowded?: () => boolean;
 }
 
 const firstDraft = 4;
@@ -177,9 +184,11 @@ export class DraftPolicy {
   nextDraftLength(validated: number): number {
     const accepted = Math.max(0, validated - this.#validated);
     this.#validated = validated;
-    this.#timeStep();
+    const isCrowded = this.#options.adaptive && this.#options.isCrowded?.() === true;
+    if (isCrowded) this.#stepStart = undefined;
+    else this.#timeStep();
     if (this.#lastDraft > 0) this.#settle(accepted);
-    if (this.isPaused) return 0;
+    if (this.isPaused || isCrowded) return 0;
     return this.#length;
   }
 

@@ -240,6 +240,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     sequence,
     request,
     grammar: options.grammar,
+    isCrowded: () => host.inFlight > 1,
   });
   let hasFirstResult = false;
   const runAhead = runAheadOption({

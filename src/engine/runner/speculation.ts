@@ -61,6 +61,8 @@ export function startSpeculation(options: {
   request: GenerateRequest;
   grammar: LlamaGrammar | undefined;
   draft?: DraftModel | undefined;
+  /** Under auto: other generations decode beside this one, so drafting waits (DraftPolicy). */
+  isCrowded?: (() => boolean) | undefined;
 }): Speculation {
   const { sequence, request, grammar, draft } = options;
   const mode = draft === undefined || options.mode === "input-lookup" ? options.mode : "auto";
@@ -79,6 +81,7 @@ export function startSpeculation(options: {
     memory: memoryOf(sequence),
     // Prompt lookup checks its predictions for free while paused; a draft model would have to decode.
     shadow: draft === undefined,
+    isCrowded: options.isCrowded,
   });
   const predictor = draft === undefined ? lookupPredictor(policy) : draft.predictorFor(sequence, policy);
   if (predictor === undefined) return { finish: () => Promise.resolve(undefined) };
