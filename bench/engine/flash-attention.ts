@@ -3,14 +3,14 @@
  *
  * What llama.cpp's flash attention does to the engine on the CPU, by head width (ADR 0057):
  * stories260K (8 key values per head), synthetic models of 512 wide with 16–128 per head
- * (6 blocks, Q8_0, written once to bench/.models), and the synthetic 134M model (64). Each model
+ * (6 blocks, Q8_0, written once to bench/.models/head-width), and the synthetic 134M model (64). Each model
  * is loaded once with two contexts, flash attention on and off, filled to the same KV depth; then,
  * interleaved, one token (a decode step), 16 tokens (a verified draft) and 256 tokens (a prompt)
  * are decoded at that depth and erased again. Prints ms per decode and the ratio on ÷ off
  * (> 1: off is faster); writes bench/results/flash-attention-*.json.
  */
-import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext } from "node-llama-cpp";
 import { systemTime } from "../../src/core/index.js";
@@ -44,8 +44,10 @@ interface AddonContext {
 
 /** A 512-wide, 6-block model with `keyLength` values per head; written once. */
 async function headWidthModel(keyLength: number): Promise<{ label: string; path: string }> {
-  const path = join(modelsDirectory, `synthetic-head${keyLength}.gguf`);
+  // A folder of their own: bench/.models is the catalog of the servers other suites start.
+  const path = join(modelsDirectory, "head-width", `synthetic-head${keyLength}.gguf`);
   if ((await stat(path).catch(() => undefined)) === undefined) {
+    await mkdir(dirname(path), { recursive: true });
     const heads = 512 / keyLength;
     const shape = {
       ...syntheticModelShapes["llama-134m"],
