@@ -330,7 +330,7 @@ export const settings: SettingsTable = {
     defaultText: "auto",
     parse: parseEnum(["auto", "on", "off"] as const),
     description:
-      "llama.cpp's flash attention: auto = off on the CPU for models with 32 or fewer key values per attention head (there it is 1.5-6x slower), else llama.cpp's own choice (on); on; off. The model's plan (/api/ps) says which and why.",
+      "llama.cpp's flash attention: auto = off on the CPU for models with 32 or fewer key values per attention head (there it is 1.5-6x slower), else llama.cpp's own choice (on); on; off. GET /v1/gpu says which and why, per model.",
   },
   speculative: {
     env: "RAWRXD_SPECULATIVE",
