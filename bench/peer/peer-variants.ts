@@ -256,3 +256,21 @@ export function peerVariants(available: {
       : []),
   ];
 }
+
+/**
+ * Variants a run takes only when `--variants` names them: RawrXD at a fixed thread count with
+ * `--stream-socket-lending off` (ADR 0056), beside `rawrxd-tN`.
+ */
+export function extraPeerVariants(available: { hasEngineBuild: boolean }): Variant[] {
+  return [1, 2].map((threads) =>
+    rawrxd({
+      key: `rawrxd-t${threads}-no-lending`,
+      label: `RawrXD --threads ${threads} --speculative off --stream-socket-lending off`,
+      flags: [
+        ...buildFlags(false, available.hasEngineBuild),
+        ...["--threads", String(threads), "--speculative", "off", "--stream-socket-lending", "off"],
+      ],
+      workloads: ["single", "four", "copy"],
+    }),
+  );
+}

@@ -35,7 +35,7 @@ import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, modelKeys, prepareModel, type BenchModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
 import { ensureLlamaServer, llamaServerBinary, supportsNgramSpeculation } from "./llama-server.js";
-import { peerVariants, referenceKey, type Variant } from "./peer-variants.js";
+import { extraPeerVariants, peerVariants, referenceKey, type Variant } from "./peer-variants.js";
 import { runBlock } from "./peer-block.js";
 import { copyWorkloadFor, type CopyWorkload } from "./copy-workload.js";
 import { formatKvTables } from "./peer-kv-tables.js";
@@ -89,7 +89,11 @@ let variants = sections.includes("speed")
 const wanted =
   values.variants?.split(",") ??
   (quick ? ["rawrxd-t1", "rawrxd-spec-input-lookup", "direct-t1", "llama-server-t1"] : undefined);
-if (wanted !== undefined) variants = variants.filter((variant) => wanted.includes(variant.key));
+// Extra variants (extraPeerVariants) run only when named.
+if (wanted !== undefined && sections.includes("speed"))
+  variants = [...variants, ...extraPeerVariants({ hasEngineBuild })].filter((variant) =>
+    wanted.includes(variant.key),
+  );
 if (!hasLlamaServer)
   log("llama-server is not built (bench/threads/build-llama-bench.sh --server): its rows show n/a");
 if (hasLlamaServer && !hasNgram)
