@@ -13,6 +13,7 @@ import { GenerationError, runGeneration } from "./generation.js";
 import { ModelHost } from "./model-host.js";
 import { StreamCoalescer } from "./stream-coalescer.js";
 import { answerLend, emitLending, lentSocket, releaseLend, type Lending } from "./lend-answer.js";
+import { LentWindow } from "./lent-writer.js";
 import { answerTokenizer } from "./tokenizer-service.js";
 
 interface Running extends Lending {
@@ -29,10 +30,12 @@ const runs = new Map<string, Running>();
 // Reused for every `events` message: the coalescer's array is serialised synchronously by send.
 const eventsMessage: { type: "events"; events: readonly RunnerEvent[] } = { type: "events", events: [] };
 let coalesceMs = defaultStreamCoalesceMs;
+let lentWindow = new LentWindow({ windowMs: coalesceMs, time: systemTime });
 let events = coalescerFor(defaultStreamCoalesceMs);
 
 function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
   coalesceMs = windowMs;
+  lentWindow = new LentWindow({ windowMs, time: systemTime });
   return new StreamCoalescer<RunnerEvent>({
     windowMs,
     maxItems: maxEventsPerMessage,
@@ -137,6 +140,7 @@ async function handle(message: MainToRunner, handle: unknown): Promise<void> {
         events,
         windowMs: coalesceMs,
         time: systemTime,
+        window: lentWindow,
         send: (answer) => process.send?.(answer),
       });
       return;

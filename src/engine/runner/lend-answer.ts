@@ -11,7 +11,7 @@ import { Socket } from "node:net";
 import type { GenerateEvent, TimePort } from "../../core/index.js";
 import type { MainToRunner, RunnerEvent, RunnerToMain } from "../protocol.js";
 import type { CreditGate } from "./credit-gate.js";
-import { LentWriter, type LentSocket } from "./lent-writer.js";
+import { LentWriter, type LentSocket, type LentWindow } from "./lent-writer.js";
 import type { SendUrgency } from "./send-urgency.js";
 import type { StreamCoalescer } from "./stream-coalescer.js";
 
@@ -86,6 +86,8 @@ export interface LendOptions {
   events: StreamCoalescer<RunnerEvent>;
   windowMs: number;
   time: TimePort;
+  /** The runner's one window for all its lent sockets. */
+  window: LentWindow;
   send: (message: RunnerToMain) => void;
 }
 
@@ -112,6 +114,7 @@ export function answerLend(options: LendOptions): void {
     template: message.template,
     windowMs: options.windowMs,
     time: options.time,
+    window: options.window,
     grant: (credits) => run.gate.grant(credits),
     onFailed: () => run.controller.abort(),
     onPartial: (isPartial) => options.send({ type: "lend-partial", id: message.id, isPartial }),

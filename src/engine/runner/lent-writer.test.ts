@@ -4,7 +4,7 @@ import type { RunnerEvent } from "../protocol.js";
 import { CreditGate } from "./credit-gate.js";
 import { mergeTextDeltas, runnerEventKey } from "./delta-merge.js";
 import { answerLend, emitLending, type Lending } from "./lend-answer.js";
-import { LentWriter, type LentSocket } from "./lent-writer.js";
+import { LentWindow, LentWriter, type LentSocket } from "./lent-writer.js";
 import { SendUrgency } from "./send-urgency.js";
 import { StreamCoalescer } from "./stream-coalescer.js";
 
@@ -78,6 +78,43 @@ function writer(windowMs = 50) {
 }
 
 describe("LentWriter", () => {
+  it("writes every lent stream of the runner in one window: one timer, not one per stream", () => {
+    const time = new FakeTime();
+    time.setWall(Date.UTC(2026, 0, 1));
+    const window = new LentWindow({ windowMs: 50, time });
+    const sockets = [new FakeSocket(), new FakeSocket()];
+    const writers = sockets.map(
+      (socket) =>
+        new LentWriter({
+          socket,
+          template,
+          windowMs: 50,
+          time,
+          window,
+          grant: () => undefined,
+          onFailed: () => undefined,
+        }),
+    );
+    const at = new Date(time.wallNow()).toISOString();
+    writers[0]!.push(delta("a"));
+    expect(sockets[0]!.writes).toEqual([chunk(frame("a", at))]);
+    time.advance(10);
+    writers[1]!.push(delta("b"));
+    time.advance(10);
+    writers[0]!.push(delta("c"));
+    writers[1]!.push(delta("d"));
+    // Both wait for the shared window's end (50 ms after "a"), then leave together.
+    expect(sockets[1]!.writes).toEqual([]);
+    time.advance(29);
+    expect(sockets[1]!.writes).toEqual([]);
+    time.advance(1);
+    const later = new Date(time.wallNow() - 30).toISOString();
+    expect(sockets[0]!.writes).toEqual([chunk(frame("a", at)), chunk(frame("c", later))]);
+    expect(sockets[1]!.writes).toEqual([
+      chunk(frame("b", new Date(time.wallNow() - 40).toISOString()) + frame("d", later)),
+    ]);
+  });
+
   it("says when a chunk is partly written and when every chunk is whole again, never per chunk", () => {
     const { time, socket, partials, lent } = writer(50);
     lent.push(delta("a"));
@@ -207,6 +244,7 @@ describe("answerLend", () => {
         events,
         windowMs: 50,
         time,
+        window: new LentWindow({ windowMs: 50, time }),
         send: (answer) => answers.push(answer),
       });
       return socket;
