@@ -29,12 +29,10 @@ let host: ModelHost | undefined;
 const runs = new Map<string, Running>();
 // Reused for every `events` message: the coalescer's array is serialised synchronously by send.
 const eventsMessage: { type: "events"; events: readonly RunnerEvent[] } = { type: "events", events: [] };
-let coalesceMs = defaultStreamCoalesceMs;
-let lentWindow = new LentWindow({ windowMs: coalesceMs, time: systemTime });
+let lentWindow = new LentWindow({ windowMs: defaultStreamCoalesceMs, time: systemTime });
 let events = coalescerFor(defaultStreamCoalesceMs);
 
 function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
-  coalesceMs = windowMs;
   lentWindow = new LentWindow({ windowMs, time: systemTime });
   return new StreamCoalescer<RunnerEvent>({
     windowMs,
@@ -138,7 +136,6 @@ async function handle(message: MainToRunner, handle: unknown): Promise<void> {
         socket: lentSocket(handle),
         run: runs.get(message.id),
         events,
-        windowMs: coalesceMs,
         time: systemTime,
         window: lentWindow,
         send: (answer) => process.send?.(answer),

@@ -84,7 +84,6 @@ export interface LendOptions {
   socket: LentSocket | undefined;
   run: LendingRun | undefined;
   events: StreamCoalescer<RunnerEvent>;
-  windowMs: number;
   time: TimePort;
   /** The runner's one window for all its lent sockets. */
   window: LentWindow;
@@ -112,7 +111,6 @@ export function answerLend(options: LendOptions): void {
   const lent = new LentWriter({
     socket,
     template: message.template,
-    windowMs: options.windowMs,
     time: options.time,
     window: options.window,
     grant: (credits) => run.gate.grant(credits),

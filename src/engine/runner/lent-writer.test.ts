@@ -68,8 +68,8 @@ function writer(windowMs = 50) {
   const lent = new LentWriter({
     socket,
     template,
-    windowMs,
     time,
+    window: new LentWindow({ windowMs, time }),
     grant: (credits) => gate.grant(credits),
     onFailed: (error) => failures.push(error),
     onPartial: (isPartial) => partials.push(isPartial),
@@ -88,7 +88,6 @@ describe("LentWriter", () => {
         new LentWriter({
           socket,
           template,
-          windowMs: 50,
           time,
           window,
           grant: () => undefined,
@@ -242,7 +241,6 @@ describe("answerLend", () => {
         socket,
         run,
         events,
-        windowMs: 50,
         time,
         window: new LentWindow({ windowMs: 50, time }),
         send: (answer) => answers.push(answer),

@@ -86,11 +86,10 @@ const maxWritersPerWindow = 64;
 export interface LentWriterOptions {
   socket: LentSocket;
   template: TextFrameTemplate;
-  /** The runner's coalescing window (--stream-coalesce-ms): used when no `window` is given. */
-  windowMs: number;
+  /** Stamps Ollama's per-line time. */
   time: TimePort;
-  /** The runner's shared window (LentWindow); absent: a window of this writer's own. */
-  window?: LentWindow | undefined;
+  /** The runner's one window for all its lent sockets (--stream-coalesce-ms). */
+  window: LentWindow;
   /** Grants credits back to the generation's gate. */
   grant: (credits: number) => void;
   /** Writing failed (the client is gone): the generation should be cancelled. */
@@ -119,7 +118,7 @@ export class LentWriter {
   constructor(options: LentWriterOptions) {
     this.#options = options;
     this.#hasTime = options.template.slots.includes("time");
-    this.#window = options.window ?? new LentWindow({ windowMs: options.windowMs, time: options.time });
+    this.#window = options.window;
     this.#key = this.#window.newKey();
     options.socket.on("error", (error) => this.#fail(error));
   }
