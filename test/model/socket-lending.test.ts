@@ -65,10 +65,15 @@ const ollama = {
   options: { temperature: 0, num_predict: 300 },
 };
 
-/** The body with what differs between two runs of the same request (ids, times) masked. */
+/**
+ * The body with what differs between two runs of the same request masked: ids, times, and the
+ * speculation counts (`--speculative auto` drafts by measured step cost, so how many tokens were
+ * drafted depends on timing; the text does not).
+ */
 function masked(body: string): string {
   return body
     .replace(/req-[A-Za-z0-9_-]+/g, "req-ID")
+    .replace(/"(accepted|rejected)_prediction_tokens":\d+/g, '"$1_prediction_tokens":0')
     .replace(/"created":\d+/g, '"created":0')
     .replace(/"created_at":"[^"]+"/g, '"created_at":"T"')
     .replace(/"(\w+_duration)":\d+/g, '"$1":0');
