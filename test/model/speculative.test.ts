@@ -4,7 +4,7 @@
  * free text; usage (OpenAI and Ollama) and /v1/metrics report drafted and accepted tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postJson, startModelServer, type ModelTestServer } from "./helpers.js";
+import { postJson, sseData, startModelServer, type ModelTestServer } from "./helpers.js";
 import { completeGreedy, freePrompt, storyStart, type Completion } from "./speculative.testing.js";
 
 const start = storyStart;
@@ -93,5 +93,37 @@ describe("speculative decoding (real engine, stories260K)", () => {
     expect(tokens.drafted).toBeGreaterThan(0);
     expect(tokens.accepted).toBeGreaterThan(0);
     expect(tokens.accepted).toBeLessThanOrEqual(tokens.drafted);
+  });
+
+  it("leaves a greedy request that starts while another decodes on the plain path", async () => {
+    const first = await postJson(`${on!.url}/v1/completions`, {
+      model: "stories260K",
+      prompt: copyPrompt,
+      max_tokens: 400,
+      temperature: 0,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const reader = (first.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let firstBody = decoder.decode((await reader.read()).value);
+    const crowded = await complete(on!.url, free);
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      firstBody += decoder.decode(chunk.value, { stream: true });
+    }
+    expect(crowded.text).toBe(expected.free.text);
+    expect(crowded.drafted).toBeUndefined();
+    const usage = sseData(firstBody)
+      .filter((data) => data !== "[DONE]")
+      .map(
+        (data) =>
+          JSON.parse(data) as {
+            usage: { completion_tokens: number; completion_tokens_details?: unknown } | null;
+          },
+      )
+      .find((chunk) => chunk.usage !== null)!.usage!;
+    // The first started alone and still speculates; it was decoding when the second started.
+    expect(usage.completion_tokens_details).toBeDefined();
+    expect(usage.completion_tokens).toBeGreaterThan(maxTokens);
   });
 });
