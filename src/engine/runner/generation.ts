@@ -241,6 +241,7 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
     request,
     grammar: options.grammar,
     isCrowded: () => host.inFlight > 1,
+    startsPlain: host.inFlight > 1 || host.isThreadTrialRunning,
   });
   let hasFirstResult = false;
   const runAhead = runAheadOption({

@@ -151,6 +151,11 @@ export class ModelHost {
     return this.context.totalSequences - this.#free.length;
   }
 
+  /** The served thread trial is measuring: its generations should decode as plainly as they can. */
+  get isThreadTrialRunning(): boolean {
+    return this.#tuner.isTrialRunning;
+  }
+
   /** One generation's decode, for the live check of the thread choice (thread-tuner.ts). */
   recordDecode(tokens: number, decodeMs: number): void {
     this.#tuner.recordDecode(tokens, decodeMs, this.inFlight - 1);

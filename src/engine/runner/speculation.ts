@@ -61,11 +61,14 @@ export function startSpeculation(options: {
   request: GenerateRequest;
   grammar: LlamaGrammar | undefined;
   draft?: DraftModel | undefined;
-  /**
-   * Under auto: other generations decode beside this one, so drafting waits (DraftPolicy), and
-   * a generation that starts crowded does not speculate at all.
-   */
+  /** Under auto: other generations decode beside this one, so drafting waits (DraftPolicy). */
   isCrowded?: (() => boolean) | undefined;
+  /**
+   * Under auto: no speculation for this generation. The runner sets it when others decode as it
+   * starts, and while the served thread trial measures decode rates (drafted tokens would count
+   * as decode speed, by how well each trial's text copies its prompt).
+   */
+  startsPlain?: boolean | undefined;
 }): Speculation {
   const { sequence, request, grammar, draft } = options;
   const mode = draft === undefined || options.mode === "input-lookup" ? options.mode : "auto";
@@ -74,10 +77,10 @@ export function startSpeculation(options: {
     (mode === "input-lookup" ||
       (mode === "auto" && request.sampling.temperature === 0 && grammar === undefined));
   if (!isOn) return { finish: () => Promise.resolve(undefined) };
-  // Under auto a generation that starts beside others keeps the plain path for its life: a
-  // predictor, even one that does not draft, puts every step on node-llama-cpp's speculative
-  // path (no fused decode-and-sample, no run-ahead), which cost four streams on 134M ~20 %.
-  if (mode === "auto" && options.isCrowded?.() === true) return { finish: () => Promise.resolve(undefined) };
+  // Under auto a generation told to start plain keeps the plain path for its life: a predictor,
+  // even one that does not draft, puts every step on node-llama-cpp's speculative path (no fused
+  // decode-and-sample, no run-ahead), which cost four streams on 134M ~20 %.
+  if (mode === "auto" && options.startsPlain === true) return { finish: () => Promise.resolve(undefined) };
   const internal = sequence as unknown as SequenceInternals;
   const before = sequence.tokenPredictions;
   const policy = new DraftPolicy({

@@ -149,6 +149,7 @@ describe("thread choice while serving", () => {
     };
     const { state, tuner } = setUp({ choice: fresh, isProvisional: false, cache }, [1, 2]);
     expect(tuner.decodeThreads).toBe(1);
+    expect(tuner.isTrialRunning).toBe(true);
     const served: number[] = [];
     // Served rates: 1 thread 175 tok/s, 2 threads 130 tok/s (issue #17's figures through HTTP).
     for (let round = 0; round < 6; round++) {
@@ -160,6 +161,7 @@ describe("thread choice while serving", () => {
     }
     // 256 tokens each, then 1 thread for good.
     expect(served).toEqual([1, 2, 1, 2, 1, 1]);
+    expect(tuner.isTrialRunning).toBe(false);
     expect(tuner.decodeThreads).toBe(1);
     expect(tuner.choice.samples).toEqual([
       { threads: 1, tokensPerSecond: 175 },
@@ -191,6 +193,7 @@ describe("thread choice while serving", () => {
       [1, 2],
     );
     expect(tuner.decodeThreads).toBe(2);
+    expect(tuner.isTrialRunning).toBe(false);
     expect(state.decodeThreads).toEqual([]);
   });
 });

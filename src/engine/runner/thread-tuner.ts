@@ -76,6 +76,11 @@ export class ThreadTuner {
     return this.#isCalibrating;
   }
 
+  /** The served trial is measuring decode counts on single-stream generations. */
+  get isTrialRunning(): boolean {
+    return this.#trial !== undefined;
+  }
+
   /** A calibration is waiting for a quiet, idle moment. */
   get isPending(): boolean {
     return this.#timer !== undefined;
