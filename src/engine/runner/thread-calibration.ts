@@ -211,8 +211,11 @@ export async function chooseThreads(options: ChooseThreadsOptions): Promise<Thre
         detail: `decoding takes over ${slowestCalibratedTokenMs} ms per token: no calibration, cores − 1 = ${threads}`,
       });
     }
-    const batch = await calibrate(batchCandidates, (threads) =>
-      measurePrefillRate(options.llama, sequence, threads),
+    // Prompt chunks nearly always gain from every core; a pass that says otherwise is measured again.
+    const batch = await calibrate(
+      batchCandidates,
+      (threads) => measurePrefillRate(options.llama, sequence, threads),
+      (samples) => pickThreads(samples) === Math.max(...batchCandidates),
     );
     const verdict = assessLoad({ before, after: probe(), cores, inFlight: inFlight() });
     if (!verdict.isQuiet) return busyRule(`while measuring: ${verdict.reason}`);
