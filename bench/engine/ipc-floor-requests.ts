@@ -11,6 +11,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { nodeFlags } from "../../src/core/index.js";
 import { modelsDirectory, prepareModel } from "../lib/models.js";
 import { readProcessCounters } from "./process-counters.js";
 
@@ -55,6 +56,7 @@ export async function startRequestServers(rawrxdDirectories: readonly string[]):
     const child = spawn(
       process.execPath,
       [
+        ...nodeFlags,
         join(directory, "bin", "rawrxd.js"),
         "serve",
         ...["--home", home, "--models", modelsDirectory, "--host", "127.0.0.1", "--port", "0"],

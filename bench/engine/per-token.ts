@@ -23,7 +23,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { systemTime } from "../../src/core/index.js";
+import { nodeFlags, systemTime } from "../../src/core/index.js";
 import { completionBody, streamTiming } from "../lib/bench-server.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, modelsDirectory, prepareModel, type ModelKey } from "../lib/models.js";
@@ -100,6 +100,7 @@ async function startServer(coalesceMs: CoalesceMs, home: string): Promise<Starte
     process.execPath,
     [
       ...(values["cpu-prof"] === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", values["cpu-prof"]]),
+      ...nodeFlags,
       join(root, "bin", "rawrxd.js"),
       "serve",
       ...["--home", home, "--models", modelsDirectory, "--host", "127.0.0.1", "--port", "0"],

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { systemTime } from "../../src/core/index.js";
+import { nodeFlags, systemTime } from "../../src/core/index.js";
 import { benchDirectory } from "./models.js";
 
 export const rawrxdBin = join(benchDirectory, "..", "bin", "rawrxd.js");
@@ -55,6 +55,7 @@ export class ServerProcess {
     const child = spawn(
       process.execPath,
       [
+        ...nodeFlags,
         rawrxdBin,
         "serve",
         ...[

@@ -18,3 +18,4 @@ export * from "./audit-events.js";
 export * from "./tool-support.js";
 export * from "./contained-path.js";
 export * from "./tokenizer.js";
+export * from "./node-flags.js";

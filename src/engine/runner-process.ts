@@ -10,6 +10,7 @@ import {
   AppError,
   joinedDeltas,
   newRequestId,
+  nodeFlags,
   systemTime,
   type EmbedResult,
   type ErrorCode,
@@ -95,7 +96,7 @@ export class RunnerProcess implements ModelRunner {
     this.#logger = logger;
     this.#time = time;
     this.#child = fork(entryPath, [], {
-      execArgv: isTypeScriptSource ? ["--import", "tsx"] : [],
+      execArgv: [...nodeFlags, ...(isTypeScriptSource ? ["--import", "tsx"] : [])],
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       env: runnerEnvironment(process.env),
     });
