@@ -63,7 +63,6 @@ export class SocketLend {
    */
   ended(hasRunnerDied: boolean): void {
     if (hasRunnerDied && this.#giveBack !== undefined && this.#isPartial) this.#socket?.destroy();
-    this.#isPartial = false;
     this.answered(false);
     this.#return();
   }
@@ -73,7 +72,6 @@ export class SocketLend {
     const giveBack = this.#giveBack;
     this.#giveBack = undefined;
     this.#socket = undefined;
-    if (this.#answer === undefined) this.#socket = undefined;
     giveBack?.();
   }
 }

@@ -29,11 +29,11 @@ let host: ModelHost | undefined;
 const runs = new Map<string, Running>();
 // Reused for every `events` message: the coalescer's array is serialised synchronously by send.
 const eventsMessage: { type: "events"; events: readonly RunnerEvent[] } = { type: "events", events: [] };
-let lentWindow = new LentWindow({ windowMs: defaultStreamCoalesceMs, time: systemTime });
 let events = coalescerFor(defaultStreamCoalesceMs);
+/** One coalescing window for all lent sockets, at the same --stream-coalesce-ms as `events`. */
+let lentWindow = new LentWindow({ windowMs: defaultStreamCoalesceMs, time: systemTime });
 
 function coalescerFor(windowMs: number): StreamCoalescer<RunnerEvent> {
-  lentWindow = new LentWindow({ windowMs, time: systemTime });
   return new StreamCoalescer<RunnerEvent>({
     windowMs,
     maxItems: maxEventsPerMessage,
@@ -76,7 +76,9 @@ async function handle(message: MainToRunner, handle: unknown): Promise<void> {
   switch (message.type) {
     case "load": {
       try {
-        events = coalescerFor(message.options.tuning?.streamCoalesceMs ?? defaultStreamCoalesceMs);
+        const windowMs = message.options.tuning?.streamCoalesceMs ?? defaultStreamCoalesceMs;
+        events = coalescerFor(windowMs);
+        lentWindow = new LentWindow({ windowMs, time: systemTime });
         host = await ModelHost.load(message.options, log);
         send(host.describe());
       } catch (error) {

@@ -234,14 +234,15 @@ async function decode(options: DecodeOptions): Promise<DecodeOutcome> {
   // Held text was a possible stop-string start when preempted: hold it again.
   if (request.resume !== undefined) stopMatcher.push(request.resume.heldText);
   const stopTokens = new Set(prompt.stopTokens);
+  const isCrowded = (): boolean => host.inFlight > 1;
   const speculation = startSpeculation({
     mode: host.speculative,
     draft: host.draft,
     sequence,
     request,
     grammar: options.grammar,
-    isCrowded: () => host.inFlight > 1,
-    startsPlain: host.inFlight > 1 || host.isThreadTrialRunning,
+    isCrowded,
+    startsPlain: isCrowded() || host.isThreadTrialRunning,
   });
   let hasFirstResult = false;
   const runAhead = runAheadOption({
