@@ -194,10 +194,15 @@ export function peerVariants(available: {
   hasNgram: boolean;
   /** --threads of the RawrXD speculative variants (their baseline is rawrxd-tN). */
   speculativeThreads: 1 | 2;
-  /** The local OpenMP build of `npm run engine:build` is on this machine: its variants run too. */
+  /** The local OpenMP build of `npm run engine:build` runs its variants too (not --no-engine-build). */
   hasEngineBuild: boolean;
+  /**
+   * The local build is on this machine, run or not: the prebuilt variants then pin the prebuilt
+   * binary, which `--engine-build auto` would pass over.
+   */
+  isBuildHere: boolean;
 }): Variant[] {
-  const has = available.hasEngineBuild;
+  const has = available.isBuildHere;
   return [
     ...(available.hasLlamaServer
       ? [
@@ -237,7 +242,7 @@ export function peerVariants(available: {
     rawrxdSpeculative("auto", available.speculativeThreads, { on: false, has }),
     direct(1),
     direct(2),
-    ...(has
+    ...(available.hasEngineBuild
       ? [
           rawrxd({
             key: buildDefaultKey,
@@ -261,13 +266,13 @@ export function peerVariants(available: {
  * Variants a run takes only when `--variants` names them: RawrXD at a fixed thread count with
  * `--stream-socket-lending off` (ADR 0056), beside `rawrxd-tN`.
  */
-export function extraPeerVariants(available: { hasEngineBuild: boolean }): Variant[] {
+export function extraPeerVariants(available: { isBuildHere: boolean }): Variant[] {
   return [1, 2].map((threads) =>
     rawrxd({
       key: `rawrxd-t${threads}-no-lending`,
       label: `RawrXD --threads ${threads} --speculative off --stream-socket-lending off`,
       flags: [
-        ...buildFlags(false, available.hasEngineBuild),
+        ...buildFlags(false, available.isBuildHere),
         ...["--threads", String(threads), "--speculative", "off", "--stream-socket-lending", "off"],
       ],
       workloads: ["single", "four", "copy"],

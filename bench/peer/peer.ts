@@ -77,12 +77,14 @@ const speculativeThreads = values["spec-threads"] === "2" ? 2 : 1;
 const hasLlamaServer =
   values["no-build"] || quick ? existsSync(llamaServerBinary) : await ensureLlamaServer(log);
 const hasNgram = hasLlamaServer && (await supportsNgramSpeculation());
-// `npm run engine:build` ran here: its variants run beside the prebuilt ones (which then ask for
-// the prebuilt binary by flag, as a fresh install has it).
-const hasEngineBuild = !values["no-engine-build"] && hasOpenmpBuild();
+// `npm run engine:build` ran here: its variants run beside the prebuilt ones, unless
+// --no-engine-build. Either way the prebuilt ones then ask for the prebuilt binary by flag, as a
+// fresh install has it (--engine-build auto would take the local build).
+const isBuildHere = hasOpenmpBuild();
+const hasEngineBuild = !values["no-engine-build"] && isBuildHere;
 if (hasEngineBuild) log("the local OpenMP build (npm run engine:build) is here: its variants run too");
 let variants = sections.includes("speed")
-  ? peerVariants({ hasLlamaServer, hasNgram, speculativeThreads, hasEngineBuild })
+  ? peerVariants({ hasLlamaServer, hasNgram, speculativeThreads, hasEngineBuild, isBuildHere })
   : [];
 // A smoke run on a busy machine: two ggml threads fighting other load for 2 cores can fall to
 // ~1 tok/s, so --quick keeps to the 1-thread variants unless --variants names others.
@@ -91,7 +93,7 @@ const wanted =
   (quick ? ["rawrxd-t1", "rawrxd-spec-input-lookup", "direct-t1", "llama-server-t1"] : undefined);
 // Extra variants (extraPeerVariants) run only when named.
 if (wanted !== undefined && sections.includes("speed"))
-  variants = [...variants, ...extraPeerVariants({ hasEngineBuild })].filter((variant) =>
+  variants = [...variants, ...extraPeerVariants({ isBuildHere })].filter((variant) =>
     wanted.includes(variant.key),
   );
 if (!hasLlamaServer)
@@ -106,9 +108,13 @@ const blocks: BlockResult[] = [];
 const prepared: BenchModel[] = [];
 for (const key of models) prepared.push(await prepareModel(key));
 // The copying prompt's continuation comes from llama-server at its defaults when it is built.
-const copySource = peerVariants({ hasLlamaServer, hasNgram, speculativeThreads, hasEngineBuild }).find(
-  (variant) => variant.key === (hasLlamaServer ? referenceKey : "rawrxd-t1"),
-)!;
+const copySource = peerVariants({
+  hasLlamaServer,
+  hasNgram,
+  speculativeThreads,
+  hasEngineBuild,
+  isBuildHere,
+}).find((variant) => variant.key === (hasLlamaServer ? referenceKey : "rawrxd-t1"))!;
 const copyWorkloads: CopyWorkload[] = [];
 const kvRows: KvRows[] = [];
 for (const model of prepared) {
