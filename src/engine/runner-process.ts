@@ -108,11 +108,14 @@ export class RunnerProcess implements ModelRunner {
         this.#isAlive = false;
         const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
         const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
-        const detail = `runner for "${this.name}" (pid ${this.#child.pid}) ended with ${how}${tail ? `; last output: ${tail}` : ""}`;
+        const ended = `runner for "${this.name}" (pid ${this.#child.pid}) ended with ${how}`;
+        // The runner's last output (a stack trace names the server's files) goes to the log with
+        // `detail`; the requests it fails read only how it ended.
+        const detail = `${ended}${tail ? `; last output: ${tail}` : ""}`;
         // What the runner sent before it died (a lend-partial, an end) is read first: the
         // channel disconnects once the pipe is drained.
         void this.#channelDrained().then(() => {
-          this.#failAll(this.#isDisposing ? "cancelled" : "runner-crashed", detail);
+          this.#failAll(this.#isDisposing ? "cancelled" : "runner-crashed", ended);
           resolve({ expected: this.#isDisposing, detail });
         });
       });

@@ -2,7 +2,8 @@
  * Faults on the real engine: a runner killed with SIGKILL mid-stream, a client that disconnects
  * mid-stream, and model files that would crash llama.cpp. The server must stay up throughout.
  */
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/wait-for.js";
@@ -119,5 +120,53 @@ describe("runner faults on the real engine", () => {
     expect(a!.choices[0]!.text).toBe(b!.choices[0]!.text);
     const pids = (await loadedModels(test.url)).map((model) => model.pid);
     expect(new Set(pids).size).toBe(2);
+  });
+});
+
+describe("a runner's last output", () => {
+  let test: ModelTestServer;
+  let previousOptions: string | undefined;
+  let preloadDir: string;
+
+  beforeAll(async () => {
+    // The runner's stderr says what a crash's stack trace would: a server file's path.
+    preloadDir = mkdtempSync(join(tmpdir(), "rawrxd-stderr-"));
+    const preload = join(preloadDir, "last-words.cjs");
+    writeFileSync(
+      preload,
+      `process.stderr.write("Error: boom\\n    at run (/opt/rawrxd-install/src/engine/runner/entry.ts:12:3)\\n");\n`,
+    );
+    previousOptions = process.env["NODE_OPTIONS"];
+    process.env["NODE_OPTIONS"] = `--require ${preload}`;
+    test = await startModelServer();
+  });
+  afterAll(async () => {
+    if (previousOptions === undefined) delete process.env["NODE_OPTIONS"];
+    else process.env["NODE_OPTIONS"] = previousOptions;
+    await test.dispose();
+    rmSync(preloadDir, { recursive: true, force: true });
+  });
+
+  it("stays in the log: a request the runner's death fails reads only how it ended", async () => {
+    const response = await postJson(`${test.url}/v1/completions`, {
+      model: "stories260K",
+      prompt: "Once upon a time",
+      max_tokens: 400,
+      temperature: 0.8,
+      stream: true,
+    });
+    const reader = response.body!.getReader();
+    await reader.read();
+    const [model] = await loadedModels(test.url);
+    process.kill(model!.pid!, "SIGKILL");
+    let text = "";
+    const decoder = new TextDecoder();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      text += decoder.decode(chunk.value as Uint8Array, { stream: true });
+    const last = JSON.parse(sseData(text).at(-1)!) as { error?: { message: string; code: string } };
+    expect(last.error?.code).toBe("runner-crashed");
+    expect(last.error?.message).toMatch(/stories260K.*SIGKILL/s);
+    expect(text).not.toContain("rawrxd-install");
+    expect(text).not.toContain("boom");
   });
 });
