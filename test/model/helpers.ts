@@ -66,6 +66,15 @@ export async function postJson(url: string, body: unknown): Promise<Response> {
   });
 }
 
+/** Reads what is left of a streamed body, as text. */
+export async function readRest(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let text = "";
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+    text += decoder.decode(chunk.value, { stream: true });
+  return text + decoder.decode();
+}
+
 /** Reads an SSE body into its data payloads (comments dropped). */
 export function sseData(text: string): string[] {
   return text

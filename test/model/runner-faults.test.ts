@@ -7,7 +7,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../support/wait-for.js";
-import { postJson, sseData, startModelServer, storiesPath, type ModelTestServer } from "./helpers.js";
+import {
+  postJson,
+  readRest,
+  sseData,
+  startModelServer,
+  storiesPath,
+  type ModelTestServer,
+} from "./helpers.js";
 
 interface PsModel {
   name: string;
@@ -18,6 +25,22 @@ interface PsModel {
 async function loadedModels(url: string): Promise<PsModel[]> {
   const response = await fetch(`${url}/api/ps`);
   return ((await response.json()) as { models: PsModel[] }).models;
+}
+
+/** Streams `body` to `path`, kills the runner after the first chunk; the rest of the stream. */
+async function killRunnerMidStream(
+  url: string,
+  path: string,
+  body: unknown,
+): Promise<{ text: string; pid: number }> {
+  const response = await postJson(`${url}${path}`, body);
+  expect(response.status).toBe(200);
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  await reader.read();
+  const [model] = await loadedModels(url);
+  expect(model?.pid).toBeGreaterThan(0);
+  process.kill(model!.pid!, "SIGKILL");
+  return { text: await readRest(reader), pid: model!.pid! };
 }
 
 describe("runner faults on the real engine", () => {
@@ -33,26 +56,13 @@ describe("runner faults on the real engine", () => {
   afterAll(async () => test.dispose());
 
   it("kill -9 of the runner mid-stream fails that stream with a clear error; the next request reloads", async () => {
-    const response = await postJson(`${test.url}/v1/chat/completions`, {
+    const { text, pid } = await killRunnerMidStream(test.url, "/v1/chat/completions", {
       model: "stories260K",
       messages: [{ role: "user", content: "Tell me a long story" }],
       max_tokens: 400,
       temperature: 0.8,
       stream: true,
     });
-    expect(response.status).toBe(200);
-    const reader = response.body!.getReader();
-    await reader.read();
-    const [model] = await loadedModels(test.url);
-    expect(model?.pid).toBeGreaterThan(0);
-    process.kill(model!.pid!, "SIGKILL");
-    let text = "";
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      text += decoder.decode(value as Uint8Array);
-    }
     const last = JSON.parse(sseData(text).at(-1)!) as { error?: { message: string; code: string } };
     expect(last.error?.code).toBe("runner-crashed");
     expect(last.error?.message).toMatch(/stories260K.*SIGKILL.*next request reloads/s);
@@ -66,7 +76,7 @@ describe("runner faults on the real engine", () => {
     });
     expect(again.status).toBe(200);
     const [reloaded] = await loadedModels(test.url);
-    expect(reloaded?.pid).not.toBe(model!.pid);
+    expect(reloaded?.pid).not.toBe(pid);
   });
 
   it("a client that disconnects mid-stream frees its sequence at once", async () => {
@@ -148,21 +158,13 @@ describe("a runner's last output", () => {
   });
 
   it("stays in the log: a request the runner's death fails reads only how it ended", async () => {
-    const response = await postJson(`${test.url}/v1/completions`, {
+    const { text } = await killRunnerMidStream(test.url, "/v1/completions", {
       model: "stories260K",
       prompt: "Once upon a time",
       max_tokens: 400,
       temperature: 0.8,
       stream: true,
     });
-    const reader = response.body!.getReader();
-    await reader.read();
-    const [model] = await loadedModels(test.url);
-    process.kill(model!.pid!, "SIGKILL");
-    let text = "";
-    const decoder = new TextDecoder();
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
-      text += decoder.decode(chunk.value as Uint8Array, { stream: true });
     const last = JSON.parse(sseData(text).at(-1)!) as { error?: { message: string; code: string } };
     expect(last.error?.code).toBe("runner-crashed");
     expect(last.error?.message).toMatch(/stories260K.*SIGKILL/s);

@@ -4,7 +4,7 @@
  * free text; usage (OpenAI and Ollama) and /v1/metrics report drafted and accepted tokens.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { postJson, sseData, startModelServer, type ModelTestServer } from "./helpers.js";
+import { postJson, readRest, sseData, startModelServer, type ModelTestServer } from "./helpers.js";
 import { completeGreedy, freePrompt, storyStart, type Completion } from "./speculative.testing.js";
 
 const start = storyStart;
@@ -105,12 +105,9 @@ describe("speculative decoding (real engine, stories260K)", () => {
       stream_options: { include_usage: true },
     });
     const reader = (first.body as ReadableStream<Uint8Array>).getReader();
-    const decoder = new TextDecoder();
-    let firstBody = decoder.decode((await reader.read()).value);
+    const firstChunk = new TextDecoder().decode((await reader.read()).value);
     const crowded = await complete(on!.url, free);
-    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-      firstBody += decoder.decode(chunk.value, { stream: true });
-    }
+    const firstBody = firstChunk + (await readRest(reader));
     expect(crowded.text).toBe(expected.free.text);
     expect(crowded.drafted).toBeUndefined();
     const usage = sseData(firstBody)
