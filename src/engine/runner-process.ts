@@ -86,6 +86,8 @@ export class RunnerProcess implements ModelRunner {
   readonly #generations = new Map<string, PendingGeneration>();
   readonly #calls = new Map<string, PendingCall>();
   #stderrTail = "";
+  /** How the runner ended, without its last output: what clients read. */
+  #ended = "";
   #isDisposing = false;
   #isAlive = true;
   readonly exited: Promise<RunnerExit>;
@@ -109,6 +111,7 @@ export class RunnerProcess implements ModelRunner {
         const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
         const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
         const ended = `runner for "${this.name}" (pid ${this.#child.pid}) ended with ${how}`;
+        this.#ended = ended;
         // The runner's last output (a stack trace names the server's files) goes to the log with
         // `detail`; the requests it fails read only how it ended.
         const detail = `${ended}${tail ? `; last output: ${tail}` : ""}`;
@@ -179,7 +182,11 @@ export class RunnerProcess implements ModelRunner {
       );
       const onAbort = (): void => fail("the load was cancelled");
       const onExit = (): void => {
-        void this.exited.then((exit) => fail(exit.detail));
+        void this.exited.then((exit) => {
+          // The runner's last output stays in the log (a stack trace names the server's files).
+          this.#logger.error(`Model "${spec.name}" failed to load: ${exit.detail}`);
+          fail(this.#ended);
+        });
       };
       const cleanup = (): void => {
         timer.cancel();

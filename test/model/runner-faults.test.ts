@@ -144,11 +144,25 @@ describe("a runner's last output", () => {
     const preload = join(preloadDir, "last-words.cjs");
     writeFileSync(
       preload,
-      `process.stderr.write("Error: boom\\n    at run (/opt/rawrxd-install/src/engine/runner/entry.ts:12:3)\\n");\n`,
+      [
+        `const lastWords = "Error: boom\\n    at run (/opt/rawrxd-install/src/engine/runner/entry.ts:12:3)\\n";`,
+        `process.stderr.write(lastWords);`,
+        // A runner asked to load "dies-on-load" ends before it answers. (With a second "message"
+        // listener here instead, the mid-stream kill above hung; wrapping emit adds no listener.)
+        `const emit = process.emit;`,
+        `process.emit = function (name, message, ...rest) {`,
+        `  if (name === "message" && message?.type === "load" && message.options.modelPath.includes("dies-on-load")) {`,
+        `    process.stderr.write(lastWords);`,
+        `    process.exit(3);`,
+        `  }`,
+        `  return emit.call(this, name, message, ...rest);`,
+        `};`,
+      ].join("\n"),
     );
     previousOptions = process.env["NODE_OPTIONS"];
     process.env["NODE_OPTIONS"] = `--require ${preload}`;
     test = await startModelServer();
+    copyFileSync(storiesPath, join(test.modelsDir, "dies-on-load.gguf"));
   });
   afterAll(async () => {
     if (previousOptions === undefined) delete process.env["NODE_OPTIONS"];
@@ -170,5 +184,15 @@ describe("a runner's last output", () => {
     expect(last.error?.message).toMatch(/stories260K.*SIGKILL/s);
     expect(text).not.toContain("rawrxd-install");
     expect(text).not.toContain("boom");
+  });
+
+  it("stays in the log: a load the runner's death fails reads only how it ended", async () => {
+    const response = await postJson(`${test.url}/api/generate`, { model: "dies-on-load", prompt: "Hi" });
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({ error: expect.stringMatching(/dies-on-load.*exit code 3/s) });
+    expect(body).not.toContain("rawrxd-install");
+    expect(body).not.toContain("boom");
+    expect((await fetch(`${test.url}/health`)).status).toBe(200);
   });
 });
