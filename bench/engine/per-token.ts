@@ -28,6 +28,7 @@ import { completionBody, streamTiming } from "../lib/bench-server.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory, modelsDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
+import { ensureServerBuild } from "../lib/server-process.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
@@ -96,6 +97,7 @@ interface StartedServer {
 async function startServer(coalesceMs: CoalesceMs, home: string): Promise<StartedServer> {
   const isBaseline = coalesceMs === "baseline";
   const root = isBaseline ? values.baseline! : repoRoot;
+  if (!isBaseline) ensureServerBuild();
   const child = spawn(
     process.execPath,
     [

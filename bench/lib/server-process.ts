@@ -3,13 +3,31 @@
  * port, its address read from the "listening on" line. Also what the load generator reads from
  * it while it runs: the main process's RSS (/proc/PID/status) and its event-loop lag (/metrics).
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nodeFlags, systemTime } from "../../src/core/index.js";
 import { benchDirectory } from "./models.js";
 
 export const rawrxdBin = join(benchDirectory, "..", "bin", "rawrxd.js");
+
+let isBuildEnsured = false;
+
+/**
+ * Brings dist/ up to date (ADR 0060), once per benchmark process: bin/rawrxd.js runs the source
+ * through tsx when src/ is newer than the build, and a benchmark measures what users run.
+ */
+export function ensureServerBuild(): void {
+  if (isBuildEnsured) return;
+  execFileSync(
+    process.execPath,
+    ["--import", "tsx", join(benchDirectory, "..", "scripts", "ensure-server-build.ts")],
+    {
+      stdio: "inherit",
+    },
+  );
+  isBuildEnsured = true;
+}
 
 /** The environment without RAWRXD_* settings, so only the flags given configure the child. */
 export function cleanEnvironment(): NodeJS.ProcessEnv {
@@ -52,6 +70,7 @@ export class ServerProcess {
   }
 
   static async start(options: ServerProcessOptions): Promise<ServerProcess> {
+    ensureServerBuild();
     const child = spawn(
       process.execPath,
       [

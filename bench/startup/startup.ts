@@ -18,7 +18,7 @@ import { nodeFlags, systemTime } from "../../src/core/index.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
-import { cleanEnvironment, rawrxdBin } from "../lib/server-process.js";
+import { cleanEnvironment, ensureServerBuild, rawrxdBin } from "../lib/server-process.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 
@@ -120,13 +120,7 @@ async function serveRun(variant: Variant): Promise<Omit<Sample, "versionMs">> {
   }
 }
 
-execFileSync(
-  process.execPath,
-  ["--import", "tsx", join(benchDirectory, "..", "scripts", "ensure-server-build.ts")],
-  {
-    stdio: "inherit",
-  },
-);
+ensureServerBuild();
 const machine = await describeMachine();
 const samples: Record<Variant, Sample[]> = { compiled: [], source: [] };
 for (let round = 0; round < rounds; round++) {
