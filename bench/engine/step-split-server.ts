@@ -5,12 +5,14 @@
  * the runner when it starts), the fused call alone (RAWRXD_BENCH_RUN_AHEAD=off), and the
  * defaults (fused, running ahead); one greedy stream each, interleaved per round, the order
  * reversed every other round. Reports the decode rate at the client (first to last streamed
- * chunk).
+ * chunk). With `--streams N` above 1, each server runs `--parallel N` and takes N streams at
+ * once, and the rate is their tokens over the wall time from the first request to the last end.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RunningServer } from "../../src/app/index.js";
+import { systemTime } from "../../src/core/index.js";
 import { completionBody, startBenchServer, streamTiming } from "../lib/bench-server.js";
 import { modelsDirectory, type ModelKey } from "../lib/models.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
@@ -38,7 +40,7 @@ const prompt =
 export async function serverSplit(
   key: ModelKey,
   threads: number,
-  options: { tokens: number; rounds: number },
+  options: { tokens: number; rounds: number; streams: number },
 ): Promise<ServerSplitRow[]> {
   const name = key === "stories" ? "stories260K" : "synthetic-llama-134m";
   const servers: {
@@ -53,7 +55,12 @@ export async function serverSplit(
       const running = await startBenchServer({
         home,
         modelsDirectory,
-        flags: { threads: String(threads), parallel: "1", "context-size": "2048", "engine-build": "openmp" },
+        flags: {
+          threads: String(threads),
+          parallel: String(options.streams),
+          "context-size": String(2048 * options.streams),
+          "engine-build": "openmp",
+        },
       });
       const client = new CompletionStreamClient(running.url);
       servers.push({ row: { model: name, threads, variant, tokPerSecond: [] }, home, running, client });
@@ -67,10 +74,9 @@ export async function serverSplit(
     }
     for (let round = 0; round < options.rounds; round++) {
       for (const server of round % 2 === 0 ? servers : [...servers].reverse()) {
-        const streamed = await server.client.stream(
-          completionBody({ model: name, prompt, maxTokens: options.tokens }),
+        server.row.tokPerSecond.push(
+          await measureRate({ url: server.running.url, client: server.client, model: name, ...options }),
         );
-        server.row.tokPerSecond.push(streamTiming(streamed).decodeTokensPerSecond);
       }
     }
   } finally {
@@ -80,4 +86,25 @@ export async function serverSplit(
     }
   }
   return servers.map((server) => server.row);
+}
+
+async function measureRate(options: {
+  url: string;
+  client: CompletionStreamClient;
+  model: string;
+  tokens: number;
+  streams: number;
+}): Promise<number> {
+  const { url, client, model } = options;
+  const body = completionBody({ model, prompt, maxTokens: options.tokens });
+  if (options.streams === 1) return streamTiming(await client.stream(body)).decodeTokensPerSecond;
+  const clients = Array.from({ length: options.streams }, () => new CompletionStreamClient(url));
+  try {
+    const started = systemTime.monotonicNow();
+    const streamed = await Promise.all(clients.map((each) => each.stream(body)));
+    const seconds = (systemTime.monotonicNow() - started) / 1000;
+    return streamed.reduce((sum, each) => sum + (each.usage?.completion_tokens ?? 0), 0) / seconds;
+  } finally {
+    for (const each of clients) each.close();
+  }
 }

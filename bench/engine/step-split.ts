@@ -1,5 +1,5 @@
 /**
- * `npm run bench:step-split -- [--models 134m,stories] [--threads 1,2] [--tokens 128] [--rounds 3] [--build prebuilt,openmp] [--server] [--uv-threads 1]`
+ * `npm run bench:step-split -- [--models 134m,stories] [--threads 1,2] [--tokens 128] [--rounds 3] [--build prebuilt,openmp] [--server [--streams 4]] [--uv-threads 1]`
  *
  * Where one greedy stream's time per token goes outside llama_decode (issue #17 item 1, ADR 0051):
  * node-llama-cpp in this process, opened and wrapped the way a runner does it (batch size
@@ -39,6 +39,7 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     build: { type: "string", default: "prebuilt,openmp" },
     server: { type: "boolean", default: false },
+    streams: { type: "string", default: "1" },
     "uv-threads": { type: "string", default: "1" },
   },
 });
@@ -190,7 +191,9 @@ if (values.server) {
   for (const key of values.models.split(",") as ModelKey[]) {
     await prepareModel(key);
     for (const threads of values.threads.split(",").map(Number))
-      serverRows.push(...(await serverSplit(key, threads, { tokens, rounds })));
+      serverRows.push(
+        ...(await serverSplit(key, threads, { tokens, rounds, streams: Number(values.streams) })),
+      );
   }
   const stock = (row: ServerSplitRow): ServerSplitRow =>
     serverRows.find(
