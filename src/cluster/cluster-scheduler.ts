@@ -6,8 +6,8 @@
  * Embeddings and tokenizer calls go to a node holding the model when this one does not
  * (holder-calls.ts); preloads and unloads act on this node (ADR 0047).
  */
-import { Queue } from "bullmq";
-import { Redis } from "ioredis";
+import type { Queue } from "bullmq";
+import type { Redis } from "ioredis";
 import {
   AppError,
   type EmbedResult,
@@ -37,6 +37,7 @@ import { boundedRedisCall } from "./bounded-redis.js";
 import { clusterMetrics, type ClusterMetrics } from "./cluster-view.js";
 import { HolderCalls, type HolderCall } from "./holder-calls.js";
 import { QueueAdmission } from "./queue-admission.js";
+import { bullmq, ioredis } from "./queue-modules.js";
 import { RedisBacklog } from "./redis-backlog.js";
 import { residentFirstPlacement } from "./resident-first.js";
 import {
@@ -122,7 +123,7 @@ export class ClusterScheduler implements OwnedScheduler {
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
     this.#startedAtMs = options.time.wallNow();
     // BullMQ needs maxRetriesPerRequest null; admission checks the status and times out instead.
-    this.#commands = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+    this.#commands = new (ioredis().Redis)(options.redisUrl, { maxRetriesPerRequest: null });
     this.#commands.on("error", () => undefined);
     this.#admission = new QueueAdmission(this.#commands);
     this.#calls = new HolderCalls({
@@ -467,7 +468,7 @@ export class ClusterScheduler implements OwnedScheduler {
   #queueFor(model: string): Queue<GenerateJobData> {
     let queue = this.#queues.get(model);
     if (queue === undefined) {
-      queue = new Queue<GenerateJobData>(queueNameOf(model), { connection: this.#commands });
+      queue = new (bullmq().Queue)<GenerateJobData>(queueNameOf(model), { connection: this.#commands });
       queue.on("error", () => undefined);
       this.#queues.set(model, queue);
     }

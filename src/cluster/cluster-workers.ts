@@ -5,8 +5,9 @@
  * to the origin as NDJSON frames. A lock renewed while the run lasts keeps the job; a node that
  * dies stops renewing it and BullMQ's stalled-job check hands the job to another node.
  */
-import { Worker, type Job } from "bullmq";
+import type { Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
+import { bullmq } from "./queue-modules.js";
 import {
   AppError,
   toAppError,
@@ -139,7 +140,7 @@ export class ClusterWorkers {
   #ensure(model: string): void {
     if (this.#isClosed || this.#workers.has(model)) return;
     const options = this.#options;
-    const worker = new Worker<GenerateJobData>(queueNameOf(model), (job) => this.#process(job), {
+    const worker = new (bullmq().Worker)<GenerateJobData>(queueNameOf(model), (job) => this.#process(job), {
       connection: options.connection,
       concurrency: Math.max(1, options.parallel),
       lockDuration: options.lockDurationMs,

@@ -7,6 +7,7 @@ export { migrations, type Migration } from "./migrations.js";
 export { ApiKeyStore, type KeyRow } from "./api-keys.js";
 export { applyPostgresMigrations, postgresVersions } from "./postgres-migrations.js";
 export { openPostgresPool, redactStoreUrl } from "./postgres-pool.js";
+export { pgModule } from "./pg-module.js";
 export {
   disableOutbox,
   enableOutbox,

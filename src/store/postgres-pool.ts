@@ -3,8 +3,9 @@
  * (PostgreSQL stopped or restarted) are logged instead of crashing the node, and BIGINT columns
  * (times in Unix ms, counts) read as numbers.
  */
-import pg from "pg";
+import type pg from "pg";
 import type { Logger } from "../core/index.js";
+import { pgModule } from "./pg-module.js";
 
 const bigintOid = 20;
 
@@ -13,7 +14,7 @@ export const postgresTypes = {
   getTypeParser: ((oid: number, format?: "text" | "binary"): unknown =>
     oid === bigintOid && format !== "binary"
       ? (value: string) => Number(value)
-      : (pg.types.getTypeParser(oid, format ?? "text") as unknown)) as typeof pg.types.getTypeParser,
+      : (pgModule().types.getTypeParser(oid, format ?? "text") as unknown)) as typeof pg.types.getTypeParser,
 };
 
 /** Hides the password of a postgres:// URL for logs and errors. */
@@ -28,7 +29,7 @@ export function redactStoreUrl(url: string): string {
 }
 
 export function openPostgresPool(url: string, logger: Logger | undefined, max = 4): pg.Pool {
-  const pool = new pg.Pool({
+  const pool = new (pgModule().Pool)({
     connectionString: url,
     max,
     types: postgresTypes,

@@ -8,7 +8,8 @@
  * undone, so a resync merges: keys only the replica has (made before the node joined) are
  * uploaded, a revocation on either side wins.
  */
-import pg from "pg";
+import type pg from "pg";
+import { pgModule } from "./pg-module.js";
 import {
   AppError,
   type ApiKeyRegistry,
@@ -81,7 +82,7 @@ export class SharedApiKeys implements ApiKeyRegistry {
 
   async #listen(): Promise<void> {
     if (this.#isClosed) return;
-    const client = new pg.Client({
+    const client = new (pgModule().Client)({
       connectionString: this.#options.url,
       types: postgresTypes,
       connectionTimeoutMillis: 5000,

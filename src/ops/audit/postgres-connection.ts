@@ -2,7 +2,7 @@
  * Connections to the PostgreSQL audit witness (pg.Client), reading the witness tables for
  * `verify --cluster`, and the URL as it may be shown (without its password).
  */
-import pg from "pg";
+import { pgModule } from "../../store/index.js";
 import { readWitness, type Queryable } from "./witness-table.js";
 
 /** A connection the witness opens, uses and ends; tests and the default use pg.Client. */
@@ -13,7 +13,7 @@ export interface WitnessConnection extends Queryable {
 export async function connectPg(url: string): Promise<WitnessConnection> {
   // Bounded waits: a PostgreSQL that stops answering (a partition, not a refusal) fails the
   // attempt, and the witness retries, instead of holding its queue forever.
-  const client = new pg.Client({
+  const client = new (pgModule().Client)({
     connectionString: url,
     connectionTimeoutMillis: 5000,
     query_timeout: 10_000,
