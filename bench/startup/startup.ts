@@ -1,5 +1,5 @@
 /**
- * `npm run bench:startup -- [--rounds 4]`
+ * `npm run bench:startup -- [--rounds 4] [--baseline DIR]`
  *
  * What running the compiled server saves (ADR 0060): the same checkout run by `bin/rawrxd.js`
  * from its build (`dist/`, brought up to date first) and from the source through tsx
@@ -7,7 +7,8 @@
  * `rawrxd --version`, `rawrxd serve` until /health answers, the first
  * request on that server (it loads the demo model, stories260K, in a new runner), and the
  * resident memory of the server and of its runner after it.
- * Prints a table of medians and writes bench/results/startup-<time>.json and startup-latest.json.
+ * `--baseline DIR` adds another checkout's bin/rawrxd.js as it runs there (its build, if current),
+ * say main before a change. Prints a table of medians and writes bench/results/startup-<time>.json and startup-latest.json.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -22,11 +23,16 @@ import { cleanEnvironment, ensureServerBuild, rawrxdBin } from "../lib/server-pr
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 
-const { values } = parseArgs({ options: { rounds: { type: "string", default: "4" } } });
+const { values } = parseArgs({
+  options: { rounds: { type: "string", default: "4" }, baseline: { type: "string" } },
+});
 const rounds = Number(values.rounds);
 const startedAt = new Date(systemTime.wallNow()).toISOString();
-const variants = ["compiled", "source"] as const;
-type Variant = (typeof variants)[number];
+type Variant = "compiled" | "source" | "baseline";
+const variants: Variant[] =
+  values.baseline === undefined ? ["compiled", "source"] : ["compiled", "source", "baseline"];
+const binOf = (variant: Variant): string =>
+  variant === "baseline" ? join(values.baseline!, "bin", "rawrxd.js") : rawrxdBin;
 
 interface Sample {
   versionMs: number;
@@ -53,7 +59,7 @@ function childrenOf(pid: number): number[] {
 
 function versionWallMs(variant: Variant): number {
   const started = systemTime.monotonicNow();
-  execFileSync(process.execPath, [...nodeFlags, rawrxdBin, "--version"], {
+  execFileSync(process.execPath, [...nodeFlags, binOf(variant), "--version"], {
     env: environment(variant),
     stdio: "ignore",
   });
@@ -67,7 +73,7 @@ async function serveRun(variant: Variant): Promise<Omit<Sample, "versionMs">> {
     process.execPath,
     [
       ...nodeFlags,
-      rawrxdBin,
+      binOf(variant),
       "serve",
       "--home",
       home,
@@ -122,7 +128,7 @@ async function serveRun(variant: Variant): Promise<Omit<Sample, "versionMs">> {
 
 ensureServerBuild();
 const machine = await describeMachine();
-const samples: Record<Variant, Sample[]> = { compiled: [], source: [] };
+const samples: Record<Variant, Sample[]> = { compiled: [], source: [], baseline: [] };
 for (let round = 0; round < rounds; round++) {
   for (const variant of round % 2 === 0 ? variants : [...variants].reverse()) {
     const sample = { versionMs: versionWallMs(variant), ...(await serveRun(variant)) };
@@ -142,20 +148,33 @@ const measures: { key: keyof Sample; label: string; digits: number }[] = [
 ];
 const medians = (variant: Variant, key: keyof Sample): number =>
   median(samples[variant].map((sample) => sample[key]));
+const hasBaseline = variants.includes("baseline");
 console.log(
   formatTable(
-    ["measure (median)", "compiled (dist/)", "source (tsx)", "compiled ÷ source"],
+    [
+      "measure (median)",
+      "compiled (dist/)",
+      "source (tsx)",
+      "compiled ÷ source",
+      ...(hasBaseline ? ["baseline", "compiled ÷ baseline"] : []),
+    ],
     measures.map(({ key, label, digits }) => [
       label,
       formatNumber(medians("compiled", key), digits),
       formatNumber(medians("source", key), digits),
       `${formatNumber(medians("compiled", key) / medians("source", key), 2)}×`,
+      ...(hasBaseline
+        ? [
+            formatNumber(medians("baseline", key), digits),
+            `${formatNumber(medians("compiled", key) / medians("baseline", key), 2)}×`,
+          ]
+        : []),
     ]),
   ),
 );
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "startup", latest: "startup-latest.json", startedAt },
-  { startedAt, machine, rounds, samples },
+  { startedAt, machine, rounds, baseline: values.baseline ?? null, samples },
 );
 console.error(`Wrote ${path}`);
