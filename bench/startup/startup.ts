@@ -11,15 +11,16 @@
  * say main before a change. Prints a table of medians and writes bench/results/startup-<time>.json and startup-latest.json.
  */
 import { execFileSync, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { nodeFlags, systemTime } from "../../src/core/index.js";
+import { childrenOf } from "../engine/process-counters.js";
 import { describeMachine } from "../lib/machine.js";
 import { benchDirectory } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
-import { cleanEnvironment, ensureServerBuild, rawrxdBin } from "../lib/server-process.js";
+import { cleanEnvironment, ensureServerBuild, rawrxdBin, residentBytes } from "../lib/server-process.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
 
@@ -47,15 +48,7 @@ const environment = (variant: Variant): NodeJS.ProcessEnv => ({
   ...(variant === "source" ? { RAWRXD_FROM_SOURCE: "1" } : {}),
 });
 
-function rssMiB(pid: number): number {
-  const line = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return Number(line?.[1]) / 1024;
-}
-
-function childrenOf(pid: number): number[] {
-  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim();
-  return text === "" ? [] : text.split(" ").map(Number);
-}
+const residentMiB = async (pid: number): Promise<number> => (await residentBytes(pid)) / 1024 / 1024;
 
 function versionWallMs(variant: Variant): number {
   const started = systemTime.monotonicNow();
@@ -112,12 +105,12 @@ async function serveRun(variant: Variant): Promise<Omit<Sample, "versionMs">> {
     await response.text();
     if (!response.ok) throw new Error(`rawrxd serve (${variant}) answered ${response.status}`);
     const firstRequestMs = systemTime.monotonicNow() - requestStarted;
-    const [runner] = childrenOf(child.pid!);
+    const [runner] = await childrenOf(child.pid!);
     return {
       listeningMs,
       firstRequestMs,
-      serverRssMiB: rssMiB(child.pid!),
-      runnerRssMiB: runner === undefined ? Number.NaN : rssMiB(runner),
+      serverRssMiB: await residentMiB(child.pid!),
+      runnerRssMiB: runner === undefined ? Number.NaN : await residentMiB(runner),
     };
   } finally {
     child.kill("SIGTERM");
