@@ -1,20 +1,19 @@
 // Whether dist/ holds a build of src/ that is current: `npm ci` and `npm start` compile src/ into
 // dist/ (scripts/ensure-server-build.ts), and bin/rawrxd.js runs dist/ only while no file under
 // src/ is newer than that build; otherwise it runs src/ through tsx (ADR 0060).
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Written last by a complete build; its mtime is the build's. */
 export const buildStampName = ".server-build";
 
-/** The newest mtime (ms) of any file under `directory`, 0 when there is none. */
-export function newestMtimeMs(directory) {
+/** The newest mtime (ms) of `path`: a file's own, a folder's newest file's, 0 when there is none. */
+export function newestMtimeMs(path) {
+  if (!existsSync(path)) return 0;
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return stats.mtimeMs;
   let newest = 0;
-  for (const entry of readdirSync(directory, { withFileTypes: true })) {
-    const path = join(directory, entry.name);
-    const mtimeMs = entry.isDirectory() ? newestMtimeMs(path) : statSync(path).mtimeMs;
-    if (mtimeMs > newest) newest = mtimeMs;
-  }
+  for (const name of readdirSync(path)) newest = Math.max(newest, newestMtimeMs(join(path, name)));
   return newest;
 }
 

@@ -5,22 +5,16 @@
  * and goes on: the server then answers browsers with a note instead of the shell.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { newestMtimeMs } from "../bin/server-build.js";
 
 const web = join(import.meta.dirname, "..", "web");
 const builtPage = join(web, "dist", "index.html");
 
-function newestMs(path: string): number {
-  if (!existsSync(path)) return 0;
-  const stats = statSync(path);
-  if (!stats.isDirectory()) return stats.mtimeMs;
-  return Math.max(0, ...readdirSync(path).map((name) => newestMs(join(path, name))));
-}
-
 const vite = join(import.meta.dirname, "..", "node_modules", "vite", "bin", "vite.js");
 const sourcesMs = Math.max(
-  ...["src", "public", "index.html", "vite.config.ts"].map((name) => newestMs(join(web, name))),
+  ...["src", "public", "index.html", "vite.config.ts"].map((name) => newestMtimeMs(join(web, name))),
 );
 const isStale = !existsSync(builtPage) || statSync(builtPage).mtimeMs < sourcesMs;
 if (isStale && !existsSync(vite)) {
