@@ -86,11 +86,10 @@ export class RunnerProcess implements ModelRunner {
   readonly #generations = new Map<string, PendingGeneration>();
   readonly #calls = new Map<string, PendingCall>();
   #stderrTail = "";
-  /** How the runner ended, without its last output: what clients read. */
-  #ended = "";
   #isDisposing = false;
   #isAlive = true;
-  readonly exited: Promise<RunnerExit>;
+  /** `ended`: how the runner ended without its last output, what clients read. */
+  readonly exited: Promise<RunnerExit & { ended: string }>;
   #onLoadMessage: ((message: RunnerToMain) => void) | undefined;
 
   private constructor(spec: LoadSpec, logger: Logger, time: TimePort) {
@@ -111,7 +110,6 @@ export class RunnerProcess implements ModelRunner {
         const how = signal === null ? `exit code ${code}` : `signal ${signal}`;
         const tail = this.#stderrTail.trim().split("\n").slice(-3).join(" | ");
         const ended = `runner for "${this.name}" (pid ${this.#child.pid}) ended with ${how}`;
-        this.#ended = ended;
         // The runner's last output (a stack trace names the server's files) goes to the log with
         // `detail`; the requests it fails read only how it ended.
         const detail = `${ended}${tail ? `; last output: ${tail}` : ""}`;
@@ -119,7 +117,7 @@ export class RunnerProcess implements ModelRunner {
         // channel disconnects once the pipe is drained.
         void this.#channelDrained().then(() => {
           this.#failAll(this.#isDisposing ? "cancelled" : "runner-crashed", ended);
-          resolve({ expected: this.#isDisposing, detail });
+          resolve({ expected: this.#isDisposing, detail, ended });
         });
       });
     });
@@ -185,7 +183,7 @@ export class RunnerProcess implements ModelRunner {
         void this.exited.then((exit) => {
           // The runner's last output stays in the log (a stack trace names the server's files).
           this.#logger.error(`Model "${spec.name}" failed to load: ${exit.detail}`);
-          fail(this.#ended);
+          fail(exit.ended);
         });
       };
       const cleanup = (): void => {
