@@ -57,6 +57,11 @@ if (process.env["UV_THREADPOOL_SIZE"] !== values["uv-threads"]) {
 const startedAt = new Date(systemTime.wallNow()).toISOString();
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
+const streams = Number(values.streams);
+if (!Number.isInteger(streams) || streams < 1)
+  throw new Error(
+    `--streams takes a whole number of concurrent streams, 1 or more; got "${values.streams}".`,
+  );
 const prompt =
   "Once upon a time there was a little girl who lived in a village near the forest. Whenever she went out, the little girl wore a red riding cloak.";
 
@@ -191,9 +196,7 @@ if (values.server) {
   for (const key of values.models.split(",") as ModelKey[]) {
     await prepareModel(key);
     for (const threads of values.threads.split(",").map(Number))
-      serverRows.push(
-        ...(await serverSplit(key, threads, { tokens, rounds, streams: Number(values.streams) })),
-      );
+      serverRows.push(...(await serverSplit(key, threads, { tokens, rounds, streams })));
   }
   const stock = (row: ServerSplitRow): ServerSplitRow =>
     serverRows.find(
