@@ -36,6 +36,7 @@ export async function runBlock(plan: {
     const cpuBefore = await engine.mainCpuMs();
     const generations: BlockResult["generations"] = {};
     const fourAggregate: number[] = [];
+    const fourOutput: number[] = [];
     let tokens = 0;
     const count = (generation: Generation): Generation => {
       tokens += generation.tokens;
@@ -66,6 +67,13 @@ export async function runBlock(plan: {
         // that come faster than its write window) carries no timing: n/a, as for one stream.
         const timed = streams.every((generation) => Number.isFinite(generation.decodeTokensPerSecond));
         fourAggregate.push(timed && last > first ? (decoded * 1000) / (last - first) : Number.NaN);
+        // vLLM's benchmark_serving "output throughput": every token over the time from the
+        // requests sent to the last token, so prompt processing counts the same for every server.
+        const sent = Math.min(
+          ...streams.map((generation) => generation.firstTokenAt - generation.timeToFirstTokenMs),
+        );
+        const produced = streams.reduce((sum, generation) => sum + generation.tokens, 0);
+        fourOutput.push(last > sent ? (produced * 1000) / (last - sent) : Number.NaN);
       }
     }
     if (variant.workloads.includes("copy")) {
@@ -81,6 +89,7 @@ export async function runBlock(plan: {
       round,
       generations,
       fourAggregateTokensPerSecond: fourAggregate,
+      fourOutputTokensPerSecond: fourOutput,
       mainCpuMsPerToken: (cpuAfter - cpuBefore) / tokens,
       ...(opened.note === undefined ? {} : { note: opened.note }),
     };

@@ -17,6 +17,8 @@ export interface BlockResult {
   generations: Partial<Record<Workload, Generation[]>>;
   /** four: Σ(tokens − 1) ÷ (last token of any stream − first token of any stream), per rep. */
   fourAggregateTokensPerSecond: number[];
+  /** four: Σ tokens ÷ (last token of any stream − requests sent), per rep (vLLM's output throughput). */
+  fourOutputTokensPerSecond?: number[];
   /** Serving main process CPU ms per streamed token over the block's measured generations. */
   mainCpuMsPerToken: number;
   /** What the variant reported about this start (the thread count `auto` chose). */
@@ -24,7 +26,7 @@ export interface BlockResult {
 }
 
 export type Metric =
-  "decode" | "ttft" | "aggregate" | "copyDecode" | "cpuPerToken" | "acceptance" | "freeAcceptance";
+  "decode" | "ttft" | "aggregate" | "output" | "copyDecode" | "cpuPerToken" | "acceptance" | "freeAcceptance";
 
 /** The block's value of a metric (median over its samples); NaN when the block did not run it. */
 export function blockValue(block: BlockResult, metric: Metric): number {
@@ -37,6 +39,8 @@ export function blockValue(block: BlockResult, metric: Metric): number {
       return median(single.map((generation) => generation.timeToFirstTokenMs));
     case "aggregate":
       return median(block.fourAggregateTokensPerSecond);
+    case "output":
+      return median(block.fourOutputTokensPerSecond ?? []);
     case "copyDecode":
       return median(copy.map((generation) => generation.decodeTokensPerSecond));
     case "cpuPerToken":

@@ -23,6 +23,7 @@ const rows: { metric: Metric; label: string; digits: number }[] = [
   { metric: "decode", label: "1 stream, decode tok/s", digits: 1 },
   { metric: "ttft", label: "1 stream, TTFT ms", digits: 1 },
   { metric: "aggregate", label: "4 concurrent streams, aggregate tok/s", digits: 1 },
+  { metric: "output", label: "4 concurrent streams, output tok/s (sent → last token)", digits: 1 },
   { metric: "copyDecode", label: "copying prompt, decode tok/s", digits: 1 },
   { metric: "cpuPerToken", label: "CPU ms / streamed token: RawrXD main process (llama-server: whole process)", digits: 3 },
 ]; // prettier-ignore
@@ -50,6 +51,7 @@ function servingRows(
     { label: `${prefix}1 stream decode: RawrXD 1T ÷ node-llama-cpp direct 1T`, variant: keys.t1, reference: keys.direct1, metric: "decode", target: atLeast(0.95) },
     { label: `${prefix}1 stream decode: RawrXD 2T ÷ node-llama-cpp direct 2T`, variant: keys.t2, reference: keys.direct2, metric: "decode", target: atLeast(0.95) },
     { label: `${prefix}4-stream aggregate: RawrXD (defaults) ÷ llama-server -np 4`, variant: keys.defaults, reference: referenceKey, metric: "aggregate", target: atLeast(1) },
+    { label: `${prefix}4-stream output (sent → last token): RawrXD (defaults) ÷ llama-server -np 4`, variant: keys.defaults, reference: referenceKey, metric: "output" },
     { label: `${prefix}4-stream aggregate: RawrXD (defaults) ÷ its own 1 stream`, variant: keys.defaults, reference: keys.defaults, metric: "aggregate", referenceMetric: "decode", target: atLeast(1) },
     { label: `${prefix}1 stream decode: RawrXD 2T ÷ RawrXD 1T`, variant: keys.t2, reference: keys.t1, metric: "decode", target: atLeast(1) },
     { label: `${prefix}main-process CPU per streamed token: RawrXD (defaults)`, variant: keys.defaults, metric: "cpuPerToken", target: perToken },
