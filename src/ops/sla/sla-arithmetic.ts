@@ -79,6 +79,11 @@ export function mergeWindows(windows: readonly TimeWindow[], within: TimeWindow)
   return merged;
 }
 
+/** How much of `window` the `parts` cover together (overlaps between parts counted once). */
+export function coveredMs(window: TimeWindow, parts: readonly TimeWindow[]): number {
+  return mergeWindows(parts, window).reduce((sum, part) => sum + part.endMs - part.startMs, 0);
+}
+
 function overlapMs(left: TimeWindow, right: TimeWindow): number {
   return Math.max(0, Math.min(left.endMs, right.endMs) - Math.max(left.startMs, right.startMs));
 }

@@ -4,6 +4,7 @@ import { Database } from "../../store/index.js";
 import type { SlaProbes } from "./health-checks.js";
 import { buildReport } from "./sla-report.js";
 import { startTestSlaManager } from "./sla-manager.testing.js";
+import { SlaStore } from "./sla-store.js";
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -42,6 +43,54 @@ describe("SlaManager", () => {
         cause: ["no heartbeat: the server (or its machine) was not running"],
       },
     ]);
+  });
+
+  it("opens no incident and sends no alert for a stop inside declared maintenance, and does for one outside", async () => {
+    const start = Date.UTC(2026, 3, 1);
+    const time = new FakeTime({ wallMs: start });
+    const database = Database.open({ path: ":memory:" });
+    cleanups.push(() => database.close());
+    const up: SlaProbes = { front: () => Promise.resolve() };
+    const store = new SlaStore(database);
+    // A planned restart at 60 s, declared as two touching windows; the second stop is not declared.
+    store.addMaintenance({
+      startMs: start + 50_000,
+      endMs: start + 300_000,
+      reason: "upgrade",
+      createdMs: start,
+    });
+    store.addMaintenance({
+      startMs: start + 300_000,
+      endMs: start + 700_000,
+      reason: "upgrade",
+      createdMs: start,
+    });
+    const run = async (ms: number) => {
+      const server = setUp(time, up, database);
+      server.manager.start();
+      await time.advanceAsync(ms);
+      await server.manager.close();
+      return server;
+    };
+    await run(60_000);
+    await time.advanceAsync(600_000); // stopped 60 s → 660 s: inside the windows
+    const planned = await run(60_000);
+    expect(planned.incidents).toEqual([]);
+    expect(planned.alerts).toEqual([]);
+    await time.advanceAsync(120_000); // stopped 720 s → 840 s: 0 s of it declared
+    const unplanned = await run(30_000);
+    expect(unplanned.incidents).toMatchObject([{ action: "closed", worstState: "unknown" }]);
+    // The incident's resolved alert (a 2-minute gap also pages on the 1 h burn rate after it).
+    expect(unplanned.alerts[0]).toMatchObject({
+      alert: "incident:1",
+      state: "resolved",
+      severity: "warning",
+    });
+    const report = buildReport({ database, month: "2026-04", targetPercent: 99.9, nowMs: time.wallNow() });
+    // The report leaves the declared 50 s → 700 s out: up 50 + 20 + 30 s, unknown only the
+    // undeclared stop, which alone is an incident.
+    expect(report.seconds).toMatchObject({ up: 100, unknown: 120 });
+    expect(report.incidents).toMatchObject([{ worstState: "unknown", durationSeconds: 120 }]);
   });
 
   it("opens an incident naming the crashing model's runner check, counts its impact, closes it", async () => {

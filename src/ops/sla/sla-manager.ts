@@ -8,7 +8,7 @@ import type { EventBus, Logger, ServerEvents, TimePort, Timer } from "../../core
 import type { AlertDispatch } from "./alert-dispatch.js";
 import { SlaAlertRules } from "./alert-rules.js";
 import { RunnerWatch, runHealthChecks, type SlaProbes } from "./health-checks.js";
-import { monthOf, monthWindow } from "./sla-arithmetic.js";
+import { coveredMs, monthOf, monthWindow, type TimeWindow } from "./sla-arithmetic.js";
 import { measureWindow } from "./sla-report.js";
 import { failingChecks, serviceStateOf, type CheckResult, type ServiceState } from "./service-state.js";
 import type { SlaStore } from "./sla-store.js";
@@ -79,36 +79,37 @@ export class SlaManager {
       this.#store.updateIncident(stale.id, { ...stale, endMs: Math.max(stale.startMs, last?.endMs ?? now) });
     if (last !== undefined && now > last.endMs) {
       this.#store.appendInterval({ startMs: last.endMs, endMs: now, state: "unknown" });
-      const cause = ["no heartbeat: the server (or its machine) was not running"];
-      const id = this.#store.addClosedIncident({
-        startMs: last.endMs,
-        endMs: now,
-        worstState: "unknown",
-        cause,
-      });
-      this.#options.events.emit("sla-incident", {
-        id,
-        action: "closed",
-        worstState: "unknown",
-        cause,
-        startMs: last.endMs,
-        endMs: now,
-      });
-      // Found only now, already over: one alert, sent as resolved.
-      this.#options.alerts.send({
-        alert: `incident:${id}`,
-        severity: "warning",
-        state: "resolved",
-        summary: `incident ${id}: no heartbeat for ${(now - last.endMs) / 1000} s (server or machine not running), recorded as unknown`,
-        atMs: now,
-        details: { incident: id, unknownSeconds: (now - last.endMs) / 1000 },
-      });
-      this.#options.logger.warn("SLA: no heartbeat while the server was not running; recorded as unknown", {
-        seconds: (now - last.endMs) / 1000,
-      });
+      this.#recordGap({ startMs: last.endMs, endMs: now });
     }
     this.#timer = time.setInterval(() => void this.runRound(), settings.intervalMs).unref();
     void this.runRound();
+  }
+
+  /**
+   * The time the server was not running, found at start: a closed incident and one resolved
+   * alert, unless declared maintenance covers all of it (a planned restart): then only a log
+   * line, as the report leaves that time out of the SLA anyway.
+   */
+  #recordGap(gap: TimeWindow): void {
+    const { logger, events, alerts } = this.#options;
+    const seconds = (gap.endMs - gap.startMs) / 1000;
+    if (coveredMs(gap, this.#store.maintenanceOverlapping(gap)) >= gap.endMs - gap.startMs) {
+      logger.info("SLA: the server was not running, inside declared maintenance; no incident", { seconds });
+      return;
+    }
+    const cause = ["no heartbeat: the server (or its machine) was not running"];
+    const id = this.#store.addClosedIncident({ ...gap, worstState: "unknown", cause });
+    events.emit("sla-incident", { id, action: "closed", worstState: "unknown", cause, ...gap });
+    // Found only now, already over: one alert, sent as resolved.
+    alerts.send({
+      alert: `incident:${id}`,
+      severity: "warning",
+      state: "resolved",
+      summary: `incident ${id}: no heartbeat for ${seconds} s (server or machine not running), recorded as unknown`,
+      atMs: gap.endMs,
+      details: { incident: id, unknownSeconds: seconds },
+    });
+    logger.warn("SLA: no heartbeat while the server was not running; recorded as unknown", { seconds });
   }
 
   /** One round of checks and bookkeeping (the timer calls it; tests may too). */
