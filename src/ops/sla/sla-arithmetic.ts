@@ -81,7 +81,12 @@ export function mergeWindows(windows: readonly TimeWindow[], within: TimeWindow)
 
 /** How much of `window` the `parts` cover together (overlaps between parts counted once). */
 export function coveredMs(window: TimeWindow, parts: readonly TimeWindow[]): number {
-  return mergeWindows(parts, window).reduce((sum, part) => sum + part.endMs - part.startMs, 0);
+  return lengthMs(mergeWindows(parts, window));
+}
+
+/** The summed length of windows that do not overlap (mergeWindows' output). */
+function lengthMs(windows: readonly TimeWindow[]): number {
+  return windows.reduce((sum, part) => sum + (part.endMs - part.startMs), 0);
 }
 
 function overlapMs(left: TimeWindow, right: TimeWindow): number {
@@ -119,7 +124,7 @@ export function tallyStates(input: TallyInput): StateTally {
   };
   if (measuredMs === 0) return tally;
   const maintenance = mergeWindows(input.maintenance, measured);
-  tally.maintenanceMs = maintenance.reduce((sum, part) => sum + (part.endMs - part.startMs), 0);
+  tally.maintenanceMs = lengthMs(maintenance);
   for (const interval of input.intervals) {
     if (interval.state === "unknown") continue;
     const inWindow = overlapMs(interval, measured);
