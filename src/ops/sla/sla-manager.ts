@@ -92,7 +92,8 @@ export class SlaManager {
    */
   #recordGap(gap: TimeWindow): void {
     const { logger, events, alerts } = this.#options;
-    const seconds = (gap.endMs - gap.startMs) / 1000;
+    // Whole milliseconds: the heartbeat carries monotonic fractions nobody wants in an alert.
+    const seconds = Math.round(gap.endMs - gap.startMs) / 1000;
     if (coveredMs(gap, this.#store.maintenanceOverlapping(gap)) >= gap.endMs - gap.startMs) {
       logger.info("SLA: the server was not running, inside declared maintenance; no incident", { seconds });
       return;
