@@ -45,6 +45,8 @@ export interface AppModule {
 export interface CliDependencies {
   /** Loads src/app; dynamic so that only `serve` pays for the server's imports. */
   loadApp?: () => Promise<AppModule>;
+  /** Sets the server's run-time V8 flags before `serve` loads the app. Default `applyServerV8Flags` (ADR 0061). */
+  applyServerV8Flags?: () => void;
   /** Its wall clock dates "2 hours ago" and "4 minutes from now". Default `systemTime`. */
   time?: TimePort;
   /**

@@ -172,6 +172,33 @@ describe("main: serve", () => {
   });
 });
 
+describe("main: serve's V8 flags", () => {
+  it("sets the server's run-time V8 flags before it loads the app (ADR 0061)", async () => {
+    const steps: string[] = [];
+    const app: AppModule = {
+      async startServer(): Promise<RunningServer> {
+        const models = { source: home, isSingleFile: false, count: 0, demoModelName: undefined };
+        return { url: "http://127.0.0.1:1", models, close: async () => {}, closed: Promise.resolve() };
+      },
+    };
+    const dependencies = {
+      applyServerV8Flags: () => steps.push("flags"),
+      loadApp: async () => {
+        steps.push("app");
+        return app;
+      },
+    };
+    expect(await main(["serve", "--home", home, "--port", "0"], createRecordingIo(), dependencies)).toBe(0);
+    expect(steps).toEqual(["flags", "app"]);
+  });
+
+  it("leaves them unset for a client command", async () => {
+    const steps: string[] = [];
+    await main(["--version"], createRecordingIo(), { applyServerV8Flags: () => steps.push("flags") });
+    expect(steps).toEqual([]);
+  });
+});
+
 describe("main: serve with llama-server's spellings", () => {
   it("takes -m, -c, -ngl, -t, -np and --api-key as the settings they mean", async () => {
     const started: unknown[] = [];

@@ -4,7 +4,7 @@
  * npm or npx a launcher watch closes the server when npm dies (launcher-watch.ts).
  */
 import type { Config } from "../config/index.js";
-import { systemTime } from "../core/index.js";
+import { applyServerV8Flags, systemTime } from "../core/index.js";
 import { CliError, type AppModule, type Command, type RunningServer } from "./cli-io.js";
 import { serveUsage } from "./help-text.js";
 import { isStartedByNpm, systemProcessProbe, watchLauncher } from "./launcher-watch.js";
@@ -30,6 +30,7 @@ export const serveCommand: Command = {
       maxPositionals: 0,
     });
     const config = configFromFlags("serve", values, { keys: allSettingKeys, io: context.io });
+    (context.dependencies.applyServerV8Flags ?? applyServerV8Flags)();
     const app = await (context.dependencies.loadApp ?? loadApp)();
     const server = await app.startServer(config).catch((error: unknown) => {
       throw explainListenError(error, config) ?? error;
