@@ -92,9 +92,10 @@ export class SlaManager {
    */
   #recordGap(gap: TimeWindow): void {
     const { logger, events, alerts } = this.#options;
+    const gapMs = gap.endMs - gap.startMs;
     // Whole milliseconds: the heartbeat carries monotonic fractions nobody wants in an alert.
-    const seconds = Math.round(gap.endMs - gap.startMs) / 1000;
-    if (coveredMs(gap, this.#store.maintenanceOverlapping(gap)) >= gap.endMs - gap.startMs) {
+    const seconds = Math.round(gapMs) / 1000;
+    if (coveredMs(gap, this.#store.maintenanceOverlapping(gap)) >= gapMs) {
       logger.info("SLA: the server was not running, inside declared maintenance; no incident", { seconds });
       return;
     }
