@@ -264,18 +264,32 @@ export function peerVariants(available: {
 
 /**
  * Variants a run takes only when `--variants` names them: RawrXD at a fixed thread count with
- * `--stream-socket-lending off` (ADR 0056), beside `rawrxd-tN`.
+ * `--stream-socket-lending off` (ADR 0056), beside `rawrxd-tN`; and with `--speculative auto`
+ * or `input-lookup` on every workload, four streams included (`rawrxd-tN-auto`,
+ * `rawrxd-tN-lookup`: drafting beside other generations, ADR 0062).
  */
 export function extraPeerVariants(available: { isBuildHere: boolean }): Variant[] {
-  return [1, 2].map((threads) =>
+  const build = buildFlags(false, available.isBuildHere);
+  const noLending = [1, 2].map((threads) =>
     rawrxd({
       key: `rawrxd-t${threads}-no-lending`,
       label: `RawrXD --threads ${threads} --speculative off --stream-socket-lending off`,
       flags: [
-        ...buildFlags(false, available.isBuildHere),
+        ...build,
         ...["--threads", String(threads), "--speculative", "off", "--stream-socket-lending", "off"],
       ],
       workloads: ["single", "four", "copy"],
     }),
   );
+  const speculating = [1, 2].flatMap((threads) =>
+    (["auto", "input-lookup"] as const).map((mode) =>
+      rawrxd({
+        key: `rawrxd-t${threads}-${mode === "auto" ? "auto" : "lookup"}`,
+        label: `RawrXD --threads ${threads} --speculative ${mode}`,
+        flags: [...build, "--threads", String(threads), "--speculative", mode],
+        workloads: ["single", "four", "copy"],
+      }),
+    ),
+  );
+  return [...noLending, ...speculating];
 }

@@ -24,7 +24,9 @@
  * rawrxd-spec-input-lookup, rawrxd-spec-auto, direct-t1, direct-t2; and where `npm run
  * engine:build` ran (unless --no-engine-build): rawrxd-build-default, rawrxd-build-t1,
  * rawrxd-build-t2, direct-build-t1, direct-build-t2 on the local OpenMP build (the prebuilt
- * variants then pass --engine-build prebuilt, as a fresh install runs).
+ * variants then pass --engine-build prebuilt, as a fresh install runs). Only when named:
+ * rawrxd-t1-no-lending, rawrxd-t2-no-lending, and rawrxd-t1-auto, rawrxd-t2-auto,
+ * rawrxd-t1-lookup, rawrxd-t2-lookup (speculation on every workload, four streams included).
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
