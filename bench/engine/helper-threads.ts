@@ -10,7 +10,7 @@
  * waits for that CPU.
  *
  * Each block is node-llama-cpp used directly in a child process (helper-threads-probe.ts) under
- * `perf record -k CLOCK_MONOTONIC` of the scheduler's tracepoints; the threads the child made
+ * `perf record -a -k CLOCK_MONOTONIC` (system-wide) of the scheduler's tracepoints; the threads the child made
  * while it decoded are read from `sched_wakeup_new` (the creator's CPU and the target CPU),
  * `sched_switch` (when each first ran, when it ended) and `sched_migrate_task`. Variants: the
  * prebuilt binary at 1 thread (no helpers) and 2 threads, and the local OpenMP build at 2 threads
@@ -58,7 +58,20 @@ const variants: Variant[] = (["direct", "served"] as const).flatMap((path) => [
     : []),
 ]);
 
-const traced = ["-e", "sched:sched_wakeup_new", "-e", "sched:sched_switch", "-e", "sched:sched_migrate_task"];
+/**
+ * System-wide (`-a`): a per-process trace records a `sched_switch` only in the context of the
+ * process's own threads, so it misses a helper switched in from the idle task and overstates its
+ * wait (a first version of this benchmark read 0.87 ms on 134M that way; system-wide, 0.03 ms).
+ */
+const traced = [
+  "-a",
+  "-e",
+  "sched:sched_wakeup_new",
+  "-e",
+  "sched:sched_switch",
+  "-e",
+  "sched:sched_migrate_task",
+];
 
 async function readTrace(data: string): Promise<string> {
   const { stdout } = await run(
@@ -72,8 +85,8 @@ async function readTrace(data: string): Promise<string> {
 }
 
 /**
- * RawrXD as users run it: a fresh server, a warm-up request, then `perf record -p` on its runner
- * (the process that decodes) over two streamed generations.
+ * RawrXD as users run it: a fresh server, a warm-up request, then `perf record -a` over two
+ * streamed generations, read for the threads its runner (the process that decodes) made.
  */
 async function runServedBlock(model: BenchModel, variant: Variant, tokens: number): Promise<HelperStats> {
   const folder = await mkdtemp(join(tmpdir(), "rawrxd-helper-threads-"));
@@ -97,13 +110,9 @@ async function runServedBlock(model: BenchModel, variant: Variant, tokens: numbe
     await engine.generate(freePrompt(70, "warm"), 16);
     const children = await readFile(`/proc/${server.pid}/task/${server.pid}/children`, "utf8");
     const runner = Number(children.trim().split(" ")[0]);
-    const perf = spawn(
-      "perf",
-      ["record", "-q", "-k", "CLOCK_MONOTONIC", "-o", data, ...traced, "-p", String(runner)],
-      {
-        stdio: "inherit",
-      },
-    );
+    const perf = spawn("perf", ["record", "-q", "-k", "CLOCK_MONOTONIC", "-o", data, ...traced], {
+      stdio: "inherit",
+    });
     // perf prints nothing once attached: give it the time it takes here (well under a second).
     await systemTime.sleep(1500);
     const startNs = process.hrtime.bigint();
