@@ -9,27 +9,29 @@
  * is running on, the creator spins there until the scheduler's tick preempts it, and the helper
  * waits for that CPU.
  *
- * Each block is node-llama-cpp used directly in a child process (helper-threads-probe.ts) under
- * `perf record -a -k CLOCK_MONOTONIC` (system-wide) of the scheduler's tracepoints; the threads the child made
- * while it decoded are read from `sched_wakeup_new` (the creator's CPU and the target CPU),
- * `sched_switch` (when each first ran, when it ended) and `sched_migrate_task`. Variants: the
- * prebuilt binary at 1 thread (no helpers) and 2 threads, and the local OpenMP build at 2 threads
- * where `npm run engine:build` ran (libgomp keeps its threads). Needs `perf` (Debian:
+ * Each block is node-llama-cpp used directly in a child process (helper-threads-probe.ts), or
+ * RawrXD served (a fresh server, two streamed generations), under a system-wide `perf record -a
+ * -k CLOCK_MONOTONIC` of the scheduler's tracepoints. The threads the decoding process made while
+ * it decoded are read from `sched_wakeup_new` (the creator's CPU and the target CPU),
+ * `sched_switch` (when each first ran, when it ended) and `sched_migrate_task`. Variants, on both
+ * paths: the prebuilt binary at 1 thread (no helpers) and 2 threads, and the local OpenMP build at
+ * 2 threads where `npm run engine:build` ran (libgomp keeps its threads). Needs `perf` (Debian:
  * `apt-get install -y linux-perf`) and the right to trace (root, or perf_event_paranoid ≤ 1).
  */
 import { execFile, spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { systemTime } from "../../src/core/index.js";
 import { hasOpenmpBuild } from "../../src/engine/index.js";
-import { benchDirectory, prepareModel, type BenchModel, type ModelKey } from "../lib/models.js";
+import { benchDirectory, modelKeys, prepareModel, type BenchModel, type ModelKey } from "../lib/models.js";
 import { ServerProcess } from "../lib/server-process.js";
 import { writeResultFiles } from "../lib/results.js";
 import { median } from "../lib/stats.js";
 import { freePrompt } from "../peer/peer-block.js";
 import { httpEngine } from "../peer/peer-engines.js";
+import { childrenOf } from "./process-counters.js";
 import { helperStats, type HelperStats } from "./helper-threads-trace.js";
 
 const { values } = parseArgs({
@@ -39,6 +41,15 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "256" },
   },
 });
+const models = values.models.split(",") as ModelKey[];
+for (const key of models)
+  if (!modelKeys.includes(key)) throw new Error(`--models takes ${modelKeys.join(", ")}, got "${key}".`);
+const rounds = Number(values.rounds);
+const tokens = Number(values.tokens);
+if (!Number.isInteger(rounds) || rounds < 1)
+  throw new Error(`--rounds takes a positive integer, got "${values.rounds}".`);
+if (!Number.isInteger(tokens) || tokens < 2)
+  throw new Error(`--tokens takes an integer of 2 or more, got "${values.tokens}".`);
 const run = promisify(execFile);
 await run("perf", ["--version"]).catch(() => {
   throw new Error("bench:helper-threads needs perf: apt-get install -y linux-perf");
@@ -108,8 +119,8 @@ async function runServedBlock(model: BenchModel, variant: Variant, tokens: numbe
   const engine = httpEngine({ url: server.url, model: basename(model.path, ".gguf"), pid: server.pid });
   try {
     await engine.generate(freePrompt(70, "warm"), 16);
-    const children = await readFile(`/proc/${server.pid}/task/${server.pid}/children`, "utf8");
-    const runner = Number(children.trim().split(" ")[0]);
+    const [runner] = await childrenOf(server.pid);
+    if (runner === undefined) throw new Error("No runner process found under the server.");
     const perf = spawn("perf", ["record", "-q", "-k", "CLOCK_MONOTONIC", "-o", data, ...traced], {
       stdio: "inherit",
     });
@@ -120,8 +131,16 @@ async function runServedBlock(model: BenchModel, variant: Variant, tokens: numbe
     for (let rep = 0; rep < 2; rep++)
       generations.push(await engine.generate(freePrompt(70, `trace-${rep}`), tokens));
     const endNs = process.hrtime.bigint();
+    const exited = new Promise<string>((resolve) =>
+      perf.once("exit", (code, signal) => resolve(signal ?? String(code))),
+    );
     perf.kill("SIGINT");
-    await new Promise((resolve) => perf.once("exit", resolve));
+    // perf record ends by the SIGINT it was sent once it has written its file; anything else failed.
+    const ending = await exited;
+    if (ending !== "SIGINT" && ending !== "0")
+      throw new Error(
+        `perf record ended with ${ending}: it needs the right to trace (root, or perf_event_paranoid ≤ 1).`,
+      );
     return {
       decodeTokensPerSecond: median(generations.map((generation) => generation.decodeTokensPerSecond)),
       tokens: generations.reduce((sum, generation) => sum + generation.tokens, 0),
@@ -169,13 +188,12 @@ async function runDirectBlock(modelPath: string, variant: Variant, tokens: numbe
 }
 
 const startedAt = new Date(systemTime.wallNow()).toISOString();
-const tokens = Number(values.tokens);
 const report: Record<string, Record<string, HelperStats[]>> = {};
 const rows: string[] = [];
-for (const key of values.models.split(",") as ModelKey[]) {
+for (const key of models) {
   const model = await prepareModel(key);
   const blocks: Record<string, HelperStats[]> = {};
-  for (let round = 0; round < Number(values.rounds); round++) {
+  for (let round = 0; round < rounds; round++) {
     for (let index = 0; index < variants.length; index++) {
       const variant = variants[(index + round) % variants.length]!;
       const stats =
@@ -214,6 +232,6 @@ console.log(
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "helper-threads", latest: "helper-threads-latest.json", startedAt },
-  { startedAt, tokens, rounds: Number(values.rounds), report },
+  { startedAt, tokens, rounds, report },
 );
 console.log(`\nWrote ${path}`);
