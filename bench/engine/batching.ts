@@ -1,5 +1,5 @@
 /**
- * `npm run bench:batching -- [--models stories,134m] [--threads 1,2] [--tokens 64] [--rounds 2] [--server]`
+ * `npm run bench:batching -- [--models stories,134m] [--threads 1,2] [--tokens 64] [--rounds 2] [--build prebuilt,openmp] [--dispatch gather] [--uv-threads 1] [--server]`
  *
  * Concurrent streams (issue #17, item 3; ADRs 0030, 0044): one context with 4 sequences, 1
  * against 4 greedy streams at once, with node-llama-cpp's own batch dispatch, the runner's decode
@@ -9,13 +9,25 @@
  * JavaScript between). With --server, the same 1 and 4 streams through two RawrXD servers
  * (--parallel 4: runner process, IPC, HTTP), arrival and sequence order side by side. Prints
  * tables, writes bench/results/batching-*.json.
+ *
+ * `--build prebuilt,openmp,openmp-fused` runs the direct rows on the pinned prebuilt binary and on
+ * the local OpenMP build (`npm run engine:build`), one after the other in each round. For
+ * "openmp" the build's fused decode-and-sample call (ADR 0051) is turned off
+ * (`context.rawrxdFusedSample`), so it decodes, then samples through the same calls as the
+ * prebuilt binary, and the step split compares the native decode alone: kept OpenMP threads
+ * against a helper thread started per decode (ADR 0063). "openmp-fused" leaves the call on (one
+ * native call a step, no split). `--uv-threads` is the
+ * libuv pool size, 1 as in the runner (runner-process.ts), so a step's samples queue on the
+ * decoding thread as they do there.
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { LlamaContext, Token } from "node-llama-cpp";
 import { systemTime } from "../../src/core/index.js";
+import { hasOpenmpBuild } from "../../src/engine/index.js";
 import { DecodeGather, type GatherOrder } from "../../src/engine/runner/decode-gather.js";
 import { installSampleGate } from "../../src/engine/runner/sample-gate.js";
 import type { RunningServer } from "../../src/app/index.js";
@@ -36,9 +48,20 @@ const { values } = parseArgs({
     threads: { type: "string", default: "1,2" },
     tokens: { type: "string", default: "64" },
     rounds: { type: "string", default: "2" },
+    build: { type: "string", default: "prebuilt" },
+    dispatch: { type: "string", default: "node-llama-cpp,gather-arrival,gather" },
+    "uv-threads": { type: "string", default: "1" },
     server: { type: "boolean", default: false },
   },
 });
+// The pool size is read at the pool's first use, so the benchmark runs itself again with it set.
+if (process.env["UV_THREADPOOL_SIZE"] !== values["uv-threads"]) {
+  const again = spawnSync(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    env: { ...process.env, UV_THREADPOOL_SIZE: values["uv-threads"] },
+    stdio: "inherit",
+  });
+  process.exit(again.status ?? 1);
+}
 const tokens = Number(values.tokens);
 const rounds = Number(values.rounds);
 const prompts = [
@@ -48,8 +71,12 @@ const prompts = [
   "One day, a bird sat on a tree and sang a happy song. A little boy heard",
 ];
 
+/** The engine a direct row runs on; "openmp-fused" is the build with its fused call left on. */
+type Build = "prebuilt" | "openmp" | "openmp-fused";
+
 interface Row {
   model: string;
+  build: Build;
   threads: number;
   path: "direct" | "server";
   dispatch: Dispatch;
@@ -65,7 +92,18 @@ interface Row {
  * 0044); the gatherer queuing it in sequence-id order (the runner's now).
  */
 type Dispatch = "node-llama-cpp" | "gather-arrival" | "gather";
-const dispatches: readonly Dispatch[] = ["node-llama-cpp", "gather-arrival", "gather"];
+const allDispatches: readonly Dispatch[] = ["node-llama-cpp", "gather-arrival", "gather"];
+const dispatches = values.dispatch.split(",") as Dispatch[];
+for (const dispatch of dispatches)
+  if (!allDispatches.includes(dispatch))
+    throw new Error(`--dispatch takes ${allDispatches.join(", ")}; got "${dispatch}".`);
+const builds = values.build.split(",").map((build): Build => {
+  if (build !== "prebuilt" && build !== "openmp" && build !== "openmp-fused")
+    throw new Error(`--build takes prebuilt, openmp, openmp-fused; got "${build}".`);
+  return build;
+});
+if (builds.some((build) => build !== "prebuilt") && !hasOpenmpBuild())
+  throw new Error(`--build ${values.build} needs the local OpenMP build: run npm run engine:build first.`);
 const orderOf: Record<Dispatch, GatherOrder | undefined> = {
   "node-llama-cpp": undefined,
   "gather-arrival": "arrival",
@@ -99,33 +137,39 @@ async function directStreams(
   return rate;
 }
 
-async function direct(model: { label: string; path: string }, threads: number, rows: Row[]): Promise<void> {
+async function direct(
+  plan: { model: { label: string; path: string }; build: Build; threads: number },
+  rows: Row[],
+): Promise<void> {
+  const { model, build, threads } = plan;
   const { llama, context } = await openDirectContext({
     modelPath: model.path,
     threads,
     contextSize: 1024,
     sequences: 4,
+    build: build === "prebuilt" ? "prebuilt" : "openmp",
   });
+  // Decode, then sample on the build too (but for "openmp-fused"): the step split then times
+  // the native decode alone. The fused call samples inside the decode, so its rows have no split.
+  (context as unknown as { rawrxdFusedSample?: boolean }).rawrxdFusedSample = build === "openmp-fused";
   // As the runner does (ADR 0034): the first sample after each decode runs alone.
   installSampleGate(context);
   const probe = new StepProbe(context);
   try {
-    for (let round = 0; round < rounds; round++) {
-      for (const dispatch of dispatches) {
-        const order = orderOf[dispatch];
-        const gather = order === undefined ? undefined : new DecodeGather(context, { order });
-        for (const streams of [1, 4]) {
-          probe.mark();
-          const before = probe.decodes;
-          const rate = await directStreams(context, gather, streams);
-          const row = rowFor(rows, { model: model.label, threads, path: "direct", dispatch, streams });
-          row.tokPerSecond.push(rate);
-          progress(row, rate);
-          row.decodeCalls.push(probe.decodes - before);
-          row.splits.push(probe.split(streams));
-        }
-        gather?.uninstall();
+    for (const dispatch of dispatches) {
+      const order = orderOf[dispatch];
+      const gather = order === undefined ? undefined : new DecodeGather(context, { order });
+      for (const streams of [1, 4]) {
+        probe.mark();
+        const before = probe.decodes;
+        const rate = await directStreams(context, gather, streams);
+        const row = rowFor(rows, { model: model.label, build, threads, path: "direct", dispatch, streams });
+        row.tokPerSecond.push(rate);
+        progress(row, rate);
+        row.decodeCalls.push(probe.decodes - before);
+        row.splits.push(probe.split(streams));
       }
+      gather?.uninstall();
     }
   } finally {
     await llama.dispose();
@@ -179,7 +223,14 @@ async function server(model: { key: ModelKey; label: string }, threads: number, 
               ),
           );
           const total = results.reduce((sum, result) => sum + (result.usage?.completion_tokens ?? 0), 0);
-          const row = rowFor(rows, { model: model.label, threads, path: "server", dispatch, streams });
+          const row = rowFor(rows, {
+            model: model.label,
+            build: "prebuilt",
+            threads,
+            path: "server",
+            dispatch,
+            streams,
+          });
           row.tokPerSecond.push((total / (systemTime.monotonicNow() - startedAt)) * 1000);
           progress(row, row.tokPerSecond.at(-1)!);
         }
@@ -196,7 +247,7 @@ async function server(model: { key: ModelKey; label: string }, threads: number, 
 /** One line per measurement on stderr, so a long or interrupted run shows where it is. */
 function progress(row: Row, rate: number): void {
   process.stderr.write(
-    `  ${row.model} ${row.threads}T ${row.path} ${row.dispatch} ×${row.streams}: ${formatNumber(rate, 0)} tok/s\n`,
+    `  ${row.model} ${row.build} ${row.threads}T ${row.path} ${row.dispatch} ×${row.streams}: ${formatNumber(rate, 0)} tok/s\n`,
   );
 }
 
@@ -217,7 +268,10 @@ const rows: Row[] = [];
 for (const key of values.models.split(",") as ModelKey[]) {
   const model = await prepareModel(key);
   for (const threads of values.threads.split(",").map(Number)) {
-    await direct(model, threads, rows);
+    // Builds alternate within each round (a process loads one engine at a time).
+    for (let round = 0; round < rounds; round++)
+      for (const build of round % 2 === 0 ? builds : [...builds].reverse())
+        await direct({ model, build, threads }, rows);
     if (values.server) await server(model, threads, rows);
   }
 }
@@ -225,6 +279,7 @@ const single = (row: Row): Row | undefined =>
   rows.find(
     (other) =>
       other.model === row.model &&
+      other.build === row.build &&
       other.threads === row.threads &&
       other.path === row.path &&
       other.dispatch === row.dispatch &&
@@ -232,9 +287,20 @@ const single = (row: Row): Row | undefined =>
   );
 console.log(
   formatTable(
-    ["model", "threads", "path", "dispatch", "streams", "tok/s (median)", "× 1 stream", "llama_decode calls"],
+    [
+      "model",
+      "engine",
+      "threads",
+      "path",
+      "dispatch",
+      "streams",
+      "tok/s (median)",
+      "× 1 stream",
+      "llama_decode calls",
+    ],
     rows.map((row) => [
       row.model,
+      row.build,
       String(row.threads),
       row.path,
       row.dispatch,
@@ -252,6 +318,7 @@ console.log(
   formatTable(
     [
       "model",
+      "engine",
       "threads",
       "dispatch",
       "streams",
@@ -264,9 +331,10 @@ console.log(
       "→ next batch",
     ],
     rows
-      .filter((row) => row.splits.length > 0)
+      .filter((row) => row.splits.some((split) => Number.isFinite(split.stepMs)))
       .map((row) => [
         row.model,
+        row.build,
         String(row.threads),
         row.dispatch,
         String(row.streams),
@@ -283,6 +351,6 @@ console.log(
 const path = await writeResultFiles(
   join(benchDirectory, "results"),
   { prefix: "batching", latest: "batching-latest.json", startedAt },
-  { startedAt, machine, tokens, rounds, rows },
+  { startedAt, machine, tokens, rounds, uvThreads: values["uv-threads"], rows },
 );
 console.log(`\nwrote ${path} (smoke figures on a shared machine are indicative only; compare ratios)`);
