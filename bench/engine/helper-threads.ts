@@ -25,8 +25,9 @@ import { basename, dirname, join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { systemTime } from "../../src/core/index.js";
 import { hasOpenmpBuild } from "../../src/engine/index.js";
-import { benchDirectory, modelKeys, prepareModel, type BenchModel, type ModelKey } from "../lib/models.js";
+import { benchDirectory, prepareModel, type BenchModel } from "../lib/models.js";
 import { ServerProcess } from "../lib/server-process.js";
+import { integerArgument, modelsArgument } from "../lib/arguments.js";
 import { writeResultFiles } from "../lib/results.js";
 import { median } from "../lib/stats.js";
 import { freePrompt } from "../peer/peer-block.js";
@@ -41,15 +42,9 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "256" },
   },
 });
-const models = values.models.split(",") as ModelKey[];
-for (const key of models)
-  if (!modelKeys.includes(key)) throw new Error(`--models takes ${modelKeys.join(", ")}, got "${key}".`);
-const rounds = Number(values.rounds);
-const tokens = Number(values.tokens);
-if (!Number.isInteger(rounds) || rounds < 1)
-  throw new Error(`--rounds takes a positive integer, got "${values.rounds}".`);
-if (!Number.isInteger(tokens) || tokens < 2)
-  throw new Error(`--tokens takes an integer of 2 or more, got "${values.tokens}".`);
+const models = modelsArgument(values.models);
+const rounds = integerArgument("rounds", values.rounds, 1);
+const tokens = integerArgument("tokens", values.tokens, 2);
 const run = promisify(execFile);
 await run("perf", ["--version"]).catch(() => {
   throw new Error("bench:helper-threads needs perf: apt-get install -y linux-perf");

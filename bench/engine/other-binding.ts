@@ -19,7 +19,8 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs, promisify } from "node:util";
 import { systemTime } from "../../src/core/index.js";
-import { modelKeys, prepareModel, benchDirectory, type ModelKey } from "../lib/models.js";
+import { benchDirectory, prepareModel } from "../lib/models.js";
+import { integerArgument, modelsArgument } from "../lib/arguments.js";
 import { writeResultFiles } from "../lib/results.js";
 import { median } from "../lib/stats.js";
 import { formatNumber, formatTable } from "../lib/table.js";
@@ -32,15 +33,9 @@ const { values } = parseArgs({
     tokens: { type: "string", default: "256" },
   },
 });
-const models = values.models.split(",") as ModelKey[];
-for (const key of models)
-  if (!modelKeys.includes(key)) throw new Error(`--models takes ${modelKeys.join(", ")}, got "${key}".`);
-const rounds = Number(values.rounds);
-const tokens = Number(values.tokens);
-if (!Number.isInteger(rounds) || rounds < 1)
-  throw new Error(`--rounds takes a positive integer, got "${values.rounds}".`);
-if (!Number.isInteger(tokens) || tokens < 2)
-  throw new Error(`--tokens takes an integer of 2 or more, got "${values.tokens}".`);
+const models = modelsArgument(values.models);
+const rounds = integerArgument("rounds", values.rounds, 1);
+const tokens = integerArgument("tokens", values.tokens, 2);
 const run = promisify(execFile);
 
 const install = join(benchDirectory, ".other-binding");

@@ -34,7 +34,8 @@ import { parseArgs } from "node:util";
 import { systemTime } from "../../src/core/index.js";
 import { hasOpenmpBuild } from "../../src/engine/index.js";
 import { describeMachine } from "../lib/machine.js";
-import { benchDirectory, modelKeys, prepareModel, type BenchModel, type ModelKey } from "../lib/models.js";
+import { benchDirectory, prepareModel, type BenchModel } from "../lib/models.js";
+import { modelsArgument } from "../lib/arguments.js";
 import { writeResultFiles } from "../lib/results.js";
 import { ensureLlamaServer, llamaServerBinary, supportsNgramSpeculation } from "./llama-server.js";
 import { extraPeerVariants, peerVariants, referenceKey, type Variant } from "./peer-variants.js";
@@ -65,10 +66,7 @@ const { values } = parseArgs({
 });
 const quick = values.quick;
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
-const models = (values.models ?? (quick ? "stories" : "134m,stories")).split(",") as ModelKey[];
-for (const key of models) {
-  if (!modelKeys.includes(key)) throw new Error(`--models takes ${modelKeys.join(", ")}, got "${key}".`);
-}
+const models = modelsArgument(values.models ?? (quick ? "stories" : "134m,stories"));
 const rounds = Number(values.rounds ?? (quick ? "1" : "3"));
 const reps = Number(values.reps ?? (quick ? "1" : "3"));
 const maxTokens = Number(values.tokens ?? (quick ? "32" : "128"));
