@@ -10,9 +10,10 @@
  * CPU binary links OpenMP, which keeps its threads between decodes.
  *
  * It installs @fugood/llama.node and its linux-x64 binary from the npm registry into the
- * git-ignored bench/.other-binding once (~25 MB; not a dependency of RawrXD), and counts the AVX
+ * git-ignored bench/.other-binding once (22 MB; not a dependency of RawrXD), and counts the AVX
  * instructions (ymm/zmm registers) in each engine's CPU code (for node-llama-cpp, the per-CPU
- * variant the probe loaded) with `objdump` where binutils is installed. Prints a table, writes bench/results/other-binding-*.json.
+ * variant the probe loaded) with `objdump` where binutils is installed. Prints a table, writes
+ * bench/results/other-binding-*.json.
  */
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
