@@ -19,3 +19,4 @@ export * from "./tool-support.js";
 export * from "./contained-path.js";
 export * from "./tokenizer.js";
 export * from "./node-flags.js";
+export * from "./exclusive-file.js";

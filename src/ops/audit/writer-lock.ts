@@ -1,15 +1,16 @@
 /**
- * One writer per audit folder: `audit/.lock`, created with O_EXCL, holds the writer's pid, its
+ * One writer per audit folder: `audit/.lock`, created whole or not at all (createFileExclusively:
+ * a half-written lock read as unreadable would be taken over), holds the writer's pid, its
  * process start time (Linux /proc, so a reused pid is not mistaken for the holder), host and
  * kind (`server` or `cli`). Two writers appending to one folder would fork the hash chain.
  * A lock whose process is gone (kill -9, power loss) is stale: the next writer takes it over
  * and says so in a `system` record. Released on close.
  */
 import { readFileSync } from "node:fs";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { readFile, rename, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { TimePort } from "../../core/index.js";
+import { createFileExclusively, type TimePort } from "../../core/index.js";
 
 export const lockFileName = ".lock";
 
@@ -64,7 +65,7 @@ export async function acquireWriterLock(directory: string, options: AcquireOptio
   const deadline = options.time.monotonicNow() + (options.waitForCliMs ?? 0);
   let tookOver: LockHolder | undefined;
   for (;;) {
-    if (await createExclusive(path, text)) return { tookOver, release: () => releaseLock(path, text) };
+    if (await createFileExclusively(path, text)) return { tookOver, release: () => releaseLock(path, text) };
     const existing = await readFile(path, "utf8").catch(() => undefined);
     if (existing === undefined) continue; // released between our attempt and the read
     const holder = parseHolder(existing);
@@ -79,23 +80,6 @@ export async function acquireWriterLock(directory: string, options: AcquireOptio
 }
 
 const unreadableHolder: LockHolder = { pid: 0, startTicks: null, host: "?", kind: "server", since: "?" };
-
-async function createExclusive(path: string, text: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(path, "wx", 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    throw error;
-  }
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return true;
-}
 
 /**
  * Moves the stale lock aside (rename is atomic), then checks that what moved is what was judged

@@ -1,12 +1,14 @@
 /**
  * One backup writer at a time per backup folder: `<backupDir>/.lock` holds the pid, the backup
- * id and the start time, created with O_EXCL. A second backup refuses with who holds the lock.
+ * id and the start time; it appears with its whole text or not at all (createFileExclusively), so
+ * a second backup never reads a half-written lock as a killed one's. A second backup refuses
+ * with who holds the lock.
  * A lock whose pid is gone was left by a killed backup: it is taken over, and that backup is
  * marked failed (its chunks are orphans for prune; it never wrote a manifest).
  */
-import { open, readFile, unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError } from "../../core/index.js";
+import { AppError, createFileExclusively } from "../../core/index.js";
 
 export interface LockHolder {
   pid: number;
@@ -38,14 +40,7 @@ export async function acquireBackupLock(backupDir: string, holder: LockHolder): 
   const path = lockPath(backupDir);
   let staleHolder: LockHolder | undefined;
   for (let attempt = 0; attempt < 3; attempt += 1) {
-    try {
-      const handle = await open(path, "wx", 0o600);
-      try {
-        await handle.writeFile(JSON.stringify(holder));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
+    if (await createFileExclusively(path, JSON.stringify(holder))) {
       let isReleased = false;
       return {
         staleHolder,
@@ -55,8 +50,6 @@ export async function acquireBackupLock(backupDir: string, holder: LockHolder): 
           await unlink(path).catch(() => undefined);
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     }
     const current = await readHolder(path);
     if (current !== undefined && isProcessAlive(current.pid)) {
