@@ -35,6 +35,7 @@ import { completionBody } from "../lib/bench-server.js";
 import { startBenchServer } from "../lib/bench-server.js";
 import { openDirectContext } from "../lib/direct-engine.js";
 import { describeMachine } from "../lib/machine.js";
+import { integerArgument, modelsArgument } from "../lib/arguments.js";
 import { benchDirectory, modelsDirectory, prepareModel, type ModelKey } from "../lib/models.js";
 import { writeResultFiles } from "../lib/results.js";
 import { CompletionStreamClient } from "../lib/sse-client.js";
@@ -62,8 +63,9 @@ if (process.env["UV_THREADPOOL_SIZE"] !== values["uv-threads"]) {
   });
   process.exit(again.status ?? 1);
 }
-const tokens = Number(values.tokens);
-const rounds = Number(values.rounds);
+const tokens = integerArgument("tokens", values.tokens, 2);
+const rounds = integerArgument("rounds", values.rounds, 1);
+const models = modelsArgument(values.models);
 const prompts = [
   "Once upon a time there was a little girl named Lily. She liked to play",
   "The dog ran to the park with a big red ball. He was very happy and",
@@ -265,7 +267,7 @@ function rowFor(rows: Row[], key: Omit<Row, "tokPerSecond" | "decodeCalls" | "sp
 const startedAt = new Date(systemTime.wallNow()).toISOString();
 const machine = await describeMachine();
 const rows: Row[] = [];
-for (const key of values.models.split(",") as ModelKey[]) {
+for (const key of models) {
   const model = await prepareModel(key);
   for (const threads of values.threads.split(",").map(Number)) {
     // Builds alternate within each round (a process loads one engine at a time).
