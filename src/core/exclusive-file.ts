@@ -12,7 +12,7 @@
  * FAT or some network mounts) it falls back to `open(path, "wx")` and a write.
  */
 import { randomUUID } from "node:crypto";
-import { link, open, unlink } from "node:fs/promises";
+import { link, open, readFile, rename, unlink } from "node:fs/promises";
 
 /** Writes `text` to `path` if no file is there; false when one is. */
 export async function createFileExclusively(path: string, text: string, mode = 0o600): Promise<boolean> {
@@ -35,6 +35,28 @@ export async function createFileExclusively(path: string, text: string, mode = 0
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw error;
   }
+}
+
+/**
+ * Removes `path` only if it still holds `expectedText` (a stale lock judged by that text). It is
+ * moved aside first (rename is atomic), then what moved is checked: a lock another process took
+ * since the judgement is moved back and kept. False when the file was gone or had changed.
+ */
+export async function removeFileIfUnchanged(path: string, expectedText: string): Promise<boolean> {
+  const aside = `${path}.${process.pid}-${randomUUID()}.stale`;
+  try {
+    await rename(path, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  const moved = await readFile(aside, "utf8");
+  if (moved !== expectedText) {
+    await rename(aside, path);
+    return false;
+  }
+  await unlink(aside);
+  return true;
 }
 
 /** Creates `path` (failing with EEXIST if it exists), writes `text` and syncs it. */

@@ -7,10 +7,10 @@
  * and says so in a `system` record. Released on close.
  */
 import { readFileSync } from "node:fs";
-import { readFile, rename, unlink } from "node:fs/promises";
+import { readFile, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { createFileExclusively, type TimePort } from "../../core/index.js";
+import { createFileExclusively, removeFileIfUnchanged, type TimePort } from "../../core/index.js";
 
 export const lockFileName = ".lock";
 
@@ -70,7 +70,7 @@ export async function acquireWriterLock(directory: string, options: AcquireOptio
     if (existing === undefined) continue; // released between our attempt and the read
     const holder = parseHolder(existing);
     if (holder === undefined || !isAlive(holder)) {
-      if (await removeStale(path, existing)) tookOver = holder ?? unreadableHolder;
+      if (await removeFileIfUnchanged(path, existing)) tookOver = holder ?? unreadableHolder;
       continue;
     }
     if (holder.kind !== "cli" || options.time.monotonicNow() >= deadline)
@@ -80,27 +80,6 @@ export async function acquireWriterLock(directory: string, options: AcquireOptio
 }
 
 const unreadableHolder: LockHolder = { pid: 0, startTicks: null, host: "?", kind: "server", since: "?" };
-
-/**
- * Moves the stale lock aside (rename is atomic), then checks that what moved is what was judged
- * stale: a racing writer that took over first keeps its fresh lock (it is moved back).
- */
-async function removeStale(path: string, staleText: string): Promise<boolean> {
-  const aside = `${path}.stale-${process.pid}`;
-  try {
-    await rename(path, aside);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw error;
-  }
-  const moved = await readFile(aside, "utf8");
-  if (moved !== staleText) {
-    await rename(aside, path);
-    return false;
-  }
-  await unlink(aside);
-  return true;
-}
 
 async function releaseLock(path: string, text: string): Promise<void> {
   // Only our own lock: a lock someone else took over (after we were judged gone) stays theirs.

@@ -8,7 +8,7 @@
  */
 import { readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { AppError, createFileExclusively } from "../../core/index.js";
+import { AppError, createFileExclusively, removeFileIfUnchanged } from "../../core/index.js";
 
 export interface LockHolder {
   pid: number;
@@ -51,7 +51,9 @@ export async function acquireBackupLock(backupDir: string, holder: LockHolder): 
         },
       };
     }
-    const current = await readHolder(path);
+    const text = await readFile(path, "utf8").catch(() => undefined);
+    if (text === undefined) continue; // released between our attempt and the read
+    const current = parseHolder(text);
     if (current !== undefined && isProcessAlive(current.pid)) {
       const since = new Date(current.startedAtMs).toISOString();
       throw new AppError(
@@ -59,15 +61,15 @@ export async function acquireBackupLock(backupDir: string, holder: LockHolder): 
         `Another backup operation (${current.purpose} ${current.backupId}, pid ${current.pid}, since ${since}) holds the backup folder; wait for it to finish and try again.`,
       );
     }
-    staleHolder = current ?? staleHolder;
-    await unlink(path).catch(() => undefined);
+    // Only the stale lock as read: one another backup took meanwhile stays theirs.
+    if (await removeFileIfUnchanged(path, text)) staleHolder = current ?? staleHolder;
   }
   throw new AppError("conflict", `Cannot take the backup lock ${path}; another process keeps taking it.`);
 }
 
-async function readHolder(path: string): Promise<LockHolder | undefined> {
+function parseHolder(text: string): LockHolder | undefined {
   try {
-    const value = JSON.parse(await readFile(path, "utf8")) as Partial<LockHolder>;
+    const value = JSON.parse(text) as Partial<LockHolder>;
     if (typeof value.pid !== "number") return undefined;
     return {
       pid: value.pid,
