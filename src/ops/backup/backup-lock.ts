@@ -64,7 +64,11 @@ export async function acquireBackupLock(backupDir: string, holder: LockHolder): 
     // Only the stale lock as read: one another backup took meanwhile stays theirs.
     if (await removeFileIfUnchanged(path, text)) staleHolder = current ?? staleHolder;
   }
-  throw new AppError("conflict", `Cannot take the backup lock ${path}; another process keeps taking it.`);
+  // No path in the message: it reaches API clients (409 on POST /v1/backups).
+  throw new AppError(
+    "conflict",
+    "Cannot take the backup folder's lock: other backup operations kept taking it first; wait for them to finish and try again.",
+  );
 }
 
 function parseHolder(text: string): LockHolder | undefined {
