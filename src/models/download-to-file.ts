@@ -117,14 +117,16 @@ async function writeBody(
       callback(null, chunk);
     },
   });
+  const file = createWriteStream(partialPath, { flags: startBytes > 0 ? "a" : "w" });
   try {
-    await pipeline(
-      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-      counter,
-      createWriteStream(partialPath, { flags: startBytes > 0 ? "a" : "w" }),
-      { signal },
-    );
+    await pipeline(Readable.fromWeb(response.body as WebReadableStream<Uint8Array>), counter, file, {
+      signal,
+    });
   } catch (error) {
+    // The pipeline rejects when the body fails, while writes already queued may still land in
+    // the partial file: wait for it to close, so a pull resumed at once reads its final size.
+    // (Only "close": the file, destroyed with the pipeline's error, emits that error first.)
+    if (!file.closed) await new Promise<void>((resolve) => file.once("close", () => resolve()));
     if (signal?.aborted === true) throw cancelledError(url, downloadedBytes, partialPath);
     throw interruptedError(url, { error, downloadedBytes, partialPath });
   }
